@@ -1,0 +1,88 @@
+"""pipelinekit: typed, embeddable sales pipelines.
+
+The public namespace re-exports the domain core (value objects and the Lead,
+Prospect and Opportunity entities), the error tree, clocks and serialization.
+Capabilities with optional dependencies live in their own subpackages
+(``pipelinekit.testing`` needs the ``test`` extra).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .clock import Clock, FixedClock, SystemClock
+from .domain import (
+    Channel,
+    Company,
+    CustomValue,
+    EmailAddress,
+    Event,
+    FrozenMap,
+    Lead,
+    LeadId,
+    Money,
+    Opportunity,
+    OpportunityId,
+    Outcome,
+    Person,
+    PhoneNumber,
+    ProbabilitySource,
+    Prospect,
+    ProspectId,
+    Seniority,
+    Source,
+    StageChange,
+    custom_fields,
+)
+from .errors import CurrencyMismatch, PipelinekitError, Problem, ValidationError
+from .qualification.results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
+from .serialization import SCHEMA_VERSION, from_dict, from_json, to_dict, to_json
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "BreakdownLine",
+    "Channel",
+    "Clock",
+    "Company",
+    "CriterionStatus",
+    "CurrencyMismatch",
+    "CustomValue",
+    "EmailAddress",
+    "Event",
+    "FixedClock",
+    "FrozenMap",
+    "Lead",
+    "LeadId",
+    "Money",
+    "Opportunity",
+    "OpportunityId",
+    "Outcome",
+    "Person",
+    "PhoneNumber",
+    "PipelinekitError",
+    "Problem",
+    "ProbabilitySource",
+    "Prospect",
+    "ProspectId",
+    "QualificationResult",
+    "Seniority",
+    "Source",
+    "StageChange",
+    "SystemClock",
+    "ValidationError",
+    "Verdict",
+    "custom_fields",
+    "from_dict",
+    "from_json",
+    "to_dict",
+    "to_json",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # __version__ is read lazily from the installed package's metadata.
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("pipelinekit")
+    raise AttributeError(f"module 'pipelinekit' has no attribute {name!r}")

@@ -1,0 +1,122 @@
+"""Collecting every problem with a constructor's input before refusing it.
+
+Constructors run all their checks and raise one :class:`ValidationError`
+listing everything wrong, instead of stopping at the first problem.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, NoReturn
+
+from ..errors import Problem, ValidationError
+
+
+class Checks:
+    """A list of problems for one object under construction."""
+
+    __slots__ = ("problems",)
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, path: str, message: str) -> None:
+        """Record one problem at ``path``."""
+        self.problems.append(Problem(path, message))
+
+    def nested(self, path: str, error: ValidationError) -> None:
+        """Record a nested object's problems below ``path``."""
+        self.problems.extend(p.under(path) for p in error.problems)
+
+    def text(self, path: str, value: object, *, required: bool, max_length: int = 1000) -> None:
+        """Check an optional or required free-text field."""
+        if value is None:
+            if required:
+                self.add(path, "is required")
+        elif not isinstance(value, str):
+            self.add(path, f"must be a string, got {type(value).__name__}")
+        elif not value.strip():
+            self.add(path, "must not be empty or blank")
+        elif len(value) > max_length:
+            self.add(path, f"must be at most {max_length} characters, got {len(value)}")
+
+    def instance(
+        self, path: str, value: object, kind: type | tuple[type, ...], *, optional: bool
+    ) -> bool:
+        """Check ``isinstance``; return whether the value can be checked further."""
+        if value is None:
+            if not optional:
+                self.add(path, "is required")
+            return False
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+            names = (
+                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            )
+            self.add(path, f"must be {_article(names)} {names}, got {type(value).__name__}")
+            return False
+        return True
+
+    def aware(self, path: str, value: object, *, optional: bool = False) -> datetime | None:
+        """Check a timezone-aware datetime and return it in UTC (or None)."""
+        if not self.instance(path, value, datetime, optional=optional):
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None or value.utcoffset() is None:
+            self.add(path, "naive datetime refused: pass a timezone-aware one, e.g. tzinfo=UTC")
+            return None
+        return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+    def done(self, subject: object) -> None:
+        """Raise if anything was recorded."""
+        if self.problems:
+            fail(subject, self.problems)
+
+
+def fail(subject: object, problems: list[Problem]) -> NoReturn:
+    """Raise a :class:`ValidationError` for ``subject`` (a class or instance)."""
+    name = subject.__name__ if isinstance(subject, type) else type(subject).__name__
+    raise ValidationError(name, problems)
+
+
+def to_decimal(checks: Checks, path: str, value: Any) -> Decimal | None:
+    """Accept Decimal, int or a numeric string; refuse floats (they are inexact)."""
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, bool):
+        checks.add(path, "must be a number, got bool")
+        return None
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except ArithmeticError:
+            checks.add(path, f"must be a decimal number, got {value!r}")
+            return None
+    elif isinstance(value, float):
+        checks.add(path, "floats are refused (inexact): pass a Decimal or a string like '12.50'")
+        return None
+    else:
+        checks.add(path, f"must be a Decimal, int or numeric string, got {type(value).__name__}")
+        return None
+    if not result.is_finite():
+        checks.add(path, f"must be a finite number, got {value!r}")
+        return None
+    return result
+
+
+def set_attr(obj: object, name: str, value: object) -> None:
+    """Set a field on a frozen attrs instance during its own construction."""
+    object.__setattr__(obj, name, value)
+
+
+def mask(text: str | None) -> str | None:
+    """Mask personal text for reprs: keep the first letter of each word."""
+    if text is None:
+        return None
+    return " ".join(w[:1] + "***" for w in text.split())
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"

@@ -1,0 +1,207 @@
+"""Contact value objects: email addresses, phone numbers and people."""
+
+from __future__ import annotations
+
+import enum
+import re
+
+import attrs
+
+from ..errors import ValidationError
+from ._checks import Checks, fail, mask, set_attr
+
+__all__ = ["EmailAddress", "Person", "PhoneNumber", "Seniority"]
+
+_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def domain_problem(domain: str) -> str | None:
+    """Return why ``domain`` (lower-cased) is not a valid host name, or None."""
+    if len(domain) > 253:
+        return "domain is longer than 253 characters"
+    labels = domain.split(".")
+    if len(labels) < 2:
+        return f"domain {domain!r} needs a dot (e.g. example.com)"
+    for label in labels:
+        if not _LABEL.match(label):
+            return f"domain {domain!r} has an invalid label {label!r}"
+    if labels[-1].isdigit():
+        return f"domain {domain!r} has a numeric top-level label"
+    return None
+
+
+def _email_problem(value: str) -> str | None:
+    if len(value) > 254:
+        return "is longer than 254 characters"
+    local, at, domain = value.rpartition("@")
+    if not at or not local:
+        return f"{_masked_email(value)!r} is not an email address (expected name@domain)"
+    if len(local) > 64:
+        return "local part is longer than 64 characters"
+    if not _LOCAL.match(local):
+        return f"local part of {_masked_email(value)!r} has characters not allowed in an address"
+    return domain_problem(domain.lower())
+
+
+def _masked_email(value: str) -> str:
+    local, at, domain = value.rpartition("@")
+    return f"{local[:1]}***@{domain}" if at else value[:1] + "***"
+
+
+@attrs.frozen(repr=False)
+class EmailAddress:
+    """A syntax-checked email address; the domain is lower-cased, the local part kept as given.
+
+    >>> EmailAddress("Ada.Lovelace@Example.COM").value
+    'Ada.Lovelace@example.com'
+    """
+
+    value: str
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.value, str):
+            fail(self, _one("$", f"must be a string, got {type(self.value).__name__}"))
+        text = self.value.strip()
+        problem = _email_problem(text)
+        if problem:
+            fail(self, _one("$", problem))
+        local, _, domain = text.rpartition("@")
+        normalised = f"{local}@{domain.lower()}"
+        if normalised != self.value:
+            set_attr(self, "value", normalised)
+
+    @property
+    def domain(self) -> str:
+        """The lower-cased domain part."""
+        return self.value.rpartition("@")[2]
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"EmailAddress({_masked_email(self.value)!r})"
+
+
+_PHONE_JUNK = re.compile(r"[\s().\-/]")
+
+
+@attrs.frozen(repr=False)
+class PhoneNumber:
+    """A phone number stored as given, with a normalised form for matching.
+
+    ``normalised`` keeps the digits, with a leading ``+`` when the number was
+    international (``+`` or ``00`` prefix); an extension (``x123``/``ext. 123``)
+    is dropped from it.
+
+    >>> PhoneNumber("+44 (20) 7946-0958").normalised
+    '+442079460958'
+    """
+
+    raw: str
+    normalised: str = attrs.field(init=False, eq=False, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.raw, str):
+            fail(self, _one("$", f"must be a string, got {type(self.raw).__name__}"))
+        text = re.split(r"(?i)\s*(?:x|ext\.?|extension)\s*\d+\s*$", self.raw.strip())[0]
+        compact = _PHONE_JUNK.sub("", text)
+        international = compact.startswith(("+", "00"))
+        digits = compact.lstrip("+")
+        if compact.startswith("00"):
+            digits = compact[2:]
+        if not digits.isdigit() or not 6 <= len(digits) <= 15:
+            fail(
+                self, _one("$", "is not a phone number: expected 6 to 15 digits, optionally with +")
+            )
+        set_attr(self, "normalised", ("+" if international else "") + digits)
+
+    def __str__(self) -> str:
+        return self.raw
+
+    def __repr__(self) -> str:
+        return f"PhoneNumber('***{self.normalised[-2:]}')"
+
+
+class Seniority(enum.StrEnum):
+    """How senior a contact is, from the buyer's org chart."""
+
+    ENTRY = "entry"
+    SENIOR = "senior"
+    MANAGER = "manager"
+    DIRECTOR = "director"
+    VP = "vp"
+    C_LEVEL = "c_level"
+    OWNER = "owner"
+
+
+@attrs.frozen
+class Person:
+    """A contact person.  At least one of name, email or phone is required.
+
+    The ``repr`` masks personal data (``Person(name='A*** L***', ...)``).
+    """
+
+    name: str | None = attrs.field(default=None, repr=mask)  # type: ignore[arg-type]
+    email: EmailAddress | None = None
+    phone: PhoneNumber | None = None
+    job_title: str | None = None
+    seniority: Seniority | None = None
+
+    def __attrs_post_init__(self) -> None:
+        checks = Checks()
+        checks.text("$.name", self.name, required=False, max_length=300)
+        checks.instance("$.email", self.email, EmailAddress, optional=True)
+        checks.instance("$.phone", self.phone, PhoneNumber, optional=True)
+        checks.text("$.job_title", self.job_title, required=False, max_length=300)
+        if self.seniority is not None and not isinstance(self.seniority, Seniority):
+            try:
+                set_attr(self, "seniority", Seniority(self.seniority))
+            except ValueError:
+                choices = ", ".join(s.value for s in Seniority)
+                checks.add("$.seniority", f"must be one of {choices}; got {self.seniority!r}")
+        if self.name is None and self.email is None and self.phone is None:
+            checks.add("$", "a person needs at least a name, an email or a phone")
+        checks.done(self)
+
+    @classmethod
+    def of(
+        cls,
+        name: str | None = None,
+        *,
+        email: str | None = None,
+        phone: str | None = None,
+        job_title: str | None = None,
+        seniority: Seniority | str | None = None,
+    ) -> Person:
+        """Build a person from plain strings, reporting every problem at once."""
+        checks = Checks()
+        mail = _try(checks, "$.email", EmailAddress, email)
+        tel = _try(checks, "$.phone", PhoneNumber, phone)
+        try:
+            person = cls(name, mail, tel, job_title, seniority)  # type: ignore[arg-type]
+        except ValidationError as error:
+            for problem in error.problems:
+                already = problem.path in {"$.email", "$.phone"}
+                if not already and not (problem.path == "$" and (email or phone)):
+                    checks.problems.append(problem)
+            checks.done(cls)
+            raise
+        checks.done(cls)
+        return person
+
+
+def _try(checks: Checks, path: str, kind: type, value: str | None) -> object:
+    if value is None:
+        return None
+    try:
+        return kind(value)
+    except ValidationError as error:
+        checks.nested(path, error)
+        return None
+
+
+def _one(path: str, message: str) -> list:  # type: ignore[type-arg]
+    from ..errors import Problem
+
+    return [Problem(path, message)]

@@ -1,0 +1,125 @@
+"""Money: an exact Decimal amount with an ISO 4217 currency."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import attrs
+
+from ..errors import CurrencyMismatch
+from ._checks import Checks, set_attr, to_decimal
+from ._iso import CURRENCIES, MINOR_UNITS
+
+__all__ = ["Money"]
+
+
+@attrs.frozen(order=False)
+class Money:
+    """An amount of one currency.
+
+    ``amount`` takes a :class:`~decimal.Decimal`, an ``int`` or a numeric string;
+    floats are refused because they are inexact.  ``currency`` is an ISO 4217
+    code (upper-cased on input).  Arithmetic and comparison work only within one
+    currency; mixing currencies raises :class:`~pipelinekit.CurrencyMismatch`.
+
+    >>> Money("19.90", "eur") + Money(10, "EUR")
+    Money(amount=Decimal('29.90'), currency='EUR')
+    """
+
+    amount: Decimal
+    currency: str
+
+    def __attrs_post_init__(self) -> None:
+        checks = Checks()
+        amount = to_decimal(checks, "$.amount", self.amount)
+        currency = self.currency
+        if not isinstance(currency, str):
+            checks.add("$.currency", f"must be a string, got {type(currency).__name__}")
+        else:
+            currency = currency.strip().upper()
+            if currency not in CURRENCIES:
+                checks.add("$.currency", f"unknown ISO 4217 currency code {self.currency!r}")
+        checks.done(self)
+        if amount is not self.amount:
+            set_attr(self, "amount", amount)
+        if currency is not self.currency:
+            set_attr(self, "currency", currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        """Return zero in ``currency``."""
+        return cls(Decimal(0), currency)
+
+    @property
+    def minor_unit(self) -> int:
+        """Decimal places of the currency's minor unit (2 for EUR, 0 for JPY)."""
+        return MINOR_UNITS.get(self.currency, 2)
+
+    def rounded(self, rounding: str = ROUND_HALF_EVEN) -> Money:
+        """Return the amount rounded to the currency's minor unit (banker's rounding by default)."""
+        exp = Decimal(1).scaleb(-self.minor_unit)
+        return Money(self.amount.quantize(exp, rounding=rounding), self.currency)
+
+    def _same(self, other: Money, operation: str) -> None:
+        if self.currency != other.currency:
+            raise CurrencyMismatch(operation, self.currency, other.currency)
+
+    def __add__(self, other: object) -> Money:
+        if isinstance(other, Money):
+            self._same(other, "add")
+            return Money(self.amount + other.amount, self.currency)
+        return NotImplemented
+
+    def __radd__(self, other: object) -> Money:
+        # Lets sum() start from 0.
+        if isinstance(other, int) and not isinstance(other, bool) and other == 0:
+            return self
+        return NotImplemented
+
+    def __sub__(self, other: object) -> Money:
+        if isinstance(other, Money):
+            self._same(other, "subtract")
+            return Money(self.amount - other.amount, self.currency)
+        return NotImplemented
+
+    def __mul__(self, factor: object) -> Money:
+        if isinstance(factor, Decimal | int) and not isinstance(factor, bool):
+            return Money(self.amount * factor, self.currency)
+        return NotImplemented
+
+    __rmul__ = __mul__
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __abs__(self) -> Money:
+        return Money(abs(self.amount), self.currency)
+
+    def __bool__(self) -> bool:
+        return bool(self.amount)
+
+    def _cmp(self, other: Any, operation: str) -> tuple[Decimal, Decimal] | None:
+        if not isinstance(other, Money):
+            return None
+        self._same(other, operation)
+        return self.amount, other.amount
+
+    def __lt__(self, other: object) -> bool:
+        pair = self._cmp(other, "compare")
+        return NotImplemented if pair is None else pair[0] < pair[1]
+
+    def __le__(self, other: object) -> bool:
+        pair = self._cmp(other, "compare")
+        return NotImplemented if pair is None else pair[0] <= pair[1]
+
+    def __gt__(self, other: object) -> bool:
+        pair = self._cmp(other, "compare")
+        return NotImplemented if pair is None else pair[0] > pair[1]
+
+    def __ge__(self, other: object) -> bool:
+        pair = self._cmp(other, "compare")
+        return NotImplemented if pair is None else pair[0] >= pair[1]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"

@@ -1,0 +1,90 @@
+"""The Prospect entity: a person or company that fits a buyer persona / ICP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from ..clock import Clock, resolve_time
+from ..qualification.results import QualificationResult
+from ._checks import Checks
+from ._entity import check_common
+from .companies import Company
+from .contacts import Person
+from .custom import EMPTY, FrozenMap
+from .ids import ProspectId, new_id
+
+__all__ = ["Prospect"]
+
+
+@attrs.frozen
+class Prospect:
+    """Whoever matches one of your buyer personas: a matter of *fit*, not of process.
+
+    A prospect may exist without any lead (a target-account list); a lead
+    links to its prospect through ``Lead.prospect_id``.  ``persona`` names the
+    ICP / persona matched and ``fit`` keeps the result that showed the match.
+    """
+
+    id: ProspectId
+    created_at: datetime
+    updated_at: datetime
+    persona: str
+    person: Person | None = None
+    company: Company | None = None
+    fit: QualificationResult | None = None
+    owner: str | None = None
+    tags: frozenset[str] = frozenset()
+    custom: FrozenMap = EMPTY
+    external_id: str | None = None
+    notes: str | None = attrs.field(default=None, repr=False)
+    version: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        checks = Checks()
+        check_common(self, checks)
+        checks.text("$.persona", self.persona, required=True, max_length=200)
+        checks.instance("$.person", self.person, Person, optional=True)
+        checks.instance("$.company", self.company, Company, optional=True)
+        if self.person is None and self.company is None:
+            checks.add("$", "a prospect needs a person, a company, or both")
+        checks.instance("$.fit", self.fit, QualificationResult, optional=True)
+        checks.done(self)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        persona: str,
+        person: Person | None = None,
+        company: Company | None = None,
+        fit: QualificationResult | None = None,
+        owner: str | None = None,
+        tags: Iterable[str] = (),
+        custom: FrozenMap | dict[str, Any] | None = None,
+        external_id: str | None = None,
+        at: datetime | None = None,
+        clock: Clock | None = None,
+    ) -> Prospect:
+        """Create a new prospect with a fresh id and both times set to ``at``."""
+        now = resolve_time(at, clock)
+        return cls(
+            id=ProspectId(new_id(now)),
+            created_at=now,
+            updated_at=now,
+            persona=persona,
+            person=person,
+            company=company,
+            fit=fit,
+            owner=owner,
+            tags=frozenset(tags),
+            custom=custom,  # type: ignore[arg-type]
+            external_id=external_id,
+        )
+
+    def evolve(self, **changes: Any) -> Prospect:
+        """Return a copy with ``changes`` applied and validated."""
+        return attrs.evolve(self, **changes)

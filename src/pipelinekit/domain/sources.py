@@ -1,0 +1,46 @@
+"""Where a lead came from."""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from ._checks import Checks, set_attr
+
+__all__ = ["Channel", "Source"]
+
+
+class Channel(enum.StrEnum):
+    """The channel a lead arrived through."""
+
+    INBOUND_FORM = "inbound_form"
+    WEBSITE = "website"
+    COLD_EMAIL = "cold_email"
+    COLD_CALL = "cold_call"
+    REFERRAL = "referral"
+    LIST = "list"
+    EVENT = "event"
+    PAID_AD = "paid_ad"
+    SOCIAL = "social"
+    PARTNER = "partner"
+    OTHER = "other"
+
+
+@attrs.frozen
+class Source:
+    """A lead source: a :class:`Channel` plus free detail (campaign, list name, referrer)."""
+
+    channel: Channel
+    detail: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        checks = Checks()
+        if not isinstance(self.channel, Channel):
+            try:
+                set_attr(self, "channel", Channel(self.channel))
+            except ValueError:
+                choices = ", ".join(c.value for c in Channel)
+                checks.add("$.channel", f"must be one of {choices}; got {self.channel!r}")
+        checks.text("$.detail", self.detail, required=False, max_length=500)
+        checks.done(self)

@@ -1,0 +1,142 @@
+"""What a qualification strategy returns: a score that explains itself.
+
+Invariant: when a result has both a score and a breakdown, the breakdown's
+points add up *exactly* to the score (checked on construction).  A subject
+that cannot be scored has ``score=None``, never 0.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+import attrs
+
+from ..domain._checks import Checks, set_attr, to_decimal
+from ..domain.custom import CustomValue
+
+__all__ = ["BreakdownLine", "CriterionStatus", "QualificationResult", "Verdict"]
+
+
+class Verdict(enum.StrEnum):
+    """What a result recommends."""
+
+    QUALIFIED = "qualified"
+    REVIEW = "review"
+    NURTURE = "nurture"
+    DISQUALIFIED = "disqualified"
+    INSUFFICIENT_DATA = "insufficient_data"
+
+
+class CriterionStatus(enum.StrEnum):
+    """How one criterion matched."""
+
+    MATCH = "match"
+    PARTIAL = "partial"
+    NO_MATCH = "no_match"
+    UNKNOWN = "unknown"
+    KNOCKOUT = "knockout"
+
+
+@attrs.frozen
+class BreakdownLine:
+    """One criterion's contribution to a score.
+
+    ``points`` is what the criterion added after any ``cap`` applied;
+    ``observed`` is the value the criterion looked at (``None`` when unknown);
+    ``evidence`` cites what the points rest on (event ids, field paths).
+    """
+
+    criterion: str
+    status: CriterionStatus
+    points: Decimal
+    reason: str
+    observed: CustomValue = None
+    cap: Decimal | None = None
+    group: str | None = None
+    evidence: tuple[str, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        checks = Checks()
+        checks.text("$.criterion", self.criterion, required=True, max_length=200)
+        if not isinstance(self.status, CriterionStatus):
+            try:
+                set_attr(self, "status", CriterionStatus(self.status))
+            except ValueError:
+                checks.add("$.status", f"unknown criterion status {self.status!r}")
+        points = to_decimal(checks, "$.points", self.points)
+        cap = None if self.cap is None else to_decimal(checks, "$.cap", self.cap)
+        checks.instance("$.reason", self.reason, str, optional=False)
+        checks.done(self)
+        if points is not self.points:
+            set_attr(self, "points", points)
+        if cap is not self.cap:
+            set_attr(self, "cap", cap)
+
+
+@attrs.frozen
+class QualificationResult:
+    """A strategy's evaluation of one subject at one point in time."""
+
+    strategy: str
+    strategy_version: str
+    config_hash: str
+    as_of: datetime
+    score: Decimal | None
+    scale_min: Decimal
+    scale_max: Decimal
+    verdict: Verdict
+    coverage: Decimal
+    breakdown: tuple[BreakdownLine, ...] = ()
+    grade: str | None = None
+    band: str | None = None
+    knockouts: tuple[str, ...] = ()
+    subject_id: str | None = None
+    children: tuple[QualificationResult, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        checks = Checks()
+        checks.text("$.strategy", self.strategy, required=True, max_length=200)
+        checks.text("$.strategy_version", self.strategy_version, required=True, max_length=50)
+        checks.text("$.config_hash", self.config_hash, required=True, max_length=128)
+        as_of = checks.aware("$.as_of", self.as_of)
+        lo = to_decimal(checks, "$.scale_min", self.scale_min)
+        hi = to_decimal(checks, "$.scale_max", self.scale_max)
+        score = None if self.score is None else to_decimal(checks, "$.score", self.score)
+        coverage = to_decimal(checks, "$.coverage", self.coverage)
+        if not isinstance(self.verdict, Verdict):
+            try:
+                set_attr(self, "verdict", Verdict(self.verdict))
+            except ValueError:
+                checks.add("$.verdict", f"unknown verdict {self.verdict!r}")
+        if lo is not None and hi is not None:
+            if lo > hi:
+                checks.add("$.scale_max", f"must be >= scale_min ({lo}), got {hi}")
+            elif score is not None and not lo <= score <= hi:
+                checks.add("$.score", f"{score} is outside the scale [{lo}, {hi}]")
+        if coverage is not None and not 0 <= coverage <= 1:
+            checks.add("$.coverage", f"must be between 0 and 1, got {coverage}")
+        if score is not None and self.breakdown:
+            total = sum((line.points for line in self.breakdown), Decimal(0))
+            if total != score:
+                checks.add(
+                    "$.breakdown",
+                    f"points add up to {total} but the score is {score}: a breakdown must "
+                    "explain the score exactly",
+                )
+        checks.done(self)
+        for name, old, new in (
+            ("as_of", self.as_of, as_of),
+            ("scale_min", self.scale_min, lo),
+            ("scale_max", self.scale_max, hi),
+            ("score", self.score, score),
+            ("coverage", self.coverage, coverage),
+        ):
+            if new is not old:
+                set_attr(self, name, new)
+
+    @property
+    def scored(self) -> bool:
+        """Whether a score could be computed (``score`` is not ``None``)."""
+        return self.score is not None
