@@ -173,7 +173,7 @@ _CUSTOM_TAGS: dict[str, Callable[[Any, Any], Any]] = {
 
 def _structure_custom_value(value: Any) -> CustomValue:
     if value is None or isinstance(value, str | int):  # bool is an int
-        return value  # type: ignore[no-any-return]
+        return value
     if isinstance(value, dict) and len(value) == 1:
         ((tag, raw),) = value.items()
         if tag in _CUSTOM_TAGS:
