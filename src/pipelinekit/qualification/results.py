@@ -8,7 +8,7 @@ that cannot be scored has ``score=None``, never 0.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import attrs
@@ -58,6 +58,8 @@ class BreakdownLine:
     evidence: tuple[str, ...] = ()
 
     def __attrs_post_init__(self) -> None:
+        if self._canonical():
+            return
         checks = Checks()
         checks.text("$.criterion", self.criterion, required=True, max_length=200)
         if not isinstance(self.status, CriterionStatus):
@@ -73,6 +75,21 @@ class BreakdownLine:
             set_attr(self, "points", points)
         if cap is not self.cap:
             set_attr(self, "cap", cap)
+
+    def _canonical(self) -> bool:
+        # Fast path for lines strategies build in bulk: the same checks on values
+        # that are already of their final types.
+        criterion, points, cap = self.criterion, self.points, self.cap
+        return (
+            type(criterion) is str
+            and 0 < len(criterion) <= 200
+            and not criterion.isspace()
+            and type(self.status) is CriterionStatus
+            and type(points) is Decimal
+            and points.is_finite()
+            and (cap is None or (type(cap) is Decimal and cap.is_finite()))
+            and type(self.reason) is str
+        )
 
 
 @attrs.frozen
@@ -96,6 +113,8 @@ class QualificationResult:
     children: tuple[QualificationResult, ...] = ()
 
     def __attrs_post_init__(self) -> None:
+        if self._canonical():
+            return
         checks = Checks()
         checks.text("$.strategy", self.strategy, required=True, max_length=200)
         checks.text("$.strategy_version", self.strategy_version, required=True, max_length=50)
@@ -136,7 +155,43 @@ class QualificationResult:
             if new is not old:
                 set_attr(self, name, new)
 
+    def _canonical(self) -> bool:
+        # Fast path for results strategies build in bulk: every check of the slow
+        # path, on values that already have their final types (UTC, Decimal, enum).
+        lo, hi, cov, score = self.scale_min, self.scale_max, self.coverage, self.score
+        if not (
+            type(lo) is Decimal
+            and type(hi) is Decimal
+            and type(cov) is Decimal
+            and type(self.verdict) is Verdict
+            and type(self.as_of) is datetime
+            and self.as_of.tzinfo is UTC
+            and _short(self.strategy, 200)
+            and _short(self.strategy_version, 50)
+            and _short(self.config_hash, 128)
+            and lo.is_finite()
+            and hi.is_finite()
+            and cov.is_finite()
+            and lo <= hi
+            and 0 <= cov <= 1
+        ):
+            return False
+        if score is None:
+            return True
+        if type(score) is not Decimal or not score.is_finite() or not lo <= score <= hi:
+            return False
+        if self.breakdown:
+            total = Decimal(0)
+            for line in self.breakdown:
+                total += line.points
+            return total == score
+        return True
+
     @property
     def scored(self) -> bool:
         """Whether a score could be computed (``score`` is not ``None``)."""
         return self.score is not None
+
+
+def _short(text: object, limit: int) -> bool:
+    return type(text) is str and 0 < len(text) <= limit and not text.isspace()
