@@ -94,7 +94,12 @@ class BreakdownLine:
 
 @attrs.frozen
 class QualificationResult:
-    """A strategy's evaluation of one subject at one point in time."""
+    """A strategy's evaluation of one subject at one point in time.
+
+    ``stale`` is true when the verdict is lower than it would be without
+    decay: the subject has not been disqualified, its engagement has faded
+    (a lifecycle proposal marks it stale instead of demoting it).
+    """
 
     strategy: str
     strategy_version: str
@@ -111,6 +116,7 @@ class QualificationResult:
     knockouts: tuple[str, ...] = ()
     subject_id: str | None = None
     children: tuple[QualificationResult, ...] = ()
+    stale: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self._canonical():
