@@ -309,11 +309,13 @@ def one_of(
 class NumericBand:
     """Points for values from ``low`` (inclusive) up to ``high`` (exclusive); ``None`` is open.
 
+    At least one of ``low`` and ``high`` is needed.
+
     ``knockout=True`` makes a value in the band disqualify.
     """
 
-    low: Decimal | None
-    high: Decimal | None
+    low: Decimal | None = None
+    high: Decimal | None = None
     points: Decimal = _ZERO
     label: str | None = None
     knockout: bool = False
@@ -323,6 +325,8 @@ class NumericBand:
         low = None if self.low is None else to_decimal(checks, "$.low", self.low)
         high = None if self.high is None else to_decimal(checks, "$.high", self.high)
         points = _check_points(checks, "$.points", self.points)
+        if self.low is None and self.high is None:
+            checks.add("$", "a band needs low, high or both")
         if low is not None and high is not None and low >= high:
             checks.add("$.high", f"must be greater than low ({low}), got {high}")
         checks.text("$.label", self.label, required=False, max_length=100)
