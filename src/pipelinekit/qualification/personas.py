@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..domain.leads import Lead
-from ..domain.prospects import Prospect
 from ..errors import Problem, ValidationError
 from .base import Strategy
 from .composite import normalized
 from .results import QualificationResult, Verdict
+
+if TYPE_CHECKING:  # the domain imports qualification.results: import it lazily
+    from ..domain.leads import Lead
+    from ..domain.prospects import Prospect
 
 __all__ = ["PersonaMatch", "best_persona", "link_prospect", "to_prospect"]
 
@@ -69,6 +71,8 @@ def to_prospect(
             "to_prospect",
             [Problem("$.prospect_id", f"the lead is already linked to {lead.prospect_id}")],
         )
+    from ..domain.prospects import Prospect
+
     prospect = Prospect.create(
         persona=match.persona,
         person=lead.contact,
