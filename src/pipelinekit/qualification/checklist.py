@@ -305,7 +305,7 @@ def checklist(
     ``gate_at`` and leave the verdict at insufficient data while unknown.
     Fewer than ``min_known`` answered items: ``score=None``.  Answers come from
     ``custom["<prefix>.<key>"]`` (``prefix`` defaults to ``name``; ``""`` for
-    bare keys) or from ``reader(subject) -> mapping`` keyed the same way.
+    bare keys) or from ``reader(subject) -> mapping`` keyed by the bare item keys.
     """
     checks = Checks()
     checks.text("$.name", name, required=True, max_length=200)
@@ -365,7 +365,7 @@ def checklist(
         gate_at=gate_at,
         bands=tuple(bands),
         min_known=min_known,
-        prefix=name if prefix is None else prefix,
+        prefix=(name if reader is None else "") if prefix is None else prefix,
         reader=reader,
     )
 
@@ -377,7 +377,8 @@ _THREE = ("none", "partial", "validated")
 def _preset(
     name: str, items: Sequence[tuple[str, str]], levels: tuple[str, ...], **options: Any
 ) -> StrategyBase:
-    options.setdefault("prefix", name)
+    if options.get("reader") is None:
+        options.setdefault("prefix", name)
     title = options.pop("name", None) or name
     return checklist(title, [Item(k, label, levels) for k, label in items], **options)
 
