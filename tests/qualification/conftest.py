@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import importlib
-import site
 import subprocess
 import sys
-import sysconfig
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import Any
 
@@ -63,33 +60,29 @@ def make_lead(
 
 @pytest.fixture(scope="session")
 def example_plugin() -> Iterator[str]:
-    """Install the example plugin package (editable, no deps) into the running venv.
+    """Install the example plugin package into the running venv, as a user would.
 
-    A clean clone gets it the same way CI does: ``pip install -e ".[test]"`` brings
-    hatchling, and this fixture installs the plugin without build isolation, so it
-    works offline.  An existing installation is reused.
+    From a clean clone this works the way CI runs: ``pip install -e ".[test]"``
+    brings hatchling, and the plugin is built without build isolation (so
+    offline) and installed without dependencies (pipelinekit is already there).
+    It is reinstalled every session so edits to the example are always tested.
     """
-    try:
-        distribution("pipelinekit-plugin-example")
-    except PackageNotFoundError:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--no-deps",
-                "--no-build-isolation",
-                "--disable-pip-version-check",
-                "-e",
-                str(PLUGIN),
-            ],
-            check=True,
-        )
-        # Pick up the new .pth file and distribution metadata in this process.
-        site.addsitedir(sysconfig.get_paths()["purelib"])
-        importlib.invalidate_caches()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--force-reinstall",
+            "--disable-pip-version-check",
+            str(PLUGIN),
+        ],
+        check=True,
+    )
+    importlib.invalidate_caches()
     registry._reset()
     yield "email_domain"
     registry._reset()

@@ -76,10 +76,11 @@ def test_events_after_as_of_are_ignored() -> None:
 
 def test_daily_cap_counts_at_most_n_per_day_and_lines_cite_events() -> None:
     day = AS_OF - timedelta(days=1)
-    events = tuple(
+    pricing = [
         Event("website_visit", day + timedelta(minutes=i), {"url": "/pricing", "id": f"ev{i}"})
         for i in range(5)
-    ) + (Event("website_visit", day, {"url": "/blog"}),)
+    ]
+    events = (*pricing, Event("website_visit", day, {"url": "/blog"}))
     strategy = engagement(
         "e", [rule("pricing", "website_visit", 5, where={"url": "/pricing"}, daily_cap=3)]
     )

@@ -149,8 +149,8 @@ def test_min_coverage_gives_insufficient_data_but_keeps_the_score() -> None:
 
 
 def test_money_bands_never_convert_currencies() -> None:
-    icp = icp_fit("rev", [bands("revenue", "company.annual_revenue",
-                                [(0, 1_000_000, 5), (1_000_000, None, 15)], currency="EUR")])  # fmt: skip
+    ranges = [(0, 1_000_000, 5), (1_000_000, None, 15)]
+    icp = icp_fit("rev", [bands("revenue", "company.annual_revenue", ranges, currency="EUR")])
     eur = icp.evaluate(make_lead(revenue=Money(2_000_000, "EUR")), as_of=AS_OF)
     usd = icp.evaluate(make_lead(revenue=Money(2_000_000, "USD")), as_of=AS_OF)
     assert eur.score == 15

@@ -387,7 +387,7 @@ class _Bands(Criterion):
                     )
             else:
                 checks.add(f"$.bands[{i}]", "must be a NumericBand or a mapping")
-        if not built and not checks.problems:
+        if not built and not any(p.path.startswith("$.bands") for p in checks.problems):
             checks.add("$.bands", "needs at least one band")
         ordered = sorted(built, key=lambda b: b.low if b.low is not None else Decimal("-Infinity"))
         for prev, band in itertools.pairwise(ordered):
