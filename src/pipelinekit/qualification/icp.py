@@ -888,6 +888,76 @@ class _Plan:
         return found
 
 
+def _expr(plan: _Plan, i: int, env: dict[str, Any]) -> tuple[str, set[str]]:
+    """Source for reading criterion ``i``'s value, and the subject roots it needs."""
+    field = plan.criterion.field
+    if field is None:  # predicates read the subject themselves
+        env[f"R{i}"] = plan.read
+        return f"R{i}(subject)", set()
+    root, _, rest = field.partition(".")
+    if root == "custom":
+        env[f"K{i}"] = rest
+        return f"(None if _custom is None else _custom.get(K{i}))", {"custom"}
+    if not rest:
+        return f"getattr(subject, {root!r}, None)", set()
+    var = f"_{root}"
+    expr = var
+    for part in rest.split("."):
+        expr = f"(None if {expr} is None else getattr({expr}, {part!r}, None))"
+    return expr, {root}
+
+
+def _generate(plans: Sequence[_Plan], groups: int, explain: bool) -> Callable[[Any], Any]:
+    """Compile the per-subject loop into one function (no call per criterion on cache hits).
+
+    Returns ``(items, flags, known, group_sums, loose_sum)`` where items are
+    breakdown lines (``explain``) or points.
+    """
+    env: dict[str, Any] = {"_ZERO": _ZERO}
+    body = ["def run(subject):"]
+    roots: set[str] = set()
+    reads = []
+    for i, plan in enumerate(plans):
+        expr, needs = _expr(plan, i, env)
+        roots |= needs
+        reads.append(expr)
+        env[f"C{i}"] = plan.explained if explain else plan.outcomes
+        env[f"S{i}"] = plan.explain if explain else plan.outcome
+    if "contact" in roots:
+        body.append("    _contact = getattr(subject, 'contact', None)")
+        body.append("    if _contact is None: _contact = getattr(subject, 'person', None)")
+    for root in sorted(roots - {"contact", "custom"}):
+        body.append(f"    _{root} = getattr(subject, {root!r}, None)")
+    if "custom" in roots:
+        body.append("    _custom = getattr(subject, 'custom', None)")
+    for i, expr in enumerate(reads):
+        body.append(f"    v{i} = {expr}")
+        body.append(f"    o{i} = C{i}.get(v{i})")
+        body.append(f"    if o{i} is None: o{i} = S{i}(v{i})")
+        body.append(f"    i{i} = o{i}[0]")
+        body.append(f"    f{i} = o{i}[1]")
+    n = len(plans)
+    suffix = ".points" if explain else ""
+
+    def value(i: int) -> str:
+        return f"i{i}{suffix}"
+
+    items = ", ".join(f"i{i}" for i in range(n))
+    flags = " | ".join(f"f{i}" for i in range(n))
+    known = " + ".join(f"(f{i} & 1)" for i in range(n))
+    sums = []
+    for g in range(groups):
+        members = [value(i) for i, p in enumerate(plans) if p.group == g]
+        sums.append(" + ".join(members) if members else "_ZERO")
+    loose = [value(i) for i, p in enumerate(plans) if p.group < 0]
+    body.append(
+        f"    return [{items}], {flags}, {known}, ({', '.join(sums)}{',' if sums else ''}), "
+        f"{' + '.join(loose) if loose else '_ZERO'}"
+    )
+    exec(compile("\n".join(body), "<pipelinekit icp>", "exec"), env)
+    return env["run"]  # type: ignore[no-any-return]
+
+
 # --- the strategy ---------------------------------------------------------------------
 
 
@@ -919,8 +989,11 @@ class _IcpFit(StrategyBase):
         self._plans = [
             _Plan(c, names.index(c.group) if c.group is not None else -1) for c in self.criteria
         ]
-        self._fast = [(p.read, p.outcome, p.group) for p in self._plans]
-        self._slow = [(p.read, p.explain, p.group) for p in self._plans]
+        for plan in self._plans:
+            plan.outcomes[None] = plan.missing_outcome
+            plan.explained[None] = plan.missing_line
+        self._run_scores = _generate(self._plans, len(names), explain=False)
+        self._run_lines = _generate(self._plans, len(names), explain=True)
         self._members = [
             [j for j, p in enumerate(self._plans) if p.group == i] for i in range(len(names))
         ]
@@ -956,6 +1029,7 @@ class _IcpFit(StrategyBase):
             Grade("B", _pct(low, high, "0.5")),
             Grade("A", _pct(low, high, "0.75")),
         )
+        self._graded: dict[Decimal, tuple[str, Verdict, str | None]] = {}
         count = len(self.criteria)
         self._coverage = [
             (Decimal(k) / count).quantize(Decimal("0.0001")) for k in range(count + 1)
@@ -975,58 +1049,21 @@ class _IcpFit(StrategyBase):
 
     # score-only fast path: no BreakdownLine objects at all
     def _score(self, subject: Any) -> tuple[Decimal | None, int, int]:
-        flags = 0
-        known = 0
-        if not self._capped:
-            total = _ZERO
-            for read, outcome, _ in self._fast:
-                points, f = outcome(read(subject))
-                total += points
-                flags |= f
-                known += f & _KNOWN
-        else:
-            sums = [_ZERO] * len(self._group_caps)
-            total = _ZERO
-            for read, outcome, group in self._fast:
-                points, f = outcome(read(subject))
-                if group >= 0:
-                    sums[group] += points
-                else:
-                    total += points
-                flags |= f
-                known += f & _KNOWN
+        _, flags, known, sums, total = self._run_scores(subject)
+        if self._capped:
             for value, cap in zip(sums, self._group_caps, strict=True):
                 total += value if cap is None or value <= cap else cap
             if self.total_cap is not None and total > self.total_cap:
                 total = self.total_cap
+        else:
+            for value in sums:
+                total += value
         if flags & _BLOCK:
             return None, flags, known
         return total, flags, known
 
     def _explain(self, subject: Any) -> tuple[list[BreakdownLine], int, int, Decimal]:
-        lines: list[BreakdownLine] = []
-        flags = 0
-        known = 0
-        if not self._capped:
-            total = _ZERO
-            for read, explain, _ in self._slow:
-                line, f = explain(read(subject))
-                lines.append(line)
-                total += line.points
-                flags |= f
-                known += f & _KNOWN
-            return lines, flags, known, total
-        sums = [_ZERO] * len(self._group_caps)
-        total = _ZERO
-        for read, explain, group in self._slow:
-            line, f = explain(read(subject))
-            lines.append(line)
-            if group >= 0:
-                sums[group] += line.points
-            else:
-                total += line.points
-            flags |= f
-            known += f & _KNOWN
+        lines, flags, known, sums, total = self._run_lines(subject)
         for i, (value, cap) in enumerate(zip(sums, self._group_caps, strict=True)):
             if cap is not None and value > cap:
                 what = f"group {self._group_names[i]!r} cap"
@@ -1073,28 +1110,33 @@ class _IcpFit(StrategyBase):
         if score is None:
             verdict = Verdict.INSUFFICIENT_DATA
         else:
-            chosen = band_for(self.bands, score)
-            band, verdict = chosen.name, chosen.verdict
-            grade = grade_for(self.grades, score)
+            graded = self._graded.get(score)
+            if graded is None:
+                chosen = band_for(self.bands, score)
+                graded = (chosen.name, chosen.verdict, grade_for(self.grades, score))
+                if len(self._graded) < _CACHE_LIMIT:
+                    self._graded[score] = graded
+            band, verdict, grade = graded
             if flags & _KO:
                 verdict = Verdict.DISQUALIFIED
             elif flags & _UNCONFIRMED or coverage < self.min_coverage:
                 verdict = Verdict.INSUFFICIENT_DATA
+        ident = getattr(subject, "id", None)
         return QualificationResult(
-            strategy=self.name,
-            strategy_version=self.version,
-            config_hash=self.config_hash,
-            as_of=as_of,
-            score=score,
-            scale_min=self.scale_min,
-            scale_max=self.scale_max,
-            verdict=verdict,
-            coverage=coverage,
-            breakdown=breakdown,
-            grade=grade,
-            band=band,
-            knockouts=knockouts,
-            subject_id=subject_id(subject),
+            self.name,
+            self.version,
+            self._hash or self.config_hash,
+            as_of,
+            score,
+            self.scale_min,
+            self.scale_max,
+            verdict,
+            coverage,
+            breakdown,
+            grade,
+            band,
+            knockouts,
+            None if ident is None else str(ident),
         )
 
     def score_many(self, subjects: Iterable[Any], *, as_of: datetime) -> list[Decimal | None]:
