@@ -9,6 +9,7 @@ result always says which rules produced it.
 from __future__ import annotations
 
 import abc
+import gc
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -115,7 +116,17 @@ class StrategyBase(abc.ABC):
         """Evaluate every subject at the same ``as_of``; results keep the input order."""
         when = ensure_aware(as_of, "as_of")
         run = self._evaluate
-        return [run(subject, when, explain) for subject in subjects]
+        # Results are acyclic, so the cyclic garbage collector has nothing to find in
+        # them; pausing it for the batch avoids rescanning a growing heap (measured:
+        # about a third of the time for 100k results).  Its previous state is restored.
+        paused = gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            return [run(subject, when, explain) for subject in subjects]
+        finally:
+            if paused:
+                gc.enable()
 
     def score(self, subject: Any, *, as_of: datetime) -> Decimal | None:
         """Just the score (``None`` when the subject cannot be scored)."""

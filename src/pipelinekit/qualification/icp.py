@@ -45,7 +45,7 @@ __all__ = [
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
-_CACHE_LIMIT = 20_000
+_CACHE_LIMIT = 100_000  # outcomes/lines kept per criterion (flyweights)
 
 # flags an outcome carries
 _KNOWN = 1

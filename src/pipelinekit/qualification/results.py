@@ -172,9 +172,7 @@ class QualificationResult:
             and type(self.verdict) is Verdict
             and type(self.as_of) is datetime
             and self.as_of.tzinfo is UTC
-            and _short(self.strategy, 200)
-            and _short(self.strategy_version, 50)
-            and _short(self.config_hash, 128)
+            and _names_ok(self.strategy, self.strategy_version, self.config_hash)
             and lo.is_finite()
             and hi.is_finite()
             and cov.is_finite()
@@ -201,3 +199,21 @@ class QualificationResult:
 
 def _short(text: object, limit: int) -> bool:
     return type(text) is str and 0 < len(text) <= limit and not text.isspace()
+
+
+# (strategy, version, config hash) triples already checked: a strategy stamps the
+# same three strings on every result it builds, so each is checked once.
+_CHECKED_NAMES: set[tuple[str, str, str]] = set()
+
+
+def _names_ok(strategy: object, version: object, config_hash: object) -> bool:
+    key = (strategy, version, config_hash)
+    try:
+        if key in _CHECKED_NAMES:
+            return True
+    except TypeError:
+        return False
+    ok = _short(strategy, 200) and _short(version, 50) and _short(config_hash, 128)
+    if ok and len(_CHECKED_NAMES) < 4096:
+        _CHECKED_NAMES.add(key)  # type: ignore[arg-type]
+    return ok
