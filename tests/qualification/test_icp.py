@@ -301,3 +301,25 @@ def test_score_only_path_agrees_with_the_explained_one(icp: object, data: dict[s
         explained.coverage,
     )
     assert quick.breakdown == ()
+
+
+def test_duck_typed_subjects_with_missing_attributes_are_read_safely() -> None:
+    class Firm:
+        industry = "software"  # no employees attribute at all
+
+    class Subject:
+        id = "duck-1"
+        company = Firm()
+        custom = None
+
+    icp = icp_fit(
+        "duck",
+        [
+            one_of("industry", "company.industry", {"software": 20}),
+            bands("size", "company.employees", [(0, None, 10)]),
+        ],
+    )
+    result = icp.evaluate(Subject(), as_of=AS_OF)
+    assert result.score == 20
+    assert result.breakdown[1].status is CriterionStatus.UNKNOWN
+    assert icp.score_many([Subject()], as_of=AS_OF) == [20]  # type: ignore[attr-defined]

@@ -621,8 +621,14 @@ class _Present(Criterion):
         _frozen_setattr(self, "absent", _check_points(checks, "$.absent", self.absent))
         checks.done(self)
 
+    def _read(self) -> Callable[[Any], Any]:
+        # Read presence, not the value: outcomes are cached per value, and a
+        # value such as an email address is different for every lead.
+        get = super()._read()
+        return lambda subject: not is_missing(get(subject))
+
     def _classify(self, value: Any) -> tuple[CriterionStatus, Decimal, str]:
-        if is_missing(value):
+        if value is False or is_missing(value):
             return _status(self.absent, self.points), self.absent, f"{self.field} is missing"
         return _status(self.points, self.points), self.points, f"{self.field} is present"
 
@@ -832,8 +838,10 @@ class _Plan:
         self, status: CriterionStatus, points: Decimal, reason: str, value: Any
     ) -> BreakdownLine:
         c = self.criterion
-        if self.hide or isinstance(c, _Present):
-            shown: Any = None if value is None else not is_missing(value)
+        if isinstance(c, _Present):
+            shown: Any = value is not None and value is not False and not is_missing(value)
+        elif self.hide:
+            shown = None if value is None else not is_missing(value)
         else:
             shown = observed(value)
         if isinstance(c, _Predicate):
@@ -888,10 +896,15 @@ class _Plan:
         return found
 
 
-def _expr(plan: _Plan, i: int, env: dict[str, Any]) -> tuple[str, set[str]]:
-    """Source for reading criterion ``i``'s value, and the subject roots it needs."""
+def _expr(plan: _Plan, i: int, env: dict[str, Any], direct: bool) -> tuple[str, set[str]]:
+    """Source for reading criterion ``i``'s value, and the subject roots it needs.
+
+    ``direct`` reads nested attributes with plain attribute access (fast, for the
+    domain's own types); otherwise with ``getattr(..., None)`` (any object).
+    """
     field = plan.criterion.field
-    if field is None:  # predicates read the subject themselves
+    if field is None or isinstance(plan.criterion, _Present):
+        # predicates read the subject themselves; presence is read as a bool
         env[f"R{i}"] = plan.read
         return f"R{i}(subject)", set()
     root, _, rest = field.partition(".")
@@ -903,22 +916,34 @@ def _expr(plan: _Plan, i: int, env: dict[str, Any]) -> tuple[str, set[str]]:
     var = f"_{root}"
     expr = var
     for part in rest.split("."):
-        expr = f"(None if {expr} is None else getattr({expr}, {part!r}, None))"
+        read = f"{expr}.{part}" if direct else f"getattr({expr}, {part!r}, None)"
+        expr = f"(None if {expr} is None else {read})"
     return expr, {root}
 
 
-def _generate(plans: Sequence[_Plan], groups: int, explain: bool) -> Callable[[Any], Any]:
+def _generate(
+    plans: Sequence[_Plan],
+    caps: Sequence[Decimal | None],
+    total_cap: Decimal | None,
+    explain: bool,
+    safe: Callable[[Any], Any] | None = None,
+) -> Callable[[Any], Any]:
     """Compile the per-subject loop into one function (no call per criterion on cache hits).
 
-    Returns ``(items, flags, known, group_sums, loose_sum)`` where items are
-    breakdown lines (``explain``) or points.
+    Returns ``(items, flags, known, score, over)``: items are breakdown lines
+    (``explain``) or points; ``score`` has every cap applied; ``over`` says
+    whether a cap cut anything (then the lines still need trimming).  Given a
+    ``safe`` variant, nested fields are read with plain attribute access and a
+    subject lacking one falls back to ``safe``.
     """
-    env: dict[str, Any] = {"_ZERO": _ZERO}
+    direct = safe is not None
+    env: dict[str, Any] = {"_ZERO": _ZERO, "TOTAL": total_cap}
+    groups = len(caps)
     body = ["def run(subject):"]
     roots: set[str] = set()
     reads = []
     for i, plan in enumerate(plans):
-        expr, needs = _expr(plan, i, env)
+        expr, needs = _expr(plan, i, env, direct)
         roots |= needs
         reads.append(expr)
         env[f"C{i}"] = plan.explained if explain else plan.outcomes
@@ -945,15 +970,29 @@ def _generate(plans: Sequence[_Plan], groups: int, explain: bool) -> Callable[[A
     items = ", ".join(f"i{i}" for i in range(n))
     flags = " | ".join(f"f{i}" for i in range(n))
     known = " + ".join(f"(f{i} & 1)" for i in range(n))
-    sums = []
+    terms = [value(i) for i, p in enumerate(plans) if p.group < 0]
+    over = []
     for g in range(groups):
         members = [value(i) for i, p in enumerate(plans) if p.group == g]
-        sums.append(" + ".join(members) if members else "_ZERO")
-    loose = [value(i) for i, p in enumerate(plans) if p.group < 0]
-    body.append(
-        f"    return [{items}], {flags}, {known}, ({', '.join(sums)}{',' if sums else ''}), "
-        f"{' + '.join(loose) if loose else '_ZERO'}"
-    )
+        body.append(f"    g{g} = {' + '.join(members) if members else '_ZERO'}")
+        if caps[g] is None:
+            terms.append(f"g{g}")
+        else:
+            env[f"CAP{g}"] = caps[g]
+            terms.append(f"(g{g} if g{g} <= CAP{g} else CAP{g})")
+            over.append(f"g{g} > CAP{g}")
+    body.append(f"    t = {' + '.join(terms) if terms else '_ZERO'}")
+    if total_cap is not None:
+        over.append("t > TOTAL")
+        body.append("    over = " + (" or ".join(over)))
+        body.append("    if t > TOTAL: t = TOTAL")
+    else:
+        body.append("    over = " + (" or ".join(over) if over else "False"))
+    body.append(f"    return [{items}], {flags}, {known}, t, over")
+    if safe is not None:
+        env["SAFE"] = safe
+        body = [body[0], "    try:", *("    " + line for line in body[1:])]
+        body += ["    except AttributeError:", "        return SAFE(subject)"]
     exec(compile("\n".join(body), "<pipelinekit icp>", "exec"), env)
     return env["run"]  # type: ignore[no-any-return]
 
@@ -992,8 +1031,13 @@ class _IcpFit(StrategyBase):
         for plan in self._plans:
             plan.outcomes[None] = plan.missing_outcome
             plan.explained[None] = plan.missing_line
-        self._run_scores = _generate(self._plans, len(names), explain=False)
-        self._run_lines = _generate(self._plans, len(names), explain=True)
+        caps = self._group_caps
+        self._run_scores = _generate(
+            self._plans, caps, total_cap, False, _generate(self._plans, caps, total_cap, False)
+        )
+        self._run_lines = _generate(
+            self._plans, caps, total_cap, True, _generate(self._plans, caps, total_cap, True)
+        )
         self._members = [
             [j for j, p in enumerate(self._plans) if p.group == i] for i in range(len(names))
         ]
@@ -1030,6 +1074,7 @@ class _IcpFit(StrategyBase):
             Grade("A", _pct(low, high, "0.75")),
         )
         self._graded: dict[Decimal, tuple[str, Verdict, str | None]] = {}
+        self._check_coverage = min_coverage > 0
         count = len(self.criteria)
         self._coverage = [
             (Decimal(k) / count).quantize(Decimal("0.0001")) for k in range(count + 1)
@@ -1049,77 +1094,68 @@ class _IcpFit(StrategyBase):
 
     # score-only fast path: no BreakdownLine objects at all
     def _score(self, subject: Any) -> tuple[Decimal | None, int, int]:
-        _, flags, known, sums, total = self._run_scores(subject)
-        if self._capped:
-            for value, cap in zip(sums, self._group_caps, strict=True):
-                total += value if cap is None or value <= cap else cap
-            if self.total_cap is not None and total > self.total_cap:
-                total = self.total_cap
-        else:
-            for value in sums:
-                total += value
+        _, flags, known, total, _ = self._run_scores(subject)
         if flags & _BLOCK:
             return None, flags, known
         return total, flags, known
 
-    def _explain(self, subject: Any) -> tuple[list[BreakdownLine], int, int, Decimal]:
-        lines, flags, known, sums, total = self._run_lines(subject)
-        for i, (value, cap) in enumerate(zip(sums, self._group_caps, strict=True)):
+    def _trim(self, lines: list[BreakdownLine]) -> list[BreakdownLine]:
+        """Trim lines so each group stays under its cap and the total under the total cap."""
+        total = _ZERO
+        loose = _ZERO
+        for i, cap in enumerate(self._group_caps):
+            members = self._members[i]
+            value = sum((lines[j].points for j in members), _ZERO)
             if cap is not None and value > cap:
                 what = f"group {self._group_names[i]!r} cap"
-                _cap_lines(lines, self._members[i], value - cap, cap, what)
+                _cap_lines(lines, members, value - cap, cap, what)
                 value = cap
             total += value
+        for j, plan in enumerate(self._plans):
+            if plan.group < 0:
+                loose += lines[j].points
+        total += loose
         if self.total_cap is not None and total > self.total_cap:
             _cap_lines(lines, self._everyone, total - self.total_cap, self.total_cap, "total cap")
-            total = self.total_cap
-        return lines, flags, known, total
+        return lines
 
     def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
         if explain:
-            lines, flags, known, total = self._explain(subject)
-            score: Decimal | None = None if flags & _BLOCK else total
+            lines, flags, known, total, over = self._run_lines(subject)
+            if over:
+                lines = self._trim(lines)
             breakdown = tuple(lines)
+            knockouts: tuple[str, ...] = ()
+            if flags & _KO:
+                knockouts = tuple(line.criterion for line in breakdown if line.status is _K)
         else:
-            score, flags, known = self._score(subject)
+            _, flags, known, total, over = self._run_scores(subject)
             breakdown = ()
+            knockouts = ()
+            if flags & _KO:
+                knockouts = tuple(
+                    c.name
+                    for c, plan in zip(self.criteria, self._plans, strict=True)
+                    if _flags_of(plan, subject) & _KO
+                )
         coverage = self._coverage[known]
-        knockouts: tuple[str, ...] = ()
-        if flags & _KO and breakdown:
-            knockouts = tuple(line.criterion for line in breakdown if line.status is _K)
-        elif flags & _KO:
-            knockouts = tuple(
-                c.name
-                for c, plan in zip(self.criteria, self._plans, strict=True)
-                if _flags_of(plan, subject) & _KO
-            )
-        return self._result(subject, as_of, score, flags, coverage, knockouts, breakdown)
-
-    def _result(
-        self,
-        subject: Any,
-        as_of: datetime,
-        score: Decimal | None,
-        flags: int,
-        coverage: Decimal,
-        knockouts: tuple[str, ...],
-        breakdown: tuple[BreakdownLine, ...],
-    ) -> QualificationResult:
+        score: Decimal | None = total
         band: str | None = None
         grade: str | None = None
-        if score is None:
+        if flags & _BLOCK:
+            score = None
             verdict = Verdict.INSUFFICIENT_DATA
         else:
-            graded = self._graded.get(score)
+            graded = self._graded.get(total)
             if graded is None:
-                chosen = band_for(self.bands, score)
-                graded = (chosen.name, chosen.verdict, grade_for(self.grades, score))
+                chosen = band_for(self.bands, total)
+                graded = (chosen.name, chosen.verdict, grade_for(self.grades, total))
                 if len(self._graded) < _CACHE_LIMIT:
-                    self._graded[score] = graded
+                    self._graded[total] = graded
             band, verdict, grade = graded
             if flags & _KO:
                 verdict = Verdict.DISQUALIFIED
-            elif flags & _UNCONFIRMED or coverage < self.min_coverage:
+            elif flags & _UNCONFIRMED or (self._check_coverage and coverage < self.min_coverage):
                 verdict = Verdict.INSUFFICIENT_DATA
         ident = getattr(subject, "id", None)
         return QualificationResult(

@@ -8,6 +8,7 @@ that cannot be scored has ``score=None``, never 0.
 from __future__ import annotations
 
 import enum
+import operator
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -17,6 +18,9 @@ from ..domain._checks import Checks, set_attr, to_decimal
 from ..domain.custom import CustomValue
 
 __all__ = ["BreakdownLine", "CriterionStatus", "QualificationResult", "Verdict"]
+
+_POINTS = operator.attrgetter("points")
+_ZERO = Decimal(0)
 
 
 class Verdict(enum.StrEnum):
@@ -185,10 +189,7 @@ class QualificationResult:
         if type(score) is not Decimal or not score.is_finite() or not lo <= score <= hi:
             return False
         if self.breakdown:
-            total = Decimal(0)
-            for line in self.breakdown:
-                total += line.points
-            return total == score
+            return sum(map(_POINTS, self.breakdown), _ZERO) == score
         return True
 
     @property
