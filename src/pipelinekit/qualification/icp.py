@@ -931,7 +931,7 @@ def _generate(
     """Compile the per-subject loop into one function (no call per criterion on cache hits).
 
     Returns ``(items, flags, known, score, over)``: items are breakdown lines
-    (``explain``) or points; ``score`` has every cap applied; ``over`` says
+    (``explain``) or each criterion's flags; ``score`` has every cap applied; ``over`` says
     whether a cap cut anything (then the lines still need trimming).  Given a
     ``safe`` variant, nested fields are read with plain attribute access and a
     subject lacking one falls back to ``safe``.
@@ -967,7 +967,8 @@ def _generate(
     def value(i: int) -> str:
         return f"i{i}{suffix}"
 
-    items = ", ".join(f"i{i}" for i in range(n))
+    # explained: the breakdown lines; scores only: each criterion's flags
+    items = ", ".join(f"i{i}" if explain else f"f{i}" for i in range(n))
     flags = " | ".join(f"f{i}" for i in range(n))
     known = " + ".join(f"(f{i} & 1)" for i in range(n))
     terms = [value(i) for i, p in enumerate(plans) if p.group < 0]
@@ -1129,14 +1130,12 @@ class _IcpFit(StrategyBase):
             if flags & _KO:
                 knockouts = tuple(line.criterion for line in breakdown if line.status is _K)
         else:
-            _, flags, known, total, over = self._run_scores(subject)
+            each, flags, known, total, over = self._run_scores(subject)
             breakdown = ()
             knockouts = ()
             if flags & _KO:
                 knockouts = tuple(
-                    c.name
-                    for c, plan in zip(self.criteria, self._plans, strict=True)
-                    if _flags_of(plan, subject) & _KO
+                    c.name for c, f in zip(self.criteria, each, strict=True) if f & _KO
                 )
         coverage = self._coverage[known]
         score: Decimal | None = total
@@ -1179,10 +1178,6 @@ class _IcpFit(StrategyBase):
         """Just the scores, through the fast path (no results, no breakdown lines)."""
         run = self._score
         return [run(s)[0] for s in subjects]
-
-
-def _flags_of(plan: _Plan, subject: Any) -> int:
-    return plan.outcome(plan.read(subject))[1]
 
 
 def _cap_lines(
