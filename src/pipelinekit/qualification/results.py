@@ -21,6 +21,7 @@ __all__ = ["BreakdownLine", "CriterionStatus", "QualificationResult", "Verdict"]
 
 _POINTS = operator.attrgetter("points")
 _ZERO = Decimal(0)
+_ONE = Decimal(1)
 
 
 class Verdict(enum.StrEnum):
@@ -181,7 +182,7 @@ class QualificationResult:
             and hi.is_finite()
             and cov.is_finite()
             and lo <= hi
-            and 0 <= cov <= 1
+            and _ZERO <= cov <= _ONE
         ):
             return False
         if score is None:
