@@ -903,10 +903,22 @@ def _expr(plan: _Plan, i: int, env: dict[str, Any], direct: bool) -> tuple[str, 
     domain's own types); otherwise with ``getattr(..., None)`` (any object).
     """
     field = plan.criterion.field
-    if field is None or isinstance(plan.criterion, _Present):
-        # predicates read the subject themselves; presence is read as a bool
+    if field is None:  # predicates read the subject themselves
         env[f"R{i}"] = plan.read
         return f"R{i}(subject)", set()
+    if isinstance(plan.criterion, _Present):  # presence, as a bool (see _Present._read)
+        inner, roots = _expr_path(field, i, env, direct)
+        env["_COLLECTIONS"] = (frozenset, set, tuple, list)
+        return (
+            f"(_t{i} := {inner}) is not None"
+            f" and not (_t{i}.__class__ is str and not _t{i}.strip())"
+            f" and not (_t{i}.__class__ in _COLLECTIONS and not _t{i})",
+            roots,
+        )
+    return _expr_path(field, i, env, direct)
+
+
+def _expr_path(field: str, i: int, env: dict[str, Any], direct: bool) -> tuple[str, set[str]]:
     root, _, rest = field.partition(".")
     if root == "custom":
         env[f"K{i}"] = rest
@@ -956,7 +968,7 @@ def _generate(
     if "custom" in roots:
         body.append("    _custom = getattr(subject, 'custom', None)")
     for i, expr in enumerate(reads):
-        body.append(f"    v{i} = {expr}")
+        body.append(f"    v{i} = ({expr})")
         body.append(f"    o{i} = C{i}.get(v{i})")
         body.append(f"    if o{i} is None: o{i} = S{i}(v{i})")
         body.append(f"    i{i} = o{i}[0]")
