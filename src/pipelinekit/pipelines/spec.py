@@ -338,6 +338,7 @@ def check_definition(
     first = min(valid_orders)[1] if valid_orders else None
     if first is not None and kinds[first] is not StageKind.OPEN:
         add(Problem("$.stages", f"the first stage ({first!r}) must be an open stage"))
+        first = None  # reachability from a closed start would only add noise
 
     edges: dict[str, set[str]] = {k: set() for k in kinds}
     seen: dict[tuple[str, str, str], int] = {}
