@@ -103,7 +103,10 @@ target = "negotiation"
 event = "win"
 source = "lead_in"
 target = "won"
-guards = [{ name = "crystal_ball" }, { name = "field_compare", field = "amount", op = "~", value = 1 }]
+guards = [
+  { name = "crystal_ball" },
+  { name = "field_compare", field = "amount", op = "~", value = 1 },
+]
 
 [[transitions]]
 event = "stall"

@@ -92,7 +92,8 @@ def test_field_compare_on_money_compares_amounts(
     )
     assert (reason is None) is passes
     if not passes:
-        assert reason is not None and reason.startswith(f"amount must be {op}")
+        assert reason is not None
+        assert reason.startswith(f"amount must be {op}")
 
 
 def test_field_compare_on_missing_and_incomparable_values() -> None:
@@ -100,7 +101,8 @@ def test_field_compare_on_missing_and_incomparable_values() -> None:
     reason = _check(
         "field_compare", _opp(custom={"plan": "pro"}), field="custom.plan", op=">", value=1
     )
-    assert reason is not None and "cannot be compared" in reason
+    assert reason is not None
+    assert "cannot be compared" in reason
     assert (
         _check(
             "field_compare", _opp(custom={"plan": "pro"}), field="custom.plan", op="==", value="pro"
@@ -158,7 +160,8 @@ def test_registry_registers_app_guards_and_refuses_clashes() -> None:
         return check
 
     registry.register("has_tag", has_tag)
-    assert "has_tag" in registry and "has_tag" not in default_guards()
+    assert "has_tag" in registry
+    assert "has_tag" not in default_guards()
     guard = registry.resolve("has_tag", {"tag": "vip"})
     assert guard.label == "has_tag(tag='vip')"
     assert guard.check(Subject(_opp(tags={"vip"}))) is None
