@@ -20,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -97,7 +98,7 @@ def pipeline_dicts(
             item["guards"] = drawn
         transitions.append(item)
 
-    for a, b in zip(opens, opens[1:], strict=False):
+    for a, b in itertools.pairwise(opens):
         add("advance", a, b)
     for won in wons:
         add("win", draw(st.sampled_from(opens)), won)
