@@ -11,9 +11,10 @@ the validating constructor instead (slower; useful while debugging).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
@@ -29,8 +30,8 @@ from ._kinds import LEAD, OPPORTUNITY, EntityKind
 from .compile import Candidate
 from .errors import BulkTransitionError, GuardFailed, InvalidTransition, PipelineMismatch
 from .events import DomainEvent, OpportunityLost, OpportunityReopened, OpportunityWon, StageChanged
-from .guards import Subject
-from .spec import StageKind
+from .guards import GuardCheck, Subject
+from .spec import StageKind, StageSpec
 
 if TYPE_CHECKING:
     from .compile import Pipeline
@@ -55,13 +56,40 @@ _OPP_FIELDS = (
 _LEAD_FIELDS = ("status", "history", "updated_at")
 
 
-@attrs.frozen
 class BulkFailure:
-    """One entity the bulk path refused: its position in the input, its id and why."""
+    """One entity the bulk path refused: its position in the input, its id and why.
 
-    index: int
-    entity_id: str
-    error: PipelinekitError
+    ``error`` is the same exception the single-entity path raises; it is
+    built on first access, so refusing many entities stays cheap.
+    """
+
+    __slots__ = ("_build", "_error", "entity_id", "index")
+
+    def __init__(
+        self,
+        index: int,
+        entity_id: str,
+        error: PipelinekitError | None = None,
+        build: Callable[[], PipelinekitError] | None = None,
+    ) -> None:
+        self.index = index
+        self.entity_id = entity_id
+        self._error = error
+        self._build = build
+
+    @property
+    def error(self) -> PipelinekitError:
+        """The refusal as an exception (InvalidTransition, GuardFailed, ...)."""
+        if self._error is None:
+            assert self._build is not None
+            self._error = self._build()
+            self._build = None
+        return self._error
+
+    def __repr__(self) -> str:
+        return (
+            f"BulkFailure(index={self.index}, entity_id={self.entity_id!r}, error={self.error!r})"
+        )
 
 
 @attrs.frozen
@@ -123,7 +151,8 @@ class BulkResult(Generic[E]):
 @attrs.frozen
 class _Plan:
     candidates: tuple[Candidate, ...]
-    changes: dict[str, StageChange]  # target -> shared (immutable) history record
+    # (candidate, its guard checks, the shared immutable history record, target stage)
+    options: tuple[tuple[Candidate, tuple[GuardCheck, ...], StageChange, StageSpec], ...]
 
 
 def fire_many(
@@ -174,6 +203,7 @@ def fire_many(
         overrides["competitor"] = competitor
     plans: dict[str, _Plan | None] = {}
     known_event = event in pipeline.spec.events
+    stages = pipeline.stages
 
     def plan_for(stage: str) -> _Plan | None:
         candidates = pipeline.candidates(stage, event)
@@ -181,32 +211,43 @@ def fire_many(
             candidates = tuple(c for c in candidates if c.target == to)
         if not candidates:
             return None
-        records = {
-            c.target: StageChange(stage, c.target, event, when, actor, note, pipeline.key)
+        options = tuple(
+            (
+                c,
+                tuple(g.check for g in c.guards),
+                StageChange(stage, c.target, event, when, actor, note, pipeline.key),
+                stages[c.target],
+            )
             for c in candidates
-        }
-        return _Plan(candidates, records)
+        )
+        return _Plan(candidates, options)
 
-    stages = pipeline.stages
     version = pipeline.version
+    key = pipeline.key
     field = kind.stage_field
-    replace = replacer(kind.cls, _OPP_FIELDS if kind is OPPORTUNITY else _LEAD_FIELDS)
-    closed_at_won = when
+    is_lead = kind is LEAD
+    replace = replacer(kind.cls, _LEAD_FIELDS if is_lead else _OPP_FIELDS)
+    subject = Subject(None, overrides)
     items: Sequence[Any] = entities
     entity_cls: Any = kind.cls
+    open_kind, won_kind = StageKind.OPEN, StageKind.WON
+    manual_src, automated_src = ProbabilitySource.MANUAL, ProbabilitySource.AUTOMATED
+    default_src, closed_src = ProbabilitySource.STAGE_DEFAULT, ProbabilitySource.CLOSED
+    open_outcome = Outcome.OPEN
+    append = moved.append
     for index, entity in enumerate(items):
         if type(entity) is not entity_cls:
             failures.append(
                 BulkFailure(index, str(getattr(entity, "id", "?")), _type_error(kind, entity))
             )
             continue
-        if kind is OPPORTUNITY and entity.pipeline != pipeline.key:
+        if not is_lead and entity.pipeline != key:
             failures.append(
                 BulkFailure(
                     index,
                     entity.id,
                     PipelineMismatch(
-                        entity_id=entity.id, entity_pipeline=entity.pipeline, pipeline=pipeline.key
+                        entity_id=entity.id, entity_pipeline=entity.pipeline, pipeline=key
                     ),
                 )
             )
@@ -221,99 +262,90 @@ def fire_many(
                 BulkFailure(
                     index,
                     entity.id,
-                    _invalid(pipeline, kind, entity, stage, event, to, known_event),
+                    build=partial(_invalid, pipeline, kind, entity, stage, event, to, known_event),
                 )
             )
             continue
-        subject = Subject(entity, overrides)
-        chosen: Candidate | None = None
-        for candidate in plan.candidates:
-            for guard in candidate.guards:
-                if guard.check(subject) is not None:
+        subject.entity = entity
+        chosen = None
+        for option in plan.options:
+            for check in option[1]:
+                if check(subject) is not None:
                     break
             else:
-                chosen = candidate
+                chosen = option
                 break
         if chosen is None:
             failures.append(
                 BulkFailure(
                     index,
                     entity.id,
-                    _guard_error(pipeline, kind, entity, stage, event, plan, subject),
+                    build=partial(
+                        _guard_error, pipeline, kind, entity, stage, event, plan, overrides
+                    ),
                 )
             )
             continue
-        target = chosen.target
+        _, _, change, target_stage = chosen
+        target = target_stage.key
         history: tuple[StageChange, ...] = entity.history
         last = history[-1].at if history else entity.created_at
         if when < last:
-            failures.append(
-                BulkFailure(
-                    index,
-                    entity.id,
-                    ValidationError(
-                        "move", [Problem("$.at", "is before the last recorded change")]
-                    ),
-                )
-            )
+            failures.append(BulkFailure(index, entity.id, build=partial(_too_early, last)))
             continue
-        if kind is LEAD and stages[target].kind is StageKind.WON:
-            failures.append(
-                BulkFailure(
-                    index,
-                    entity.id,
-                    InvalidTransition(
-                        entity_kind="lead",
-                        entity_id=entity.id,
-                        pipeline=pipeline.key,
-                        stage=stage,
-                        event=event,
-                        allowed=pipeline.allowed_events(stage),
-                        reason="leads are converted one by one with convert()",
-                    ),
-                )
-            )
-            continue
-        change = plan.changes[target]
         updated_at = when if when > entity.updated_at else entity.updated_at
-        if kind is LEAD:
-            if verify:
-                moved.append(
+        target_kind = target_stage.kind
+        if is_lead:
+            if target_kind is won_kind:
+                failures.append(
+                    BulkFailure(
+                        index,
+                        entity.id,
+                        build=partial(_no_bulk_conversion, pipeline, entity, stage, event),
+                    )
+                )
+            elif verify:
+                append(
                     entity.evolve(status=target, history=(*history, change), updated_at=updated_at)
                 )
             else:
-                moved.append(replace(entity, target, (*history, change), updated_at))
+                append(replace(entity, target, (*history, change), updated_at))
             continue
-        target_stage = stages[target]
-        target_kind = target_stage.kind
-        if target_kind is StageKind.WON:
+        if target_kind is open_kind:
+            if entity.manual_probability is not None:
+                probability, origin = entity.manual_probability, manual_src
+            elif entity.automated_probability is not None:
+                probability, origin = entity.automated_probability, automated_src
+            else:
+                probability, origin = target_stage.probability, default_src
             values: tuple[Any, ...] = (
+                probability,
+                origin,
+                open_outcome,
+                None,
+                None,
+                entity.competitor,
+            )
+        elif target_kind is won_kind:
+            values = (
                 _HUNDRED,
-                ProbabilitySource.CLOSED,
+                closed_src,
                 Outcome.WON,
-                closed_at_won,
+                when,
                 None,
                 entity.competitor if competitor is None else competitor,
             )
-        elif target_kind is StageKind.LOST:
+        else:
             values = (
                 _ZERO,
-                ProbabilitySource.CLOSED,
+                closed_src,
                 Outcome.LOST,
                 when,
                 reason,
                 entity.competitor if competitor is None else competitor,
             )
-        else:
-            if entity.manual_probability is not None:
-                probability, origin = entity.manual_probability, ProbabilitySource.MANUAL
-            elif entity.automated_probability is not None:
-                probability, origin = entity.automated_probability, ProbabilitySource.AUTOMATED
-            else:
-                probability, origin = target_stage.probability, ProbabilitySource.STAGE_DEFAULT
-            values = (probability, origin, Outcome.OPEN, None, None, entity.competitor)
         if verify:
-            moved.append(
+            append(
                 entity.evolve(
                     **dict(
                         zip(
@@ -325,10 +357,30 @@ def fire_many(
                 )
             )
         else:
-            moved.append(replace(entity, target, (*history, change), updated_at, version, *values))
+            append(replace(entity, target, (*history, change), updated_at, version, *values))
     if strict and failures:
         raise BulkTransitionError((f.index, f.error) for f in failures)
     return BulkResult(moved, failures, pipeline.key, event, _closed(pipeline))
+
+
+def _too_early(last: datetime) -> PipelinekitError:
+    return ValidationError(
+        "move", [Problem("$.at", f"is before the last recorded change ({last.isoformat()})")]
+    )
+
+
+def _no_bulk_conversion(
+    pipeline: Pipeline, entity: Any, stage: str, event: str
+) -> PipelinekitError:
+    return InvalidTransition(
+        entity_kind="lead",
+        entity_id=entity.id,
+        pipeline=pipeline.key,
+        stage=stage,
+        event=event,
+        allowed=pipeline.allowed_events(stage),
+        reason="leads are converted one by one with convert()",
+    )
 
 
 def _closed(pipeline: Pipeline) -> frozenset[str]:
@@ -380,8 +432,9 @@ def _guard_error(
     stage: str,
     event: str,
     plan: _Plan,
-    subject: Subject,
+    overrides: dict[str, object],
 ) -> InvalidTransition:
+    subject = Subject(entity, overrides)
     for candidate in plan.candidates:
         failure = candidate.first_failure(subject)
         if failure is not None:

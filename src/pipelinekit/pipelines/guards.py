@@ -125,14 +125,12 @@ class Guard:
     name: str
     params: tuple[tuple[str, Any], ...]
     check: GuardCheck = attrs.field(repr=False)
+    #: The guard's name with its parameters.
+    label: str = attrs.field(init=False, repr=False)
 
-    @property
-    def label(self) -> str:
-        """The guard's name with its parameters."""
-        if not self.params:
-            return self.name
+    def __attrs_post_init__(self) -> None:
         args = ", ".join(f"{key}={_show(value)}" for key, value in self.params)
-        return f"{self.name}({args})"
+        object.__setattr__(self, "label", f"{self.name}({args})" if args else self.name)
 
     def __str__(self) -> str:
         return self.label
