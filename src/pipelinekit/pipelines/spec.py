@@ -267,6 +267,7 @@ def check_definition(
         return problems
     kinds: dict[str, StageKind] = {}
     orders: dict[int, int] = {}
+    first_index: dict[str, int] = {}
     for index, stage in stages:
         here = f"$.stages[{index}]"
         if not isinstance(stage.key, str) or not _KEY.match(stage.key):
@@ -280,6 +281,7 @@ def check_definition(
             add(Problem(f"{here}.kind", f"must be open, won or lost, got {stage.kind!r}"))
             continue
         kinds.setdefault(stage.key, stage.kind)
+        first_index.setdefault(stage.key, index)
         p = stage.probability
         if not isinstance(p, Decimal) or not p.is_finite() or not _ZERO <= p <= _HUNDRED:
             add(Problem(f"{here}.probability", f"must be a number from 0 to 100, got {p!r}"))
@@ -406,6 +408,8 @@ def check_definition(
     if first is not None:
         reachable = _reach(edges, [first])
         for index, stage in stages:
+            if first_index.get(stage.key) != index:
+                continue  # a duplicate key is reported once, above
             if stage.key not in reachable:
                 add(
                     Problem(
@@ -419,6 +423,8 @@ def check_definition(
                 reverse[target].add(source)
         can_close = _reach(reverse, [k for k, kind in kinds.items() if kind.is_closed])
         for index, stage in stages:
+            if first_index.get(stage.key) != index:
+                continue
             if stage.kind is StageKind.OPEN and stage.key not in can_close:
                 add(
                     Problem(
