@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 from statemachine import Event, State, StateChart
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from .operations import Conversion, Moved
 
 __all__ = ["Candidate", "Pipeline", "compile_pipeline"]
+
+E = TypeVar("E", "Lead", "Opportunity")
 
 _STRICT = {
     "allow_event_without_transition": False,
@@ -232,37 +234,106 @@ class Pipeline:
     def __repr__(self) -> str:
         return f"Pipeline({self.key!r}, version={self.version[:12]!r}, stages={len(self.stages)})"
 
-    # -- operations (see pipelinekit.pipelines.operations) ------------------------
+    # -- operations (the functions in pipelinekit.pipelines.operations) -------------
 
-    def fire(self, entity: Any, event: str, **kwargs: Any) -> Moved[Any]:
-        """Fire ``event`` on a lead or opportunity; see :func:`operations.fire`."""
+    def fire(
+        self,
+        entity: E,
+        event: str,
+        *,
+        to: str | None = None,
+        actor: str | None = None,
+        note: str | None = None,
+        at: datetime | None = None,
+        clock: Clock | None = None,
+        reason: str | None = None,
+        competitor: str | None = None,
+    ) -> Moved[E]:
+        """Fire ``event`` on a lead or opportunity (see :func:`~.operations.fire`)."""
         from .operations import fire
 
-        return fire(self, entity, event, **kwargs)
+        return fire(
+            self,
+            entity,
+            event,
+            to=to,
+            actor=actor,
+            note=note,
+            at=at,
+            clock=clock,
+            reason=reason,
+            competitor=competitor,
+        )
 
-    def move(self, entity: Any, to: str, **kwargs: Any) -> Moved[Any]:
-        """Move to stage ``to`` through an allowed transition; see :func:`operations.move`."""
+    def move(
+        self,
+        entity: E,
+        to: str,
+        *,
+        event: str | None = None,
+        actor: str | None = None,
+        note: str | None = None,
+        at: datetime | None = None,
+        clock: Clock | None = None,
+    ) -> Moved[E]:
+        """Move to stage ``to`` through an allowed transition (see :func:`~.operations.move`)."""
         from .operations import move
 
-        return move(self, entity, to, **kwargs)
+        return move(self, entity, to, event=event, actor=actor, note=note, at=at, clock=clock)
 
-    def win(self, entity: Any, **kwargs: Any) -> Moved[Any]:
-        """Close won; see :func:`operations.win`."""
+    def win(
+        self,
+        entity: E,
+        *,
+        actor: str | None = None,
+        note: str | None = None,
+        at: datetime | None = None,
+        clock: Clock | None = None,
+    ) -> Moved[E]:
+        """Close won (see :func:`~.operations.win`)."""
         from .operations import win
 
-        return win(self, entity, **kwargs)
+        return win(self, entity, actor=actor, note=note, at=at, clock=clock)
 
-    def lose(self, entity: Any, *, reason: str, **kwargs: Any) -> Moved[Any]:
-        """Close lost with a reason; see :func:`operations.lose`."""
+    def lose(
+        self,
+        entity: E,
+        *,
+        reason: str,
+        competitor: str | None = None,
+        actor: str | None = None,
+        note: str | None = None,
+        at: datetime | None = None,
+        clock: Clock | None = None,
+    ) -> Moved[E]:
+        """Close lost with a reason (see :func:`~.operations.lose`)."""
         from .operations import lose
 
-        return lose(self, entity, reason=reason, **kwargs)
+        return lose(
+            self,
+            entity,
+            reason=reason,
+            competitor=competitor,
+            actor=actor,
+            note=note,
+            at=at,
+            clock=clock,
+        )
 
-    def reopen(self, entity: Any, *, to: str, **kwargs: Any) -> Moved[Any]:
-        """Reopen a closed entity into open stage ``to``; see :func:`operations.reopen`."""
+    def reopen(
+        self,
+        entity: E,
+        *,
+        to: str,
+        actor: str | None = None,
+        note: str | None = None,
+        at: datetime | None = None,
+        clock: Clock | None = None,
+    ) -> Moved[E]:
+        """Reopen a closed entity into open stage ``to`` (see :func:`~.operations.reopen`)."""
         from .operations import reopen
 
-        return reopen(self, entity, to=to, **kwargs)
+        return reopen(self, entity, to=to, actor=actor, note=note, at=at, clock=clock)
 
     def open(
         self,
@@ -275,7 +346,7 @@ class Pipeline:
         clock: Clock | None = None,
         **fields: Any,
     ) -> Moved[Opportunity]:
-        """Create an opportunity in the first stage; see :func:`operations.open_opportunity`."""
+        """Create an opportunity in the first stage (see :func:`~.operations.open_opportunity`)."""
         from .operations import open_opportunity
 
         return open_opportunity(
@@ -289,9 +360,11 @@ class Pipeline:
         manual: Decimal | int | str | None = None,
         automated: Decimal | int | str | None = None,
         clear_manual: bool = False,
-        **kwargs: Any,
+        actor: str | None = None,
+        at: datetime | None = None,
+        clock: Clock | None = None,
     ) -> Moved[Opportunity]:
-        """Set a probability layer; see :func:`operations.set_probability`."""
+        """Set a probability layer (see :func:`~.operations.set_probability`)."""
         from .operations import set_probability
 
         return set_probability(
@@ -300,20 +373,72 @@ class Pipeline:
             manual=manual,
             automated=automated,
             clear_manual=clear_manual,
-            **kwargs,
+            actor=actor,
+            at=at,
+            clock=clock,
         )
 
-    def bulk(self, entities: Sequence[Any], event: str, **kwargs: Any) -> BulkResult[Any]:
-        """Apply ``event`` to many entities without a machine each; see :func:`bulk.fire_many`."""
+    def bulk(
+        self,
+        entities: Sequence[E],
+        event: str,
+        *,
+        to: str | None = None,
+        actor: str | None = None,
+        note: str | None = None,
+        at: datetime | None = None,
+        clock: Clock | None = None,
+        reason: str | None = None,
+        competitor: str | None = None,
+        strict: bool = False,
+    ) -> BulkResult[E]:
+        """Apply ``event`` to many entities, no machine each (see :func:`~.bulk.fire_many`)."""
         from .bulk import fire_many
 
-        return fire_many(self, entities, event, **kwargs)
+        return fire_many(
+            self,
+            entities,
+            event,
+            to=to,
+            actor=actor,
+            note=note,
+            at=at,
+            clock=clock,
+            reason=reason,
+            competitor=competitor,
+            strict=strict,
+        )
 
-    def convert(self, lead: Lead, **kwargs: Any) -> Conversion:
-        """Convert a lead moving through this lifecycle; see :func:`operations.convert`."""
+    def convert(
+        self,
+        lead: Lead,
+        *,
+        pipeline: Pipeline | None = None,
+        into: Opportunity | None = None,
+        name: str | None = None,
+        amount: Money | None = None,
+        force: bool = False,
+        actor: str | None = None,
+        note: str | None = None,
+        at: datetime | None = None,
+        clock: Clock | None = None,
+    ) -> Conversion:
+        """Convert a lead moving through this lifecycle (see :func:`~.operations.convert`)."""
         from .operations import convert
 
-        return convert(self, lead, **kwargs)
+        return convert(
+            self,
+            lead,
+            pipeline=pipeline,
+            into=into,
+            name=name,
+            amount=amount,
+            force=force,
+            actor=actor,
+            note=note,
+            at=at,
+            clock=clock,
+        )
 
 
 _CACHE: dict[tuple[str, GuardRegistry], Pipeline] = {}
