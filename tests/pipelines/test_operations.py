@@ -403,3 +403,31 @@ def test_conversion_meaning_comes_from_kinds_not_names(sales: Pipeline, lead: Le
     no_company = ready.evolve(company=None)
     with pytest.raises(ConversionError, match="field_present"):
         renamed.convert(no_company, pipeline=sales, at=at(2))
+
+
+def test_several_pipelines_side_by_side_with_versions(
+    sales: Pipeline, lifecycle: Pipeline, lead: Lead
+) -> None:
+    from pipelinekit.pipelines import PipelineSet, UnknownPipeline, pipeline_from_dict
+
+    data = sales.spec.as_dict()
+    data["stages"][0]["probability"] = 15
+    sales_v2 = compile_pipeline(pipeline_from_dict(data))
+    pipelines = PipelineSet(sales, _guarded(), lifecycle=lifecycle)
+    old = _open(sales)
+    pipelines.add(sales_v2)
+    assert pipelines.versions("sales") == (sales.version, sales_v2.version)
+    assert pipelines["sales"] is sales_v2
+    assert pipelines.for_entity(old) is sales  # the version it recorded
+    assert pipelines.for_entity(lead) is lifecycle
+    assert pipelines.for_entity(old.evolve(pipeline_version=None)) is sales_v2
+    assert sorted(p.key for p in pipelines) == ["guarded", "sales"]
+    with pytest.raises(UnknownPipeline, match="unknown pipeline 'nope'"):
+        pipelines.get("nope")
+    migrated = change_pipeline(
+        sales, sales_v2, old, mapping={"initial_contact": "initial_contact"}, at=at(1)
+    )
+    assert migrated.entity.pipeline_version == sales_v2.version
+    assert migrated.entity.probability == 15
+    assert pipelines.for_entity(migrated.entity) is sales_v2
+    assert pickle.loads(pickle.dumps(UnknownPipeline("x", None, ("a",)))).known == ("a",)

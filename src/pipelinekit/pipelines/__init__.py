@@ -13,7 +13,7 @@ from .builder import PipelineBuilder, guard
 from .builtins import LEAD_LIFECYCLE, SALES, lead_lifecycle, sales_pipeline
 from .bulk import BulkFailure, BulkResult, fire_many
 from .compile import Candidate, Pipeline, compile_pipeline
-from .diagrams import to_dot, to_markdown, to_mermaid, write_image
+from .diagrams import DiagramDependencyError, to_dot, to_markdown, to_mermaid, write_image
 from .errors import (
     BulkTransitionError,
     ConversionError,
@@ -61,6 +61,7 @@ from .operations import (
     time_in_stage,
     win,
 )
+from .registry import PipelineSet, UnknownPipeline
 from .spec import ANY_OPEN, GuardSpec, PipelineSpec, StageKind, StageSpec, TransitionSpec
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "Candidate",
     "Conversion",
     "ConversionError",
+    "DiagramDependencyError",
     "DomainEvent",
     "Guard",
     "GuardFailed",
@@ -92,6 +94,7 @@ __all__ = [
     "PipelineChanged",
     "PipelineDefinitionError",
     "PipelineMismatch",
+    "PipelineSet",
     "PipelineSpec",
     "ProbabilityChanged",
     "StageChanged",
@@ -100,6 +103,7 @@ __all__ = [
     "Subject",
     "TransitionSpec",
     "UnknownGuard",
+    "UnknownPipeline",
     "change_pipeline",
     "compile_pipeline",
     "convert",
