@@ -5,11 +5,13 @@ from __future__ import annotations
 import pickle
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pipelinekit.errors import PipelinekitError
+from pipelinekit.errors import PipelinekitError, Problem
 from pipelinekit.pipelines import (
     SALES,
     GuardRegistry,
@@ -335,3 +337,101 @@ def test_every_valid_spec_compiles_to_a_strict_machine(spec: PipelineSpec) -> No
         (stage, event, c.target) for (stage, event), cands in pipeline.table.items() for c in cands
     }
     assert derived == expected
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 200)
+    | st.text(max_size=12)
+    | st.floats(allow_nan=True),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    base=pipeline_dicts(),
+    section=st.sampled_from(["stages", "transitions"]),
+    field=st.sampled_from(
+        [
+            "key",
+            "kind",
+            "probability",
+            "order",
+            "forecast",
+            "rotting_days",
+            "required_fields",
+            "event",
+            "source",
+            "target",
+            "guards",
+            "label",
+            "extra",
+        ]
+    ),
+    value=_JSON,
+    position=st.integers(0, 20),
+)
+def test_any_corruption_gives_a_definition_error_never_a_crash(
+    base: dict[str, Any], section: str, field: str, value: object, position: int
+) -> None:
+    items = base[section]
+    item = items[position % len(items)]
+    item[field] = value
+    problems: tuple[Problem, ...] = ()
+    try:
+        spec = pipeline_from_dict(base)
+    except PipelineDefinitionError as error:
+        problems = error.problems
+    if problems:
+        assert all(p.path.startswith("$") for p in problems)
+    else:
+        compile_pipeline(spec)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_JSON)
+def test_arbitrary_data_gives_a_definition_error(value: object) -> None:
+    with pytest.raises(PipelineDefinitionError):
+        pipeline_from_dict(value)  # type: ignore[arg-type]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    base=pipeline_dicts(),
+    params=st.dictionaries(
+        st.sampled_from(["field", "op", "value", "min", "x"]), _JSON, max_size=3
+    ),
+    name=st.sampled_from(["field_compare", "field_present", "min_score", "verdict_in", "nope"]),
+)
+def test_any_guard_parameters_give_a_definition_error_or_a_working_pipeline(
+    base: dict[str, Any], params: dict[str, Any], name: str
+) -> None:
+    base["transitions"][0]["guards"] = [{"name": name, **params}]
+    problems: tuple[Problem, ...] = ()
+    try:
+        spec = pipeline_from_dict(base)
+    except PipelineDefinitionError as error:
+        problems = error.problems
+    if problems:
+        assert all(p.path.startswith("$.transitions[0].guards[0]") for p in problems)
+        return
+    assert pipeline_from_dict(spec.as_dict()).version == spec.version
+    hash(spec)
+    compile_pipeline(spec)
+
+
+def test_decimal_guard_parameters_are_hashed_apart_from_strings() -> None:
+    data = SALES.as_dict()
+    data["transitions"][0]["guards"] = [
+        {"name": "field_compare", "field": "custom.level", "op": "==", "value": 1.5}
+    ]
+    as_number = pipeline_from_dict(data)
+    data["transitions"][0]["guards"][0]["value"] = "1.5"
+    as_text = pipeline_from_dict(data)
+    assert as_number.version != as_text.version
+    assert as_number.transitions[0].guards[0].kwargs["value"] == Decimal("1.5")

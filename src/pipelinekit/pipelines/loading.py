@@ -194,6 +194,15 @@ def _decimal(problems: list[Problem], path: str, value: object) -> Decimal | Non
     return result
 
 
+_SCALAR = (str, int, float, bool, Decimal)
+
+
+def _param_ok(value: object) -> bool:
+    if isinstance(value, list | tuple):
+        return all(isinstance(v, _SCALAR) for v in value)
+    return isinstance(value, _SCALAR)
+
+
 def _transition(problems: list[Problem], path: str, raw: object) -> TransitionSpec | None:
     if not isinstance(raw, Mapping):
         problems.append(Problem(path, f"must be a table/mapping, got {type(raw).__name__}"))
@@ -224,7 +233,16 @@ def _transition(problems: list[Problem], path: str, raw: object) -> TransitionSp
             guard_specs.append(GuardSpec.of(item))
         elif isinstance(item, Mapping) and isinstance(item.get("name"), str):
             params = {k: v for k, v in item.items() if k != "name"}
-            guard_specs.append(GuardSpec.of(item["name"], **params))
+            bad = [k for k, v in params.items() if not isinstance(k, str) or not _param_ok(v)]
+            for name in bad:
+                problems.append(
+                    Problem(
+                        f"{gpath}.{name}",
+                        "guard parameters are strings, numbers, booleans or lists of them",
+                    )
+                )
+            if not bad:
+                guard_specs.append(GuardSpec.of(item["name"], **params))
         else:
             problems.append(
                 Problem(gpath, "must be a guard name or a table with 'name' and its parameters")

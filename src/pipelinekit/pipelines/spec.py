@@ -193,7 +193,9 @@ class PipelineSpec:
         ordered = tuple(sorted(self.stages, key=lambda s: s.order))
         if ordered != self.stages:
             set_attr(self, "stages", ordered)
-        canonical = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
+        canonical = json.dumps(
+            self.as_dict(), sort_keys=True, separators=(",", ":"), default=_canonical
+        )
         set_attr(self, "version", hashlib.sha256(canonical.encode()).hexdigest())
 
     # -- views ---------------------------------------------------------------
@@ -300,7 +302,7 @@ def check_definition(
             )
         else:
             orders[stage.order] = index
-        if stage.forecast not in FORECAST_CATEGORIES:
+        if not isinstance(stage.forecast, str) or stage.forecast not in FORECAST_CATEGORIES:
             add(
                 Problem(
                     f"{here}.forecast",
@@ -353,7 +355,7 @@ def check_definition(
                     f"must be a lower-case identifier like 'advance', got {transition.event!r}",
                 )
             )
-        target_ok = transition.target in kinds
+        target_ok = isinstance(transition.target, str) and transition.target in kinds
         if not target_ok:
             add(Problem(f"{here}.target", f"unknown stage {transition.target!r}"))
         if not transition.sources:
@@ -363,7 +365,9 @@ def check_definition(
             spath = (
                 f"{here}.source[{position}]" if len(transition.sources) > 1 else f"{here}.source"
             )
-            if source == ANY_OPEN:
+            if not isinstance(source, str):
+                add(Problem(spath, f"must be a stage key, got {source!r}"))
+            elif source == ANY_OPEN:
                 concrete.extend(
                     k
                     for k, kind in kinds.items()
@@ -433,6 +437,12 @@ def check_definition(
                     )
                 )
     return problems
+
+
+def _canonical(value: object) -> object:
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}  # tagged: Decimal("1.5") and "1.5" differ
+    raise TypeError(f"cannot hash a {type(value).__name__} in a pipeline definition")
 
 
 def _reach(edges: Mapping[str, Iterable[str]], start: list[str]) -> set[str]:
