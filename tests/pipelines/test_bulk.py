@@ -123,7 +123,7 @@ def test_bulk_moves_leads_but_never_converts_them(lifecycle: Pipeline, lead: Lea
     assert [x.status for x in result.moved] == ["disqualified", "disqualified"]
     assert result.moved[0].history[-1].actor == "bot"
     refused = lifecycle.bulk([qualified], "convert", at=WHEN)
-    assert "convert()" in str(refused.failures[0].error)
+    assert "use convert()" in str(refused.failures[0].error)
     with pytest.raises(TypeError):
         lifecycle.bulk(["x"], "contact", at=WHEN)  # type: ignore[list-item]
 
@@ -148,3 +148,23 @@ def test_bulk_keeps_no_machine_objects(sales: Pipeline) -> None:
     assert during == before
     # the shared history record is immutable, so every moved entity may hold the same one
     assert result.moved[0].history[-1] is result.moved[1].history[-1]
+
+
+LIFECYCLE_EVENTS = ("contact", "nurture", "qualify", "disqualify", "convert", "recycle", "nope")
+STATUSES = ("new", "contacted", "nurturing", "qualified", "disqualified", "converted")
+
+
+@pytest.mark.parametrize("status", STATUSES)
+@pytest.mark.parametrize("event", LIFECYCLE_EVENTS)
+def test_bulk_and_machine_agree_on_every_lead_status_and_event(
+    lifecycle: Pipeline, lead: Lead, status: str, event: str
+) -> None:
+    entity = lead.evolve(status=status)
+    bulk = lifecycle.bulk([entity], event, at=WHEN, actor="bot")
+    single = _single(lifecycle, entity, event)  # type: ignore[arg-type]
+    if isinstance(single, InvalidTransition):
+        assert bulk.moved == []
+        assert type(bulk.failures[0].error) is type(single)
+        assert str(bulk.failures[0].error) == str(single)
+    else:
+        assert bulk.moved == [single]

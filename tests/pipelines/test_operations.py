@@ -431,3 +431,23 @@ def test_several_pipelines_side_by_side_with_versions(
     assert migrated.entity.probability == 15
     assert pipelines.for_entity(migrated.entity) is sales_v2
     assert pickle.loads(pickle.dumps(UnknownPipeline("x", None, ("a",)))).known == ("a",)
+
+
+@pytest.mark.parametrize("status", ["new", "contacted", "nurturing", "qualified", "disqualified"])
+def test_only_qualified_leads_convert_unforced_and_never_twice(
+    lifecycle: Pipeline, sales: Pipeline, lead: Lead, status: str
+) -> None:
+    entity = lead.evolve(status=status)
+    if status == "qualified":
+        result = lifecycle.convert(entity, pipeline=sales, at=at(1))
+        assert not result.forced
+    else:
+        with pytest.raises(ConversionError):
+            lifecycle.convert(entity, pipeline=sales, at=at(1))
+        result = lifecycle.convert(entity, pipeline=sales, force=True, at=at(1))
+        assert result.forced
+    assert result.lead.status == "converted"
+    assert result.lead.history[-1].from_stage == status
+    for force in (False, True):
+        with pytest.raises(ConversionError, match="already converted"):
+            lifecycle.convert(result.lead, pipeline=sales, force=force, at=at(2))

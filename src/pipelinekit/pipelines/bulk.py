@@ -301,7 +301,7 @@ def fire_many(
                     BulkFailure(
                         index,
                         entity.id,
-                        build=partial(_no_bulk_conversion, pipeline, entity, stage, event),
+                        build=partial(_no_bulk_conversion, pipeline, entity, stage, event, target),
                     )
                 )
             elif verify:
@@ -370,7 +370,7 @@ def _too_early(last: datetime) -> PipelinekitError:
 
 
 def _no_bulk_conversion(
-    pipeline: Pipeline, entity: Any, stage: str, event: str
+    pipeline: Pipeline, entity: Any, stage: str, event: str, target: str
 ) -> PipelinekitError:
     return InvalidTransition(
         entity_kind="lead",
@@ -379,7 +379,8 @@ def _no_bulk_conversion(
         stage=stage,
         event=event,
         allowed=pipeline.allowed_events(stage),
-        reason="leads are converted one by one with convert()",
+        reason=f"{target!r} is the lifecycle's converted stage: use convert() so an "
+        "opportunity is created and linked",
     )
 
 
