@@ -10,7 +10,7 @@ transitions), which the bulk path uses so the two cannot drift.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,7 +23,7 @@ from ..clock import Clock
 from ..errors import Problem
 from .errors import PipelineDefinitionError
 from .guards import Guard, GuardRegistry, Subject, default_guards
-from .spec import GuardSpec, PipelineSpec, StageKind, StageSpec
+from .spec import PipelineSpec, StageKind, StageSpec
 
 if TYPE_CHECKING:
     from ..domain.leads import Lead
@@ -457,9 +457,3 @@ def compile_pipeline(spec: PipelineSpec, *, guards: GuardRegistry | None = None)
         if cached is None:
             cached = _CACHE[key] = Pipeline(spec, registry)
         return cached
-
-
-def guard_specs_of(pipeline: Pipeline) -> Iterable[GuardSpec]:
-    """Every guard named in the pipeline's transitions (for documentation tools)."""
-    for transition in pipeline.spec.transitions:
-        yield from transition.guards

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, Final
 
@@ -200,7 +200,7 @@ class GuardRegistry:
         except KeyError:
             raise UnknownGuard(name, self._types) from None
 
-    def resolve(self, name: str, params: Mapping[str, Any], path: str = "$") -> Guard:
+    def resolve(self, name: str, params: Mapping[str, Any]) -> Guard:
         """Build the guard ``name`` with ``params``; raise :class:`UnknownGuard` or
         :class:`GuardParameterError` on bad input."""
         kind = self._get(name)
@@ -390,8 +390,3 @@ _DEFAULT = _builtins()
 def default_guards() -> GuardRegistry:
     """The process-wide registry: the built-in guards plus any the app registered."""
     return _DEFAULT
-
-
-def guard_names(guards: Iterable[Guard]) -> tuple[str, ...]:
-    """The labels of ``guards``, in order."""
-    return tuple(g.label for g in guards)

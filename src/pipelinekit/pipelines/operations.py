@@ -437,7 +437,7 @@ def move(
     clock: Clock | None = None,
 ) -> Moved[E]:
     """Move ``entity`` to stage ``to`` through the first allowed event that leads there
-    (or through ``event``).  Moving to a lost stage needs :func:`lose` (for the reason)."""
+    (or through ``event``).  Use :func:`lose` to close lost with a reason."""
     kind, stage = _stage_of(pipeline, entity, event or "move")
     options = [
         name
