@@ -168,3 +168,27 @@ def test_bulk_and_machine_agree_on_every_lead_status_and_event(
         assert str(bulk.failures[0].error) == str(single)
     else:
         assert bulk.moved == [single]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.data(),
+    spec=pipeline_specs(),
+    event=st.sampled_from(EVENTS),
+    reason=st.sampled_from([None, "price"]),
+)
+def test_explain_predicts_exactly_what_fire_does(
+    data: st.DataObject, spec: object, event: str, reason: str | None
+) -> None:
+    pipeline = compile_pipeline(spec)  # type: ignore[arg-type]
+    opp = data.draw(opportunities_in(pipeline))
+    predicted = pipeline.explain(opp, event, reason=reason)
+    single = _single(pipeline, opp, event, reason=reason)
+    if predicted is None:
+        assert isinstance(single, Opportunity)
+        assert event in pipeline.available_events(opp)
+    else:
+        assert type(predicted) is type(single)
+        assert str(predicted) == str(single)
+        if reason is None:
+            assert event not in pipeline.available_events(opp)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ..domain.money import Money
     from ..domain.opportunities import Opportunity
     from .bulk import BulkResult
+    from .errors import InvalidTransition
     from .operations import Conversion, Moved
 
 __all__ = ["Candidate", "Pipeline", "compile_pipeline"]
@@ -264,6 +265,26 @@ class Pipeline:
             reason=reason,
             competitor=competitor,
         )
+
+    def explain(
+        self,
+        entity: Lead | Opportunity,
+        event: str,
+        *,
+        to: str | None = None,
+        reason: str | None = None,
+        competitor: str | None = None,
+    ) -> InvalidTransition | None:
+        """Why ``fire`` would refuse ``event`` now, or ``None`` (:func:`~.operations.explain`)."""
+        from .operations import explain
+
+        return explain(self, entity, event, to=to, reason=reason, competitor=competitor)
+
+    def available_events(self, entity: Lead | Opportunity) -> tuple[str, ...]:
+        """Events ``fire`` would accept for ``entity`` now, guards evaluated."""
+        from .operations import available_events
+
+        return available_events(self, entity)
 
     def move(
         self,

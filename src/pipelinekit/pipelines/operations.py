@@ -48,8 +48,10 @@ if TYPE_CHECKING:
 __all__ = [
     "Conversion",
     "Moved",
+    "available_events",
     "change_pipeline",
     "convert",
+    "explain",
     "fire",
     "is_rotting",
     "layered_probability",
@@ -221,6 +223,71 @@ def fire(
     )
 
 
+def explain(
+    pipeline: Pipeline,
+    entity: Lead | Opportunity,
+    event: str,
+    *,
+    to: str | None = None,
+    reason: str | None = None,
+    competitor: str | None = None,
+) -> InvalidTransition | None:
+    """Why :func:`fire` would refuse ``event`` now (the same error it would raise), or
+    ``None`` if it would go ahead; nothing is moved.  For buttons and previews."""
+    try:
+        kind, stage = _stage_of(pipeline, entity, event)
+    except InvalidTransition as error:
+        return error
+    if event not in pipeline.spec.events:
+        return _refuse(
+            pipeline,
+            kind,
+            entity,
+            stage,
+            event,
+            f"unknown event; this pipeline's events are {', '.join(pipeline.spec.events)}",
+        )
+    candidates = pipeline.candidates(stage, event)
+    if to is not None:
+        candidates = tuple(c for c in candidates if c.target == to)
+        if not candidates:
+            return _refuse(
+                pipeline, kind, entity, stage, event, f"{event!r} does not lead to {to!r} from here"
+            )
+    if not candidates:
+        return _refuse(pipeline, kind, entity, stage, event, f"no transition from {stage!r}")
+    overrides: dict[str, object] = {}
+    if reason is not None:
+        overrides["lost_reason"] = reason
+    if competitor is not None:
+        overrides["competitor"] = competitor
+    subject = Subject(entity, overrides)
+    for candidate in candidates:
+        if candidate.first_failure(subject) is None:
+            if kind is LEAD and pipeline.stages[candidate.target].kind is StageKind.WON:
+                return _refuse(
+                    pipeline, kind, entity, stage, event, _convert_only(candidate.target)
+                )
+            return None
+    return _guard_failure(pipeline, kind, entity, stage, event, candidates, subject)
+
+
+def available_events(pipeline: Pipeline, entity: Lead | Opportunity) -> tuple[str, ...]:
+    """The events :func:`fire` would accept for ``entity`` right now (guards evaluated)."""
+    try:
+        _, stage = _stage_of(pipeline, entity, "")
+    except InvalidTransition:
+        return ()
+    return tuple(e for e in pipeline.allowed_events(stage) if explain(pipeline, entity, e) is None)
+
+
+def _convert_only(target: str) -> str:
+    return (
+        f"{target!r} is the lifecycle's converted stage: use convert() so an "
+        "opportunity is created and linked"
+    )
+
+
 def _run_machine(
     pipeline: Pipeline,
     kind: EntityKind,
@@ -258,8 +325,7 @@ def _run_machine(
             entity,
             stage,
             event,
-            f"{target!r} is the lifecycle's converted stage: use convert() so an "
-            "opportunity is created and linked",
+            _convert_only(target),
         )
     return apply_move(
         pipeline, kind, entity, stage, target, event, when, actor, note, reason, competitor
