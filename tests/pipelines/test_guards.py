@@ -177,3 +177,29 @@ def test_registry_registers_app_guards_and_refuses_clashes() -> None:
     registry.unregister("has_tag")
     assert "has_tag" not in registry
     assert list(default_guards()) == sorted(default_guards())
+
+
+def test_installed_packages_contribute_guards_and_a_broken_one_is_skipped(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from importlib.metadata import EntryPoint
+
+    from pipelinekit.pipelines import guards as module
+
+    good = EntryPoint(
+        "always", "pipelinekit.pipelines.guards:lost_reason_given", module.ENTRY_POINT_GROUP
+    )
+    broken = EntryPoint("broken", "no_such_module_xyz:factory", module.ENTRY_POINT_GROUP)
+    seen: list[str] = []
+
+    def fake_entry_points(*, group: str) -> list[EntryPoint]:
+        seen.append(group)
+        return [broken, good]
+
+    registry = GuardRegistry()
+    monkeypatch.setattr(module, "entry_points", fake_entry_points)
+    with caplog.at_level("WARNING", logger="pipelinekit.pipelines"):
+        module._load_plugins(registry)
+    assert seen == ["pipelinekit.guards"]
+    assert list(registry) == ["always"]
+    assert "skipping guard plugin 'broken'" in caplog.text

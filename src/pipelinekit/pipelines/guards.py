@@ -15,10 +15,12 @@ inputs are applied (``lose(reason=...)`` makes ``lost_reason`` visible to the
 
 from __future__ import annotations
 
+import logging
 import operator
 import re
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
+from importlib.metadata import entry_points
 from typing import Any, Final
 
 import attrs
@@ -28,6 +30,7 @@ from ..errors import Problem
 from .errors import UnknownGuard
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "MISSING",
     "Guard",
     "GuardCheck",
@@ -384,9 +387,30 @@ def _builtins() -> GuardRegistry:
     return registry
 
 
+#: Entry-point group through which installed packages contribute guards
+#: (``name = "package.module:factory"``).
+ENTRY_POINT_GROUP: Final = "pipelinekit.guards"
+
 _DEFAULT = _builtins()
+_PLUGINS_LOADED = False
+_log = logging.getLogger("pipelinekit.pipelines")
+
+
+def _load_plugins(registry: GuardRegistry) -> None:
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            factory = entry.load()
+            registry.register(entry.name, factory)
+        except Exception:  # one broken plugin must not break every pipeline
+            _log.warning("skipping guard plugin %r (%s)", entry.name, entry.value, exc_info=True)
 
 
 def default_guards() -> GuardRegistry:
-    """The process-wide registry: the built-in guards plus any the app registered."""
+    """The process-wide registry: the built-in guards, guards installed packages
+    contribute through the ``pipelinekit.guards`` entry-point group (loaded on first
+    use; a broken one is logged and skipped), and any the app registered."""
+    global _PLUGINS_LOADED
+    if not _PLUGINS_LOADED:
+        _PLUGINS_LOADED = True
+        _load_plugins(_DEFAULT)
     return _DEFAULT
