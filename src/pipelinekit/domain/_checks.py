@@ -31,6 +31,8 @@ class Checks:
 
     def text(self, path: str, value: object, *, required: bool, max_length: int = 1000) -> None:
         """Check an optional or required free-text field."""
+        if type(value) is str and value.strip() and len(value) <= max_length:
+            return
         if value is None:
             if required:
                 self.add(path, "is required")
@@ -104,6 +106,30 @@ def to_decimal(checks: Checks, path: str, value: Any) -> Decimal | None:
         checks.add(path, f"must be a finite number, got {value!r}")
         return None
     return result
+
+
+def lenient_decimal(value: Decimal | int | str) -> Decimal:
+    """attrs converter: Decimal from an int or numeric string when possible.
+
+    Anything else is passed through unchanged so that ``__attrs_post_init__``
+    reports it together with every other problem.
+    """
+    kind = type(value)
+    if kind is Decimal:
+        return value  # type: ignore[return-value]
+    if kind is int:
+        return Decimal(value)
+    if kind is str:
+        try:
+            return Decimal(value.strip())  # type: ignore[union-attr]
+        except ArithmeticError:
+            pass
+    return value  # type: ignore[return-value]
+
+
+def lenient_optional_decimal(value: Decimal | int | str | None) -> Decimal | None:
+    """Like :func:`lenient_decimal`, keeping ``None``."""
+    return None if value is None else lenient_decimal(value)
 
 
 def set_attr(obj: object, name: str, value: object) -> None:
