@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from pipelinekit import Event, ValidationError
@@ -217,3 +218,33 @@ def test_preview_reports_changes_against_stored_results() -> None:
     # nothing was written
     assert leads[1].qualification is not None
     assert leads[1].qualification.verdict is Verdict.NURTURE
+
+
+def test_a_proposal_is_applied_through_the_lead_lifecycle_machine() -> None:
+    from pipelinekit.pipelines import InvalidTransition
+    from pipelinekit.qualification import apply_proposal
+
+    lead = make_lead()
+    scored = result(Verdict.QUALIFIED, "80")
+    proposal = propose(lead, scored)
+    moved = apply_proposal(proposal, lead, at=AS_OF, result=scored)
+    assert moved is not None
+    assert moved.entity.status == "qualified"
+    assert moved.entity.qualification == scored
+    assert moved.change is not None
+    assert (moved.change.from_stage, moved.change.to_stage, moved.change.event) == (
+        "new",
+        "qualified",
+        "qualify",
+    )
+    assert moved.change.note == proposal.reason
+    # a proposal made before the lead moved is refused, not replayed
+    with pytest.raises(ValidationError) as stale:
+        apply_proposal(proposal, moved.entity, at=AS_OF)
+    assert stale.value.paths == ("$.current",)
+    # nothing to do: no move
+    assert apply_proposal(propose(moved.entity, scored), moved.entity, at=AS_OF) is None
+    # the machine still has the last word
+    forced = attrs.evolve(proposal, event="nurture", current="qualified")
+    with pytest.raises(InvalidTransition):
+        apply_proposal(forced, moved.entity, at=AS_OF)

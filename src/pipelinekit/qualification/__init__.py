@@ -41,7 +41,7 @@ from .icp import (
     predicate,
     present,
 )
-from .lifecycle import Hysteresis, Proposal, propose, propose_many
+from .lifecycle import Hysteresis, Proposal, apply_proposal, propose, propose_many
 from .personas import PersonaMatch, best_persona, link_prospect, to_prospect
 from .preview import Change, Preview, preview
 from .registry import (
@@ -79,6 +79,7 @@ __all__ = [
     "UnknownQualifier",
     "Verdict",
     "anum",
+    "apply_proposal",
     "available_qualifiers",
     "band_for",
     "bands",

@@ -2,8 +2,9 @@
 
 The lead lifecycle (stages ``new``, ``contacted``, ``nurturing``,
 ``qualified``, ``disqualified``, ``converted``) is a pipeline machine; this
-module only *proposes* the event (``qualify``, ``disqualify``, ``nurture``,
-``recycle``) a result calls for.  The machine validates and applies it.
+module *proposes* the event (``qualify``, ``disqualify``, ``nurture``,
+``recycle``) a result calls for, and :func:`apply_proposal` fires it through
+the machine, which validates it and records the history.
 
 Rules: knockouts disqualify; a score inside the hysteresis band keeps the
 current stage (no flapping around a threshold); a qualified lead whose
@@ -14,15 +15,22 @@ be scored gets no proposal; converted leads are left alone.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ..domain._checks import Checks, to_decimal
+from ..errors import Problem, ValidationError
 from .results import QualificationResult, Verdict
 
-__all__ = ["Hysteresis", "Proposal", "propose", "propose_many"]
+if TYPE_CHECKING:
+    from ..domain.leads import Lead
+    from ..pipelines.compile import Pipeline
+    from ..pipelines.operations import Moved
+
+__all__ = ["Hysteresis", "Proposal", "apply_proposal", "propose", "propose_many"]
 
 _OPEN = frozenset(["new", "contacted", "nurturing"])
 _TARGET = {
@@ -166,3 +174,62 @@ def propose_many(
 ) -> list[Proposal]:
     """:func:`propose` for ``(lead, result)`` pairs, in order."""
     return [propose(lead, result, hysteresis=hysteresis) for lead, result in pairs]
+
+
+_LIFECYCLE: list[Pipeline] = []
+
+
+def _lifecycle() -> Pipeline:
+    if not _LIFECYCLE:
+        from ..pipelines.builtins import lead_lifecycle
+
+        _LIFECYCLE.append(lead_lifecycle())
+    return _LIFECYCLE[0]
+
+
+def apply_proposal(
+    proposal: Proposal,
+    lead: Lead,
+    *,
+    at: datetime,
+    result: QualificationResult | None = None,
+    pipeline: Pipeline | None = None,
+    actor: str | None = "qualification",
+) -> Moved[Lead] | None:
+    """Fire the proposal's event on ``lead`` through the lead lifecycle machine.
+
+    Returns the pipeline's ``Moved`` outcome (the moved lead, its history
+    record, the domain events), or ``None`` when the proposal changes no
+    stage.  With ``result``, the moved lead also keeps it as
+    ``lead.qualification``.  A proposal made for another lead, or for a
+    stage the lead has since left, is refused with a
+    :class:`~pipelinekit.ValidationError`; the machine refuses transitions it
+    does not allow (:class:`~pipelinekit.pipelines.InvalidTransition`).
+    """
+    problems = []
+    if proposal.lead_id is not None and proposal.lead_id != str(lead.id):
+        problems.append(Problem("$.lead_id", f"the proposal is for lead {proposal.lead_id}"))
+    if proposal.current != lead.status:
+        problems.append(
+            Problem(
+                "$.current",
+                f"the proposal was made in stage {proposal.current!r}, the lead is now in "
+                f"{lead.status!r}: evaluate and propose again",
+            )
+        )
+    if problems:
+        raise ValidationError("Proposal", problems)
+    if proposal.event is None:
+        return None
+    from ..pipelines.operations import fire
+
+    if result is not None:
+        lead = lead.evolve(qualification=result)
+    return fire(
+        pipeline if pipeline is not None else _lifecycle(),
+        lead,
+        proposal.event,
+        at=at,
+        actor=actor,
+        note=proposal.reason,
+    )
