@@ -156,3 +156,17 @@ def test_configuration_problems_are_listed() -> None:
     with pytest.raises(ValidationError) as caught:
         bant(policy="k_of_n", gates=["money"], min_known=-1)
     assert set(caught.value.paths) == {"$.k", "$.gates[0]", "$.min_known"}
+
+
+@given(
+    answers=st.dictionaries(st.sampled_from(KEYS), st.integers(min_value=0, max_value=4)),
+    min_known=st.integers(min_value=0, max_value=4),
+)
+def test_bant_is_unscored_exactly_when_too_few_answers_are_known(
+    answers: dict[str, int], min_known: int
+) -> None:
+    custom = {f"bant.{k}": v for k, v in answers.items()}
+    result = bant(min_known=min_known).evaluate(make_lead(custom=custom), as_of=AS_OF)
+    assert (result.score is None) == (len(answers) < min_known)
+    if result.score is not None:
+        assert result.score == sum(answers.values())

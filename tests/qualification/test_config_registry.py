@@ -266,3 +266,22 @@ class TestExamplePluginContract(StrategyContract):
 
     def unscorable(self) -> list[Any]:
         return [make_lead(email=None)]
+
+
+def test_two_plugins_with_one_name_warn_and_the_builtin_wins(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = registry.entry_points
+
+    def with_twin(group: str) -> list[EntryPoint]:
+        return [EntryPoint("bant", "someone_else.module:build", GROUP), *real(group=group)]
+
+    monkeypatch.setattr(registry, "entry_points", with_twin)
+    registry._reset()
+    try:
+        with pytest.warns(PluginWarning, match="someone_else.module:build"):
+            names = available_qualifiers()
+        assert "bant" in names
+        assert build({"kind": "bant"}).name == "bant"  # pipelinekit's own, no import error
+    finally:
+        registry._reset()

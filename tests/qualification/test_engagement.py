@@ -174,3 +174,12 @@ def test_decay_never_increases_a_score_as_time_passes(
     if a.score is not None and b.score is not None:
         assert b.score <= a.score
         assert sum(line.points for line in b.breakdown) == b.score
+
+
+@settings(max_examples=100, deadline=None)
+@given(events=engagement_events(max_size=8, before=AS_OF))
+def test_engagement_is_unscored_exactly_when_no_rule_matches(events: tuple[Event, ...]) -> None:
+    strategy = engagement("e", [rule("demo", "demo_request", 40), rule("open", "email_open", 2)])
+    result = strategy.evaluate(make_lead(engagement=events), as_of=AS_OF)
+    matched = any(e.kind in ("demo_request", "email_open") for e in events)
+    assert (result.score is None) == (not matched)

@@ -323,3 +323,28 @@ def test_duck_typed_subjects_with_missing_attributes_are_read_safely() -> None:
     assert result.score == 20
     assert result.breakdown[1].status is CriterionStatus.UNKNOWN
     assert icp.score_many([Subject()], as_of=AS_OF) == [20]  # type: ignore[attr-defined]
+
+
+POLICIES = st.sampled_from(["neutral", "zero", "penalty", "block"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    policies=st.lists(POLICIES, min_size=1, max_size=5),
+    data=st.dictionaries(st.sampled_from(FIELDS), st.sampled_from(["yes", "no", ""])),
+)
+def test_icp_is_unscored_exactly_when_a_blocking_criterion_lacks_data(
+    policies: list[str], data: dict[str, str]
+) -> None:
+    criteria = [
+        one_of(key, f"custom.{key}", {"yes": 10}, missing=policy, penalty=2)
+        for key, policy in zip(FIELDS, policies, strict=False)
+    ]
+    result = icp_fit("policy", criteria).evaluate(make_lead(custom=data), as_of=AS_OF)
+    blocked = any(
+        policy == "block" and not data.get(key)
+        for key, policy in zip(FIELDS, policies, strict=False)
+    )
+    assert (result.score is None) == blocked
+    assert (result.verdict is Verdict.INSUFFICIENT_DATA) or not blocked
+    assert "policy" in repr(icp_fit("policy", criteria))

@@ -137,7 +137,8 @@ class StrategyBase(abc.ABC):
         return [r.score for r in self.evaluate_many(subjects, as_of=as_of, explain=False)]
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name!r} v{self.version} {self.config_hash[:15]}>"
+        kind = self.config().get("kind", type(self).__name__)
+        return f"<{kind} strategy {self.name!r} v{self.version} {self.config_hash[:15]}>"
 
 
 def evaluate_many(

@@ -10,7 +10,9 @@ An entry point names a *factory*: a callable taking a configuration mapping
 (the keys of a qualifier config other than ``kind``) and returning a
 strategy.  Nothing is imported until a name is asked for.  A plugin that
 fails to import is reported once with a :class:`PluginWarning` naming it and
-skipped; the others keep working.  Applications can also call
+skipped; the others keep working.  When two distributions register the same
+name, pipelinekit's own wins (else the first by distribution name) and a
+warning names both.  Applications can also call
 :func:`register_qualifier` directly.
 """
 
@@ -44,13 +46,14 @@ _lock = threading.Lock()
 _registered: dict[str, Factory] = {}
 _loaded: dict[str, Factory] = {}
 _broken: dict[str, str] = {}
+_shadowed: set[str] = set()
 
 
 def register_qualifier(name: str, factory: Factory, *, replace: bool = False) -> None:
     """Register ``factory`` under ``name`` for this process.
 
     Refuses to shadow an existing registration unless ``replace=True``
-    (entry points are shadowed silently: an explicit registration wins).
+    (an explicit registration wins over an entry point of the same name).
     """
     if not isinstance(name, str) or not name.strip():
         raise ValueError("a qualifier name must be a non-empty string")
@@ -71,8 +74,20 @@ def unregister_qualifier(name: str) -> None:
 def _entry_points() -> dict[str, EntryPoint]:
     found: dict[str, EntryPoint] = {}
     for point in sorted(entry_points(group=GROUP), key=_builtin_first):
-        found.setdefault(point.name, point)
+        kept = found.setdefault(point.name, point)
+        if kept is not point and kept.value != point.value and point.name not in _shadowed:
+            _shadowed.add(point.name)
+            warnings.warn(
+                f"two qualifier plugins are named {point.name!r}: {kept.value} "
+                f"({_dist(kept)}) is used, {point.value} ({_dist(point)}) is ignored",
+                PluginWarning,
+                stacklevel=4,
+            )
     return found
+
+
+def _dist(point: EntryPoint) -> str:
+    return point.dist.name if point.dist is not None else "unknown distribution"
 
 
 def _builtin_first(point: EntryPoint) -> tuple[int, str]:
@@ -110,7 +125,7 @@ def get_qualifier(name: str) -> Factory:
 
 
 def _load(name: str, point: EntryPoint) -> Factory | None:
-    dist = point.dist.name if point.dist is not None else "unknown distribution"
+    dist = _dist(point)
     try:
         factory = point.load()
         if not callable(factory):
@@ -133,3 +148,4 @@ def _reset() -> None:
     with _lock:
         _loaded.clear()
         _broken.clear()
+        _shadowed.clear()
