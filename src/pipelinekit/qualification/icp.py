@@ -1001,7 +1001,7 @@ def _generate(
         body.append("    if t > TOTAL: t = TOTAL")
     else:
         body.append("    over = " + (" or ".join(over) if over else "False"))
-    body.append(f"    return [{items}], {flags}, {known}, t, over")
+    body.append(f"    return ({items},), {flags}, {known}, t, over")
     if safe is not None:
         env["SAFE"] = safe
         body = [body[0], "    try:", *("    " + line for line in body[1:])]
@@ -1134,10 +1134,9 @@ class _IcpFit(StrategyBase):
 
     def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
         if explain:
-            lines, flags, known, total, over = self._run_lines(subject)
+            breakdown, flags, known, total, over = self._run_lines(subject)
             if over:
-                lines = self._trim(lines)
-            breakdown = tuple(lines)
+                breakdown = tuple(self._trim(list(breakdown)))
             knockouts: tuple[str, ...] = ()
             if flags & _KO:
                 knockouts = tuple(line.criterion for line in breakdown if line.status is _K)
