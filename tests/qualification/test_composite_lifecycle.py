@@ -248,3 +248,18 @@ def test_a_proposal_is_applied_through_the_lead_lifecycle_machine() -> None:
     forced = attrs.evolve(proposal, event="nurture", current="qualified")
     with pytest.raises(InvalidTransition):
         apply_proposal(forced, moved.entity, at=AS_OF)
+
+
+def test_describe_tells_the_whole_story_and_never_shows_unscored_as_zero() -> None:
+    from pipelinekit.qualification import describe
+
+    grid = matrix("combined", country_fit(), demo_engagement())  # type: ignore[arg-type]
+    lead = make_lead(country="FR", engagement=(Event("email_open", AS_OF),))
+    text = describe(grid.evaluate(lead, as_of=AS_OF))
+    lines = text.splitlines()
+    assert lines[0] == "combined: 50 of 0-100 (grade B2) -> review"
+    assert lines[1].strip().startswith("+25  fit [partial]")
+    assert "  fit: 50 of 0-100" in text
+    assert "+50  country [partial]: FR is listed" in text
+    unscored = describe(bant().evaluate(make_lead(), as_of=AS_OF))
+    assert unscored.splitlines()[0] == "bant: unscored -> insufficient data"

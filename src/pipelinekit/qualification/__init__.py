@@ -51,6 +51,7 @@ from .registry import (
     register_qualifier,
     unregister_qualifier,
 )
+from .report import describe
 from .results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
 
 __all__ = [
@@ -89,6 +90,7 @@ __all__ = [
     "champ",
     "checklist",
     "config_hash",
+    "describe",
     "engagement",
     "evaluate_many",
     "faint",
