@@ -348,3 +348,16 @@ def test_icp_is_unscored_exactly_when_a_blocking_criterion_lacks_data(
     assert (result.score is None) == blocked
     assert (result.verdict is Verdict.INSUFFICIENT_DATA) or not blocked
     assert "policy" in repr(icp_fit("policy", criteria))
+
+
+def test_custom_values_equal_across_types_keep_their_own_outcomes() -> None:
+    # True == 1 == Decimal(1) as dict keys: each must still be classified on its own.
+    icp = icp_fit("flags", [one_of("flag", "custom.flag", {"true": 5, "1": 2})])
+    results = [
+        icp.evaluate(make_lead(custom={"flag": value}), as_of=AS_OF) for value in (1, True, 1, True)
+    ]
+    assert [r.score for r in results] == [2, 5, 2, 5]
+    assert [r.breakdown[0].observed for r in results] == [1, True, 1, True]
+    assert icp.score_many(  # type: ignore[attr-defined]
+        [make_lead(custom={"flag": v}) for v in (True, 1)], as_of=AS_OF
+    ) == [5, 2]

@@ -785,6 +785,7 @@ class _Plan:
         "missing_outcome",
         "outcomes",
         "read",
+        "tagged",
     )
 
     def __init__(self, criterion: Criterion, group: int) -> None:
@@ -792,6 +793,8 @@ class _Plan:
         self.group = group
         self.read = criterion._read()
         self.hide = criterion.field in PERSONAL
+        field = criterion.field or ""
+        self.tagged = field.startswith("custom.") and not isinstance(criterion, _Present)
         self.outcomes: dict[Any, _Outcome] = {}
         self.explained: dict[Any, _Explained] = {}
         status, points, reason, flags = self._unknown()
@@ -857,11 +860,17 @@ class _Plan:
             evidence=evidence,
         )
 
+    def key(self, value: Any) -> Any:
+        # Custom fields mix types, and True == 1 == Decimal(1) in a dict: key
+        # their outcomes by type as well so each keeps its own line.
+        return (value.__class__, value) if self.tagged else value
+
     def outcome(self, value: Any) -> _Outcome:
         if value is None:
             return self.missing_outcome
         try:
-            found = self.outcomes.get(value)
+            key = self.key(value)
+            found = self.outcomes.get(key)
         except TypeError:
             found, cacheable = None, False
         else:
@@ -873,14 +882,15 @@ class _Plan:
                 _, points, _, flags = self._known(value)
                 found = (points, flags)
             if cacheable and len(self.outcomes) < _CACHE_LIMIT:
-                self.outcomes[value] = found
+                self.outcomes[key] = found
         return found
 
     def explain(self, value: Any) -> _Explained:
         if value is None:
             return self.missing_line
         try:
-            found = self.explained.get(value)
+            key = self.key(value)
+            found = self.explained.get(key)
         except TypeError:
             found, cacheable = None, False
         else:
@@ -892,7 +902,7 @@ class _Plan:
                 status, points, reason, flags = self._known(value)
                 found = (self._line(status, points, reason, value), flags)
             if cacheable and len(self.explained) < _CACHE_LIMIT:
-                self.explained[value] = found
+                self.explained[key] = found
         return found
 
 
@@ -969,7 +979,10 @@ def _generate(
         body.append("    _custom = getattr(subject, 'custom', None)")
     for i, expr in enumerate(reads):
         body.append(f"    v{i} = ({expr})")
-        body.append(f"    o{i} = C{i}.get(v{i})")
+        if plan.tagged:
+            body.append(f"    o{i} = C{i}.get((v{i}.__class__, v{i}))")
+        else:
+            body.append(f"    o{i} = C{i}.get(v{i})")
         body.append(f"    if o{i} is None: o{i} = S{i}(v{i})")
         body.append(f"    i{i} = o{i}[0]")
         body.append(f"    f{i} = o{i}[1]")
@@ -1042,8 +1055,8 @@ class _IcpFit(StrategyBase):
             _Plan(c, names.index(c.group) if c.group is not None else -1) for c in self.criteria
         ]
         for plan in self._plans:
-            plan.outcomes[None] = plan.missing_outcome
-            plan.explained[None] = plan.missing_line
+            plan.outcomes[plan.key(None)] = plan.missing_outcome
+            plan.explained[plan.key(None)] = plan.missing_line
         caps = self._group_caps
         self._run_scores = _generate(
             self._plans, caps, total_cap, False, _generate(self._plans, caps, total_cap, False)
