@@ -148,6 +148,7 @@ class StrategyContract:
     @_SETTINGS
     @given(data=st.data())
     def test_result_shape(self, data: st.DataObject) -> None:
+        """Results carry the strategy's name, version, config hash, ``as_of`` and subject id."""
         strategy = self.make_strategy()
         subject = data.draw(self.subjects(), label="subject")
         result = strategy.evaluate(subject, as_of=self.as_of)
@@ -165,6 +166,7 @@ class StrategyContract:
     @_SETTINGS
     @given(data=st.data())
     def test_breakdown_adds_up_and_score_stays_in_scale(self, data: st.DataObject) -> None:
+        """Breakdowns (and each child's) add up exactly; scores stay in their scale."""
         result = self.make_strategy().evaluate(
             data.draw(self.subjects(), label="subject"), as_of=self.as_of
         )
@@ -179,6 +181,7 @@ class StrategyContract:
     @_SETTINGS
     @given(data=st.data())
     def test_deterministic(self, data: st.DataObject) -> None:
+        """Same config, same subject, same ``as_of``: same result, from any instance."""
         subject = data.draw(self.subjects(), label="subject")
         first = self.make_strategy()
         second = self.make_strategy()
@@ -193,6 +196,7 @@ class StrategyContract:
     @_SETTINGS
     @given(data=st.data())
     def test_explain_false_and_evaluate_many_agree(self, data: st.DataObject) -> None:
+        """``explain=False`` and ``evaluate_many`` give what ``evaluate`` gives."""
         strategy = self.make_strategy()
         subjects = data.draw(st.lists(self.subjects(), max_size=4), label="subjects")
         full = [strategy.evaluate(s, as_of=self.as_of) for s in subjects]
@@ -212,6 +216,7 @@ class StrategyContract:
     @_SETTINGS
     @given(data=st.data())
     def test_none_means_unscored_never_zero(self, data: st.DataObject) -> None:
+        """``score=None`` always comes with the verdict insufficient data and no grade."""
         result = self.make_strategy().evaluate(
             data.draw(self.subjects(), label="subject"), as_of=self.as_of
         )
@@ -223,6 +228,7 @@ class StrategyContract:
             assert result.scored
 
     def test_policy_unscorable_subjects_get_none(self) -> None:
+        """Subjects in :meth:`unscorable` get ``None``; those in :meth:`scorable` a score."""
         strategy = self.make_strategy()
         for subject in self.unscorable():
             result = strategy.evaluate(subject, as_of=self.as_of)
@@ -234,12 +240,14 @@ class StrategyContract:
     @_SETTINGS
     @given(data=st.data())
     def test_result_round_trips(self, data: st.DataObject) -> None:
+        """Results survive :func:`pipelinekit.to_dict` / :func:`pipelinekit.from_dict` unchanged."""
         result = self.make_strategy().evaluate(
             data.draw(self.subjects(), label="subject"), as_of=self.as_of
         )
         assert from_dict(QualificationResult, to_dict(result)) == result
 
     def test_config_is_canonical_json_and_hashed(self) -> None:
+        """``config()`` is canonical JSON data and ``config_hash`` is its hash."""
         strategy = self.make_strategy()
         config = strategy.config()
         json.dumps(canonical_config(config))
@@ -248,6 +256,7 @@ class StrategyContract:
     @settings(max_examples=3, deadline=None, suppress_health_check=_SUPPRESS)
     @given(data=st.data())
     def test_naive_as_of_is_refused(self, data: st.DataObject) -> None:
+        """A naive ``as_of`` is refused with a ValidationError."""
         strategy = self.make_strategy()
         subject = data.draw(self.subjects(), label="subject")
         with pytest.raises(ValidationError):
