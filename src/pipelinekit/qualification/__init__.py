@@ -1,5 +1,124 @@
-"""Qualification: strategies that score leads and explain every point."""
+"""Qualification: strategies that score leads and prospects and explain every point.
 
+* :func:`bant` (the default) and the other checklist presets, or your own
+  :func:`checklist`;
+* :func:`icp_fit` with :func:`one_of`, :func:`bands`, :func:`pattern`,
+  :func:`present` and :func:`predicate` criteria;
+* :func:`engagement` with :func:`rule` and a decay (:func:`half_life`,
+  :func:`step_decay`, :func:`window`, :func:`no_decay`);
+* composites: :func:`weighted`, :func:`matrix` (A1..C3), :func:`gate`;
+* :func:`propose` turns a result into a lead lifecycle proposal,
+  :func:`preview` shows what a draft configuration would change,
+  :func:`best_persona` / :func:`to_prospect` turn fitting leads into prospects;
+* :func:`build` / :func:`from_toml` make strategies from configuration, and
+  the registry (:func:`register_qualifier`, entry point group
+  ``pipelinekit.qualifiers``) adds your own.
+"""
+
+from .base import (
+    Band,
+    Grade,
+    Strategy,
+    StrategyBase,
+    band_for,
+    config_hash,
+    evaluate_many,
+    grade_for,
+)
+from .checklist import Item, anum, bant, champ, checklist, faint, gpctba_ci, item, meddpicc
+from .composite import DEFAULT_GRID, gate, matrix, normalized, weighted
+from .config import build, from_toml
+from .engagement import Decay, Rule, engagement, half_life, no_decay, rule, step_decay, window
+from .errors import EvaluationError, PluginWarning, UnknownQualifier
+from .icp import (
+    Criterion,
+    MissingData,
+    NumericBand,
+    bands,
+    icp_fit,
+    one_of,
+    pattern,
+    predicate,
+    present,
+)
+from .lifecycle import Hysteresis, Proposal, apply_proposal, propose, propose_many
+from .personas import PersonaMatch, best_persona, link_prospect, to_prospect
+from .preview import Change, Preview, preview
+from .registry import (
+    GROUP,
+    available_qualifiers,
+    get_qualifier,
+    register_qualifier,
+    unregister_qualifier,
+)
+from .report import describe
 from .results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
 
-__all__ = ["BreakdownLine", "CriterionStatus", "QualificationResult", "Verdict"]
+__all__ = [
+    "DEFAULT_GRID",
+    "GROUP",
+    "Band",
+    "BreakdownLine",
+    "Change",
+    "Criterion",
+    "CriterionStatus",
+    "Decay",
+    "EvaluationError",
+    "Grade",
+    "Hysteresis",
+    "Item",
+    "MissingData",
+    "NumericBand",
+    "PersonaMatch",
+    "PluginWarning",
+    "Preview",
+    "Proposal",
+    "QualificationResult",
+    "Rule",
+    "Strategy",
+    "StrategyBase",
+    "UnknownQualifier",
+    "Verdict",
+    "anum",
+    "apply_proposal",
+    "available_qualifiers",
+    "band_for",
+    "bands",
+    "bant",
+    "best_persona",
+    "build",
+    "champ",
+    "checklist",
+    "config_hash",
+    "describe",
+    "engagement",
+    "evaluate_many",
+    "faint",
+    "from_toml",
+    "gate",
+    "get_qualifier",
+    "gpctba_ci",
+    "grade_for",
+    "half_life",
+    "icp_fit",
+    "item",
+    "link_prospect",
+    "matrix",
+    "meddpicc",
+    "no_decay",
+    "normalized",
+    "one_of",
+    "pattern",
+    "predicate",
+    "present",
+    "preview",
+    "propose",
+    "propose_many",
+    "register_qualifier",
+    "rule",
+    "step_decay",
+    "to_prospect",
+    "unregister_qualifier",
+    "weighted",
+    "window",
+]

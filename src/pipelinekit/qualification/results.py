@@ -8,7 +8,8 @@ that cannot be scored has ``score=None``, never 0.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+import operator
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import attrs
@@ -17,6 +18,10 @@ from ..domain._checks import Checks, set_attr, to_decimal
 from ..domain.custom import CustomValue
 
 __all__ = ["BreakdownLine", "CriterionStatus", "QualificationResult", "Verdict"]
+
+_POINTS = operator.attrgetter("points")
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
 
 
 class Verdict(enum.StrEnum):
@@ -58,6 +63,8 @@ class BreakdownLine:
     evidence: tuple[str, ...] = ()
 
     def __attrs_post_init__(self) -> None:
+        if self._canonical():
+            return
         checks = Checks()
         checks.text("$.criterion", self.criterion, required=True, max_length=200)
         if not isinstance(self.status, CriterionStatus):
@@ -74,10 +81,30 @@ class BreakdownLine:
         if cap is not self.cap:
             set_attr(self, "cap", cap)
 
+    def _canonical(self) -> bool:
+        # Fast path for lines strategies build in bulk: the same checks on values
+        # that are already of their final types.
+        criterion, points, cap = self.criterion, self.points, self.cap
+        return (
+            type(criterion) is str
+            and 0 < len(criterion) <= 200
+            and not criterion.isspace()
+            and type(self.status) is CriterionStatus
+            and type(points) is Decimal
+            and points.is_finite()
+            and (cap is None or (type(cap) is Decimal and cap.is_finite()))
+            and type(self.reason) is str
+        )
+
 
 @attrs.frozen
 class QualificationResult:
-    """A strategy's evaluation of one subject at one point in time."""
+    """A strategy's evaluation of one subject at one point in time.
+
+    ``stale`` is true when the verdict is lower than it would be without
+    decay: the subject has not been disqualified, its engagement has faded
+    (a lifecycle proposal marks it stale instead of demoting it).
+    """
 
     strategy: str
     strategy_version: str
@@ -94,8 +121,11 @@ class QualificationResult:
     knockouts: tuple[str, ...] = ()
     subject_id: str | None = None
     children: tuple[QualificationResult, ...] = ()
+    stale: bool = False
 
     def __attrs_post_init__(self) -> None:
+        if self._canonical():
+            return
         checks = Checks()
         checks.text("$.strategy", self.strategy, required=True, max_length=200)
         checks.text("$.strategy_version", self.strategy_version, required=True, max_length=50)
@@ -136,7 +166,56 @@ class QualificationResult:
             if new is not old:
                 set_attr(self, name, new)
 
+    def _canonical(self) -> bool:
+        # Fast path for results strategies build in bulk: every check of the slow
+        # path, on values that already have their final types (UTC, Decimal, enum).
+        lo, hi, cov, score = self.scale_min, self.scale_max, self.coverage, self.score
+        if not (
+            type(lo) is Decimal
+            and type(hi) is Decimal
+            and type(cov) is Decimal
+            and type(self.verdict) is Verdict
+            and type(self.as_of) is datetime
+            and self.as_of.tzinfo is UTC
+            and _names_ok(self.strategy, self.strategy_version, self.config_hash)
+            and lo.is_finite()
+            and hi.is_finite()
+            and cov.is_finite()
+            and lo <= hi
+            and _ZERO <= cov <= _ONE
+        ):
+            return False
+        if score is None:
+            return True
+        if type(score) is not Decimal or not score.is_finite() or not lo <= score <= hi:
+            return False
+        if self.breakdown:
+            return sum(map(_POINTS, self.breakdown), _ZERO) == score
+        return True
+
     @property
     def scored(self) -> bool:
         """Whether a score could be computed (``score`` is not ``None``)."""
         return self.score is not None
+
+
+def _short(text: object, limit: int) -> bool:
+    return type(text) is str and 0 < len(text) <= limit and not text.isspace()
+
+
+# (strategy, version, config hash) triples already checked: a strategy stamps the
+# same three strings on every result it builds, so each is checked once.
+_CHECKED_NAMES: set[tuple[str, str, str]] = set()
+
+
+def _names_ok(strategy: object, version: object, config_hash: object) -> bool:
+    key = (strategy, version, config_hash)
+    try:
+        if key in _CHECKED_NAMES:
+            return True
+    except TypeError:
+        return False
+    ok = _short(strategy, 200) and _short(version, 50) and _short(config_hash, 128)
+    if ok and len(_CHECKED_NAMES) < 4096:
+        _CHECKED_NAMES.add(key)  # type: ignore[arg-type]
+    return ok

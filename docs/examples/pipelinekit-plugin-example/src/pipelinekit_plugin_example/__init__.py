@@ -1,0 +1,114 @@
+"""An example pipelinekit qualifier: how trustworthy is a lead's email domain?
+
+A work address on the lead's own company domain scores best, another work
+domain less, free mail little, and a disposable address knocks the lead out.
+A lead without any email address cannot be scored (``score=None``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pipelinekit import Problem, ValidationError
+from pipelinekit.qualification import (
+    BreakdownLine,
+    CriterionStatus,
+    QualificationResult,
+    StrategyBase,
+    Verdict,
+)
+
+__all__ = ["EmailDomain", "build"]
+
+_FREE = frozenset(["gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "gmx.de", "web.de"])
+_DISPOSABLE = frozenset(["mailinator.com", "10minutemail.com", "trashmail.com"])
+
+
+class EmailDomain(StrategyBase):
+    """Points for the kind of email domain a lead uses (0-10)."""
+
+    version = "1"
+
+    def __init__(self, name: str, free_mail: frozenset[str], disposable: frozenset[str]) -> None:
+        self.name = name
+        self.free_mail = free_mail
+        self.disposable = disposable
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "kind": "email_domain",
+            "name": self.name,
+            "free_mail": sorted(self.free_mail),
+            "disposable": sorted(self.disposable),
+        }
+
+    def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
+        contact = getattr(subject, "contact", None)
+        email = getattr(contact, "email", None)
+        company = getattr(subject, "company", None)
+        if email is None:
+            points, status, reason = None, CriterionStatus.UNKNOWN, "no email address"
+        elif email.domain in self.disposable:
+            points, status, reason = Decimal(0), CriterionStatus.KNOCKOUT, "disposable address"
+        elif email.domain in self.free_mail:
+            points, status, reason = Decimal(2), CriterionStatus.PARTIAL, "free mail address"
+        elif company is not None and company.domain == email.domain:
+            points, status, reason = Decimal(10), CriterionStatus.MATCH, "company's own domain"
+        else:
+            points, status, reason = Decimal(6), CriterionStatus.PARTIAL, "a work domain"
+        if points is None:
+            verdict = Verdict.INSUFFICIENT_DATA
+        elif status is CriterionStatus.KNOCKOUT:
+            verdict = Verdict.DISQUALIFIED
+        else:
+            verdict = Verdict.QUALIFIED if points >= 6 else Verdict.NURTURE
+        line = BreakdownLine(
+            criterion="email_domain",
+            status=status,
+            points=points if points is not None else Decimal(0),
+            reason=reason,
+            observed=None if email is None else email.domain,
+            evidence=("$.contact.email",),
+        )
+        return QualificationResult(
+            strategy=self.name,
+            strategy_version=self.version,
+            config_hash=self.config_hash,
+            as_of=as_of,
+            score=points,
+            scale_min=Decimal(0),
+            scale_max=Decimal(10),
+            verdict=verdict,
+            coverage=Decimal(0 if email is None else 1),
+            breakdown=(line,) if explain else (),
+            knockouts=("email_domain",) if status is CriterionStatus.KNOCKOUT else (),
+            subject_id=None if getattr(subject, "id", None) is None else str(subject.id),
+        )
+
+
+def build(config: Mapping[str, Any]) -> EmailDomain:
+    """The factory pipelinekit calls: configuration mapping in, strategy out.
+
+    Keys: ``name`` (required), ``free_mail`` and ``disposable`` (lists of
+    domains added to the built-in ones).  Every problem is reported with its path.
+    """
+    problems = []
+    for key in sorted(set(config) - {"name", "free_mail", "disposable"}):
+        problems.append(Problem(f"$.{key}", "unknown key; allowed: name, free_mail, disposable"))
+    name = config.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problems.append(Problem("$.name", "is required: a non-empty string"))
+    extra: dict[str, frozenset[str]] = {}
+    for key in ("free_mail", "disposable"):
+        value = config.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(d, str) and d for d in value):
+            problems.append(Problem(f"$.{key}", "must be a list of domains"))
+            value = []
+        extra[key] = frozenset(d.lower() for d in value)
+    if problems:
+        raise ValidationError("email_domain", problems)
+    assert isinstance(name, str)
+    return EmailDomain(name, _FREE | extra["free_mail"], _DISPOSABLE | extra["disposable"])

@@ -1,0 +1,424 @@
+"""Composite strategies: a weighted blend, the fit x engagement matrix (A1..C3), gates.
+
+Each composite evaluates its children and keeps their results
+(``result.children``); its own breakdown has one line per child, adding up
+exactly to the composite score.  A child's knockout disqualifies the
+composite and is listed as ``<child>.<criterion>``.
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from ..domain._checks import Checks, to_decimal
+from ..errors import ValidationError
+from .base import Band, Strategy, StrategyBase, band_for, check_ascending, subject_id
+from .results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
+
+__all__ = ["DEFAULT_GRID", "gate", "matrix", "normalized", "weighted"]
+
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+_HUNDRED = Decimal(100)
+_CENT = Decimal("0.01")
+
+#: The default verdict per cell of the fit (A-C) x engagement (1-3) matrix.
+DEFAULT_GRID: Mapping[str, Verdict] = {
+    "A1": Verdict.QUALIFIED,
+    "A2": Verdict.QUALIFIED,
+    "B1": Verdict.QUALIFIED,
+    "A3": Verdict.REVIEW,
+    "B2": Verdict.REVIEW,
+    "C1": Verdict.REVIEW,
+    "B3": Verdict.NURTURE,
+    "C2": Verdict.NURTURE,
+    "C3": Verdict.DISQUALIFIED,
+}
+
+_STATUS = {
+    Verdict.QUALIFIED: CriterionStatus.MATCH,
+    Verdict.REVIEW: CriterionStatus.PARTIAL,
+    Verdict.NURTURE: CriterionStatus.PARTIAL,
+    Verdict.DISQUALIFIED: CriterionStatus.NO_MATCH,
+    Verdict.INSUFFICIENT_DATA: CriterionStatus.UNKNOWN,
+}
+
+
+def normalized(result: QualificationResult) -> Decimal | None:
+    """A result's score on a 0-100 scale (rounded down to 0.01), or ``None`` when unscored."""
+    if result.score is None:
+        return None
+    span = result.scale_max - result.scale_min
+    if not span:
+        return _HUNDRED
+    value = (result.score - result.scale_min) * _HUNDRED / span
+    return value.quantize(_CENT, rounding=decimal.ROUND_FLOOR)
+
+
+def _num(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value else "0"
+
+
+def _child_status(result: QualificationResult) -> CriterionStatus:
+    if result.knockouts:
+        return CriterionStatus.KNOCKOUT
+    return _STATUS[result.verdict]
+
+
+class _Composite(StrategyBase):
+    version = "1"
+    kind = "composite"
+
+    def __init__(self, name: str, children: Sequence[Strategy]) -> None:
+        self.name = name
+        self.children = tuple(children)
+
+    def _children(self, subject: Any, as_of: datetime, explain: bool) -> list[QualificationResult]:
+        return [c.evaluate(subject, as_of=as_of, explain=explain) for c in self.children]
+
+    def _base_config(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "children": [
+                {"name": c.name, "version": c.version, "config": c.config()} for c in self.children
+            ],
+        }
+
+    def _result(
+        self,
+        subject: Any,
+        as_of: datetime,
+        children: list[QualificationResult],
+        score: Decimal | None,
+        verdict: Verdict,
+        lines: list[BreakdownLine],
+        *,
+        scale_max: Decimal,
+        grade: str | None = None,
+        band: str | None = None,
+        explain: bool,
+    ) -> QualificationResult:
+        knockouts = tuple(f"{c.strategy}.{k}" for c in children for k in c.knockouts)
+        if knockouts and score is not None:
+            verdict = Verdict.DISQUALIFIED
+        known = sum(1 for c in children if c.score is not None)
+        return QualificationResult(
+            strategy=self.name,
+            strategy_version=self.version,
+            config_hash=self.config_hash,
+            as_of=as_of,
+            score=score,
+            scale_min=_ZERO,
+            scale_max=scale_max,
+            verdict=verdict,
+            coverage=(Decimal(known) / len(children)).quantize(Decimal("0.0001")),
+            breakdown=tuple(lines) if explain else (),
+            grade=grade,
+            band=band,
+            knockouts=knockouts,
+            subject_id=subject_id(subject),
+            children=tuple(children),
+            stale=any(c.stale for c in children),
+        )
+
+
+class _Weighted(_Composite):
+    kind = "weighted"
+
+    def __init__(
+        self,
+        name: str,
+        children: Sequence[Strategy],
+        weights: Sequence[Decimal],
+        missing: str,
+        bands: tuple[Band, ...],
+    ) -> None:
+        super().__init__(name, children)
+        total = sum(weights, _ZERO)
+        self.weights = tuple(weights)
+        self.shares = tuple(w / total for w in weights)
+        self.missing = missing
+        self.bands = bands or (
+            Band("low", _ZERO, Verdict.DISQUALIFIED),
+            Band("medium", Decimal(40), Verdict.NURTURE),
+            Band("high", Decimal(70), Verdict.QUALIFIED),
+        )
+
+    def config(self) -> dict[str, Any]:
+        return {
+            **self._base_config(),
+            "weights": list(self.weights),
+            "missing": self.missing,
+            "bands": [{"name": b.name, "min": b.min, "verdict": b.verdict} for b in self.bands],
+        }
+
+    def _blend(
+        self, children: list[QualificationResult]
+    ) -> tuple[Decimal | None, list[BreakdownLine]]:
+        lines: list[BreakdownLine] = []
+        score: Decimal | None = _ZERO
+        for child, weight, share in zip(children, self.weights, self.shares, strict=True):
+            value = normalized(child)
+            if value is None:
+                if self.missing == "block":
+                    score = None
+                points = _ZERO
+                reason = f"{child.strategy}: not scored ({self.missing})"
+            else:
+                points = (value * share).quantize(_CENT, rounding=decimal.ROUND_FLOOR)
+                reason = (
+                    f"{child.strategy}: {_num(value)}/100"
+                    f"{f' (grade {child.grade})' if child.grade else ''}"
+                    f" x weight {_num(weight)} of {_num(sum(self.weights, _ZERO))}"
+                )
+            if score is not None:
+                score += points
+            lines.append(
+                BreakdownLine(
+                    criterion=child.strategy,
+                    status=_child_status(child),
+                    points=points,
+                    reason=reason,
+                    observed=value,
+                    evidence=(f"child:{child.strategy}",),
+                )
+            )
+        return score, lines
+
+    def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
+        children = self._children(subject, as_of, explain)
+        score, lines = self._blend(children)
+        band: str | None = None
+        if score is None:
+            verdict = Verdict.INSUFFICIENT_DATA
+        else:
+            chosen = band_for(self.bands, score)
+            band, verdict = chosen.name, chosen.verdict
+        return self._result(
+            subject, as_of, children, score, verdict, lines,
+            scale_max=_HUNDRED, band=band, explain=explain,
+        )  # fmt: skip
+
+
+class _Matrix(_Weighted):
+    kind = "matrix"
+
+    def __init__(
+        self,
+        name: str,
+        fit: Strategy,
+        engagement: Strategy,
+        weights: Sequence[Decimal],
+        fit_cuts: tuple[Decimal, Decimal],
+        engagement_cuts: tuple[Decimal, Decimal],
+        grid: Mapping[str, Verdict],
+        missing: str,
+    ) -> None:
+        super().__init__(name, [fit, engagement], weights, missing, ())
+        self.fit_cuts = fit_cuts
+        self.engagement_cuts = engagement_cuts
+        self.grid = dict(grid)
+
+    def config(self) -> dict[str, Any]:
+        return {
+            **super().config(),
+            "fit_cuts": list(self.fit_cuts),
+            "engagement_cuts": list(self.engagement_cuts),
+            "grid": {k: v.value for k, v in self.grid.items()},
+        }
+
+    def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
+        children = self._children(subject, as_of, explain)
+        score, lines = self._blend(children)
+        fit, eng = (normalized(c) for c in children)
+        grade: str | None = None
+        if fit is not None and eng is not None:
+            letter = "A" if fit >= self.fit_cuts[0] else "B" if fit >= self.fit_cuts[1] else "C"
+            digit = (
+                "1"
+                if eng >= self.engagement_cuts[0]
+                else "2"
+                if eng >= self.engagement_cuts[1]
+                else "3"
+            )
+            grade = letter + digit
+        verdict = Verdict.INSUFFICIENT_DATA
+        if score is not None and grade is not None:
+            verdict = self.grid[grade]
+        return self._result(
+            subject, as_of, children, score, verdict, lines,
+            scale_max=_HUNDRED, grade=grade, band=grade, explain=explain,
+        )  # fmt: skip
+
+
+_ORDER = [
+    Verdict.DISQUALIFIED,
+    Verdict.INSUFFICIENT_DATA,
+    Verdict.NURTURE,
+    Verdict.REVIEW,
+    Verdict.QUALIFIED,
+]
+
+
+class _Gate(_Composite):
+    kind = "gate"
+
+    def __init__(self, name: str, children: Sequence[Strategy], mode: str) -> None:
+        super().__init__(name, children)
+        self.mode = mode
+
+    def config(self) -> dict[str, Any]:
+        return {**self._base_config(), "mode": self.mode}
+
+    def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
+        children = self._children(subject, as_of, explain)
+        verdicts = [c.verdict for c in children]
+        if self.mode == "all":
+            verdict = min(verdicts, key=_ORDER.index)
+        else:
+            verdict = max(verdicts, key=_ORDER.index)
+        lines = []
+        if explain:
+            need = "every" if self.mode == "all" else "any"
+            for c in children:
+                passed = c.verdict is Verdict.QUALIFIED
+                lines.append(
+                    BreakdownLine(
+                        criterion=c.strategy,
+                        status=_child_status(c),
+                        points=_ONE if passed else _ZERO,
+                        reason=f"{c.strategy}: {c.verdict.value} ({need} child must qualify)",
+                        observed=c.verdict.value,
+                        evidence=(f"child:{c.strategy}",),
+                    )
+                )
+        score = Decimal(sum(1 for v in verdicts if v is Verdict.QUALIFIED))
+        return self._result(
+            subject, as_of, children, score, verdict, lines,
+            scale_max=Decimal(len(children)), explain=explain,
+        )  # fmt: skip
+
+
+def _check_children(checks: Checks, children: Sequence[Any], path: str = "$.children") -> None:
+    if not children:
+        checks.add(path, "needs at least one child strategy")
+    names: set[str] = set()
+    for i, child in enumerate(children):
+        if not isinstance(child, Strategy):
+            checks.add(f"{path}[{i}]", "must be a strategy (evaluate, name, version, config)")
+        elif child.name in names:
+            checks.add(f"{path}[{i}]", f"two children named {child.name!r}: rename one")
+        else:
+            names.add(child.name)
+
+
+def weighted(
+    name: str,
+    parts: Mapping[Strategy, Decimal | int | str] | Sequence[tuple[Strategy, Decimal | int | str]],
+    *,
+    missing: str = "block",
+    bands: Sequence[Band] = (),
+) -> StrategyBase:
+    """A weighted blend of children's scores, each normalised to 0-100 first.
+
+    ``parts`` pairs each child with its weight (``[(icp, 3), (bant_, 1)]``).
+    ``missing="block"`` leaves the blend unscored when a child is;
+    ``"zero"`` counts that child as 0.  Default bands: low (disqualified),
+    medium (nurture) from 40, high (qualified) from 70.
+    """
+    pairs = list(parts.items()) if isinstance(parts, Mapping) else list(parts)
+    checks = Checks()
+    checks.text("$.name", name, required=True, max_length=200)
+    _check_children(checks, [p[0] for p in pairs], "$.parts")
+    weights = _weights(checks, [p[1] for p in pairs])
+    if missing not in ("block", "zero"):
+        checks.add("$.missing", f"must be 'block' or 'zero', got {missing!r}")
+    for i, band in enumerate(bands):
+        if not isinstance(band, Band):
+            checks.add(f"$.bands[{i}]", "must be a Band")
+    if not checks.problems:
+        check_ascending(checks, "$.bands", list(bands))
+    if checks.problems:
+        raise ValidationError("weighted", checks.problems)
+    return _Weighted(name, [p[0] for p in pairs], weights, missing, tuple(bands))
+
+
+def _weights(checks: Checks, raw: Sequence[Any], path: str = "$.parts") -> list[Decimal]:
+    out = []
+    for i, value in enumerate(raw):
+        weight = to_decimal(checks, f"{path}[{i}].weight", value)
+        if weight is not None and weight <= 0:
+            checks.add(f"{path}[{i}].weight", f"must be > 0, got {weight}")
+        out.append(weight if weight is not None else _ONE)
+    return out
+
+
+def matrix(
+    name: str,
+    fit: Strategy,
+    engagement: Strategy,
+    *,
+    weights: tuple[Decimal | int | str, Decimal | int | str] = (1, 1),
+    fit_cuts: tuple[Decimal | int | str, Decimal | int | str] = (70, 40),
+    engagement_cuts: tuple[Decimal | int | str, Decimal | int | str] = (70, 40),
+    grid: Mapping[str, Verdict | str] | None = None,
+    missing: str = "block",
+) -> StrategyBase:
+    """HubSpot-style combined score: fit letter (A-C) x engagement digit (1-3).
+
+    Both children are normalised to 0-100; ``fit_cuts`` are the A and B
+    thresholds, ``engagement_cuts`` the 1 and 2 thresholds.  The grade
+    (``"A1"`` .. ``"C3"``) picks the verdict from ``grid`` (default
+    :data:`DEFAULT_GRID`); the score is the weighted blend of both.
+    """
+    checks = Checks()
+    checks.text("$.name", name, required=True, max_length=200)
+    _check_children(checks, [fit, engagement], "$.children")
+    blend = _weights(checks, list(weights), "$.weights")
+    cuts: dict[str, tuple[Decimal, Decimal]] = {}
+    for label, pair in (("fit_cuts", fit_cuts), ("engagement_cuts", engagement_cuts)):
+        high = to_decimal(checks, f"$.{label}[0]", pair[0])
+        low = to_decimal(checks, f"$.{label}[1]", pair[1])
+        if high is not None and low is not None:
+            if not 0 <= low < high <= 100:
+                checks.add(f"$.{label}", f"need 0 <= second < first <= 100, got {high}, {low}")
+            cuts[label] = (high, low)
+    cells: dict[str, Verdict] = dict(DEFAULT_GRID)
+    for key, value in (grid or {}).items():
+        if key not in DEFAULT_GRID:
+            checks.add(f"$.grid.{key}", "cells are A1..C3")
+            continue
+        try:
+            cells[key] = Verdict(value)
+        except ValueError:
+            choices = ", ".join(v.value for v in Verdict)
+            checks.add(f"$.grid.{key}", f"must be one of {choices}; got {value!r}")
+    if missing not in ("block", "zero"):
+        checks.add("$.missing", f"must be 'block' or 'zero', got {missing!r}")
+    if checks.problems:
+        raise ValidationError("matrix", checks.problems)
+    return _Matrix(
+        name, fit, engagement, blend, cuts["fit_cuts"], cuts["engagement_cuts"], cells, missing
+    )
+
+
+def gate(name: str, children: Sequence[Strategy], *, mode: str = "all") -> StrategyBase:
+    """Qualified when ``all`` (or ``any``) children are.
+
+    With ``all`` the verdict is the lowest child verdict (disqualified <
+    insufficient data < nurture < review < qualified); with ``any`` the
+    highest.  The score counts the qualified children (0..n).
+    """
+    checks = Checks()
+    checks.text("$.name", name, required=True, max_length=200)
+    _check_children(checks, list(children))
+    if mode not in ("all", "any"):
+        checks.add("$.mode", f"must be 'all' or 'any', got {mode!r}")
+    if checks.problems:
+        raise ValidationError("gate", checks.problems)
+    return _Gate(name, children, mode)

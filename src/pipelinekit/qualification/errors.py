@@ -1,0 +1,42 @@
+"""Errors of the qualification engine, all rooted in :class:`~pipelinekit.PipelinekitError`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..errors import PipelinekitError
+
+__all__ = ["EvaluationError", "PluginWarning", "UnknownQualifier"]
+
+
+class UnknownQualifier(PipelinekitError, LookupError):
+    """No qualifier is registered under ``name``; ``available`` lists the names that are."""
+
+    def __init__(self, name: str, available: Iterable[str]) -> None:
+        self.name = name
+        self.available = tuple(sorted(available))
+        listed = ", ".join(self.available) or "none"
+        super().__init__(f"no qualifier named {name!r}; available: {listed}")
+
+    def __reduce__(self) -> tuple[type[UnknownQualifier], tuple[str, tuple[str, ...]]]:
+        return (type(self), (self.name, self.available))
+
+
+class EvaluationError(PipelinekitError, RuntimeError):
+    """A strategy failed on one subject (an app-supplied predicate raised, for instance).
+
+    ``strategy`` and ``subject_id`` say where; the original exception is ``__cause__``.
+    """
+
+    def __init__(self, strategy: str, subject_id: str | None, message: str) -> None:
+        self.strategy = strategy
+        self.subject_id = subject_id
+        self.message = message
+        super().__init__(f"{strategy} failed on subject {subject_id!r}: {message}")
+
+    def __reduce__(self) -> tuple[type[EvaluationError], tuple[str, str | None, str]]:
+        return (type(self), (self.strategy, self.subject_id, self.message))
+
+
+class PluginWarning(UserWarning):
+    """A qualifier plugin could not be loaded; it is skipped and the others keep working."""

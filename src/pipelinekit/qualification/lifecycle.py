@@ -1,0 +1,235 @@
+"""From a verdict to a proposed lead lifecycle event, with hysteresis and staleness.
+
+The lead lifecycle (stages ``new``, ``contacted``, ``nurturing``,
+``qualified``, ``disqualified``, ``converted``) is a pipeline machine; this
+module *proposes* the event (``qualify``, ``disqualify``, ``nurture``,
+``recycle``) a result calls for, and :func:`apply_proposal` fires it through
+the machine, which validates it and records the history.
+
+Rules: knockouts disqualify; a score inside the hysteresis band keeps the
+current stage (no flapping around a threshold); a qualified lead whose
+engagement merely decayed is marked *stale*, never demoted; a lead that cannot
+be scored gets no proposal; converted leads are left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..domain._checks import Checks, to_decimal
+from ..errors import Problem, ValidationError
+from .results import QualificationResult, Verdict
+
+if TYPE_CHECKING:
+    from ..domain.leads import Lead
+    from ..pipelines.compile import Pipeline
+    from ..pipelines.operations import Moved
+
+__all__ = ["Hysteresis", "Proposal", "apply_proposal", "propose", "propose_many"]
+
+_OPEN = frozenset(["new", "contacted", "nurturing"])
+_TARGET = {
+    "qualify": "qualified",
+    "disqualify": "disqualified",
+    "nurture": "nurturing",
+    "recycle": "nurturing",
+}
+
+
+@attrs.frozen
+class Hysteresis:
+    """Two thresholds on the score around the qualified band.
+
+    A lead qualifies at ``qualify_at`` or above, and once qualified stays so
+    until its score falls below ``keep_above`` (lower than ``qualify_at``):
+    a score wobbling between the two changes nothing.
+    """
+
+    qualify_at: Decimal
+    keep_above: Decimal
+
+    def __attrs_post_init__(self) -> None:
+        checks = Checks()
+        high = to_decimal(checks, "$.qualify_at", self.qualify_at)
+        low = to_decimal(checks, "$.keep_above", self.keep_above)
+        if high is not None and low is not None and low > high:
+            checks.add("$.keep_above", f"must be <= qualify_at ({high}), got {low}")
+        checks.done(self)
+        object.__setattr__(self, "qualify_at", high)
+        object.__setattr__(self, "keep_above", low)
+
+
+@attrs.frozen
+class Proposal:
+    """What a result proposes for a lead: a lifecycle ``event`` or nothing, and why.
+
+    ``event`` is ``None`` when the lead should stay where it is; ``stale`` is
+    true when a qualified lead's engagement has faded (flag it, do not demote
+    it).  ``target`` is the stage the event leads to.
+    """
+
+    lead_id: str | None
+    current: str
+    event: str | None
+    target: str | None
+    verdict: Verdict
+    score: Decimal | None
+    reason: str
+    stale: bool = False
+
+    @property
+    def changes_stage(self) -> bool:
+        """Whether applying the proposal moves the lead to another stage."""
+        return self.event is not None
+
+
+def _proposal(
+    lead: Any, result: QualificationResult, event: str | None, reason: str, stale: bool = False
+) -> Proposal:
+    ident = getattr(lead, "id", None)
+    return Proposal(
+        lead_id=None if ident is None else str(ident),
+        current=str(getattr(lead, "status", "new")),
+        event=event,
+        target=_TARGET.get(event) if event else None,
+        verdict=result.verdict,
+        score=result.score,
+        reason=reason,
+        stale=stale,
+    )
+
+
+def propose(
+    lead: Any, result: QualificationResult, *, hysteresis: Hysteresis | None = None
+) -> Proposal:
+    """The lifecycle event ``result`` proposes for ``lead`` (read from ``lead.status``)."""
+    status = str(getattr(lead, "status", "new"))
+    verdict = result.verdict
+    score = result.score
+    if status == "converted":
+        return _proposal(lead, result, None, "converted leads are not re-qualified")
+    if result.knockouts:
+        if status == "disqualified":
+            return _proposal(lead, result, None, "already disqualified (knockout)")
+        knocked = ", ".join(result.knockouts)
+        return _proposal(lead, result, "disqualify", f"knocked out by {knocked}")
+    if score is None or verdict is Verdict.INSUFFICIENT_DATA:
+        return _proposal(lead, result, None, "cannot decide: not enough data to score")
+    effective = verdict
+    note = ""
+    if hysteresis is not None:
+        if status == "qualified" and score >= hysteresis.keep_above:
+            if verdict is not Verdict.QUALIFIED:
+                note = f" (score {score} is still above {hysteresis.keep_above}: hysteresis)"
+            effective = Verdict.QUALIFIED
+        elif (
+            status != "qualified"
+            and verdict is Verdict.QUALIFIED
+            and score < (hysteresis.qualify_at)
+        ):
+            effective = Verdict.REVIEW
+            note = f" (score {score} has not reached {hysteresis.qualify_at}: hysteresis)"
+    if status == "qualified":
+        if effective is Verdict.QUALIFIED:
+            return _proposal(lead, result, None, f"stays qualified{note}")
+        if result.stale:
+            return _proposal(
+                lead,
+                result,
+                None,
+                "engagement has decayed: marked stale instead of demoted",
+                stale=True,
+            )
+        if effective is Verdict.DISQUALIFIED:
+            return _proposal(lead, result, "disqualify", f"verdict {verdict.value}{note}")
+        return _proposal(
+            lead, result, None, f"verdict {verdict.value}: a qualified lead is not demoted; review"
+        )
+    if status == "disqualified":
+        if effective is Verdict.QUALIFIED:
+            return _proposal(lead, result, "recycle", f"qualifies again: back to nurturing{note}")
+        return _proposal(lead, result, None, f"stays disqualified (verdict {verdict.value})")
+    if status not in _OPEN:
+        return _proposal(lead, result, None, f"unknown lifecycle stage {status!r}: no proposal")
+    if effective is Verdict.QUALIFIED:
+        return _proposal(lead, result, "qualify", f"verdict qualified{note}")
+    if effective is Verdict.DISQUALIFIED:
+        return _proposal(lead, result, "disqualify", f"verdict disqualified{note}")
+    if effective is Verdict.NURTURE:
+        if status == "nurturing":
+            return _proposal(lead, result, None, "already nurturing")
+        return _proposal(lead, result, "nurture", f"verdict nurture{note}")
+    return _proposal(
+        lead, result, None, f"verdict {effective.value}: needs a person's review{note}"
+    )
+
+
+def propose_many(
+    pairs: Iterable[tuple[Any, QualificationResult]], *, hysteresis: Hysteresis | None = None
+) -> list[Proposal]:
+    """:func:`propose` for ``(lead, result)`` pairs, in order."""
+    return [propose(lead, result, hysteresis=hysteresis) for lead, result in pairs]
+
+
+_LIFECYCLE: list[Pipeline] = []
+
+
+def _lifecycle() -> Pipeline:
+    if not _LIFECYCLE:
+        from ..pipelines.builtins import lead_lifecycle
+
+        _LIFECYCLE.append(lead_lifecycle())
+    return _LIFECYCLE[0]
+
+
+def apply_proposal(
+    proposal: Proposal,
+    lead: Lead,
+    *,
+    at: datetime,
+    result: QualificationResult | None = None,
+    pipeline: Pipeline | None = None,
+    actor: str | None = "qualification",
+) -> Moved[Lead] | None:
+    """Fire the proposal's event on ``lead`` through the lead lifecycle machine.
+
+    Returns the pipeline's ``Moved`` outcome (the moved lead, its history
+    record, the domain events), or ``None`` when the proposal changes no
+    stage.  With ``result``, the moved lead also keeps it as
+    ``lead.qualification``.  A proposal made for another lead, or for a
+    stage the lead has since left, is refused with a
+    :class:`~pipelinekit.ValidationError`; the machine refuses transitions it
+    does not allow (:class:`~pipelinekit.pipelines.InvalidTransition`).
+    """
+    problems = []
+    if proposal.lead_id is not None and proposal.lead_id != str(lead.id):
+        problems.append(Problem("$.lead_id", f"the proposal is for lead {proposal.lead_id}"))
+    if proposal.current != lead.status:
+        problems.append(
+            Problem(
+                "$.current",
+                f"the proposal was made in stage {proposal.current!r}, the lead is now in "
+                f"{lead.status!r}: evaluate and propose again",
+            )
+        )
+    if problems:
+        raise ValidationError("Proposal", problems)
+    if proposal.event is None:
+        return None
+    from ..pipelines.operations import fire
+
+    if result is not None:
+        lead = lead.evolve(qualification=result)
+    return fire(
+        pipeline if pipeline is not None else _lifecycle(),
+        lead,
+        proposal.event,
+        at=at,
+        actor=actor,
+        note=proposal.reason,
+    )
