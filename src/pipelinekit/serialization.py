@@ -18,7 +18,8 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
@@ -238,9 +239,10 @@ def _structure_frozenset_str(value: Any, _: Any) -> frozenset[str]:
     return frozenset(value)
 
 
-def _make_converter() -> cattrs.Converter:
-    conv = cattrs.Converter(forbid_extra_keys=False, detailed_validation=True)
+def _make_converter(*, detailed: bool) -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=False, detailed_validation=detailed)
     conv.register_structure_hook_factory(attrs.has, lambda cl: _structure_attrs(conv, cl))
+    conv.register_structure_hook_factory(_is_optional, lambda t: _structure_optional(conv, t))
     conv.register_structure_hook(str, _strict(str, "a string"))
     conv.register_structure_hook(int, _strict(int, "an integer"))
     conv.register_structure_hook(bool, _structure_bool)
@@ -274,17 +276,33 @@ def _is_enum(kind: Any) -> bool:
     return isinstance(kind, type) and issubclass(kind, enum.Enum)
 
 
+def _is_optional(kind: Any) -> bool:
+    args = get_args(kind)
+    return get_origin(kind) in (Union, UnionType) and len(args) == 2 and type(None) in args
+
+
+def _structure_optional(conv: cattrs.Converter, kind: Any) -> Callable[[Any, Any], Any]:
+    """``X | None``: resolve X's hook once instead of dispatching on every call."""
+    (inner_type,) = (arg for arg in get_args(kind) if arg is not type(None))
+    inner = conv.get_structure_hook(inner_type)
+
+    def structure(value: Any, _: Any) -> Any:
+        return None if value is None else inner(value, inner_type)
+
+    return structure
+
+
 def _structure_attrs(conv: cattrs.Converter, cl: type) -> Callable[[Any, Any], Any]:
     """cattrs' generated hook, plus unknown keys reported *with* the field problems."""
     inner: Callable[[Any, Any], Any] = make_dict_structure_fn(cl, conv)
     allowed = frozenset(a.name for a in attrs.fields(cl) if a.init)
 
     def structure(value: Any, kind: Any) -> Any:
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             raise _LeafError(f"must be an object, got {_json_type(value)}")
-        extra = value.keys() - allowed
-        if not extra:
+        if allowed.issuperset(value):
             return inner(value, kind)
+        extra = value.keys() - allowed
         unknown = ForbiddenExtraKeysError("", cl, set(extra))
         try:
             inner(value, kind)
@@ -301,7 +319,10 @@ def _text(value: Any) -> str:
     return value
 
 
-_converter = _make_converter()
+# Valid input (the common case) goes through the fast converter; input it refuses
+# is structured again by the detailed one, which collects every problem with its path.
+_converter = _make_converter(detailed=False)
+_detailed = _make_converter(detailed=True)
 
 
 def to_dict(obj: Any) -> dict[str, Any]:
@@ -342,10 +363,15 @@ def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
         payload = payload.get("value")  # type: ignore[assignment]
     try:
         return _converter.structure(payload, cls)
+    except Exception:
+        pass
+    try:
+        result = _detailed.structure(payload, cls)
     except ValidationError as error:
         raise ValidationError(cls.__name__, error.problems) from error
     except (ClassValidationError, IterableValidationError, _LeafError) as error:
         raise ValidationError(cls.__name__, _problems(error, "$")) from error
+    return result  # pragma: no cover - the fast path refused what the detailed one took
 
 
 def to_json(obj: Any, *, indent: int | None = None) -> str:

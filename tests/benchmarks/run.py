@@ -1,4 +1,6 @@
-"""Run pipelinekit's benchmarks: ``python tests/benchmarks/run.py [--quick] [--json PATH] [NAME ...]``.
+"""Run pipelinekit's benchmarks.
+
+Usage: ``python tests/benchmarks/run.py [--quick] [--json PATH] [--list] [NAME ...]``.
 
 Each benchmark times pipelinekit and a named baseline in the same run and
 reports the ratio of their median times; absolute times on shared machines
@@ -23,13 +25,14 @@ from _harness import REGISTRY, Result, run  # noqa: E402
 def _load_all() -> None:
     for path in sorted(HERE.glob("bench_*.py")):
         spec = importlib.util.spec_from_file_location(path.stem, path)
-        assert spec is not None and spec.loader is not None
+        assert spec is not None
+        assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Run pipelinekit's benchmarks.")
     parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
     parser.add_argument("--quick", action="store_true", help="small sizes, for CI smoke runs")
     parser.add_argument("--json", metavar="PATH", help="write results as JSON to PATH")

@@ -31,6 +31,8 @@ class Checks:
 
     def text(self, path: str, value: object, *, required: bool, max_length: int = 1000) -> None:
         """Check an optional or required free-text field."""
+        if type(value) is str and value.strip() and len(value) <= max_length:
+            return
         if value is None:
             if required:
                 self.add(path, "is required")

@@ -14,10 +14,15 @@ __all__ = ["EmailAddress", "Person", "PhoneNumber", "Seniority"]
 
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# The happy path in one match; the step-by-step checks below explain a failure.
+_LABEL_RE = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+_HOST = re.compile(rf"^(?:{_LABEL_RE}\.)+(?!\d+$){_LABEL_RE}$")
 
 
 def domain_problem(domain: str) -> str | None:
     """Return why ``domain`` (lower-cased) is not a valid host name, or None."""
+    if len(domain) <= 253 and _HOST.match(domain):
+        return None
     if len(domain) > 253:
         return "domain is longer than 253 characters"
     labels = domain.split(".")
@@ -32,6 +37,9 @@ def domain_problem(domain: str) -> str | None:
 
 
 def _email_problem(value: str) -> str | None:
+    local, at, domain = value.rpartition("@")
+    if len(value) <= 254 and len(local) <= 64 and _LOCAL.match(local):
+        return domain_problem(domain.lower())
     if len(value) > 254:
         return "is longer than 254 characters"
     local, at, domain = value.rpartition("@")

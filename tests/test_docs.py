@@ -1,0 +1,62 @@
+"""Docs are executed: every ```python block in README.md and docs/, and every docstring example.
+
+All blocks of one Markdown page run in order in one namespace, so a page
+reads like a session.  Use ```text, ```toml or ```console for anything
+that is not meant to run.
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+import re
+from pathlib import Path
+
+import pytest
+
+import pipelinekit
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
+_BLOCK = re.compile(r"^```python[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def _blocks(page: Path) -> list[tuple[int, str]]:
+    text = page.read_text(encoding="utf-8")
+    return [(text.count("\n", 0, m.start()) + 1, m.group(1)) for m in _BLOCK.finditer(text)]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_markdown_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocks = _blocks(page)
+    if not blocks:
+        pytest.skip("no python examples on this page")
+    monkeypatch.chdir(tmp_path)  # examples may write files
+    namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
+    for line, source in blocks:
+        code = compile(source, f"{page.relative_to(ROOT)}:{line}", "exec")
+        exec(code, namespace)
+
+
+def _modules() -> list[str]:
+    names = [pipelinekit.__name__]
+    for info in pkgutil.walk_packages(pipelinekit.__path__, prefix="pipelinekit."):
+        names.append(info.name)
+    return sorted(names)
+
+
+@pytest.mark.parametrize("name", _modules())
+def test_docstring_examples_run(name: str) -> None:
+    try:
+        module = importlib.import_module(name)
+    except ImportError as error:  # an optional extra that is not installed
+        pytest.skip(f"{name} needs an optional dependency: {error}")
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    public = {n: getattr(pipelinekit, n) for n in pipelinekit.__all__}
+    tests = finder.find(module, name, extraglobs={"pipelinekit": pipelinekit, **public})
+    for test in tests:
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0, f"{result.failed} docstring example(s) failed in {name}"
