@@ -27,8 +27,12 @@ def _reachable(url: str) -> str | None:
     parsed = make_url(url)
     try:
         with psycopg.connect(
-            host=parsed.host, port=parsed.port or 5432, user=parsed.username,
-            password=parsed.password, dbname=parsed.database, connect_timeout=3,
+            host=parsed.host,
+            port=parsed.port or 5432,
+            user=parsed.username,
+            password=parsed.password,
+            dbname=parsed.database,
+            connect_timeout=3,
         ):
             return None
     except psycopg.Error as error:
@@ -40,6 +44,8 @@ def pg_schema() -> Iterator[str]:
     """A unique PostgreSQL schema for this test session, dropped at the end."""
     url = postgres_url()
     reason = _reachable(url)
+    if reason is not None and os.environ.get("PIPELINEKIT_REQUIRE_POSTGRES"):
+        pytest.fail(reason + " (PIPELINEKIT_REQUIRE_POSTGRES is set: CI must run these tests)")
     if reason is not None:
         pytest.skip(reason + " (set PIPELINEKIT_POSTGRES_URL or start the server)")
     import sqlalchemy as sa

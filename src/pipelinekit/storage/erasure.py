@@ -132,12 +132,18 @@ def _person_strings(person: Person | None) -> set[str]:
 def _same_person(person: Person | None, reference: Person | None) -> bool:
     if person is None or reference is None:
         return False
-    if person.email is not None and reference.email is not None:
-        if person.email.value.casefold() == reference.email.value.casefold():
-            return True
-    if person.phone is not None and reference.phone is not None:
-        if person.phone.normalised == reference.phone.normalised:
-            return True
+    if (
+        person.email is not None
+        and reference.email is not None
+        and person.email.value.casefold() == reference.email.value.casefold()
+    ):
+        return True
+    if (
+        person.phone is not None
+        and reference.phone is not None
+        and person.phone.normalised == reference.phone.normalised
+    ):
+        return True
     return (
         person.name is not None
         and reference.name is not None
@@ -146,13 +152,13 @@ def _same_person(person: Person | None, reference: Person | None) -> bool:
 
 
 def _placeholder(person: Person, scrub: _Scrubber) -> Person:
-    return Person(name=ERASED, job_title=scrub.optional(person.job_title), seniority=person.seniority)
+    return Person(
+        name=ERASED, job_title=scrub.optional(person.job_title), seniority=person.seniority
+    )
 
 
 def _history(history: tuple[StageChange, ...], scrub: _Scrubber) -> tuple[StageChange, ...]:
-    return tuple(
-        attrs.evolve(c, note=None) if c.note is not None else c for c in history
-    )
+    return tuple(attrs.evolve(c, note=None) if c.note is not None else c for c in history)
 
 
 def _engagement(events: tuple[Event, ...], scrub: _Scrubber) -> tuple[Event, ...]:
@@ -209,7 +215,7 @@ def erase_personal_data(
         secrets |= _free_text(opp)
     scrub = _Scrubber(secrets)
 
-    refs = [("lead", lead.id)]
+    refs: list[tuple[str, str]] = [("lead", lead.id)]
     refs += [("prospect", prospect.id)] if prospect is not None else []
     refs += [("opportunity", oid) for oid in opportunities]
 

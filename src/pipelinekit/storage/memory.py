@@ -231,9 +231,12 @@ class _MemoryRepository(Repository[E, Q], Generic[E, Q]):
             return staged[entity_id] if entity_id in staged else merged.get(entity_id)
 
         def claim(entity: E, previous: Any) -> None:
-            if previous is not None and previous.external_id:
-                if owners.get(previous.external_id) == entity.id:
-                    del owners[previous.external_id]
+            if (
+                previous is not None
+                and previous.external_id
+                and owners.get(previous.external_id) == entity.id
+            ):
+                del owners[previous.external_id]
             if entity.external_id:
                 holder = owners.get(entity.external_id)
                 if holder is not None and holder != entity.id:
@@ -335,9 +338,7 @@ class _Events(EventStore):
         self, entity_kind: str | None, entity_id: str | None, after: int | None, limit: int | None
     ) -> list[EventRecord]:
         uow = self._uow
-        everything = sorted(
-            [*uow._shared.events, *uow.new_events], key=lambda r: r.seq or 0
-        )
+        everything = sorted([*uow._shared.events, *uow.new_events], key=lambda r: r.seq or 0)
         out: list[EventRecord] = []
         for record in everything:
             assert record.seq is not None

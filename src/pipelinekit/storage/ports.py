@@ -105,7 +105,7 @@ class Repository(abc.ABC, Generic[E, Q]):
         return self._get(entity_id)
 
     def by_external_id(self, external_id: str) -> E | None:
-        """Return the stored entity whose ``external_id`` (your system's id) matches, or ``None``."""
+        """Return the stored entity with this ``external_id`` (your system's id), or ``None``."""
         self._uow._check_open()
         return self._get_by_external_ids([external_id]).get(external_id)
 
@@ -202,7 +202,7 @@ class Repository(abc.ABC, Generic[E, Q]):
         return results
 
     def delete(self, entity: E) -> None:
-        """Delete the stored ``entity`` (and its stage history) if it is still at ``entity.version``.
+        """Delete the stored ``entity`` and its stage history if still at ``entity.version``.
 
         Stored qualification results and domain events about it are kept.
         """
@@ -245,7 +245,9 @@ class Repository(abc.ABC, Generic[E, Q]):
                 continue
             if ext in externals:
                 problems.append(
-                    Problem(f"$[{index}].external_id", f"duplicates $[{externals[ext]}].external_id")
+                    Problem(
+                        f"$[{index}].external_id", f"duplicates $[{externals[ext]}].external_id"
+                    )
                 )
             externals.setdefault(ext, index)
         if problems:
@@ -512,7 +514,7 @@ class UnitOfWork(abc.ABC):
 
         return erase_personal_data(self, lead_id, at=at, clock=clock)
 
-    def _erased(self) -> None:
+    def _erased(self) -> None:  # noqa: B027 - an optional hook
         """Hook: personal data was erased in this unit of work (adapters may purge remnants)."""
 
     def _check_open(self) -> None:
@@ -552,4 +554,3 @@ class Storage(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-

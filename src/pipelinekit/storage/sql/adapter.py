@@ -253,7 +253,7 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
     def history_table(self) -> Table | None:
         return self._uow.tables.history.get(self.kind)
 
-    def _load(self, docs: Sequence[str]) -> list[E]:
+    def _load(self, docs: Sequence[Any]) -> list[E]:
         cls = self.entity_type
         loads = json.loads
         return [from_dict(cls, loads(doc)) for doc in docs]
@@ -351,7 +351,7 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
                 }
             )
             if has_history:
-                for seq, change in enumerate(entity.history):
+                for seq, change in enumerate(getattr(entity, "history", ())):
                     history.append(
                         {
                             "entity_id": ix.id,
@@ -403,9 +403,7 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
                         ids = [e.id for _, e in updates]
                         for id_chunk in _chunks(ids):
                             conn.execute(
-                                delete(history_table).where(
-                                    history_table.c.entity_id.in_(id_chunk)
-                                )
+                                delete(history_table).where(history_table.c.entity_id.in_(id_chunk))
                             )
                         for chunk in _chunks(history):
                             conn.execute(insert(history_table), chunk)
@@ -440,18 +438,18 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
                     raise ConcurrencyConflict(
                         self.kind, entity.id, expected, stored.get(entity.id)
                     ) from cause
-            batch = [*inserts, *(e for _, e in updates)]
-            externals = [e.external_id for e in batch if e.external_id is not None]
+            batch: list[E] = inserts + [e for _, e in updates]
+            externals: list[str] = [e.external_id for e in batch if e.external_id is not None]
             held: dict[str, str] = {}
-            for chunk in _chunks(externals):
+            for some in _chunks(externals):
                 held.update(
-                    conn.execute(select(c.external_id, c.id).where(c.external_id.in_(chunk))).all()
+                    conn.execute(select(c.external_id, c.id).where(c.external_id.in_(some))).all()
                 )
-            for entity in batch:
-                holder = held.get(entity.external_id) if entity.external_id else None
-                if holder is not None and holder != entity.id:
-                    assert entity.external_id is not None
-                    raise DuplicateExternalId(self.kind, entity.external_id, holder) from cause
+            for one in batch:
+                holder = held.get(one.external_id) if one.external_id else None
+                if holder is not None and holder != one.id:
+                    assert one.external_id is not None
+                    raise DuplicateExternalId(self.kind, one.external_id, holder) from cause
         raise StorageError(f"saving {self.kind}s failed") from cause  # pragma: no cover
 
     def _delete(self, entity_id: str, expected_version: int) -> None:
@@ -606,7 +604,4 @@ class _Events(EventStore):
     def _replace_payload(self, seq: int, payload: dict[str, Any]) -> None:
         t = self._uow.tables.events
         with translate("rewriting a domain event"):
-            self._uow.conn.execute(
-                update(t).where(t.c.seq == seq).values(payload=_dumps(payload))
-            )
-
+            self._uow.conn.execute(update(t).where(t.c.seq == seq).values(payload=_dumps(payload)))

@@ -138,9 +138,7 @@ def build_tables(prefix: str = "pipelinekit_", schema: str | None = None) -> Tab
         Column("as_of_us", BigInteger(), nullable=False),
         Column("score", Double(), nullable=True),
         Column("doc", Text(), nullable=False),
-        UniqueConstraint(
-            "subject_kind", "subject_id", "fingerprint", name=f"{prefix}results_once"
-        ),
+        UniqueConstraint("subject_kind", "subject_id", "fingerprint", name=f"{prefix}results_once"),
     )
     events = Table(
         f"{prefix}domain_events",
@@ -172,10 +170,9 @@ def stored_version(conn: Connection, tables: Tables) -> int | None:
     """The schema version recorded in the database (``None`` if there is no schema yet)."""
     if not inspect(conn).has_table(tables.version.name, schema=tables.metadata.schema):
         return None
-    found = conn.execute(
+    return conn.execute(
         select(tables.version.c.version).where(tables.version.c.component == _COMPONENT)
     ).scalar_one_or_none()
-    return found
 
 
 def ensure_schema(

@@ -8,9 +8,11 @@ from typing import Any
 
 from pipelinekit import (
     BreakdownLine,
+    Channel,
     Company,
     CriterionStatus,
     Event,
+    FrozenMap,
     Lead,
     Money,
     Opportunity,
@@ -33,13 +35,21 @@ def at(minutes: int) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def result(score: Decimal | int | None = 40, *, as_of: datetime = T0, why: str = "fits") -> QualificationResult:
+def result(
+    score: Decimal | int | None = 40, *, as_of: datetime = T0, why: str = "fits"
+) -> QualificationResult:
     """A qualification result whose two-line breakdown sums to ``score``."""
     if score is None:
         return QualificationResult(
-            strategy="bant", strategy_version="1", config_hash="c0ffee", as_of=as_of,
-            score=None, scale_min=Decimal(0), scale_max=Decimal(100),
-            verdict=Verdict.INSUFFICIENT_DATA, coverage=Decimal(0),
+            strategy="bant",
+            strategy_version="1",
+            config_hash="c0ffee",
+            as_of=as_of,
+            score=None,
+            scale_min=Decimal(0),
+            scale_max=Decimal(100),
+            verdict=Verdict.INSUFFICIENT_DATA,
+            coverage=Decimal(0),
         )
     value = Decimal(score)
     lines = (
@@ -47,21 +57,37 @@ def result(score: Decimal | int | None = 40, *, as_of: datetime = T0, why: str =
         BreakdownLine("need", CriterionStatus.PARTIAL, Decimal(10), "asked for a demo"),
     )
     return QualificationResult(
-        strategy="bant", strategy_version="1", config_hash="c0ffee", as_of=as_of,
-        score=value, scale_min=Decimal(-100), scale_max=Decimal(100),
+        strategy="bant",
+        strategy_version="1",
+        config_hash="c0ffee",
+        as_of=as_of,
+        score=value,
+        scale_min=Decimal(-100),
+        scale_max=Decimal(100),
         verdict=Verdict.QUALIFIED if value >= 50 else Verdict.NURTURE,
-        coverage=Decimal("0.75"), breakdown=lines, band="b",
+        coverage=Decimal("0.75"),
+        breakdown=lines,
+        band="b",
     )
 
 
 def lead(n: int = 0, **changes: Any) -> Lead:
     """A fully populated lead number ``n`` (distinct id, external id and contact per ``n``)."""
     made = Lead.create(
-        contact=Person.of(f"Ada Lovelace {n}", email=f"ada{n}@example.com", phone=f"+44 20 7946 {n:04d}",
-                          job_title="CTO"),
-        company=Company("Analytical Engines", domain="engines.example", employees=12,
-                        annual_revenue=Money(Decimal("1500000.00"), "GBP"), country="GB"),
-        source=Source("inbound_form", detail="spring campaign"),
+        contact=Person.of(
+            f"Ada Lovelace {n}",
+            email=f"ada{n}@example.com",
+            phone=f"+44 20 7946 {n:04d}",
+            job_title="CTO",
+        ),
+        company=Company(
+            "Analytical Engines",
+            domain="engines.example",
+            employees=12,
+            annual_revenue=Money(Decimal("1500000.00"), "GBP"),
+            country="GB",
+        ),
+        source=Source(Channel.INBOUND_FORM, detail="spring campaign"),
         owner="sam",
         tags={"vip", "q1"},
         custom={"plan": "gold", "seats": n, "budget": Decimal("12.50")},
@@ -70,7 +96,7 @@ def lead(n: int = 0, **changes: Any) -> Lead:
         at=at(n),
     )
     base = made.evolve(
-        engagement=(Event("website_visit", at(n), {"url": "/pricing"}),),
+        engagement=(Event("website_visit", at(n), FrozenMap({"url": "/pricing"})),),
         history=(StageChange(None, "new", "create", at(n), actor="sam", note=f"imported {n}"),),
         qualification=result(40 + n % 50, as_of=at(n)),
     )
@@ -108,8 +134,14 @@ def opportunity(n: int = 0, **changes: Any) -> Opportunity:
     made = made.evolve(
         history=(
             StageChange(None, "initial_contact", "open", at(n), pipeline="sales"),
-            StageChange("initial_contact", "qualification", "advance", at(n), note="call went well",
-                        pipeline="sales"),
+            StageChange(
+                "initial_contact",
+                "qualification",
+                "advance",
+                at(n),
+                note="call went well",
+                pipeline="sales",
+            ),
         )
     )
     return made.evolve(**changes) if changes else made

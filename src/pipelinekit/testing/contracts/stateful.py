@@ -58,10 +58,10 @@ def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBased
             self.real.close()
 
         def both(self, run: Callable[[UnitOfWork], Any], *, commit: bool = True) -> Any:
-            outcomes = []
+            outcomes: list[tuple[Any, ...]] = []
             for storage in (self.model, self.real):
                 with storage.unit_of_work() as uow:
-                    outcome = _outcome(run, uow)
+                    outcome: tuple[Any, ...] = _outcome(run, uow)
                     if commit:
                         outcome = (*outcome, _outcome(lambda u: u.commit(), uow))
                 outcomes.append(outcome)
@@ -77,18 +77,32 @@ def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBased
             self.clock = 100
 
         @rule(n=_NUMBERS, status=_STATUSES, owner=_OWNERS, score=_SCORES, commit=st.booleans())
-        def save_new(self, n: int, status: str, owner: str | None, score: int | None,
-                     commit: bool) -> None:
+        def save_new(
+            self, n: int, status: str, owner: str | None, score: int | None, commit: bool
+        ) -> None:
             made = lead(n, status=status, owner=owner, qualification=result(score))
             saved = self.both(lambda u: u.leads.save(made), commit=commit)
             if saved is not None and commit:
                 self.ids.append(saved.id)
 
         @precondition(lambda self: self.ids)
-        @rule(data=st.data(), status=_STATUSES, owner=_OWNERS, score=_SCORES,
-              delta=st.sampled_from([0, 0, 0, -1, 1]), note=st.booleans())
-        def update(self, data: st.DataObject, status: str, owner: str | None, score: int | None,
-                   delta: int, note: bool) -> None:
+        @rule(
+            data=st.data(),
+            status=_STATUSES,
+            owner=_OWNERS,
+            score=_SCORES,
+            delta=st.sampled_from([0, 0, 0, -1, 1]),
+            note=st.booleans(),
+        )
+        def update(
+            self,
+            data: st.DataObject,
+            status: str,
+            owner: str | None,
+            score: int | None,
+            delta: int,
+            note: bool,
+        ) -> None:
             entity_id = data.draw(st.sampled_from(self.ids))
             read = self.both(lambda u: u.leads.lookup(entity_id), commit=False)
             if read is None:
@@ -96,10 +110,18 @@ def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBased
             now = self.tick()
             history = read.history
             if status != read.status:
-                change = StageChange(read.status, status, "move", now, note="moved" if note else None)
+                change = StageChange(
+                    read.status, status, "move", now, note="moved" if note else None
+                )
                 history = (*history, change)
-            changed = read.evolve(status=status, owner=owner, qualification=result(score, as_of=now),
-                                  updated_at=now, history=history, version=max(0, read.version + delta))
+            changed = read.evolve(
+                status=status,
+                owner=owner,
+                qualification=result(score, as_of=now),
+                updated_at=now,
+                history=history,
+                version=max(0, read.version + delta),
+            )
             self.both(lambda u: u.leads.save(changed))
 
         @rule(n=_NUMBERS, owner=_OWNERS)
@@ -132,13 +154,26 @@ def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBased
             record = EventRecord("lead", entity_id, kind, self.tick(), {"by": "sam"})
             self.both(lambda u: u.events.append(record).kind, commit=commit)
 
-        @rule(status=st.none() | _STATUSES, owner=_OWNERS, low=_BOUNDS, high=_BOUNDS,
-              limit=st.sampled_from([None, 1, 2, 5]))
-        def query(self, status: str | None, owner: str | None, low: int | None,
-                  high: int | None, limit: int | None) -> None:
+        @rule(
+            status=st.none() | _STATUSES,
+            owner=_OWNERS,
+            low=_BOUNDS,
+            high=_BOUNDS,
+            limit=st.sampled_from([None, 1, 2, 5]),
+        )
+        def query(
+            self,
+            status: str | None,
+            owner: str | None,
+            low: int | None,
+            high: int | None,
+            limit: int | None,
+        ) -> None:
             if low is not None and high is not None and low > high:
                 low, high = high, low
-            start = LeadQuery(status=status, owner=owner, min_score=low, max_score=high, limit=limit)
+            start = LeadQuery(
+                status=status, owner=owner, min_score=low, max_score=high, limit=limit
+            )
 
             def run(u: UnitOfWork) -> Any:
                 pages = []

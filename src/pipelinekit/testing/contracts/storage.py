@@ -59,19 +59,16 @@ class StorageContract:
     # -- round trips and versions --------------------------------------------------------------
 
     def test_saved_entities_round_trip_exactly(self, storage: Storage) -> None:
-        entities = [lead(1), prospect(1), opportunity(1)]
+        one, two, three = lead(1), prospect(1), opportunity(1)
+        entities: list[object] = [one, two, three]
         with storage.unit_of_work() as uow:
-            saved = [
-                uow.leads.save(entities[0]),
-                uow.prospects.save(entities[1]),
-                uow.opportunities.save(entities[2]),
-            ]
+            saved = [uow.leads.save(one), uow.prospects.save(two), uow.opportunities.save(three)]
             uow.commit()
         with storage.unit_of_work() as uow:
             loaded = [
-                uow.leads.get(entities[0].id),
-                uow.prospects.get(entities[1].id),
-                uow.opportunities.get(entities[2].id),
+                uow.leads.get(one.id),
+                uow.prospects.get(two.id),
+                uow.opportunities.get(three.id),
             ]
         assert loaded == saved
         for original, back in zip(entities, loaded, strict=True):
@@ -101,9 +98,14 @@ class StorageContract:
         with storage.unit_of_work() as uow:
             uow.leads.save(lead(1))
             uow.events.append(EventRecord("lead", "x", "seen", T0))
-        with pytest.raises(RuntimeError), storage.unit_of_work() as uow:
-            uow.leads.save(lead(2))
-            raise RuntimeError("boom")
+
+        def fail_midway() -> None:
+            with storage.unit_of_work() as uow:
+                uow.leads.save(lead(2))
+                raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            fail_midway()
         with storage.unit_of_work() as uow:
             assert uow.leads.count() == 0
             assert uow.events.read() == []
@@ -212,10 +214,15 @@ class StorageContract:
         thread.start()
         thread.join(60)
         assert not errors
-        with storage.unit_of_work() as uow:
-            with pytest.raises(ConcurrencyConflict):
+
+        def save_stale() -> None:
+            # The conflict may surface at save (SQL) or at commit (memory): both are fine.
+            with storage.unit_of_work() as uow:
                 uow.opportunities.save(read.evolve(name="mine"))
                 uow.commit()
+
+        with pytest.raises(ConcurrencyConflict):
+            save_stale()
         with storage.unit_of_work() as uow:
             assert uow.opportunities.get(stored.id).name == "by the other"
 
@@ -292,8 +299,13 @@ class StorageContract:
 
     def test_find_filters_leads(self, storage: Storage) -> None:
         leads = [
-            lead(n, status="new" if n % 2 else "contacted", owner=f"o{n % 3}",
-                 qualification=result(n * 10, as_of=at(n)), updated_at=at(n))
+            lead(
+                n,
+                status="new" if n % 2 else "contacted",
+                owner=f"o{n % 3}",
+                qualification=result(n * 10, as_of=at(n)),
+                updated_at=at(n),
+            )
             for n in range(1, 10)
         ]
         with storage.unit_of_work() as uow:
@@ -314,7 +326,9 @@ class StorageContract:
             )
             assert ids(LeadQuery(updated_since=at(7))) == expected(lambda e: e.updated_at >= at(7))
             assert ids(LeadQuery(status="contacted", owner="o0", min_score=50)) == expected(
-                lambda e: e.status == "contacted" and e.owner == "o0" and e.qualification.score >= 50
+                lambda e: (
+                    e.status == "contacted" and e.owner == "o0" and e.qualification.score >= 50
+                )
             )
             assert uow.leads.count(LeadQuery(status="new")) == 5
             assert uow.leads.count_by_stage() == {"new": 5, "contacted": 4}
@@ -391,9 +405,12 @@ class StorageContract:
             assert uow.opportunities.history(opp.id) == opp.history
             moved = stored.evolve(
                 stage="meeting",
-                history=(*stored.history, opp.history[-1].__class__(
-                    "qualification", "meeting", "advance", at(5), actor="kim", pipeline="sales"
-                )),
+                history=(
+                    *stored.history,
+                    opp.history[-1].__class__(
+                        "qualification", "meeting", "advance", at(5), actor="kim", pipeline="sales"
+                    ),
+                ),
             )
             uow.opportunities.save(moved)
             uow.commit()
@@ -426,9 +443,10 @@ class StorageContract:
         with storage.unit_of_work() as uow:
             stored = uow.events.append_all(records)
             uow.commit()
-        seqs = [r.seq for r in stored]
-        assert all(s is not None for s in seqs)
-        assert seqs == sorted(seqs) and len(set(seqs)) == 5
+        seqs = [r.seq or 0 for r in stored]
+        assert all(s >= 1 for s in seqs)
+        assert seqs == sorted(seqs)
+        assert len(set(seqs)) == 5
         with storage.unit_of_work() as uow:
             assert uow.events.read() == stored
             assert uow.events.read(entity_kind="opportunity", entity_id="o1") == stored[1::2]
@@ -452,9 +470,18 @@ class StorageContract:
             uow.prospects.save(pros)
             uow.opportunities.save(opp)
             uow.events.append(
-                EventRecord("lead", person_lead.id, "form_submitted", at(7),
-                            {"email": "ada7@example.com", "text": "hi", "plan": "gold",
-                             "summary": "Ada Lovelace 7 asked for a demo"})
+                EventRecord(
+                    "lead",
+                    person_lead.id,
+                    "form_submitted",
+                    at(7),
+                    {
+                        "email": "ada7@example.com",
+                        "text": "hi",
+                        "plan": "gold",
+                        "summary": "Ada Lovelace 7 asked for a demo",
+                    },
+                )
             )
             uow.commit()
         with storage.unit_of_work() as uow:
@@ -462,28 +489,48 @@ class StorageContract:
             uow.commit()
         assert report.prospect_ids == (pros.id,)
         assert report.opportunity_ids == (opp.id,)
-        secrets = ["Ada Lovelace 7", "ada7@example.com", "7946 0007", "+442079460007",
-                   "Met Ada 7", "imported 7", "call went well"]
+        secrets = [
+            "Ada Lovelace 7",
+            "ada7@example.com",
+            "7946 0007",
+            "+442079460007",
+            "Met Ada 7",
+            "imported 7",
+            "call went well",
+        ]
         with storage.unit_of_work() as uow:
             erased = uow.leads.get(person_lead.id)
             stored_pros = uow.prospects.get(pros.id)
             stored_opp = uow.opportunities.get(opp.id)
             everything = repr(
-                [to_dict(erased), to_dict(stored_pros), to_dict(stored_opp),
-                 uow.events.read(), [e.payload for e in uow.events.read()],
-                 [to_dict(r) for r in uow.results.for_subject("lead", erased.id)],
-                 uow.leads.history(erased.id), uow.opportunities.history(opp.id)]
+                [
+                    to_dict(erased),
+                    to_dict(stored_pros),
+                    to_dict(stored_opp),
+                    uow.events.read(),
+                    [e.payload for e in uow.events.read()],
+                    [to_dict(r) for r in uow.results.for_subject("lead", erased.id)],
+                    uow.leads.history(erased.id),
+                    uow.opportunities.history(opp.id),
+                ]
             )
             for secret in secrets:
                 assert secret not in everything
             # The non-personal facts stay.
-            assert erased.contact is not None and erased.contact.job_title == "CTO"
-            assert (erased.status, erased.owner, erased.company) == ("new", "sam", person_lead.company)
+            assert erased.contact is not None
+            assert erased.contact.job_title == "CTO"
+            assert (erased.status, erased.owner, erased.company) == (
+                "new",
+                "sam",
+                person_lead.company,
+            )
             assert erased.qualification is not None
             assert erased.qualification.score == person_lead.qualification.score  # type: ignore[union-attr]
             assert [c.to_stage for c in erased.history] == ["new"]
-            assert erased.version == 2 and erased.updated_at == at(60)
-            assert stored_opp.amount == opp.amount and stored_opp.stage == opp.stage
+            assert erased.version == 2
+            assert erased.updated_at == at(60)
+            assert stored_opp.amount == opp.amount
+            assert stored_opp.stage == opp.stage
             payload = uow.events.read(entity_kind="lead", entity_id=erased.id)[0].payload
             assert payload == {"plan": "gold", "summary": "[erased] asked for a demo"}
             assert uow.events.read()[-1].kind == "personal_data_erased"
