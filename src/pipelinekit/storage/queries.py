@@ -18,6 +18,7 @@ exact :class:`~decimal.Decimal` is kept in the stored entity).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -255,5 +256,5 @@ class Page(Generic[E, Q]):
     def __len__(self) -> int:
         return len(self.items)
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[E]:
         return iter(self.items)

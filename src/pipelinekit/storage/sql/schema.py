@@ -179,15 +179,20 @@ def ensure_schema(
     conn: Connection,
     tables: Tables,
     *,
-    target: int = SCHEMA_VERSION,
-    migrations: Mapping[int, Migration] = MIGRATIONS,
+    target: int | None = None,
+    migrations: Mapping[int, Migration] | None = None,
 ) -> int:
-    """Create the schema, or migrate it forward to ``target``; return the version found.
+    """Create the schema, or migrate it forward to ``target``; return the version found (0: new).
+
+    ``target`` defaults to :data:`SCHEMA_VERSION` and ``migrations`` to
+    :data:`MIGRATIONS`.
 
     Runs in the caller's transaction (so a failed migration changes nothing)
     and is safe against concurrent callers (a lock on PostgreSQL, the write
     lock on SQLite).
     """
+    target = SCHEMA_VERSION if target is None else target
+    migrations = MIGRATIONS if migrations is None else migrations
     schema = tables.metadata.schema
     if schema is not None and conn.dialect.name == "postgresql":
         conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
