@@ -33,10 +33,18 @@ from ..domain.prospects import Prospect
 from ..errors import Problem, ValidationError
 from ..qualification.results import QualificationResult
 from ..serialization import from_dict, to_dict
-from ._kinds import replace_unchecked, validated, with_version
+from ._kinds import INDEX, replace_unchecked, validated, with_version
 from .erasure import ErasureReport
 from .errors import NotFound, UnitOfWorkClosed
-from .queries import Criteria, LeadQuery, OpportunityQuery, Page, ProspectQuery, Query
+from .queries import (
+    Criteria,
+    IndexRow,
+    LeadQuery,
+    OpportunityQuery,
+    Page,
+    ProspectQuery,
+    Query,
+)
 from .records import ENTITY_KINDS, EventRecord
 
 __all__ = [
@@ -59,6 +67,11 @@ def result_fingerprint(doc: dict[str, Any]) -> str:
     """A stable digest of a result's stored form (the same result is stored once)."""
     text = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def index_row(entity: Lead | Prospect | Opportunity) -> IndexRow:
+    """The indexed values of an entity, as every adapter filters on them (see ``Criteria``)."""
+    return INDEX[type(entity)](entity)
 
 
 def result_of(entity: object) -> QualificationResult | None:
@@ -165,8 +178,8 @@ class Repository(abc.ABC, Generic[E, Q]):
     def upsert(self, entity: E) -> E:
         """Insert ``entity``, or update the stored one with the same ``external_id``.
 
-        Idempotent: upserting the same content again writes nothing and
-        returns the stored entity.  When one is stored, its ``id``,
+        Idempotent: upserting the same content again (``updated_at`` aside)
+        writes nothing and returns the stored entity.  When one is stored, its ``id``,
         ``created_at`` and ``version`` are kept (the given ones are ignored),
         so re-running an import never duplicates.  Use the returned entity's id.
         """
@@ -191,8 +204,8 @@ class Repository(abc.ABC, Generic[E, Q]):
                 candidate = replace_unchecked(
                     entity, id=old.id, created_at=old.created_at, version=old.version
                 )
-                if candidate == old:
-                    results.append(old)
+                if replace_unchecked(candidate, updated_at=old.updated_at) == old:
+                    results.append(old)  # nothing but the time changed: keep the stored one
                     continue
                 new = with_version(validated(candidate), old.version + 1)
                 updates.append((old.version, new))

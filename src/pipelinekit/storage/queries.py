@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import attrs
 
@@ -69,9 +69,11 @@ class Criteria:
         return self.updated_since is None or row.updated_us >= self.updated_since
 
 
-@attrs.frozen
-class IndexRow:
-    """The indexed columns of one stored entity (shared by every adapter)."""
+class IndexRow(NamedTuple):
+    """The indexed columns of one stored entity (shared by every adapter).
+
+    A named tuple: adapters build one per saved entity, so it must be cheap.
+    """
 
     id: str
     external_id: str | None

@@ -242,6 +242,33 @@ def _chunks(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+_INSERTS: dict[tuple[str, Table], tuple[str, tuple[str, ...] | None]] = {}
+
+
+def _insert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """``executemany`` of a plain INSERT of ``rows`` (all with every column), in batches.
+
+    The statement is compiled once per table and dialect and handed to the
+    driver directly: SQLAlchemy's per-row parameter processing would cost more
+    than the insert itself, and these columns need no type conversion.
+    """
+    if not rows:
+        return
+    key = (conn.dialect.name, table)
+    compiled = _INSERTS.get(key)
+    if compiled is None:
+        statement = insert(table).values({c.name: bindparam(c.name) for c in table.columns})
+        done = statement.compile(dialect=conn.dialect)
+        order = tuple(done.positiontup) if done.positional and done.positiontup else None
+        compiled = _INSERTS[key] = (str(done), order)
+    sql, order = compiled
+    for chunk in _chunks(rows):
+        if order is None:
+            conn.exec_driver_sql(sql, list(chunk))
+        else:
+            conn.exec_driver_sql(sql, [tuple(row[name] for name in order) for row in chunk])
+
+
 class _SqlRepository(Repository[E, Q], Generic[E, Q]):
     _uow: _SqlUnitOfWork
 
@@ -386,11 +413,9 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
             with translate(f"saving {self.kind}s"), conn.begin_nested():
                 if inserts:
                     rows, history, results = self._rows(inserts)
-                    for chunk in _chunks(rows):
-                        conn.execute(insert(t), chunk)
-                    if history_table is not None and history:
-                        for chunk in _chunks(history):
-                            conn.execute(insert(history_table), chunk)
+                    _insert_many(conn, t, rows)
+                    if history_table is not None:
+                        _insert_many(conn, history_table, history)
                     self._uow.results._add(results)
                 if updates:
                     rows, history, results = self._rows([e for _, e in updates])
@@ -413,8 +438,7 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
                             conn.execute(
                                 delete(history_table).where(history_table.c.entity_id.in_(id_chunk))
                             )
-                        for chunk in _chunks(history):
-                            conn.execute(insert(history_table), chunk)
+                        _insert_many(conn, history_table, history)
                     self._uow.results._add(results)
         except _Mismatch:
             self._raise_conflict(inserts, updates, None)
