@@ -37,14 +37,14 @@ def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
 
         def build() -> SqlStorage:
             made.append(sqlite_storage(path))
-            return made[-1]  # type: ignore[return-value]
+            return made[-1]
 
     else:
         schema, prefix = request.getfixturevalue("pg_schema"), unique_prefix()
 
         def build() -> SqlStorage:
             made.append(postgres_storage(postgres_url(), schema=schema, prefix=prefix))
-            return made[-1]  # type: ignore[return-value]
+            return made[-1]
 
     yield build
     for storage in made:

@@ -109,10 +109,12 @@ class _MemoryUnitOfWork(UnitOfWork):
         pending = self.pending[kind]
         if entity_id in pending:
             return pending[entity_id]
-        return self._shared.entities[kind].get(entity_id)
+        with self._shared.lock:
+            return self._shared.entities[kind].get(entity_id)
 
     def merged(self, kind: str) -> dict[str, Any]:
-        out = dict(self._shared.entities[kind])
+        with self._shared.lock:  # another thread may be committing
+            out = dict(self._shared.entities[kind])
         for entity_id, entity in self.pending[kind].items():
             if entity is None:
                 out.pop(entity_id, None)
@@ -296,7 +298,8 @@ class _Results(ResultStore):
         if key in uow.replaced_results:
             stored = list(uow.replaced_results[key])
         else:
-            stored = list(uow._shared.results.get(key, ()))
+            with uow._shared.lock:
+                stored = list(uow._shared.results.get(key, ()))
         seen = {s.fingerprint for s in stored}
         for item in uow.new_results.get(key, ()):
             if item.fingerprint not in seen:
@@ -338,7 +341,9 @@ class _Events(EventStore):
         self, entity_kind: str | None, entity_id: str | None, after: int | None, limit: int | None
     ) -> list[EventRecord]:
         uow = self._uow
-        everything = sorted([*uow._shared.events, *uow.new_events], key=lambda r: r.seq or 0)
+        with uow._shared.lock:
+            committed = list(uow._shared.events)
+        everything = sorted([*committed, *uow.new_events], key=lambda r: r.seq or 0)
         out: list[EventRecord] = []
         for record in everything:
             assert record.seq is not None

@@ -20,7 +20,6 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         '`pip install "pipelinekit[sql]"` (and "pipelinekit[postgres]" for PostgreSQL)'
     ) from error
 
-from ..ports import Storage
 from .adapter import SqlStorage
 from .postgres import postgres_storage
 from .schema import MIGRATIONS, SCHEMA_VERSION
@@ -36,7 +35,7 @@ __all__ = [
 ]
 
 
-def sql_storage(url: str, **options: object) -> Storage:
+def sql_storage(url: str, **options: object) -> SqlStorage:
     """Storage for a database URL: ``sqlite:///path/to/file.db`` or ``postgresql://...``.
 
     ``options`` go to :func:`sqlite_storage` or :func:`postgres_storage`.

@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from ..ports import Storage
 from .adapter import SqlStorage, translate
 from .schema import build_tables
 
@@ -29,7 +28,7 @@ def postgres_storage(
     prefix: str = "pipelinekit_",
     pool_size: int = 5,
     engine_options: dict[str, Any] | None = None,
-) -> Storage:
+) -> SqlStorage:
     """Storage in a PostgreSQL database (``postgresql+psycopg://user@host/db``).
 
     ``schema`` puts the tables in that PostgreSQL schema (created if

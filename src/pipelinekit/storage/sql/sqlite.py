@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
-from ..ports import Storage
 from .adapter import SqlStorage, translate
 from .schema import build_tables
 
@@ -28,7 +27,7 @@ def sqlite_storage(
     *,
     prefix: str = "pipelinekit_",
     busy_timeout: float = 30.0,
-) -> Storage:
+) -> SqlStorage:
     """Storage in the SQLite file at ``path`` (created with its schema on first use).
 
     ``prefix`` starts every table name; ``busy_timeout`` is how many seconds

@@ -31,8 +31,9 @@ __all__ = ["StatefulStorageContract", "storage_state_machine"]
 
 _STATUSES = st.sampled_from(["new", "contacted", "qualified"])
 _OWNERS = st.sampled_from([None, "sam", "kim"])
-_SCORES = st.sampled_from([None, 0, 10, 35, 50, 90])
-_BOUNDS = st.sampled_from([None, 0, 10, 35, 50, 90])
+# Few distinct values, shared by scores and bounds, so range edges are hit often.
+_SCORES = st.sampled_from([None, 10, 35, 50])
+_BOUNDS = st.sampled_from([None, 10, 35, 50])
 _NUMBERS = st.integers(min_value=0, max_value=12)
 
 
@@ -124,9 +125,9 @@ def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBased
             )
             self.both(lambda u: u.leads.save(changed))
 
-        @rule(n=_NUMBERS, owner=_OWNERS)
-        def upsert(self, n: int, owner: str | None) -> None:
-            made = lead(n, owner=owner)
+        @rule(n=_NUMBERS, owner=_OWNERS, score=_SCORES)
+        def upsert(self, n: int, owner: str | None, score: int | None) -> None:
+            made = lead(n, owner=owner, qualification=result(score))
             saved = self.both(lambda u: u.leads.upsert(made))
             if saved is not None and saved.id not in self.ids:
                 self.ids.append(saved.id)
