@@ -59,7 +59,7 @@ def run_demo(*, seed: int, out: TextIO) -> None:
         assert company is not None
         out.write(f"  {company.name:20} {company.industry:14} {company.employees:>6} staff\n")
     # Until the qualification engine lands: the largest company is the qualified one.
-    best = max(leads, key=lambda lead: lead.company.employees if lead.company else 0)
+    best = max(leads, key=lambda lead: (lead.company.employees or 0) if lead.company else 0)
     clock.advance(timedelta(days=2))
     now = clock.now()
     opportunity = Opportunity.create(

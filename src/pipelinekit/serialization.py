@@ -240,9 +240,13 @@ def _structure_frozenset_str(value: Any, _: Any) -> frozenset[str]:
 
 
 def _make_converter(*, detailed: bool) -> cattrs.Converter:
-    conv = cattrs.Converter(forbid_extra_keys=False, detailed_validation=detailed)
-    conv.register_structure_hook_factory(attrs.has, lambda cl: _structure_attrs(conv, cl))
+    # The fast converter lets cattrs refuse unknown keys inline; the detailed one
+    # reports them *together with* the problems of the other fields.
+    conv = cattrs.Converter(forbid_extra_keys=not detailed, detailed_validation=detailed)
+    if detailed:
+        conv.register_structure_hook_factory(attrs.has, lambda cl: _structure_attrs(conv, cl))
     conv.register_structure_hook_factory(_is_optional, lambda t: _structure_optional(conv, t))
+    conv.register_structure_hook_factory(_is_variadic_tuple, lambda t: _structure_tuple(conv, t))
     conv.register_structure_hook(str, _strict(str, "a string"))
     conv.register_structure_hook(int, _strict(int, "an integer"))
     conv.register_structure_hook(bool, _structure_bool)
@@ -288,6 +292,39 @@ def _structure_optional(conv: cattrs.Converter, kind: Any) -> Callable[[Any, Any
 
     def structure(value: Any, _: Any) -> Any:
         return None if value is None else inner(value, inner_type)
+
+    return structure
+
+
+def _is_variadic_tuple(kind: Any) -> bool:
+    args = get_args(kind)
+    return get_origin(kind) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _structure_tuple(conv: cattrs.Converter, kind: Any) -> Callable[[Any, Any], Any]:
+    """``tuple[X, ...]`` from a list: resolve X's hook once, collect every bad item."""
+    item_type = get_args(kind)[0]
+    inner = conv.get_structure_hook(item_type)
+    detailed = conv.detailed_validation
+
+    def structure(value: Any, _: Any) -> tuple[Any, ...]:
+        if type(value) is not list and not isinstance(value, list | tuple):
+            raise _LeafError(f"must be an array, got {_json_type(value)}")
+        if not value:
+            return ()
+        if not detailed:
+            return tuple([inner(item, item_type) for item in value])
+        out: list[Any] = []
+        errors: list[Exception] = []
+        for index, item in enumerate(value):
+            try:
+                out.append(inner(item, item_type))
+            except Exception as error:
+                error.__notes__ = [IterableValidationNote(f"at index {index}", index, item_type)]
+                errors.append(error)
+        if errors:
+            raise IterableValidationError("invalid items", errors, kind)
+        return tuple(out)
 
     return structure
 

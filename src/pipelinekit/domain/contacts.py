@@ -143,6 +143,13 @@ class Seniority(enum.StrEnum):
     OWNER = "owner"
 
 
+def _seniority(value: Seniority | str | None) -> Seniority | None:
+    try:
+        return None if value is None else Seniority(value)
+    except ValueError:
+        return value  # type: ignore[return-value]  # reported by __attrs_post_init__
+
+
 @attrs.frozen
 class Person:
     """A contact person.  At least one of name, email or phone is required.
@@ -154,7 +161,7 @@ class Person:
     email: EmailAddress | None = None
     phone: PhoneNumber | None = None
     job_title: str | None = None
-    seniority: Seniority | None = None
+    seniority: Seniority | None = attrs.field(default=None, converter=_seniority)
 
     def __attrs_post_init__(self) -> None:
         checks = Checks()

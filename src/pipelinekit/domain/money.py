@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 
 from ..errors import CurrencyMismatch
-from ._checks import Checks, set_attr, to_decimal
+from ._checks import Checks, lenient_decimal, set_attr, to_decimal
 from ._iso import CURRENCIES, MINOR_UNITS
 
 __all__ = ["Money"]
@@ -27,7 +27,7 @@ class Money:
     Money(amount=Decimal('29.90'), currency='EUR')
     """
 
-    amount: Decimal
+    amount: Decimal = attrs.field(converter=lenient_decimal)
     currency: str
 
     def __attrs_post_init__(self) -> None:

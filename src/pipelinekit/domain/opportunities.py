@@ -6,12 +6,18 @@ import enum
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
 from ..clock import Clock, resolve_time
-from ._checks import Checks, set_attr, to_decimal
+from ._checks import (
+    Checks,
+    lenient_decimal,
+    lenient_optional_decimal,
+    set_attr,
+    to_decimal,
+)
 from ._entity import check_common, check_tuple
 from .companies import Company
 from .contacts import Person
@@ -22,6 +28,7 @@ from .money import Money
 
 __all__ = ["Opportunity", "Outcome", "ProbabilitySource"]
 
+_E = TypeVar("_E", bound=enum.Enum)
 _HUNDRED = Decimal(100)
 _ZERO = Decimal(0)
 
@@ -45,6 +52,21 @@ class ProbabilitySource(enum.StrEnum):
     MANUAL = "manual"
     AUTOMATED = "automated"
     STAGE_DEFAULT = "stage_default"
+
+
+def _lenient_enum(kind: type[_E], value: _E | str) -> _E:
+    try:
+        return kind(value)
+    except ValueError:
+        return value  # type: ignore[return-value]  # reported by __attrs_post_init__
+
+
+def _outcome(value: Outcome | str) -> Outcome:
+    return _lenient_enum(Outcome, value)
+
+
+def _probability_source(value: ProbabilitySource | str) -> ProbabilitySource:
+    return _lenient_enum(ProbabilitySource, value)
 
 
 @attrs.frozen
@@ -71,13 +93,19 @@ class Opportunity:
     contact: Person | None = None
     company: Company | None = None
     amount: Money | None = None
-    probability: Decimal = _ZERO
-    probability_source: ProbabilitySource = ProbabilitySource.STAGE_DEFAULT
-    manual_probability: Decimal | None = None
-    automated_probability: Decimal | None = None
+    probability: Decimal = attrs.field(default=_ZERO, converter=lenient_decimal)
+    probability_source: ProbabilitySource = attrs.field(
+        default=ProbabilitySource.STAGE_DEFAULT, converter=_probability_source
+    )
+    manual_probability: Decimal | None = attrs.field(
+        default=None, converter=lenient_optional_decimal
+    )
+    automated_probability: Decimal | None = attrs.field(
+        default=None, converter=lenient_optional_decimal
+    )
     expected_close: date | None = None
     owner: str | None = None
-    outcome: Outcome = Outcome.OPEN
+    outcome: Outcome = attrs.field(default=Outcome.OPEN, converter=_outcome)
     closed_at: datetime | None = None
     lost_reason: str | None = None
     competitor: str | None = None
@@ -176,7 +204,7 @@ class Opportunity:
         contact: Person | None = None,
         company: Company | None = None,
         amount: Money | None = None,
-        probability: Decimal | int = 0,
+        probability: Decimal | int | str = 0,
         expected_close: date | None = None,
         owner: str | None = None,
         tags: Iterable[str] = (),
@@ -204,7 +232,7 @@ class Opportunity:
             contact=contact,
             company=company,
             amount=amount,
-            probability=probability,  # type: ignore[arg-type]
+            probability=probability,
             expected_close=expected_close,
             owner=owner,
             tags=frozenset(tags),

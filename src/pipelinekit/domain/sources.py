@@ -27,11 +27,18 @@ class Channel(enum.StrEnum):
     OTHER = "other"
 
 
+def _channel(value: Channel | str) -> Channel:
+    try:
+        return Channel(value)
+    except ValueError:
+        return value  # type: ignore[return-value]  # reported by __attrs_post_init__
+
+
 @attrs.frozen
 class Source:
     """A lead source: a :class:`Channel` plus free detail (campaign, list name, referrer)."""
 
-    channel: Channel
+    channel: Channel = attrs.field(converter=_channel)
     detail: str | None = None
 
     def __attrs_post_init__(self) -> None:

@@ -15,7 +15,7 @@ def _register() -> None:
     from ..qualification import results
     from . import strategies as pks
 
-    registrations = {
+    registrations: dict[type, st.SearchStrategy[object]] = {
         domain.Money: pks.money(),
         domain.EmailAddress: pks.email_addresses(),
         domain.PhoneNumber: pks.phone_numbers(),
@@ -31,5 +31,9 @@ def _register() -> None:
         results.BreakdownLine: pks.breakdown_lines(),
         results.QualificationResult: pks.qualification_results(),
     }
+    from ..pipelines.spec import PipelineSpec
+    from .pipelines import pipeline_specs
+
+    registrations[PipelineSpec] = pipeline_specs()
     for kind, strategy in registrations.items():
         st.register_type_strategy(kind, strategy)

@@ -1,0 +1,94 @@
+"""A small declarative builder for pipeline definitions in Python."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from .guards import GuardRegistry
+from .loading import pipeline_from_dict
+from .spec import GuardSpec, PipelineSpec
+
+__all__ = ["PipelineBuilder", "guard"]
+
+
+def guard(name: str, **params: Any) -> GuardSpec:
+    """Name a registered guard with its parameters: ``guard("min_score", min=9)``."""
+    return GuardSpec.of(name, **params)
+
+
+class PipelineBuilder:
+    """Collect stages and transitions, then :meth:`build` a validated :class:`PipelineSpec`.
+
+    It produces the same data a TOML file holds and goes through the same
+    checks, so every problem is reported at once with the same paths::
+
+        spec = (
+            PipelineBuilder("deals")
+            .stage("open", probability=20)
+            .stage("won", kind="won")
+            .stage("lost", kind="lost")
+            .transition("win", "open", "won")
+            .transition("lose", "*", "lost")
+            .build()
+        )
+    """
+
+    def __init__(self, key: str, *, label: str | None = None, description: str | None = None):
+        self._data: dict[str, Any] = {"key": key, "stages": [], "transitions": []}
+        if label is not None:
+            self._data["label"] = label
+        if description is not None:
+            self._data["description"] = description
+
+    def stage(
+        self,
+        key: str,
+        *,
+        label: str | None = None,
+        kind: str = "open",
+        probability: int | Decimal | str | None = None,
+        forecast: str | None = None,
+        rotting_days: int | None = None,
+        required_fields: Iterable[str] = (),
+    ) -> PipelineBuilder:
+        """Add a stage; stages are ordered as added."""
+        stage: dict[str, Any] = {"key": key, "kind": kind}
+        for name, value in (
+            ("label", label),
+            ("probability", probability),
+            ("forecast", forecast),
+            ("rotting_days", rotting_days),
+        ):
+            if value is not None:
+                stage[name] = value
+        if required_fields:
+            stage["required_fields"] = list(required_fields)
+        self._data["stages"].append(stage)
+        return self
+
+    def transition(
+        self,
+        event: str,
+        source: str | Iterable[str],
+        target: str,
+        *,
+        guards: Iterable[GuardSpec | str] = (),
+    ) -> PipelineBuilder:
+        """Add a transition; ``source`` is a stage key, several keys, or ``"*"`` (any open)."""
+        sources = [source] if isinstance(source, str) else list(source)
+        items: list[Any] = [g if isinstance(g, str) else g.as_dict() for g in guards]
+        transition: dict[str, Any] = {"event": event, "source": sources, "target": target}
+        if items:
+            transition["guards"] = items
+        self._data["transitions"].append(transition)
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        """The definition collected so far, as plain data."""
+        return self._data
+
+    def build(self, *, guards: GuardRegistry | None = None) -> PipelineSpec:
+        """Validate and return the spec (raises :class:`PipelineDefinitionError`)."""
+        return pipeline_from_dict(self._data, guards=guards)

@@ -1,0 +1,454 @@
+"""The bulk path: validate and apply one event to many entities without a machine each.
+
+:func:`fire_many` looks every entity's move up in the ``(stage, event) ->
+candidates`` table that :func:`compile_pipeline` derived from the compiled
+state-machine class (so the two cannot drift), runs the same guards, and
+builds each moved entity directly: every replaced value is checked once per
+batch (actor, note, time, reason) or per entity (time order), so the full
+constructor validation is not needed.  Pass ``verify=True`` to rebuild through
+the validating constructor instead (slower; useful while debugging).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from decimal import Decimal
+from functools import partial
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import attrs
+
+from ..clock import Clock, resolve_time
+from ..domain._checks import Checks
+from ..domain.history import StageChange
+from ..domain.leads import Lead
+from ..domain.opportunities import Opportunity, Outcome, ProbabilitySource
+from ..errors import PipelinekitError, Problem, ValidationError
+from ._fast import replacer
+from ._kinds import LEAD, OPPORTUNITY, EntityKind
+from .compile import Candidate
+from .errors import BulkTransitionError, GuardFailed, InvalidTransition, PipelineMismatch
+from .events import DomainEvent, OpportunityLost, OpportunityReopened, OpportunityWon, StageChanged
+from .guards import GuardCheck, Subject
+from .spec import StageKind, StageSpec
+
+if TYPE_CHECKING:
+    from .compile import Pipeline
+
+__all__ = ["BulkFailure", "BulkResult", "fire_many"]
+
+E = TypeVar("E", Lead, Opportunity)
+_HUNDRED = Decimal(100)
+_ZERO = Decimal(0)
+_OPP_FIELDS = (
+    "stage",
+    "history",
+    "updated_at",
+    "pipeline_version",
+    "probability",
+    "probability_source",
+    "outcome",
+    "closed_at",
+    "lost_reason",
+    "competitor",
+)
+_LEAD_FIELDS = ("status", "history", "updated_at")
+
+
+class BulkFailure:
+    """One entity the bulk path refused: its position in the input, its id and why.
+
+    ``error`` is the same exception the single-entity path raises; it is
+    built on first access, so refusing many entities stays cheap.
+    """
+
+    __slots__ = ("_build", "_error", "entity_id", "index")
+
+    def __init__(
+        self,
+        index: int,
+        entity_id: str,
+        error: PipelinekitError | None = None,
+        build: Callable[[], PipelinekitError] | None = None,
+    ) -> None:
+        self.index = index
+        self.entity_id = entity_id
+        self._error = error
+        self._build = build
+
+    @property
+    def error(self) -> PipelinekitError:
+        """The refusal as an exception (InvalidTransition, GuardFailed, ...)."""
+        if self._error is None:
+            assert self._build is not None
+            self._error = self._build()
+            self._build = None
+        return self._error
+
+    def __repr__(self) -> str:
+        return (
+            f"BulkFailure(index={self.index}, entity_id={self.entity_id!r}, error={self.error!r})"
+        )
+
+
+@attrs.frozen
+class BulkResult(Generic[E]):
+    """What :func:`fire_many` did: ``moved`` holds the new entities (input order, refused
+    ones left out), ``failures`` one :class:`BulkFailure` per refused entity."""
+
+    moved: list[E] = attrs.field(repr=lambda v: f"<{len(v)} entities>")
+    failures: list[BulkFailure] = attrs.field(repr=lambda v: f"<{len(v)} failures>")
+    pipeline: str
+    event: str
+    closed_stages: frozenset[str] = frozenset()
+
+    def events(self) -> Iterator[DomainEvent]:
+        """The domain events of every move, derived from each moved entity's new history
+        record (stage changed, then won / lost / reopened)."""
+        for entity in self.moved:
+            change = entity.history[-1]
+            kind = "lead" if isinstance(entity, Lead) else "opportunity"
+            yield StageChanged(
+                kind,
+                entity.id,
+                change.at,
+                self.pipeline,
+                change.from_stage,
+                change.to_stage,
+                change.event,
+                change.actor,
+                change.note,
+            )
+            if isinstance(entity, Opportunity):
+                if entity.outcome is Outcome.WON:
+                    yield OpportunityWon(
+                        kind, entity.id, change.at, self.pipeline, change.to_stage, change.actor
+                    )
+                elif entity.outcome is Outcome.LOST:
+                    yield OpportunityLost(
+                        kind,
+                        entity.id,
+                        change.at,
+                        self.pipeline,
+                        change.to_stage,
+                        entity.lost_reason,
+                        entity.competitor,
+                        change.actor,
+                    )
+                elif change.from_stage in self.closed_stages:
+                    yield OpportunityReopened(
+                        kind,
+                        entity.id,
+                        change.at,
+                        self.pipeline,
+                        change.from_stage,
+                        change.to_stage,
+                        change.actor,
+                    )
+
+
+@attrs.frozen
+class _Plan:
+    candidates: tuple[Candidate, ...]
+    # (candidate, its guard checks, the shared immutable history record, target stage)
+    options: tuple[tuple[Candidate, tuple[GuardCheck, ...], StageChange, StageSpec], ...]
+
+
+def fire_many(
+    pipeline: Pipeline,
+    entities: Sequence[E],
+    event: str,
+    *,
+    to: str | None = None,
+    actor: str | None = None,
+    note: str | None = None,
+    at: datetime | None = None,
+    clock: Clock | None = None,
+    reason: str | None = None,
+    competitor: str | None = None,
+    strict: bool = False,
+    verify: bool = False,
+) -> BulkResult[E]:
+    """Apply ``event`` to every entity (all leads or all opportunities) at time ``at``.
+
+    Each entity is checked on its own; refused ones are reported in
+    ``failures`` with the same :class:`InvalidTransition` / :class:`GuardFailed`
+    the single-entity path raises.  With ``strict=True`` any refusal raises
+    :class:`BulkTransitionError` and nothing is returned.  A lead never
+    converts in bulk (use :func:`convert`).
+    """
+    when = resolve_time(at, clock)
+    checks = Checks()
+    checks.text("$.actor", actor, required=False, max_length=200)
+    checks.instance("$.note", note, str, optional=True)
+    checks.text("$.reason", reason, required=False, max_length=500)
+    checks.text("$.competitor", competitor, required=False, max_length=200)
+    if checks.problems:
+        raise ValidationError("fire_many", checks.problems)
+    moved: list[Any] = []
+    failures: list[BulkFailure] = []
+    if not entities:
+        return BulkResult(moved, failures, pipeline.key, event, _closed(pipeline))
+    first = entities[0]
+    kind = OPPORTUNITY if isinstance(first, Opportunity) else LEAD
+    if not isinstance(first, kind.cls):
+        raise TypeError(
+            f"only Lead and Opportunity move through pipelines, got {type(first).__name__}"
+        )
+    overrides: dict[str, object] = {}
+    if reason is not None:
+        overrides["lost_reason"] = reason
+    if competitor is not None:
+        overrides["competitor"] = competitor
+    plans: dict[str, _Plan | None] = {}
+    known_event = event in pipeline.spec.events
+    stages = pipeline.stages
+
+    def plan_for(stage: str) -> _Plan | None:
+        candidates = pipeline.candidates(stage, event)
+        if to is not None:
+            candidates = tuple(c for c in candidates if c.target == to)
+        if not candidates:
+            return None
+        options = tuple(
+            (
+                c,
+                tuple(g.check for g in c.guards),
+                StageChange(stage, c.target, event, when, actor, note, pipeline.key),
+                stages[c.target],
+            )
+            for c in candidates
+        )
+        return _Plan(candidates, options)
+
+    version = pipeline.version
+    key = pipeline.key
+    field = kind.stage_field
+    is_lead = kind is LEAD
+    replace = replacer(kind.cls, _LEAD_FIELDS if is_lead else _OPP_FIELDS)
+    subject = Subject(None, overrides)
+    items: Sequence[Any] = entities
+    entity_cls: Any = kind.cls
+    open_kind, won_kind = StageKind.OPEN, StageKind.WON
+    manual_src, automated_src = ProbabilitySource.MANUAL, ProbabilitySource.AUTOMATED
+    default_src, closed_src = ProbabilitySource.STAGE_DEFAULT, ProbabilitySource.CLOSED
+    open_outcome = Outcome.OPEN
+    append = moved.append
+    for index, entity in enumerate(items):
+        if type(entity) is not entity_cls:
+            failures.append(
+                BulkFailure(index, str(getattr(entity, "id", "?")), _type_error(kind, entity))
+            )
+            continue
+        if not is_lead and entity.pipeline != key:
+            failures.append(
+                BulkFailure(
+                    index,
+                    entity.id,
+                    PipelineMismatch(
+                        entity_id=entity.id, entity_pipeline=entity.pipeline, pipeline=key
+                    ),
+                )
+            )
+            continue
+        stage = getattr(entity, field)
+        try:
+            plan = plans[stage]
+        except KeyError:
+            plan = plans[stage] = plan_for(stage) if stage in stages else None
+        if plan is None:
+            failures.append(
+                BulkFailure(
+                    index,
+                    entity.id,
+                    build=partial(_invalid, pipeline, kind, entity, stage, event, to, known_event),
+                )
+            )
+            continue
+        subject.entity = entity
+        chosen = None
+        for option in plan.options:
+            for check in option[1]:
+                if check(subject) is not None:
+                    break
+            else:
+                chosen = option
+                break
+        if chosen is None:
+            failures.append(
+                BulkFailure(
+                    index,
+                    entity.id,
+                    build=partial(
+                        _guard_error, pipeline, kind, entity, stage, event, plan, overrides
+                    ),
+                )
+            )
+            continue
+        _, _, change, target_stage = chosen
+        target = target_stage.key
+        history: tuple[StageChange, ...] = entity.history
+        last = history[-1].at if history else entity.created_at
+        if when < last:
+            failures.append(BulkFailure(index, entity.id, build=partial(_too_early, last)))
+            continue
+        updated_at = when if when > entity.updated_at else entity.updated_at
+        target_kind = target_stage.kind
+        if is_lead:
+            if target_kind is won_kind:
+                failures.append(
+                    BulkFailure(
+                        index,
+                        entity.id,
+                        build=partial(_no_bulk_conversion, pipeline, entity, stage, event, target),
+                    )
+                )
+            elif verify:
+                append(
+                    entity.evolve(status=target, history=(*history, change), updated_at=updated_at)
+                )
+            else:
+                append(replace(entity, target, (*history, change), updated_at))
+            continue
+        if target_kind is open_kind:
+            if entity.manual_probability is not None:
+                probability, origin = entity.manual_probability, manual_src
+            elif entity.automated_probability is not None:
+                probability, origin = entity.automated_probability, automated_src
+            else:
+                probability, origin = target_stage.probability, default_src
+            values: tuple[Any, ...] = (
+                probability,
+                origin,
+                open_outcome,
+                None,
+                None,
+                entity.competitor,
+            )
+        elif target_kind is won_kind:
+            values = (
+                _HUNDRED,
+                closed_src,
+                Outcome.WON,
+                when,
+                None,
+                entity.competitor if competitor is None else competitor,
+            )
+        else:
+            values = (
+                _ZERO,
+                closed_src,
+                Outcome.LOST,
+                when,
+                reason,
+                entity.competitor if competitor is None else competitor,
+            )
+        if verify:
+            append(
+                entity.evolve(
+                    **dict(
+                        zip(
+                            _OPP_FIELDS,
+                            (target, (*history, change), updated_at, version, *values),
+                            strict=True,
+                        )
+                    )
+                )
+            )
+        else:
+            append(replace(entity, target, (*history, change), updated_at, version, *values))
+    if strict and failures:
+        raise BulkTransitionError((f.index, f.error) for f in failures)
+    return BulkResult(moved, failures, pipeline.key, event, _closed(pipeline))
+
+
+def _too_early(last: datetime) -> PipelinekitError:
+    return ValidationError(
+        "move", [Problem("$.at", f"is before the last recorded change ({last.isoformat()})")]
+    )
+
+
+def _no_bulk_conversion(
+    pipeline: Pipeline, entity: Any, stage: str, event: str, target: str
+) -> PipelinekitError:
+    return InvalidTransition(
+        entity_kind="lead",
+        entity_id=entity.id,
+        pipeline=pipeline.key,
+        stage=stage,
+        event=event,
+        allowed=pipeline.allowed_events(stage),
+        reason=f"{target!r} is the lifecycle's converted stage: use convert() so an "
+        "opportunity is created and linked",
+    )
+
+
+def _closed(pipeline: Pipeline) -> frozenset[str]:
+    return frozenset(key for key, stage in pipeline.stages.items() if stage.is_closed)
+
+
+def _type_error(kind: EntityKind, entity: object) -> PipelinekitError:
+    return ValidationError(
+        "fire_many",
+        [Problem("$", f"expected a {kind.cls.__name__}, got {type(entity).__name__}")],
+    )
+
+
+def _invalid(
+    pipeline: Pipeline,
+    kind: EntityKind,
+    entity: Any,
+    stage: str,
+    event: str,
+    to: str | None,
+    known_event: bool,
+) -> InvalidTransition:
+    if stage not in pipeline.stages:
+        reason = f"stage {stage!r} is not a stage of this pipeline version"
+        allowed: tuple[str, ...] = ()
+    else:
+        allowed = pipeline.allowed_events(stage)
+        if not known_event:
+            reason = f"unknown event; this pipeline's events are {', '.join(pipeline.spec.events)}"
+        elif to is not None and pipeline.candidates(stage, event):
+            reason = f"{event!r} does not lead to {to!r} from here"
+        else:
+            reason = f"no transition from {stage!r}"
+    return InvalidTransition(
+        entity_kind=kind.name,
+        entity_id=entity.id,
+        pipeline=pipeline.key,
+        stage=stage,
+        event=event,
+        allowed=allowed,
+        reason=reason,
+    )
+
+
+def _guard_error(
+    pipeline: Pipeline,
+    kind: EntityKind,
+    entity: Any,
+    stage: str,
+    event: str,
+    plan: _Plan,
+    overrides: dict[str, object],
+) -> InvalidTransition:
+    subject = Subject(entity, overrides)
+    for candidate in plan.candidates:
+        failure = candidate.first_failure(subject)
+        if failure is not None:
+            guard, why = failure
+            return GuardFailed(
+                entity_kind=kind.name,
+                entity_id=entity.id,
+                pipeline=pipeline.key,
+                stage=stage,
+                event=event,
+                allowed=pipeline.allowed_events(stage),
+                guard=guard.label,
+                why=why,
+                target=candidate.target,
+            )
+    raise AssertionError("no guard failed")  # pragma: no cover

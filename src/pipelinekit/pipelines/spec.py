@@ -1,0 +1,461 @@
+"""Pipeline definitions as data: stages, transitions and the guards they name.
+
+A :class:`PipelineSpec` is an immutable, validated value.  Building one checks
+the definition *as a whole* and raises one :class:`PipelineDefinitionError`
+listing every problem with its path.  Stage meaning comes only from the
+``kind`` flags (open / won / lost), never from names.  ``spec.version`` is a
+stable content hash (sha256 of the canonical JSON form) that entities record
+as ``pipeline_version``.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any, Final
+
+import attrs
+
+from ..domain._checks import set_attr
+from ..errors import Problem
+from .errors import PipelineDefinitionError
+from .guards import _PATH, GuardRegistry
+
+__all__ = [
+    "ANY_OPEN",
+    "FORECAST_CATEGORIES",
+    "GuardSpec",
+    "PipelineSpec",
+    "StageKind",
+    "StageSpec",
+    "TransitionSpec",
+]
+
+#: A transition source meaning "every open stage (other than the target)".
+ANY_OPEN: Final = "*"
+
+#: Forecast categories a stage may belong to (Salesforce's set, lower-case).
+FORECAST_CATEGORIES: Final = frozenset({"pipeline", "best_case", "commit", "closed", "omitted"})
+
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_HUNDRED = Decimal(100)
+_ZERO = Decimal(0)
+
+
+class StageKind(enum.StrEnum):
+    """What a stage means: still open, closed won, or closed lost."""
+
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+    @property
+    def is_closed(self) -> bool:
+        """True for won and lost."""
+        return self is not StageKind.OPEN
+
+
+_DEFAULT_FORECAST = {StageKind.OPEN: "pipeline", StageKind.WON: "closed", StageKind.LOST: "omitted"}
+
+
+@attrs.frozen
+class GuardSpec:
+    """A guard named in a definition: the registry name and its parameters."""
+
+    name: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, name: str, **params: Any) -> GuardSpec:
+        """``GuardSpec.of("field_present", field="amount")``."""
+        return cls(name, tuple(sorted((k, _freeze(v)) for k, v in params.items())))
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """The parameters as keyword arguments for the guard factory."""
+        return {key: _thaw(value) for key, value in self.params}
+
+    def as_dict(self) -> dict[str, Any]:
+        """The definition form: ``{"name": ..., **params}``."""
+        return {"name": self.name, **self.kwargs}
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, float):
+        return Decimal(str(value))
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value
+
+
+@attrs.frozen
+class StageSpec:
+    """One stage of a pipeline.
+
+    ``probability`` is the stage default in percent (won stages 100, lost 0);
+    ``forecast`` its forecast category; ``rotting_days`` how long an open
+    entity may sit here before it counts as rotting; ``required_fields`` the
+    field paths that must hold a value to enter the stage.
+    """
+
+    key: str
+    label: str
+    kind: StageKind = StageKind.OPEN
+    probability: Decimal = _ZERO
+    order: int = 0
+    forecast: str = "pipeline"
+    rotting_days: int | None = None
+    required_fields: tuple[str, ...] = ()
+
+    @property
+    def is_closed(self) -> bool:
+        """True for won and lost stages."""
+        return self.kind is not StageKind.OPEN
+
+    def as_dict(self) -> dict[str, Any]:
+        """The definition form of this stage."""
+        out: dict[str, Any] = {
+            "key": self.key,
+            "label": self.label,
+            "kind": self.kind.value,
+            "probability": str(self.probability),
+            "order": self.order,
+            "forecast": self.forecast,
+        }
+        if self.rotting_days is not None:
+            out["rotting_days"] = self.rotting_days
+        if self.required_fields:
+            out["required_fields"] = list(self.required_fields)
+        return out
+
+
+@attrs.frozen
+class TransitionSpec:
+    """One transition: ``event`` moves from any of ``sources`` to ``target`` if all guards pass.
+
+    ``sources`` may contain :data:`ANY_OPEN` (``"*"``) for every open stage.
+    """
+
+    event: str
+    sources: tuple[str, ...]
+    target: str
+    guards: tuple[GuardSpec, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The definition form of this transition."""
+        out: dict[str, Any] = {
+            "event": self.event,
+            "source": list(self.sources),
+            "target": self.target,
+        }
+        if self.guards:
+            out["guards"] = [g.as_dict() for g in self.guards]
+        return out
+
+
+@attrs.frozen
+class PipelineSpec:
+    """A validated pipeline definition (see the module docs).
+
+    Build one from Python with :class:`~pipelinekit.pipelines.PipelineBuilder`,
+    from a dict with :func:`~pipelinekit.pipelines.pipeline_from_dict` or from
+    TOML with :func:`~pipelinekit.pipelines.load_pipeline`; all three end here.
+    Stages are kept in ``order``; the first one is where new entities start.
+    """
+
+    key: str
+    label: str
+    stages: tuple[StageSpec, ...]
+    transitions: tuple[TransitionSpec, ...]
+    description: str | None = None
+    version: str = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        problems = check_definition(
+            self.key,
+            self.label,
+            list(enumerate(self.stages)),
+            list(enumerate(self.transitions)),
+            guards=None,
+        )
+        if problems:
+            raise PipelineDefinitionError(self.key if isinstance(self.key, str) else None, problems)
+        ordered = tuple(sorted(self.stages, key=lambda s: s.order))
+        if ordered != self.stages:
+            set_attr(self, "stages", ordered)
+        canonical = json.dumps(
+            self.as_dict(), sort_keys=True, separators=(",", ":"), default=_canonical
+        )
+        set_attr(self, "version", hashlib.sha256(canonical.encode()).hexdigest())
+
+    # -- views ---------------------------------------------------------------
+
+    @property
+    def first_stage(self) -> StageSpec:
+        """Where new entities start (the first stage by order; always open)."""
+        return self.stages[0]
+
+    def stage(self, key: str) -> StageSpec:
+        """The stage named ``key`` (``KeyError`` if there is none)."""
+        for stage in self.stages:
+            if stage.key == key:
+                return stage
+        raise KeyError(key)
+
+    @property
+    def stage_keys(self) -> tuple[str, ...]:
+        """All stage keys, in order."""
+        return tuple(s.key for s in self.stages)
+
+    @property
+    def events(self) -> tuple[str, ...]:
+        """All event names, in first-use order."""
+        return tuple(dict.fromkeys(t.event for t in self.transitions))
+
+    def sources_of(self, transition: TransitionSpec) -> tuple[str, ...]:
+        """The concrete source stages of ``transition`` (``*`` expanded)."""
+        out: list[str] = []
+        for source in transition.sources:
+            if source == ANY_OPEN:
+                out.extend(
+                    s.key
+                    for s in self.stages
+                    if s.kind is StageKind.OPEN and s.key != transition.target
+                )
+            else:
+                out.append(source)
+        return tuple(dict.fromkeys(out))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The definition as plain data (loads back into an equal spec)."""
+        out: dict[str, Any] = {
+            "key": self.key,
+            "label": self.label,
+            "stages": [s.as_dict() for s in self.stages],
+            "transitions": [t.as_dict() for t in self.transitions],
+        }
+        if self.description is not None:
+            out["description"] = self.description
+        return out
+
+
+def check_definition(
+    key: object,
+    label: object,
+    stages: list[tuple[int, StageSpec]],
+    transitions: list[tuple[int, TransitionSpec]],
+    *,
+    guards: GuardRegistry | None,
+) -> list[Problem]:
+    """Every problem with a definition, with paths; ``guards`` also checks guard names."""
+    problems: list[Problem] = []
+    add = problems.append
+    if not isinstance(key, str) or not _KEY.match(key):
+        add(Problem("$.key", f"must be a lower-case identifier like 'sales', got {key!r}"))
+    if not isinstance(label, str) or not label.strip() or len(label) > 200:
+        add(Problem("$.label", "must be a non-blank string of at most 200 characters"))
+    if not stages:
+        add(Problem("$.stages", "a pipeline needs at least one open, one won and one lost stage"))
+        return problems
+    kinds: dict[str, StageKind] = {}
+    orders: dict[int, int] = {}
+    first_index: dict[str, int] = {}
+    for index, stage in stages:
+        here = f"$.stages[{index}]"
+        if not isinstance(stage.key, str) or not _KEY.match(stage.key):
+            add(Problem(f"{here}.key", f"must be a lower-case identifier, got {stage.key!r}"))
+            continue
+        if stage.key in kinds:
+            add(Problem(f"{here}.key", f"duplicate stage key {stage.key!r}"))
+        if not isinstance(stage.label, str) or not stage.label.strip() or len(stage.label) > 200:
+            add(Problem(f"{here}.label", "must be a non-blank string of at most 200 characters"))
+        if not isinstance(stage.kind, StageKind):
+            add(Problem(f"{here}.kind", f"must be open, won or lost, got {stage.kind!r}"))
+            continue
+        kinds.setdefault(stage.key, stage.kind)
+        first_index.setdefault(stage.key, index)
+        p = stage.probability
+        if not isinstance(p, Decimal) or not p.is_finite() or not _ZERO <= p <= _HUNDRED:
+            add(Problem(f"{here}.probability", f"must be a number from 0 to 100, got {p!r}"))
+        elif stage.kind is StageKind.WON and p != _HUNDRED:
+            add(Problem(f"{here}.probability", f"a won stage has probability 100, got {p}"))
+        elif stage.kind is StageKind.LOST and p != _ZERO:
+            add(Problem(f"{here}.probability", f"a lost stage has probability 0, got {p}"))
+        if not isinstance(stage.order, int) or isinstance(stage.order, bool):
+            add(Problem(f"{here}.order", f"must be an integer, got {stage.order!r}"))
+        elif stage.order in orders:
+            add(
+                Problem(
+                    f"{here}.order",
+                    f"order {stage.order} is also used by $.stages[{orders[stage.order]}]",
+                )
+            )
+        else:
+            orders[stage.order] = index
+        if not isinstance(stage.forecast, str) or stage.forecast not in FORECAST_CATEGORIES:
+            add(
+                Problem(
+                    f"{here}.forecast",
+                    f"must be one of {', '.join(sorted(FORECAST_CATEGORIES))}, "
+                    f"got {stage.forecast!r}",
+                )
+            )
+        if stage.rotting_days is not None:
+            if (
+                not isinstance(stage.rotting_days, int)
+                or isinstance(stage.rotting_days, bool)
+                or stage.rotting_days < 1
+            ):
+                add(Problem(f"{here}.rotting_days", "must be a whole number of days >= 1"))
+            elif stage.kind.is_closed:
+                add(Problem(f"{here}.rotting_days", "closed stages do not rot"))
+        for position, path in enumerate(stage.required_fields):
+            if not isinstance(path, str) or not _PATH.match(path):
+                add(
+                    Problem(
+                        f"{here}.required_fields[{position}]",
+                        f"must be a dotted field path like 'amount', got {path!r}",
+                    )
+                )
+    kind_values = set(kinds.values())
+    if StageKind.OPEN not in kind_values:
+        add(Problem("$.stages", "needs at least one open stage"))
+    if StageKind.WON not in kind_values:
+        add(Problem("$.stages", "needs a won stage (kind = 'won')"))
+    if StageKind.LOST not in kind_values:
+        add(Problem("$.stages", "needs a lost stage (kind = 'lost')"))
+    valid_orders = [
+        (s.order, s.key)
+        for _, s in stages
+        if isinstance(s.order, int) and s.key in kinds and isinstance(s.kind, StageKind)
+    ]
+    first = min(valid_orders)[1] if valid_orders else None
+    if first is not None and kinds[first] is not StageKind.OPEN:
+        add(Problem("$.stages", f"the first stage ({first!r}) must be an open stage"))
+        first = None  # reachability from a closed start would only add noise
+
+    edges: dict[str, set[str]] = {k: set() for k in kinds}
+    seen: dict[tuple[str, str, str], int] = {}
+    for index, transition in transitions:
+        here = f"$.transitions[{index}]"
+        if not isinstance(transition.event, str) or not _KEY.match(transition.event):
+            add(
+                Problem(
+                    f"{here}.event",
+                    f"must be a lower-case identifier like 'advance', got {transition.event!r}",
+                )
+            )
+        target_ok = isinstance(transition.target, str) and transition.target in kinds
+        if not target_ok:
+            add(Problem(f"{here}.target", f"unknown stage {transition.target!r}"))
+        if not transition.sources:
+            add(Problem(f"{here}.source", "needs at least one source stage (or '*')"))
+        concrete: list[str] = []
+        for position, source in enumerate(transition.sources):
+            spath = (
+                f"{here}.source[{position}]" if len(transition.sources) > 1 else f"{here}.source"
+            )
+            if not isinstance(source, str):
+                add(Problem(spath, f"must be a stage key, got {source!r}"))
+            elif source == ANY_OPEN:
+                concrete.extend(
+                    k
+                    for k, kind in kinds.items()
+                    if kind is StageKind.OPEN and k != transition.target
+                )
+            elif source not in kinds:
+                add(Problem(spath, f"unknown stage {source!r}"))
+            elif source == transition.target:
+                add(Problem(spath, f"a stage cannot move to itself ({source!r})"))
+            else:
+                concrete.append(source)
+        if target_ok:
+            target_kind = kinds[transition.target]
+            for source in dict.fromkeys(concrete):
+                if kinds[source].is_closed and target_kind.is_closed:
+                    add(
+                        Problem(
+                            here,
+                            f"{source!r} -> {transition.target!r}: a closed stage can only be "
+                            "reopened into an open stage",
+                        )
+                    )
+                    continue
+                triple = (str(transition.event), source, transition.target)
+                if triple in seen:
+                    add(
+                        Problem(
+                            here,
+                            f"duplicates $.transitions[{seen[triple]}] "
+                            f"({transition.event} from {source!r} to {transition.target!r})",
+                        )
+                    )
+                else:
+                    seen[triple] = index
+                edges[source].add(transition.target)
+        for position, guard in enumerate(transition.guards):
+            gpath = f"{here}.guards[{position}]"
+            if not isinstance(guard, GuardSpec) or not isinstance(guard.name, str):
+                add(Problem(gpath, f"must be a guard, got {guard!r}"))
+            elif guards is not None:
+                problems.extend(guards.problems(guard.name, guard.kwargs, gpath))
+    if first is not None:
+        reachable = _reach(edges, [first])
+        for index, stage in stages:
+            if first_index.get(stage.key) != index:
+                continue  # a duplicate key is reported once, above
+            if stage.key not in reachable:
+                add(
+                    Problem(
+                        f"$.stages[{index}]",
+                        f"stage {stage.key!r} cannot be reached from the first stage {first!r}",
+                    )
+                )
+        reverse: dict[str, set[str]] = {k: set() for k in kinds}
+        for source, targets in edges.items():
+            for target in targets:
+                reverse[target].add(source)
+        can_close = _reach(reverse, [k for k, kind in kinds.items() if kind.is_closed])
+        for index, stage in stages:
+            if first_index.get(stage.key) != index:
+                continue
+            if stage.kind is StageKind.OPEN and stage.key not in can_close:
+                add(
+                    Problem(
+                        f"$.stages[{index}]",
+                        f"open stage {stage.key!r} has no way to a won or lost stage",
+                    )
+                )
+    return problems
+
+
+def _canonical(value: object) -> object:
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}  # tagged: Decimal("1.5") and "1.5" differ
+    raise TypeError(f"cannot hash a {type(value).__name__} in a pipeline definition")
+
+
+def _reach(edges: Mapping[str, Iterable[str]], start: list[str]) -> set[str]:
+    seen = set(start)
+    todo = list(start)
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def default_forecast(kind: StageKind) -> str:
+    """The forecast category a stage of ``kind`` gets when none is given."""
+    return _DEFAULT_FORECAST[kind]
