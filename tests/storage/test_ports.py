@@ -96,3 +96,24 @@ def test_erasure_leaves_other_people_alone() -> None:
         assert erased.contact.name == ERASED
         assert erased.custom == ada.custom  # plan, seats, budget are not personal
         assert erased.engagement == ada.engagement
+
+
+def test_pipeline_domain_events_are_stored_as_envelopes() -> None:
+    from pipelinekit import Money
+    from pipelinekit.pipelines import sales_pipeline
+
+    sales = sales_pipeline()
+    opened = sales.open(name="Acme rollout", amount=Money(12_000, "EUR"), actor="ana", at=T0)
+    moved = sales.fire(opened.entity, "advance", actor="ana", note="call", at=at(60))
+    storage = memory_storage()
+    with storage.unit_of_work() as uow:
+        uow.opportunities.save(moved.entity)
+        stored = uow.events.append_all([*opened.events, *moved.events])
+        uow.commit()
+    events = [*opened.events, *moved.events]
+    assert [(r.kind, r.entity_kind, r.entity_id, r.at) for r in stored] == [
+        (e.kind, e.entity_kind, e.entity_id, e.at) for e in events
+    ]
+    assert [r.payload for r in stored] == [e.payload() for e in events]
+    with pytest.raises(TypeError, match="not a domain event"), storage.unit_of_work() as uow:
+        uow.events.append(object())

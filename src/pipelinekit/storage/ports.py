@@ -411,17 +411,18 @@ class EventStore(abc.ABC):
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 
-    def append(self, record: EventRecord) -> EventRecord:
-        """Store one event and return it with its ``seq``."""
+    def append(self, record: Any) -> EventRecord:
+        """Store one event and return its record with its ``seq``.
+
+        ``record`` is an :class:`EventRecord` or a domain event (see
+        :meth:`EventRecord.of`), such as the ``events`` a pipeline move returns.
+        """
         return self.append_all([record])[0]
 
-    def append_all(self, records: Iterable[EventRecord]) -> list[EventRecord]:
-        """Store events in order and return them with their ``seq`` numbers."""
+    def append_all(self, records: Iterable[Any]) -> list[EventRecord]:
+        """Store events (records or domain events) in order; return records with ``seq``."""
         self._uow._check_open()
-        items = list(records)
-        for index, record in enumerate(items):
-            if not isinstance(record, EventRecord):
-                raise TypeError(f"expected EventRecord at index {index}, got {type(record)}")
+        items = [EventRecord.of(record) for record in records]
         if not items:
             return []
         seqs = self._append(items)

@@ -57,3 +57,25 @@ class EventRecord:
         checks.done(self)
         set_attr(self, "at", at)
         set_attr(self, "payload", payload)
+
+    @classmethod
+    def of(cls, event: Any) -> EventRecord:
+        """The envelope of a domain event (such as ``pipelinekit.pipelines.StageChanged``).
+
+        Takes any object with ``kind``, ``entity_kind``, ``entity_id``, ``at``
+        and a ``payload()`` method returning JSON-ready data, so storage does
+        not depend on the event classes.
+        """
+        if isinstance(event, EventRecord):
+            return event
+        missing = [
+            name
+            for name in ("kind", "entity_kind", "entity_id", "at", "payload")
+            if not hasattr(event, name)
+        ]
+        if missing or not callable(event.payload):
+            raise TypeError(
+                f"{type(event).__name__} is not a domain event: it needs kind, entity_kind, "
+                f"entity_id, at and payload() (missing: {', '.join(missing) or 'payload()'})"
+            )
+        return cls(event.entity_kind, event.entity_id, event.kind, event.at, event.payload())
