@@ -269,6 +269,29 @@ def test_a_locked_sqlite_file_raises_storage_busy(tmp_path: Path) -> None:
         waiter.close()
 
 
+def test_a_read_only_unit_of_work_neither_waits_for_nor_blocks_a_writer(tmp_path: Path) -> None:
+    path = tmp_path / "snapshot.db"
+    writer = sqlite_storage(path, busy_timeout=0.2)
+    reader = sqlite_storage(path, busy_timeout=0.2)
+    try:
+        with writer.unit_of_work() as uow:
+            first = uow.leads.save(lead(1))
+            uow.commit()
+        with reader.unit_of_work(read_only=True) as snapshot:
+            assert snapshot.leads.count() == 1  # the snapshot starts here
+            with writer.unit_of_work() as uow:  # would raise StorageBusy if the reader locked
+                uow.leads.save(first.evolve(owner="kim"))
+                uow.leads.save(lead(2))
+                uow.commit()
+            assert snapshot.leads.count() == 1
+            assert snapshot.leads.get(first.id).owner == "sam"
+        with reader.unit_of_work(read_only=True) as fresh:
+            assert fresh.leads.count() == 2
+    finally:
+        writer.close()
+        reader.close()
+
+
 def test_a_file_that_is_not_a_database_raises_a_storage_error(tmp_path: Path) -> None:
     path = tmp_path / "garbage.db"
     path.write_bytes(b"this is not a database" * 100)

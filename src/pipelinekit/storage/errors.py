@@ -13,6 +13,7 @@ __all__ = [
     "ConcurrencyConflict",
     "DuplicateExternalId",
     "NotFound",
+    "ReadOnlyUnitOfWork",
     "SchemaVersionError",
     "StorageBusy",
     "StorageError",
@@ -43,6 +44,10 @@ class StorageBusy(StorageError):
 
 class UnitOfWorkClosed(StorageError):
     """A unit of work was used outside its ``with`` block or after it finished."""
+
+
+class ReadOnlyUnitOfWork(StorageError):
+    """A write was attempted in a unit of work opened with ``read_only=True``."""
 
 
 class SchemaVersionError(StorageError):

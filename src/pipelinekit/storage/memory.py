@@ -65,8 +65,10 @@ class _MemoryStorage(Storage):
     def __init__(self) -> None:
         self._state = _State()
 
-    def unit_of_work(self) -> UnitOfWork:
-        return _MemoryUnitOfWork(self._state)
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        uow = _MemoryUnitOfWork(self._state)
+        uow.read_only = read_only
+        return uow
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{k}s={len(v)}" for k, v in self._state.entities.items())

@@ -35,7 +35,7 @@ from ..qualification.results import QualificationResult
 from ..serialization import from_dict, to_dict
 from ._kinds import INDEX, replace_unchecked, validated, with_version
 from .erasure import ErasureReport
-from .errors import NotFound, UnitOfWorkClosed
+from .errors import NotFound, ReadOnlyUnitOfWork, UnitOfWorkClosed
 from .queries import (
     Criteria,
     IndexRow,
@@ -165,7 +165,7 @@ class Repository(abc.ABC, Generic[E, Q]):
 
     def save_all(self, entities: Iterable[E]) -> list[E]:
         """Save many entities at once (batched); all are written or, on any error, none."""
-        self._uow._check_open()
+        self._uow._check_writable()
         items = self._checked(entities)
         if not items:
             return []
@@ -187,7 +187,7 @@ class Repository(abc.ABC, Generic[E, Q]):
 
     def upsert_all(self, entities: Iterable[E]) -> list[E]:
         """:meth:`upsert` many entities in one batch (all or nothing); results in input order."""
-        self._uow._check_open()
+        self._uow._check_writable()
         items = self._checked(entities, by_external_id=True)
         if not items:
             return []
@@ -219,7 +219,7 @@ class Repository(abc.ABC, Generic[E, Q]):
 
         Stored qualification results and domain events about it are kept.
         """
-        self._uow._check_open()
+        self._uow._check_writable()
         self._checked([entity])
         if entity.version == 0:
             raise NotFound(self.kind, entity.id)
@@ -375,7 +375,7 @@ class ResultStore(abc.ABC):
 
     def add(self, subject_kind: str, subject_id: str, result: QualificationResult) -> None:
         """Store ``result`` for the subject (a no-op if it is already stored)."""
-        self._uow._check_open()
+        self._uow._check_writable()
         _check_kind(subject_kind)
         if not isinstance(result, QualificationResult):
             raise TypeError(f"expected a QualificationResult, got {type(result).__name__}")
@@ -421,7 +421,7 @@ class EventStore(abc.ABC):
 
     def append_all(self, records: Iterable[Any]) -> list[EventRecord]:
         """Store events (records or domain events) in order; return records with ``seq``."""
-        self._uow._check_open()
+        self._uow._check_writable()
         items = [EventRecord.of(record) for record in records]
         if not items:
             return []
@@ -485,6 +485,8 @@ class UnitOfWork(abc.ABC):
     results: ResultStore
 
     _state: str = "new"
+    #: Whether this unit of work refuses writes (see :meth:`Storage.unit_of_work`).
+    read_only: bool = False
 
     def __enter__(self) -> Self:
         if self._state != "new":
@@ -526,6 +528,7 @@ class UnitOfWork(abc.ABC):
         """
         from .erasure import erase_personal_data
 
+        self._check_writable()
         return erase_personal_data(self, lead_id, at=at, clock=clock)
 
     def _erased(self) -> None:  # noqa: B027 - an optional hook
@@ -535,6 +538,13 @@ class UnitOfWork(abc.ABC):
         if self._state != "open":
             where = "before its with block" if self._state == "new" else "after it was closed"
             raise UnitOfWorkClosed(f"this unit of work is used {where}; use `with` around it")
+
+    def _check_writable(self) -> None:
+        self._check_open()
+        if self.read_only:
+            raise ReadOnlyUnitOfWork(
+                "this unit of work is read-only; use storage.unit_of_work() to change data"
+            )
 
     @abc.abstractmethod
     def _begin(self) -> None:
@@ -557,8 +567,13 @@ class Storage(abc.ABC):
     """A configured store: makes units of work.  Cheap to create; connects on first use."""
 
     @abc.abstractmethod
-    def unit_of_work(self) -> UnitOfWork:
-        """Return a new, not yet entered, unit of work."""
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """Return a new, not yet entered, unit of work.
+
+        A ``read_only`` one refuses every write with :class:`ReadOnlyUnitOfWork`;
+        adapters may run it more cheaply (on SQLite it does not take the write
+        lock, so it never waits for, nor blocks, a writer).
+        """
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release pooled connections (the storage can still be used afterwards)."""

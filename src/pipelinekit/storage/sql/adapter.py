@@ -157,9 +157,15 @@ class SqlStorage(Storage):
             found = stored_version(conn, self.tables)
         return SCHEMA_VERSION if found is None else found
 
-    def unit_of_work(self) -> UnitOfWork:
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         """Return a new unit of work (one connection and transaction while it is open)."""
-        return _SqlUnitOfWork(self)
+        uow = _SqlUnitOfWork(self)
+        uow.read_only = read_only
+        return uow
+
+    def _read_only_options(self) -> dict[str, Any]:
+        """Execution options for the connection of a read-only unit of work."""
+        return {"pipelinekit_read_only": True}
 
     def close(self) -> None:
         """Close pooled connections; the storage reconnects if used again."""
@@ -205,6 +211,8 @@ class _SqlUnitOfWork(UnitOfWork):
         engine = self.storage.engine
         with translate("connecting"):
             self._conn = engine.connect()
+            if self.read_only:
+                self._conn.execution_options(**self.storage._read_only_options())
 
     def _commit(self) -> None:
         with translate("commit"):

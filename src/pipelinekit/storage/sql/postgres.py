@@ -60,6 +60,9 @@ class _PostgresStorage(SqlStorage):
     def _create_engine(self) -> Engine:
         return create_engine(self._url, **self._options)
 
+    def _read_only_options(self) -> dict[str, Any]:
+        return {"pipelinekit_read_only": True, "postgresql_readonly": True}
+
     def compact(self) -> None:
         """VACUUM the pipelinekit tables (dead row versions keep old data until then)."""
         with translate("compacting"), self.engine.connect() as conn:

@@ -5,7 +5,8 @@ Every connection sets ``journal_mode=WAL`` (readers never block the writer),
 and overwritten content is zeroed) and a busy timeout.  Units of work start
 with ``BEGIN IMMEDIATE``: SQLite has one writer at a time, and taking the
 write lock up front makes concurrent processes wait (up to the busy timeout)
-instead of failing mid-transaction.
+instead of failing mid-transaction.  Read-only units of work start with
+``BEGIN DEFERRED`` and read a consistent snapshot without any lock.
 """
 
 from __future__ import annotations
@@ -72,7 +73,9 @@ class _SqliteStorage(SqlStorage):
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A reader takes a WAL snapshot and no lock: it neither waits nor blocks.
+            read_only = conn.get_execution_options().get("pipelinekit_read_only", False)
+            conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
         return engine
 

@@ -16,7 +16,7 @@ The in-memory adapter is the reference behaviour; the tests below spell it out.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
 
@@ -31,6 +31,7 @@ from pipelinekit.storage import (
     NotFound,
     OpportunityQuery,
     ProspectQuery,
+    ReadOnlyUnitOfWork,
     Storage,
     UnitOfWorkClosed,
 )
@@ -138,6 +139,32 @@ class StorageContract:
             uow.commit()
         with pytest.raises(UnitOfWorkClosed), uow:
             pass
+
+    def test_a_read_only_unit_of_work_reads_but_refuses_every_write(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            stored = uow.leads.save(lead(1))
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.read_only
+            assert uow.leads.get(stored.id) == stored
+            assert uow.leads.count_by_stage() == {"new": 1}
+            writes: list[Callable[[], object]] = [
+                lambda: uow.leads.save(lead(2)),
+                lambda: uow.leads.upsert(lead(3)),
+                lambda: uow.leads.delete(stored),
+                lambda: uow.events.append(EventRecord("lead", stored.id, "seen", T0)),
+                lambda: uow.results.add("lead", stored.id, result(1)),
+                lambda: uow.erase_personal_data(stored.id, at=at(9)),
+            ]
+            for write in writes:
+                with pytest.raises(ReadOnlyUnitOfWork):
+                    write()
+        with storage.unit_of_work() as uow:  # a later unit of work writes as usual
+            uow.leads.save(lead(4))
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.leads.count() == 2
+            assert uow.leads.get(stored.id) == stored
 
     # -- optimistic concurrency ---------------------------------------------------------------
 
