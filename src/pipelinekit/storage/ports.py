@@ -18,7 +18,7 @@ from __future__ import annotations
 import abc
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Self, TypeVar
@@ -134,6 +134,20 @@ class Repository(abc.ABC, Generic[E, Q]):
             return Page(tuple(rows))
         items = tuple(rows[: criteria.limit])
         return Page(items, attrs.evolve(q, after=items[-1].id))
+
+    def iterate(self, query: Q | None = None, *, batch: int = 1000) -> Iterator[E]:
+        """Yield every match in id order, loading ``batch`` at a time (keyset pages).
+
+        For exports and reports over more entities than should sit in memory
+        at once; ``query.limit`` is replaced by ``batch``.
+        """
+        if batch < 1:
+            raise ValueError(f"batch must be >= 1, got {batch}")
+        page_query: Any = attrs.evolve(self._query(query), limit=batch)
+        while page_query is not None:
+            page = self.find(page_query)
+            yield from page.items
+            page_query = page.next
 
     def count(self, query: Q | None = None) -> int:
         """How many entities match ``query`` (its ``limit`` and ``after`` are ignored)."""

@@ -412,6 +412,14 @@ class StorageContract:
         assert seen == sorted(e.id for e in leads if e.status == "new")
         assert pages == 4  # 15 matches: 4 + 4 + 4 + 3
 
+    def test_iterate_yields_every_match_in_batches(self, storage: Storage) -> None:
+        leads = [lead(n, owner="kim" if n % 2 else "sam") for n in range(11)]
+        with storage.unit_of_work() as uow:
+            uow.leads.save_all(leads)
+            found = [e.id for e in uow.leads.iterate(LeadQuery(owner="kim", limit=None), batch=2)]
+            assert [e.id for e in uow.leads.iterate(batch=3)] == sorted(e.id for e in leads)
+        assert found == sorted(e.id for e in leads if e.owner == "kim")
+
     def test_a_page_ending_exactly_at_the_last_match_has_no_next(self, storage: Storage) -> None:
         with storage.unit_of_work() as uow:
             uow.leads.save_all([lead(n) for n in range(4)])
