@@ -117,3 +117,19 @@ def test_pipeline_domain_events_are_stored_as_envelopes() -> None:
     assert [r.payload for r in stored] == [e.payload() for e in events]
     with pytest.raises(TypeError, match="not a domain event"), storage.unit_of_work() as uow:
         uow.events.append(object())
+
+
+def test_erasure_drops_external_ids_and_source_details_holding_personal_data() -> None:
+    from pipelinekit import Channel, Source
+
+    storage = memory_storage()
+    keyed_by_email = lead(3, external_id="ada3@example.com").evolve(
+        source=Source(Channel.REFERRAL, detail="referred by Ada Lovelace 3")
+    )
+    with storage.unit_of_work() as uow:
+        uow.leads.save(keyed_by_email)
+        uow.erase_personal_data(keyed_by_email.id, at=at(99))
+        erased = uow.leads.get(keyed_by_email.id)
+    assert erased.external_id is None
+    assert erased.source == Source(Channel.REFERRAL, detail="referred by [erased]")
+    assert "memory storage lead: 0" in repr(storage)

@@ -6,7 +6,8 @@ fields that hold personal data or repeat any of those strings).  What stays,
 for reporting: ids, statuses and stages, dates, owners, sources, companies,
 amounts, scores and the structure of every stored record.
 
-A contact person is replaced by a placeholder ``Person(name="[erased]")``
+An external id that contains erased data (some systems key people by email)
+is removed too.  A contact person is replaced by a placeholder ``Person(name="[erased]")``
 that keeps the non-identifying job title and seniority.  A prospect's person
 or an opportunity's contact is treated as the lead's person when their name,
 email or phone matches.
@@ -26,6 +27,7 @@ from ..domain.contacts import Person
 from ..domain.custom import FrozenMap
 from ..domain.engagement import Event
 from ..domain.history import StageChange
+from ..domain.sources import Source
 from ..qualification.results import QualificationResult
 from ..serialization import from_dict, to_dict
 
@@ -157,8 +159,21 @@ def _placeholder(person: Person, scrub: _Scrubber) -> Person:
     )
 
 
-def _history(history: tuple[StageChange, ...], scrub: _Scrubber) -> tuple[StageChange, ...]:
+def _history(history: tuple[StageChange, ...]) -> tuple[StageChange, ...]:
     return tuple(attrs.evolve(c, note=None) if c.note is not None else c for c in history)
+
+
+def _source(source: Source | None, scrub: _Scrubber) -> Source | None:
+    if source is None or source.detail is None:
+        return source
+    detail = scrub.text(source.detail)
+    return source if detail == source.detail else Source(source.channel, detail)
+
+
+def _external_id(value: str | None, scrub: _Scrubber) -> str | None:
+    # An external id that is (or contains) an email address or phone number is
+    # personal data too; dropping it means a later import creates a new record.
+    return None if value is None or scrub.text(value) != value else value
 
 
 def _engagement(events: tuple[Event, ...], scrub: _Scrubber) -> tuple[Event, ...]:
@@ -239,8 +254,10 @@ def erase_personal_data(
     uow.leads.save(
         lead.evolve(
             contact=None if person is None else _placeholder(person, scrub),
+            source=_source(lead.source, scrub),
+            external_id=_external_id(lead.external_id, scrub),
             notes=None,
-            history=_history(lead.history, scrub),
+            history=_history(lead.history),
             engagement=_engagement(lead.engagement, scrub),
             custom=scrub.mapping(lead.custom),
             qualification=_result(lead.qualification, scrub),
@@ -256,6 +273,7 @@ def erase_personal_data(
                     else prospect.person
                 ),
                 notes=None if prospect_is_person else scrub.optional(prospect.notes),
+                external_id=_external_id(prospect.external_id, scrub),
                 custom=scrub.mapping(prospect.custom),
                 fit=_result(prospect.fit, scrub),
                 updated_at=max(now, prospect.updated_at),
@@ -269,8 +287,9 @@ def erase_personal_data(
             opp.evolve(
                 name=scrub.text(opp.name),
                 contact=contact,
+                external_id=_external_id(opp.external_id, scrub),
                 notes=None,
-                history=_history(opp.history, scrub),
+                history=_history(opp.history),
                 lost_reason=scrub.optional(opp.lost_reason),
                 competitor=scrub.optional(opp.competitor),
                 custom=scrub.mapping(opp.custom),

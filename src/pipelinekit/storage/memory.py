@@ -71,7 +71,7 @@ class _MemoryStorage(Storage):
         return uow
 
     def __repr__(self) -> str:
-        counts = ", ".join(f"{k}s={len(v)}" for k, v in self._state.entities.items())
+        counts = ", ".join(f"{k}: {len(v)}" for k, v in self._state.entities.items())
         return f"<memory storage {counts}>"
 
 
