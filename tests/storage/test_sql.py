@@ -339,3 +339,34 @@ def test_a_missing_sqlalchemy_names_the_extra_to_install() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert 'pip install "pipelinekit[sql]"' in out.stdout
+
+
+def test_batches_larger_than_one_statement_are_split_and_stay_atomic(make: Any) -> None:
+    from pipelinekit import Company, Lead
+    from pipelinekit.storage import ConcurrencyConflict
+    from pipelinekit.storage.sql.adapter import BATCH
+
+    count = 2 * BATCH + 7
+    leads = [
+        Lead.create(company=Company(f"Account {n}"), external_id=f"acct-{n}", at=at(n % 500))
+        for n in range(count)
+    ]
+    storage = make()
+    with storage.unit_of_work() as uow:
+        saved = uow.leads.save_all(leads)
+        uow.commit()
+    renamed = [e.evolve(owner="kim") for e in saved]
+    stale = renamed[-1].evolve(version=0)
+    with storage.unit_of_work() as uow:
+        with pytest.raises(ConcurrencyConflict):
+            uow.leads.save_all([*renamed[:-1], stale.evolve(version=5)])
+        assert uow.leads.count(LeadQuery(owner="kim")) == 0  # nothing of the failed batch
+        updated = uow.leads.save_all(renamed)
+        # The same content under other ids: found by external id, nothing written.
+        again = uow.leads.upsert_all([e.evolve(owner="kim") for e in leads])
+        uow.commit()
+    assert {e.version for e in updated} == {2}
+    assert again == updated
+    with storage.unit_of_work(read_only=True) as uow:
+        assert uow.leads.count(LeadQuery(owner="kim")) == count
+        assert sum(1 for _ in uow.leads.iterate(batch=BATCH)) == count
