@@ -35,7 +35,7 @@ from .ports import (
     UnitOfWork,
     result_of,
 )
-from .queries import Criteria, Query
+from .queries import Criteria, Query, micros
 from .records import EventRecord
 
 __all__ = ["memory_storage"]
@@ -277,6 +277,25 @@ class _MemoryRepository(Repository[E, Q], Generic[E, Q]):
     def _history(self, entity_id: str) -> list[StageChange]:
         entity = self._uow.view(self.kind, entity_id)
         return [] if entity is None else list(entity.history)
+
+    def _stage_changes(
+        self, since: int | None, until: int | None, to_stage: str | None, pipeline: str | None
+    ) -> list[tuple[str, StageChange]]:
+        found: list[tuple[int, str, int, StageChange]] = []
+        for entity in self._uow.merged(self.kind).values():
+            for seq, change in enumerate(entity.history):
+                at = micros(change.at)
+                if since is not None and at < since:
+                    continue
+                if until is not None and at >= until:
+                    continue
+                if to_stage is not None and change.to_stage != to_stage:
+                    continue
+                if pipeline is not None and change.pipeline != pipeline:
+                    continue
+                found.append((at, entity.id, seq, change))
+        found.sort(key=lambda row: row[:3])
+        return [(entity_id, change) for _, entity_id, _, change in found]
 
 
 class _Leads(_MemoryRepository[Lead, Any], LeadRepository):

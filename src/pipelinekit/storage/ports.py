@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 import attrs
 
 from ..clock import Clock
+from ..domain._checks import Checks
 from ..domain.history import StageChange
 from ..domain.leads import Lead
 from ..domain.opportunities import Opportunity
@@ -44,6 +45,7 @@ from .queries import (
     Page,
     ProspectQuery,
     Query,
+    micros,
 )
 from .records import ENTITY_KINDS, EventRecord
 
@@ -321,9 +323,40 @@ class _HistoryMixin(Generic[E, Q], Repository[E, Q]):
         self._uow._check_open()
         return tuple(self._history(entity_id))
 
+    def stage_changes(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        to_stage: str | None = None,
+        pipeline: str | None = None,
+    ) -> list[tuple[str, StageChange]]:
+        """Every stored move of every entity, as ``(entity_id, change)``, for transition reports.
+
+        ``since`` is inclusive and ``until`` exclusive; ordered by time, then
+        entity id, then position in the entity's history.
+        """
+        self._uow._check_open()
+        checks = Checks()
+        low = checks.aware("$.since", since, optional=True)
+        high = checks.aware("$.until", until, optional=True)
+        checks.done(self)
+        return self._stage_changes(
+            None if low is None else micros(low),
+            None if high is None else micros(high),
+            to_stage,
+            pipeline,
+        )
+
     @abc.abstractmethod
     def _history(self, entity_id: str) -> list[StageChange]:
         """Read the stage-history rows of one entity in order."""
+
+    @abc.abstractmethod
+    def _stage_changes(
+        self, since: int | None, until: int | None, to_stage: str | None, pipeline: str | None
+    ) -> list[tuple[str, StageChange]]:
+        """Read matching history rows (times in epoch microseconds) in (at, id, seq) order."""
 
 
 class LeadRepository(_HistoryMixin[Lead, LeadQuery]):

@@ -509,18 +509,37 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
         stmt = select(h).where(h.c.entity_id == entity_id).order_by(h.c.seq)
         with translate(f"reading {self.kind} history"):
             rows = self._uow.conn.execute(stmt).mappings().all()
-        return [
-            StageChange(
-                from_stage=r["from_stage"],
-                to_stage=r["to_stage"],
-                event=r["event"],
-                at=_when(r["at_us"]),
-                actor=r["actor"],
-                note=r["note"],
-                pipeline=r["pipeline"],
-            )
-            for r in rows
-        ]
+        return [_stage_change(r) for r in rows]
+
+    def _stage_changes(
+        self, since: int | None, until: int | None, to_stage: str | None, pipeline: str | None
+    ) -> list[tuple[str, StageChange]]:
+        h = self.history_table
+        assert h is not None
+        stmt = select(h).order_by(h.c.at_us, h.c.entity_id, h.c.seq)
+        if since is not None:
+            stmt = stmt.where(h.c.at_us >= since)
+        if until is not None:
+            stmt = stmt.where(h.c.at_us < until)
+        if to_stage is not None:
+            stmt = stmt.where(h.c.to_stage == to_stage)
+        if pipeline is not None:
+            stmt = stmt.where(h.c.pipeline == pipeline)
+        with translate(f"reading {self.kind} stage changes"):
+            rows = self._uow.conn.execute(stmt).mappings().all()
+        return [(r["entity_id"], _stage_change(r)) for r in rows]
+
+
+def _stage_change(row: Any) -> StageChange:
+    return StageChange(
+        from_stage=row["from_stage"],
+        to_stage=row["to_stage"],
+        event=row["event"],
+        at=_when(row["at_us"]),
+        actor=row["actor"],
+        note=row["note"],
+        pipeline=row["pipeline"],
+    )
 
 
 class _Leads(_SqlRepository[Lead, Any], LeadRepository):

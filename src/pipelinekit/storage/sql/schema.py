@@ -102,7 +102,7 @@ def _entity_table(metadata: MetaData, prefix: str, kind: str) -> Table:
 
 
 def _history_table(metadata: MetaData, prefix: str, kind: str, parent: Table) -> Table:
-    return Table(
+    table = Table(
         f"{prefix}{kind}_stage_changes",
         metadata,
         Column(
@@ -120,6 +120,8 @@ def _history_table(metadata: MetaData, prefix: str, kind: str, parent: Table) ->
         Column("note", Text(), nullable=True),
         Column("pipeline", String(100), nullable=True),
     )
+    Index(f"{table.name}_at", table.c.at_us)
+    return table
 
 
 def build_tables(prefix: str = "pipelinekit_", schema: str | None = None) -> Tables:

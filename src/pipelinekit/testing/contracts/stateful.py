@@ -187,6 +187,11 @@ def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBased
 
             self.both(run, commit=False)
 
+        @rule(since=st.sampled_from([None, 100, 105, 110]), to_stage=st.none() | _STATUSES)
+        def stage_changes(self, since: int | None, to_stage: str | None) -> None:
+            start = None if since is None else T0 + timedelta(minutes=since)
+            self.both(lambda u: u.leads.stage_changes(since=start, to_stage=to_stage), commit=False)
+
         @invariant()
         def same_leads_and_events(self) -> None:
             def run(u: UnitOfWork) -> Any:
@@ -194,7 +199,7 @@ def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBased
                 events = [(r.entity_id, r.kind, r.at, r.payload) for r in u.events.read()]
                 results = [u.results.for_subject("lead", e.id) for e in leads]
                 history = [u.leads.history(e.id) for e in leads]
-                return leads, events, results, history
+                return leads, events, results, history, u.leads.stage_changes()
 
             self.both(run, commit=False)
 

@@ -453,6 +453,27 @@ class StorageContract:
             assert uow.opportunities.history(opp.id) == moved.history
             assert uow.leads.history("unknown") == ()
 
+    def test_stage_changes_of_every_entity_are_readable_for_reports(self, storage: Storage) -> None:
+        # Each sample's two moves happen at the same time; two deals share their times.
+        opps = [opportunity(n) for n in (3, 1, 2, 5)] + [opportunity(5, external_id="o-5b")]
+        expected = [
+            (o.id, change)
+            for o in sorted(opps, key=lambda o: (o.created_at, o.id))
+            for change in o.history
+        ]
+        with storage.unit_of_work() as uow:
+            uow.opportunities.save_all(opps)
+            uow.leads.save(lead(1))
+            assert uow.opportunities.stage_changes() == expected
+            moved = uow.opportunities.stage_changes(to_stage="qualification", pipeline="sales")
+            assert moved == [row for row in expected if row[1].to_stage == "qualification"]
+            assert uow.opportunities.stage_changes(since=at(2), until=at(3)) == [
+                (opps[2].id, opps[2].history[0]),
+                (opps[2].id, opps[2].history[1]),
+            ]
+            assert uow.opportunities.stage_changes(pipeline="renewals") == []
+            assert [c.to_stage for _, c in uow.leads.stage_changes()] == ["new"]
+
     def test_qualification_results_are_stored_as_computed_once(self, storage: Storage) -> None:
         first = lead(1)
         assert first.qualification is not None
