@@ -1,0 +1,65 @@
+"""Storage: repository and unit-of-work ports, and the in-memory adapter.
+
+``import pipelinekit.storage`` needs no database library.  The SQL adapters
+(SQLite, PostgreSQL) live in :mod:`pipelinekit.storage.sql`, behind the
+``sql`` and ``postgres`` extras::
+
+    from pipelinekit.storage import memory_storage
+    from pipelinekit.storage.sql import sqlite_storage, postgres_storage
+
+Every adapter passes the same contract suite
+(:mod:`pipelinekit.testing.contracts`).
+"""
+
+from .erasure import ERASED, ErasureReport
+from .errors import (
+    ConcurrencyConflict,
+    DuplicateExternalId,
+    NotFound,
+    ReadOnlyUnitOfWork,
+    SchemaVersionError,
+    StorageBusy,
+    StorageError,
+    UnitOfWorkClosed,
+)
+from .memory import memory_storage
+from .ports import (
+    EventStore,
+    LeadRepository,
+    OpportunityRepository,
+    ProspectRepository,
+    Repository,
+    ResultStore,
+    Storage,
+    UnitOfWork,
+)
+from .queries import LeadQuery, OpportunityQuery, Page, ProspectQuery, Query
+from .records import EventRecord
+
+__all__ = [
+    "ERASED",
+    "ConcurrencyConflict",
+    "DuplicateExternalId",
+    "ErasureReport",
+    "EventRecord",
+    "EventStore",
+    "LeadQuery",
+    "LeadRepository",
+    "NotFound",
+    "OpportunityQuery",
+    "OpportunityRepository",
+    "Page",
+    "ProspectQuery",
+    "ProspectRepository",
+    "Query",
+    "ReadOnlyUnitOfWork",
+    "Repository",
+    "ResultStore",
+    "SchemaVersionError",
+    "Storage",
+    "StorageBusy",
+    "StorageError",
+    "UnitOfWork",
+    "UnitOfWorkClosed",
+    "memory_storage",
+]

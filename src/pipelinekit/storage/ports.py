@@ -1,0 +1,632 @@
+"""The storage ports: repositories, event and result stores, the unit of work and storage.
+
+The domain never imports these; adapters implement them.  Each port is a small
+template (Cosmic Python style): the public methods here do the checks and the
+version arithmetic every adapter shares, and call a few ``_primitive`` methods
+each adapter implements.  That keeps adapters narrow, and the shipped contract
+suite (:mod:`pipelinekit.testing.contracts`) checks that they agree.
+
+Optimistic concurrency: an entity's ``version`` is 0 until stored.  Saving
+an entity writes it *only if* the stored version is still the one it was read
+at; otherwise :class:`~pipelinekit.storage.errors.ConcurrencyConflict` is
+raised and nothing changes.  On success the stored version is one higher and
+the saved entity (with its new ``version``) is returned.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+import attrs
+
+from ..clock import Clock
+from ..domain._checks import Checks
+from ..domain.history import StageChange
+from ..domain.leads import Lead
+from ..domain.opportunities import Opportunity
+from ..domain.prospects import Prospect
+from ..errors import Problem, ValidationError
+from ..qualification.results import QualificationResult
+from ..serialization import from_dict, to_dict
+from ._kinds import INDEX, replace_unchecked, validated, with_version
+from .erasure import ErasureReport
+from .errors import NotFound, ReadOnlyUnitOfWork, UnitOfWorkClosed
+from .queries import (
+    Criteria,
+    IndexRow,
+    LeadQuery,
+    OpportunityQuery,
+    Page,
+    ProspectQuery,
+    Query,
+    micros,
+)
+from .records import ENTITY_KINDS, EventRecord
+
+__all__ = [
+    "EventStore",
+    "LeadRepository",
+    "OpportunityRepository",
+    "ProspectRepository",
+    "Repository",
+    "ResultStore",
+    "Storage",
+    "StoredResult",
+    "UnitOfWork",
+]
+
+E = TypeVar("E", Lead, Prospect, Opportunity)
+Q = TypeVar("Q", bound=Query)
+
+
+def result_fingerprint(doc: dict[str, Any]) -> str:
+    """A stable digest of a result's stored form (the same result is stored once)."""
+    text = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def index_row(entity: Lead | Prospect | Opportunity) -> IndexRow:
+    """The indexed values of an entity, as every adapter filters on them (see ``Criteria``)."""
+    return INDEX[type(entity)](entity)
+
+
+def result_of(entity: object) -> QualificationResult | None:
+    """The qualification result an entity carries (``Lead.qualification``, ``Prospect.fit``)."""
+    if isinstance(entity, Lead):
+        return entity.qualification
+    if isinstance(entity, Prospect):
+        return entity.fit
+    return None
+
+
+class Repository(abc.ABC, Generic[E, Q]):
+    """Stores and finds one kind of entity inside a :class:`UnitOfWork`.
+
+    Obtain one from a unit of work (``uow.leads``); it is valid while the unit
+    of work is open.
+    """
+
+    #: The entity class stored (``Lead``, ``Prospect`` or ``Opportunity``).
+    entity_type: ClassVar[type]
+    #: The entity kind's name (``lead``, ``prospect``, ``opportunity``).
+    kind: ClassVar[str]
+    #: The query class :meth:`find` takes.
+    query_type: ClassVar[type[Query]]
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self._uow!r}>"
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, entity_id: str) -> E:
+        """Return the stored entity with ``entity_id``; raise :class:`NotFound` if there is none."""
+        found = self.lookup(entity_id)
+        if found is None:
+            raise NotFound(self.kind, entity_id)
+        return found
+
+    def lookup(self, entity_id: str) -> E | None:
+        """Return the stored entity with ``entity_id``, or ``None``."""
+        self._uow._check_open()
+        return self._get(entity_id)
+
+    def by_external_id(self, external_id: str) -> E | None:
+        """Return the stored entity with this ``external_id`` (your system's id), or ``None``."""
+        self._uow._check_open()
+        return self._get_by_external_ids([external_id]).get(external_id)
+
+    def find(self, query: Q | None = None) -> Page[E, Q]:
+        """Return one page of matching entities in id order (see :mod:`~.queries`)."""
+        self._uow._check_open()
+        q: Any = self._query(query)
+        criteria = q.criteria()
+        if criteria.limit is None:
+            return Page(tuple(self._find(criteria)))
+        rows = self._find(attrs.evolve(criteria, limit=criteria.limit + 1))
+        if len(rows) <= criteria.limit:
+            return Page(tuple(rows))
+        items = tuple(rows[: criteria.limit])
+        return Page(items, attrs.evolve(q, after=items[-1].id))
+
+    def iterate(self, query: Q | None = None, *, batch: int = 1000) -> Iterator[E]:
+        """Yield every match in id order, loading ``batch`` at a time (keyset pages).
+
+        For exports and reports over more entities than should sit in memory
+        at once; ``query.limit`` is replaced by ``batch``.
+        """
+        if batch < 1:
+            raise ValueError(f"batch must be >= 1, got {batch}")
+        page_query: Any = attrs.evolve(self._query(query), limit=batch)
+        while page_query is not None:
+            page = self.find(page_query)
+            yield from page.items
+            page_query = page.next
+
+    def count(self, query: Q | None = None) -> int:
+        """How many entities match ``query`` (its ``limit`` and ``after`` are ignored)."""
+        self._uow._check_open()
+        criteria = attrs.evolve(self._query(query).criteria(), limit=None, after=None)
+        return self._count(criteria)
+
+    def count_by_stage(self, query: Q | None = None) -> dict[str, int]:
+        """Matching entities per stage (lead status, prospect persona, opportunity stage).
+
+        The stage filter of ``query`` (if any) still applies; stages with no
+        entity are absent.  For opportunities, filter by ``pipeline`` to keep
+        pipelines apart.
+        """
+        self._uow._check_open()
+        criteria = attrs.evolve(self._query(query).criteria(), limit=None, after=None)
+        return self._count_by_stage(criteria)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def save(self, entity: E) -> E:
+        """Store ``entity`` (insert at version 0, else update) and return it with its new version.
+
+        Raises :class:`ConcurrencyConflict` if the stored version is not
+        ``entity.version`` and :class:`DuplicateExternalId` if another entity
+        holds its external id; nothing is written then.
+        """
+        return self.save_all([entity])[0]
+
+    def save_all(self, entities: Iterable[E]) -> list[E]:
+        """Save many entities at once (batched); all are written or, on any error, none."""
+        self._uow._check_writable()
+        items = self._checked(entities)
+        if not items:
+            return []
+        saved = [with_version(e, e.version + 1) for e in items]
+        inserts = [e for e in saved if e.version == 1]
+        updates = [(e.version - 1, e) for e in saved if e.version > 1]
+        self._write(inserts, updates)
+        return saved
+
+    def upsert(self, entity: E) -> E:
+        """Insert ``entity``, or update the stored one with the same ``external_id``.
+
+        Idempotent: upserting the same content again (``updated_at`` aside)
+        writes nothing and returns the stored entity.  When one is stored, its ``id``,
+        ``created_at`` and ``version`` are kept (the given ones are ignored),
+        so re-running an import never duplicates.  Use the returned entity's id.
+        """
+        return self.upsert_all([entity])[0]
+
+    def upsert_all(self, entities: Iterable[E]) -> list[E]:
+        """:meth:`upsert` many entities in one batch (all or nothing); results in input order."""
+        self._uow._check_writable()
+        items = self._checked(entities, by_external_id=True)
+        if not items:
+            return []
+        stored = self._get_by_external_ids([e.external_id for e in items if e.external_id])
+        results: list[E] = []
+        inserts: list[E] = []
+        updates: list[tuple[int, E]] = []
+        for entity in items:
+            old = stored.get(entity.external_id) if entity.external_id else None
+            if old is None:
+                new = with_version(entity, 1)
+                inserts.append(new)
+            else:
+                candidate = replace_unchecked(
+                    entity, id=old.id, created_at=old.created_at, version=old.version
+                )
+                if replace_unchecked(candidate, updated_at=old.updated_at) == old:
+                    results.append(old)  # nothing but the time changed: keep the stored one
+                    continue
+                new = with_version(validated(candidate), old.version + 1)
+                updates.append((old.version, new))
+            results.append(new)
+        if inserts or updates:
+            self._write(inserts, updates)
+        return results
+
+    def delete(self, entity: E) -> None:
+        """Delete the stored ``entity`` and its stage history if still at ``entity.version``.
+
+        Stored qualification results and domain events about it are kept.
+        """
+        self._uow._check_writable()
+        self._checked([entity])
+        if entity.version == 0:
+            raise NotFound(self.kind, entity.id)
+        self._delete(entity.id, entity.version)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _query(self, query: Q | None) -> Query:
+        if query is None:
+            return self.query_type()
+        if not isinstance(query, self.query_type):
+            raise TypeError(
+                f"{type(self).__name__}.find() takes a {self.query_type.__name__}, "
+                f"not {type(query).__name__}"
+            )
+        return query
+
+    def _checked(self, entities: Iterable[E], *, by_external_id: bool = False) -> list[E]:
+        items = list(entities)
+        problems: list[Problem] = []
+        ids: dict[str, int] = {}
+        externals: dict[str, int] = {}
+        for index, entity in enumerate(items):
+            if type(entity) is not self.entity_type:
+                raise TypeError(
+                    f"{type(self).__name__} stores {self.entity_type.__name__} objects, "
+                    f"got {type(entity).__name__} at index {index}"
+                )
+            if entity.id in ids:
+                problems.append(Problem(f"$[{index}].id", f"duplicates $[{ids[entity.id]}].id"))
+            ids.setdefault(entity.id, index)
+            ext = entity.external_id
+            if ext is None:
+                if by_external_id:
+                    problems.append(Problem(f"$[{index}].external_id", "is required to upsert"))
+                continue
+            if ext in externals:
+                problems.append(
+                    Problem(
+                        f"$[{index}].external_id", f"duplicates $[{externals[ext]}].external_id"
+                    )
+                )
+            externals.setdefault(ext, index)
+        if problems:
+            raise ValidationError(f"batch of {self.entity_type.__name__}", problems)
+        return items
+
+    # -- what each adapter implements --------------------------------------------------------
+
+    @abc.abstractmethod
+    def _get(self, entity_id: str) -> E | None:
+        """Return the entity with this id (as this unit of work sees it) or ``None``."""
+
+    @abc.abstractmethod
+    def _get_by_external_ids(self, external_ids: Sequence[str]) -> dict[str, E]:
+        """Return the stored entities holding these external ids, keyed by external id."""
+
+    @abc.abstractmethod
+    def _find(self, criteria: Criteria) -> list[E]:
+        """Return matches with id > ``criteria.after`` in id order, at most ``criteria.limit``."""
+
+    @abc.abstractmethod
+    def _count(self, criteria: Criteria) -> int:
+        """Count the matches (``after`` and ``limit`` are None)."""
+
+    @abc.abstractmethod
+    def _count_by_stage(self, criteria: Criteria) -> dict[str, int]:
+        """Count the matches per stage column."""
+
+    @abc.abstractmethod
+    def _write(self, inserts: list[E], updates: list[tuple[int, E]]) -> None:
+        """Atomically insert (stored version must not exist) and update (stored version must be
+        the given one) these entities, which already carry their new version; also store their
+        stage history and record their qualification result.  Inserts go first, then updates,
+        in order; the first failure raises and leaves nothing written."""
+
+    @abc.abstractmethod
+    def _delete(self, entity_id: str, expected_version: int) -> None:
+        """Delete the entity if stored at ``expected_version``, else raise ConcurrencyConflict."""
+
+
+class _HistoryMixin(Generic[E, Q], Repository[E, Q]):
+    def history(self, entity_id: str) -> tuple[StageChange, ...]:
+        """The stored stage history of ``entity_id``, oldest first (empty if it has none)."""
+        self._uow._check_open()
+        return tuple(self._history(entity_id))
+
+    def stage_changes(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        to_stage: str | None = None,
+        pipeline: str | None = None,
+    ) -> list[tuple[str, StageChange]]:
+        """Every stored move of every entity, as ``(entity_id, change)``, for transition reports.
+
+        ``since`` is inclusive and ``until`` exclusive; ordered by time, then
+        entity id, then position in the entity's history.
+        """
+        self._uow._check_open()
+        checks = Checks()
+        low = checks.aware("$.since", since, optional=True)
+        high = checks.aware("$.until", until, optional=True)
+        checks.done(self)
+        return self._stage_changes(
+            None if low is None else micros(low),
+            None if high is None else micros(high),
+            to_stage,
+            pipeline,
+        )
+
+    @abc.abstractmethod
+    def _history(self, entity_id: str) -> list[StageChange]:
+        """Read the stage-history rows of one entity in order."""
+
+    @abc.abstractmethod
+    def _stage_changes(
+        self, since: int | None, until: int | None, to_stage: str | None, pipeline: str | None
+    ) -> list[tuple[str, StageChange]]:
+        """Read matching history rows (times in epoch microseconds) in (at, id, seq) order."""
+
+
+class LeadRepository(_HistoryMixin[Lead, LeadQuery]):
+    """Leads: by id, external id, lifecycle status, owner, score range and update time."""
+
+    entity_type = Lead
+    kind = "lead"
+    query_type = LeadQuery
+
+
+class ProspectRepository(Repository[Prospect, ProspectQuery]):
+    """Prospects: by id, external id, persona, owner, fit-score range and update time."""
+
+    entity_type = Prospect
+    kind = "prospect"
+    query_type = ProspectQuery
+
+
+class OpportunityRepository(_HistoryMixin[Opportunity, OpportunityQuery]):
+    """Opportunities: by id, external id, pipeline and stage, lead, owner, probability, time."""
+
+    entity_type = Opportunity
+    kind = "opportunity"
+    query_type = OpportunityQuery
+
+
+@attrs.frozen
+class StoredResult:
+    """A qualification result as stored for one subject (``doc`` is its ``to_dict`` form)."""
+
+    subject_kind: str
+    subject_id: str
+    fingerprint: str
+    doc: dict[str, Any] = attrs.field(hash=False, repr=False)
+
+    @classmethod
+    def of(cls, subject_kind: str, subject_id: str, result: QualificationResult) -> StoredResult:
+        """Prepare ``result`` for storing."""
+        doc = to_dict(result)
+        return cls(subject_kind, subject_id, result_fingerprint(doc), doc)
+
+    @classmethod
+    def from_doc(cls, subject_kind: str, subject_id: str, doc: dict[str, Any]) -> StoredResult:
+        """Prepare an already serialised result for storing."""
+        return cls(subject_kind, subject_id, result_fingerprint(doc), doc)
+
+    def result(self) -> QualificationResult:
+        """The stored result, exactly as computed."""
+        return from_dict(QualificationResult, self.doc)
+
+
+class ResultStore(abc.ABC):
+    """Qualification results with their breakdowns, stored exactly as computed.
+
+    Saving a lead with a ``qualification`` (or a prospect with a ``fit``)
+    records that result automatically; :meth:`add` stores others (previews,
+    results of other strategies).  The same result for the same subject is
+    stored once.
+    """
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, subject_kind: str, subject_id: str, result: QualificationResult) -> None:
+        """Store ``result`` for the subject (a no-op if it is already stored)."""
+        self._uow._check_writable()
+        _check_kind(subject_kind)
+        if not isinstance(result, QualificationResult):
+            raise TypeError(f"expected a QualificationResult, got {type(result).__name__}")
+        self._add([StoredResult.of(subject_kind, subject_id, result)])
+
+    def for_subject(self, subject_kind: str, subject_id: str) -> list[QualificationResult]:
+        """Every result stored for the subject, in the order they were first stored."""
+        self._uow._check_open()
+        _check_kind(subject_kind)
+        return [stored.result() for stored in self._for_subject(subject_kind, subject_id)]
+
+    def latest(self, subject_kind: str, subject_id: str) -> QualificationResult | None:
+        """The result stored last for the subject, or ``None``."""
+        results = self.for_subject(subject_kind, subject_id)
+        return results[-1] if results else None
+
+    @abc.abstractmethod
+    def _add(self, items: list[StoredResult]) -> None:
+        """Store these results, skipping any (subject, fingerprint) already stored."""
+
+    @abc.abstractmethod
+    def _for_subject(self, subject_kind: str, subject_id: str) -> list[StoredResult]:
+        """The subject's stored results in storing order."""
+
+    @abc.abstractmethod
+    def _replace(self, old: StoredResult, new: StoredResult) -> None:
+        """Replace one stored result's content in place (used by erasure)."""
+
+
+class EventStore(abc.ABC):
+    """Domain events as generic :class:`EventRecord` envelopes, appended in order."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def append(self, record: Any) -> EventRecord:
+        """Store one event and return its record with its ``seq``.
+
+        ``record`` is an :class:`EventRecord` or a domain event (see
+        :meth:`EventRecord.of`), such as the ``events`` a pipeline move returns.
+        """
+        return self.append_all([record])[0]
+
+    def append_all(self, records: Iterable[Any]) -> list[EventRecord]:
+        """Store events (records or domain events) in order; return records with ``seq``."""
+        self._uow._check_writable()
+        items = [EventRecord.of(record) for record in records]
+        if not items:
+            return []
+        seqs = self._append(items)
+        return [attrs.evolve(r, seq=s) for r, s in zip(items, seqs, strict=True)]
+
+    def read(
+        self,
+        *,
+        entity_kind: str | None = None,
+        entity_id: str | None = None,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> list[EventRecord]:
+        """Events in ``seq`` order, optionally of one entity, after ``seq`` ``after``."""
+        self._uow._check_open()
+        if entity_kind is not None:
+            _check_kind(entity_kind)
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be >= 1 or None, got {limit}")
+        return self._read(entity_kind, entity_id, after, limit)
+
+    @abc.abstractmethod
+    def _append(self, records: list[EventRecord]) -> list[int]:
+        """Store the records and return their new ``seq`` numbers."""
+
+    @abc.abstractmethod
+    def _read(
+        self, entity_kind: str | None, entity_id: str | None, after: int | None, limit: int | None
+    ) -> list[EventRecord]:
+        """Read records in seq order."""
+
+    @abc.abstractmethod
+    def _replace_payload(self, seq: int, payload: dict[str, Any]) -> None:
+        """Overwrite one stored event's payload (used by erasure)."""
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in ENTITY_KINDS:
+        raise ValueError(f"entity kind must be one of {', '.join(ENTITY_KINDS)}, got {kind!r}")
+
+
+class UnitOfWork(abc.ABC):
+    """One atomic piece of work against storage: a context manager.
+
+    Changes are committed only by :meth:`commit`; leaving the ``with`` block
+    without committing (or with an exception) rolls back whatever was not
+    committed.  ``commit()`` may be called several times (one transaction
+    per batch of an import, for example)::
+
+        with storage.unit_of_work() as uow:
+            lead = uow.leads.get(lead_id)
+            uow.leads.save(lead.evolve(owner="sam", updated_at=now))
+            uow.commit()
+    """
+
+    leads: LeadRepository
+    prospects: ProspectRepository
+    opportunities: OpportunityRepository
+    events: EventStore
+    results: ResultStore
+
+    _state: str = "new"
+    #: Whether this unit of work refuses writes (see :meth:`Storage.unit_of_work`).
+    read_only: bool = False
+
+    def __enter__(self) -> Self:
+        if self._state != "new":
+            raise UnitOfWorkClosed("a unit of work can be entered only once; create a new one")
+        self._begin()
+        self._state = "open"
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._state == "open":
+                self._rollback()
+        finally:
+            self._state = "closed"
+            self._end()
+
+    def commit(self) -> None:
+        """Make every change since the last commit durable and visible to others."""
+        self._check_open()
+        self._commit()
+
+    def rollback(self) -> None:
+        """Discard every change since the last commit."""
+        self._check_open()
+        self._rollback()
+
+    def erase_personal_data(
+        self, lead_id: str, *, at: datetime | None = None, clock: Clock | None = None
+    ) -> ErasureReport:
+        """Remove a lead's personal data everywhere it was copied; keep the non-personal facts.
+
+        See :func:`pipelinekit.storage.erasure.erase_personal_data`.  Takes
+        effect on :meth:`commit`.
+        """
+        from .erasure import erase_personal_data
+
+        self._check_writable()
+        return erase_personal_data(self, lead_id, at=at, clock=clock)
+
+    def _erased(self) -> None:  # noqa: B027 - an optional hook
+        """Hook: personal data was erased in this unit of work (adapters may purge remnants)."""
+
+    def _check_open(self) -> None:
+        if self._state != "open":
+            where = "before its with block" if self._state == "new" else "after it was closed"
+            raise UnitOfWorkClosed(f"this unit of work is used {where}; use `with` around it")
+
+    def _check_writable(self) -> None:
+        self._check_open()
+        if self.read_only:
+            raise ReadOnlyUnitOfWork(
+                "this unit of work is read-only; use storage.unit_of_work() to change data"
+            )
+
+    @abc.abstractmethod
+    def _begin(self) -> None:
+        """Acquire what the unit of work needs (a connection...)."""
+
+    @abc.abstractmethod
+    def _commit(self) -> None:
+        """Commit the current transaction."""
+
+    @abc.abstractmethod
+    def _rollback(self) -> None:
+        """Roll the current transaction back."""
+
+    @abc.abstractmethod
+    def _end(self) -> None:
+        """Release resources (always called on exit)."""
+
+
+class Storage(abc.ABC):
+    """A configured store: makes units of work.  Cheap to create; connects on first use."""
+
+    @abc.abstractmethod
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """Return a new, not yet entered, unit of work.
+
+        A ``read_only`` one refuses every write with :class:`ReadOnlyUnitOfWork`;
+        adapters may run it more cheaply (on SQLite it does not take the write
+        lock, so it never waits for, nor blocks, a writer).
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release pooled connections (the storage can still be used afterwards)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,39 @@
+"""The shipped contract suite, run against the in-memory, SQLite-file and PostgreSQL adapters."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from pipelinekit.storage import Storage, memory_storage
+from pipelinekit.storage.sql import postgres_storage, sqlite_storage
+from pipelinekit.testing.contracts import StatefulStorageContract, StorageContract
+
+from .conftest import postgres_url, unique_prefix
+
+
+class TestMemoryContract(StorageContract):
+    def make_storage(self) -> Storage:
+        return memory_storage()
+
+
+class TestSqliteContract(StorageContract, StatefulStorageContract):
+    @pytest.fixture(autouse=True)
+    def _directory(self, tmp_path: Path) -> None:
+        self.directory = tmp_path
+
+    def make_storage(self) -> Storage:
+        directory = getattr(self, "directory", None) or Path(tempfile.mkdtemp())
+        return sqlite_storage(directory / f"{unique_prefix()}.db")
+
+
+@pytest.mark.postgres
+class TestPostgresContract(StorageContract, StatefulStorageContract):
+    @pytest.fixture(autouse=True)
+    def _schema(self, pg_schema: str) -> None:
+        self.schema = pg_schema
+
+    def make_storage(self) -> Storage:
+        return postgres_storage(postgres_url(), schema=self.schema, prefix=unique_prefix())

@@ -1,0 +1,135 @@
+"""Port-level behaviour that needs no database: query and record validation, upsert details."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from pipelinekit import ValidationError
+from pipelinekit.storage import (
+    ConcurrencyConflict,
+    DuplicateExternalId,
+    EventRecord,
+    LeadQuery,
+    NotFound,
+    OpportunityQuery,
+    SchemaVersionError,
+    memory_storage,
+)
+from pipelinekit.storage.erasure import ERASED
+from pipelinekit.testing.contracts.samples import T0, at, lead, opportunity
+
+
+def test_queries_report_every_problem_with_its_path() -> None:
+    with pytest.raises(ValidationError) as caught:
+        LeadQuery(
+            limit=0,
+            updated_since=datetime(2026, 1, 1),  # naive
+            min_score=Decimal(5),
+            max_score=1,
+            status="",
+        )
+    assert set(caught.value.paths) == {"$.limit", "$.updated_since", "$.max_score", "$.status"}
+    with pytest.raises(ValidationError) as floats:
+        OpportunityQuery(min_probability=0.5)  # type: ignore[arg-type]
+    assert floats.value.paths == ("$.min_probability",)
+
+
+def test_event_records_must_be_json_and_about_a_known_kind() -> None:
+    with pytest.raises(ValidationError) as caught:
+        EventRecord("customer", "x", "", T0, {"when": T0})  # type: ignore[dict-item]
+    assert set(caught.value.paths) == {"$.entity_kind", "$.kind", "$.payload"}
+    record = EventRecord("lead", "x", "seen", T0, {"a": [1, "b"]})
+    assert "payload" not in repr(record)
+
+
+def test_errors_carry_their_data_and_pickle() -> None:
+    import pickle
+
+    for error in (
+        ConcurrencyConflict("lead", "L1", 3, 4),
+        DuplicateExternalId("lead", "crm-1", "L0"),
+        NotFound("opportunity", "O1"),
+        SchemaVersionError(3, 2),
+    ):
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error)
+        assert str(copy) == str(error)
+    assert ConcurrencyConflict("lead", "L1", 3, 4).retryable
+    assert "already stored" in str(ConcurrencyConflict("lead", "L1", 0, 2))
+    assert "not stored" in str(ConcurrencyConflict("lead", "L1", 2, None))
+
+
+def test_repositories_refuse_other_entity_types() -> None:
+    with memory_storage().unit_of_work() as uow, pytest.raises(TypeError, match="Lead"):
+        uow.leads.save(opportunity(1))  # type: ignore[arg-type]
+
+
+def test_upsert_ignores_a_changed_update_time_alone() -> None:
+    storage = memory_storage()
+    with storage.unit_of_work() as uow:
+        first = uow.leads.upsert(lead(1))
+        again = uow.leads.upsert(lead(1, updated_at=at(500)))
+        changed = uow.leads.upsert(lead(1, owner="kim", updated_at=at(600)))
+    assert again == first
+    assert (changed.version, changed.updated_at, changed.id) == (2, at(600), first.id)
+
+
+def test_erasure_leaves_other_people_alone() -> None:
+    storage = memory_storage()
+    ada = lead(1)
+    other_contact = opportunity(2)  # a deal of this lead, but with someone else as contact
+    ada = ada.evolve(opportunity_id=other_contact.id)
+    with storage.unit_of_work() as uow:
+        uow.leads.save(ada)
+        uow.opportunities.save(other_contact.evolve(lead_id=ada.id))
+        uow.erase_personal_data(ada.id, at=T0 + timedelta(days=1))
+        uow.commit()
+    with storage.unit_of_work() as uow:
+        opp = uow.opportunities.get(other_contact.id)
+        assert opp.contact == other_contact.contact
+        assert opp.notes is None
+        erased = uow.leads.get(ada.id)
+        assert erased.contact is not None
+        assert erased.contact.name == ERASED
+        assert erased.custom == ada.custom  # plan, seats, budget are not personal
+        assert erased.engagement == ada.engagement
+
+
+def test_pipeline_domain_events_are_stored_as_envelopes() -> None:
+    from pipelinekit import Money
+    from pipelinekit.pipelines import sales_pipeline
+
+    sales = sales_pipeline()
+    opened = sales.open(name="Acme rollout", amount=Money(12_000, "EUR"), actor="ana", at=T0)
+    moved = sales.fire(opened.entity, "advance", actor="ana", note="call", at=at(60))
+    storage = memory_storage()
+    with storage.unit_of_work() as uow:
+        uow.opportunities.save(moved.entity)
+        stored = uow.events.append_all([*opened.events, *moved.events])
+        uow.commit()
+    events = [*opened.events, *moved.events]
+    assert [(r.kind, r.entity_kind, r.entity_id, r.at) for r in stored] == [
+        (e.kind, e.entity_kind, e.entity_id, e.at) for e in events
+    ]
+    assert [r.payload for r in stored] == [e.payload() for e in events]
+    with pytest.raises(TypeError, match="not a domain event"), storage.unit_of_work() as uow:
+        uow.events.append(object())
+
+
+def test_erasure_drops_external_ids_and_source_details_holding_personal_data() -> None:
+    from pipelinekit import Channel, Source
+
+    storage = memory_storage()
+    keyed_by_email = lead(3, external_id="ada3@example.com").evolve(
+        source=Source(Channel.REFERRAL, detail="referred by Ada Lovelace 3")
+    )
+    with storage.unit_of_work() as uow:
+        uow.leads.save(keyed_by_email)
+        uow.erase_personal_data(keyed_by_email.id, at=at(99))
+        erased = uow.leads.get(keyed_by_email.id)
+    assert erased.external_id is None
+    assert erased.source == Source(Channel.REFERRAL, detail="referred by [erased]")
+    assert "memory storage lead: 0" in repr(storage)
