@@ -1,8 +1,10 @@
 """pipelinekit: typed, embeddable sales pipelines.
 
 The public namespace re-exports the domain core (value objects and the Lead,
-Prospect and Opportunity entities), declarative pipelines, the error tree,
-clocks and serialization.
+Prospect and Opportunity entities), declarative pipelines, qualification
+strategies, the storage ports with the in-memory adapter, the error tree,
+clocks and serialization.  Database adapters live in ``pipelinekit.storage.sql``
+(the ``sql`` / ``postgres`` extras).
 Capabilities with optional dependencies live in their own subpackages
 (``pipelinekit.testing`` needs the ``test`` extra).
 """
@@ -63,8 +65,37 @@ from .pipelines import (
     pipeline_from_dict,
     sales_pipeline,
 )
+from .qualification import (
+    EvaluationError,
+    Hysteresis,
+    PluginWarning,
+    Proposal,
+    UnknownQualifier,
+    apply_proposal,
+    available_qualifiers,
+    bant,
+    best_persona,
+    describe,
+    engagement,
+    gate,
+    icp_fit,
+    matrix,
+    preview,
+    propose,
+    register_qualifier,
+    to_prospect,
+    weighted,
+)
+from .qualification import build as build_qualifier
 from .qualification.results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
 from .serialization import SCHEMA_VERSION, from_dict, from_json, to_dict, to_json
+from .storage import (
+    ConcurrencyConflict,
+    DuplicateExternalId,
+    NotFound,
+    StorageError,
+    memory_storage,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -74,23 +105,28 @@ __all__ = [
     "Channel",
     "Clock",
     "Company",
+    "ConcurrencyConflict",
     "Conversion",
     "ConversionError",
     "CriterionStatus",
     "CurrencyMismatch",
     "CustomValue",
     "DomainEvent",
+    "DuplicateExternalId",
     "EmailAddress",
+    "EvaluationError",
     "Event",
     "FixedClock",
     "FrozenMap",
     "GuardFailed",
     "GuardRegistry",
+    "Hysteresis",
     "InvalidTransition",
     "Lead",
     "LeadId",
     "Money",
     "Moved",
+    "NotFound",
     "Opportunity",
     "OpportunityId",
     "Outcome",
@@ -103,8 +139,10 @@ __all__ = [
     "PipelineSet",
     "PipelineSpec",
     "PipelinekitError",
+    "PluginWarning",
     "ProbabilitySource",
     "Problem",
+    "Proposal",
     "Prospect",
     "ProspectId",
     "QualificationResult",
@@ -113,22 +151,40 @@ __all__ = [
     "StageChange",
     "StageChanged",
     "StageKind",
+    "StorageError",
     "SystemClock",
     "UnknownPipeline",
+    "UnknownQualifier",
     "ValidationError",
     "Verdict",
+    "apply_proposal",
+    "available_qualifiers",
+    "bant",
+    "best_persona",
+    "build_qualifier",
     "compile_pipeline",
     "custom_fields",
     "default_guards",
+    "describe",
+    "engagement",
     "from_dict",
     "from_json",
+    "gate",
+    "icp_fit",
     "lead_lifecycle",
     "load_pipeline",
     "loads_pipeline",
+    "matrix",
+    "memory_storage",
     "pipeline_from_dict",
+    "preview",
+    "propose",
+    "register_qualifier",
     "sales_pipeline",
     "to_dict",
     "to_json",
+    "to_prospect",
+    "weighted",
 ]
 
 

@@ -3,6 +3,12 @@
 - :mod:`pipelinekit.testing.strategies`: Hypothesis strategies for every
   value object and entity (``leads()``, ``opportunities()``, ``money()``...).
   They are also registered for ``st.from_type`` automatically.
+- :mod:`pipelinekit.testing.pipelines`: strategies for random valid pipeline
+  definitions (``pipeline_specs()``) and opportunities placed in them.
+- :mod:`pipelinekit.testing.qualification`: the contract test kit a
+  qualification plugin subclasses (``StrategyContract``).
+- :mod:`pipelinekit.testing.contracts`: the storage contract suite every
+  adapter subclasses (``StorageContract``, ``StatefulStorageContract``).
 
 Importing this package requires Hypothesis; ``import pipelinekit`` does not.
 """
