@@ -29,7 +29,14 @@ from ..errors import ValidationError
 from ._fields import PERSONAL, getter, is_missing, observed, path_problem
 from .base import Band, Grade, StrategyBase, band_for, check_ascending, grade_for, subject_id
 from .errors import EvaluationError
-from .results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
+from .results import (
+    BreakdownLine,
+    CriterionStatus,
+    QualificationResult,
+    Verdict,
+    trusted_line,
+    trusted_result,
+)
 
 __all__ = [
     "Criterion",
@@ -850,15 +857,7 @@ class _Plan:
         if isinstance(c, _Predicate):
             shown = value
         evidence = (f"$.{c.field}",) if c.field else ()
-        return BreakdownLine(
-            criterion=c.name,
-            status=status,
-            points=points,
-            reason=reason,
-            observed=shown,
-            group=c.group,
-            evidence=evidence,
-        )
+        return trusted_line(c.name, status, points, reason, shown, None, c.group, evidence)
 
     def key(self, value: Any) -> Any:
         # Custom fields mix types, and True == 1 == Decimal(1) in a dict: key
@@ -1181,7 +1180,9 @@ class _IcpFit(StrategyBase):
             elif flags & _UNCONFIRMED or (self._check_coverage and coverage < self.min_coverage):
                 verdict = Verdict.INSUFFICIENT_DATA
         ident = getattr(subject, "id", None)
-        return QualificationResult(
+        # The strategy's names, scale and coverage table were validated when it
+        # was built; trusted_result still checks the scale and the exact sum.
+        return trusted_result(
             self.name,
             self.version,
             self._hash or self.config_hash,

@@ -11,6 +11,7 @@ import enum
 import operator
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import attrs
 
@@ -219,3 +220,105 @@ def _names_ok(strategy: object, version: object, config_hash: object) -> bool:
     if ok and len(_CHECKED_NAMES) < 4096:
         _CHECKED_NAMES.add(key)  # type: ignore[arg-type]
     return ok
+
+
+def _slot_builder(cls: type) -> Any:
+    """A generated ``build(v0, v1, ...)`` setting every slot of ``cls`` in field order.
+
+    Like attrs' own generated ``__init__``, minus validation: only for values the
+    caller has checked.  Slot descriptors are called directly (no frozen
+    ``__setattr__`` lookup).
+    """
+    names = [field.name for field in attrs.fields(cls)]
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    lines = [f"def build({', '.join(f'v{i}' for i in range(len(names)))}):", "    new = _new(_cls)"]
+    for i, name in enumerate(names):
+        namespace[f"_s{i}"] = cls.__dict__[name].__set__
+        lines.append(f"    _s{i}(new, v{i})")
+    lines.append("    return new")
+    exec("\n".join(lines), namespace)
+    return namespace["build"]
+
+
+_build_result = _slot_builder(QualificationResult)
+
+
+def trusted_result(
+    strategy: str,
+    strategy_version: str,
+    config_hash: str,
+    as_of: datetime,
+    score: Decimal | None,
+    scale_min: Decimal,
+    scale_max: Decimal,
+    verdict: Verdict,
+    coverage: Decimal,
+    breakdown: tuple[BreakdownLine, ...] = (),
+    grade: str | None = None,
+    band: str | None = None,
+    knockouts: tuple[str, ...] = (),
+    subject_id: str | None = None,
+    children: tuple[QualificationResult, ...] = (),
+    stale: bool = False,
+) -> QualificationResult:
+    """Build a result from parts a strategy has already validated, for batch scoring.
+
+    The strategy guarantees what is constant for it (names, scale, the coverage
+    table, a UTC ``as_of``, enum values); this still enforces the two promises
+    that vary per result: the score lies within the scale and the breakdown
+    adds up *exactly* to it.  A violation is a strategy bug and raises
+    :class:`~pipelinekit.qualification.errors.EvaluationError`.
+    """
+    if not _names_ok(strategy, strategy_version, config_hash):
+        # Not reached by a valid strategy; the validating constructor says what is wrong.
+        return QualificationResult(
+            strategy, strategy_version, config_hash, as_of, score, scale_min, scale_max,
+            verdict, coverage, breakdown, grade, band, knockouts, subject_id, children, stale,
+        )  # fmt: skip
+    if score is not None:
+        problem = None
+        if not scale_min <= score <= scale_max:
+            problem = f"score {score} is outside the scale [{scale_min}, {scale_max}]"
+        elif breakdown and sum(map(_POINTS, breakdown), _ZERO) != score:
+            total = sum(map(_POINTS, breakdown), _ZERO)
+            problem = f"breakdown adds up to {total} but the score is {score}"
+        if problem is not None:
+            from .errors import EvaluationError
+
+            raise EvaluationError(strategy, subject_id, problem)
+    return _build_result(  # type: ignore[no-any-return]
+        strategy, strategy_version, config_hash, as_of, score, scale_min, scale_max, verdict,
+        coverage, breakdown, grade, band, knockouts, subject_id, children, stale,
+    )  # fmt: skip
+
+
+_build_line = _slot_builder(BreakdownLine)
+
+
+def trusted_line(
+    criterion: str,
+    status: CriterionStatus,
+    points: Decimal,
+    reason: str,
+    observed: CustomValue = None,
+    cap: Decimal | None = None,
+    group: str | None = None,
+    evidence: tuple[str, ...] = (),
+) -> BreakdownLine:
+    """Build a breakdown line from parts a strategy took from its validated configuration.
+
+    Falls back to the validating constructor unless the parts already have their
+    final types, so a wrong value is reported as usual.
+    """
+    if (
+        type(points) is not Decimal
+        or type(status) is not CriterionStatus
+        or type(reason) is not str
+        or not _short(criterion, 200)
+        or not points.is_finite()
+        or (cap is not None and (type(cap) is not Decimal or not cap.is_finite()))
+    ):
+        return BreakdownLine(criterion, status, points, reason, observed, cap, group, evidence)
+    return _build_line(  # type: ignore[no-any-return]
+        criterion, status, points, reason, observed, cap, group, evidence
+    )
