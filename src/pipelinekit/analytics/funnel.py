@@ -119,6 +119,11 @@ def funnel(
                 level = step
         if last is None:
             continue
+        if moment is None:  # now: where it is (the same as its last move, when it has history)
+            last = opp.stage
+            step = index.get(last)
+            if level < 0 and step is not None and step < top:
+                level = step
         code = kinds[opp.pipeline].get(last, _OTHER)
         if code == _WON:
             level = top
