@@ -102,12 +102,13 @@ def funnel(
     sources = sources_of(leads) if "source" in names else {}
     steps = {key: step_index(spec) for key, spec in specs.items()}
     kinds = {key: kind_codes(spec) for key, spec in specs.items()}
+    tops = {key: len(funnel_steps(spec)) - 1 for key, spec in specs.items()}
     counts: Counts = {}
     for opp in opportunities:
         index = steps.get(opp.pipeline)
         if index is None:
             continue
-        top = len(funnel_steps(specs[opp.pipeline])) - 1
+        top = tops[opp.pipeline]
         level = -1
         last: str | None = None
         for stage, at in visits(opp):
