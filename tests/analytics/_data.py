@@ -26,6 +26,7 @@ PARTNERS = compile_pipeline(
 )
 PIPELINES = (SALES, PARTNERS)
 LEAD_IDS = tuple(f"lead-{n}" for n in range(6))
+LIFECYCLE_STAGES = ("new", "contacted", "nurturing", "qualified", "disqualified", "converted")
 
 
 @st.composite
@@ -115,14 +116,24 @@ def lead_lists(draw: st.DrawFn) -> list[Lead]:
             continue
         channel = draw(st.none() | st.sampled_from((Channel.REFERRAL, Channel.PAID_AD)))
         created = T0 + timedelta(hours=draw(st.integers(-48, 24 * 60)))
+        status, at = "new", created
+        history = [StageChange(None, status, "create", at)] if draw(st.integers(0, 4)) else []
+        if history:  # a random walk through the lifecycle, skipping and recycling
+            for _ in range(draw(st.integers(0, 5))):
+                target = draw(st.sampled_from([s for s in LIFECYCLE_STAGES if s != status]))
+                at = at + timedelta(hours=draw(st.integers(0, 24 * 10)))
+                history.append(StageChange(status, target, "move", at))
+                status = target
         out.append(
             Lead(
                 id=lead_id,
                 created_at=created,
-                updated_at=created,
+                updated_at=at,
                 company=Company("Acme"),
                 source=None if channel is None else Source(channel),
                 owner=draw(st.sampled_from((None, "ana"))),
+                status=status,
+                history=tuple(history),
             )
         )
     return out

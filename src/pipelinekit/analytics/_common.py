@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any, Final, Literal, NamedTuple
 
 from ..clock import ensure_aware
+from ..domain.leads import Lead
 from ..domain.opportunities import Opportunity
 from ..errors import Problem, ValidationError
 from ..pipelines.compile import Pipeline
@@ -103,15 +104,20 @@ class State(NamedTuple):
     since: datetime
 
 
-def visits(opportunity: Opportunity) -> tuple[tuple[str, datetime], ...]:
+def current_stage(entity: Opportunity | Lead) -> str:
+    """An opportunity's ``stage`` or a lead's ``status``."""
+    return entity.stage if isinstance(entity, Opportunity) else entity.status
+
+
+def visits(entity: Opportunity | Lead) -> tuple[tuple[str, datetime], ...]:
     """Every stage visit ``(stage, entered)`` in order, from the history.
 
-    An opportunity without recorded history counts as one visit of its current
+    An entity without recorded history counts as one visit of its current
     stage since it was created.
     """
-    history = opportunity.history
+    history = entity.history
     if not history:
-        return ((opportunity.stage, opportunity.created_at),)
+        return ((current_stage(entity), entity.created_at),)
     return tuple((change.to_stage, change.at) for change in history)
 
 
