@@ -9,7 +9,7 @@ The last step (rates, conversions, percentages) is shared with the in-memory
 code, so both paths agree exactly.  Time in stage computes each visit's length
 in the database and the percentiles in Python.
 
-Money stays exact: amounts are summed as integers of millionths
+Money stays exact: amounts are summed as integers of ten-thousandths
 (``amount_units``), and the rare amount that does not fit is summed from its
 exact text.
 
