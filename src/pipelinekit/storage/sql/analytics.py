@@ -450,9 +450,7 @@ def forecast(
             rows = conn.execute(stmt).all()
         for row in rows:
             *values, cur, code_value, prob, exact_text, n, units = row
-            segment = tuple(
-                _forecast_value(names[i], v, period, key, stages) for i, v in enumerate(values)
-            )
+            segment = tuple(_forecast_value(names[i], v, period) for i, v in enumerate(values))
             amount = (
                 Decimal(exact_text) * int(n)
                 if exact_text is not None
@@ -480,7 +478,7 @@ def _case_int_text(column: Any, mapping: Mapping[int, str]) -> Any:
     return case({k: literal(v) for k, v in mapping.items()}, value=column, else_=literal("0"))
 
 
-def _forecast_value(name: str, value: Any, period: Period, key: str, stages: _Stages) -> str | None:
+def _forecast_value(name: str, value: Any, period: Period) -> str | None:
     if name == "period":
         return _segment_value("period", value, period)
     return None if value is None else str(value)
