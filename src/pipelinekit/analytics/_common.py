@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any, Final, Literal, NamedTuple
 
 from ..clock import ensure_aware
+from ..domain._iso import CURRENCIES
 from ..domain.leads import Lead
 from ..domain.opportunities import Opportunity
 from ..errors import Problem, ValidationError
@@ -177,13 +178,22 @@ def convert(amount: Decimal, currency: str, rates: Mapping[str, Decimal], target
     return amount * rate
 
 
-def check_rates(rates: Rates | None, currency: str | None) -> dict[str, Decimal] | None:
-    """Validate ``rates`` / ``currency`` together; rates as exact decimals."""
+def check_rates(
+    rates: Rates | None, currency: str | None
+) -> tuple[dict[str, Decimal] | None, str | None]:
+    """Validate ``rates`` / ``currency`` together: rates as exact decimals, codes upper-cased.
+
+    ``currency`` alone means every amount must already be in it (no rates).
+    """
     if rates is None and currency is None:
-        return None
+        return None, None
     problems: list[Problem] = []
     if currency is None:
         problems.append(Problem("$.currency", "rates need a target currency: pass currency="))
+    elif not isinstance(currency, str) or currency.strip().upper() not in CURRENCIES:
+        problems.append(Problem("$.currency", f"unknown ISO 4217 currency code {currency!r}"))
+    else:
+        currency = currency.strip().upper()
     out: dict[str, Decimal] = {}
     for code, raw in (rates or {}).items():
         if isinstance(raw, float | bool):
@@ -200,4 +210,4 @@ def check_rates(rates: Rates | None, currency: str | None) -> dict[str, Decimal]
         out[code.upper()] = value
     if problems:
         raise ValidationError("rates", problems)
-    return out
+    return out, currency

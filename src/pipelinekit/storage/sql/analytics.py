@@ -369,7 +369,7 @@ def forecast(
     moment = aware(as_of, "as_of")
     moment_us = None if moment is None else micros(moment)
     specs = specs_of(pipelines)
-    checked = check_rates(rates, currency)
+    checked, currency = check_rates(rates, currency)
     conn, tables = _connection(uow)
     o = tables.entities["opportunity"]
     groups: Groups = {}
@@ -502,7 +502,7 @@ def sales_metrics(
     lo, hi = check_span(start, end)
     lo_us, hi_us = micros(lo), micros(hi)
     specs = specs_of(pipelines)
-    checked = check_rates(rates, currency)
+    checked, currency = check_rates(rates, currency)
     conn, tables = _connection(uow)
     o = tables.entities["opportunity"]
     tallies: dict[tuple[str | None, ...], Tally] = {}
