@@ -183,3 +183,25 @@ def test_charts_save_png_and_svg_and_embed_in_html(tmp_path: Path) -> None:
         charts.forecast_chart(analytics.forecast(deals, SALES))
     with pytest.raises(ValueError, match=r"\.png or \.svg"):
         charts.save(charts.funnel_chart(funnel), tmp_path / "f.pdf")
+
+
+def test_reopened_deals_count_once_and_won_means_won_at_the_moment() -> None:
+    deal = _deal(Money(100, "EUR"))
+    for day in (1, 2, 3):
+        deal = SALES.fire(deal, "advance", at=T0 + timedelta(days=day)).entity
+    won = SALES.win(deal, at=T0 + timedelta(days=4)).entity
+    reopened = SALES.reopen(won, to="qualification", at=T0 + timedelta(days=5)).entity
+    lost = SALES.lose(reopened, reason="gone", at=T0 + timedelta(days=6)).entity
+    again = SALES.reopen(lost, to="meeting", at=T0 + timedelta(days=7)).entity
+    assert analytics.funnel([again], SALES).entered() == {
+        "initial_contact": 1,
+        "qualification": 1,
+        "meeting": 1,
+        "proposal": 1,
+        "closed_won": 0,  # it was won once, but is open again
+    }
+    on_day_4 = analytics.funnel([again], SALES, as_of=T0 + timedelta(days=4))
+    assert on_day_4.entered()["closed_won"] == 1
+    step = analytics.funnel([again], SALES).steps[2]
+    assert (step.stage, step.open, step.lost) == ("meeting", 0, 0)  # went further than meeting
+    assert analytics.funnel([lost], SALES).steps[3].lost == 1  # lost after reaching the proposal
