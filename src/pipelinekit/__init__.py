@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .analytics.errors import MixedCurrencies
 from .clock import Clock, FixedClock, SystemClock
 from .domain import (
     Channel,
@@ -124,6 +125,7 @@ __all__ = [
     "InvalidTransition",
     "Lead",
     "LeadId",
+    "MixedCurrencies",
     "Money",
     "Moved",
     "NotFound",
