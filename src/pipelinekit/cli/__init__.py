@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(code)
 
     try:
-        command.main(args=args, prog_name="pipelinekit", standalone_mode=False)
+        code = command.main(args=args, prog_name="pipelinekit", standalone_mode=False)
     except click.exceptions.Exit as done:
         return int(done.exit_code)
     except click.ClickException as error:
@@ -96,4 +96,4 @@ def main(argv: Sequence[str] | None = None) -> int:
             "rerun with --debug for the traceback and report it",
             ExitCode.INTERNAL,
         )
-    return 0
+    return code if isinstance(code, int) else 0
