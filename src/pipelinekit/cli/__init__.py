@@ -34,7 +34,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        import click
         import typer
     except ImportError:
         sys.stderr.write(
@@ -62,13 +61,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         code = command.main(args=args, prog_name="pipelinekit", standalone_mode=False)
-    except click.exceptions.Exit as done:
-        return int(done.exit_code)
-    except click.ClickException as error:
-        error.show()
-        return int(error.exit_code)
-    except click.exceptions.Abort:
-        return fail("interrupted", ExitCode.INTERRUPTED)
     except KeyboardInterrupt:
         return fail("interrupted", ExitCode.INTERRUPTED)
     except UserError as error:
@@ -89,6 +81,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PipelinekitError as error:
         return fail(str(error), ExitCode.INPUT)
     except Exception as error:
+        # Click's own exceptions (Typer may vendor Click, so match them by class name)
+        kinds = {cls.__name__ for cls in type(error).__mro__}
+        if "Exit" in kinds:
+            return int(getattr(error, "exit_code", 0))
+        if "ClickException" in kinds:
+            error.show()  # type: ignore[attr-defined]
+            return int(getattr(error, "exit_code", ExitCode.USAGE))
+        if "Abort" in kinds:
+            return fail("interrupted", ExitCode.INTERRUPTED)
         if debug:
             raise
         return fail(

@@ -29,7 +29,7 @@ from ..storage import Storage
 from . import _analytics as analytics
 from ._output import console, err_console, print_json, progress_bar, why
 from .exit_codes import ExitCode
-from .importer import FIELDS, ImportFileError, RowError, import_leads
+from .importer import FIELDS, ImportFileError, RowError, detect_format, import_leads
 from .settings import Settings, load_settings
 
 app = typer.Typer(
@@ -415,6 +415,9 @@ def import_(
     state = _state(ctx)
     settings = state.settings
     mapping = {**settings.columns, **_parse_map(map_ or [])}
+    if not file.is_file():
+        raise ImportFileError(file, "no such file")
+    detect_format(file, format or settings.import_format)  # before creating any database
     storage = _storage(state)
     with progress_bar(f"Importing {file.name}", enabled=not json_out) as update:
         summary = import_leads(

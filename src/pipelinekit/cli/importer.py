@@ -38,6 +38,7 @@ __all__ = [
     "FIELDS",
     "ImportFileError",
     "ImportSummary",
+    "detect_format",
     "RowError",
     "import_leads",
     "lead_from_row",
