@@ -1,0 +1,66 @@
+"""Pipeline analytics: weighted forecast, conversion funnel, sales metrics, time in stage.
+
+Every function takes entities (any iterable: a list, ``uow.opportunities.iterate()``)
+and the pipeline definitions that give stages their meaning, and returns a typed,
+immutable result with ``to_rows()`` / ``to_dicts()``.  Money stays exact
+(``Decimal``) and currencies are never added silently.  Figures can be asked for
+as of a past moment (``as_of=``): only the history up to it counts.
+
+The same reports run inside a SQL database with
+:mod:`pipelinekit.storage.sql.analytics` (same results, aggregated by the
+database).  Charts need the ``report`` extra (:mod:`pipelinekit.analytics.charts`).
+"""
+
+from __future__ import annotations
+
+from ._common import PERIODS, Period, period_label
+from .errors import AnalyticsError, MissingRate, MixedCurrencies
+from .forecast import FORECAST_DIMENSIONS, forecast
+from .funnel import FUNNEL_DIMENSIONS, LEAD_DIMENSIONS, funnel, lead_conversion
+from .metrics import METRIC_DIMENSIONS, sales_metrics
+from .results import (
+    Forecast,
+    ForecastLine,
+    Funnel,
+    FunnelStep,
+    LeadConversion,
+    LeadConversionLine,
+    SalesMetrics,
+    SalesMetricsLine,
+    StageTime,
+    StageTimes,
+    StaleDeal,
+    StaleDeals,
+)
+from .stages import stale_deals, time_in_stages
+
+__all__ = [
+    "FORECAST_DIMENSIONS",
+    "FUNNEL_DIMENSIONS",
+    "LEAD_DIMENSIONS",
+    "METRIC_DIMENSIONS",
+    "PERIODS",
+    "AnalyticsError",
+    "Forecast",
+    "ForecastLine",
+    "Funnel",
+    "FunnelStep",
+    "LeadConversion",
+    "LeadConversionLine",
+    "MissingRate",
+    "MixedCurrencies",
+    "Period",
+    "SalesMetrics",
+    "SalesMetricsLine",
+    "StageTime",
+    "StageTimes",
+    "StaleDeal",
+    "StaleDeals",
+    "forecast",
+    "funnel",
+    "lead_conversion",
+    "period_label",
+    "sales_metrics",
+    "stale_deals",
+    "time_in_stages",
+]

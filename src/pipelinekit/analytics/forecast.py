@@ -1,0 +1,237 @@
+"""The weighted pipeline: amount x probability by category, stage, owner, pipeline and period."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal, localcontext
+from typing import Final
+
+from ..domain.opportunities import Opportunity
+from ..errors import Problem, ValidationError
+from ..pipelines.spec import PipelineSpec, StageKind
+from ._common import (
+    Period,
+    PipelinesArg,
+    Rates,
+    aware,
+    check_period,
+    check_rates,
+    convert,
+    period_label,
+    specs_of,
+    state_at,
+    utc_day,
+)
+from .results import Forecast, ForecastLine, plain_amount
+
+__all__ = ["FORECAST_DIMENSIONS", "forecast"]
+
+#: The dimensions a forecast can be sliced by.
+FORECAST_DIMENSIONS: Final = ("category", "stage", "owner", "pipeline", "period")
+
+_HUNDRED: Final = Decimal(100)
+_OPEN, _WON, _LOST = 0, 1, 2
+_KIND_CODE = {StageKind.OPEN: _OPEN, StageKind.WON: _WON, StageKind.LOST: _LOST}
+
+#: ``(key, currency, kind code, probability) -> [deals, amount sum]`` (see :func:`finish`).
+Groups = dict[tuple[tuple[str | None, ...], str | None, int, Decimal], list[int | Decimal]]
+
+
+def check_by(by: str | Sequence[str], allowed: Sequence[str], what: str) -> tuple[str, ...]:
+    """``by`` as a tuple of known dimension names (every unknown one reported)."""
+    names = (by,) if isinstance(by, str) else tuple(by)
+    problems = [
+        Problem(f"$.by[{i}]", f"unknown {what} dimension {name!r}; use {', '.join(allowed)}")
+        for i, name in enumerate(names)
+        if name not in allowed
+    ]
+    problems += [
+        Problem(f"$.by[{i}]", f"{name!r} given twice")
+        for i, name in enumerate(names)
+        if name in names[:i]
+    ]
+    if problems:
+        raise ValidationError("by", problems)
+    return names
+
+
+def stage_table(
+    specs: Mapping[str, PipelineSpec],
+) -> dict[tuple[str, str], tuple[int, str, Decimal]]:
+    """``(pipeline, stage) -> (kind code, forecast category, default probability)``."""
+    return {
+        (key, stage.key): (_KIND_CODE[stage.kind], stage.forecast, stage.probability)
+        for key, spec in specs.items()
+        for stage in spec.stages
+    }
+
+
+#: What a stage missing from its definition counts as: open, omitted, weighing nothing.
+UNKNOWN_STAGE: Final = (_OPEN, "omitted", Decimal(0))
+
+
+def forecast(
+    opportunities: Iterable[Opportunity],
+    pipelines: PipelinesArg,
+    *,
+    by: str | Sequence[str] = ("category",),
+    as_of: datetime | None = None,
+    period: Period = "month",
+    rates: Rates | None = None,
+    currency: str | None = None,
+) -> Forecast:
+    """The weighted pipeline of ``opportunities``, sliced by ``by``.
+
+    ``by`` takes any of ``category`` (the stage's forecast category),
+    ``stage``, ``owner``, ``pipeline`` and ``period`` (the expected close date's
+    period for open deals, the close date's for closed ones; ``period=`` picks
+    day, week, month, quarter or year).  Only opportunities of the given
+    ``pipelines`` count.
+
+    Open deals add ``amount x probability / 100`` to ``weighted``; won deals
+    add their amount to ``booked``; lost deals weigh nothing (they are only
+    counted).  With ``as_of=`` the stage each deal was in at that moment is
+    read from its history (deals created later are left out); history records
+    stage moves only, so amounts, owners and expected close dates are the
+    current ones, and a deal not in its current stage at ``as_of`` weighs its
+    stage's default probability.
+
+    Every line keeps its currency, so several currencies are never added:
+    pass ``rates`` (``{"USD": Decimal("0.92")}``: how many ``currency`` one
+    unit is worth) with ``currency="EUR"`` to convert everything.
+    """
+    names = check_by(by, FORECAST_DIMENSIONS, "forecast")
+    check_period(period)
+    moment = aware(as_of, "as_of")
+    specs = specs_of(pipelines)
+    checked = check_rates(rates, currency)
+    groups: Groups = {}
+    table = stage_table(specs)
+    unknown = UNKNOWN_STAGE
+    hundred = _HUNDRED
+    for opp in opportunities:
+        pipeline = opp.pipeline
+        if pipeline not in specs:
+            continue
+        if moment is None:
+            stage = opp.stage
+            since = None
+            code, category, default = table.get((pipeline, stage), unknown)
+            if code == _OPEN:
+                probability = opp.probability
+            else:
+                probability = hundred if code == _WON else Decimal(0)
+        else:
+            state = state_at(opp, moment)
+            if state is None:
+                continue
+            stage, since = state
+            code, category, default = table.get((pipeline, stage), unknown)
+            if code == _WON:
+                probability = hundred
+            elif code == _LOST:
+                probability = Decimal(0)
+            elif stage == opp.stage and (pipeline, stage) in table:
+                probability = opp.probability
+            else:
+                probability = default
+        if (pipeline, stage) not in table:
+            probability = Decimal(0)
+        key = _key(names, opp, category, stage, code, since, period)
+        amount = opp.amount
+        gkey = (
+            key,
+            None if amount is None else amount.currency,
+            code,
+            probability,
+        )
+        slot = groups.get(gkey)
+        if slot is None:
+            groups[gkey] = [1, Decimal(0) if amount is None else amount.amount]
+        else:
+            slot[0] += 1
+            if amount is not None:
+                slot[1] += amount.amount
+    return finish(groups, names, moment, period, checked, currency)
+
+
+def _key(
+    names: tuple[str, ...],
+    opp: Opportunity,
+    category: str,
+    stage: str,
+    code: int,
+    since: datetime | None,
+    period: Period,
+) -> tuple[str | None, ...]:
+    out: list[str | None] = []
+    for name in names:
+        if name == "category":
+            out.append(category)
+        elif name == "stage":
+            out.append(stage)
+        elif name == "owner":
+            out.append(opp.owner)
+        elif name == "pipeline":
+            out.append(opp.pipeline)
+        else:
+            out.append(_period_of(opp, code, since, period))
+    return tuple(out)
+
+
+def _period_of(opp: Opportunity, code: int, since: datetime | None, period: Period) -> str | None:
+    if code == _OPEN:
+        return None if opp.expected_close is None else period_label(opp.expected_close, period)
+    if since is None:  # now: the entry into the current stage
+        since = opp.history[-1].at if opp.history else opp.created_at
+    return period_label(utc_day(since), period)
+
+
+def finish(
+    groups: Groups,
+    names: tuple[str, ...],
+    moment: datetime | None,
+    period: Period,
+    rates: Mapping[str, Decimal] | None,
+    target: str | None,
+) -> Forecast:
+    """Turn grouped sums into forecast lines (shared by the in-memory and SQL paths)."""
+    lines: dict[tuple[tuple[str | None, ...], str | None], list[int | Decimal]] = {}
+    with localcontext() as context:
+        context.prec = 60
+        for (key, code_currency, code, probability), (deals, amount) in groups.items():
+            currency = code_currency
+            value = Decimal(amount)
+            if currency is not None and rates is not None and target is not None:
+                value = convert(value, currency, rates, target)
+                currency = target
+            line = lines.setdefault((key, currency), [0, Decimal(0), Decimal(0), 0, Decimal(0), 0])
+            if code == _WON:
+                line[3] += int(deals)
+                line[4] += value
+            elif code == _LOST:
+                line[5] += int(deals)
+            else:
+                line[0] += int(deals)
+                line[1] += value
+                line[2] += value * probability / _HUNDRED
+    out = tuple(
+        ForecastLine(
+            key,
+            currency,  # type: ignore[arg-type]
+            int(v[0]),
+            plain_amount(v[1]),
+            plain_amount(v[2]),
+            int(v[3]),
+            plain_amount(v[4]),
+            int(v[5]),
+        )
+        for (key, currency), v in sorted(lines.items(), key=_order)
+    )
+    return Forecast(moment, names, period, target if rates is not None else None, out)
+
+
+def _order(item: tuple[tuple[tuple[str | None, ...], str | None], object]) -> tuple[object, ...]:
+    (key, currency), _ = item
+    return (tuple((v is None, v or "") for v in key), currency is None, currency or "")

@@ -1,0 +1,268 @@
+"""The conversion funnel, counted from the stage history, and lead -> opportunity -> won rates.
+
+How a linear funnel counts (the choices users of a funnel report expect):
+
+* An opportunity **entered** a stage if it ever reached that stage *or a later
+  one* by the report's moment: a deal moved straight from initial contact to
+  the proposal counts as having passed qualification and meeting.  So counts
+  never increase down the stages.
+* The last step is **won**: a deal counts there if it is in a won stage at the
+  report's moment.  Lost deals stay counted in every stage they reached.
+* Every opportunity counts **once** per step, however often it was reopened or
+  moved back: a deal lost in the meeting, reopened into qualification and
+  moved on to the proposal entered each of those stages once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Final
+
+from ..domain.leads import Lead
+from ..domain.opportunities import Opportunity
+from ..pipelines.spec import PipelineSpec, StageKind
+from ._common import (
+    Period,
+    PipelinesArg,
+    aware,
+    check_period,
+    period_label,
+    specs_of,
+    utc_day,
+    visits,
+)
+from .forecast import check_by
+from .results import Funnel, FunnelStep, LeadConversion, LeadConversionLine, rate
+
+__all__ = ["FUNNEL_DIMENSIONS", "LEAD_DIMENSIONS", "funnel", "lead_conversion"]
+
+#: The dimensions a funnel can be sliced by (the pipeline always is).
+FUNNEL_DIMENSIONS: Final = ("cohort", "owner", "source")
+#: The dimensions lead conversion can be sliced by.
+LEAD_DIMENSIONS: Final = ("cohort", "owner", "source")
+
+_OPEN, _WON, _LOST, _OTHER = 0, 1, 2, 3
+
+#: ``(pipeline, segment, level, kind code at the moment) -> opportunities``.
+Counts = dict[tuple[str, tuple[str | None, ...], int, int], int]
+
+
+def funnel_steps(spec: PipelineSpec) -> tuple[tuple[str, str], ...]:
+    """The steps ``(stage, label)``: the open stages in order, then the (first) won stage."""
+    steps = [(s.key, s.label) for s in spec.stages if s.kind is StageKind.OPEN]
+    won = next(s for s in spec.stages if s.kind is StageKind.WON)
+    return (*steps, (won.key, won.label))
+
+
+def step_index(spec: PipelineSpec) -> dict[str, int]:
+    """``stage -> step`` for the open stages; every won stage maps to the last step."""
+    opens = [s.key for s in spec.stages if s.kind is StageKind.OPEN]
+    index = {key: i for i, key in enumerate(opens)}
+    for stage in spec.stages:
+        if stage.kind is StageKind.WON:
+            index[stage.key] = len(opens)
+    return index
+
+
+def kind_codes(spec: PipelineSpec) -> dict[str, int]:
+    """``stage -> kind code`` (open 0, won 1, lost 2)."""
+    codes = {StageKind.OPEN: _OPEN, StageKind.WON: _WON, StageKind.LOST: _LOST}
+    return {s.key: codes[s.kind] for s in spec.stages}
+
+
+def sources_of(leads: Iterable[Lead] | None) -> dict[str, str | None]:
+    """``lead id -> source channel`` for slicing opportunities by their lead's source."""
+    if leads is None:
+        return {}
+    return {lead.id: None if lead.source is None else lead.source.channel.value for lead in leads}
+
+
+def funnel(
+    opportunities: Iterable[Opportunity],
+    pipelines: PipelinesArg,
+    *,
+    as_of: datetime | None = None,
+    by: str | Sequence[str] = (),
+    period: Period = "month",
+    leads: Iterable[Lead] | None = None,
+) -> Funnel:
+    """The funnel of each pipeline in ``pipelines`` from the opportunities' stage history.
+
+    See the module documentation for how skipped stages, lost and reopened
+    deals count.  ``by`` slices by ``cohort`` (the period the opportunity was
+    created in; ``period=`` picks its length), ``owner`` (the current owner)
+    and ``source`` (the channel of the lead it came from: pass ``leads=``).
+    With ``as_of=`` only history up to that moment counts.
+    """
+    names = check_by(by, FUNNEL_DIMENSIONS, "funnel")
+    check_period(period)
+    moment = aware(as_of, "as_of")
+    specs = specs_of(pipelines)
+    sources = sources_of(leads) if "source" in names else {}
+    steps = {key: step_index(spec) for key, spec in specs.items()}
+    kinds = {key: kind_codes(spec) for key, spec in specs.items()}
+    counts: Counts = {}
+    for opp in opportunities:
+        index = steps.get(opp.pipeline)
+        if index is None:
+            continue
+        top = len(funnel_steps(specs[opp.pipeline])) - 1
+        level = -1
+        last: str | None = None
+        for stage, at in visits(opp):
+            if moment is not None and at > moment:
+                break
+            last = stage
+            step = index.get(stage)
+            if step is not None and step < top and step > level:
+                level = step
+        if last is None:
+            continue
+        code = kinds[opp.pipeline].get(last, _OTHER)
+        if code == _WON:
+            level = top
+        if level < 0:
+            continue
+        segment = tuple(_value(name, opp, sources, period) for name in names)
+        key = (opp.pipeline, segment, level, code)
+        counts[key] = counts.get(key, 0) + 1
+    return finish_funnel(counts, specs, names, moment, period)
+
+
+def _value(
+    name: str, opp: Opportunity, sources: Mapping[str, str | None], period: Period
+) -> str | None:
+    if name == "owner":
+        return opp.owner
+    if name == "cohort":
+        return period_label(utc_day(opp.created_at), period)
+    return None if opp.lead_id is None else sources.get(opp.lead_id)
+
+
+def finish_funnel(
+    counts: Counts,
+    specs: Mapping[str, PipelineSpec],
+    names: tuple[str, ...],
+    moment: datetime | None,
+    period: Period,
+) -> Funnel:
+    """Turn per-level counts into funnel steps (shared by the in-memory and SQL paths)."""
+    grouped: dict[tuple[str, tuple[str | None, ...]], dict[tuple[int, int], int]] = {}
+    for (pipeline, segment, level, code), n in counts.items():
+        slot = grouped.setdefault((pipeline, segment), {})
+        slot[(level, code)] = slot.get((level, code), 0) + n
+    if not names:  # an unsliced funnel always shows every pipeline asked for
+        for key in specs:
+            grouped.setdefault((key, ()), {})
+    out: list[FunnelStep] = []
+    order = list(specs)
+    for pipeline, segment in sorted(
+        grouped, key=lambda k: (order.index(k[0]), tuple((v is None, v or "") for v in k[1]))
+    ):
+        per = grouped[(pipeline, segment)]
+        labels = funnel_steps(specs[pipeline])
+        top = len(labels) - 1
+        at_level = [0] * (top + 1)
+        open_at = [0] * (top + 1)
+        lost_at = [0] * (top + 1)
+        for (level, code), n in per.items():
+            at_level[level] += n
+            if level < top and code == _OPEN:
+                open_at[level] += n
+            elif level < top and code == _LOST:
+                lost_at[level] += n
+        entered = [sum(at_level[i:]) for i in range(top + 1)]
+        for i, (stage, label) in enumerate(labels):
+            following = entered[i + 1] if i < top else None
+            out.append(
+                FunnelStep(
+                    pipeline,
+                    segment,
+                    stage,
+                    label,
+                    entered[i],
+                    following,
+                    open_at[i],
+                    lost_at[i],
+                    None if following is None else rate(following, entered[i]),
+                    rate(entered[i], entered[0]),
+                )
+            )
+    return Funnel(moment, names, period, tuple(out))
+
+
+def lead_conversion(
+    leads: Iterable[Lead],
+    opportunities: Iterable[Opportunity],
+    pipelines: PipelinesArg,
+    *,
+    as_of: datetime | None = None,
+    by: str | Sequence[str] = (),
+    period: Period = "month",
+) -> LeadConversion:
+    """How many leads became opportunities, and how many of those were won.
+
+    A lead counts once: it *converted* if an opportunity linked to it
+    (``Opportunity.lead_id``) existed at the moment, and it was *won* if one of
+    them was in a won stage of its pipeline then.  ``by`` slices by
+    ``cohort`` (the period the lead was created in), ``owner`` and ``source``
+    (the lead's channel).  With ``as_of=`` leads and opportunities created
+    later, and moves after it, are left out.
+    """
+    names = check_by(by, LEAD_DIMENSIONS, "lead conversion")
+    check_period(period)
+    moment = aware(as_of, "as_of")
+    specs = specs_of(pipelines)
+    kinds = {key: kind_codes(spec) for key, spec in specs.items()}
+    status: dict[str, int] = {}  # lead id -> 1 converted, 2 won
+    for opp in opportunities:
+        if opp.lead_id is None:
+            continue
+        last: str | None = None
+        for stage, at in visits(opp):
+            if moment is not None and at > moment:
+                break
+            last = stage
+        if last is None:
+            continue
+        codes = kinds.get(opp.pipeline)
+        won = codes is not None and codes.get(last) == _WON
+        status[opp.lead_id] = max(status.get(opp.lead_id, 0), 2 if won else 1)
+    tallies: dict[tuple[str | None, ...], list[int]] = {}
+    for lead in leads:
+        if moment is not None and lead.created_at > moment:
+            continue
+        segment = tuple(_lead_value(name, lead, period) for name in names)
+        slot = tallies.setdefault(segment, [0, 0, 0])
+        slot[0] += 1
+        reached = status.get(lead.id, 0)
+        if reached:
+            slot[1] += 1
+        if reached == 2:
+            slot[2] += 1
+    return finish_conversion(tallies, names, moment, period)
+
+
+def _lead_value(name: str, lead: Lead, period: Period) -> str | None:
+    if name == "owner":
+        return lead.owner
+    if name == "cohort":
+        return period_label(utc_day(lead.created_at), period)
+    return None if lead.source is None else lead.source.channel.value
+
+
+def finish_conversion(
+    tallies: Mapping[tuple[str | None, ...], Sequence[int]],
+    names: tuple[str, ...],
+    moment: datetime | None,
+    period: Period,
+) -> LeadConversion:
+    """Lines from ``segment -> (leads, converted, won)`` (shared by both paths)."""
+    lines = tuple(
+        LeadConversionLine(segment, v[0], v[1], v[2])
+        for segment, v in sorted(
+            tallies.items(), key=lambda kv: tuple((x is None, x or "") for x in kv[0])
+        )
+    )
+    return LeadConversion(moment, names, period, lines)

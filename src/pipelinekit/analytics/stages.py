@@ -1,0 +1,134 @@
+"""Time in stage (mean, median, 90th percentile) and stale deals, as of a moment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Final
+
+from ..clock import Clock, resolve_time
+from ..domain.opportunities import Opportunity
+from ..pipelines.spec import PipelineSpec, StageKind
+from ._common import PipelinesArg, specs_of, state_at, visits
+from .results import StageTime, StageTimes, StaleDeal, StaleDeals
+
+__all__ = ["stale_deals", "summarize", "time_in_stages"]
+
+_MICRO: Final = timedelta(microseconds=1)
+
+
+def summarize(durations_us: Sequence[int]) -> tuple[int, int | None, int | None, int | None]:
+    """``(count, mean, median, p90)`` of durations in microseconds (``None`` when empty).
+
+    The mean and an even count's median round half to even to the
+    microsecond; the 90th percentile is the nearest-rank one (the smallest
+    value with at least 90 % of the visits at or below it).
+    """
+    n = len(durations_us)
+    if not n:
+        return 0, None, None, None
+    ordered = sorted(durations_us)
+    mean = int((Decimal(sum(ordered)) / n).quantize(Decimal(1), ROUND_HALF_EVEN))
+    middle = n // 2
+    if n % 2:
+        median = ordered[middle]
+    else:
+        pair = Decimal(ordered[middle - 1] + ordered[middle]) / 2
+        median = int(pair.quantize(Decimal(1), ROUND_HALF_EVEN))
+    rank = -(-9 * n // 10)  # ceil(0.9 n)
+    return n, mean, median, ordered[rank - 1]
+
+
+def _td(us: int | None) -> timedelta | None:
+    return None if us is None else timedelta(microseconds=us)
+
+
+def finish_times(
+    durations: Mapping[tuple[str, str], Sequence[int]],
+    specs: Mapping[str, PipelineSpec],
+    moment: datetime,
+) -> StageTimes:
+    """Lines per open stage from ``(pipeline, stage) -> durations`` (shared by both paths)."""
+    lines = []
+    for key, spec in specs.items():
+        for stage in spec.stages:
+            if stage.kind is not StageKind.OPEN:
+                continue
+            n, mean, median, p90 = summarize(durations.get((key, stage.key), ()))
+            lines.append(
+                StageTime(key, stage.key, stage.label, n, _td(mean), _td(median), _td(p90))
+            )
+    return StageTimes(moment, tuple(lines))
+
+
+def time_in_stages(
+    opportunities: Iterable[Opportunity],
+    pipelines: PipelinesArg,
+    *,
+    as_of: datetime | None = None,
+    clock: Clock | None = None,
+) -> StageTimes:
+    """How long opportunities stay in each open stage, per visit, as of ``as_of``.
+
+    Every visit that started by ``as_of`` counts: a finished one with its
+    length, the current one with its length so far (so deals stuck in a stage
+    show).  A deal that returns to a stage makes a second visit.  ``as_of``
+    defaults to ``clock.now()``.
+    """
+    moment = resolve_time(as_of, clock)
+    specs = specs_of(pipelines)
+    opens = {
+        (key, s.key) for key, spec in specs.items() for s in spec.stages if s.kind is StageKind.OPEN
+    }
+    durations: dict[tuple[str, str], list[int]] = {}
+    for opp in opportunities:
+        if opp.pipeline not in specs:
+            continue
+        seen = visits(opp)
+        for i, (stage, at) in enumerate(seen):
+            if at > moment:
+                break
+            end = seen[i + 1][1] if i + 1 < len(seen) else moment
+            end = min(end, moment)
+            key = (opp.pipeline, stage)
+            if key in opens:
+                durations.setdefault(key, []).append((end - at) // _MICRO)
+    return finish_times(durations, specs, moment)
+
+
+def stale_deals(
+    opportunities: Iterable[Opportunity],
+    pipelines: PipelinesArg,
+    *,
+    as_of: datetime | None = None,
+    clock: Clock | None = None,
+) -> StaleDeals:
+    """Open opportunities in a stage longer than its ``rotting_days``, as of ``as_of``.
+
+    The stage and the time it was entered come from the history at
+    ``as_of`` (default ``clock.now()``); the most overdue come first.
+    """
+    moment = resolve_time(as_of, clock)
+    specs = specs_of(pipelines)
+    limits = {
+        (key, s.key): s.rotting_days
+        for key, spec in specs.items()
+        for s in spec.stages
+        if s.kind is StageKind.OPEN and s.rotting_days is not None
+    }
+    found = []
+    for opp in opportunities:
+        state = state_at(opp, moment)
+        if state is None:
+            continue
+        days = limits.get((opp.pipeline, state.stage))
+        if days is None:
+            continue
+        waited = moment - state.since
+        if waited > timedelta(days=days):
+            found.append(
+                StaleDeal(opp.id, opp.pipeline, state.stage, opp.owner, state.since, waited, days)
+            )
+    found.sort(key=lambda d: (-(d.overdue // _MICRO), d.opportunity_id))
+    return StaleDeals(moment, tuple(found))
