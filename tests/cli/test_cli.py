@@ -59,8 +59,11 @@ def test_end_to_end_demo_import_qualify_report(
     assert len(deals) == demo["opportunities"] > 0
     funnel = {row["step"]: row["count"] for row in demo["funnel"]}
     assert funnel["leads"] == 150
-    assert funnel["opportunities"] == len(deals) == sum(x.status == "converted" for x in leads)
-    assert funnel["won"] == sum(d.outcome == "won" for d in deals)
+    assert funnel["initial_contact"] == len(deals) == sum(x.status == "converted" for x in leads)
+    assert funnel["closed_won"] == sum(d.outcome == "won" for d in deals)
+    by_source = {row["source"]: row for row in demo["by_source"]}
+    assert sum(row["leads"] for row in by_source.values()) == 150
+    assert sum(row["won"] for row in by_source.values()) == funnel["closed_won"]
     counts = [row["count"] for row in demo["funnel"]]
     assert counts == sorted(counts, reverse=True)  # a funnel only narrows
     open_deals = [d for d in deals if d.outcome == "open"]

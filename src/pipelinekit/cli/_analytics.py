@@ -1,8 +1,8 @@
 """The figures ``pipelinekit demo`` and ``pipelinekit report`` print: funnel, forecast, top leads.
 
-A small, self-contained adapter over stored leads and opportunities (it
-reads only public entity fields), kept in one module so it can be swapped
-for the analytics package's functions without touching the commands.
+Built on :mod:`pipelinekit.analytics` (forecast, funnel, lead conversion);
+this module only adds the lead-lifecycle steps in front of the sales funnel
+and shapes the figures for tables and ``--json``.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from .. import analytics
 from ..domain import Lead, Opportunity
-from ..pipelines import Pipeline, StageKind
+from ..pipelines import Pipeline
 
-__all__ = ["forecast", "funnel", "top_leads"]
+__all__ = ["conversion_by_source", "forecast", "funnel", "top_leads"]
 
 _QUALIFIED = {"qualified", "converted"}
 
@@ -28,43 +29,25 @@ def _reached(entity: Lead | Opportunity, stages: set[str]) -> bool:
 def funnel(
     leads: Iterable[Lead], opportunities: Iterable[Opportunity], sales: Pipeline
 ) -> list[dict[str, Any]]:
-    """Counts per funnel step: leads, contacted, qualified, opportunities, each open stage, won.
+    """Counts per funnel step: leads, contacted, qualified, then the sales pipeline's steps.
 
-    A step counts every entity that ever reached it (from the stage
-    history), so a deal lost at the proposal still counts as having had a
-    meeting.  ``rate`` is the share of all leads, ``step_rate`` the share of
-    the step before.
+    The lead steps count every lead that ever reached them (from the lead
+    lifecycle history); the opportunity steps come from
+    :func:`pipelinekit.analytics.funnel` (entered a stage or a later one).
+    ``rate`` is the share of all leads, ``step_rate`` the share of the step before.
     """
     lead_list = list(leads)
-    deals = [o for o in opportunities if o.pipeline == sales.key]
-    stages = sorted(sales.spec.stages, key=lambda s: s.order)
-    open_keys = [s.key for s in stages if s.kind is StageKind.OPEN]
-    won_keys = {s.key for s in stages if s.kind is StageKind.WON}
+    contacted = {"contacted", "nurturing"} | _QUALIFIED
     rows: list[tuple[str, int]] = [
         ("leads", len(lead_list)),
-        (
-            "contacted",
-            sum(
-                _reached(x, {"contacted", "nurturing"} | _QUALIFIED)
-                or (
-                    x.status == "disqualified"
-                    and any(c.from_stage == "contacted" for c in x.history)
-                )
-                for x in lead_list
-            ),
-        ),
+        ("contacted", sum(_reached(x, contacted) or _left(x, "contacted") for x in lead_list)),
         ("qualified", sum(_reached(x, _QUALIFIED) for x in lead_list)),
-        ("opportunities", len(deals)),
     ]
-    for index, key in enumerate(open_keys):
-        if index == 0:
-            continue  # every opportunity starts in the first stage
-        later = set(open_keys[index:]) | won_keys
-        rows.append((key, sum(_reached(d, later) for d in deals)))
-    rows.append(("won", sum(d.outcome == "won" for d in deals)))
+    flow = analytics.funnel(opportunities, sales)
+    rows.extend((step.stage, step.entered) for step in flow)
     total = rows[0][1] or 1
     out = []
-    previous = None
+    previous: int | None = None
     for step, count in rows:
         out.append(
             {
@@ -78,51 +61,52 @@ def funnel(
     return out
 
 
-def forecast(opportunities: Iterable[Opportunity], sales: Pipeline) -> dict[str, Any]:
-    """Open pipeline per stage (count, amount, weighted = amount x probability), and won so far.
+def _left(lead: Lead, stage: str) -> bool:
+    return any(change.from_stage == stage for change in lead.history)
 
-    Amounts are summed per currency and never mixed; opportunities without
-    an amount count but add nothing.
+
+def forecast(opportunities: Iterable[Opportunity], sales: Pipeline) -> dict[str, Any]:
+    """Open pipeline per stage (deals, amount, weighted), totals per currency, and booked (won).
+
+    From :func:`pipelinekit.analytics.forecast` by stage; currencies are never mixed.
     """
     order = {s.key: s.order for s in sales.spec.stages}
-    stages: dict[tuple[str, str], dict[str, Any]] = {}
-    won: dict[str, Decimal] = defaultdict(Decimal)
-    for deal in opportunities:
-        if deal.pipeline != sales.key:
-            continue
-        currency = deal.amount.currency if deal.amount is not None else ""
-        amount = deal.amount.amount if deal.amount is not None else Decimal(0)
-        if deal.outcome == "won":
-            if currency:
-                won[currency] += amount
-            continue
-        if deal.outcome != "open":
-            continue
-        row = stages.setdefault(
-            (deal.stage, currency),
-            {
-                "stage": deal.stage,
-                "currency": currency,
-                "count": 0,
-                "amount": Decimal(0),
-                "weighted": Decimal(0),
-            },
-        )
-        row["count"] += 1
-        row["amount"] += amount
-        row["weighted"] += (amount * Decimal(deal.probability) / 100).quantize(Decimal("0.01"))
-    rows = sorted(stages.values(), key=lambda r: (order.get(r["stage"], 99), r["currency"]))
+    report = analytics.forecast(opportunities, sales, by="stage")
+    lines = [row for row in report.to_dicts() if row["open_deals"]]
+    lines.sort(key=lambda row: (order.get(row["stage"], 99), row["currency"]))
+    booked: dict[str, Decimal] = defaultdict(Decimal)
     totals: dict[str, dict[str, Decimal]] = {}
-    for row in rows:
-        if row["currency"]:
+    for row in report.to_dicts():
+        if row["won_deals"]:
+            booked[row["currency"]] += row["booked"]
+        if row["open_deals"]:
             t = totals.setdefault(row["currency"], {"amount": Decimal(0), "weighted": Decimal(0)})
-            t["amount"] += row["amount"]
+            t["amount"] += row["open_amount"]
             t["weighted"] += row["weighted"]
     return {
-        "stages": [{**r, "amount": str(r["amount"]), "weighted": str(r["weighted"])} for r in rows],
+        "stages": [
+            {
+                "stage": r["stage"],
+                "currency": r["currency"],
+                "count": r["open_deals"],
+                "amount": str(r["open_amount"]),
+                "weighted": str(r["weighted"]),
+            }
+            for r in lines
+        ],
         "open": {c: {k: str(v) for k, v in t.items()} for c, t in sorted(totals.items())},
-        "won": {c: str(v) for c, v in sorted(won.items())},
+        "won": {c: str(v) for c, v in sorted(booked.items())},
     }
+
+
+def conversion_by_source(
+    leads: Iterable[Lead], opportunities: Iterable[Opportunity], sales: Pipeline
+) -> list[dict[str, Any]]:
+    """Lead -> opportunity -> won per source (:func:`pipelinekit.analytics.lead_conversion`)."""
+    rates = analytics.lead_conversion(leads, opportunities, sales, by="source")
+    rows = rates.to_dicts()
+    rows.sort(key=lambda row: (-row["lead_to_won"], str(row["source"])))
+    return rows
 
 
 def top_leads(leads: Iterable[Lead], count: int) -> list[Lead]:

@@ -258,12 +258,26 @@ def _report_data(storage: Storage, top: int) -> dict[str, Any]:
         "lead_status": dict(sorted(Counter(x.status for x in leads).items())),
         "funnel": analytics.funnel(leads, deals, sales),
         "forecast": analytics.forecast(deals, sales),
+        "by_source": analytics.conversion_by_source(leads, deals, sales),
         "top_leads": _top_rows(leads, top),
     }
 
 
+def _print_sources(rows: list[dict[str, Any]]) -> None:
+    table = Table(title="Lead conversion by source", title_justify="left")
+    for name in ("source", "leads", "opportunities", "won", "lead -> won"):
+        table.add_column(name, justify="left" if name == "source" else "right")
+    for row in rows:
+        table.add_row(
+            str(row["source"]), str(row["leads"]), str(row["opportunities"]), str(row["won"]),
+            f"{row['lead_to_won']:.1%}",
+        )  # fmt: skip
+    console().print(table)
+
+
 def _print_report(data: dict[str, Any]) -> None:
     _print_funnel(data["funnel"])
+    _print_sources(data["by_source"])
     _print_forecast(data["forecast"])
     _print_top(data["top_leads"])
 

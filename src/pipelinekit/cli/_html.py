@@ -68,12 +68,21 @@ def render_html(data: dict[str, Any], *, title: str) -> str:
         [escape(r["lead"]), f"{float(r['score']):.1f}", escape(r["status"]), escape(r["why"])]
         for r in data["top_leads"]
     ]
+    source_rows = [
+        [escape(str(r["source"])), str(r["leads"]), str(r["opportunities"]), str(r["won"]),
+         f"{float(r['lead_to_won']):.1%}"]
+        for r in data.get("by_source", [])
+    ]  # fmt: skip
     return (
         f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
         f"<style>{_STYLE}</style></head><body><h1>{escape(title)}</h1>"
         f"<p>{data['leads']} leads, {data['opportunities']} opportunities.</p>"
         f"<h2>Funnel</h2>{_table(['step', 'count', 'of leads', ''], funnel_rows, {1, 2})}"
-        f"<h2>Forecast (open opportunities)</h2>"
+        f"<h2>Lead conversion by source</h2>"
+        + _table(
+            ["source", "leads", "opportunities", "won", "lead to won"], source_rows, {1, 2, 3, 4}
+        )
+        + "<h2>Forecast (open opportunities)</h2>"
         f"{_table(['stage', 'deals', 'amount', 'weighted'], forecast_rows, {1, 2, 3})}"
         f"<p>Won so far: {won}</p>"
         f"<h2>Best leads</h2>{_table(['lead', 'score', 'status', 'why'], lead_rows, {1})}"
