@@ -136,6 +136,8 @@ def run_scenario(
     later; each deal then advances, is lost (with a reason) or won, one step
     every one to three weeks, with chances that rise with the lead's hidden
     intent.  Nothing happens after ``as_of``, so recent deals stay open.
+    The same leads and ``seed`` give the same story; only the new
+    opportunities' ids differ from run to run.
     """
     rng = random.Random(seed * 7919 + 1)
     scorer = scorer if scorer is not None else demo_scorer()
