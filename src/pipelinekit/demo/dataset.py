@@ -176,8 +176,8 @@ def synthetic_leads(
     >>> leads = synthetic_leads(50, seed=7)
     >>> len(leads), leads == synthetic_leads(50, seed=7)
     (50, True)
-    >>> sorted({lead.source.channel.value for lead in leads})[:3]
-    ['cold_email', 'event', 'inbound_form']
+    >>> len({lead.source.channel for lead in leads}) >= 5  # several sources
+    True
     """
     if count < 0:
         raise ValueError(f"count must be >= 0, got {count}")
