@@ -61,7 +61,7 @@ from ..ports import (
 )
 from ..queries import Criteria, Query, micros
 from ..records import EventRecord
-from .schema import SCHEMA_VERSION, Tables, ensure_schema, stored_version
+from .schema import SCHEMA_VERSION, Tables, analytics_values, ensure_schema, stored_version
 
 __all__ = ["SqlStorage"]
 
@@ -391,6 +391,7 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
                     "updated_us": ix.updated_us,
                     "version": entity.version,
                     "doc": _dumps(data),
+                    **analytics_values(entity),
                 }
             )
             if has_history:

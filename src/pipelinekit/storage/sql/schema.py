@@ -15,8 +15,12 @@ database newer than this pipelinekit is refused
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
 
 import attrs
 from sqlalchemy import (
@@ -32,18 +36,23 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     inspect,
     select,
     text,
     update,
 )
 
+from ...domain.leads import Lead
+from ...domain.opportunities import Opportunity
+from ...domain.prospects import Prospect
 from ..errors import SchemaVersionError
+from ..queries import micros
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Tables", "build_tables", "ensure_schema"]
 
-#: The storage schema version this pipelinekit writes.
-SCHEMA_VERSION = 1
+#: The storage schema version this pipelinekit writes (2: analytics columns).
+SCHEMA_VERSION = 2
 
 Migration = Callable[[Connection, "Tables"], None]
 
@@ -89,6 +98,7 @@ def _entity_table(metadata: MetaData, prefix: str, kind: str) -> Table:
         Column("updated_us", BigInteger(), nullable=False),
         Column("version", Integer(), nullable=False),
         Column("doc", Text(), nullable=False),
+        *_analytics_columns(),
     )
     Index(f"{name}_external_id", table.c.external_id, unique=True)
     Index(f"{name}_stage", table.c.stage, table.c.id)
@@ -99,6 +109,121 @@ def _entity_table(metadata: MetaData, prefix: str, kind: str) -> Table:
         Index(f"{name}_pipeline", table.c.pipeline, table.c.stage, table.c.id)
         Index(f"{name}_lead", table.c.lead_id)
     return table
+
+
+#: Scale of ``amount_units``: amounts are stored as exact integers of millionths.
+AMOUNT_SCALE = 10**6
+# Sums of a million amounts must stay inside a signed 64-bit integer.
+_MAX_UNITS = 2**63 // 10**7
+_EPOCH_DAY = date(1970, 1, 1)
+
+
+def _analytics_columns() -> list[Column[Any]]:
+    """Schema version 2: what analytics aggregate in the database, filled on every save.
+
+    ``amount_units`` is the amount in millionths as an exact integer (``NULL``
+    when the amount has more places or is too large: ``amount`` keeps the
+    exact text for those), ``probability`` the exact effective probability as
+    text, ``expected_day`` the expected close date as days since 1970-01-01,
+    ``stage_since_us`` when the current stage was entered, ``source`` a lead's
+    channel.
+    """
+    return [
+        Column("created_us", BigInteger(), nullable=True),
+        Column("stage_since_us", BigInteger(), nullable=True),
+        Column("amount_units", BigInteger(), nullable=True),
+        Column("amount", String(80), nullable=True),
+        Column("currency", String(3), nullable=True),
+        Column("probability", String(40), nullable=True),
+        Column("expected_day", Integer(), nullable=True),
+        Column("source", String(50), nullable=True),
+    ]
+
+
+#: The analytics column names, in table order.
+ANALYTICS_COLUMNS = tuple(c.name for c in _analytics_columns())
+
+
+def analytics_values(entity: Lead | Prospect | Opportunity) -> dict[str, Any]:
+    """The analytics columns of one entity (see :func:`_analytics_columns`)."""
+    history = getattr(entity, "history", ())
+    since = history[-1].at if history else entity.created_at
+    out: dict[str, Any] = {
+        "created_us": micros(entity.created_at),
+        "stage_since_us": micros(since),
+        "amount_units": None,
+        "amount": None,
+        "currency": None,
+        "probability": None,
+        "expected_day": None,
+        "source": None,
+    }
+    if isinstance(entity, Opportunity):
+        if entity.amount is not None:
+            value = entity.amount.amount
+            units = value * AMOUNT_SCALE
+            if units == units.to_integral_value() and abs(units) < _MAX_UNITS:
+                out["amount_units"] = int(units)
+            out["amount"] = str(value)
+            out["currency"] = entity.amount.currency
+        out["probability"] = str(entity.probability)
+        if entity.expected_close is not None:
+            out["expected_day"] = (entity.expected_close - _EPOCH_DAY).days
+    elif isinstance(entity, Lead) and entity.source is not None:
+        out["source"] = entity.source.channel.value
+    return out
+
+
+def amount_of(units: int | None, text: str | None) -> Decimal:
+    """The exact amount from ``amount_units`` (or, when it is NULL, the ``amount`` text)."""
+    if units is not None:
+        return Decimal(units).scaleb(-6)
+    return Decimal(text) if text is not None else Decimal(0)
+
+
+_ENTITY_TYPES: dict[str, type[Lead | Prospect | Opportunity]] = {
+    "lead": Lead,
+    "prospect": Prospect,
+    "opportunity": Opportunity,
+}
+
+
+def _add_analytics_columns(conn: Connection, tables: Tables) -> None:
+    """Migration 1 -> 2: add the analytics columns and backfill them from the documents."""
+    from ...serialization import from_dict
+
+    preparer = conn.dialect.identifier_preparer
+    for kind, table in tables.entities.items():
+        name = preparer.format_table(table)
+        for column in _analytics_columns():
+            kind_sql = column.type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {name} ADD COLUMN {column.name} {kind_sql}"))
+        cls = _ENTITY_TYPES[kind]
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values({n: bindparam(n) for n in ANALYTICS_COLUMNS})
+        )
+        after = ""
+        while True:
+            rows = conn.execute(
+                select(table.c.id, table.c.doc)
+                .where(table.c.id > after)
+                .order_by(table.c.id)
+                .limit(5000)
+            ).all()
+            if not rows:
+                break
+            params = []
+            for entity_id, doc in rows:
+                values = analytics_values(from_dict(cls, json.loads(doc)))
+                values["b_id"] = entity_id
+                params.append(values)
+            conn.execute(stmt, params)
+            after = rows[-1][0]
+
+
+MIGRATIONS[1] = _add_analytics_columns
 
 
 def _history_table(metadata: MetaData, prefix: str, kind: str, parent: Table) -> Table:

@@ -1,0 +1,681 @@
+"""Analytics inside the database: the reports of :mod:`pipelinekit.analytics`, aggregated in SQL.
+
+Each function takes a unit of work of a SQL storage (a read-only one is
+best) and the same arguments as its in-memory twin, and returns the same
+result.  The database does the work: it reads the stage history, finds each
+opportunity's stage at the report's moment and groups and sums; only the
+grouped rows come back (a few per stage, owner or period, not one per deal).
+The last step (rates, conversions, percentages) is shared with the in-memory
+code, so both paths agree exactly.  Time in stage computes each visit's length
+in the database and the percentiles in Python.
+
+Money stays exact: amounts are summed as integers of millionths
+(``amount_units``), and the rare amount that does not fit is summed from its
+exact text.
+
+    from pipelinekit.storage.sql import analytics as sql_analytics
+
+    with storage.unit_of_work(read_only=True) as uow:
+        report = sql_analytics.funnel(uow, sales_pipeline(), by="owner")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Final
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Subquery,
+    and_,
+    case,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+)
+
+from ...analytics._common import (
+    Period,
+    PipelinesArg,
+    Rates,
+    aware,
+    check_period,
+    check_rates,
+    from_epoch_day,
+    period_label,
+    specs_of,
+)
+from ...analytics.forecast import FORECAST_DIMENSIONS, Groups, check_by
+from ...analytics.forecast import finish as finish_forecast
+from ...analytics.funnel import (
+    FUNNEL_DIMENSIONS,
+    LEAD_DIMENSIONS,
+    Counts,
+    finish_conversion,
+    finish_funnel,
+    funnel_steps,
+    step_index,
+)
+from ...analytics.metrics import METRIC_DIMENSIONS, Tally, check_span, finish_metrics
+from ...analytics.results import (
+    Forecast,
+    Funnel,
+    LeadConversion,
+    SalesMetrics,
+    StageTimes,
+    StaleDeal,
+    StaleDeals,
+)
+from ...analytics.stages import finish_times
+from ...clock import Clock, resolve_time
+from ...pipelines.spec import PipelineSpec, StageKind
+from ..ports import UnitOfWork
+from ..queries import micros
+from .adapter import _SqlUnitOfWork, _when, translate
+from .schema import Tables, amount_of
+
+__all__ = [
+    "forecast",
+    "funnel",
+    "lead_conversion",
+    "sales_metrics",
+    "stale_deals",
+    "time_in_stages",
+]
+
+_DAY_US: Final = 86_400_000_000
+_MICRO: Final = timedelta(microseconds=1)
+_OPEN, _WON, _LOST, _OTHER = 0, 1, 2, 3
+_CODES: Final = {StageKind.OPEN: _OPEN, StageKind.WON: _WON, StageKind.LOST: _LOST}
+
+
+def _connection(uow: UnitOfWork) -> tuple[Connection, Tables]:
+    if not isinstance(uow, _SqlUnitOfWork):
+        raise TypeError(
+            "pipelinekit.storage.sql.analytics needs a unit of work of a SQL storage; "
+            f"got {type(uow).__name__} (use pipelinekit.analytics on the entities instead)"
+        )
+    return uow.conn, uow.tables
+
+
+def _case(column: ColumnElement[Any], mapping: Mapping[str, Any], default: Any) -> Any:
+    """``CASE column WHEN key THEN value ... ELSE default END`` (``default`` if empty)."""
+    if not mapping:
+        return literal(default) if default is not None else null()
+    return case(
+        {key: literal(value) for key, value in mapping.items()},
+        value=column,
+        else_=literal(default) if default is not None else null(),
+    )
+
+
+class _Stages:
+    """One pipeline's stages as numbers the database can carry: index, kind, step."""
+
+    def __init__(self, spec: PipelineSpec) -> None:
+        self.spec = spec
+        self.keys = spec.stage_keys
+        self.index = {key: i for i, key in enumerate(self.keys)}
+        self.unknown = len(self.keys)
+        self.width = len(self.keys) + 1
+        self.kinds = {s.key: _CODES[s.kind] for s in spec.stages}
+        self.steps = {k: v for k, v in step_index(spec).items() if self.kinds[k] == _OPEN}
+        self.top = len(funnel_steps(spec)) - 1
+
+    def stage_of(self, index: int) -> str | None:
+        return self.keys[index] if 0 <= index < len(self.keys) else None
+
+    def code_of_index(self, index: int) -> int:
+        stage = self.stage_of(index)
+        return _OTHER if stage is None else self.kinds[stage]
+
+
+def _per_opportunity(
+    tables: Tables,
+    stages: _Stages,
+    moment_us: int | None,
+    *,
+    inclusive: bool = True,
+    funnel: bool = False,
+    extra: Sequence[ColumnElement[Any]] = (),
+) -> Subquery:
+    """One row per opportunity of the pipeline with its stage at the moment.
+
+    ``stage_ix`` is the index of the stage it was in (the last history row at
+    or before the moment), ``since_us`` when it entered it and ``visible``
+    whether it existed then.  An opportunity without history is in its
+    current stage since it was created.  With ``funnel``, ``level_open`` is
+    the furthest open step it reached.
+    """
+    o = tables.entities["opportunity"]
+    h = tables.history["opportunity"]
+
+    def vis(value: Any) -> Any:
+        if moment_us is None:
+            return value
+        seen = h.c.at_us <= moment_us if inclusive else h.c.at_us < moment_us
+        return case((seen, value), else_=null())
+
+    idx = _case(h.c.to_stage, stages.index, stages.unknown)
+    columns: list[Any] = [
+        o.c.id,
+        o.c.stage,
+        o.c.created_us,
+        func.count(h.c.seq).label("has_hist"),
+        func.count(vis(literal(1))).label("nvis"),
+        func.max(vis(h.c.seq * stages.width + idx)).label("last_code"),
+        func.max(vis(h.c.at_us)).label("last_at"),
+        *extra,
+    ]
+    if funnel:
+        columns.append(func.max(vis(_case(h.c.to_stage, stages.steps, None))).label("level_open"))
+    return (
+        select(*columns)
+        .select_from(o.outerjoin(h, h.c.entity_id == o.c.id))
+        .where(o.c.pipeline == stages.spec.key)
+        .group_by(o.c.id)
+        .subquery()
+    )
+
+
+def _derived(
+    sub: Subquery, stages: _Stages, moment_us: int | None, *, inclusive: bool = True
+) -> tuple[Any, Any, Any]:
+    """``(stage index, entered at, visible)`` expressions over :func:`_per_opportunity`."""
+    c = sub.c
+    no_history = c.has_hist == 0
+    current = _case(c.stage, stages.index, stages.unknown)
+    stage_ix = case((no_history, current), else_=c.last_code % stages.width)
+    since = case((no_history, c.created_us), else_=c.last_at)
+    if moment_us is None:
+        visible: Any = literal(True)
+    else:
+        born = c.created_us <= moment_us if inclusive else c.created_us < moment_us
+        visible = case((no_history, born), else_=c.nvis > 0)
+    return stage_ix, since, visible
+
+
+# -- funnel ---------------------------------------------------------------------------------------
+
+
+def funnel(
+    uow: UnitOfWork,
+    pipelines: PipelinesArg,
+    *,
+    as_of: datetime | None = None,
+    by: str | Sequence[str] = (),
+    period: Period = "month",
+) -> Funnel:
+    """:func:`pipelinekit.analytics.funnel` in the database (``source`` joins the leads table)."""
+    names = check_by(by, FUNNEL_DIMENSIONS, "funnel")
+    check_period(period)
+    moment = aware(as_of, "as_of")
+    moment_us = None if moment is None else micros(moment)
+    specs = specs_of(pipelines)
+    conn, tables = _connection(uow)
+    o = tables.entities["opportunity"]
+    counts: Counts = {}
+    for key, spec in specs.items():
+        stages = _Stages(spec)
+        extra = _segment_columns(tables, names, o)
+        sub = _per_opportunity(tables, stages, moment_us, funnel=True, extra=extra)
+        stage_ix, _, visible = _derived(sub, stages, moment_us)
+        code = _case_int(stage_ix, {i: stages.code_of_index(i) for i in range(stages.width)})
+        level = case(
+            (code == _WON, stages.top),
+            (sub.c.has_hist == 0, _case(sub.c.stage, stages.steps, None)),
+            else_=sub.c.level_open,
+        )
+        segs = [sub.c[f"seg_{i}"] for i in range(len(names))]
+        inner = select(*segs, level.label("level"), code.label("code")).where(visible).subquery()
+        group = [*(inner.c[f"seg_{i}"] for i in range(len(names))), inner.c.level, inner.c.code]
+        stmt = select(*group, func.count()).where(inner.c.level.is_not(None)).group_by(*group)
+        with translate("computing the funnel"):
+            rows = conn.execute(stmt).all()
+        for row in rows:
+            *values, level_value, code_value, n = row
+            segment = tuple(_segment_value(names[i], v, period) for i, v in enumerate(values))
+            slot = (key, segment, int(level_value), int(code_value))
+            counts[slot] = counts.get(slot, 0) + int(n)
+    return finish_funnel(counts, specs, names, moment, period)
+
+
+def _case_int(column: Any, mapping: Mapping[int, int]) -> Any:
+    return case({k: literal(v) for k, v in mapping.items()}, value=column, else_=literal(_OTHER))
+
+
+def _segment_columns(tables: Tables, names: Sequence[str], o: Any) -> list[Any]:
+    out: list[Any] = []
+    for i, name in enumerate(names):
+        if name == "owner":
+            out.append(o.c.owner.label(f"seg_{i}"))
+        elif name == "cohort":
+            out.append((o.c.created_us // _DAY_US).label(f"seg_{i}"))
+        else:
+            leads = tables.entities["lead"]
+            out.append(
+                select(leads.c.source)
+                .where(leads.c.id == o.c.lead_id)
+                .scalar_subquery()
+                .label(f"seg_{i}")
+            )
+    return out
+
+
+def _segment_value(name: str, value: Any, period: Period) -> str | None:
+    if value is None:
+        return None
+    if name in ("cohort", "period"):
+        return period_label(from_epoch_day(int(value)), period)
+    return str(value)
+
+
+# -- forecast -------------------------------------------------------------------------------------
+
+
+def forecast(
+    uow: UnitOfWork,
+    pipelines: PipelinesArg,
+    *,
+    by: str | Sequence[str] = ("category",),
+    as_of: datetime | None = None,
+    period: Period = "month",
+    rates: Rates | None = None,
+    currency: str | None = None,
+) -> Forecast:
+    """:func:`pipelinekit.analytics.forecast` in the database."""
+    names = check_by(by, FORECAST_DIMENSIONS, "forecast")
+    check_period(period)
+    moment = aware(as_of, "as_of")
+    moment_us = None if moment is None else micros(moment)
+    specs = specs_of(pipelines)
+    checked = check_rates(rates, currency)
+    conn, tables = _connection(uow)
+    o = tables.entities["opportunity"]
+    groups: Groups = {}
+    for key, spec in specs.items():
+        stages = _Stages(spec)
+        if moment_us is None:
+            stage_ix: Any = _case(o.c.stage, stages.index, stages.unknown)
+            since: Any = o.c.stage_since_us
+            source: Any = o
+            visible: Any = o.c.pipeline == key
+            cols: Any = o.c
+        else:
+            extra = [
+                o.c.owner,
+                o.c.pipeline,
+                o.c.probability,
+                o.c.amount_units,
+                o.c.amount,
+                o.c.currency,
+                o.c.expected_day,
+            ]
+            source = _per_opportunity(tables, stages, moment_us, extra=extra)
+            stage_ix, since, visible = _derived(source, stages, moment_us)
+            cols = source.c
+        code = _case_int(stage_ix, {i: stages.code_of_index(i) for i in range(stages.width)})
+        own = _case(cols.stage, stages.index, stages.unknown)
+        default = {
+            i: ("100" if stages.code_of_index(i) == _WON else str(spec.stages[i].probability))
+            if stages.code_of_index(i) in (_OPEN, _WON)
+            else "0"
+            for i in range(len(stages.keys))
+        }
+        probability = case(
+            (code == _WON, literal("100")),
+            (code != _OPEN, literal("0")),
+            (stage_ix == own, cols.probability),
+            else_=_case_int_text(stage_ix, default),
+        )
+        dims: list[Any] = []
+        for name in names:
+            if name == "category":
+                categories = {i: s.forecast for i, s in enumerate(spec.stages)}
+                dims.append(_case_text(stage_ix, categories, "omitted"))
+            elif name == "stage":
+                dims.append(_case_text(stage_ix, dict(enumerate(stages.keys)), None))
+            elif name == "owner":
+                dims.append(cols.owner)
+            elif name == "pipeline":
+                dims.append(cols.pipeline)
+            else:
+                dims.append(case((code == _OPEN, cols.expected_day), else_=since // _DAY_US))
+        inexact = case((cols.amount_units.is_(None), cols.amount), else_=null())
+        labelled = [d.label(f"d{i}") for i, d in enumerate(dims)]
+        inner = (
+            select(
+                *labelled,
+                cols.currency.label("currency"),
+                code.label("code"),
+                probability.label("probability"),
+                inexact.label("inexact"),
+                cols.amount_units.label("units"),
+            )
+            .select_from(source)
+            .where(visible)
+            .subquery()
+        )
+        group = [inner.c[f"d{i}"] for i in range(len(dims))]
+        stmt = select(
+            *group,
+            inner.c.currency,
+            inner.c.code,
+            inner.c.probability,
+            inner.c.inexact,
+            func.count(),
+            func.sum(inner.c.units),
+        ).group_by(*group, inner.c.currency, inner.c.code, inner.c.probability, inner.c.inexact)
+        with translate("computing the forecast"):
+            rows = conn.execute(stmt).all()
+        for row in rows:
+            *values, cur, code_value, prob, exact_text, n, units = row
+            segment = tuple(
+                _forecast_value(names[i], v, period, key, stages) for i, v in enumerate(values)
+            )
+            amount = (
+                Decimal(exact_text) * int(n)
+                if exact_text is not None
+                else amount_of(None if units is None else int(units), None)
+            )
+            gkey = (segment, cur, int(code_value), Decimal(prob))
+            slot = groups.get(gkey)
+            if slot is None:
+                groups[gkey] = [int(n), amount]
+            else:
+                slot[0] += int(n)
+                slot[1] += amount
+    return finish_forecast(groups, names, moment, period, checked, currency)
+
+
+def _case_text(column: Any, mapping: Mapping[int, str], default: str | None) -> Any:
+    return case(
+        {k: literal(v) for k, v in mapping.items()},
+        value=column,
+        else_=literal(default) if default is not None else null(),
+    )
+
+
+def _case_int_text(column: Any, mapping: Mapping[int, str]) -> Any:
+    return case({k: literal(v) for k, v in mapping.items()}, value=column, else_=literal("0"))
+
+
+def _forecast_value(name: str, value: Any, period: Period, key: str, stages: _Stages) -> str | None:
+    if name == "period":
+        return _segment_value("period", value, period)
+    return None if value is None else str(value)
+
+
+# -- sales metrics --------------------------------------------------------------------------------
+
+
+def sales_metrics(
+    uow: UnitOfWork,
+    pipelines: PipelinesArg,
+    *,
+    start: datetime,
+    end: datetime,
+    by: str | Sequence[str] = (),
+    rates: Rates | None = None,
+    currency: str | None = None,
+) -> SalesMetrics:
+    """:func:`pipelinekit.analytics.sales_metrics` in the database."""
+    names = check_by(by, METRIC_DIMENSIONS, "metrics")
+    lo, hi = check_span(start, end)
+    lo_us, hi_us = micros(lo), micros(hi)
+    specs = specs_of(pipelines)
+    checked = check_rates(rates, currency)
+    conn, tables = _connection(uow)
+    o = tables.entities["opportunity"]
+    tallies: dict[tuple[str | None, ...], Tally] = {}
+    for spec in specs.values():
+        stages = _Stages(spec)
+        extra = [o.c.owner, o.c.pipeline, o.c.amount_units, o.c.amount, o.c.currency]
+        sub = _per_opportunity(tables, stages, hi_us, inclusive=False, extra=extra)
+        stage_ix, since, visible = _derived(sub, stages, hi_us, inclusive=False)
+        code = _case_int(stage_ix, {i: stages.code_of_index(i) for i in range(stages.width)})
+        closed = and_(visible, since >= lo_us)
+        won = and_(closed, code == _WON)
+        lost = and_(closed, code == _LOST)
+        created = and_(sub.c.created_us >= lo_us, sub.c.created_us < hi_us)
+        dims = [sub.c.owner if name == "owner" else sub.c.pipeline for name in names]
+        inexact = case((sub.c.amount_units.is_(None), sub.c.amount), else_=null())
+        stmt = (
+            select(
+                *dims,
+                sub.c.currency,
+                inexact,
+                func.sum(case((created, 1), else_=0)),
+                func.sum(case((won, 1), else_=0)),
+                func.sum(case((lost, 1), else_=0)),
+                func.sum(case((won, since - sub.c.created_us), else_=0)),
+                func.sum(case((won, sub.c.amount_units), else_=null())),
+                func.sum(case((and_(won, sub.c.amount.is_not(None)), 1), else_=0)),
+            )
+            .where(or_(created, won, lost))
+            .group_by(*dims, sub.c.currency, inexact)
+        )
+        with translate("computing sales metrics"):
+            rows = conn.execute(stmt).all()
+        for row in rows:
+            *values, cur, exact_text, n_created, n_won, n_lost, cycle, units, priced = row
+            segment = tuple(None if v is None else str(v) for v in values)
+            tally = tallies.setdefault(segment, Tally())
+            tally.created += int(n_created)
+            tally.won += int(n_won)
+            tally.lost += int(n_lost)
+            tally.cycle_us += int(cycle or 0)
+            if int(priced):
+                amount = (
+                    Decimal(exact_text) * int(priced)
+                    if exact_text is not None
+                    else amount_of(int(units), None)
+                )
+                tally.add_won(cur, amount, int(priced))
+    return finish_metrics(tallies, names, lo, hi, checked, currency)
+
+
+# -- lead conversion ------------------------------------------------------------------------------
+
+
+def lead_conversion(
+    uow: UnitOfWork,
+    pipelines: PipelinesArg,
+    *,
+    as_of: datetime | None = None,
+    by: str | Sequence[str] = (),
+    period: Period = "month",
+) -> LeadConversion:
+    """:func:`pipelinekit.analytics.lead_conversion` in the database."""
+    names = check_by(by, LEAD_DIMENSIONS, "lead conversion")
+    check_period(period)
+    moment = aware(as_of, "as_of")
+    moment_us = None if moment is None else micros(moment)
+    specs = specs_of(pipelines)
+    conn, tables = _connection(uow)
+    o = tables.entities["opportunity"]
+    h = tables.history["opportunity"]
+    leads = tables.entities["lead"]
+    won_pairs = [
+        and_(
+            o.c.pipeline == key,
+            h.c.to_stage.in_([s.key for s in spec.stages if s.kind is StageKind.WON]),
+        )
+        for key, spec in specs.items()
+    ]
+    is_won = case((or_(*won_pairs), 1), else_=0) if won_pairs else literal(0)
+    current_won = case(
+        (
+            or_(
+                *[
+                    and_(
+                        o.c.pipeline == key,
+                        o.c.stage.in_([s.key for s in spec.stages if s.kind is StageKind.WON]),
+                    )
+                    for key, spec in specs.items()
+                ]
+            ),
+            1,
+        ),
+        else_=0,
+    )
+
+    def vis(value: Any) -> Any:
+        if moment_us is None:
+            return value
+        return case((h.c.at_us <= moment_us, value), else_=null())
+
+    per_opp = (
+        select(
+            o.c.lead_id,
+            o.c.created_us,
+            current_won.label("current_won"),
+            func.count(h.c.seq).label("has_hist"),
+            func.count(vis(literal(1))).label("nvis"),
+            func.max(vis(h.c.seq * 2 + is_won)).label("last_code"),
+        )
+        .select_from(o.outerjoin(h, h.c.entity_id == o.c.id))
+        .where(o.c.lead_id.is_not(None))
+        .group_by(o.c.id)
+        .subquery()
+    )
+    p = per_opp.c
+    status = case((p.has_hist == 0, p.current_won + 1), else_=p.last_code % 2 + 1)
+    if moment_us is None:
+        seen: Any = literal(True)
+    else:
+        seen = case((p.has_hist == 0, p.created_us <= moment_us), else_=p.nvis > 0)
+    reached = (
+        select(p.lead_id, func.max(status).label("status"))
+        .where(seen)
+        .group_by(p.lead_id)
+        .subquery()
+    )
+    dims: list[Any] = []
+    for name in names:
+        if name == "owner":
+            dims.append(leads.c.owner)
+        elif name == "cohort":
+            dims.append(leads.c.created_us // _DAY_US)
+        else:
+            dims.append(leads.c.source)
+    stmt = (
+        select(
+            *dims,
+            func.count(),
+            func.count(reached.c.status),
+            func.sum(case((reached.c.status == 2, 1), else_=0)),
+        )
+        .select_from(leads.outerjoin(reached, reached.c.lead_id == leads.c.id))
+        .group_by(*dims)
+    )
+    if moment_us is not None:
+        stmt = stmt.where(leads.c.created_us <= moment_us)
+    with translate("computing lead conversion"):
+        rows = conn.execute(stmt).all()
+    tallies: dict[tuple[str | None, ...], list[int]] = {}
+    for row in rows:
+        *values, n, converted, won = row
+        segment = tuple(_segment_value(names[i], v, period) for i, v in enumerate(values))
+        slot = tallies.setdefault(segment, [0, 0, 0])
+        slot[0] += int(n)
+        slot[1] += int(converted)
+        slot[2] += int(won or 0)
+    return finish_conversion(tallies, names, moment, period)
+
+
+# -- time in stage and stale deals ----------------------------------------------------------------
+
+
+def time_in_stages(
+    uow: UnitOfWork,
+    pipelines: PipelinesArg,
+    *,
+    as_of: datetime | None = None,
+    clock: Clock | None = None,
+) -> StageTimes:
+    """:func:`pipelinekit.analytics.time_in_stages` in the database.
+
+    The database computes each visit's length (a window over the history);
+    mean, median and 90th percentile are taken in Python over those lengths.
+    """
+    moment = resolve_time(as_of, clock)
+    moment_us = micros(moment)
+    specs = specs_of(pipelines)
+    conn, tables = _connection(uow)
+    o = tables.entities["opportunity"]
+    h = tables.history["opportunity"]
+    durations: dict[tuple[str, str], list[int]] = {}
+    for key, spec in specs.items():
+        opens = [s.key for s in spec.stages if s.kind is StageKind.OPEN]
+        following = func.lead(h.c.at_us).over(partition_by=h.c.entity_id, order_by=h.c.seq)
+        visits = (
+            select(h.c.to_stage.label("stage"), h.c.at_us, following.label("next_at"))
+            .join(o, o.c.id == h.c.entity_id)
+            .where(o.c.pipeline == key, h.c.at_us <= moment_us)
+            .subquery()
+        )
+        with_history = select(h.c.entity_id).where(h.c.entity_id == o.c.id).exists()
+        lengths = select(
+            visits.c.stage, func.coalesce(visits.c.next_at, moment_us) - visits.c.at_us
+        ).where(visits.c.stage.in_(opens))
+        bare = select(o.c.stage, moment_us - o.c.created_us).where(
+            o.c.pipeline == key,
+            o.c.stage.in_(opens),
+            o.c.created_us <= moment_us,
+            ~with_history,
+        )
+        with translate("computing time in stage"):
+            for stmt in (lengths, bare):
+                for stage, length in conn.execute(stmt):
+                    durations.setdefault((key, stage), []).append(int(length))
+    return finish_times(durations, specs, moment)
+
+
+def stale_deals(
+    uow: UnitOfWork,
+    pipelines: PipelinesArg,
+    *,
+    as_of: datetime | None = None,
+    clock: Clock | None = None,
+) -> StaleDeals:
+    """:func:`pipelinekit.analytics.stale_deals` in the database."""
+    moment = resolve_time(as_of, clock)
+    moment_us = micros(moment)
+    specs = specs_of(pipelines)
+    conn, tables = _connection(uow)
+    o = tables.entities["opportunity"]
+    found: list[StaleDeal] = []
+    for key, spec in specs.items():
+        stages = _Stages(spec)
+        limits = {
+            i: s.rotting_days * _DAY_US
+            for i, s in enumerate(spec.stages)
+            if s.kind is StageKind.OPEN and s.rotting_days is not None
+        }
+        if not limits:
+            continue
+        sub = _per_opportunity(tables, stages, moment_us, extra=[o.c.owner])
+        stage_ix, since, visible = _derived(sub, stages, moment_us)
+        threshold = case({k: literal(v) for k, v in limits.items()}, value=stage_ix, else_=null())
+        stmt = select(sub.c.id, stage_ix, sub.c.owner, since).where(
+            visible, threshold.is_not(None), moment_us - since > threshold
+        )
+        with translate("finding stale deals"):
+            rows = conn.execute(stmt).all()
+        for entity_id, index, owner, since_us in rows:
+            stage = spec.stages[int(index)]
+            entered = _when(int(since_us))
+            assert stage.rotting_days is not None
+            found.append(
+                StaleDeal(
+                    entity_id, key, stage.key, owner, entered, moment - entered, stage.rotting_days
+                )
+            )
+    found.sort(key=lambda d: (-(d.overdue // _MICRO), d.opportunity_id))
+    return StaleDeals(moment, tuple(found))
