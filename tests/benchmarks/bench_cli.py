@@ -93,7 +93,8 @@ def _import(path: Path) -> int:
     storage = _fresh_db()
     summary = import_leads(path, storage, at=T0, batch_size=1000)
     storage.close()
-    assert summary.inserted == summary.rows and summary.rejected == 0
+    assert summary.inserted == summary.rows
+    assert summary.rejected == 0
     return summary.inserted
 
 
