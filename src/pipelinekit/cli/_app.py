@@ -67,6 +67,11 @@ class _State:
     def db(self) -> str:
         return self.db_override or self.settings.db
 
+    @property
+    def db_label(self) -> str:
+        """The database for messages and output, never with a password."""
+        return attrs.evolve(self.settings, db=self.db).describe_db().removeprefix("sqlite:///")
+
 
 def _state(ctx: typer.Context) -> _State:
     state = ctx.find_root().obj
@@ -319,7 +324,7 @@ def demo(
     if present:
         if not json_out:
             err_console().print(
-                f"Demo data for seed {seed} is already in {state.db}; reporting it."
+                f"Demo data for seed {seed} is already in {state.db_label}; reporting it."
             )
     else:
         with progress_bar("Generating leads", enabled=not json_out) as update:
@@ -338,12 +343,12 @@ def demo(
         if not json_out:
             err_console().print(
                 f"Stored {len(outcome.leads)} leads and {len(outcome.opportunities)} opportunities "
-                f"in {state.db} (as of {as_of.date()})."
+                f"in {state.db_label} (as of {as_of.date()})."
             )
     data = _report_data(storage, top)
     storage.close()
     if json_out:
-        print_json({"db": state.db, "seed": seed, **data})
+        print_json({"db": state.db_label, "seed": seed, **data})
         return
     _print_report(data)
 
@@ -453,7 +458,7 @@ def import_(
     if json_out:
         print_json({**summary.to_dict(), "error_report": str(report_path) if report_path else None})
     else:
-        table = Table(title=f"Imported {file.name} into {state.db}", title_justify="left")
+        table = Table(title=f"Imported {file.name} into {state.db_label}", title_justify="left")
         for name in ("rows", "inserted", "updated", "unchanged", "rejected"):
             table.add_column(name, justify="right")
         table.add_row(
@@ -546,6 +551,13 @@ def qualify(
                 for lead, result in zip(batch, results, strict=True):
                     verdicts[result.verdict.value] += 1
                     moved = None
+                    if apply and lead.history and lead.history[-1].at > when:
+                        raise UserError(
+                            f"--as-of {when.isoformat()} is before lead {lead.id}'s last recorded "
+                            f"change ({lead.history[-1].at.isoformat()}): qualify as of a later "
+                            "time, or pass --no-apply to only score",
+                            ExitCode.USAGE,
+                        )
                     if apply:
                         moved = apply_proposal(propose(lead, result), lead, at=when, result=result)
                     if moved is not None:
@@ -618,7 +630,7 @@ def report(
 
         try:
             html.write_text(
-                render_html(data, title=f"pipelinekit report: {state.db}"), encoding="utf-8"
+                render_html(data, title=f"pipelinekit report: {state.db_label}"), encoding="utf-8"
             )
         except OSError as error:
             raise UserError(f"cannot write {html}: {error.strerror}", ExitCode.INPUT) from error
