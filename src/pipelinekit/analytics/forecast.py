@@ -219,7 +219,7 @@ def finish(
     out = tuple(
         ForecastLine(
             key,
-            currency,  # type: ignore[arg-type]
+            currency,
             int(v[0]),
             plain_amount(v[1]),
             plain_amount(v[2]),

@@ -106,7 +106,7 @@ class ForecastLine:
     """
 
     key: tuple[str | None, ...]
-    currency: str
+    currency: str | None
     open_deals: int
     open_amount: Decimal
     weighted: Decimal
@@ -142,7 +142,8 @@ class Forecast(_Table):
 
     ``lines`` are sorted by key then currency.  Amounts keep their currency
     unless the forecast was made with ``rates=`` (then every line is in
-    ``currency``).  :meth:`total` refuses to add several currencies.
+    ``currency``); deals without an amount are counted on lines whose
+    currency is ``None``.  :meth:`total` refuses to add several currencies.
     """
 
     as_of: datetime | None
@@ -169,8 +170,8 @@ class Forecast(_Table):
         return self.lines
 
     def currencies(self) -> tuple[str, ...]:
-        """Every currency that appears, sorted."""
-        return tuple(sorted({line.currency for line in self.lines}))
+        """Every currency that appears, sorted (deals without an amount have none)."""
+        return tuple(sorted({line.currency for line in self.lines if line.currency is not None}))
 
     def totals_by_currency(self, value: str = "weighted") -> dict[str, Money]:
         """The sum of ``value`` (``weighted``, ``open_amount``, ``booked`` or ``expected``)
@@ -179,6 +180,8 @@ class Forecast(_Table):
             raise ValueError(f"value must be one of {', '.join(_FORECAST_VALUES)}; got {value!r}")
         sums: dict[str, Decimal] = {}
         for line in self.lines:
+            if line.currency is None:  # deals without an amount
+                continue
             sums[line.currency] = sums.get(line.currency, Decimal(0)) + getattr(line, value)
         return {code: Money(amount, code) for code, amount in sorted(sums.items())}
 
