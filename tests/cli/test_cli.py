@@ -325,3 +325,32 @@ def test_import_pipelinekit_cli_does_not_load_typer_or_rich() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["demo"],
+        ["import"],
+        ["qualify"],
+        ["report"],
+        ["export"],
+        ["pipeline"],
+        ["pipeline", "validate"],
+        ["pipeline", "show"],
+        ["pipeline", "diagram"],
+    ],
+)
+def test_help_everywhere(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    code, out, _ = run(capsys, *command, "--help")
+    assert code == 0
+    assert out.startswith("Usage: pipelinekit")
+    assert "--help" in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    code, out, _ = run(capsys, "--version")
+    assert (code, out.strip()) == (0, f"pipelinekit {version('pipelinekit')}")

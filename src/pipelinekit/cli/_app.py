@@ -94,6 +94,7 @@ def _root(
         str | None,
         typer.Option(
             "--db",
+            metavar="URL",
             help="SQLite file path or database URL (sqlite:///file, postgresql://user@host/db). "
             "Default: PIPELINEKIT_DB, then pipelinekit.toml's db, then ./pipelinekit.sqlite3.",
             show_default=False,
@@ -101,7 +102,11 @@ def _root(
     ] = None,
     config: Annotated[
         Path | None,
-        typer.Option("--config", help="Settings file (default: ./pipelinekit.toml if present)."),
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            help="Settings file (default: ./pipelinekit.toml if present).",
+        ),
     ] = None,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show Python tracebacks for errors.")
@@ -290,7 +295,9 @@ def _print_report(data: dict[str, Any]) -> None:
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")
 ]
-TopOption = Annotated[int, typer.Option("--top", min=0, help="How many best leads to list.")]
+TopOption = Annotated[
+    int, typer.Option("--top", metavar="N", min=0, help="How many best leads to list.")
+]
 
 
 # -- demo ----------------------------------------------------------------------------------------
@@ -300,10 +307,13 @@ TopOption = Annotated[int, typer.Option("--top", min=0, help="How many best lead
 def demo(
     ctx: typer.Context,
     leads: Annotated[
-        int, typer.Option("--leads", min=1, max=100_000, help="How many leads to generate.")
+        int,
+        typer.Option(
+            "--leads", metavar="N", min=1, max=100_000, help="How many leads to generate."
+        ),
     ] = 500,
     seed: Annotated[
-        int, typer.Option("--seed", help="Random seed: the same seed, the same data.")
+        int, typer.Option("--seed", metavar="N", help="Random seed: the same seed, the same data.")
     ] = 25,
     top: TopOption = 5,
     json_out: JsonOption = False,
@@ -392,29 +402,35 @@ def _write_errors(path: Path, errors: tuple[RowError, ...]) -> None:
 def import_(
     ctx: typer.Context,
     file: Annotated[
-        Path, typer.Argument(help="A .csv or .jsonl file of leads.", show_default=False)
+        Path,
+        typer.Argument(help="A .csv or .jsonl file of leads.", show_default=False, metavar="FILE"),
     ],
     map_: Annotated[
         list[str] | None,
         typer.Option(
             "--map",
+            metavar="FIELD=COLUMN",
             help="FIELD=COLUMN, repeatable (e.g. --map email=E-Mail). "
             "Also settable in pipelinekit.toml [import.columns].",
         ),
     ] = None,
     format: Annotated[
-        str | None, typer.Option("--format", help="csv or jsonl (default: from the file suffix).")
+        str | None,
+        typer.Option(
+            "--format", metavar="csv|jsonl", help="csv or jsonl (default: from the file suffix)."
+        ),
     ] = None,
     errors: Annotated[
         Path | None,
         typer.Option(
             "--errors",
+            metavar="FILE",
             help="Where to write the error report (.csv or .jsonl); "
             "default: FILE.errors.csv next to FILE.",
         ),
     ] = None,
     batch_size: Annotated[
-        int | None, typer.Option("--batch-size", min=1, help="Rows per transaction.")
+        int | None, typer.Option("--batch-size", metavar="N", min=1, help="Rows per transaction.")
     ] = None,
     ignore_unmapped: Annotated[
         bool,
@@ -514,6 +530,7 @@ def qualify(
         str | None,
         typer.Option(
             "--strategy",
+            metavar="FILE",
             help="A qualifier definition (TOML). Default: pipelinekit.toml "
             "[qualify] strategy, else the demo fit score (ICP fit + BANT).",
         ),
@@ -525,7 +542,8 @@ def qualify(
         ),
     ] = True,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Score as of this ISO time (default: now).")
+        str | None,
+        typer.Option("--as-of", metavar="TIME", help="Score as of this ISO time (default: now)."),
     ] = None,
     top: TopOption = 10,
     json_out: JsonOption = False,
@@ -615,7 +633,9 @@ def report(
     ctx: typer.Context,
     html: Annotated[
         Path | None,
-        typer.Option("--html", help="Also write a standalone HTML report to this file."),
+        typer.Option(
+            "--html", metavar="FILE", help="Also write a standalone HTML report to this file."
+        ),
     ] = None,
     top: TopOption = 10,
     json_out: JsonOption = False,
@@ -646,16 +666,23 @@ def report(
 def export(
     ctx: typer.Context,
     kind: Annotated[
-        str, typer.Option("--kind", help="leads, opportunities or prospects.")
+        str,
+        typer.Option(
+            "--kind",
+            metavar="leads|opportunities|prospects",
+            help="leads, opportunities or prospects.",
+        ),
     ] = "leads",
     format: Annotated[
         str,
         typer.Option(
-            "--format", help="jsonl (complete, re-readable) or csv (leads: the import columns)."
+            "--format",
+            metavar="jsonl|csv",
+            help="jsonl (complete, re-readable) or csv (leads: the import columns).",
         ),
     ] = "jsonl",
     out: Annotated[
-        Path | None, typer.Option("--out", help="Output file (default: stdout).")
+        Path | None, typer.Option("--out", metavar="FILE", help="Output file (default: stdout).")
     ] = None,
 ) -> None:
     """Export stored entities as JSON Lines (pipelinekit.from_dict reads each line back) or CSV."""
@@ -761,7 +788,11 @@ def _pipeline(source: str) -> Pipeline:
 
 FileArg = Annotated[
     str,
-    typer.Argument(help="A pipeline TOML file, or 'sales' / 'lead_lifecycle'.", show_default=False),
+    typer.Argument(
+        help="A pipeline TOML file, or 'sales' / 'lead_lifecycle'.",
+        show_default=False,
+        metavar="FILE",
+    ),
 ]
 
 
@@ -839,10 +870,16 @@ def show(file: FileArg, json_out: JsonOption = False) -> None:
 def diagram(
     file: FileArg,
     format: Annotated[
-        str, typer.Option("--format", help="mermaid, markdown, dot, svg or png.")
+        str,
+        typer.Option(
+            "--format",
+            metavar="mermaid|markdown|dot|svg|png",
+            help="mermaid, markdown, dot, svg or png.",
+        ),
     ] = "mermaid",
     out: Annotated[
-        Path | None, typer.Option("--out", help="Output file (required for svg and png).")
+        Path | None,
+        typer.Option("--out", metavar="FILE", help="Output file (required for svg and png)."),
     ] = None,
 ) -> None:
     """Draw a pipeline: Mermaid or a Markdown table (no extra needed), DOT, SVG or PNG."""
