@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,19 @@ def test_settings_precedence_and_errors(tmp_path: Path) -> None:
         load_settings(config=tmp_path / "bad.toml", environ={})
     (tmp_path / "pw.toml").write_text('db = "postgresql://me:secret@host/db"\n')
     assert "secret" not in load_settings(config=tmp_path / "pw.toml", environ={}).describe_db()
+
+
+def test_json_lines_rows_may_add_fields_as_they_go(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text(
+        '{"id": "a", "company": "X"}\n\n'
+        '{"id": "b", "company": "Y", "email": "b@y.example", "plan": "gold", "seats": 3.5}\n'
+    )
+    storage = memory_storage()
+    assert import_leads(path, storage, at=T0).inserted == 2
+    with storage.unit_of_work(read_only=True) as uow:
+        b = uow.leads.by_external_id("b")
+        assert b is not None
+        assert b.contact is not None
+        assert str(b.contact.email) == "b@y.example"
+        assert dict(b.custom) == {"plan": "gold", "seats": Decimal("3.5")}

@@ -41,7 +41,6 @@ __all__ = [
     "detect_format",
     "RowError",
     "import_leads",
-    "lead_from_row",
     "read_rows",
 ]
 
@@ -266,7 +265,7 @@ def _capture(problems: list[Problem], prefix: str, build: Callable[[], Any]) -> 
         return None
 
 
-def lead_from_row(
+def _lead_from_row(
     row: Mapping[str, Any],
     columns: _Columns,
     *,
@@ -405,6 +404,7 @@ def import_leads(
     seen: dict[str, int] = {}
     counts = {"rows": 0, "inserted": 0, "updated": 0, "unchanged": 0}
     columns: _Columns | None = None
+    keys: dict[str, None] = {}
     batch: list[Lead] = []
     done_lines = 0
 
@@ -432,18 +432,12 @@ def import_leads(
         for line, row in rows:
             counts["rows"] += 1
             done_lines = line
-            if columns is None:
-                columns = _Columns([k for k in row if isinstance(k, str)], mapping or {})
-            elif any(k not in columns.field_of.values() and k not in columns.extra for k in row):
-                columns.extra.extend(
-                    k
-                    for k in row
-                    if k not in columns.extra
-                    and k not in columns.field_of.values()
-                    and k != "__error__"
-                )  # JSON Lines rows may add keys as they go
+            if columns is None or not keys.keys() >= row.keys():
+                # JSON Lines rows may bring new keys as they go: map them too
+                keys.update(dict.fromkeys(k for k in row if isinstance(k, str)))
+                columns = _Columns(list(keys), mapping or {})
             try:
-                lead = lead_from_row(row, columns, at=at, currency=currency, unmapped=unmapped)
+                lead = _lead_from_row(row, columns, at=at, currency=currency, unmapped=unmapped)
             except ValidationError as error:
                 ident = _text(row.get(columns.field_of.get("external_id", ""), None))
                 errors.extend(RowError(line, p.path, p.message, ident) for p in error.problems)
