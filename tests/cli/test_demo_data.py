@@ -94,3 +94,11 @@ def test_arguments_are_checked() -> None:
         synthetic_leads(1, start=datetime(2026, 1, 1))
     assert synthetic_leads(0) == []
     assert synthetic_leads(3, start=datetime(2025, 1, 1, tzinfo=UTC))[0].created_at.year == 2025
+
+
+def test_progress_is_reported() -> None:
+    calls: list[tuple[int, int]] = []
+    run_scenario(
+        synthetic_leads(250, seed=1), as_of=AS_OF, progress=lambda d, t: calls.append((d, t))
+    )
+    assert calls == [(100, 250), (200, 250)]

@@ -337,10 +337,9 @@ def demo(
                 f"Demo data for seed {seed} is already in {state.db_label}; reporting it."
             )
     else:
-        with progress_bar("Generating leads", enabled=not json_out) as update:
+        with progress_bar("Generating and working leads", enabled=not json_out) as update:
             generated = synthetic_leads(leads, seed=seed)
-            update(len(generated), len(generated))
-            outcome = run_scenario(generated, as_of=as_of, seed=seed)
+            outcome = run_scenario(generated, as_of=as_of, seed=seed, progress=update)
         with progress_bar("Storing", enabled=not json_out) as update, storage.unit_of_work() as uow:
             total = len(outcome.leads) + len(outcome.opportunities)
             for start in range(0, len(outcome.leads), 1000):

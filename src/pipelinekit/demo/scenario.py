@@ -12,7 +12,7 @@ are the real thing.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -125,6 +125,7 @@ def run_scenario(
     scorer: Strategy | None = None,
     sales: Pipeline | None = None,
     currency: str = "EUR",
+    progress: Callable[[int, int], None] | None = None,
 ) -> DemoOutcome:
     """Qualify, convert and work ``leads`` up to ``as_of``, reproducibly for ``seed``.
 
@@ -136,6 +137,7 @@ def run_scenario(
     later; each deal then advances, is lost (with a reason) or won, one step
     every one to three weeks, with chances that rise with the lead's hidden
     intent.  Nothing happens after ``as_of``, so recent deals stay open.
+    ``progress(done, total)`` is called every 100 leads, if given.
     The same leads and ``seed`` give the same story; only the new
     opportunities' ids differ from run to run.
     """
@@ -146,7 +148,9 @@ def run_scenario(
     out_leads: list[Lead] = []
     opportunities: list[Opportunity] = []
     events: list[DomainEvent] = []
-    for lead in leads:
+    for index, lead in enumerate(leads, start=1):
+        if progress is not None and index % 100 == 0:
+            progress(index, len(leads))
         if lead.created_at > as_of:
             continue
         intent = _intent(lead)
