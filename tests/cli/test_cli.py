@@ -354,3 +354,14 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
     code, out, _ = run(capsys, "--version")
     assert (code, out.strip()) == (0, f"pipelinekit {version('pipelinekit')}")
+
+
+def test_python_m_pipelinekit_names_the_extra_when_typer_is_missing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipelinekit.__main__ import main as module_main
+
+    monkeypatch.setitem(sys.modules, "typer", None)  # makes `import typer` fail
+    assert module_main(["demo"]) == ExitCode.MISSING_EXTRA
+    assert 'pip install "pipelinekit[cli]"' in capsys.readouterr().err
+    assert main(["demo"]) == ExitCode.MISSING_EXTRA
