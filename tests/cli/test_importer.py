@@ -169,3 +169,10 @@ def test_json_lines_rows_may_add_fields_as_they_go(tmp_path: Path) -> None:
         assert b.contact is not None
         assert str(b.contact.email) == "b@y.example"
         assert dict(b.custom) == {"plan": "gold", "seats": Decimal("3.5")}
+
+
+def test_progress_counts_rows(tmp_path: Path) -> None:
+    path = write(tmp_path / "in.csv", [{"id": str(n), "company": f"C{n}"} for n in range(25)])
+    calls: list[tuple[int, int]] = []
+    import_leads(path, memory_storage(), at=T0, batch_size=10, progress=lambda *a: calls.append(a))
+    assert calls == [(10, 25), (20, 25), (25, 25), (25, 25)]

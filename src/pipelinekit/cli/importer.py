@@ -388,7 +388,7 @@ def import_leads(
     Bad rows are skipped and reported (every problem, with its line and
     field path); good rows are upserted by external id in batches of
     ``batch_size``, one transaction per batch.  ``progress(done, total)`` is
-    called after each batch (``total`` is the number of lines in the file).
+    called after each batch (rows read so far, and the rows in the file).
     ``at`` is the import time (new leads' ``created_at``).
     """
     if batch_size < 1:
@@ -398,15 +398,15 @@ def import_leads(
     file = Path(path)
     if not file.is_file():
         raise ImportFileError(file, "no such file")
-    total = _count_lines(file)
     rows = read_rows(file, format)
+    # progress counts data rows: a CSV file's first line is its header
+    total = max(0, _count_lines(file) - (detect_format(file, format) == "csv"))
     errors: list[RowError] = []
     seen: dict[str, int] = {}
     counts = {"rows": 0, "inserted": 0, "updated": 0, "unchanged": 0}
     columns: _Columns | None = None
     keys: dict[str, None] = {}
     batch: list[Lead] = []
-    done_lines = 0
 
     def flush(uow: Any) -> None:
         if not batch:
@@ -426,12 +426,11 @@ def import_leads(
                 counts["updated"] += 1
         batch.clear()
         if progress is not None:
-            progress(done_lines, total)
+            progress(counts["rows"], max(total, counts["rows"]))
 
     with storage.unit_of_work() as uow:
         for line, row in rows:
             counts["rows"] += 1
-            done_lines = line
             if columns is None or not keys.keys() >= row.keys():
                 # JSON Lines rows may bring new keys as they go: map them too
                 keys.update(dict.fromkeys(k for k in row if isinstance(k, str)))
@@ -456,7 +455,7 @@ def import_leads(
                 flush(uow)
         flush(uow)
     if progress is not None:
-        progress(total, total)
+        progress(counts["rows"], counts["rows"])
     rejected = len({e.line for e in errors})
     return ImportSummary(
         rows=counts["rows"],
