@@ -108,52 +108,64 @@ def forecast(
     checked = check_rates(rates, currency)
     groups: Groups = {}
     table = stage_table(specs)
-    unknown = UNKNOWN_STAGE
-    hundred = _HUNDRED
+    zero = Decimal(0)
+    # Keys made of stage facts only (category, stage, pipeline) are built once per stage.
+    static = not {"owner", "period"} & set(names)
+    fixed = {
+        pair: _stage_key(names, pair[0], pair[1], category) if static else ()
+        for pair, (_, category, _) in table.items()
+    }
     for opp in opportunities:
         pipeline = opp.pipeline
         if pipeline not in specs:
             continue
+        since: datetime | None = None
         if moment is None:
             stage = opp.stage
-            since = None
-            code, category, default = table.get((pipeline, stage), unknown)
-            if code == _OPEN:
-                probability = opp.probability
-            else:
-                probability = hundred if code == _WON else Decimal(0)
         else:
             state = state_at(opp, moment)
             if state is None:
                 continue
             stage, since = state
-            code, category, default = table.get((pipeline, stage), unknown)
-            if code == _WON:
-                probability = hundred
-            elif code == _LOST:
-                probability = Decimal(0)
-            elif stage == opp.stage and (pipeline, stage) in table:
-                probability = opp.probability
+        pair = (pipeline, stage)
+        info = table.get(pair)
+        if info is None:  # a stage its definition does not have: omitted, weighing nothing
+            code, category, probability = UNKNOWN_STAGE
+        else:
+            code, category, default = info
+            if code == _OPEN:
+                probability = opp.probability if stage == opp.stage else default
             else:
-                probability = default
-        if (pipeline, stage) not in table:
-            probability = Decimal(0)
-        key = _key(names, opp, category, stage, code, since, period)
+                probability = _HUNDRED if code == _WON else zero
+        if static and info is not None:
+            key = fixed[pair]
+        else:
+            key = _key(names, opp, category, stage, code, since, period)
         amount = opp.amount
-        gkey = (
-            key,
-            None if amount is None else amount.currency,
-            code,
-            probability,
-        )
+        gkey: tuple[tuple[str | None, ...], str | None, int, Decimal]
+        if amount is None:
+            gkey = (key, None, code, probability)
+            slot = groups.get(gkey)
+            if slot is None:
+                groups[gkey] = [1, zero]
+            else:
+                slot[0] += 1
+            continue
+        gkey = (key, amount.currency, code, probability)
         slot = groups.get(gkey)
         if slot is None:
-            groups[gkey] = [1, Decimal(0) if amount is None else amount.amount]
+            groups[gkey] = [1, amount.amount]
         else:
             slot[0] += 1
-            if amount is not None:
-                slot[1] += amount.amount
+            slot[1] += amount.amount
     return finish(groups, names, moment, period, checked, currency)
+
+
+def _stage_key(
+    names: tuple[str, ...], pipeline: str, stage: str, category: str
+) -> tuple[str | None, ...]:
+    values = {"category": category, "stage": stage, "pipeline": pipeline}
+    return tuple(values[name] for name in names)
 
 
 def _key(

@@ -102,12 +102,13 @@ def funnel(
     sources = sources_of(leads) if "source" in names else {}
     steps = {key: step_index(spec) for key, spec in specs.items()}
     kinds = {key: kind_codes(spec) for key, spec in specs.items()}
+    tops = {key: len(funnel_steps(spec)) - 1 for key, spec in specs.items()}
     counts: Counts = {}
     for opp in opportunities:
         index = steps.get(opp.pipeline)
         if index is None:
             continue
-        top = len(funnel_steps(specs[opp.pipeline])) - 1
+        top = tops[opp.pipeline]
         level = -1
         last: str | None = None
         for stage, at in visits(opp):
@@ -119,6 +120,11 @@ def funnel(
                 level = step
         if last is None:
             continue
+        if moment is None:  # now: where it is (the same as its last move, when it has history)
+            last = opp.stage
+            step = index.get(last)
+            if level < 0 and step is not None and step < top:
+                level = step
         code = kinds[opp.pipeline].get(last, _OTHER)
         if code == _WON:
             level = top

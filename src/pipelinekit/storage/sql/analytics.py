@@ -223,6 +223,12 @@ def funnel(
     for key, spec in specs.items():
         stages = _Stages(spec)
         extra = _segment_columns(tables, names, o)
+        if moment_us is None:
+            stmt = _funnel_now(tables, stages, extra, len(names))
+            with translate("computing the funnel"):
+                rows = conn.execute(stmt).all()
+            _count_rows(counts, key, names, rows, period)
+            continue
         sub = _per_opportunity(tables, stages, moment_us, funnel=True, extra=extra)
         stage_ix, _, visible = _derived(sub, stages, moment_us)
         code = _case_int(stage_ix, {i: stages.code_of_index(i) for i in range(stages.width)})
@@ -237,12 +243,38 @@ def funnel(
         stmt = select(*group, func.count()).where(inner.c.level.is_not(None)).group_by(*group)
         with translate("computing the funnel"):
             rows = conn.execute(stmt).all()
-        for row in rows:
-            *values, level_value, code_value, n = row
-            segment = tuple(_segment_value(names[i], v, period) for i, v in enumerate(values))
-            slot = (key, segment, int(level_value), int(code_value))
-            counts[slot] = counts.get(slot, 0) + int(n)
+        _count_rows(counts, key, names, rows, period)
     return finish_funnel(counts, specs, names, moment, period)
+
+
+def _funnel_now(tables: Tables, stages: _Stages, extra: Sequence[Any], width: int) -> Any:
+    """The funnel of now: the furthest open step in the history, won from the current stage."""
+    o = tables.entities["opportunity"]
+    h = tables.history["opportunity"]
+    code = _case(o.c.stage, stages.kinds, _OTHER)
+    furthest = func.coalesce(
+        func.max(_case(h.c.to_stage, stages.steps, None)), _case(o.c.stage, stages.steps, None)
+    )
+    level = case((code == _WON, stages.top), else_=furthest)
+    inner = (
+        select(*extra, level.label("level"), code.label("code"))
+        .select_from(o.outerjoin(h, h.c.entity_id == o.c.id))
+        .where(o.c.pipeline == stages.spec.key)
+        .group_by(o.c.id)
+        .subquery()
+    )
+    group = [*(inner.c[f"seg_{i}"] for i in range(width)), inner.c.level, inner.c.code]
+    return select(*group, func.count()).where(inner.c.level.is_not(None)).group_by(*group)
+
+
+def _count_rows(
+    counts: Counts, key: str, names: Sequence[str], rows: Sequence[Any], period: Period
+) -> None:
+    for row in rows:
+        *values, level_value, code_value, n = row
+        segment = tuple(_segment_value(names[i], v, period) for i, v in enumerate(values))
+        slot = (key, segment, int(level_value), int(code_value))
+        counts[slot] = counts.get(slot, 0) + int(n)
 
 
 def _case_int(column: Any, mapping: Mapping[int, int]) -> Any:

@@ -1,0 +1,266 @@
+"""Charts of analytics results: funnel, forecast by period, time in stage (``report`` extra).
+
+Drawn with matplotlib's object-oriented API (no ``pyplot``, no global state,
+no display needed) and saved as PNG or SVG; :func:`render_html` puts charts
+(as inline SVG) and tables into one self-contained HTML page::
+
+    from pipelinekit.analytics import charts
+
+    figure = charts.funnel_chart(report)
+    charts.save(figure, "funnel.png")
+    Path("report.html").write_text(charts.render_html(report, forecast, title="Q1"))
+
+matplotlib is imported only when a chart is drawn; without it every function
+raises :class:`ChartDependencyError` naming the extra to install.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import PipelinekitError
+from .results import Forecast, Funnel, StageTimes, days
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "ChartDependencyError",
+    "forecast_chart",
+    "funnel_chart",
+    "render_html",
+    "save",
+    "stage_time_chart",
+    "to_svg",
+]
+
+_COLOURS = ("#2f6690", "#3a7ca5", "#81c3d7", "#d9dcd6", "#16425b")
+
+
+class ChartDependencyError(PipelinekitError, ImportError):
+    """Charts need matplotlib: ``pip install "pipelinekit[report]"``."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "charts need matplotlib: install the report extra with "
+            '`pip install "pipelinekit[report]"`'
+        )
+
+
+def _figure(width: float = 7.0, height: float = 4.0) -> Figure:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise ChartDependencyError() from error
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def funnel_chart(
+    funnel: Funnel,
+    *,
+    pipeline: str | None = None,
+    segment: tuple[str | None, ...] = (),
+    title: str | None = None,
+) -> Figure:
+    """A horizontal funnel: deals that entered each stage, with conversion to the next."""
+    segments = funnel.segments()
+    if pipeline is None:
+        pipelines = sorted({key[0] for key in segments if key[0] is not None})
+        if len(pipelines) != 1:
+            raise ValueError(f"name one pipeline of {', '.join(pipelines) or 'none'}")
+        pipeline = pipelines[0]
+    steps = segments.get((pipeline, *segment))
+    if steps is None:
+        raise ValueError(f"no funnel for pipeline {pipeline!r} and segment {segment!r}")
+    figure = _figure()
+    axes = figure.add_subplot()
+    labels = [step.label for step in steps]
+    counts = [step.entered for step in steps]
+    positions = list(range(len(steps)))[::-1]
+    axes.barh(positions, counts, color=_COLOURS[0])
+    axes.set_yticks(positions, labels)
+    top = max(counts, default=0) or 1
+    for y, step in zip(positions, steps, strict=True):
+        note = f"{step.entered}"
+        if step.conversion is not None:
+            note += f"  ({_percent(step.conversion)} to next)"
+        axes.text(step.entered + top * 0.01, y, note, va="center", fontsize=9)
+    axes.set_xlim(0, top * 1.35)
+    axes.set_xlabel("opportunities that entered the stage")
+    axes.set_title(title or f"Funnel: {pipeline}" + (f" {segment}" if segment else ""))
+    axes.spines[["top", "right"]].set_visible(False)
+    return figure
+
+
+def forecast_chart(
+    forecast: Forecast,
+    *,
+    currency: str | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Booked and weighted amounts per period (the forecast must be sliced by ``period``)."""
+    if "period" not in forecast.by:
+        raise ValueError("forecast_chart needs a forecast sliced by period (by=('period', ...))")
+    codes = forecast.currencies()
+    if currency is None:
+        if len(codes) > 1:
+            raise ValueError(f"pick one currency of {', '.join(codes)} (currency=)")
+        currency = codes[0] if codes else ""
+    at = forecast.by.index("period")
+    booked: dict[str, Decimal] = {}
+    weighted: dict[str, Decimal] = {}
+    for line in forecast.lines:
+        if line.currency != currency:
+            continue
+        label = line.key[at] or "no date"
+        booked[label] = booked.get(label, Decimal(0)) + line.booked
+        weighted[label] = weighted.get(label, Decimal(0)) + line.weighted
+    periods = sorted(set(booked) | set(weighted), key=lambda p: (p == "no date", p))
+    figure = _figure()
+    axes = figure.add_subplot()
+    low = [float(booked.get(p, 0)) for p in periods]
+    high = [float(weighted.get(p, 0)) for p in periods]
+    axes.bar(periods, low, color=_COLOURS[4], label="booked (won)")
+    axes.bar(periods, high, bottom=low, color=_COLOURS[2], label="weighted (open)")
+    axes.set_ylabel(currency)
+    axes.legend(frameon=False)
+    axes.set_title(title or "Forecast by period")
+    axes.spines[["top", "right"]].set_visible(False)
+    return figure
+
+
+def stage_time_chart(times: StageTimes, *, title: str | None = None) -> Figure:
+    """Median and 90th percentile days per stage (the mean as a marker)."""
+    lines = list(times.lines)
+    pipelines = {line.pipeline for line in lines}
+    labels = [
+        line.label if len(pipelines) == 1 else f"{line.pipeline}: {line.label}" for line in lines
+    ]
+    figure = _figure()
+    axes = figure.add_subplot()
+    positions = list(range(len(lines)))[::-1]
+    p90 = [float(days(line.p90) or 0) for line in lines]
+    median = [float(days(line.median) or 0) for line in lines]
+    mean = [float(days(line.mean) or 0) for line in lines]
+    axes.barh(positions, p90, color=_COLOURS[2], label="90th percentile")
+    axes.barh(positions, median, color=_COLOURS[0], label="median")
+    axes.scatter(mean, positions, color=_COLOURS[4], marker="D", zorder=3, label="mean")
+    axes.set_yticks(positions, labels)
+    axes.set_xlabel("days in stage")
+    axes.legend(frameon=False)
+    axes.set_title(title or "Time in stage")
+    axes.spines[["top", "right"]].set_visible(False)
+    return figure
+
+
+def save(figure: Figure, path: str | Path) -> Path:
+    """Write ``figure`` to ``path``; the suffix picks the format (``.png`` or ``.svg``)."""
+    target = Path(path)
+    kind = target.suffix.lower().lstrip(".")
+    if kind not in ("png", "svg"):
+        raise ValueError(f"save as .png or .svg, not {target.suffix or 'no suffix'!r}")
+    from matplotlib import rc_context
+
+    with rc_context({"svg.hashsalt": "pipelinekit"}):
+        figure.savefig(target, format=kind, metadata=_metadata(kind), dpi=150)
+    return target
+
+
+def to_svg(figure: Figure) -> str:
+    """The figure as an SVG document (deterministic: no date, fixed ids)."""
+    from matplotlib import rc_context
+
+    buffer = io.StringIO()
+    with rc_context({"svg.hashsalt": "pipelinekit"}):
+        figure.savefig(buffer, format="svg", metadata=_metadata("svg"))
+    return buffer.getvalue()
+
+
+def _metadata(kind: str) -> dict[str, Any]:
+    return {"Date": None} if kind == "svg" else {"Software": "pipelinekit"}
+
+
+def _percent(value: Decimal) -> str:
+    return f"{(value * 100).quantize(Decimal('0.1'))} %"
+
+
+def _table(result: Any) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in result.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>"
+        for row in result.to_rows()
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        return ", ".join(_cell(v) for v in value)
+    return str(value)
+
+
+def _chart_for(result: Any) -> Figure | None:
+    if isinstance(result, Funnel):
+        keys = list(result.segments())
+        if len(keys) == 1:
+            return funnel_chart(result, pipeline=keys[0][0], segment=tuple(keys[0][1:]))
+        return None
+    if isinstance(result, Forecast) and "period" in result.by and len(result.currencies()) <= 1:
+        return forecast_chart(result)
+    if isinstance(result, StageTimes):
+        return stage_time_chart(result)
+    return None
+
+
+def render_html(*items: Any, title: str = "Pipeline report") -> str:
+    """One self-contained HTML page: for each item a heading, a chart (inline SVG) and a table.
+
+    An item is an analytics result (a funnel, a forecast, time in stage,
+    metrics, stale deals...), a matplotlib figure, or a ``(heading, item)``
+    pair.  Funnels of one pipeline and segment, forecasts by period and time
+    in stage get a chart; every result gets its table.
+    """
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;margin:2em;max-width:60em}"
+        "table{border-collapse:collapse;margin:1em 0}"
+        "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}"
+        "th{background:#f3f3f3}svg{max-width:100%;height:auto}</style>",
+        f"</head><body><h1>{html.escape(title)}</h1>",
+    ]
+    for item in items:
+        heading, content = item if isinstance(item, tuple) else (_heading(item), item)
+        parts.append(f"<section><h2>{html.escape(heading)}</h2>")
+        figure = content if _is_figure(content) else _chart_for(content)
+        if figure is not None:
+            svg = to_svg(figure)
+            parts.append(svg[svg.index("<svg") :])
+        if hasattr(content, "to_rows"):
+            parts.append(_table(content))
+        parts.append("</section>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _heading(item: Any) -> str:
+    names = {
+        "Funnel": "Funnel",
+        "Forecast": "Weighted forecast",
+        "StageTimes": "Time in stage",
+        "SalesMetrics": "Sales metrics",
+        "StaleDeals": "Stale deals",
+        "LeadConversion": "Lead conversion",
+    }
+    return names.get(type(item).__name__, "Chart")
+
+
+def _is_figure(item: object) -> bool:
+    return type(item).__name__ == "Figure" and hasattr(item, "savefig")
