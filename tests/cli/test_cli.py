@@ -127,6 +127,7 @@ def test_end_to_end_demo_import_qualify_report(
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert html.startswith("<!doctype html>")
     assert "Funnel" in html
+    assert html.count("<svg") == 2  # funnel and forecast charts (the report extra)
     storage.close()
 
 

@@ -643,16 +643,18 @@ def report(
     state = _state(ctx)
     storage = _storage(state, must_exist=True)
     data = _report_data(storage, top)
-    storage.close()
     if html is not None:
-        from ._html import render_html
+        from ._html import charts_svg, render_html
 
+        _, deals = _load_all(storage)
+        page = render_html(
+            data, title=f"pipelinekit report: {state.db_label}", charts=charts_svg(deals)
+        )
         try:
-            html.write_text(
-                render_html(data, title=f"pipelinekit report: {state.db_label}"), encoding="utf-8"
-            )
+            html.write_text(page, encoding="utf-8")
         except OSError as error:
             raise UserError(f"cannot write {html}: {error.strerror}", ExitCode.INPUT) from error
+    storage.close()
     if json_out:
         print_json({**data, "html": str(html) if html else None})
         return
