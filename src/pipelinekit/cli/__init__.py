@@ -78,6 +78,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(f"database error: {error}", ExitCode.STORAGE)
     except ValidationError as error:
         return fail(str(error).splitlines()[0], ExitCode.INPUT, error.problems)
+    except ImportError as error:  # a driver or optional library needed only now
+        if isinstance(error, PipelinekitError):  # already names its extra
+            return fail(str(error), ExitCode.MISSING_EXTRA)
+        return fail(
+            f"{error}. Install the extra that provides it: "
+            '"pipelinekit[postgres]" for PostgreSQL, "pipelinekit[report]" for charts, '
+            '"pipelinekit[diagrams]" for DOT/SVG/PNG diagrams',
+            ExitCode.MISSING_EXTRA,
+        )
     except PipelinekitError as error:
         return fail(str(error), ExitCode.INPUT)
     except Exception as error:
