@@ -26,14 +26,15 @@ PARTNERS = compile_pipeline(
 )
 PIPELINES = (SALES, PARTNERS)
 LEAD_IDS = tuple(f"lead-{n}" for n in range(6))
+LIFECYCLE_STAGES = ("new", "contacted", "nurturing", "qualified", "disqualified", "converted")
 
 
 @st.composite
 def _amounts(draw: st.DrawFn, currencies: tuple[str, ...]) -> Money | None:
     if draw(st.integers(0, 5)) == 0:
         return None
-    cents = draw(st.integers(0, 5_000_000))
-    places = draw(st.sampled_from((0, 2, 2, 2, 7)))  # 7 places: not exact in millionths
+    cents = draw(st.integers(0, 5_000_000) | st.just(10**15 + 7))  # huge: kept as text in SQL
+    places = draw(st.sampled_from((0, 2, 2, 2, 7)))  # 7 places: more than SQL's integer units
     value = Decimal(cents).scaleb(-places)
     return Money(value, draw(st.sampled_from(currencies)))
 
@@ -115,14 +116,24 @@ def lead_lists(draw: st.DrawFn) -> list[Lead]:
             continue
         channel = draw(st.none() | st.sampled_from((Channel.REFERRAL, Channel.PAID_AD)))
         created = T0 + timedelta(hours=draw(st.integers(-48, 24 * 60)))
+        status, at = "new", created
+        history = [StageChange(None, status, "create", at)] if draw(st.integers(0, 4)) else []
+        if history:  # a random walk through the lifecycle, skipping and recycling
+            for _ in range(draw(st.integers(0, 5))):
+                target = draw(st.sampled_from([s for s in LIFECYCLE_STAGES if s != status]))
+                at = at + timedelta(hours=draw(st.integers(0, 24 * 10)))
+                history.append(StageChange(status, target, "move", at))
+                status = target
         out.append(
             Lead(
                 id=lead_id,
                 created_at=created,
-                updated_at=created,
+                updated_at=at,
                 company=Company("Acme"),
                 source=None if channel is None else Source(channel),
                 owner=draw(st.sampled_from((None, "ana"))),
+                status=status,
+                history=tuple(history),
             )
         )
     return out

@@ -57,7 +57,7 @@ def test_one_total_over_several_currencies_is_refused_and_rates_convert() -> Non
     with pytest.raises(MixedCurrencies) as caught:
         report.total()
     assert caught.value.currencies == ("EUR", "USD")
-    converted = analytics.forecast(deals, SALES, rates={"USD": "0.5"}, currency="EUR")
+    converted = analytics.forecast(deals, SALES, rates={"usd": "0.5"}, currency="eur")
     assert converted.total() == Money(20, "EUR")
     assert converted.currencies() == ("EUR",)
     assert sum(line.open_deals for line in converted) == 3  # the deal without an amount counts
@@ -92,6 +92,9 @@ def test_bad_arguments_are_reported_together_with_paths() -> None:
     with pytest.raises(ValidationError) as caught:
         analytics.forecast([], SALES, rates={"USD": 1.1, "GBP": "-1"})
     assert set(caught.value.paths) == {"$.currency", "$.rates.USD", "$.rates.GBP"}
+    with pytest.raises(ValidationError) as caught:
+        analytics.forecast([], SALES, currency="EURO")
+    assert caught.value.paths == ("$.currency",)
     with pytest.raises(ValidationError):
         analytics.funnel([], SALES, period="fortnight")  # type: ignore[arg-type]
     with pytest.raises(ValidationError):

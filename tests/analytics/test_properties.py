@@ -189,3 +189,15 @@ def test_time_in_stage_statistics_are_ordered(deals, moment) -> None:
             assert timedelta(0) <= line.median <= line.p90
         else:
             assert line.mean is line.median is line.p90 is None
+
+
+@_SETTINGS
+@given(leads=lead_lists(), moment=st.none() | moments, by=st.sampled_from([(), ("source",)]))
+def test_lead_funnel_counts_never_increase_and_each_lead_counts_once(leads, moment, by) -> None:
+    report = analytics.lead_funnel(leads, as_of=moment, by=by)
+    total = 0
+    for steps in report.segments().values():
+        entered = [step.entered for step in steps]
+        assert entered == sorted(entered, reverse=True)
+        total += entered[0]
+    assert total <= len(leads)

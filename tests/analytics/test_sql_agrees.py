@@ -61,6 +61,9 @@ def test_sql_and_memory_agree(sql_storage, deals, leads, moment, by, slices) -> 
         assert sql_analytics.forecast(
             uow, PIPELINES, as_of=moment, rates=rates, currency="EUR"
         ) == analytics.forecast(deals, PIPELINES, as_of=moment, rates=rates, currency="EUR")
+        assert sql_analytics.lead_funnel(uow, as_of=moment, by=by) == analytics.lead_funnel(
+            leads, as_of=moment, by=by
+        )
         lead_by = tuple(name for name in by if name != "cohort") or ("cohort",)
         assert sql_analytics.lead_conversion(
             uow, PIPELINES, as_of=moment, by=lead_by

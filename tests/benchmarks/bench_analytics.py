@@ -30,13 +30,13 @@ from pipelinekit.pipelines import sales_pipeline
 from pipelinekit.storage.queries import micros
 from pipelinekit.storage.sql import analytics as sql_analytics
 from pipelinekit.storage.sql import sqlite_storage
-from pipelinekit.storage.sql.schema import ANALYTICS_COLUMNS
+from pipelinekit.storage.sql.schema import AMOUNT_SCALE, ANALYTICS_COLUMNS
 
 SALES = sales_pipeline()
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 OPEN = ("initial_contact", "qualification", "meeting", "proposal")
 _CACHE = Path(tempfile.gettempdir()) / "pipelinekit-bench-analytics"
-_FIXTURE_VERSION = 1
+_FIXTURE_VERSION = 2
 
 
 def _walk(rng: random.Random) -> list[str]:
@@ -101,7 +101,7 @@ def funnel_fixture(n: int) -> Path:
             opps.append(
                 (
                     entity_id, None, stage, "sales", f"rep{i % 20}", None, float(probability),
-                    at, 1, "{}", created, at, amount * 1_000_000, str(amount), "EUR",
+                    at, 1, "{}", created, at, amount * AMOUNT_SCALE, str(amount), "EUR",
                     str(probability), None, None,
                 )
             )  # fmt: skip

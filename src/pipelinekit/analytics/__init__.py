@@ -16,7 +16,7 @@ from __future__ import annotations
 from ._common import PERIODS, Period, period_label
 from .errors import AnalyticsError, MissingRate, MixedCurrencies
 from .forecast import FORECAST_DIMENSIONS, forecast
-from .funnel import FUNNEL_DIMENSIONS, LEAD_DIMENSIONS, funnel, lead_conversion
+from .funnel import FUNNEL_DIMENSIONS, LEAD_DIMENSIONS, funnel, lead_conversion, lead_funnel
 from .metrics import METRIC_DIMENSIONS, sales_metrics
 from .results import (
     Forecast,
@@ -59,6 +59,7 @@ __all__ = [
     "forecast",
     "funnel",
     "lead_conversion",
+    "lead_funnel",
     "period_label",
     "sales_metrics",
     "stale_deals",

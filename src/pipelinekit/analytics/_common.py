@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any, Final, Literal, NamedTuple
 
 from ..clock import ensure_aware
+from ..domain._iso import CURRENCIES
+from ..domain.leads import Lead
 from ..domain.opportunities import Opportunity
 from ..errors import Problem, ValidationError
 from ..pipelines.compile import Pipeline
@@ -103,15 +105,20 @@ class State(NamedTuple):
     since: datetime
 
 
-def visits(opportunity: Opportunity) -> tuple[tuple[str, datetime], ...]:
+def current_stage(entity: Opportunity | Lead) -> str:
+    """An opportunity's ``stage`` or a lead's ``status``."""
+    return entity.stage if isinstance(entity, Opportunity) else entity.status
+
+
+def visits(entity: Opportunity | Lead) -> tuple[tuple[str, datetime], ...]:
     """Every stage visit ``(stage, entered)`` in order, from the history.
 
-    An opportunity without recorded history counts as one visit of its current
+    An entity without recorded history counts as one visit of its current
     stage since it was created.
     """
-    history = opportunity.history
+    history = entity.history
     if not history:
-        return ((opportunity.stage, opportunity.created_at),)
+        return ((current_stage(entity), entity.created_at),)
     return tuple((change.to_stage, change.at) for change in history)
 
 
@@ -171,13 +178,22 @@ def convert(amount: Decimal, currency: str, rates: Mapping[str, Decimal], target
     return amount * rate
 
 
-def check_rates(rates: Rates | None, currency: str | None) -> dict[str, Decimal] | None:
-    """Validate ``rates`` / ``currency`` together; rates as exact decimals."""
+def check_rates(
+    rates: Rates | None, currency: str | None
+) -> tuple[dict[str, Decimal] | None, str | None]:
+    """Validate ``rates`` / ``currency`` together: rates as exact decimals, codes upper-cased.
+
+    ``currency`` alone means every amount must already be in it (no rates).
+    """
     if rates is None and currency is None:
-        return None
+        return None, None
     problems: list[Problem] = []
     if currency is None:
         problems.append(Problem("$.currency", "rates need a target currency: pass currency="))
+    elif not isinstance(currency, str) or currency.strip().upper() not in CURRENCIES:
+        problems.append(Problem("$.currency", f"unknown ISO 4217 currency code {currency!r}"))
+    else:
+        currency = currency.strip().upper()
     out: dict[str, Decimal] = {}
     for code, raw in (rates or {}).items():
         if isinstance(raw, float | bool):
@@ -194,4 +210,4 @@ def check_rates(rates: Rates | None, currency: str | None) -> dict[str, Decimal]
         out[code.upper()] = value
     if problems:
         raise ValidationError("rates", problems)
-    return out
+    return out, currency

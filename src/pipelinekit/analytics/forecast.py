@@ -105,7 +105,7 @@ def forecast(
     check_period(period)
     moment = aware(as_of, "as_of")
     specs = specs_of(pipelines)
-    checked = check_rates(rates, currency)
+    checked, currency = check_rates(rates, currency)
     groups: Groups = {}
     table = stage_table(specs)
     zero = Decimal(0)

@@ -15,18 +15,21 @@ How a linear funnel counts (the choices users of a funnel report expect):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from ..domain.leads import Lead
 from ..domain.opportunities import Opportunity
+from ..pipelines.builtins import LEAD_LIFECYCLE
+from ..pipelines.compile import Pipeline
 from ..pipelines.spec import PipelineSpec, StageKind
 from ._common import (
     Period,
     PipelinesArg,
     aware,
     check_period,
+    current_stage,
     period_label,
     specs_of,
     utc_day,
@@ -35,7 +38,7 @@ from ._common import (
 from .forecast import check_by
 from .results import Funnel, FunnelStep, LeadConversion, LeadConversionLine, rate
 
-__all__ = ["FUNNEL_DIMENSIONS", "LEAD_DIMENSIONS", "funnel", "lead_conversion"]
+__all__ = ["FUNNEL_DIMENSIONS", "LEAD_DIMENSIONS", "funnel", "lead_conversion", "lead_funnel"]
 
 #: The dimensions a funnel can be sliced by (the pipeline always is).
 FUNNEL_DIMENSIONS: Final = ("cohort", "owner", "source")
@@ -100,18 +103,66 @@ def funnel(
     moment = aware(as_of, "as_of")
     specs = specs_of(pipelines)
     sources = sources_of(leads) if "source" in names else {}
+    counts = _count(
+        ((opp.pipeline, opp) for opp in opportunities),
+        specs,
+        moment,
+        lambda opp: tuple(_value(name, opp, sources, period) for name in names),
+    )
+    return finish_funnel(counts, specs, names, moment, period)
+
+
+def lead_funnel(
+    leads: Iterable[Lead],
+    lifecycle: Pipeline | PipelineSpec = LEAD_LIFECYCLE,
+    *,
+    as_of: datetime | None = None,
+    by: str | Sequence[str] = (),
+    period: Period = "month",
+) -> Funnel:
+    """The funnel of leads through their lifecycle (``Lead.status`` and its history).
+
+    Counts like :func:`funnel`: the steps are the lifecycle's open stages in
+    order (``new``, ``contacted``, ``nurturing``, ``qualified`` for the
+    built-in one) and then its won stage (``converted``); a lead qualified
+    straight from ``new`` counts as having passed ``contacted`` and
+    ``nurturing``; a disqualified lead stays counted where it got to; a
+    recycled lead counts once.  ``by`` slices by ``cohort``, ``owner`` and
+    ``source`` (the lead's channel).
+    """
+    names = check_by(by, FUNNEL_DIMENSIONS, "lead funnel")
+    check_period(period)
+    moment = aware(as_of, "as_of")
+    specs = specs_of(lifecycle)
+    (key,) = specs
+    counts = _count(
+        ((key, lead) for lead in leads),
+        specs,
+        moment,
+        lambda lead: tuple(_lead_value(name, lead, period) for name in names),
+    )
+    return finish_funnel(counts, specs, names, moment, period)
+
+
+def _count(
+    entities: Iterable[tuple[str, Opportunity | Lead]],
+    specs: Mapping[str, PipelineSpec],
+    moment: datetime | None,
+    segment_of: Callable[[Any], tuple[str | None, ...]],
+) -> Counts:
+    """Per entity: the furthest step reached by the moment and its kind then; counted."""
     steps = {key: step_index(spec) for key, spec in specs.items()}
     kinds = {key: kind_codes(spec) for key, spec in specs.items()}
     tops = {key: len(funnel_steps(spec)) - 1 for key, spec in specs.items()}
     counts: Counts = {}
-    for opp in opportunities:
-        index = steps.get(opp.pipeline)
+    for pipeline, entity in entities:
+        index = steps.get(pipeline)
         if index is None:
             continue
-        top = tops[opp.pipeline]
+        top = tops[pipeline]
         level = -1
         last: str | None = None
-        for stage, at in visits(opp):
+        for stage, at in visits(entity):
             if moment is not None and at > moment:
                 break
             last = stage
@@ -121,19 +172,18 @@ def funnel(
         if last is None:
             continue
         if moment is None:  # now: where it is (the same as its last move, when it has history)
-            last = opp.stage
+            last = current_stage(entity)
             step = index.get(last)
             if level < 0 and step is not None and step < top:
                 level = step
-        code = kinds[opp.pipeline].get(last, _OTHER)
+        code = kinds[pipeline].get(last, _OTHER)
         if code == _WON:
             level = top
         if level < 0:
             continue
-        segment = tuple(_value(name, opp, sources, period) for name in names)
-        key = (opp.pipeline, segment, level, code)
+        key = (pipeline, segment_of(entity), level, code)
         counts[key] = counts.get(key, 0) + 1
-    return finish_funnel(counts, specs, names, moment, period)
+    return counts
 
 
 def _value(

@@ -82,7 +82,7 @@ def sales_metrics(
     names = check_by(by, METRIC_DIMENSIONS, "metrics")
     lo, hi = check_span(start, end)
     specs = specs_of(pipelines)
-    checked = check_rates(rates, currency)
+    checked, currency = check_rates(rates, currency)
     kinds = {(key, stage.key): stage.kind for key, spec in specs.items() for stage in spec.stages}
     tallies: dict[tuple[str | None, ...], Tally] = {}
     for opp in opportunities:

@@ -9,7 +9,7 @@ The last step (rates, conversions, percentages) is shared with the in-memory
 code, so both paths agree exactly.  Time in stage computes each visit's length
 in the database and the percentiles in Python.
 
-Money stays exact: amounts are summed as integers of millionths
+Money stays exact: amounts are summed as integers of ten-thousandths
 (``amount_units``), and the rare amount that does not fit is summed from its
 exact text.
 
@@ -73,6 +73,8 @@ from ...analytics.results import (
 )
 from ...analytics.stages import finish_times
 from ...clock import Clock, resolve_time
+from ...pipelines.builtins import LEAD_LIFECYCLE
+from ...pipelines.compile import Pipeline
 from ...pipelines.spec import PipelineSpec, StageKind
 from ..ports import UnitOfWork
 from ..queries import micros
@@ -83,6 +85,7 @@ __all__ = [
     "forecast",
     "funnel",
     "lead_conversion",
+    "lead_funnel",
     "sales_metrics",
     "stale_deals",
     "time_in_stages",
@@ -143,6 +146,7 @@ def _per_opportunity(
     inclusive: bool = True,
     funnel: bool = False,
     extra: Sequence[ColumnElement[Any]] = (),
+    kind: str = "opportunity",
 ) -> Subquery:
     """One row per opportunity of the pipeline with its stage at the moment.
 
@@ -150,10 +154,11 @@ def _per_opportunity(
     or before the moment), ``since_us`` when it entered it and ``visible``
     whether it existed then.  An opportunity without history is in its
     current stage since it was created.  With ``funnel``, ``level_open`` is
-    the furthest open step it reached.
+    the furthest open step it reached.  ``kind="lead"`` does the same for
+    leads (their lifecycle status).
     """
-    o = tables.entities["opportunity"]
-    h = tables.history["opportunity"]
+    o = tables.entities[kind]
+    h = tables.history[kind]
 
     def vis(value: Any) -> Any:
         if moment_us is None:
@@ -174,13 +179,10 @@ def _per_opportunity(
     ]
     if funnel:
         columns.append(func.max(vis(_case(h.c.to_stage, stages.steps, None))).label("level_open"))
-    return (
-        select(*columns)
-        .select_from(o.outerjoin(h, h.c.entity_id == o.c.id))
-        .where(o.c.pipeline == stages.spec.key)
-        .group_by(o.c.id)
-        .subquery()
-    )
+    stmt = select(*columns).select_from(o.outerjoin(h, h.c.entity_id == o.c.id))
+    if kind == "opportunity":
+        stmt = stmt.where(o.c.pipeline == stages.spec.key)
+    return stmt.group_by(o.c.id).subquery()
 
 
 def _derived(
@@ -220,16 +222,57 @@ def funnel(
     conn, tables = _connection(uow)
     o = tables.entities["opportunity"]
     counts: Counts = {}
-    for key, spec in specs.items():
-        stages = _Stages(spec)
-        extra = _segment_columns(tables, names, o)
-        if moment_us is None:
-            stmt = _funnel_now(tables, stages, extra, len(names))
-            with translate("computing the funnel"):
-                rows = conn.execute(stmt).all()
-            _count_rows(counts, key, names, rows, period)
-            continue
-        sub = _per_opportunity(tables, stages, moment_us, funnel=True, extra=extra)
+    extra = _segment_columns(tables, names, o)
+    for spec in specs.values():
+        _funnel_counts(conn, tables, counts, _Stages(spec), extra, names, moment_us, period)
+    return finish_funnel(counts, specs, names, moment, period)
+
+
+def lead_funnel(
+    uow: UnitOfWork,
+    lifecycle: Pipeline | PipelineSpec = LEAD_LIFECYCLE,
+    *,
+    as_of: datetime | None = None,
+    by: str | Sequence[str] = (),
+    period: Period = "month",
+) -> Funnel:
+    """:func:`pipelinekit.analytics.lead_funnel` in the database."""
+    names = check_by(by, FUNNEL_DIMENSIONS, "lead funnel")
+    check_period(period)
+    moment = aware(as_of, "as_of")
+    moment_us = None if moment is None else micros(moment)
+    specs = specs_of(lifecycle)
+    conn, tables = _connection(uow)
+    leads = tables.entities["lead"]
+    columns: dict[str, Any] = {
+        "owner": leads.c.owner,
+        "source": leads.c.source,
+        "cohort": leads.c.created_us // _DAY_US,
+    }
+    extra = [columns[name].label(f"seg_{i}") for i, name in enumerate(names)]
+    counts: Counts = {}
+    for spec in specs.values():
+        _funnel_counts(conn, tables, counts, _Stages(spec), extra, names, moment_us, period, "lead")
+    return finish_funnel(counts, specs, names, moment, period)
+
+
+def _funnel_counts(
+    conn: Connection,
+    tables: Tables,
+    counts: Counts,
+    stages: _Stages,
+    extra: Sequence[Any],
+    names: Sequence[str],
+    moment_us: int | None,
+    period: Period,
+    kind: str = "opportunity",
+) -> None:
+    """Add one pipeline's per-level counts (computed in the database) to ``counts``."""
+    key = stages.spec.key
+    if moment_us is None:
+        stmt = _funnel_now(tables, stages, extra, len(names), kind)
+    else:
+        sub = _per_opportunity(tables, stages, moment_us, funnel=True, extra=extra, kind=kind)
         stage_ix, _, visible = _derived(sub, stages, moment_us)
         code = _case_int(stage_ix, {i: stages.code_of_index(i) for i in range(stages.width)})
         level = case(
@@ -241,28 +284,28 @@ def funnel(
         inner = select(*segs, level.label("level"), code.label("code")).where(visible).subquery()
         group = [*(inner.c[f"seg_{i}"] for i in range(len(names))), inner.c.level, inner.c.code]
         stmt = select(*group, func.count()).where(inner.c.level.is_not(None)).group_by(*group)
-        with translate("computing the funnel"):
-            rows = conn.execute(stmt).all()
-        _count_rows(counts, key, names, rows, period)
-    return finish_funnel(counts, specs, names, moment, period)
+    with translate("computing the funnel"):
+        rows = conn.execute(stmt).all()
+    _count_rows(counts, key, names, rows, period)
 
 
-def _funnel_now(tables: Tables, stages: _Stages, extra: Sequence[Any], width: int) -> Any:
+def _funnel_now(
+    tables: Tables, stages: _Stages, extra: Sequence[Any], width: int, kind: str = "opportunity"
+) -> Any:
     """The funnel of now: the furthest open step in the history, won from the current stage."""
-    o = tables.entities["opportunity"]
-    h = tables.history["opportunity"]
+    o = tables.entities[kind]
+    h = tables.history[kind]
     code = _case(o.c.stage, stages.kinds, _OTHER)
     furthest = func.coalesce(
         func.max(_case(h.c.to_stage, stages.steps, None)), _case(o.c.stage, stages.steps, None)
     )
     level = case((code == _WON, stages.top), else_=furthest)
-    inner = (
-        select(*extra, level.label("level"), code.label("code"))
-        .select_from(o.outerjoin(h, h.c.entity_id == o.c.id))
-        .where(o.c.pipeline == stages.spec.key)
-        .group_by(o.c.id)
-        .subquery()
+    rows = select(*extra, level.label("level"), code.label("code")).select_from(
+        o.outerjoin(h, h.c.entity_id == o.c.id)
     )
+    if kind == "opportunity":
+        rows = rows.where(o.c.pipeline == stages.spec.key)
+    inner = rows.group_by(o.c.id).subquery()
     group = [*(inner.c[f"seg_{i}"] for i in range(width)), inner.c.level, inner.c.code]
     return select(*group, func.count()).where(inner.c.level.is_not(None)).group_by(*group)
 
@@ -326,7 +369,7 @@ def forecast(
     moment = aware(as_of, "as_of")
     moment_us = None if moment is None else micros(moment)
     specs = specs_of(pipelines)
-    checked = check_rates(rates, currency)
+    checked, currency = check_rates(rates, currency)
     conn, tables = _connection(uow)
     o = tables.entities["opportunity"]
     groups: Groups = {}
@@ -407,9 +450,7 @@ def forecast(
             rows = conn.execute(stmt).all()
         for row in rows:
             *values, cur, code_value, prob, exact_text, n, units = row
-            segment = tuple(
-                _forecast_value(names[i], v, period, key, stages) for i, v in enumerate(values)
-            )
+            segment = tuple(_forecast_value(names[i], v, period) for i, v in enumerate(values))
             amount = (
                 Decimal(exact_text) * int(n)
                 if exact_text is not None
@@ -437,7 +478,7 @@ def _case_int_text(column: Any, mapping: Mapping[int, str]) -> Any:
     return case({k: literal(v) for k, v in mapping.items()}, value=column, else_=literal("0"))
 
 
-def _forecast_value(name: str, value: Any, period: Period, key: str, stages: _Stages) -> str | None:
+def _forecast_value(name: str, value: Any, period: Period) -> str | None:
     if name == "period":
         return _segment_value("period", value, period)
     return None if value is None else str(value)
@@ -461,7 +502,7 @@ def sales_metrics(
     lo, hi = check_span(start, end)
     lo_us, hi_us = micros(lo), micros(hi)
     specs = specs_of(pipelines)
-    checked = check_rates(rates, currency)
+    checked, currency = check_rates(rates, currency)
     conn, tables = _connection(uow)
     o = tables.entities["opportunity"]
     tallies: dict[tuple[str | None, ...], Tally] = {}

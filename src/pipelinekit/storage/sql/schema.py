@@ -111,17 +111,20 @@ def _entity_table(metadata: MetaData, prefix: str, kind: str) -> Table:
     return table
 
 
-#: Scale of ``amount_units``: amounts are stored as exact integers of millionths.
-AMOUNT_SCALE = 10**6
-# Sums of a million amounts must stay inside a signed 64-bit integer.
-_MAX_UNITS = 2**63 // 10**7
+#: Places of ``amount_units``: amounts are stored as exact integers of ten-thousandths
+#: (every ISO 4217 minor unit fits).
+AMOUNT_PLACES = 4
+AMOUNT_SCALE = 10**AMOUNT_PLACES
+# One amount leaves room to add 10,000 of its size inside a signed 64-bit integer
+# (92 billion in any currency); larger ones, and ones with more places, are kept as text.
+_MAX_UNITS = 2**63 // 10**4
 _EPOCH_DAY = date(1970, 1, 1)
 
 
 def _analytics_columns() -> list[Column[Any]]:
     """Schema version 2: what analytics aggregate in the database, filled on every save.
 
-    ``amount_units`` is the amount in millionths as an exact integer (``NULL``
+    ``amount_units`` is the amount in ten-thousandths as an exact integer (``NULL``
     when the amount has more places or is too large: ``amount`` keeps the
     exact text for those), ``probability`` the exact effective probability as
     text, ``expected_day`` the expected close date as days since 1970-01-01,
@@ -177,7 +180,7 @@ def analytics_values(entity: Lead | Prospect | Opportunity) -> dict[str, Any]:
 def amount_of(units: int | None, text: str | None) -> Decimal:
     """The exact amount from ``amount_units`` (or, when it is NULL, the ``amount`` text)."""
     if units is not None:
-        return Decimal(units).scaleb(-6)
+        return Decimal(units).scaleb(-AMOUNT_PLACES)
     return Decimal(text) if text is not None else Decimal(0)
 
 
