@@ -1,23 +1,24 @@
-"""``python -m pipelinekit``: a small command line until the ``cli`` extra lands."""
+"""``python -m pipelinekit``: the ``pipelinekit`` command (needs the ``cli`` extra)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``python -m pipelinekit COMMAND``; return the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m pipelinekit", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="build a few leads, qualify and convert one")
-    demo.add_argument("--seed", type=int, default=25, help="random seed (default 25)")
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        from ._demo import run_demo
+    """Run the ``pipelinekit`` command; without the ``cli`` extra, say how to install it."""
+    try:
+        import rich  # noqa: F401
+        import typer  # noqa: F401
+    except ImportError:
+        sys.stderr.write(
+            "python -m pipelinekit runs the pipelinekit command, which needs the cli extra:\n"
+            '    pip install "pipelinekit[cli]"\n'
+        )
+        return 6
+    from .cli import main as cli_main
 
-        run_demo(seed=args.seed, out=sys.stdout)
-    return 0
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

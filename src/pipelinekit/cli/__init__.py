@@ -1,0 +1,109 @@
+"""The ``pipelinekit`` command line (the ``cli`` extra: Typer and Rich).
+
+``pipelinekit demo | import | qualify | pipeline validate|show|diagram | report | export``;
+see ``pipelinekit --help`` and docs/cli.md.  :func:`main` is the console
+script.  The import engine (:mod:`pipelinekit.cli.importer`) and the settings
+loader (:mod:`pipelinekit.cli.settings`) need no CLI library and can be used
+from code.  Importing this package does not import Typer or Rich; running
+:func:`main` does.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+
+from .exit_codes import ExitCode
+
+__all__ = ["ExitCode", "main"]
+
+
+def _debugging(argv: Sequence[str]) -> bool:
+    import os
+
+    return "--debug" in argv or os.environ.get("PIPELINEKIT_DEBUG", "") not in ("", "0")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    User mistakes (bad settings, bad files, unreachable databases) print a
+    message that says what to do and exit with a documented code
+    (:class:`ExitCode`), without a traceback unless ``--debug`` is given.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        import typer
+    except ImportError:
+        sys.stderr.write(
+            'the pipelinekit command needs the cli extra: pip install "pipelinekit[cli]"\n'
+        )
+        return int(ExitCode.MISSING_EXTRA)
+    from ..errors import PipelinekitError, ValidationError
+    from ..storage import StorageError
+    from ._app import UserError, app
+    from ._output import err_console
+    from .importer import ImportFileError
+    from .settings import ConfigError
+
+    debug = _debugging(args)
+    command = typer.main.get_command(app)
+
+    def fail(message: str, code: ExitCode, problems: Sequence[object] = ()) -> int:
+        if debug:
+            traceback.print_exc()
+        console = err_console()
+        console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+        for problem in problems:
+            console.print(f"  {problem}", markup=False)
+        return int(code)
+
+    try:
+        code = command.main(args=args, prog_name="pipelinekit", standalone_mode=False)
+    except KeyboardInterrupt:
+        return fail("interrupted", ExitCode.INTERRUPTED)
+    except UserError as error:
+        return fail(str(error), error.code, error.problems)
+    except ConfigError as error:
+        return fail(
+            f"bad settings in {error.source} (fix the file, or pass --config / unset "
+            "PIPELINEKIT_CONFIG)",
+            ExitCode.CONFIG,
+            error.problems,
+        )
+    except ImportFileError as error:
+        return fail(str(error), ExitCode.INPUT)
+    except StorageError as error:
+        return fail(f"database error: {error}", ExitCode.STORAGE)
+    except ValidationError as error:
+        return fail(str(error).splitlines()[0], ExitCode.INPUT, error.problems)
+    except ImportError as error:  # a driver or optional library needed only now
+        if isinstance(error, PipelinekitError):  # already names its extra
+            return fail(str(error), ExitCode.MISSING_EXTRA)
+        return fail(
+            f"{error}. Install the extra that provides it: "
+            '"pipelinekit[postgres]" for PostgreSQL, "pipelinekit[report]" for charts, '
+            '"pipelinekit[diagrams]" for DOT/SVG/PNG diagrams',
+            ExitCode.MISSING_EXTRA,
+        )
+    except PipelinekitError as error:
+        return fail(str(error), ExitCode.INPUT)
+    except Exception as error:
+        # Click's own exceptions (Typer may vendor Click, so match them by class name)
+        kinds = {cls.__name__ for cls in type(error).__mro__}
+        if "Exit" in kinds:
+            return int(getattr(error, "exit_code", 0))
+        if "ClickException" in kinds:
+            error.show()  # type: ignore[attr-defined]
+            return int(getattr(error, "exit_code", ExitCode.USAGE))
+        if "Abort" in kinds:
+            return fail("interrupted", ExitCode.INTERRUPTED)
+        if debug:
+            raise
+        return fail(
+            f"unexpected {type(error).__name__}: {error}. This is a bug in pipelinekit; "
+            "rerun with --debug for the traceback and report it",
+            ExitCode.INTERNAL,
+        )
+    return code if isinstance(code, int) else 0

@@ -1,0 +1,368 @@
+"""The ``pipelinekit`` command end to end: demo, import (good and bad rows), qualify, report."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+import pipelinekit as pk
+from pipelinekit.cli import ExitCode, main
+from pipelinekit.storage.sql import sqlite_storage
+
+GOOD_AND_BAD = """\
+external_id,name,email,job_title,company,industry,employees,country,source,bant.budget,seats
+crm-1,Ada Lovelace,ada@acme.example,CTO,Acme,software,240,DE,referral,high,25
+crm-2,Grace Hopper,not-an-email,Office manager,Navy,retail,many,US,fax,1,
+crm-3,Alan Turing,alan@bletchley.example,Head of IT,Bletchley,fintech,900,GB,event,,
+crm-1,Ada Again,ada2@acme.example,CTO,Acme,software,240,DE,referral,high,
+"""
+
+
+@pytest.fixture(autouse=True)
+def _wide(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.chdir(tmp_path)
+    for name in ("PIPELINEKIT_DB", "PIPELINEKIT_CONFIG", "PIPELINEKIT_CURRENCY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
+    code, out, _err = run(capsys, *args, "--json")
+    return code, json.loads(out)
+
+
+def test_end_to_end_demo_import_qualify_report(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = str(tmp_path / "crm.sqlite3")
+
+    # demo: stores, qualifies, converts and reports
+    code, demo = run_json(capsys, "--db", db, "demo", "--leads", "150", "--seed", "3")
+    assert code == 0
+    storage = sqlite_storage(db)
+    with storage.unit_of_work(read_only=True) as uow:
+        leads = list(uow.leads.iterate())
+        deals = list(uow.opportunities.iterate())
+    assert len(leads) == demo["leads"] == 150
+    assert len(deals) == demo["opportunities"] > 0
+    funnel = {row["step"]: row["count"] for row in demo["funnel"]}
+    assert funnel["leads"] == 150
+    assert funnel["initial_contact"] == len(deals) == sum(x.status == "converted" for x in leads)
+    assert funnel["closed_won"] == sum(d.outcome == "won" for d in deals)
+    by_source = {row["source"]: row for row in demo["by_source"]}
+    assert sum(row["leads"] for row in by_source.values()) == 150
+    assert sum(row["won"] for row in by_source.values()) == funnel["closed_won"]
+    counts = [row["count"] for row in demo["funnel"]]
+    assert counts == sorted(counts, reverse=True)  # a funnel only narrows
+    open_deals = [d for d in deals if d.outcome == "open"]
+    assert sum(r["count"] for r in demo["forecast"]["stages"]) == len(open_deals)
+    best = demo["top_leads"][0]
+    stored_best = max(
+        (x for x in leads if x.qualification and x.qualification.score is not None),
+        key=lambda x: x.qualification.score,
+    )
+    assert best["id"] == stored_best.id
+    assert best["why"]
+
+    # import: good rows stored, bad rows in the error report, exit code 1
+    source = tmp_path / "leads.csv"
+    source.write_text(GOOD_AND_BAD, encoding="utf-8")
+    code, summary = run_json(capsys, "--db", db, "import", str(source))
+    assert code == ExitCode.ROWS_REJECTED == 1
+    assert (summary["rows"], summary["inserted"], summary["rejected"]) == (4, 2, 2)
+    with (tmp_path / "leads.csv.errors.csv").open(encoding="utf-8") as handle:
+        report = list(csv.DictReader(handle))
+    assert {(r["line"], r["path"]) for r in report} == {
+        ("3", "$.contact.email"),
+        ("3", "$.company.employees"),
+        ("3", "$.source.channel"),
+        ("5", "$.external_id"),
+    }
+    assert "duplicate of line 2" in next(r for r in report if r["line"] == "5")["reason"]
+    with storage.unit_of_work(read_only=True) as uow:
+        ada = uow.leads.by_external_id("crm-1")
+        assert ada is not None
+        assert ada.custom["seats"] == "25"
+        assert ada.custom["bant.budget"] == "high"
+        assert uow.leads.by_external_id("crm-2") is None
+        assert uow.leads.count() == 152
+
+    # re-running is idempotent
+    code, again = run_json(capsys, "--db", db, "import", str(source))
+    assert (again["inserted"], again["updated"], again["unchanged"]) == (0, 0, 2)
+    with storage.unit_of_work(read_only=True) as uow:
+        assert uow.leads.count() == 152
+
+    # qualify: scores the open leads, stores results, applies verdicts
+    code, qualified = run_json(capsys, "--db", db, "qualify", "--as-of", "2026-12-01")
+    assert code == 0
+    with storage.unit_of_work(read_only=True) as uow:
+        ada = uow.leads.by_external_id("crm-1")
+        assert ada is not None
+        assert ada.qualification is not None
+        assert ada.qualification.strategy == qualified["strategy"] == "fit-score"
+        assert uow.results.latest("lead", ada.id) == ada.qualification
+        open_now = uow.leads.count(pk_query(status="qualified"))
+    assert qualified["scored"] == sum(qualified["verdicts"].values())
+    assert open_now >= 1
+
+    # report: tables and an HTML file
+    code, out, _ = run(capsys, "--db", db, "report", "--html", "report.html")
+    assert code == 0
+    assert "Funnel" in out
+    assert "Forecast" in out
+    assert "Best leads" in out
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert html.startswith("<!doctype html>")
+    assert "Funnel" in html
+    assert html.count("<svg") == 2  # funnel and forecast charts (the report extra)
+    storage.close()
+
+
+def pk_query(**kwargs: object) -> object:
+    from pipelinekit.storage import LeadQuery
+
+    return LeadQuery(**kwargs)  # type: ignore[arg-type]
+
+
+def test_demo_twice_reports_the_stored_data(capsys: pytest.CaptureFixture[str]) -> None:
+    _, first = run_json(capsys, "demo", "--leads", "60")
+    code, second = run_json(capsys, "demo", "--leads", "60")
+    assert code == 0
+    assert first == second
+    assert Path("pipelinekit.sqlite3").exists()  # the default database
+
+
+def test_jsonl_import_with_mapping_nested_objects_and_a_broken_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    Path("in.jsonl").write_text(
+        '{"Key": "a1", "Mail": "kim@x.example", "company": {"name": "X", "employees": 12}}\n'
+        "{not json\n"
+        '{"Key": "a2", "company": {"name": "", "employees": -1}}\n',
+        encoding="utf-8",
+    )
+    code, summary = run_json(
+        capsys, "import", "in.jsonl", "--map", "external_id=Key", "--map", "email=Mail",
+        "--errors", "problems.jsonl",
+    )  # fmt: skip
+    assert code == 1
+    assert summary["inserted"] == 1
+    problems = [json.loads(line) for line in Path("problems.jsonl").read_text().splitlines()]
+    assert [(p["line"], p["path"]) for p in problems] == [
+        (2, "$"),
+        (3, "$.company.name"),
+        (3, "$.company.employees"),
+    ]
+    with sqlite_storage("pipelinekit.sqlite3").unit_of_work(read_only=True) as uow:
+        lead = uow.leads.by_external_id("a1")
+        assert lead is not None
+        assert str(lead.contact.email) == "kim@x.example"
+        assert lead.company.employees == 12
+
+
+def test_bad_settings_name_the_file_the_path_and_the_fix(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    Path("pipelinekit.toml").write_text(
+        'dbb = "x.db"\n[import]\nbatch_size = "many"\n[import.columns]\nmail = "E-Mail"\n'
+    )
+    code, _out, err = run(capsys, "report")
+    assert code == ExitCode.CONFIG
+    assert "pipelinekit.toml" in err
+    assert "Traceback" not in err
+    assert "$.dbb: unknown setting 'dbb': did you mean 'db'?" in err
+    assert "$.import.batch_size: must be a whole number" in err
+    assert "$.import.columns.mail: unknown lead field 'mail': did you mean 'email'?" in err
+
+
+def test_settings_come_from_the_file_and_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Path("pipelinekit.toml").write_text('db = "from-file.db"\n[import.columns]\nemail = "Mail"\n')
+    Path("in.csv").write_text("id,Mail\nk1,k@x.example\n")
+    assert run(capsys, "import", "in.csv")[0] == 0
+    assert Path("from-file.db").exists()
+    monkeypatch.setenv("PIPELINEKIT_DB", "from-env.db")
+    assert run(capsys, "import", "in.csv")[0] == 0
+    assert Path("from-env.db").exists()
+    code, _out, err = run(capsys, "--db", "missing-dir/x.db", "report")
+    assert code == ExitCode.STORAGE
+    assert "missing-dir" in err
+
+
+def test_user_mistakes_have_exit_codes_and_no_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(capsys, "import", "nope.csv")
+    assert code == ExitCode.INPUT
+    assert "nope.csv: no such file" in err
+    Path("leads.txt").write_text("x")
+    code, _, err = run(capsys, "import", "leads.txt")
+    assert code == ExitCode.INPUT
+    assert "--format csv|jsonl" in err
+    code, _, err = run(capsys, "report")
+    assert code == ExitCode.STORAGE
+    assert "pipelinekit demo" in err
+    code, _, err = run(capsys, "import", "leads.txt", "--map", "mail=x")
+    assert code == ExitCode.USAGE
+    assert "unknown field 'mail'" in err
+    code, _, err = run(capsys, "export", "--kind", "deals")
+    assert code == ExitCode.USAGE
+    code, _, err = run(capsys, "--no-such-option")
+    assert code == ExitCode.USAGE
+    assert "Traceback" not in err
+
+
+def test_export_jsonl_reads_back_and_csv_reimports(capsys: pytest.CaptureFixture[str]) -> None:
+    run_json(capsys, "demo", "--leads", "40")
+    code, out, _ = run(capsys, "export")
+    lines = out.splitlines()
+    assert code == 0
+    assert len(lines) == 40
+    assert pk.from_dict(pk.Lead, json.loads(lines[0])).external_id == "demo-25-00000"
+    assert run(capsys, "export", "--format", "csv", "--out", "leads.csv")[0] == 0
+    code, summary = run_json(capsys, "--db", "copy.db", "import", "leads.csv")
+    assert code == 0
+    assert summary["inserted"] == 40
+    code, out, _ = run(capsys, "export", "--kind", "opportunities", "--format", "csv")
+    assert code == 0
+    assert out.startswith("id,name,pipeline,stage")
+
+
+BROKEN = """
+key = "partners"
+
+[[stages]]
+key = "intro"
+
+[[stages]]
+key = "signed"
+kind = "won"
+probability = 90
+"""
+
+
+def test_pipeline_validate_show_diagram(capsys: pytest.CaptureFixture[str]) -> None:
+    Path("broken.toml").write_text(BROKEN)
+    code, out, err = run(capsys, "pipeline", "validate", "broken.toml")
+    assert code == 1
+    assert "broken.toml" in err
+    assert "$.stages[1].probability: a won stage has probability 100, got 90" in err
+    code, data = run_json(capsys, "pipeline", "validate", "broken.toml")
+    assert code == 1
+    assert data["valid"] is False
+    assert "$.stages[1].probability" in [p["path"] for p in data["problems"]]
+    code, data = run_json(capsys, "pipeline", "validate", "sales")
+    assert code == 0
+    assert data["valid"] is True
+    code, data = run_json(capsys, "pipeline", "show", "sales")
+    assert [s["key"] for s in data["stages"]][:2] == ["initial_contact", "qualification"]
+    code, out, _ = run(capsys, "pipeline", "diagram", "lead_lifecycle")
+    assert code == 0
+    assert out.startswith("stateDiagram-v2")
+    code, _, err = run(capsys, "pipeline", "diagram", "sales", "--format", "svg")
+    assert code == ExitCode.USAGE
+    assert "--out" in err
+
+
+def test_qualify_with_a_strategy_file(capsys: pytest.CaptureFixture[str]) -> None:
+    Path("in.csv").write_text("id,company,industry\n1,Acme,software\n2,Shop,retail\n")
+    run(capsys, "import", "in.csv")
+    Path("fit.toml").write_text(
+        'kind = "icp"\nname = "industry-fit"\n[[criteria]]\nkind = "one_of"\nname = "industry"\n'
+        'field = "company.industry"\npoints = { software = 25 }\n'
+    )
+    code, data = run_json(capsys, "qualify", "--strategy", "fit.toml", "--no-apply")
+    assert code == 0
+    assert data["strategy"] == "industry-fit"
+    assert data["moves"] == {}
+    assert next(r["external_id"] for r in data["top_leads"]) == "1"
+    Path("bad.toml").write_text('kind = "icp"\nname = "x"\n[[criteria]]\nkind = "nope"\n')
+    code, _, err = run(capsys, "qualify", "--strategy", "bad.toml")
+    assert code == ExitCode.INPUT
+    assert "bad.toml" in err
+    assert "$.criteria[0]" in err
+
+
+def _script() -> Path:
+    return Path(sysconfig.get_path("scripts")) / "pipelinekit"
+
+
+@pytest.mark.skipif(not _script().exists(), reason="the console script is not installed")
+def test_console_script_runs_in_a_real_process(tmp_path: Path) -> None:
+    (tmp_path / "broken.toml").write_text(BROKEN)
+    done = subprocess.run(
+        [str(_script()), "pipeline", "validate", "broken.toml"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "won stage has probability 100" in done.stderr
+    assert "Traceback" not in done.stderr
+    module = subprocess.run(
+        [sys.executable, "-m", "pipelinekit", "--help"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert module.returncode == 0
+    assert all(name in module.stdout for name in ("demo", "import", "qualify", "report"))
+
+
+def test_import_pipelinekit_cli_does_not_load_typer_or_rich() -> None:
+    code = (
+        "import sys, pipelinekit.cli, pipelinekit.cli.importer, pipelinekit.cli.settings; "
+        "print(sorted({'typer', 'rich', 'click'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["demo"],
+        ["import"],
+        ["qualify"],
+        ["report"],
+        ["export"],
+        ["pipeline"],
+        ["pipeline", "validate"],
+        ["pipeline", "show"],
+        ["pipeline", "diagram"],
+    ],
+)
+def test_help_everywhere(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    code, out, _ = run(capsys, *command, "--help")
+    assert code == 0
+    assert out.startswith("Usage: pipelinekit")
+    assert "--help" in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    code, out, _ = run(capsys, "--version")
+    assert (code, out.strip()) == (0, f"pipelinekit {version('pipelinekit')}")
+
+
+def test_python_m_pipelinekit_names_the_extra_when_typer_is_missing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipelinekit.__main__ import main as module_main
+
+    monkeypatch.setitem(sys.modules, "typer", None)  # makes `import typer` fail
+    assert module_main(["demo"]) == ExitCode.MISSING_EXTRA
+    assert 'pip install "pipelinekit[cli]"' in capsys.readouterr().err
+    assert main(["demo"]) == ExitCode.MISSING_EXTRA
