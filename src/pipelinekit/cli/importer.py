@@ -413,7 +413,9 @@ def import_leads(
             return
         # the versions stored before this batch tell inserted, updated and unchanged apart
         # (one batched lookup; upsert_all needs the same rows anyway)
-        before = uow.leads._get_by_external_ids([lead.external_id for lead in batch])
+        before = uow.leads.by_external_ids(
+            lead.external_id for lead in batch if lead.external_id is not None
+        )
         stored = uow.leads.upsert_all(batch)
         uow.commit()
         for new, result in zip(batch, stored, strict=True):

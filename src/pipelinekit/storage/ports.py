@@ -124,6 +124,16 @@ class Repository(abc.ABC, Generic[E, Q]):
         self._uow._check_open()
         return self._get_by_external_ids([external_id]).get(external_id)
 
+    def by_external_ids(self, external_ids: Iterable[str]) -> dict[str, E]:
+        """Return the stored entities among ``external_ids``, keyed by external id.
+
+        Ids that match nothing are left out; one round trip per call, so an import
+        can tell new rows from known ones a batch at a time.
+        """
+        self._uow._check_open()
+        wanted = list(dict.fromkeys(external_ids))
+        return self._get_by_external_ids(wanted) if wanted else {}
+
     def find(self, query: Q | None = None) -> Page[E, Q]:
         """Return one page of matching entities in id order (see :mod:`~.queries`)."""
         self._uow._check_open()

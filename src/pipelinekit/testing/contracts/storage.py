@@ -302,6 +302,20 @@ class StorageContract:
         with storage.unit_of_work() as uow:
             assert uow.leads.count() == 5
 
+    def test_by_external_ids_returns_the_known_ones(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            saved = uow.leads.save_all([lead(n) for n in range(3)])
+            uow.opportunities.save(opportunity(1, external_id="crm-9"))
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            wanted = [saved[0].external_id, "unknown", saved[2].external_id, "crm-9"]
+            found = uow.leads.by_external_ids(x for x in wanted if x is not None)
+            assert found == {
+                saved[0].external_id: saved[0],
+                saved[2].external_id: saved[2],
+            }
+            assert uow.leads.by_external_ids([]) == {}
+
     def test_upsert_needs_an_external_id(self, storage: Storage) -> None:
         with storage.unit_of_work() as uow, pytest.raises(ValidationError) as caught:
             uow.leads.upsert(lead(1, external_id=None))
