@@ -490,7 +490,10 @@ def import_(
             for error in summary.errors[:10]:
                 shown.add_row(str(error.line), error.path, error.reason)
             console().print(shown)
-            console().print(f"Error report: {report_path} ({len(summary.errors)} problems)")
+            count = len(summary.errors)
+            console().print(
+                f"Error report: {report_path} ({count} problem{'' if count == 1 else 's'})"
+            )
     if not summary.ok:
         raise typer.Exit(ExitCode.ROWS_REJECTED)
 

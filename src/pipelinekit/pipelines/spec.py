@@ -286,7 +286,8 @@ def check_definition(
         first_index.setdefault(stage.key, index)
         p = stage.probability
         if not isinstance(p, Decimal) or not p.is_finite() or not _ZERO <= p <= _HUNDRED:
-            add(Problem(f"{here}.probability", f"must be a number from 0 to 100, got {p!r}"))
+            shown = p if isinstance(p, Decimal) else repr(p)
+            add(Problem(f"{here}.probability", f"must be a number from 0 to 100, got {shown}"))
         elif stage.kind is StageKind.WON and p != _HUNDRED:
             add(Problem(f"{here}.probability", f"a won stage has probability 100, got {p}"))
         elif stage.kind is StageKind.LOST and p != _ZERO:
