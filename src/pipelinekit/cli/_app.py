@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from .. import serialization
+from ..clock import system_clock
 from ..domain import Lead, Opportunity
 from ..errors import PipelinekitError, Problem
 from ..pipelines import (
@@ -156,8 +157,8 @@ def _storage(state: _State, *, must_exist: bool = False) -> Storage:
 
 
 def _now() -> datetime:
-    # The command line is the application boundary: it reads the wall clock here, once.
-    return datetime.now(UTC)
+    # The command line is the application boundary: it reads the one default clock.
+    return system_clock.now()
 
 
 def _as_of(value: str | None) -> datetime:
