@@ -200,7 +200,7 @@ def _structure_frozen_map(value: Any, _: Any) -> FrozenMap:
             errors.append(error)
     if errors:
         raise _MapError("invalid custom values", errors)
-    return FrozenMap(out)
+    return FrozenMap._trusted(out)  # every value was structured and checked above
 
 
 class _KeyNote(str):
@@ -397,7 +397,22 @@ def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
     if cls in ENTITIES:
         payload = _migrate(cls, payload)
     elif cls in (EmailAddress, PhoneNumber):
-        payload = payload.get("value")  # type: ignore[assignment]
+        problems = [
+            Problem(f"$.{key}", "unknown field (check the spelling, or remove it)")
+            for key in sorted(map(str, payload.keys() - {"value"}))
+        ]
+        if "value" not in payload:
+            problems.insert(0, Problem("$.value", "is required"))
+        if problems:
+            raise ValidationError(cls.__name__, problems)
+        try:
+            return _converter.structure(payload["value"], cls)
+        except ValidationError as error:
+            raise ValidationError(
+                cls.__name__, [p.under("$.value") for p in error.problems]
+            ) from error
+        except _LeafError as error:
+            raise ValidationError(cls.__name__, [Problem("$.value", str(error))]) from error
     try:
         return _converter.structure(payload, cls)
     except Exception:
@@ -485,14 +500,15 @@ def _step(error: BaseException) -> str:
 
 
 def _json_type(value: object) -> str:
+    """The JSON type of ``value`` for messages; never the value itself (it may be personal)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int | float | Decimal):
-        return f"a number ({value!r})"
+        return "a number"
     if isinstance(value, str):
-        return f"a string ({value[:40]!r})"
+        return "a string"
     if isinstance(value, list | tuple):
         return "an array"
     if isinstance(value, Mapping):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._checks import Checks, set_attr
@@ -25,11 +26,17 @@ def check_common(self: Any, checks: Checks) -> None:
     checks.instance("$.notes", self.notes, str, optional=True)
     tags = self.tags
     if not isinstance(tags, frozenset):
-        if isinstance(tags, str) or not hasattr(tags, "__iter__"):
-            checks.add("$.tags", f"must be a set of strings, got {type(tags).__name__}")
+        if isinstance(tags, str | bytes | Mapping) or not isinstance(tags, Iterable):
+            checks.add(
+                "$.tags", f"must be a collection of strings (e.g. a set), got {type(tags).__name__}"
+            )
             tags = _EMPTY_TAGS
         else:
-            tags = frozenset(tags)
+            try:
+                tags = frozenset(tags)
+            except TypeError:
+                checks.add("$.tags", "tags must be strings")
+                tags = _EMPTY_TAGS
     for tag in tags:
         if not isinstance(tag, str) or not tag.strip():
             checks.add("$.tags", f"tags must be non-empty strings, got {tag!r}")

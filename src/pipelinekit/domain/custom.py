@@ -24,8 +24,22 @@ class FrozenMap(Mapping[str, CustomValue]):
     __slots__ = ("_data", "_hash")
 
     def __init__(self, data: Mapping[str, CustomValue] | None = None) -> None:
-        self._data: dict[str, CustomValue] = dict(data) if data else {}
+        items: dict[str, CustomValue] = dict(data) if data else {}
+        if items:
+            checks = Checks()
+            _check_items(checks, "$", items)
+            if checks.problems:
+                fail(FrozenMap, checks.problems)
+        self._data = items
         self._hash: int | None = None
+
+    @classmethod
+    def _trusted(cls, data: dict[str, CustomValue]) -> FrozenMap:
+        """Wrap ``data`` that has already been validated (and is not shared)."""
+        new = cls.__new__(cls)
+        new._data = data
+        new._hash = None
+        return new
 
     def __getitem__(self, key: str) -> CustomValue:
         return self._data[key]
@@ -42,11 +56,16 @@ class FrozenMap(Mapping[str, CustomValue]):
         return self._hash
 
     def __eq__(self, other: object) -> bool:
+        # Type-aware: True == 1 in Python, but they are different field values
+        # (and serialise differently), so they must not compare equal here.
         if isinstance(other, FrozenMap):
-            return self._data == other._data
-        if isinstance(other, Mapping):
-            return self._data == dict(other)
-        return NotImplemented
+            theirs = other._data
+        elif isinstance(other, Mapping):
+            theirs = dict(other)
+        else:
+            return NotImplemented
+        mine = self._data
+        return mine == theirs and all(type(mine[k]) is type(theirs[k]) for k in mine)
 
     def __repr__(self) -> str:
         return f"FrozenMap({self._data!r})"
@@ -57,43 +76,52 @@ class FrozenMap(Mapping[str, CustomValue]):
 
     def remove(self, key: str) -> FrozenMap:
         """Return a copy without ``key`` (no error if it is absent)."""
-        return FrozenMap({k: v for k, v in self._data.items() if k != key})
+        return FrozenMap._trusted({k: v for k, v in self._data.items() if k != key})
 
 
 EMPTY = FrozenMap()
+
+
+def value_problem(item: object) -> str | None:
+    """Why ``item`` cannot be a :data:`CustomValue`, or ``None`` when it can."""
+    if not isinstance(item, _SCALARS):
+        return (
+            f"unsupported value type {type(item).__name__}: use str, int, bool, Decimal, "
+            "date, datetime or None"
+        )
+    if isinstance(item, Decimal) and not item.is_finite():
+        return "must be a finite number"
+    if isinstance(item, datetime) and item.utcoffset() is None:
+        return "naive datetime refused: pass a timezone-aware one"
+    return None
 
 
 def check_custom(checks: Checks, path: str, value: object) -> FrozenMap:
     """Validate a custom-fields mapping, recording problems, and freeze it."""
     if value is None:
         return EMPTY
+    if isinstance(value, FrozenMap):
+        return value  # validated when it was built
     if not isinstance(value, Mapping):
         checks.add(path, f"must be a mapping of names to values, got {type(value).__name__}")
         return EMPTY
-    if isinstance(value, FrozenMap):
-        return value
+    before = len(checks.problems)
+    _check_items(checks, path, value)
+    if len(checks.problems) > before:
+        return EMPTY
+    return FrozenMap._trusted(dict(value))
+
+
+def _check_items(checks: Checks, path: str, value: Mapping[Any, Any]) -> None:
     for key, item in value.items():
         if not isinstance(key, str) or not key:
             checks.add(f"{path}[{key!r}]", "keys must be non-empty strings")
-        elif not isinstance(item, _SCALARS):
-            checks.add(
-                f"{path}.{key}",
-                f"unsupported value type {type(item).__name__}: use str, int, bool, Decimal, "
-                "date, datetime or None",
-            )
-        elif isinstance(item, float):  # pragma: no cover - float is not in _SCALARS
-            checks.add(f"{path}.{key}", "floats are refused: use Decimal")
-        elif isinstance(item, Decimal) and not item.is_finite():
-            checks.add(f"{path}.{key}", "must be a finite number")
-        elif isinstance(item, datetime) and item.utcoffset() is None:
-            checks.add(f"{path}.{key}", "naive datetime refused: pass a timezone-aware one")
-    return FrozenMap(value)
+            continue
+        problem = value_problem(item)
+        if problem is not None:
+            checks.add(f"{path}.{key}", problem)
 
 
 def custom_fields(data: Mapping[str, Any] | None = None, /, **fields: Any) -> FrozenMap:
     """Build a validated :class:`FrozenMap` (``custom_fields(plan="gold", seats=12)``)."""
-    checks = Checks()
-    result = check_custom(checks, "$", {**(data or {}), **fields})
-    if checks.problems:
-        fail(FrozenMap, checks.problems)
-    return result
+    return FrozenMap({**(data or {}), **fields})

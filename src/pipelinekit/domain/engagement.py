@@ -32,7 +32,7 @@ class Event:
 
     def __attrs_post_init__(self) -> None:
         checks = Checks()
-        if not isinstance(self.kind, str) or not _KIND.match(self.kind):
+        if not isinstance(self.kind, str) or not _KIND.fullmatch(self.kind):
             checks.add(
                 "$.kind",
                 f"must be a lower-case identifier like 'website_visit', got {self.kind!r}",

@@ -26,7 +26,7 @@ class StageChange:
     event: str
     at: datetime
     actor: str | None = None
-    note: str | None = None
+    note: str | None = attrs.field(default=None, repr=False)  # personal data: never in reprs
     pipeline: str | None = None
 
     def __attrs_post_init__(self) -> None:

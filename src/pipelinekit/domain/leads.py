@@ -101,7 +101,7 @@ class Lead:
             company=company,
             source=source,
             owner=owner,
-            tags=frozenset(tags),
+            tags=tags,  # type: ignore[arg-type]  # validated and frozen by the constructor
             custom=custom,  # type: ignore[arg-type]
             external_id=external_id,
             notes=notes,

@@ -235,7 +235,7 @@ class Opportunity:
             probability=probability,
             expected_close=expected_close,
             owner=owner,
-            tags=frozenset(tags),
+            tags=tags,  # type: ignore[arg-type]  # validated and frozen by the constructor
             custom=custom,  # type: ignore[arg-type]
             external_id=external_id,
         )

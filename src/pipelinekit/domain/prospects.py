@@ -80,7 +80,7 @@ class Prospect:
             company=company,
             fit=fit,
             owner=owner,
-            tags=frozenset(tags),
+            tags=tags,  # type: ignore[arg-type]  # validated and frozen by the constructor
             custom=custom,  # type: ignore[arg-type]
             external_id=external_id,
         )

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import enum
 import operator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import attrs
 
 from ..domain._checks import Checks, set_attr, to_decimal
-from ..domain.custom import CustomValue
+from ..domain._entity import check_tuple
+from ..domain.custom import CustomValue, value_problem
 
 __all__ = ["BreakdownLine", "CriterionStatus", "QualificationResult", "Verdict"]
 
 _POINTS = operator.attrgetter("points")
+# Observed values the fast path accepts without further checks (Decimal and
+# datetime need a finiteness / timezone check, so they take the full path).
+_PLAIN_OBSERVED = frozenset({str, int, bool, date, type(None)})
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 
@@ -76,11 +80,18 @@ class BreakdownLine:
         points = to_decimal(checks, "$.points", self.points)
         cap = None if self.cap is None else to_decimal(checks, "$.cap", self.cap)
         checks.instance("$.reason", self.reason, str, optional=False)
+        problem = value_problem(self.observed)
+        if problem is not None:
+            checks.add("$.observed", problem)
+        checks.text("$.group", self.group, required=False, max_length=200)
+        evidence = check_tuple(checks, "$.evidence", self.evidence, str)
         checks.done(self)
         if points is not self.points:
             set_attr(self, "points", points)
         if cap is not self.cap:
             set_attr(self, "cap", cap)
+        if evidence is not self.evidence:
+            set_attr(self, "evidence", evidence)
 
     def _canonical(self) -> bool:
         # Fast path for lines strategies build in bulk: the same checks on values
@@ -95,6 +106,9 @@ class BreakdownLine:
             and points.is_finite()
             and (cap is None or (type(cap) is Decimal and cap.is_finite()))
             and type(self.reason) is str
+            and type(self.observed) in _PLAIN_OBSERVED
+            and (self.group is None or type(self.group) is str)
+            and type(self.evidence) is tuple
         )
 
 
@@ -148,8 +162,17 @@ class QualificationResult:
                 checks.add("$.score", f"{score} is outside the scale [{lo}, {hi}]")
         if coverage is not None and not 0 <= coverage <= 1:
             checks.add("$.coverage", f"must be between 0 and 1, got {coverage}")
-        if score is not None and self.breakdown:
-            total = sum((line.points for line in self.breakdown), Decimal(0))
+        breakdown = check_tuple(checks, "$.breakdown", self.breakdown, BreakdownLine)
+        knockouts = check_tuple(checks, "$.knockouts", self.knockouts, str)
+        children = check_tuple(checks, "$.children", self.children, QualificationResult)
+        checks.text("$.grade", self.grade, required=False, max_length=20)
+        checks.text("$.band", self.band, required=False, max_length=100)
+        checks.text("$.subject_id", self.subject_id, required=False, max_length=128)
+        if not isinstance(self.stale, bool):
+            checks.add("$.stale", f"must be true or false, got {type(self.stale).__name__}")
+        lines_ok = all(isinstance(line, BreakdownLine) for line in breakdown)
+        if score is not None and breakdown and lines_ok:
+            total = sum((line.points for line in breakdown), Decimal(0))
             if total != score:
                 checks.add(
                     "$.breakdown",
@@ -163,6 +186,9 @@ class QualificationResult:
             ("scale_max", self.scale_max, hi),
             ("score", self.score, score),
             ("coverage", self.coverage, coverage),
+            ("breakdown", self.breakdown, breakdown),
+            ("knockouts", self.knockouts, knockouts),
+            ("children", self.children, children),
         ):
             if new is not old:
                 set_attr(self, name, new)
@@ -179,6 +205,16 @@ class QualificationResult:
             and type(self.as_of) is datetime
             and self.as_of.tzinfo is UTC
             and _names_ok(self.strategy, self.strategy_version, self.config_hash)
+            and type(self.breakdown) is tuple
+            and type(self.knockouts) is tuple
+            and type(self.children) is tuple
+            and type(self.stale) is bool
+            and all(type(line) is BreakdownLine for line in self.breakdown)
+            and all(type(name) is str for name in self.knockouts)
+            and all(type(child) is QualificationResult for child in self.children)
+            and (self.grade is None or type(self.grade) is str)
+            and (self.band is None or type(self.band) is str)
+            and (self.subject_id is None or type(self.subject_id) is str)
             and lo.is_finite()
             and hi.is_finite()
             and cov.is_finite()
