@@ -111,3 +111,19 @@ def test_email_from_dict_refuses_unknown_keys_and_names_value() -> None:
     with pytest.raises(ValidationError) as info:
         pk.from_dict(pk.PhoneNumber, {"value": "12"})
     assert info.value.paths == ("$.value",)
+
+
+class TestClosedOpportunities:
+    def _deal(self) -> pk.Opportunity:
+        return pk.Opportunity.create(name="d", pipeline="sales", stage="proposal", at=NOW)
+
+    def test_a_closed_outcome_implies_the_closed_probability_source(self) -> None:
+        won = self._deal().evolve(outcome="won", probability=100, closed_at=NOW)
+        assert won.probability_source is pk.ProbabilitySource.CLOSED
+
+    def test_closed_at_cannot_precede_creation(self) -> None:
+        with pytest.raises(ValidationError) as info:
+            self._deal().evolve(
+                outcome="lost", probability=0, closed_at=datetime(2025, 1, 1, tzinfo=UTC)
+            )
+        assert info.value.paths == ("$.closed_at",)

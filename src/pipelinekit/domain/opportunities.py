@@ -171,6 +171,11 @@ class Opportunity:
                 )
             if outcome == Outcome.WON and self.lost_reason is not None:
                 checks.add("$.lost_reason", "only a lost opportunity has a lost reason")
+            # A closed outcome fixes the probability: its source is always "closed".
+            updates["probability_source"] = ProbabilitySource.CLOSED
+            created = self.created_at
+            if closed_at is not None and isinstance(created, datetime) and closed_at < created:
+                checks.add("$.closed_at", "must not be before created_at")
         checks.done(self)
         if closed_at is not self.closed_at:
             updates["closed_at"] = closed_at
