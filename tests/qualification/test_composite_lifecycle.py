@@ -250,6 +250,23 @@ def test_a_proposal_is_applied_through_the_lead_lifecycle_machine() -> None:
         apply_proposal(forced, moved.entity, at=AS_OF)
 
 
+def test_a_result_for_another_lead_neither_proposes_nor_applies() -> None:
+    from pipelinekit.qualification import apply_proposal
+
+    lead_a = make_lead("lead-A")
+    for_b = result(Verdict.QUALIFIED, "80", subject_id="lead-B")
+    with pytest.raises(ValidationError) as proposed:
+        propose(lead_a, for_b)
+    assert proposed.value.paths == ("$.subject_id",)
+    # a proposal made with the right result cannot carry the wrong one onto the lead
+    proposal = propose(lead_a, result(Verdict.QUALIFIED, "80", subject_id="lead-A"))
+    with pytest.raises(ValidationError) as applied:
+        apply_proposal(proposal, lead_a, at=AS_OF, result=for_b)
+    assert applied.value.paths == ("$.subject_id",)
+    # a result without a subject is still accepted
+    assert propose(lead_a, result(Verdict.QUALIFIED, "80")).event == "qualify"
+
+
 def test_describe_tells_the_whole_story_and_never_shows_unscored_as_zero() -> None:
     from pipelinekit.qualification import describe
 

@@ -104,10 +104,26 @@ def _proposal(
     )
 
 
+def _check_subject(lead: Any, result: QualificationResult) -> list[Problem]:
+    """A result about another subject must not qualify (or be stored on) ``lead``."""
+    ident = getattr(lead, "id", None)
+    subject = result.subject_id
+    if subject is None or ident is None or subject == str(ident):
+        return []
+    return [Problem("$.subject_id", f"the result is for subject {subject}, not lead {ident}")]
+
+
 def propose(
     lead: Any, result: QualificationResult, *, hysteresis: Hysteresis | None = None
 ) -> Proposal:
-    """The lifecycle event ``result`` proposes for ``lead`` (read from ``lead.status``)."""
+    """The lifecycle event ``result`` proposes for ``lead`` (read from ``lead.status``).
+
+    A result whose ``subject_id`` is set and names another subject than
+    ``lead.id`` is refused with a :class:`~pipelinekit.ValidationError`.
+    """
+    problems = _check_subject(lead, result)
+    if problems:
+        raise ValidationError("QualificationResult", problems)
     status = str(getattr(lead, "status", "new"))
     verdict = result.verdict
     score = result.score
@@ -202,8 +218,8 @@ def apply_proposal(
     record, the domain events), or ``None`` when the proposal changes no
     stage.  With ``result``, the moved lead also keeps it as
     ``lead.qualification``.  A proposal made for another lead, or for a
-    stage the lead has since left, is refused with a
-    :class:`~pipelinekit.ValidationError`; the machine refuses transitions it
+    stage the lead has since left, or a ``result`` about another subject, is
+    refused with a :class:`~pipelinekit.ValidationError`; the machine refuses transitions it
     does not allow (:class:`~pipelinekit.pipelines.InvalidTransition`).
     """
     problems = []
@@ -217,6 +233,8 @@ def apply_proposal(
                 f"{lead.status!r}: evaluate and propose again",
             )
         )
+    if result is not None:
+        problems.extend(_check_subject(lead, result))
     if problems:
         raise ValidationError("Proposal", problems)
     if proposal.event is None:
