@@ -286,6 +286,18 @@ def test_time_in_stage_and_rotting_come_from_history(sales: Pipeline) -> None:
     assert is_rotting(sales, opp, as_of=at(25))
 
 
+def test_durations_and_rotting_refuse_a_naive_as_of(sales: Pipeline) -> None:
+    opp = _open(sales)
+    naive = datetime(2026, 4, 1)
+    for call in (
+        lambda: time_in_stage(opp, as_of=naive),
+        lambda: stage_durations(opp, as_of=naive),
+        lambda: is_rotting(sales, opp, as_of=naive),
+    ):
+        with pytest.raises(ValidationError, match="naive"):
+            call()
+
+
 def test_domain_events_convert_to_a_storage_envelope(sales: Pipeline) -> None:
     moved = sales.lose(_open(sales), reason="price", competitor="Globex", actor="ana", at=at(1))
     envelope = moved.events[1].envelope()

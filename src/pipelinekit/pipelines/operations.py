@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import attrs
 from statemachine.exceptions import TransitionNotAllowed
 
-from ..clock import Clock, resolve_time
+from ..clock import Clock, ensure_aware, resolve_time
 from ..domain._checks import Checks, to_decimal
 from ..domain.history import StageChange
 from ..domain.leads import Lead
@@ -815,7 +815,8 @@ def change_pipeline(
 
 def stage_durations(entity: Lead | Opportunity, *, as_of: datetime) -> list[tuple[str, timedelta]]:
     """Time spent in each stage visit, from history: ``[(stage, duration), ...]`` in order;
-    the current visit runs until ``as_of``."""
+    the current visit runs until ``as_of`` (timezone-aware)."""
+    as_of = ensure_aware(as_of, "as_of")
     out: list[tuple[str, timedelta]] = []
     history = entity.history
     for index, change in enumerate(history):
@@ -826,12 +827,14 @@ def stage_durations(entity: Lead | Opportunity, *, as_of: datetime) -> list[tupl
 
 def time_in_stage(entity: Lead | Opportunity, *, as_of: datetime) -> timedelta:
     """How long ``entity`` has been in its current stage (since creation without history)."""
+    as_of = ensure_aware(as_of, "as_of")
     entered = entity.history[-1].at if entity.history else entity.created_at
     return as_of - entered
 
 
 def is_rotting(pipeline: Pipeline, entity: Lead | Opportunity, *, as_of: datetime) -> bool:
     """True when ``entity`` sits in an open stage longer than the stage's ``rotting_days``."""
+    as_of = ensure_aware(as_of, "as_of")
     kind = kind_of(entity)
     stage = pipeline.stages.get(getattr(entity, kind.stage_field))
     if stage is None or stage.is_closed or stage.rotting_days is None:
