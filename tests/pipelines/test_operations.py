@@ -298,6 +298,20 @@ def test_durations_and_rotting_refuse_a_naive_as_of(sales: Pipeline) -> None:
             call()
 
 
+def test_losing_a_lead_records_the_reason(lifecycle: Pipeline, lead: Lead) -> None:
+    moved = lifecycle.lose(lead, reason="no budget", actor="ana", at=at(1))
+    assert moved.entity.status == "disqualified"
+    assert moved.change is not None
+    assert moved.change.note == "lost: no budget"
+    assert moved.entity.history[-1].note == "lost: no budget"
+    assert [e.note for e in moved.events if e.kind == "stage_changed"] == ["lost: no budget"]
+    with_note = lifecycle.lose(lead, reason="no budget", note="called twice", at=at(1))
+    assert with_note.entity.history[-1].note == "called twice (lost: no budget)"
+    # the bulk path records it the same way
+    bulk = lifecycle.bulk([lead], "disqualify", reason="no budget", at=at(1))
+    assert bulk.moved[0].history[-1].note == "lost: no budget"
+
+
 def test_domain_events_convert_to_a_storage_envelope(sales: Pipeline) -> None:
     moved = sales.lose(_open(sales), reason="price", competitor="Globex", actor="ana", at=at(1))
     envelope = moved.events[1].envelope()

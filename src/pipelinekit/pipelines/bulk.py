@@ -205,6 +205,12 @@ def fire_many(
     known_event = event in pipeline.spec.events
     stages = pipeline.stages
 
+    def _note_for(target: str) -> str | None:
+        # as in apply_move: a lead keeps its lost reason in the note
+        if kind is LEAD and reason is not None and stages[target].kind is StageKind.LOST:
+            return f"lost: {reason}" if not note else f"{note} (lost: {reason})"
+        return note
+
     def plan_for(stage: str) -> _Plan | None:
         candidates = pipeline.candidates(stage, event)
         if to is not None:
@@ -215,7 +221,9 @@ def fire_many(
             (
                 c,
                 tuple(g.check for g in c.guards),
-                StageChange(stage, c.target, event, when, actor, note, pipeline.key),
+                StageChange(
+                    stage, c.target, event, when, actor, _note_for(c.target), pipeline.key
+                ),
                 stages[c.target],
             )
             for c in candidates

@@ -195,7 +195,8 @@ def fire(
 
     ``to`` picks the target when the event has several from this stage.
     ``reason`` / ``competitor`` are recorded when the move enters a lost stage
-    (guards see them as ``lost_reason`` / ``competitor``).  A lead enters its
+    (guards see them as ``lost_reason`` / ``competitor``; for a lead the reason
+    goes into the note, see :func:`lose`).  A lead enters its
     lifecycle's won stage only through :func:`convert`.
     """
     when = resolve_time(at, clock)
@@ -357,6 +358,14 @@ def apply_move(
                 )
             ],
         )
+    if (
+        not kind.closable
+        and reason is not None
+        and pipeline.stages[target].kind is StageKind.LOST
+    ):
+        # a lead has no lost_reason field: the reason goes into the history
+        # record and the StageChanged event, so disqualifying with one keeps it
+        note = f"lost: {reason}" if not note else f"{note} (lost: {reason})"
     change = StageChange(source, target, event, at, actor, note, pipeline.key)
     changes: dict[str, Any] = {
         kind.stage_field: target,
@@ -445,7 +454,13 @@ def lose(
     at: datetime | None = None,
     clock: Clock | None = None,
 ) -> Moved[E]:
-    """Close ``entity`` lost with ``reason`` (required) and optionally the ``competitor``."""
+    """Close ``entity`` lost with ``reason`` (required) and optionally the ``competitor``.
+
+    An opportunity keeps them as ``lost_reason`` / ``competitor``.  A lead has
+    no such fields: its history record and ``StageChanged`` event get the note
+    ``"lost: <reason>"`` (appended as ``"<note> (lost: <reason>)"`` to a given
+    note).
+    """
     checks = Checks()
     checks.text("$.reason", reason, required=True, max_length=500)
     checks.text("$.competitor", competitor, required=False, max_length=200)
