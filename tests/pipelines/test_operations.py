@@ -247,7 +247,7 @@ def test_unknown_stage_and_other_pipelines_are_refused(sales: Pipeline) -> None:
         sales.fire(opp.evolve(stage="renamed"), "advance", at=at(1))
     with pytest.raises(PipelineMismatch):
         sales.fire(opp.evolve(pipeline="other"), "advance", at=at(1))
-    with pytest.raises(TypeError, match="only Lead and Opportunity"):
+    with pytest.raises(ValidationError, match="only Lead and Opportunity"):
         sales.fire("not an entity", "advance", at=at(1))  # type: ignore[arg-type]
 
 
@@ -310,6 +310,38 @@ def test_losing_a_lead_records_the_reason(lifecycle: Pipeline, lead: Lead) -> No
     # the bulk path records it the same way
     bulk = lifecycle.bulk([lead], "disqualify", reason="no budget", at=at(1))
     assert bulk.moved[0].history[-1].note == "lost: no budget"
+
+
+def test_ordinary_mistakes_get_validation_errors_with_paths(
+    sales: Pipeline, lifecycle: Pipeline, lead: Lead
+) -> None:
+    def paths(call: object) -> tuple[str, ...]:
+        with pytest.raises(ValidationError) as error:
+            call()  # type: ignore[operator]
+        return error.value.paths
+
+    assert paths(lambda: sales.open(name="x", stage="proposal", at=T0)) == ("$.stage",)
+    assert paths(lambda: sales.open(name="x", probability=50, at=T0)) == ("$.probability",)
+    assert paths(lambda: sales.open(name="x", amout=Money(1, "EUR"), at=T0)) == ("$.amout",)
+    opp = _open(sales)
+    assert paths(lambda: change_pipeline(sales, sales, opp, mapping=None, at=at(1))) == (
+        "$.mapping",
+    )
+    assert "$.mapping.1" in paths(
+        lambda: change_pipeline(sales, sales, opp, mapping={1: 2}, at=at(1))  # type: ignore[dict-item]
+    )
+    lost = sales.lose(opp, reason="price", at=at(1)).entity
+    assert paths(lambda: sales.reopen(lost, to=["meeting"], at=at(2))) == ("$.to",)
+    assert paths(lambda: sales.fire({"id": 1}, "advance", at=at(1))) == ("$.entity",)
+    assert paths(lambda: lifecycle.convert(opp, pipeline=sales, at=at(1))) == ("$.lead",)
+    from pipelinekit.pipelines import operations
+
+    assert paths(
+        lambda: operations.set_probability(lifecycle, lead, manual=50, at=at(1))  # type: ignore[type-var]
+    ) == ("$.opportunity",)
+    # nothing was half-changed
+    assert opp.stage == "initial_contact"
+    assert lost.stage == "closed_lost"
 
 
 def test_domain_events_convert_to_a_storage_envelope(sales: Pipeline) -> None:

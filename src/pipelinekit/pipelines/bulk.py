@@ -190,12 +190,10 @@ def fire_many(
     failures: list[BulkFailure] = []
     if not entities:
         return BulkResult(moved, failures, pipeline.key, event, _closed(pipeline))
-    first = entities[0]
+    # the kind comes from the first entity that moves at all; anything else,
+    # first or not, is reported as a failure
+    first = next((e for e in entities if type(e) in (Lead, Opportunity)), None)
     kind = OPPORTUNITY if isinstance(first, Opportunity) else LEAD
-    if not isinstance(first, kind.cls):
-        raise TypeError(
-            f"only Lead and Opportunity move through pipelines, got {type(first).__name__}"
-        )
     overrides: dict[str, object] = {}
     if reason is not None:
         overrides["lost_reason"] = reason
@@ -221,9 +219,7 @@ def fire_many(
             (
                 c,
                 tuple(g.check for g in c.guards),
-                StageChange(
-                    stage, c.target, event, when, actor, _note_for(c.target), pipeline.key
-                ),
+                StageChange(stage, c.target, event, when, actor, _note_for(c.target), pipeline.key),
                 stages[c.target],
             )
             for c in candidates

@@ -10,6 +10,7 @@ entity, its stage, the event and the events allowed from there.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -358,11 +359,7 @@ def apply_move(
                 )
             ],
         )
-    if (
-        not kind.closable
-        and reason is not None
-        and pipeline.stages[target].kind is StageKind.LOST
-    ):
+    if not kind.closable and reason is not None and pipeline.stages[target].kind is StageKind.LOST:
         # a lead has no lost_reason field: the reason goes into the history
         # record and the StageChanged event, so disqualifying with one keeps it
         note = f"lost: {reason}" if not note else f"{note} (lost: {reason})"
@@ -498,6 +495,10 @@ def reopen(
     clock: Clock | None = None,
 ) -> Moved[E]:
     """Reopen a closed entity into the open stage ``to`` (explicit, and recorded in history)."""
+    if not isinstance(to, str):
+        raise ValidationError(
+            "reopen", [Problem("$.to", f"expected a stage key, got {type(to).__name__}")]
+        )
     kind, stage = _stage_of(pipeline, entity, "reopen")
     if not pipeline.stages[stage].is_closed:
         raise _refuse(pipeline, kind, entity, stage, "reopen", f"{stage!r} is not closed")
@@ -538,6 +539,24 @@ def move(
     return fire(pipeline, entity, options[0], to=to, actor=actor, note=note, at=at, clock=clock)
 
 
+_SET_BY_PIPELINE = {
+    "pipeline": "set by the pipeline: open it through the pipeline you want",
+    "pipeline_version": "set by the pipeline",
+    "stage": "set by the pipeline (its first stage); move it afterwards",
+    "probability": "set by the pipeline (stage default); use set_probability() afterwards",
+    "clock": "pass at= or clock= as keywords of this call",
+}
+_OPEN_FIELDS: list[frozenset[str]] = []
+
+
+def _open_fields() -> frozenset[str]:
+    """The keyword fields :func:`open_opportunity` passes on to ``Opportunity.create``."""
+    if not _OPEN_FIELDS:
+        names = inspect.signature(Opportunity.create).parameters
+        _OPEN_FIELDS.append(frozenset(names) - {"name", "amount", "at", *_SET_BY_PIPELINE})
+    return _OPEN_FIELDS[0]
+
+
 def open_opportunity(
     pipeline: Pipeline,
     *,
@@ -552,6 +571,17 @@ def open_opportunity(
     """Create an opportunity in ``pipeline``'s first stage with its default probability and
     an entry history record.  ``fields`` go to :meth:`Opportunity.create`."""
     when = resolve_time(at, clock)
+    checks = Checks()
+    for key in sorted(fields):
+        if key in _SET_BY_PIPELINE:
+            checks.add(f"$.{key}", _SET_BY_PIPELINE[key])
+        elif key not in _open_fields():
+            checks.add(
+                f"$.{key}",
+                f"unknown field; an opportunity takes {', '.join(sorted(_open_fields()))}",
+            )
+    if checks.problems:
+        raise ValidationError("open_opportunity", checks.problems)
     first = pipeline.first_stage
     created = Opportunity.create(
         name=name,
@@ -589,8 +619,19 @@ def set_probability(
     clock: Clock | None = None,
 ) -> Moved[Opportunity]:
     """Set the manual and/or automated probability layer (or clear the manual one) and
-    recompute the effective probability; a closed opportunity stays at 100 / 0."""
+    recompute the effective probability; a closed opportunity stays at 100 / 0.
+    Only opportunities have a probability: anything else is refused."""
     when = resolve_time(at, clock)
+    if not isinstance(opportunity, Opportunity):
+        raise ValidationError(
+            "set_probability",
+            [
+                Problem(
+                    "$.opportunity",
+                    f"only an Opportunity has a probability, got {type(opportunity).__name__}",
+                )
+            ],
+        )
     kind, stage = _stage_of(pipeline, opportunity, "set_probability")
     checks = Checks()
     values: dict[str, Decimal | None] = {}
@@ -658,7 +699,9 @@ def convert(
     """
     when = resolve_time(at, clock)
     if not isinstance(lead, Lead):
-        raise TypeError(f"convert() takes a Lead, got {type(lead).__name__}")
+        raise ValidationError(
+            "convert", [Problem("$.lead", f"expected a Lead, got {type(lead).__name__}")]
+        )
     if (pipeline is None) == (into is None):
         raise ConversionError(lead.id, "pass exactly one of pipeline= (new) or into= (existing)")
     if lead.opportunity_id is not None:
@@ -772,11 +815,18 @@ def change_pipeline(
     ``mapping`` (source stage key -> target stage key of the same kind).  The whole mapping
     is checked; the move is recorded in history."""
     when = resolve_time(at, clock)
+    if not isinstance(mapping, Mapping):
+        raise ValidationError(
+            "change_pipeline",
+            [Problem("$.mapping", f"expected a mapping, got {type(mapping).__name__}")],
+        )
     _, stage = _stage_of(source, opportunity, "change_pipeline")
     checks = Checks()
     for old, new in mapping.items():
         here = f"$.mapping.{old}"
-        if old not in source.stages:
+        if not isinstance(old, str) or not isinstance(new, str):
+            checks.add(here, f"stage keys are strings, got {old!r} -> {new!r}")
+        elif old not in source.stages:
             checks.add(here, f"{old!r} is not a stage of {source.key!r}")
         elif new not in target.stages:
             checks.add(here, f"{new!r} is not a stage of {target.key!r}")
