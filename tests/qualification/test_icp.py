@@ -361,3 +361,47 @@ def test_custom_values_equal_across_types_keep_their_own_outcomes() -> None:
     assert icp.score_many(  # type: ignore[attr-defined]
         [make_lead(custom={"flag": v}) for v in (True, 1)], as_of=AS_OF
     ) == [5, 2]
+
+
+def test_a_list_in_a_field_is_classified_not_a_crash() -> None:
+    from types import SimpleNamespace
+
+    icp = icp_fit(
+        "lists",
+        [
+            one_of("tags", "tags", {"saas": 10}),
+            one_of("industry", "company.industry", {"software": 5}),
+        ],
+    )
+    subject = SimpleNamespace(id="1", tags=["saas"], company=SimpleNamespace(industry=["software"]))
+    assert icp.evaluate(subject, as_of=AS_OF).score == 15
+    assert icp.evaluate(subject, as_of=AS_OF, explain=False).score == 15
+    assert icp.score_many([subject], as_of=AS_OF) == [15]  # type: ignore[attr-defined]
+
+
+def test_each_criterion_reads_the_cache_with_its_own_key_style(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipelinekit.qualification import icp as icp_module
+
+    calls: list[str] = []
+    real = icp_module._Plan.explain
+
+    def counting(self: icp_module._Plan, value: object) -> object:
+        calls.append(self.criterion.name)
+        return real(self, value)
+
+    monkeypatch.setattr(icp_module._Plan, "explain", counting)
+    # a custom field (outcomes keyed by type and value) before a plain one
+    icp = icp_fit(
+        "mixed",
+        [
+            one_of("flag", "custom.flag", {"yes": 5}),
+            one_of("industry", "company.industry", {"software": 20}),
+        ],
+    )
+    lead = make_lead(custom={"flag": "yes"})
+    assert icp.evaluate(lead, as_of=AS_OF).score == 25
+    first = len(calls)
+    assert icp.evaluate(lead, as_of=AS_OF).score == 25
+    assert len(calls) == first  # both answered from the cache the second time

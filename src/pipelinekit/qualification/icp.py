@@ -976,12 +976,15 @@ def _generate(
         body.append(f"    _{root} = getattr(subject, {root!r}, None)")
     if "custom" in roots:
         body.append("    _custom = getattr(subject, 'custom', None)")
-    for i, expr in enumerate(reads):
+    for i, (expr, plan) in enumerate(zip(reads, plans, strict=True)):
         body.append(f"    v{i} = ({expr})")
-        if plan.tagged:
-            body.append(f"    o{i} = C{i}.get((v{i}.__class__, v{i}))")
-        else:
-            body.append(f"    o{i} = C{i}.get(v{i})")
+        # each criterion's own key style (see _Plan.key); an unhashable value
+        # (a list in a field) misses the cache and goes to the safe reader
+        key = f"(v{i}.__class__, v{i})" if plan.tagged else f"v{i}"
+        body.append("    try:")
+        body.append(f"        o{i} = C{i}.get({key})")
+        body.append("    except TypeError:")
+        body.append(f"        o{i} = None")
         body.append(f"    if o{i} is None: o{i} = S{i}(v{i})")
         body.append(f"    i{i} = o{i}[0]")
         body.append(f"    f{i} = o{i}[1]")
