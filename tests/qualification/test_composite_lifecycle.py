@@ -82,6 +82,14 @@ def test_matrix_grades_a1_to_c3(
     assert result.verdict is verdict
 
 
+def test_matrix_refuses_weights_and_cuts_that_are_not_pairs() -> None:
+    fit, eng = country_fit(), demo_engagement()
+    with pytest.raises(ValidationError) as error:
+        matrix("m", fit, eng, weights=(1, 2, 3), fit_cuts=(70,), engagement_cuts=5, grid=[1])  # type: ignore[arg-type]
+    assert error.value.paths == ("$.weights", "$.fit_cuts", "$.engagement_cuts", "$.grid")
+    assert "got 1 value" in str(error.value)
+
+
 def test_a_child_knockout_disqualifies_the_composite() -> None:
     grid = matrix("combined", country_fit(), demo_engagement())  # type: ignore[arg-type]
     lead = make_lead(country="KP", engagement=(Event("demo_request", AS_OF),))

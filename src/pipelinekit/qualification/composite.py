@@ -358,6 +358,18 @@ def _weights(checks: Checks, raw: Sequence[Any], path: str = "$.parts") -> list[
     return out
 
 
+def _pair(checks: Checks, path: str, value: Any, default: Any) -> Any:
+    """``value`` when it is a pair (list or tuple of two), else a problem and ``default``."""
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return value
+    if isinstance(value, list | tuple):
+        shown = f"{len(value)} value" + ("" if len(value) == 1 else "s")
+    else:
+        shown = repr(value)
+    checks.add(path, f"must be a pair of two numbers, got {shown}")
+    return default
+
+
 def matrix(
     name: str,
     fit: Strategy,
@@ -379,9 +391,12 @@ def matrix(
     checks = Checks()
     checks.text("$.name", name, required=True, max_length=200)
     _check_children(checks, [fit, engagement], "$.children")
-    blend = _weights(checks, list(weights), "$.weights")
+    blend = _weights(checks, _pair(checks, "$.weights", weights, (1, 1)), "$.weights")
     cuts: dict[str, tuple[Decimal, Decimal]] = {}
-    for label, pair in (("fit_cuts", fit_cuts), ("engagement_cuts", engagement_cuts)):
+    for label, raw in (("fit_cuts", fit_cuts), ("engagement_cuts", engagement_cuts)):
+        pair = _pair(checks, f"$.{label}", raw, None)
+        if pair is None:
+            continue
         high = to_decimal(checks, f"$.{label}[0]", pair[0])
         low = to_decimal(checks, f"$.{label}[1]", pair[1])
         if high is not None and low is not None:
@@ -389,6 +404,9 @@ def matrix(
                 checks.add(f"$.{label}", f"need 0 <= second < first <= 100, got {high}, {low}")
             cuts[label] = (high, low)
     cells: dict[str, Verdict] = dict(DEFAULT_GRID)
+    if grid is not None and not isinstance(grid, Mapping):
+        checks.add("$.grid", f"must be a mapping of cells to verdicts, got {type(grid).__name__}")
+        grid = None
     for key, value in (grid or {}).items():
         if key not in DEFAULT_GRID:
             checks.add(f"$.grid.{key}", "cells are A1..C3")
