@@ -91,8 +91,11 @@ class Item:
             for i, name in enumerate(self.levels):
                 if name.casefold() == text:
                     return i
-            if text.isdigit():
-                return self.level(int(text))
+            if text.isdecimal():  # not isdigit(): "²" is a digit int() refuses
+                try:
+                    return self.level(int(text))
+                except ValueError:
+                    pass
             return f"{answer!r} is not one of {', '.join(self.levels)}"
         return f"{type(answer).__name__} is not a level"
 
@@ -171,14 +174,27 @@ class _Checklist(StrategyBase):
 
     def _answers(self, subject: Any) -> Mapping[str, Any]:
         if self.reader is None:
-            return getattr(subject, "custom", None) or {}
-        try:
-            answers = self.reader(subject)
-        except Exception as error:
+            answers = getattr(subject, "custom", None)
+            source = "the subject's custom fields"
+        else:
+            source = "the reader"
+            try:
+                answers = self.reader(subject)
+            except Exception as error:
+                raise EvaluationError(
+                    self.name,
+                    subject_id(subject),
+                    f"reader failed: {type(error).__name__}: {error}",
+                ) from error
+        if answers is None:
+            return {}
+        if not isinstance(answers, Mapping):
             raise EvaluationError(
-                self.name, subject_id(subject), f"reader failed: {type(error).__name__}: {error}"
-            ) from error
-        return answers or {}
+                self.name,
+                subject_id(subject),
+                f"{source} gave {type(answers).__name__}, expected a mapping of answers",
+            )
+        return answers
 
     def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
         answers = self._answers(subject)
