@@ -405,3 +405,13 @@ def test_each_criterion_reads_the_cache_with_its_own_key_style(
     first = len(calls)
     assert icp.evaluate(lead, as_of=AS_OF).score == 25
     assert len(calls) == first  # both answered from the cache the second time
+
+
+def test_groups_bands_and_grades_of_the_wrong_shape_are_reported_with_paths() -> None:
+    criteria = [one_of("a", "tags", {"x": 1})]
+    with pytest.raises(ValidationError) as caught:
+        icp_fit("x", criteria, groups=[("g", 1)], bands=5, grades="ABC")  # type: ignore[arg-type]
+    assert caught.value.paths == ("$.groups", "$.bands", "$.grades")
+    with pytest.raises(ValidationError) as keyed:
+        icp_fit("x", criteria, groups={1: 5})  # type: ignore[dict-item]
+    assert keyed.value.paths == ("$.groups",)

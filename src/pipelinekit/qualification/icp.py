@@ -1255,7 +1255,13 @@ def icp_fit(
     checks = Checks()
     checks.text("$.name", name, required=True, max_length=200)
     caps: dict[str, Decimal | None] = {}
+    if groups is not None and not isinstance(groups, Mapping):
+        checks.add("$.groups", f"must map group names to caps, got {type(groups).__name__}")
+        groups = None
     for key, cap in (groups or {}).items():
+        if not isinstance(key, str) or not key:
+            checks.add("$.groups", f"group names are non-empty strings, got {key!r}")
+            continue
         if cap is None:
             caps[key] = None
             continue
@@ -1287,6 +1293,9 @@ def icp_fit(
                 f"unknown group {criterion.group!r} (groups: {listed}); declare it in groups",
             )
     for label, items in (("bands", bands), ("grades", grades)):
+        if isinstance(items, str) or not isinstance(items, Sequence):
+            checks.add(f"$.{label}", f"must be a list, got {type(items).__name__}")
+            continue
         for i, item in enumerate(items):
             wanted = Band if label == "bands" else Grade
             if not isinstance(item, wanted):
