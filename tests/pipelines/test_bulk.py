@@ -131,6 +131,17 @@ def test_bulk_moves_leads_but_never_converts_them(lifecycle: Pipeline, lead: Lea
     assert [x.status for x in odd.moved] == ["contacted"]
 
 
+def test_bulk_reads_a_generator_once_and_refuses_a_non_iterable(
+    lifecycle: Pipeline, lead: Lead
+) -> None:
+    result = lifecycle.bulk((x for x in [None, lead]), "contact", at=WHEN)  # type: ignore[arg-type]
+    assert [f.index for f in result.failures] == [0]
+    assert [x.status for x in result.moved] == ["contacted"]
+    with pytest.raises(ValidationError) as caught:
+        lifecycle.bulk(None, "contact", at=WHEN)  # type: ignore[arg-type]
+    assert caught.value.paths == ("$.entities",)
+
+
 def test_bulk_refuses_moves_dated_before_the_last_change(sales: Pipeline) -> None:
     opp = sales.open(name="Deal", at=WHEN).entity
     result = sales.bulk([opp], "advance", at=WHEN - timedelta(days=1))

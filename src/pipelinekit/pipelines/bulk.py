@@ -11,7 +11,7 @@ the validating constructor instead (slower; useful while debugging).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -184,6 +184,11 @@ def fire_many(
     checks.instance("$.note", note, str, optional=True)
     checks.text("$.reason", reason, required=False, max_length=500)
     checks.text("$.competitor", competitor, required=False, max_length=200)
+    if not isinstance(entities, Sequence):
+        if isinstance(entities, Iterable):
+            entities = list(entities)  # read once: a generator is not consumed twice
+        else:
+            checks.add("$.entities", f"must be a list of entities, got {type(entities).__name__}")
     if checks.problems:
         raise ValidationError("fire_many", checks.problems)
     moved: list[Any] = []
