@@ -344,6 +344,33 @@ def test_ordinary_mistakes_get_validation_errors_with_paths(
     assert lost.stage == "closed_lost"
 
 
+def test_arguments_of_the_wrong_type_are_refused_before_anything_moves(
+    sales: Pipeline, lifecycle: Pipeline, lead: Lead
+) -> None:
+    def paths(call: object) -> tuple[str, ...]:
+        with pytest.raises(ValidationError) as error:
+            call()  # type: ignore[operator]
+        return error.value.paths
+
+    opp = _open(sales)
+    qualified = lifecycle.fire(lead, "qualify", at=at(1)).entity
+    assert paths(lambda: lifecycle.convert(qualified, into=lead, at=at(2))) == ("$.into",)
+    assert paths(lambda: lifecycle.convert(qualified, pipeline="sales", at=at(2))) == (
+        "$.pipeline",
+    )
+    assert paths(
+        lambda: change_pipeline(lifecycle, lifecycle, lead, mapping={"new": "new"}, at=at(1))  # type: ignore[arg-type]
+    ) == ("$.opportunity",)
+    assert paths(lambda: lifecycle.lose(lead, reason="x", note=5, at=at(1))) == ("$.note",)
+    assert paths(lambda: sales.set_probability(opp, clear_manual="yes", at=at(1))) == (
+        "$.clear_manual",
+    )
+    assert paths(lambda: sales.bulk([opp], ["advance"], at=at(1))) == ("$.event",)
+    assert paths(lambda: stage_durations(None, as_of=at(1))) == ("$.entity",)  # type: ignore[arg-type]
+    assert paths(lambda: time_in_stage(None, as_of=at(1))) == ("$.entity",)  # type: ignore[arg-type]
+    assert qualified.opportunity_id is None
+
+
 def test_domain_events_convert_to_a_storage_envelope(sales: Pipeline) -> None:
     moved = sales.lose(_open(sales), reason="price", competitor="Globex", actor="ana", at=at(1))
     envelope = moved.events[1].envelope()

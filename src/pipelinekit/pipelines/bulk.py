@@ -180,6 +180,8 @@ def fire_many(
     """
     when = resolve_time(at, clock)
     checks = Checks()
+    checks.instance("$.event", event, str, optional=False)
+    checks.instance("$.to", to, str, optional=True)
     checks.text("$.actor", actor, required=False, max_length=200)
     checks.instance("$.note", note, str, optional=True)
     checks.text("$.reason", reason, required=False, max_length=500)

@@ -359,7 +359,12 @@ def apply_move(
                 )
             ],
         )
-    if not kind.closable and reason is not None and pipeline.stages[target].kind is StageKind.LOST:
+    if (
+        not kind.closable
+        and isinstance(reason, str)
+        and (note is None or isinstance(note, str))
+        and pipeline.stages[target].kind is StageKind.LOST
+    ):
         # a lead has no lost_reason field: the reason goes into the history
         # record and the StageChanged event, so disqualifying with one keeps it
         note = f"lost: {reason}" if not note else f"{note} (lost: {reason})"
@@ -461,6 +466,7 @@ def lose(
     checks = Checks()
     checks.text("$.reason", reason, required=True, max_length=500)
     checks.text("$.competitor", competitor, required=False, max_length=200)
+    checks.instance("$.note", note, str, optional=True)
     if checks.problems:
         raise ValidationError("lose", checks.problems)
     kind, stage = _stage_of(pipeline, entity, "lose")
@@ -642,6 +648,7 @@ def set_probability(
         if value is not None and not _ZERO <= value <= _HUNDRED:
             checks.add(f"$.{name}", f"must be between 0 and 100, got {value}")
         values[name] = value
+    checks.instance("$.clear_manual", clear_manual, bool, optional=False)
     if clear_manual and manual is not None:
         checks.add("$.clear_manual", "cannot both set and clear the manual probability")
     if checks.problems:
@@ -704,6 +711,15 @@ def convert(
         )
     if (pipeline is None) == (into is None):
         raise ConversionError(lead.id, "pass exactly one of pipeline= (new) or into= (existing)")
+    from .compile import Pipeline as _Pipeline
+
+    wrong: list[Problem] = []
+    if pipeline is not None and not isinstance(pipeline, _Pipeline):
+        wrong.append(Problem("$.pipeline", f"expected a Pipeline, got {type(pipeline).__name__}"))
+    if into is not None and not isinstance(into, Opportunity):
+        wrong.append(Problem("$.into", f"expected an Opportunity, got {type(into).__name__}"))
+    if wrong:
+        raise ValidationError("convert", wrong)
     if lead.opportunity_id is not None:
         raise ConversionError(
             lead.id, f"it was already converted into opportunity {lead.opportunity_id}"
@@ -815,6 +831,16 @@ def change_pipeline(
     ``mapping`` (source stage key -> target stage key of the same kind).  The whole mapping
     is checked; the move is recorded in history."""
     when = resolve_time(at, clock)
+    if not isinstance(opportunity, Opportunity):
+        raise ValidationError(
+            "change_pipeline",
+            [
+                Problem(
+                    "$.opportunity",
+                    f"only an Opportunity changes pipeline, got {type(opportunity).__name__}",
+                )
+            ],
+        )
     if not isinstance(mapping, Mapping):
         raise ValidationError(
             "change_pipeline",
@@ -882,6 +908,7 @@ def stage_durations(entity: Lead | Opportunity, *, as_of: datetime) -> list[tupl
     """Time spent in each stage visit, from history: ``[(stage, duration), ...]`` in order;
     the current visit runs until ``as_of`` (timezone-aware)."""
     as_of = ensure_aware(as_of, "as_of")
+    kind_of(entity)
     out: list[tuple[str, timedelta]] = []
     history = entity.history
     for index, change in enumerate(history):
@@ -893,6 +920,7 @@ def stage_durations(entity: Lead | Opportunity, *, as_of: datetime) -> list[tupl
 def time_in_stage(entity: Lead | Opportunity, *, as_of: datetime) -> timedelta:
     """How long ``entity`` has been in its current stage (since creation without history)."""
     as_of = ensure_aware(as_of, "as_of")
+    kind_of(entity)
     entered = entity.history[-1].at if entity.history else entity.created_at
     return as_of - entered
 
