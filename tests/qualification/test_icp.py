@@ -415,3 +415,28 @@ def test_groups_bands_and_grades_of_the_wrong_shape_are_reported_with_paths() ->
     with pytest.raises(ValidationError) as keyed:
         icp_fit("x", criteria, groups={1: 5})  # type: ignore[dict-item]
     assert keyed.value.paths == ("$.groups",)
+
+
+def test_a_subject_of_an_unexpected_shape_is_an_evaluation_error() -> None:
+    from types import SimpleNamespace
+
+    from pipelinekit.qualification import engagement, rule
+
+    icp = icp_fit("x", [one_of("a", "custom.a", {"x": 1})])
+    odd = SimpleNamespace(id="odd", custom=["x"])
+    for call in (
+        lambda: icp.evaluate(odd, as_of=AS_OF),
+        lambda: icp.evaluate_many([make_lead(), odd], as_of=AS_OF),
+        lambda: icp.score_many([make_lead(), odd], as_of=AS_OF),  # type: ignore[attr-defined]
+    ):
+        with pytest.raises(EvaluationError) as caught:
+            call()
+        assert caught.value.subject_id == "odd"
+        assert isinstance(caught.value.__cause__, AttributeError)
+    events = SimpleNamespace(id="e", engagement=[{"kind": "website_visit"}])
+    with pytest.raises(EvaluationError):
+        engagement("eng", [rule("v", "website_visit", 5)]).evaluate(events, as_of=AS_OF)
+    for many in (icp.evaluate_many, icp.score_many):  # type: ignore[attr-defined]
+        with pytest.raises(ValidationError) as refused:
+            many(None, as_of=AS_OF)
+        assert refused.value.paths == ("$.subjects",)

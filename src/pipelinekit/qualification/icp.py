@@ -23,11 +23,21 @@ from typing import Any, ClassVar
 
 import attrs
 
+from ..clock import ensure_aware
 from ..domain._checks import Checks, to_decimal
 from ..domain.money import Money
-from ..errors import ValidationError
+from ..errors import PipelinekitError, Problem, ValidationError
 from ._fields import PERSONAL, getter, is_missing, observed, path_problem
-from .base import Band, Grade, StrategyBase, band_for, check_ascending, grade_for, subject_id
+from .base import (
+    _UNREADABLE,
+    Band,
+    Grade,
+    StrategyBase,
+    band_for,
+    check_ascending,
+    grade_for,
+    subject_id,
+)
 from .errors import EvaluationError
 from .results import (
     BreakdownLine,
@@ -1204,8 +1214,20 @@ class _IcpFit(StrategyBase):
 
     def score_many(self, subjects: Iterable[Any], *, as_of: datetime) -> list[Decimal | None]:
         """Just the scores, through the fast path (no results, no breakdown lines)."""
+        ensure_aware(as_of, "as_of")
+        if isinstance(subjects, str | bytes) or not isinstance(subjects, Iterable):
+            raise ValidationError(
+                "score_many",
+                [Problem("$.subjects", f"must be a list, got {type(subjects).__name__}")],
+            )
         run = self._score
-        return [run(s)[0] for s in subjects]
+        last: Any = None
+        try:
+            return [run(last := s)[0] for s in subjects]
+        except PipelinekitError:
+            raise
+        except _UNREADABLE as error:
+            raise self._unreadable(last, error) from error
 
 
 def _cap_lines(
