@@ -275,6 +275,27 @@ def test_a_result_for_another_lead_neither_proposes_nor_applies() -> None:
     assert propose(lead_a, result(Verdict.QUALIFIED, "80")).event == "qualify"
 
 
+def test_lifecycle_functions_refuse_arguments_of_the_wrong_type() -> None:
+    from pipelinekit.qualification import apply_proposal, propose_many
+
+    lead = make_lead()
+    scored = result(Verdict.QUALIFIED, "80")
+    proposal = propose(lead, scored)
+
+    def paths(call: object) -> tuple[str, ...]:
+        with pytest.raises(ValidationError) as error:
+            call()  # type: ignore[operator]
+        return error.value.paths
+
+    assert paths(lambda: propose(lead, None)) == ("$.result",)  # type: ignore[arg-type]
+    assert paths(lambda: propose(lead, scored, hysteresis=5)) == ("$.hysteresis",)  # type: ignore[arg-type]
+    assert paths(lambda: propose_many([lead])) == ("$.pairs[0]",)  # type: ignore[list-item]
+    assert paths(lambda: apply_proposal(None, lead, at=AS_OF)) == ("$.proposal",)  # type: ignore[arg-type]
+    assert paths(lambda: apply_proposal(proposal, None, at=AS_OF)) == ("$.lead",)  # type: ignore[arg-type]
+    assert paths(lambda: apply_proposal(proposal, lead, at=AS_OF, result="x")) == ("$.result",)  # type: ignore[arg-type]
+    assert [p.event for p in propose_many([(lead, scored)])] == ["qualify"]
+
+
 def test_describe_tells_the_whole_story_and_never_shows_unscored_as_zero() -> None:
     from pipelinekit.qualification import describe
 
