@@ -90,6 +90,31 @@ def test_matrix_refuses_weights_and_cuts_that_are_not_pairs() -> None:
     assert "got 1 value" in str(error.value)
 
 
+def test_lists_of_the_wrong_shape_are_refused_with_paths() -> None:
+    from pipelinekit.qualification import bands, checklist, item
+
+    fit, eng = country_fit(), demo_engagement()
+
+    def paths(call: object) -> tuple[str, ...]:
+        with pytest.raises(ValidationError) as error:
+            call()  # type: ignore[operator]
+        return error.value.paths
+
+    assert paths(lambda: weighted("w", [fit, (eng, 1, 2)])) == ("$.parts[0]", "$.parts[1]")  # type: ignore[list-item]
+    assert paths(lambda: weighted("w", [(fit, 1)], bands=5)) == ("$.bands",)  # type: ignore[arg-type]
+    assert paths(lambda: gate("g", None)) == ("$.children",)  # type: ignore[arg-type]
+    assert paths(lambda: engagement("e", [rule("v", "x", 1)], bands=5)) == ("$.bands",)  # type: ignore[arg-type]
+    assert paths(lambda: bant(gates=5)) == ("$.gates",)  # type: ignore[arg-type]
+    assert paths(lambda: bant(bands=5)) == ("$.bands",)  # type: ignore[arg-type]
+    assert paths(lambda: item("k", levels=None)) == ("$.levels",)  # type: ignore[arg-type]
+    assert paths(lambda: item("k", levels="ab")) == ("$.levels",)
+    assert paths(lambda: item(None)) == ("$.key",)  # type: ignore[arg-type]
+    assert paths(lambda: bands("b", "company.employees", None)) == ("$.bands",)  # type: ignore[arg-type]
+    # the right shapes still build
+    assert weighted("w", [(fit, 1), (eng, 2)]).name == "w"  # type: ignore[list-item]
+    assert checklist("c", [item("k", levels=3)], gates="k").name == "c"
+
+
 def test_a_child_knockout_disqualifies_the_composite() -> None:
     grid = matrix("combined", country_fit(), demo_engagement())  # type: ignore[arg-type]
     lead = make_lead(country="KP", engagement=(Event("demo_request", AS_OF),))

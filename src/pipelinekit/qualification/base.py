@@ -264,6 +264,14 @@ class Grade:
         object.__setattr__(self, "min", low)
 
 
+def as_list(checks: Checks, path: str, value: Any) -> list[Any]:
+    """``value`` as a list; a string or anything not iterable is a problem at ``path``."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        checks.add(path, f"must be a list, got {type(value).__name__}")
+        return []
+    return list(value)
+
+
 def check_ascending(checks: Checks, path: str, items: Sequence[Band] | Sequence[Grade]) -> None:
     """Record a problem unless ``items`` have strictly increasing ``min``."""
     for i in range(1, len(items)):

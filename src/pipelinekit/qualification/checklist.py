@@ -26,7 +26,7 @@ import attrs
 
 from ..domain._checks import Checks
 from ..errors import ValidationError
-from .base import Band, StrategyBase, band_for, check_ascending, subject_id
+from .base import Band, StrategyBase, as_list, band_for, check_ascending, subject_id
 from .errors import EvaluationError
 from .results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
 
@@ -102,8 +102,13 @@ class Item:
 
 def item(key: str, label: str | None = None, levels: Sequence[str] | int = 5) -> Item:
     """A checklist criterion; ``levels`` names the levels, or gives their count (0..n-1)."""
-    names = tuple(str(i) for i in range(levels)) if isinstance(levels, int) else tuple(levels)
-    return Item(key, label or key.replace("_", " ").capitalize(), names)
+    names: Any = levels  # a lone string or a non-list is refused by Item, with its path
+    if isinstance(levels, int) and not isinstance(levels, bool):
+        names = tuple(str(i) for i in range(levels))
+    elif isinstance(levels, Iterable) and not isinstance(levels, str):
+        names = tuple(levels)
+    shown = key.replace("_", " ").capitalize() if isinstance(key, str) and key else "item"
+    return Item(key, label or shown, names)
 
 
 def _default_bands(top: int) -> tuple[Band, ...]:
@@ -353,12 +358,13 @@ def checklist(
             isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top
         ):
             checks.add(f"$.{label}", f"must be a level between 0 and {top}, got {value!r}")
-    gate_list = tuple(gates) if not isinstance(gates, str) else (gates,)
+    gate_list = (gates,) if isinstance(gates, str) else tuple(as_list(checks, "$.gates", gates))
     for i, gate in enumerate(gate_list):
         if gate not in keys:
             checks.add(f"$.gates[{i}]", f"unknown item {gate!r}; items: {', '.join(keys)}")
     if isinstance(min_known, bool) or not isinstance(min_known, int) or min_known < 0:
         checks.add("$.min_known", f"must be an integer >= 0, got {min_known!r}")
+    bands = as_list(checks, "$.bands", bands)
     for i, band in enumerate(bands):
         if not isinstance(band, Band):
             checks.add(f"$.bands[{i}]", "must be a Band")

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..domain._checks import Checks, to_decimal
 from ..errors import ValidationError
-from .base import Band, Strategy, StrategyBase, band_for, check_ascending, subject_id
+from .base import Band, Strategy, StrategyBase, as_list, band_for, check_ascending, subject_id
 from .results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
 
 __all__ = ["DEFAULT_GRID", "gate", "matrix", "normalized", "weighted"]
@@ -331,13 +331,22 @@ def weighted(
     ``"zero"`` counts that child as 0.  Default bands: low (disqualified),
     medium (nurture) from 40, high (qualified) from 70.
     """
-    pairs = list(parts.items()) if isinstance(parts, Mapping) else list(parts)
     checks = Checks()
     checks.text("$.name", name, required=True, max_length=200)
-    _check_children(checks, [p[0] for p in pairs], "$.parts")
-    weights = _weights(checks, [p[1] for p in pairs])
+    pairs: list[Any] = []
+    given = list(parts.items()) if isinstance(parts, Mapping) else as_list(checks, "$.parts", parts)
+    for i, pair in enumerate(given):
+        if isinstance(pair, tuple | list) and len(pair) == 2:
+            pairs.append(pair)
+        else:
+            checks.add(f"$.parts[{i}]", "must be a (strategy, weight) pair")
+    weights: list[Decimal] = []
+    if len(pairs) == len(given):  # with shapes wrong, their paths would not line up
+        _check_children(checks, [p[0] for p in pairs], "$.parts")
+        weights = _weights(checks, [p[1] for p in pairs])
     if missing not in ("block", "zero"):
         checks.add("$.missing", f"must be 'block' or 'zero', got {missing!r}")
+    bands = as_list(checks, "$.bands", bands)
     for i, band in enumerate(bands):
         if not isinstance(band, Band):
             checks.add(f"$.bands[{i}]", "must be a Band")
@@ -434,7 +443,9 @@ def gate(name: str, children: Sequence[Strategy], *, mode: str = "all") -> Strat
     """
     checks = Checks()
     checks.text("$.name", name, required=True, max_length=200)
-    _check_children(checks, list(children))
+    children = as_list(checks, "$.children", children)
+    if children or not checks.problems:
+        _check_children(checks, children)
     if mode not in ("all", "any"):
         checks.add("$.mode", f"must be 'all' or 'any', got {mode!r}")
     if checks.problems:

@@ -25,7 +25,7 @@ import attrs
 from ..domain._checks import Checks, to_decimal
 from ..domain.engagement import Event
 from ..errors import ValidationError
-from .base import Band, StrategyBase, band_for, check_ascending, subject_id
+from .base import Band, StrategyBase, as_list, band_for, check_ascending, subject_id
 from .results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
 
 __all__ = [
@@ -440,6 +440,7 @@ def engagement(
         checks.add("$.floor", "must be <= 0")
     if unmatched not in ("null", "zero"):
         checks.add("$.unmatched", f"must be 'null' or 'zero', got {unmatched!r}")
+    bands = as_list(checks, "$.bands", bands)
     for i, band in enumerate(bands):
         if not isinstance(band, Band):
             checks.add(f"$.bands[{i}]", "must be a Band")

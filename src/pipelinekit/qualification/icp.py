@@ -474,16 +474,13 @@ def bands(
     fields (``company.annual_revenue``) compare their amount; with ``currency``
     set, an amount in another currency is unknown, never converted.
     """
-    items: list[Any] = []
-    for band in ranges:
-        if isinstance(band, tuple):
-            items.append(NumericBand(*band))
-        else:
-            items.append(band)
+    items: Any = ranges  # not a list: _Bands refuses it with its path
+    if isinstance(ranges, Iterable) and not isinstance(ranges, str | bytes):
+        items = [NumericBand(*band) if isinstance(band, tuple) else band for band in ranges]
     return _Bands(
         name=name,
         field=field,
-        bands=items,  # type: ignore[arg-type]
+        bands=items,
         default=default,  # type: ignore[arg-type]
         currency=currency,
         weight=weight,  # type: ignore[arg-type]
