@@ -321,6 +321,28 @@ def test_lifecycle_functions_refuse_arguments_of_the_wrong_type() -> None:
     assert [p.event for p in propose_many([(lead, scored)])] == ["qualify"]
 
 
+def test_preview_personas_and_describe_refuse_arguments_of_the_wrong_type() -> None:
+    from datetime import datetime
+
+    from pipelinekit.qualification import describe
+
+    fit = country_fit()
+
+    def paths(call: object) -> tuple[str, ...]:
+        with pytest.raises(ValidationError) as error:
+            call()  # type: ignore[operator]
+        return error.value.paths
+
+    assert paths(lambda: preview(fit, None, as_of=AS_OF)) == ("$.subjects",)  # type: ignore[arg-type]
+    assert paths(lambda: preview(5, [], as_of=AS_OF, current=5)) == ("$.draft", "$.current")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="naive"):
+        preview(fit, [], as_of=datetime(2026, 1, 1))  # type: ignore[arg-type]
+    assert paths(lambda: describe(None)) == ("$.result",)  # type: ignore[arg-type]
+    assert paths(lambda: best_persona([fit], make_lead(), as_of=AS_OF)) == ("$.personas",)  # type: ignore[arg-type]
+    assert paths(lambda: best_persona({"a": 5}, make_lead(), as_of=AS_OF)) == ("$.personas.a",)  # type: ignore[dict-item]
+    assert paths(lambda: to_prospect(None, None, at=AS_OF)) == ("$.lead", "$.match")  # type: ignore[arg-type]
+
+
 def test_describe_tells_the_whole_story_and_never_shows_unscored_as_zero() -> None:
     from pipelinekit.qualification import describe
 
