@@ -84,4 +84,16 @@ def resolve_time(at: datetime | None, clock: Clock | None) -> datetime:
     """``at`` if given (made UTC), else ``clock.now()`` (else the system clock)."""
     if at is not None:
         return ensure_aware(at)
+    if clock is not None and not isinstance(clock, Clock):
+        from .errors import Problem, ValidationError
+
+        raise ValidationError(
+            "clock",
+            [
+                Problem(
+                    "$",
+                    f"must have a now() method (a pipelinekit.Clock), got {type(clock).__name__}",
+                )
+            ],
+        )
     return ensure_aware((clock or system_clock).now())

@@ -56,3 +56,8 @@ def test_problem_under_re_roots_paths() -> None:
 def test_currency_mismatch_pickles() -> None:
     error = pickle.loads(pickle.dumps(CurrencyMismatch("add", "EUR", "USD")))
     assert (error.left, error.right) == ("EUR", "USD")
+
+
+def test_a_clock_without_now_is_refused() -> None:
+    with pytest.raises(ValidationError, match="now"):
+        resolve_time(None, 5)  # type: ignore[arg-type]

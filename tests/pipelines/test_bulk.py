@@ -124,8 +124,22 @@ def test_bulk_moves_leads_but_never_converts_them(lifecycle: Pipeline, lead: Lea
     assert result.moved[0].history[-1].actor == "bot"
     refused = lifecycle.bulk([qualified], "convert", at=WHEN)
     assert "use convert()" in str(refused.failures[0].error)
-    with pytest.raises(TypeError):
-        lifecycle.bulk(["x"], "contact", at=WHEN)  # type: ignore[list-item]
+    # a non-entity is a failure wherever it stands, first or not
+    odd = lifecycle.bulk(["x", lead, None], "contact", at=WHEN)  # type: ignore[list-item]
+    assert [f.index for f in odd.failures] == [0, 2]
+    assert all(isinstance(f.error, ValidationError) for f in odd.failures)
+    assert [x.status for x in odd.moved] == ["contacted"]
+
+
+def test_bulk_reads_a_generator_once_and_refuses_a_non_iterable(
+    lifecycle: Pipeline, lead: Lead
+) -> None:
+    result = lifecycle.bulk((x for x in [None, lead]), "contact", at=WHEN)  # type: ignore[arg-type]
+    assert [f.index for f in result.failures] == [0]
+    assert [x.status for x in result.moved] == ["contacted"]
+    with pytest.raises(ValidationError) as caught:
+        lifecycle.bulk(None, "contact", at=WHEN)  # type: ignore[arg-type]
+    assert caught.value.paths == ("$.entities",)
 
 
 def test_bulk_refuses_moves_dated_before_the_last_change(sales: Pipeline) -> None:

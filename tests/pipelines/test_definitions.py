@@ -150,6 +150,38 @@ def test_builder_dict_and_toml_give_the_same_spec_and_version() -> None:
     assert from_toml.first_stage.key == "lead_in"
 
 
+def test_builder_refuses_a_lone_string_where_a_list_is_expected() -> None:
+    builder = (
+        PipelineBuilder("deals")
+        .stage("open", probability=20)
+        .stage("prop", required_fields="amount")
+        .stage("won", kind="won")
+        .stage("lost", kind="lost")
+        .transition("adv", "open", "prop", guards="field_present")
+        .transition("win", "prop", "won", guards=None)  # type: ignore[arg-type]
+        .transition("lose", "*", "lost")
+    )
+    with pytest.raises(PipelineDefinitionError) as error:
+        builder.build()
+    assert error.value.paths == (
+        "$.stages[1].required_fields",
+        "$.transitions[0].guards",
+    )
+    # lists (and guard specs inside them) still work
+    spec = (
+        PipelineBuilder("deals")
+        .stage("open", probability=20)
+        .stage("prop", required_fields=["amount"])
+        .stage("won", kind="won")
+        .stage("lost", kind="lost")
+        .transition("adv", "open", "prop", guards=[guard("field_present", field="amount")])
+        .transition("win", "prop", "won")
+        .transition("lose", "*", "lost")
+        .build()
+    )
+    assert spec.stage("prop").required_fields == ("amount",)
+
+
 def test_toml_file_loads(tmp_path: Path) -> None:
     path = tmp_path / "deals.toml"
     path.write_text(GOOD_TOML, encoding="utf-8")

@@ -247,7 +247,7 @@ def test_unknown_stage_and_other_pipelines_are_refused(sales: Pipeline) -> None:
         sales.fire(opp.evolve(stage="renamed"), "advance", at=at(1))
     with pytest.raises(PipelineMismatch):
         sales.fire(opp.evolve(pipeline="other"), "advance", at=at(1))
-    with pytest.raises(TypeError, match="only Lead and Opportunity"):
+    with pytest.raises(ValidationError, match="only Lead and Opportunity"):
         sales.fire("not an entity", "advance", at=at(1))  # type: ignore[arg-type]
 
 
@@ -284,6 +284,91 @@ def test_time_in_stage_and_rotting_come_from_history(sales: Pipeline) -> None:
     ]
     assert not is_rotting(sales, opp, as_of=at(10))  # qualification rots after 21 days
     assert is_rotting(sales, opp, as_of=at(25))
+
+
+def test_durations_and_rotting_refuse_a_naive_as_of(sales: Pipeline) -> None:
+    opp = _open(sales)
+    naive = datetime(2026, 4, 1)
+    for call in (
+        lambda: time_in_stage(opp, as_of=naive),
+        lambda: stage_durations(opp, as_of=naive),
+        lambda: is_rotting(sales, opp, as_of=naive),
+    ):
+        with pytest.raises(ValidationError, match="naive"):
+            call()
+
+
+def test_losing_a_lead_records_the_reason(lifecycle: Pipeline, lead: Lead) -> None:
+    moved = lifecycle.lose(lead, reason="no budget", actor="ana", at=at(1))
+    assert moved.entity.status == "disqualified"
+    assert moved.change is not None
+    assert moved.change.note == "lost: no budget"
+    assert moved.entity.history[-1].note == "lost: no budget"
+    assert [e.note for e in moved.events if e.kind == "stage_changed"] == ["lost: no budget"]
+    with_note = lifecycle.lose(lead, reason="no budget", note="called twice", at=at(1))
+    assert with_note.entity.history[-1].note == "called twice (lost: no budget)"
+    # the bulk path records it the same way
+    bulk = lifecycle.bulk([lead], "disqualify", reason="no budget", at=at(1))
+    assert bulk.moved[0].history[-1].note == "lost: no budget"
+
+
+def test_ordinary_mistakes_get_validation_errors_with_paths(
+    sales: Pipeline, lifecycle: Pipeline, lead: Lead
+) -> None:
+    def paths(call: object) -> tuple[str, ...]:
+        with pytest.raises(ValidationError) as error:
+            call()  # type: ignore[operator]
+        return error.value.paths
+
+    assert paths(lambda: sales.open(name="x", stage="proposal", at=T0)) == ("$.stage",)
+    assert paths(lambda: sales.open(name="x", probability=50, at=T0)) == ("$.probability",)
+    assert paths(lambda: sales.open(name="x", amout=Money(1, "EUR"), at=T0)) == ("$.amout",)
+    opp = _open(sales)
+    assert paths(lambda: change_pipeline(sales, sales, opp, mapping=None, at=at(1))) == (
+        "$.mapping",
+    )
+    assert "$.mapping.1" in paths(
+        lambda: change_pipeline(sales, sales, opp, mapping={1: 2}, at=at(1))  # type: ignore[dict-item]
+    )
+    lost = sales.lose(opp, reason="price", at=at(1)).entity
+    assert paths(lambda: sales.reopen(lost, to=["meeting"], at=at(2))) == ("$.to",)
+    assert paths(lambda: sales.fire({"id": 1}, "advance", at=at(1))) == ("$.entity",)
+    assert paths(lambda: lifecycle.convert(opp, pipeline=sales, at=at(1))) == ("$.lead",)
+    from pipelinekit.pipelines import operations
+
+    assert paths(
+        lambda: operations.set_probability(lifecycle, lead, manual=50, at=at(1))  # type: ignore[type-var]
+    ) == ("$.opportunity",)
+    # nothing was half-changed
+    assert opp.stage == "initial_contact"
+    assert lost.stage == "closed_lost"
+
+
+def test_arguments_of_the_wrong_type_are_refused_before_anything_moves(
+    sales: Pipeline, lifecycle: Pipeline, lead: Lead
+) -> None:
+    def paths(call: object) -> tuple[str, ...]:
+        with pytest.raises(ValidationError) as error:
+            call()  # type: ignore[operator]
+        return error.value.paths
+
+    opp = _open(sales)
+    qualified = lifecycle.fire(lead, "qualify", at=at(1)).entity
+    assert paths(lambda: lifecycle.convert(qualified, into=lead, at=at(2))) == ("$.into",)
+    assert paths(lambda: lifecycle.convert(qualified, pipeline="sales", at=at(2))) == (
+        "$.pipeline",
+    )
+    assert paths(
+        lambda: change_pipeline(lifecycle, lifecycle, lead, mapping={"new": "new"}, at=at(1))  # type: ignore[arg-type]
+    ) == ("$.opportunity",)
+    assert paths(lambda: lifecycle.lose(lead, reason="x", note=5, at=at(1))) == ("$.note",)
+    assert paths(lambda: sales.set_probability(opp, clear_manual="yes", at=at(1))) == (
+        "$.clear_manual",
+    )
+    assert paths(lambda: sales.bulk([opp], ["advance"], at=at(1))) == ("$.event",)
+    assert paths(lambda: stage_durations(None, as_of=at(1))) == ("$.entity",)  # type: ignore[arg-type]
+    assert paths(lambda: time_in_stage(None, as_of=at(1))) == ("$.entity",)  # type: ignore[arg-type]
+    assert qualified.opportunity_id is None
 
 
 def test_domain_events_convert_to_a_storage_envelope(sales: Pipeline) -> None:

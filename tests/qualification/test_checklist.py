@@ -90,6 +90,24 @@ def test_invalid_answers_are_unknown_and_say_why() -> None:
     assert result.score == 4
 
 
+def test_digit_like_answers_int_refuses_are_invalid_not_a_crash() -> None:
+    # "²".isdigit() is true but int("²") fails; "٣" is a real decimal 3
+    result = bant().evaluate(make_lead(custom=answers("²", "٣", 2, 2)), as_of=AS_OF)
+    lines = {line.criterion: line for line in result.breakdown}
+    assert lines["budget"].status is CriterionStatus.UNKNOWN
+    assert "invalid answer" in lines["budget"].reason
+    assert lines["authority"].points == 3
+    assert result.score == 7
+
+
+def test_a_reader_that_gives_no_mapping_is_an_evaluation_error() -> None:
+    from pipelinekit.qualification import EvaluationError
+
+    listed = bant(reader=lambda s: [("budget", 1)])
+    with pytest.raises(EvaluationError, match="expected a mapping"):
+        listed.evaluate(make_lead(), as_of=AS_OF)
+
+
 def test_ibm_three_of_four() -> None:
     ibm = bant(policy="k_of_n", k=3, met_at=3)
     # 3 of 4 met qualifies even with a low sum band ...

@@ -82,6 +82,39 @@ def test_matrix_grades_a1_to_c3(
     assert result.verdict is verdict
 
 
+def test_matrix_refuses_weights_and_cuts_that_are_not_pairs() -> None:
+    fit, eng = country_fit(), demo_engagement()
+    with pytest.raises(ValidationError) as error:
+        matrix("m", fit, eng, weights=(1, 2, 3), fit_cuts=(70,), engagement_cuts=5, grid=[1])  # type: ignore[arg-type]
+    assert error.value.paths == ("$.weights", "$.fit_cuts", "$.engagement_cuts", "$.grid")
+    assert "got 1 value" in str(error.value)
+
+
+def test_lists_of_the_wrong_shape_are_refused_with_paths() -> None:
+    from pipelinekit.qualification import bands, checklist, item
+
+    fit, eng = country_fit(), demo_engagement()
+
+    def paths(call: object) -> tuple[str, ...]:
+        with pytest.raises(ValidationError) as error:
+            call()  # type: ignore[operator]
+        return error.value.paths
+
+    assert paths(lambda: weighted("w", [fit, (eng, 1, 2)])) == ("$.parts[0]", "$.parts[1]")  # type: ignore[list-item]
+    assert paths(lambda: weighted("w", [(fit, 1)], bands=5)) == ("$.bands",)  # type: ignore[arg-type]
+    assert paths(lambda: gate("g", None)) == ("$.children",)  # type: ignore[arg-type]
+    assert paths(lambda: engagement("e", [rule("v", "x", 1)], bands=5)) == ("$.bands",)  # type: ignore[arg-type]
+    assert paths(lambda: bant(gates=5)) == ("$.gates",)  # type: ignore[arg-type]
+    assert paths(lambda: bant(bands=5)) == ("$.bands",)  # type: ignore[arg-type]
+    assert paths(lambda: item("k", levels=None)) == ("$.levels",)  # type: ignore[arg-type]
+    assert paths(lambda: item("k", levels="ab")) == ("$.levels",)
+    assert paths(lambda: item(None)) == ("$.key",)  # type: ignore[arg-type]
+    assert paths(lambda: bands("b", "company.employees", None)) == ("$.bands",)  # type: ignore[arg-type]
+    # the right shapes still build
+    assert weighted("w", [(fit, 1), (eng, 2)]).name == "w"  # type: ignore[list-item]
+    assert checklist("c", [item("k", levels=3)], gates="k").name == "c"
+
+
 def test_a_child_knockout_disqualifies_the_composite() -> None:
     grid = matrix("combined", country_fit(), demo_engagement())  # type: ignore[arg-type]
     lead = make_lead(country="KP", engagement=(Event("demo_request", AS_OF),))
@@ -248,6 +281,66 @@ def test_a_proposal_is_applied_through_the_lead_lifecycle_machine() -> None:
     forced = attrs.evolve(proposal, event="nurture", current="qualified")
     with pytest.raises(InvalidTransition):
         apply_proposal(forced, moved.entity, at=AS_OF)
+
+
+def test_a_result_for_another_lead_neither_proposes_nor_applies() -> None:
+    from pipelinekit.qualification import apply_proposal
+
+    lead_a = make_lead("lead-A")
+    for_b = result(Verdict.QUALIFIED, "80", subject_id="lead-B")
+    with pytest.raises(ValidationError) as proposed:
+        propose(lead_a, for_b)
+    assert proposed.value.paths == ("$.subject_id",)
+    # a proposal made with the right result cannot carry the wrong one onto the lead
+    proposal = propose(lead_a, result(Verdict.QUALIFIED, "80", subject_id="lead-A"))
+    with pytest.raises(ValidationError) as applied:
+        apply_proposal(proposal, lead_a, at=AS_OF, result=for_b)
+    assert applied.value.paths == ("$.subject_id",)
+    # a result without a subject is still accepted
+    assert propose(lead_a, result(Verdict.QUALIFIED, "80")).event == "qualify"
+
+
+def test_lifecycle_functions_refuse_arguments_of_the_wrong_type() -> None:
+    from pipelinekit.qualification import apply_proposal, propose_many
+
+    lead = make_lead()
+    scored = result(Verdict.QUALIFIED, "80")
+    proposal = propose(lead, scored)
+
+    def paths(call: object) -> tuple[str, ...]:
+        with pytest.raises(ValidationError) as error:
+            call()  # type: ignore[operator]
+        return error.value.paths
+
+    assert paths(lambda: propose(lead, None)) == ("$.result",)  # type: ignore[arg-type]
+    assert paths(lambda: propose(lead, scored, hysteresis=5)) == ("$.hysteresis",)  # type: ignore[arg-type]
+    assert paths(lambda: propose_many([lead])) == ("$.pairs[0]",)  # type: ignore[list-item]
+    assert paths(lambda: apply_proposal(None, lead, at=AS_OF)) == ("$.proposal",)  # type: ignore[arg-type]
+    assert paths(lambda: apply_proposal(proposal, None, at=AS_OF)) == ("$.lead",)  # type: ignore[arg-type]
+    assert paths(lambda: apply_proposal(proposal, lead, at=AS_OF, result="x")) == ("$.result",)  # type: ignore[arg-type]
+    assert [p.event for p in propose_many([(lead, scored)])] == ["qualify"]
+
+
+def test_preview_personas_and_describe_refuse_arguments_of_the_wrong_type() -> None:
+    from datetime import datetime
+
+    from pipelinekit.qualification import describe
+
+    fit = country_fit()
+
+    def paths(call: object) -> tuple[str, ...]:
+        with pytest.raises(ValidationError) as error:
+            call()  # type: ignore[operator]
+        return error.value.paths
+
+    assert paths(lambda: preview(fit, None, as_of=AS_OF)) == ("$.subjects",)  # type: ignore[arg-type]
+    assert paths(lambda: preview(5, [], as_of=AS_OF, current=5)) == ("$.draft", "$.current")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="naive"):
+        preview(fit, [], as_of=datetime(2026, 1, 1))  # type: ignore[arg-type]
+    assert paths(lambda: describe(None)) == ("$.result",)  # type: ignore[arg-type]
+    assert paths(lambda: best_persona([fit], make_lead(), as_of=AS_OF)) == ("$.personas",)  # type: ignore[arg-type]
+    assert paths(lambda: best_persona({"a": 5}, make_lead(), as_of=AS_OF)) == ("$.personas.a",)  # type: ignore[dict-item]
+    assert paths(lambda: to_prospect(None, None, at=AS_OF)) == ("$.lead", "$.match")  # type: ignore[arg-type]
 
 
 def test_describe_tells_the_whole_story_and_never_shows_unscored_as_zero() -> None:

@@ -115,6 +115,17 @@ def test_every_problem_is_reported_with_its_path() -> None:
     }
 
 
+def test_a_kind_or_decay_form_of_the_wrong_type_is_reported_with_its_path() -> None:
+    criteria = [{"kind": ["one_of"], "name": "a"}]
+    with pytest.raises(ValidationError) as icp_error:
+        build({"kind": "icp", "name": "x", "criteria": criteria})
+    assert icp_error.value.paths == ("$.criteria[0].kind",)
+    decay = {"form": ["half_life"]}
+    with pytest.raises(ValidationError) as decay_error:
+        build({"kind": "engagement", "name": "x", "rules": [], "decay": decay})
+    assert decay_error.value.paths == ("$.decay.form",)
+
+
 def test_nested_children_report_nested_paths() -> None:
     with pytest.raises(ValidationError) as caught:
         build(

@@ -140,6 +140,16 @@ def test_configuration_problems_are_listed() -> None:
         step_decay("1.5", 30)
 
 
+def test_a_rule_kind_or_filter_of_the_wrong_type_is_reported_with_its_path() -> None:
+    for kind in (None, 5, [["website_visit"]]):
+        with pytest.raises(ValidationError) as caught:
+            rule("v", kind, 5)  # type: ignore[arg-type]
+        assert caught.value.paths == ("$.kind",)
+    with pytest.raises(ValidationError) as caught:
+        rule("v", "website_visit", 5, where=[("url", "/pricing")])  # type: ignore[arg-type]
+    assert caught.value.paths == ("$.where",)
+
+
 DECAYS = st.sampled_from([half_life(30), half_life(3), step_decay("0.1", 7), window(30),
                           no_decay()])  # fmt: skip
 

@@ -361,3 +361,82 @@ def test_custom_values_equal_across_types_keep_their_own_outcomes() -> None:
     assert icp.score_many(  # type: ignore[attr-defined]
         [make_lead(custom={"flag": v}) for v in (True, 1)], as_of=AS_OF
     ) == [5, 2]
+
+
+def test_a_list_in_a_field_is_classified_not_a_crash() -> None:
+    from types import SimpleNamespace
+
+    icp = icp_fit(
+        "lists",
+        [
+            one_of("tags", "tags", {"saas": 10}),
+            one_of("industry", "company.industry", {"software": 5}),
+        ],
+    )
+    subject = SimpleNamespace(id="1", tags=["saas"], company=SimpleNamespace(industry=["software"]))
+    assert icp.evaluate(subject, as_of=AS_OF).score == 15
+    assert icp.evaluate(subject, as_of=AS_OF, explain=False).score == 15
+    assert icp.score_many([subject], as_of=AS_OF) == [15]  # type: ignore[attr-defined]
+
+
+def test_each_criterion_reads_the_cache_with_its_own_key_style(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipelinekit.qualification import icp as icp_module
+
+    calls: list[str] = []
+    real = icp_module._Plan.explain
+
+    def counting(self: icp_module._Plan, value: object) -> object:
+        calls.append(self.criterion.name)
+        return real(self, value)
+
+    monkeypatch.setattr(icp_module._Plan, "explain", counting)
+    # a custom field (outcomes keyed by type and value) before a plain one
+    icp = icp_fit(
+        "mixed",
+        [
+            one_of("flag", "custom.flag", {"yes": 5}),
+            one_of("industry", "company.industry", {"software": 20}),
+        ],
+    )
+    lead = make_lead(custom={"flag": "yes"})
+    assert icp.evaluate(lead, as_of=AS_OF).score == 25
+    first = len(calls)
+    assert icp.evaluate(lead, as_of=AS_OF).score == 25
+    assert len(calls) == first  # both answered from the cache the second time
+
+
+def test_groups_bands_and_grades_of_the_wrong_shape_are_reported_with_paths() -> None:
+    criteria = [one_of("a", "tags", {"x": 1})]
+    with pytest.raises(ValidationError) as caught:
+        icp_fit("x", criteria, groups=[("g", 1)], bands=5, grades="ABC")  # type: ignore[arg-type]
+    assert caught.value.paths == ("$.groups", "$.bands", "$.grades")
+    with pytest.raises(ValidationError) as keyed:
+        icp_fit("x", criteria, groups={1: 5})  # type: ignore[dict-item]
+    assert keyed.value.paths == ("$.groups",)
+
+
+def test_a_subject_of_an_unexpected_shape_is_an_evaluation_error() -> None:
+    from types import SimpleNamespace
+
+    from pipelinekit.qualification import engagement, rule
+
+    icp = icp_fit("x", [one_of("a", "custom.a", {"x": 1})])
+    odd = SimpleNamespace(id="odd", custom=["x"])
+    for call in (
+        lambda: icp.evaluate(odd, as_of=AS_OF),
+        lambda: icp.evaluate_many([make_lead(), odd], as_of=AS_OF),
+        lambda: icp.score_many([make_lead(), odd], as_of=AS_OF),  # type: ignore[attr-defined]
+    ):
+        with pytest.raises(EvaluationError) as caught:
+            call()
+        assert caught.value.subject_id == "odd"
+        assert isinstance(caught.value.__cause__, AttributeError)
+    events = SimpleNamespace(id="e", engagement=[{"kind": "website_visit"}])
+    with pytest.raises(EvaluationError):
+        engagement("eng", [rule("v", "website_visit", 5)]).evaluate(events, as_of=AS_OF)
+    for many in (icp.evaluate_many, icp.score_many):  # type: ignore[attr-defined]
+        with pytest.raises(ValidationError) as refused:
+            many(None, as_of=AS_OF)
+        assert refused.value.paths == ("$.subjects",)

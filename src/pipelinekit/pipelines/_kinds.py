@@ -6,6 +6,7 @@ import attrs
 
 from ..domain.leads import Lead
 from ..domain.opportunities import Opportunity
+from ..errors import Problem, ValidationError
 
 
 @attrs.frozen
@@ -24,10 +25,17 @@ _BY_CLASS = {Lead: LEAD, Opportunity: OPPORTUNITY}
 
 
 def kind_of(entity: object) -> EntityKind:
-    """The kind of ``entity``; ``TypeError`` for anything that does not move."""
+    """The kind of ``entity``; ``ValidationError`` for anything that does not move."""
     try:
         return _BY_CLASS[type(entity)]
-    except KeyError:
-        raise TypeError(
-            f"only Lead and Opportunity move through pipelines, got {type(entity).__name__}"
+    except (KeyError, TypeError):
+        raise ValidationError(
+            "entity",
+            [
+                Problem(
+                    "$.entity",
+                    "only Lead and Opportunity move through pipelines, "
+                    f"got {type(entity).__name__}",
+                )
+            ],
         ) from None

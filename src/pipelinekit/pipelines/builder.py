@@ -18,6 +18,17 @@ def guard(name: str, **params: Any) -> GuardSpec:
     return GuardSpec.of(name, **params)
 
 
+def _as_list(values: object) -> Any:
+    """``values`` as a list, except a lone string or a non-iterable, passed on unchanged.
+
+    :func:`pipeline_from_dict` then refuses those with the path of the
+    parameter (``required_fields="amount"`` is not the list ``a, m, o, ...``).
+    """
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        return values
+    return list(values)
+
+
 class PipelineBuilder:
     """Collect stages and transitions, then :meth:`build` a validated :class:`PipelineSpec`.
 
@@ -53,7 +64,10 @@ class PipelineBuilder:
         rotting_days: int | None = None,
         required_fields: Iterable[str] = (),
     ) -> PipelineBuilder:
-        """Add a stage; stages are ordered as added."""
+        """Add a stage; stages are ordered as added.
+
+        ``required_fields`` is a list of field paths; a lone string is refused
+        by :meth:`build` (as in :func:`pipeline_from_dict`)."""
         stage: dict[str, Any] = {"key": key, "kind": kind}
         for name, value in (
             ("label", label),
@@ -64,7 +78,7 @@ class PipelineBuilder:
             if value is not None:
                 stage[name] = value
         if required_fields:
-            stage["required_fields"] = list(required_fields)
+            stage["required_fields"] = _as_list(required_fields)
         self._data["stages"].append(stage)
         return self
 
@@ -76,9 +90,14 @@ class PipelineBuilder:
         *,
         guards: Iterable[GuardSpec | str] = (),
     ) -> PipelineBuilder:
-        """Add a transition; ``source`` is a stage key, several keys, or ``"*"`` (any open)."""
-        sources = [source] if isinstance(source, str) else list(source)
-        items: list[Any] = [g if isinstance(g, str) else g.as_dict() for g in guards]
+        """Add a transition; ``source`` is a stage key, several keys, or ``"*"`` (any open).
+
+        ``guards`` is a list of guard names or :func:`guard` specs; a lone
+        string is refused by :meth:`build` (as in :func:`pipeline_from_dict`)."""
+        sources = [source] if isinstance(source, str) else _as_list(source)
+        items = _as_list(guards)
+        if isinstance(items, list):
+            items = [g.as_dict() if isinstance(g, GuardSpec) else g for g in items]
         transition: dict[str, Any] = {"event": event, "source": sources, "target": target}
         if items:
             transition["guards"] = items

@@ -11,7 +11,7 @@ the validating constructor instead (slower; useful while debugging).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -180,22 +180,27 @@ def fire_many(
     """
     when = resolve_time(at, clock)
     checks = Checks()
+    checks.instance("$.event", event, str, optional=False)
+    checks.instance("$.to", to, str, optional=True)
     checks.text("$.actor", actor, required=False, max_length=200)
     checks.instance("$.note", note, str, optional=True)
     checks.text("$.reason", reason, required=False, max_length=500)
     checks.text("$.competitor", competitor, required=False, max_length=200)
+    if not isinstance(entities, Sequence):
+        if isinstance(entities, Iterable):
+            entities = list(entities)  # read once: a generator is not consumed twice
+        else:
+            checks.add("$.entities", f"must be a list of entities, got {type(entities).__name__}")
     if checks.problems:
         raise ValidationError("fire_many", checks.problems)
     moved: list[Any] = []
     failures: list[BulkFailure] = []
     if not entities:
         return BulkResult(moved, failures, pipeline.key, event, _closed(pipeline))
-    first = entities[0]
+    # the kind comes from the first entity that moves at all; anything else,
+    # first or not, is reported as a failure
+    first = next((e for e in entities if type(e) in (Lead, Opportunity)), None)
     kind = OPPORTUNITY if isinstance(first, Opportunity) else LEAD
-    if not isinstance(first, kind.cls):
-        raise TypeError(
-            f"only Lead and Opportunity move through pipelines, got {type(first).__name__}"
-        )
     overrides: dict[str, object] = {}
     if reason is not None:
         overrides["lost_reason"] = reason
@@ -204,6 +209,12 @@ def fire_many(
     plans: dict[str, _Plan | None] = {}
     known_event = event in pipeline.spec.events
     stages = pipeline.stages
+
+    def _note_for(target: str) -> str | None:
+        # as in apply_move: a lead keeps its lost reason in the note
+        if kind is LEAD and reason is not None and stages[target].kind is StageKind.LOST:
+            return f"lost: {reason}" if not note else f"{note} (lost: {reason})"
+        return note
 
     def plan_for(stage: str) -> _Plan | None:
         candidates = pipeline.candidates(stage, event)
@@ -215,7 +226,7 @@ def fire_many(
             (
                 c,
                 tuple(g.check for g in c.guards),
-                StageChange(stage, c.target, event, when, actor, note, pipeline.key),
+                StageChange(stage, c.target, event, when, actor, _note_for(c.target), pipeline.key),
                 stages[c.target],
             )
             for c in candidates

@@ -10,6 +10,7 @@ entity, its stage, the event and the events allowed from there.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import attrs
 from statemachine.exceptions import TransitionNotAllowed
 
-from ..clock import Clock, resolve_time
+from ..clock import Clock, ensure_aware, resolve_time
 from ..domain._checks import Checks, to_decimal
 from ..domain.history import StageChange
 from ..domain.leads import Lead
@@ -195,7 +196,8 @@ def fire(
 
     ``to`` picks the target when the event has several from this stage.
     ``reason`` / ``competitor`` are recorded when the move enters a lost stage
-    (guards see them as ``lost_reason`` / ``competitor``).  A lead enters its
+    (guards see them as ``lost_reason`` / ``competitor``; for a lead the reason
+    goes into the note, see :func:`lose`).  A lead enters its
     lifecycle's won stage only through :func:`convert`.
     """
     when = resolve_time(at, clock)
@@ -357,6 +359,15 @@ def apply_move(
                 )
             ],
         )
+    if (
+        not kind.closable
+        and isinstance(reason, str)
+        and (note is None or isinstance(note, str))
+        and pipeline.stages[target].kind is StageKind.LOST
+    ):
+        # a lead has no lost_reason field: the reason goes into the history
+        # record and the StageChanged event, so disqualifying with one keeps it
+        note = f"lost: {reason}" if not note else f"{note} (lost: {reason})"
     change = StageChange(source, target, event, at, actor, note, pipeline.key)
     changes: dict[str, Any] = {
         kind.stage_field: target,
@@ -445,10 +456,17 @@ def lose(
     at: datetime | None = None,
     clock: Clock | None = None,
 ) -> Moved[E]:
-    """Close ``entity`` lost with ``reason`` (required) and optionally the ``competitor``."""
+    """Close ``entity`` lost with ``reason`` (required) and optionally the ``competitor``.
+
+    An opportunity keeps them as ``lost_reason`` / ``competitor``.  A lead has
+    no such fields: its history record and ``StageChanged`` event get the note
+    ``"lost: <reason>"`` (appended as ``"<note> (lost: <reason>)"`` to a given
+    note).
+    """
     checks = Checks()
     checks.text("$.reason", reason, required=True, max_length=500)
     checks.text("$.competitor", competitor, required=False, max_length=200)
+    checks.instance("$.note", note, str, optional=True)
     if checks.problems:
         raise ValidationError("lose", checks.problems)
     kind, stage = _stage_of(pipeline, entity, "lose")
@@ -483,6 +501,10 @@ def reopen(
     clock: Clock | None = None,
 ) -> Moved[E]:
     """Reopen a closed entity into the open stage ``to`` (explicit, and recorded in history)."""
+    if not isinstance(to, str):
+        raise ValidationError(
+            "reopen", [Problem("$.to", f"expected a stage key, got {type(to).__name__}")]
+        )
     kind, stage = _stage_of(pipeline, entity, "reopen")
     if not pipeline.stages[stage].is_closed:
         raise _refuse(pipeline, kind, entity, stage, "reopen", f"{stage!r} is not closed")
@@ -523,6 +545,24 @@ def move(
     return fire(pipeline, entity, options[0], to=to, actor=actor, note=note, at=at, clock=clock)
 
 
+_SET_BY_PIPELINE = {
+    "pipeline": "set by the pipeline: open it through the pipeline you want",
+    "pipeline_version": "set by the pipeline",
+    "stage": "set by the pipeline (its first stage); move it afterwards",
+    "probability": "set by the pipeline (stage default); use set_probability() afterwards",
+    "clock": "pass at= or clock= as keywords of this call",
+}
+_OPEN_FIELDS: list[frozenset[str]] = []
+
+
+def _open_fields() -> frozenset[str]:
+    """The keyword fields :func:`open_opportunity` passes on to ``Opportunity.create``."""
+    if not _OPEN_FIELDS:
+        names = inspect.signature(Opportunity.create).parameters
+        _OPEN_FIELDS.append(frozenset(names) - {"name", "amount", "at", *_SET_BY_PIPELINE})
+    return _OPEN_FIELDS[0]
+
+
 def open_opportunity(
     pipeline: Pipeline,
     *,
@@ -537,6 +577,17 @@ def open_opportunity(
     """Create an opportunity in ``pipeline``'s first stage with its default probability and
     an entry history record.  ``fields`` go to :meth:`Opportunity.create`."""
     when = resolve_time(at, clock)
+    checks = Checks()
+    for key in sorted(fields):
+        if key in _SET_BY_PIPELINE:
+            checks.add(f"$.{key}", _SET_BY_PIPELINE[key])
+        elif key not in _open_fields():
+            checks.add(
+                f"$.{key}",
+                f"unknown field; an opportunity takes {', '.join(sorted(_open_fields()))}",
+            )
+    if checks.problems:
+        raise ValidationError("open_opportunity", checks.problems)
     first = pipeline.first_stage
     created = Opportunity.create(
         name=name,
@@ -574,8 +625,19 @@ def set_probability(
     clock: Clock | None = None,
 ) -> Moved[Opportunity]:
     """Set the manual and/or automated probability layer (or clear the manual one) and
-    recompute the effective probability; a closed opportunity stays at 100 / 0."""
+    recompute the effective probability; a closed opportunity stays at 100 / 0.
+    Only opportunities have a probability: anything else is refused."""
     when = resolve_time(at, clock)
+    if not isinstance(opportunity, Opportunity):
+        raise ValidationError(
+            "set_probability",
+            [
+                Problem(
+                    "$.opportunity",
+                    f"only an Opportunity has a probability, got {type(opportunity).__name__}",
+                )
+            ],
+        )
     kind, stage = _stage_of(pipeline, opportunity, "set_probability")
     checks = Checks()
     values: dict[str, Decimal | None] = {}
@@ -586,6 +648,7 @@ def set_probability(
         if value is not None and not _ZERO <= value <= _HUNDRED:
             checks.add(f"$.{name}", f"must be between 0 and 100, got {value}")
         values[name] = value
+    checks.instance("$.clear_manual", clear_manual, bool, optional=False)
     if clear_manual and manual is not None:
         checks.add("$.clear_manual", "cannot both set and clear the manual probability")
     if checks.problems:
@@ -643,9 +706,20 @@ def convert(
     """
     when = resolve_time(at, clock)
     if not isinstance(lead, Lead):
-        raise TypeError(f"convert() takes a Lead, got {type(lead).__name__}")
+        raise ValidationError(
+            "convert", [Problem("$.lead", f"expected a Lead, got {type(lead).__name__}")]
+        )
     if (pipeline is None) == (into is None):
         raise ConversionError(lead.id, "pass exactly one of pipeline= (new) or into= (existing)")
+    from .compile import Pipeline as _Pipeline
+
+    wrong: list[Problem] = []
+    if pipeline is not None and not isinstance(pipeline, _Pipeline):
+        wrong.append(Problem("$.pipeline", f"expected a Pipeline, got {type(pipeline).__name__}"))
+    if into is not None and not isinstance(into, Opportunity):
+        wrong.append(Problem("$.into", f"expected an Opportunity, got {type(into).__name__}"))
+    if wrong:
+        raise ValidationError("convert", wrong)
     if lead.opportunity_id is not None:
         raise ConversionError(
             lead.id, f"it was already converted into opportunity {lead.opportunity_id}"
@@ -757,11 +831,28 @@ def change_pipeline(
     ``mapping`` (source stage key -> target stage key of the same kind).  The whole mapping
     is checked; the move is recorded in history."""
     when = resolve_time(at, clock)
+    if not isinstance(opportunity, Opportunity):
+        raise ValidationError(
+            "change_pipeline",
+            [
+                Problem(
+                    "$.opportunity",
+                    f"only an Opportunity changes pipeline, got {type(opportunity).__name__}",
+                )
+            ],
+        )
+    if not isinstance(mapping, Mapping):
+        raise ValidationError(
+            "change_pipeline",
+            [Problem("$.mapping", f"expected a mapping, got {type(mapping).__name__}")],
+        )
     _, stage = _stage_of(source, opportunity, "change_pipeline")
     checks = Checks()
     for old, new in mapping.items():
         here = f"$.mapping.{old}"
-        if old not in source.stages:
+        if not isinstance(old, str) or not isinstance(new, str):
+            checks.add(here, f"stage keys are strings, got {old!r} -> {new!r}")
+        elif old not in source.stages:
             checks.add(here, f"{old!r} is not a stage of {source.key!r}")
         elif new not in target.stages:
             checks.add(here, f"{new!r} is not a stage of {target.key!r}")
@@ -815,7 +906,9 @@ def change_pipeline(
 
 def stage_durations(entity: Lead | Opportunity, *, as_of: datetime) -> list[tuple[str, timedelta]]:
     """Time spent in each stage visit, from history: ``[(stage, duration), ...]`` in order;
-    the current visit runs until ``as_of``."""
+    the current visit runs until ``as_of`` (timezone-aware)."""
+    as_of = ensure_aware(as_of, "as_of")
+    kind_of(entity)
     out: list[tuple[str, timedelta]] = []
     history = entity.history
     for index, change in enumerate(history):
@@ -826,12 +919,15 @@ def stage_durations(entity: Lead | Opportunity, *, as_of: datetime) -> list[tupl
 
 def time_in_stage(entity: Lead | Opportunity, *, as_of: datetime) -> timedelta:
     """How long ``entity`` has been in its current stage (since creation without history)."""
+    as_of = ensure_aware(as_of, "as_of")
+    kind_of(entity)
     entered = entity.history[-1].at if entity.history else entity.created_at
     return as_of - entered
 
 
 def is_rotting(pipeline: Pipeline, entity: Lead | Opportunity, *, as_of: datetime) -> bool:
     """True when ``entity`` sits in an open stage longer than the stage's ``rotting_days``."""
+    as_of = ensure_aware(as_of, "as_of")
     kind = kind_of(entity)
     stage = pipeline.stages.get(getattr(entity, kind.stage_field))
     if stage is None or stage.is_closed or stage.rotting_days is None:

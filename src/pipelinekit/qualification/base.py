@@ -21,6 +21,8 @@ import attrs
 from .._gc import paused
 from ..clock import ensure_aware
 from ..domain._checks import Checks, to_decimal
+from ..errors import PipelinekitError, Problem, ValidationError
+from .errors import EvaluationError
 from .results import QualificationResult, Verdict
 
 __all__ = [
@@ -73,6 +75,10 @@ class Strategy(Protocol):
         ...
 
 
+# what reading a subject of an unexpected shape raises; reported as EvaluationError
+_UNREADABLE = (AttributeError, TypeError, KeyError, IndexError, ValueError)
+
+
 class StrategyBase(abc.ABC):
     """A convenient base for strategies: implement :meth:`config` and :meth:`_evaluate`.
 
@@ -106,20 +112,54 @@ class StrategyBase(abc.ABC):
         """Evaluate ``subject`` as of ``as_of`` (timezone-aware).
 
         With ``explain=False`` the result has no breakdown lines (faster); the
-        score, verdict, grade and band are the same.
+        score, verdict, grade and band are the same.  A subject the strategy
+        cannot read (a field of an unexpected shape) raises
+        :class:`~pipelinekit.qualification.EvaluationError`.
         """
-        return self._evaluate(subject, ensure_aware(as_of, "as_of"), explain)
+        when = ensure_aware(as_of, "as_of")
+        try:
+            return self._evaluate(subject, when, explain)
+        except PipelinekitError:
+            raise
+        except _UNREADABLE as error:
+            raise self._unreadable(subject, error) from error
+
+    def _unreadable(self, subject: Any, error: Exception) -> EvaluationError:
+        return EvaluationError(
+            self.name,
+            subject_id(subject),
+            f"cannot read the subject: {type(error).__name__}: {error}",
+        )
 
     def evaluate_many(
         self, subjects: Iterable[Any], *, as_of: datetime, explain: bool = True
     ) -> list[QualificationResult]:
         """Evaluate every subject at the same ``as_of``; results keep the input order."""
         when = ensure_aware(as_of, "as_of")
+        if isinstance(subjects, str | bytes) or not isinstance(subjects, Iterable):
+            raise ValidationError(
+                "evaluate_many",
+                [
+                    Problem(
+                        "$.subjects", f"must be a list of subjects, got {type(subjects).__name__}"
+                    )
+                ],
+            )
         run = self._evaluate
+        results: list[QualificationResult] = []
+        append = results.append
+        subject: Any = None
         # Results are acyclic: the cyclic collector is paused for the batch (safely
         # for concurrent and nested batches; see pipelinekit._gc).
         with paused():
-            return [run(subject, when, explain) for subject in subjects]
+            try:
+                for subject in subjects:
+                    append(run(subject, when, explain))
+            except PipelinekitError:
+                raise
+            except _UNREADABLE as error:
+                raise self._unreadable(subject, error) from error
+        return results
 
     def score(self, subject: Any, *, as_of: datetime) -> Decimal | None:
         """Just the score (``None`` when the subject cannot be scored)."""
@@ -222,6 +262,14 @@ class Grade:
         low = to_decimal(checks, "$.min", self.min)
         checks.done(self)
         object.__setattr__(self, "min", low)
+
+
+def as_list(checks: Checks, path: str, value: Any) -> list[Any]:
+    """``value`` as a list; a string or anything not iterable is a problem at ``path``."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        checks.add(path, f"must be a list, got {type(value).__name__}")
+        return []
+    return list(value)
 
 
 def check_ascending(checks: Checks, path: str, items: Sequence[Band] | Sequence[Grade]) -> None:

@@ -26,7 +26,7 @@ import attrs
 
 from ..domain._checks import Checks
 from ..errors import ValidationError
-from .base import Band, StrategyBase, band_for, check_ascending, subject_id
+from .base import Band, StrategyBase, as_list, band_for, check_ascending, subject_id
 from .errors import EvaluationError
 from .results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
 
@@ -91,16 +91,24 @@ class Item:
             for i, name in enumerate(self.levels):
                 if name.casefold() == text:
                     return i
-            if text.isdigit():
-                return self.level(int(text))
+            if text.isdecimal():  # not isdigit(): "²" is a digit int() refuses
+                try:
+                    return self.level(int(text))
+                except ValueError:
+                    pass
             return f"{answer!r} is not one of {', '.join(self.levels)}"
         return f"{type(answer).__name__} is not a level"
 
 
 def item(key: str, label: str | None = None, levels: Sequence[str] | int = 5) -> Item:
     """A checklist criterion; ``levels`` names the levels, or gives their count (0..n-1)."""
-    names = tuple(str(i) for i in range(levels)) if isinstance(levels, int) else tuple(levels)
-    return Item(key, label or key.replace("_", " ").capitalize(), names)
+    names: Any = levels  # a lone string or a non-list is refused by Item, with its path
+    if isinstance(levels, int) and not isinstance(levels, bool):
+        names = tuple(str(i) for i in range(levels))
+    elif isinstance(levels, Iterable) and not isinstance(levels, str):
+        names = tuple(levels)
+    shown = key.replace("_", " ").capitalize() if isinstance(key, str) and key else "item"
+    return Item(key, label or shown, names)
 
 
 def _default_bands(top: int) -> tuple[Band, ...]:
@@ -171,14 +179,27 @@ class _Checklist(StrategyBase):
 
     def _answers(self, subject: Any) -> Mapping[str, Any]:
         if self.reader is None:
-            return getattr(subject, "custom", None) or {}
-        try:
-            answers = self.reader(subject)
-        except Exception as error:
+            answers = getattr(subject, "custom", None)
+            source = "the subject's custom fields"
+        else:
+            source = "the reader"
+            try:
+                answers = self.reader(subject)
+            except Exception as error:
+                raise EvaluationError(
+                    self.name,
+                    subject_id(subject),
+                    f"reader failed: {type(error).__name__}: {error}",
+                ) from error
+        if answers is None:
+            return {}
+        if not isinstance(answers, Mapping):
             raise EvaluationError(
-                self.name, subject_id(subject), f"reader failed: {type(error).__name__}: {error}"
-            ) from error
-        return answers or {}
+                self.name,
+                subject_id(subject),
+                f"{source} gave {type(answers).__name__}, expected a mapping of answers",
+            )
+        return answers
 
     def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
         answers = self._answers(subject)
@@ -337,12 +358,13 @@ def checklist(
             isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top
         ):
             checks.add(f"$.{label}", f"must be a level between 0 and {top}, got {value!r}")
-    gate_list = tuple(gates) if not isinstance(gates, str) else (gates,)
+    gate_list = (gates,) if isinstance(gates, str) else tuple(as_list(checks, "$.gates", gates))
     for i, gate in enumerate(gate_list):
         if gate not in keys:
             checks.add(f"$.gates[{i}]", f"unknown item {gate!r}; items: {', '.join(keys)}")
     if isinstance(min_known, bool) or not isinstance(min_known, int) or min_known < 0:
         checks.add("$.min_known", f"must be an integer >= 0, got {min_known!r}")
+    bands = as_list(checks, "$.bands", bands)
     for i, band in enumerate(bands):
         if not isinstance(band, Band):
             checks.add(f"$.bands[{i}]", "must be a Band")

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..domain._checks import Checks, to_decimal
 from ..errors import ValidationError
-from .base import Band, Strategy, StrategyBase, band_for, check_ascending, subject_id
+from .base import Band, Strategy, StrategyBase, as_list, band_for, check_ascending, subject_id
 from .results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
 
 __all__ = ["DEFAULT_GRID", "gate", "matrix", "normalized", "weighted"]
@@ -331,13 +331,22 @@ def weighted(
     ``"zero"`` counts that child as 0.  Default bands: low (disqualified),
     medium (nurture) from 40, high (qualified) from 70.
     """
-    pairs = list(parts.items()) if isinstance(parts, Mapping) else list(parts)
     checks = Checks()
     checks.text("$.name", name, required=True, max_length=200)
-    _check_children(checks, [p[0] for p in pairs], "$.parts")
-    weights = _weights(checks, [p[1] for p in pairs])
+    pairs: list[Any] = []
+    given = list(parts.items()) if isinstance(parts, Mapping) else as_list(checks, "$.parts", parts)
+    for i, pair in enumerate(given):
+        if isinstance(pair, tuple | list) and len(pair) == 2:
+            pairs.append(pair)
+        else:
+            checks.add(f"$.parts[{i}]", "must be a (strategy, weight) pair")
+    weights: list[Decimal] = []
+    if len(pairs) == len(given):  # with shapes wrong, their paths would not line up
+        _check_children(checks, [p[0] for p in pairs], "$.parts")
+        weights = _weights(checks, [p[1] for p in pairs])
     if missing not in ("block", "zero"):
         checks.add("$.missing", f"must be 'block' or 'zero', got {missing!r}")
+    bands = as_list(checks, "$.bands", bands)
     for i, band in enumerate(bands):
         if not isinstance(band, Band):
             checks.add(f"$.bands[{i}]", "must be a Band")
@@ -356,6 +365,18 @@ def _weights(checks: Checks, raw: Sequence[Any], path: str = "$.parts") -> list[
             checks.add(f"{path}[{i}].weight", f"must be > 0, got {weight}")
         out.append(weight if weight is not None else _ONE)
     return out
+
+
+def _pair(checks: Checks, path: str, value: Any, default: Any) -> Any:
+    """``value`` when it is a pair (list or tuple of two), else a problem and ``default``."""
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return value
+    if isinstance(value, list | tuple):
+        shown = f"{len(value)} value" + ("" if len(value) == 1 else "s")
+    else:
+        shown = repr(value)
+    checks.add(path, f"must be a pair of two numbers, got {shown}")
+    return default
 
 
 def matrix(
@@ -379,9 +400,12 @@ def matrix(
     checks = Checks()
     checks.text("$.name", name, required=True, max_length=200)
     _check_children(checks, [fit, engagement], "$.children")
-    blend = _weights(checks, list(weights), "$.weights")
+    blend = _weights(checks, _pair(checks, "$.weights", weights, (1, 1)), "$.weights")
     cuts: dict[str, tuple[Decimal, Decimal]] = {}
-    for label, pair in (("fit_cuts", fit_cuts), ("engagement_cuts", engagement_cuts)):
+    for label, raw in (("fit_cuts", fit_cuts), ("engagement_cuts", engagement_cuts)):
+        pair = _pair(checks, f"$.{label}", raw, None)
+        if pair is None:
+            continue
         high = to_decimal(checks, f"$.{label}[0]", pair[0])
         low = to_decimal(checks, f"$.{label}[1]", pair[1])
         if high is not None and low is not None:
@@ -389,6 +413,9 @@ def matrix(
                 checks.add(f"$.{label}", f"need 0 <= second < first <= 100, got {high}, {low}")
             cuts[label] = (high, low)
     cells: dict[str, Verdict] = dict(DEFAULT_GRID)
+    if grid is not None and not isinstance(grid, Mapping):
+        checks.add("$.grid", f"must be a mapping of cells to verdicts, got {type(grid).__name__}")
+        grid = None
     for key, value in (grid or {}).items():
         if key not in DEFAULT_GRID:
             checks.add(f"$.grid.{key}", "cells are A1..C3")
@@ -416,7 +443,9 @@ def gate(name: str, children: Sequence[Strategy], *, mode: str = "all") -> Strat
     """
     checks = Checks()
     checks.text("$.name", name, required=True, max_length=200)
-    _check_children(checks, list(children))
+    children = as_list(checks, "$.children", children)
+    if children or not checks.problems:
+        _check_children(checks, children)
     if mode not in ("all", "any"):
         checks.add("$.mode", f"must be 'all' or 'any', got {mode!r}")
     if checks.problems:

@@ -140,7 +140,7 @@ _CRITERIA: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
 def _criterion(path: str, spec: Any, problems: list[Problem]) -> Any:
     r = _Reader(spec, path, problems)
     kind = r.need("kind")
-    if kind not in _CRITERIA:
+    if not isinstance(kind, str) or kind not in _CRITERIA:
         if kind is not None:
             problems.append(
                 Problem(
@@ -305,7 +305,7 @@ def build_engagement(config: Mapping[str, Any]) -> Strategy:
     if "decay" in r.data:
         sub = _Reader(r.data["decay"], r.at("decay"), problems)
         form = sub.need("form")
-        if form not in _DECAYS:
+        if not isinstance(form, str) or form not in _DECAYS:
             if form is not None:
                 problems.append(
                     Problem(sub.at("form"), f"unknown decay {form!r}; use {', '.join(_DECAYS)}")

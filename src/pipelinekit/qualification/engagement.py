@@ -25,7 +25,7 @@ import attrs
 from ..domain._checks import Checks, to_decimal
 from ..domain.engagement import Event
 from ..errors import ValidationError
-from .base import Band, StrategyBase, band_for, check_ascending, subject_id
+from .base import Band, StrategyBase, as_list, band_for, check_ascending, subject_id
 from .results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
 
 __all__ = [
@@ -190,7 +190,14 @@ def rule(
     """
     checks = Checks()
     checks.text("$.name", name, required=True, max_length=200)
-    kinds = frozenset([kind] if isinstance(kind, str) else kind)
+    kinds: frozenset[Any] = frozenset()
+    if isinstance(kind, str):
+        kinds = frozenset([kind])
+    elif isinstance(kind, Iterable):
+        try:
+            kinds = frozenset(kind)
+        except TypeError:  # unhashable members: reported below
+            kinds = frozenset()
     if not kinds or not all(isinstance(k, str) and k for k in kinds):
         checks.add("$.kind", "name at least one event kind, e.g. 'website_visit'")
     value = to_decimal(checks, "$.points", points)
@@ -199,6 +206,7 @@ def rule(
     filters: dict[str, tuple[Any, ...]] = {}
     if where is not None and not isinstance(where, Mapping):
         checks.add("$.where", "must map property names to a value or a list of values")
+        where = None
     for key, accepted in (where or {}).items():
         filters[key] = tuple(accepted) if isinstance(accepted, list | tuple) else (accepted,)
     if daily_cap is not None and (
@@ -432,6 +440,7 @@ def engagement(
         checks.add("$.floor", "must be <= 0")
     if unmatched not in ("null", "zero"):
         checks.add("$.unmatched", f"must be 'null' or 'zero', got {unmatched!r}")
+    bands = as_list(checks, "$.bands", bands)
     for i, band in enumerate(bands):
         if not isinstance(band, Band):
             checks.add(f"$.bands[{i}]", "must be a Band")

@@ -23,11 +23,21 @@ from typing import Any, ClassVar
 
 import attrs
 
+from ..clock import ensure_aware
 from ..domain._checks import Checks, to_decimal
 from ..domain.money import Money
-from ..errors import ValidationError
+from ..errors import PipelinekitError, Problem, ValidationError
 from ._fields import PERSONAL, getter, is_missing, observed, path_problem
-from .base import Band, Grade, StrategyBase, band_for, check_ascending, grade_for, subject_id
+from .base import (
+    _UNREADABLE,
+    Band,
+    Grade,
+    StrategyBase,
+    band_for,
+    check_ascending,
+    grade_for,
+    subject_id,
+)
 from .errors import EvaluationError
 from .results import (
     BreakdownLine,
@@ -464,16 +474,13 @@ def bands(
     fields (``company.annual_revenue``) compare their amount; with ``currency``
     set, an amount in another currency is unknown, never converted.
     """
-    items: list[Any] = []
-    for band in ranges:
-        if isinstance(band, tuple):
-            items.append(NumericBand(*band))
-        else:
-            items.append(band)
+    items: Any = ranges  # not a list: _Bands refuses it with its path
+    if isinstance(ranges, Iterable) and not isinstance(ranges, str | bytes):
+        items = [NumericBand(*band) if isinstance(band, tuple) else band for band in ranges]
     return _Bands(
         name=name,
         field=field,
-        bands=items,  # type: ignore[arg-type]
+        bands=items,
         default=default,  # type: ignore[arg-type]
         currency=currency,
         weight=weight,  # type: ignore[arg-type]
@@ -976,12 +983,15 @@ def _generate(
         body.append(f"    _{root} = getattr(subject, {root!r}, None)")
     if "custom" in roots:
         body.append("    _custom = getattr(subject, 'custom', None)")
-    for i, expr in enumerate(reads):
+    for i, (expr, plan) in enumerate(zip(reads, plans, strict=True)):
         body.append(f"    v{i} = ({expr})")
-        if plan.tagged:
-            body.append(f"    o{i} = C{i}.get((v{i}.__class__, v{i}))")
-        else:
-            body.append(f"    o{i} = C{i}.get(v{i})")
+        # each criterion's own key style (see _Plan.key); an unhashable value
+        # (a list in a field) misses the cache and goes to the safe reader
+        key = f"(v{i}.__class__, v{i})" if plan.tagged else f"v{i}"
+        body.append("    try:")
+        body.append(f"        o{i} = C{i}.get({key})")
+        body.append("    except TypeError:")
+        body.append(f"        o{i} = None")
         body.append(f"    if o{i} is None: o{i} = S{i}(v{i})")
         body.append(f"    i{i} = o{i}[0]")
         body.append(f"    f{i} = o{i}[1]")
@@ -1201,8 +1211,20 @@ class _IcpFit(StrategyBase):
 
     def score_many(self, subjects: Iterable[Any], *, as_of: datetime) -> list[Decimal | None]:
         """Just the scores, through the fast path (no results, no breakdown lines)."""
+        ensure_aware(as_of, "as_of")
+        if isinstance(subjects, str | bytes) or not isinstance(subjects, Iterable):
+            raise ValidationError(
+                "score_many",
+                [Problem("$.subjects", f"must be a list, got {type(subjects).__name__}")],
+            )
         run = self._score
-        return [run(s)[0] for s in subjects]
+        last: Any = None
+        try:
+            return [run(last := s)[0] for s in subjects]
+        except PipelinekitError:
+            raise
+        except _UNREADABLE as error:
+            raise self._unreadable(last, error) from error
 
 
 def _cap_lines(
@@ -1252,7 +1274,13 @@ def icp_fit(
     checks = Checks()
     checks.text("$.name", name, required=True, max_length=200)
     caps: dict[str, Decimal | None] = {}
+    if groups is not None and not isinstance(groups, Mapping):
+        checks.add("$.groups", f"must map group names to caps, got {type(groups).__name__}")
+        groups = None
     for key, cap in (groups or {}).items():
+        if not isinstance(key, str) or not key:
+            checks.add("$.groups", f"group names are non-empty strings, got {key!r}")
+            continue
         if cap is None:
             caps[key] = None
             continue
@@ -1284,6 +1312,9 @@ def icp_fit(
                 f"unknown group {criterion.group!r} (groups: {listed}); declare it in groups",
             )
     for label, items in (("bands", bands), ("grades", grades)):
+        if isinstance(items, str) or not isinstance(items, Sequence):
+            checks.add(f"$.{label}", f"must be a list, got {type(items).__name__}")
+            continue
         for i, item in enumerate(items):
             wanted = Band if label == "bands" else Grade
             if not isinstance(item, wanted):

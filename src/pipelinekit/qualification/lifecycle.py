@@ -104,10 +104,37 @@ def _proposal(
     )
 
 
+def _check_subject(lead: Any, result: QualificationResult) -> list[Problem]:
+    """A result about another subject must not qualify (or be stored on) ``lead``."""
+    ident = getattr(lead, "id", None)
+    subject = result.subject_id
+    if subject is None or ident is None or subject == str(ident):
+        return []
+    return [Problem("$.subject_id", f"the result is for subject {subject}, not lead {ident}")]
+
+
 def propose(
     lead: Any, result: QualificationResult, *, hysteresis: Hysteresis | None = None
 ) -> Proposal:
-    """The lifecycle event ``result`` proposes for ``lead`` (read from ``lead.status``)."""
+    """The lifecycle event ``result`` proposes for ``lead`` (read from ``lead.status``).
+
+    A result whose ``subject_id`` is set and names another subject than
+    ``lead.id`` is refused with a :class:`~pipelinekit.ValidationError`.
+    """
+    problems: list[Problem] = []
+    if not isinstance(result, QualificationResult):
+        problems.append(
+            Problem("$.result", f"expected a QualificationResult, got {type(result).__name__}")
+        )
+    if hysteresis is not None and not isinstance(hysteresis, Hysteresis):
+        problems.append(
+            Problem("$.hysteresis", f"expected a Hysteresis, got {type(hysteresis).__name__}")
+        )
+    if problems:
+        raise ValidationError("propose", problems)
+    problems = _check_subject(lead, result)
+    if problems:
+        raise ValidationError("QualificationResult", problems)
     status = str(getattr(lead, "status", "new"))
     verdict = result.verdict
     score = result.score
@@ -173,7 +200,18 @@ def propose_many(
     pairs: Iterable[tuple[Any, QualificationResult]], *, hysteresis: Hysteresis | None = None
 ) -> list[Proposal]:
     """:func:`propose` for ``(lead, result)`` pairs, in order."""
-    return [propose(lead, result, hysteresis=hysteresis) for lead, result in pairs]
+    if isinstance(pairs, str | bytes) or not isinstance(pairs, Iterable):
+        raise ValidationError(
+            "propose_many", [Problem("$.pairs", f"must be a list, got {type(pairs).__name__}")]
+        )
+    out = []
+    for i, pair in enumerate(pairs):
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            raise ValidationError(
+                "propose_many", [Problem(f"$.pairs[{i}]", "must be a (lead, result) pair")]
+            )
+        out.append(propose(pair[0], pair[1], hysteresis=hysteresis))
+    return out
 
 
 _LIFECYCLE: list[Pipeline] = []
@@ -202,10 +240,23 @@ def apply_proposal(
     record, the domain events), or ``None`` when the proposal changes no
     stage.  With ``result``, the moved lead also keeps it as
     ``lead.qualification``.  A proposal made for another lead, or for a
-    stage the lead has since left, is refused with a
-    :class:`~pipelinekit.ValidationError`; the machine refuses transitions it
+    stage the lead has since left, or a ``result`` about another subject, is
+    refused with a :class:`~pipelinekit.ValidationError`; the machine refuses transitions it
     does not allow (:class:`~pipelinekit.pipelines.InvalidTransition`).
     """
+    from ..domain.leads import Lead
+
+    wrong: list[Problem] = []
+    if not isinstance(proposal, Proposal):
+        wrong.append(Problem("$.proposal", f"expected a Proposal, got {type(proposal).__name__}"))
+    if not isinstance(lead, Lead):
+        wrong.append(Problem("$.lead", f"expected a Lead, got {type(lead).__name__}"))
+    if result is not None and not isinstance(result, QualificationResult):
+        wrong.append(
+            Problem("$.result", f"expected a QualificationResult, got {type(result).__name__}")
+        )
+    if wrong:
+        raise ValidationError("apply_proposal", wrong)
     problems = []
     if proposal.lead_id is not None and proposal.lead_id != str(lead.id):
         problems.append(Problem("$.lead_id", f"the proposal is for lead {proposal.lead_id}"))
@@ -217,6 +268,8 @@ def apply_proposal(
                 f"{lead.status!r}: evaluate and propose again",
             )
         )
+    if result is not None:
+        problems.extend(_check_subject(lead, result))
     if problems:
         raise ValidationError("Proposal", problems)
     if proposal.event is None:

@@ -41,8 +41,20 @@ def best_persona(
     "Best" is the highest score on a 0-100 scale among results whose verdict
     is in ``accept``; ties go to the persona listed first.
     """
+    if not isinstance(personas, Mapping):
+        raise ValidationError(
+            "best_persona",
+            [Problem("$.personas", f"must map names to strategies, got {type(personas).__name__}")],
+        )
     if not personas:
         raise ValidationError("best_persona", [Problem("$.personas", "name at least one persona")])
+    wrong = [
+        Problem(f"$.personas.{name}", "must be a strategy (evaluate, name, version, config)")
+        for name, strategy in personas.items()
+        if not isinstance(strategy, Strategy)
+    ]
+    if wrong:
+        raise ValidationError("best_persona", wrong)
     results = {name: s.evaluate(subject, as_of=as_of) for name, s in personas.items()}
     best: tuple[str, QualificationResult] | None = None
     best_value = None
@@ -66,6 +78,15 @@ def to_prospect(
     fit result; returns ``(prospect, linked_lead)``.  A lead already linked to
     a prospect is refused (use :func:`link_prospect` to re-link on purpose).
     """
+    from ..domain.leads import Lead
+
+    wrong: list[Problem] = []
+    if not isinstance(lead, Lead):
+        wrong.append(Problem("$.lead", f"expected a Lead, got {type(lead).__name__}"))
+    if not isinstance(match, PersonaMatch):
+        wrong.append(Problem("$.match", f"expected a PersonaMatch, got {type(match).__name__}"))
+    if wrong:
+        raise ValidationError("to_prospect", wrong)
     if lead.prospect_id is not None:
         raise ValidationError(
             "to_prospect",

@@ -10,6 +10,8 @@ from typing import Any
 
 import attrs
 
+from ..clock import ensure_aware
+from ..errors import Problem, ValidationError
 from .base import Strategy
 from .results import QualificationResult, Verdict
 
@@ -98,6 +100,18 @@ def preview(
     subject's stored result (``lead.qualification`` / ``prospect.fit``).
     Nothing is written: this only reports.
     """
+    as_of = ensure_aware(as_of, "as_of")
+    problems = []
+    if not isinstance(draft, Mapping | Strategy):
+        problems.append(
+            Problem("$.draft", f"expected a strategy or a mapping, got {type(draft).__name__}")
+        )
+    if isinstance(subjects, str | bytes) or not isinstance(subjects, Iterable):
+        problems.append(Problem("$.subjects", f"must be a list, got {type(subjects).__name__}"))
+    if current is not None and not isinstance(current, Strategy):
+        problems.append(Problem("$.current", f"expected a strategy, got {type(current).__name__}"))
+    if problems:
+        raise ValidationError("preview", problems)
     if isinstance(draft, Mapping):
         from .config import build
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ..errors import Problem, ValidationError
 from .results import QualificationResult
 
 __all__ = ["describe"]
@@ -26,6 +27,15 @@ def describe(result: QualificationResult, *, indent: str = "  ") -> str:
     breakdown line (points, criterion, status, reason); children of a
     composite follow, indented.
     """
+    problems: list[Problem] = []
+    if not isinstance(result, QualificationResult):
+        problems.append(
+            Problem("$.result", f"expected a QualificationResult, got {type(result).__name__}")
+        )
+    if not isinstance(indent, str):
+        problems.append(Problem("$.indent", f"must be a string, got {type(indent).__name__}"))
+    if problems:
+        raise ValidationError("describe", problems)
     lines: list[str] = []
     _describe(result, lines, "", indent)
     return "\n".join(lines)
