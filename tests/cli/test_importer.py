@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -176,3 +177,37 @@ def test_progress_counts_rows(tmp_path: Path) -> None:
     calls: list[tuple[int, int]] = []
     import_leads(path, memory_storage(), at=T0, batch_size=10, progress=lambda *a: calls.append(a))
     assert calls == [(10, 25), (20, 25), (25, 25), (25, 25)]
+
+
+def test_reimporting_keeps_the_work_done_on_a_lead(tmp_path: Path) -> None:
+    storage = memory_storage()
+    path = write(tmp_path / "a.csv", [{"id": "1", "company": "Acme", "employees": "10"}])
+    import_leads(path, storage, at=T0)
+    with storage.unit_of_work() as uow:
+        lead = uow.leads.by_external_id("1")
+        assert lead is not None
+        worked = uow.leads.save(
+            lead.evolve(status="qualified", owner="ann", custom={"kept": "yes"}, notes="called")
+        )
+        uow.commit()
+    again = import_leads(path, storage, at=T0 + timedelta(days=1))
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 1)
+    with storage.unit_of_work(read_only=True) as uow:
+        assert uow.leads.by_external_id("1") == worked
+    write(path, [{"id": "1", "company": "Acme", "employees": "12"}])
+    edited = import_leads(path, storage, at=T0 + timedelta(days=2))
+    assert (edited.inserted, edited.updated, edited.unchanged) == (0, 1, 0)
+    with storage.unit_of_work(read_only=True) as uow:
+        lead = uow.leads.by_external_id("1")
+        assert lead is not None
+        assert lead.company is not None
+        assert lead.company.employees == 12
+        assert lead.evolve(company=worked.company, updated_at=worked.updated_at) == attrs.evolve(
+            worked, version=lead.version
+        )
+        assert (lead.status, lead.owner, dict(lead.custom), lead.notes) == (
+            "qualified",
+            "ann",
+            {"kept": "yes"},
+            "called",
+        )

@@ -7,7 +7,10 @@ library, so scripts can call :func:`import_leads` directly.
   row is reported as a :class:`RowError` (line number, field path, reason)
   and the row is skipped; good rows are committed in batches.
 * Rows are upserted by ``external_id`` (the id in your system), so
-  re-running an import never duplicates: unchanged rows write nothing.  A row
+  re-running an import never duplicates: unchanged rows write nothing.  An
+  update changes only the fields the file imports (contact, company, source,
+  owner, tags, notes; custom fields are merged): a lead's status, history,
+  qualification, engagement and links are kept.  A row
   without an external id gets a stable one from a digest of its content
   (``row-<sha1>``).
 * Columns map to lead fields by name (see :data:`DEFAULT_COLUMNS`); pass
@@ -363,6 +366,47 @@ def _lead_from_row(
     )
 
 
+#: The lead attribute each field of a row feeds.
+_ATTRIBUTE_OF = {
+    "name": "contact",
+    "email": "contact",
+    "phone": "contact",
+    "job_title": "contact",
+    "company": "company",
+    "domain": "company",
+    "industry": "company",
+    "employees": "company",
+    "annual_revenue": "company",
+    "currency": "company",
+    "country": "company",
+    "region": "company",
+    "source": "source",
+    "source_detail": "source",
+    "owner": "owner",
+    "tags": "tags",
+    "notes": "notes",
+}
+
+
+def _imported_attributes(columns: _Columns) -> frozenset[str]:
+    """The lead attributes the file's columns feed (``custom`` when unmapped columns exist)."""
+    names = {_ATTRIBUTE_OF[f] for f in columns.field_of if f in _ATTRIBUTE_OF}
+    if columns.extra:
+        names.add("custom")
+    return frozenset(names)
+
+
+def _merge(stored: Lead, imported: Lead, attributes: frozenset[str]) -> Lead:
+    """``stored`` with the imported ``attributes`` of ``imported``; the rest (status, history,
+    qualification, engagement, links, custom fields the file lacks) is kept."""
+    changes: dict[str, Any] = {
+        name: getattr(imported, name) for name in attributes if name != "custom"
+    }
+    if "custom" in attributes:
+        changes["custom"] = {**stored.custom, **imported.custom}
+    return stored.evolve(**changes, updated_at=imported.updated_at)
+
+
 def _count_lines(path: Path) -> int:
     try:
         with path.open("rb") as handle:
@@ -406,26 +450,37 @@ def import_leads(
     counts = {"rows": 0, "inserted": 0, "updated": 0, "unchanged": 0}
     columns: _Columns | None = None
     keys: dict[str, None] = {}
-    batch: list[Lead] = []
+    batch: list[tuple[Lead, frozenset[str], int]] = []
 
     def flush(uow: Any) -> None:
         if not batch:
             return
         # the versions stored before this batch tell inserted, updated and unchanged apart
-        # (one batched lookup; upsert_all needs the same rows anyway)
         before = uow.leads.by_external_ids(
-            lead.external_id for lead in batch if lead.external_id is not None
+            lead.external_id for lead, _, _ in batch if lead.external_id is not None
         )
-        stored = uow.leads.upsert_all(batch)
-        uow.commit()
-        for new, result in zip(batch, stored, strict=True):
+        writes: list[Lead] = []
+        for new, fields, line in batch:
             old = before.get(new.external_id)
             if old is None:
+                writes.append(new)
                 counts["inserted"] += 1
-            elif result.version == old.version:
-                counts["unchanged"] += 1
-            else:
-                counts["updated"] += 1
+                continue
+            try:
+                merged = _merge(old, new, fields)
+            except ValidationError as error:
+                errors.extend(
+                    RowError(line, p.path, p.message, new.external_id) for p in error.problems
+                )
+                continue
+            if attrs.evolve(merged, updated_at=old.updated_at) == old:
+                counts["unchanged"] += 1  # the imported fields are as stored: write nothing
+                continue
+            writes.append(merged)
+            counts["updated"] += 1
+        if writes:
+            uow.leads.upsert_all(writes)
+            uow.commit()
         batch.clear()
         if progress is not None:
             progress(counts["rows"], max(total, counts["rows"]))
@@ -452,7 +507,7 @@ def import_leads(
                 )
                 continue
             seen[ext] = line
-            batch.append(lead)
+            batch.append((lead, _imported_attributes(columns), line))
             if len(batch) >= batch_size:
                 flush(uow)
         flush(uow)
