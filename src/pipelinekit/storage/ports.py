@@ -433,9 +433,13 @@ class ResultStore(abc.ABC):
     def add(self, subject_kind: str, subject_id: str, result: QualificationResult) -> None:
         """Store ``result`` for the subject (a no-op if it is already stored)."""
         self._uow._check_writable()
-        _check_kind(subject_kind)
-        if not isinstance(result, QualificationResult):
-            raise TypeError(f"expected a QualificationResult, got {type(result).__name__}")
+        checks = Checks()
+        if subject_kind not in ENTITY_KINDS:
+            checks.add("$.subject_kind", f"must be one of {', '.join(ENTITY_KINDS)}")
+        checks.text("$.subject_id", subject_id, required=True, max_length=128)
+        checks.instance("$.result", result, QualificationResult, optional=False)
+        if checks.problems:
+            raise ValidationError("qualification result", checks.problems)
         self._add([StoredResult.of(subject_kind, subject_id, result)])
 
     def for_subject(self, subject_kind: str, subject_id: str) -> list[QualificationResult]:
@@ -516,9 +520,12 @@ class EventStore(abc.ABC):
         """Overwrite one stored event's payload (used by erasure)."""
 
 
-def _check_kind(kind: str) -> None:
+def _check_kind(kind: str, path: str = "$.entity_kind") -> None:
     if kind not in ENTITY_KINDS:
-        raise ValueError(f"entity kind must be one of {', '.join(ENTITY_KINDS)}, got {kind!r}")
+        raise ValidationError(
+            "entity kind",
+            [Problem(path, f"must be one of {', '.join(ENTITY_KINDS)}, got {kind!r}")],
+        )
 
 
 class UnitOfWork(abc.ABC):
