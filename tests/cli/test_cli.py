@@ -366,3 +366,27 @@ def test_python_m_pipelinekit_names_the_extra_when_typer_is_missing(
     assert module_main(["demo"]) == ExitCode.MISSING_EXTRA
     assert 'pip install "pipelinekit[cli]"' in capsys.readouterr().err
     assert main(["demo"]) == ExitCode.MISSING_EXTRA
+
+
+def test_files_that_are_not_utf8_are_input_or_settings_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    latin = "external_id,name\ncrm-1,Ann\ncrm-2,Ren\xe9e\n".encode("latin-1")
+    Path("latin.csv").write_bytes(latin)
+    code, _, err = run(capsys, "import", "latin.csv", "--batch-size", "1")
+    assert code == ExitCode.INPUT
+    assert "not UTF-8 (line 3)" in err
+    with sqlite_storage("pipelinekit.db") as storage, storage.unit_of_work() as uow:
+        assert uow.leads.count() == 0  # nothing of the file was committed
+    Path("latin.toml").write_bytes('db = "caf\xe9.db"\n'.encode("latin-1"))
+    code, _, err = run(capsys, "--config", "latin.toml", "report")
+    assert code == ExitCode.CONFIG
+    assert "not UTF-8 (line 1)" in err
+    for command in (
+        ["pipeline", "validate", "latin.toml"],
+        ["qualify", "--strategy", "latin.toml"],
+    ):
+        code, _, err = run(capsys, *command)
+        assert code == ExitCode.INPUT
+        assert "latin.toml: not UTF-8 (line 1)" in err
+    assert "Traceback" not in err

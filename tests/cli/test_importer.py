@@ -211,3 +211,17 @@ def test_reimporting_keeps_the_work_done_on_a_lead(tmp_path: Path) -> None:
             {"kept": "yes"},
             "called",
         )
+
+
+def test_a_file_that_is_not_utf8_is_refused_before_anything_is_committed(tmp_path: Path) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes("id,name\n1,Ann\n2,Ren\xe9e\n".encode("latin-1"))
+    storage = memory_storage()
+    with pytest.raises(ImportFileError, match=r"not UTF-8 \(line 3\)"):
+        import_leads(path, storage, at=T0, batch_size=1)
+    with storage.unit_of_work(read_only=True) as uow:
+        assert uow.leads.count() == 0
+    (tmp_path / "latin.toml").write_bytes('db = "caf\xe9.db"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config=tmp_path / "latin.toml", environ={})
+    assert "not UTF-8 (line 1)" in caught.value.problems[0].message

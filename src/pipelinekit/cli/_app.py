@@ -30,7 +30,7 @@ from ..storage import Storage
 from . import _analytics as analytics
 from ._output import console, err_console, print_json, progress_bar, why
 from .exit_codes import ExitCode
-from .importer import FIELDS, ImportFileError, RowError, detect_format, import_leads
+from .importer import FIELDS, ImportFileError, RowError, detect_format, import_leads, not_utf8
 from .settings import Settings, load_settings
 
 app = typer.Typer(
@@ -515,6 +515,8 @@ def _strategy(path: str | None) -> Any:
         raise UserError(
             f"cannot read the strategy file {file}: {error.strerror}", ExitCode.INPUT
         ) from error
+    except UnicodeDecodeError as error:
+        raise UserError(f"{file}: {not_utf8(error)}", ExitCode.INPUT) from error
     try:
         return from_toml(text)
     except PipelinekitError as error:
@@ -782,6 +784,8 @@ def _pipeline(source: str) -> Pipeline:
         )
     try:
         return compile_pipeline(load_pipeline(path))
+    except UnicodeDecodeError as error:
+        raise UserError(f"{path}: {not_utf8(error)}", ExitCode.INPUT) from error
     except PipelineDefinitionError as error:
         raise UserError(
             f"{path}: {len(error.problems)} problem(s) in the pipeline definition "

@@ -44,6 +44,7 @@ __all__ = [
     "detect_format",
     "RowError",
     "import_leads",
+    "not_utf8",
     "read_rows",
 ]
 
@@ -142,6 +143,32 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
         out[prefix] = value
 
 
+def not_utf8(error: UnicodeDecodeError, line: int | None = None) -> str:
+    """What to tell the user about a file that is not UTF-8 (``line`` counted from 1).
+
+    Without ``line``, it is worked out from the bytes the error holds (right
+    when the whole file was decoded at once, as ``Path.read_text`` does).
+    """
+    if line is None:
+        line = bytes(error.object[: error.start]).count(b"\n") + 1
+    return f"not UTF-8 (line {line}): re-save the file as UTF-8"
+
+
+def _check_utf8(path: Path) -> int:
+    """The number of lines in ``path``; :class:`ImportFileError` if it is not UTF-8."""
+    count = 0
+    try:
+        with path.open("rb") as handle:
+            for count, raw in enumerate(handle, start=1):
+                try:
+                    raw.decode("utf-8")  # a UTF-8 character never spans a line break
+                except UnicodeDecodeError as error:
+                    raise ImportFileError(path, not_utf8(error, count)) from error
+    except OSError as error:
+        raise ImportFileError(path, f"cannot open: {error.strerror or error}") from error
+    return count
+
+
 def detect_format(path: Path, format: str | None = None) -> str:
     """``csv`` or ``jsonl``: ``format`` if given, else from the suffix (``.csv``, ``.jsonl``)."""
     fmt = (format or path.suffix.lstrip(".")).lower()
@@ -168,6 +195,13 @@ def read_rows(path: str | Path, format: str | None = None) -> Iterator[tuple[int
         handle = file.open(encoding="utf-8-sig", newline="")
     except OSError as error:
         raise ImportFileError(file, f"cannot open: {error.strerror or error}") from error
+    try:
+        yield from _rows(file, fmt, handle)
+    except UnicodeDecodeError as error:
+        raise ImportFileError(file, "not UTF-8: re-save the file as UTF-8") from error
+
+
+def _rows(file: Path, fmt: str, handle: Any) -> Iterator[tuple[int, dict[str, Any]]]:
     with handle:
         if fmt == "csv":
             delimiter = "\t" if file.suffix.lower() == ".tsv" else ","
@@ -407,14 +441,6 @@ def _merge(stored: Lead, imported: Lead, attributes: frozenset[str]) -> Lead:
     return stored.evolve(**changes, updated_at=imported.updated_at)
 
 
-def _count_lines(path: Path) -> int:
-    try:
-        with path.open("rb") as handle:
-            return sum(1 for _ in handle)
-    except OSError:
-        return 0
-
-
 def import_leads(
     path: str | Path,
     storage: Storage,
@@ -442,9 +468,11 @@ def import_leads(
     file = Path(path)
     if not file.is_file():
         raise ImportFileError(file, "no such file")
-    rows = read_rows(file, format)
-    # progress counts data rows: a CSV file's first line is its header
-    total = max(0, _count_lines(file) - (detect_format(file, format) == "csv"))
+    fmt = detect_format(file, format)
+    # checked before the first batch is committed, so a file that is not UTF-8
+    # is refused whole; progress counts data rows (a CSV file's first line is its header)
+    total = max(0, _check_utf8(file) - (fmt == "csv"))
+    rows = read_rows(file, fmt)
     errors: list[RowError] = []
     seen: dict[str, int] = {}
     counts = {"rows": 0, "inserted": 0, "updated": 0, "unchanged": 0}
