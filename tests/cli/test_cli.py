@@ -390,3 +390,21 @@ def test_files_that_are_not_utf8_are_input_or_settings_errors(
         assert code == ExitCode.INPUT
         assert "latin.toml: not UTF-8 (line 1)" in err
     assert "Traceback" not in err
+
+
+def test_output_paths_that_cannot_be_written_are_input_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    Path("in.csv").write_text(GOOD_AND_BAD, encoding="utf-8")
+    code, _, err = run(capsys, "import", "in.csv", "--errors", "missing/report.csv")
+    assert code == ExitCode.INPUT
+    assert "cannot write missing/report.csv: no such folder missing" in err
+    assert not Path("pipelinekit.db").exists()  # checked before importing anything
+    run(capsys, "demo", "--leads", "5")
+    code, _, err = run(capsys, "export", "--out", "missing/leads.jsonl")
+    assert code == ExitCode.INPUT
+    assert "cannot write missing/leads.jsonl: No such file or directory" in err
+    code, _, err = run(capsys, "pipeline", "diagram", "sales", "--out", "missing/sales.md")
+    assert code == ExitCode.INPUT
+    assert "cannot write missing/sales.md" in err
+    assert "Traceback" not in err

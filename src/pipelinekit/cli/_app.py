@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import attrs
 import typer
@@ -387,8 +388,28 @@ def _parse_map(values: list[str]) -> dict[str, str]:
     return mapping
 
 
+def _cannot_write(path: Path, error: OSError) -> UserError:
+    reason = error.strerror or str(error)
+    return UserError(f"cannot write {path}: {reason}", ExitCode.INPUT)
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse an output path that cannot be written, before doing the work (creates nothing)."""
+    folder = path.parent
+    if path.is_dir():
+        raise UserError(f"cannot write {path}: it is a folder", ExitCode.INPUT)
+    if not folder.is_dir():
+        raise UserError(f"cannot write {path}: no such folder {folder}", ExitCode.INPUT)
+    if not os.access(path if path.exists() else folder, os.W_OK):
+        raise UserError(f"cannot write {path}: permission denied", ExitCode.INPUT)
+
+
 def _write_errors(path: Path, errors: tuple[RowError, ...]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    try:
+        handle = path.open("w", encoding="utf-8", newline="")
+    except OSError as problem:
+        raise _cannot_write(path, problem) from problem
+    with handle:
         if path.suffix.lower() in (".jsonl", ".json"):
             for error in errors:
                 handle.write(json.dumps(error.to_dict()) + "\n")
@@ -453,6 +474,8 @@ def import_(
     if not file.is_file():
         raise ImportFileError(file, "no such file")
     detect_format(file, format or settings.import_format)  # before creating any database
+    if errors is not None:
+        _check_writable(errors)  # before importing: the report must not be lost
     storage = _storage(state)
     with progress_bar(f"Importing {file.name}", enabled=not json_out) as update:
         summary = import_leads(
@@ -701,7 +724,13 @@ def export(
         raise UserError("prospects export as jsonl only: pass --format jsonl", ExitCode.USAGE)
     state = _state(ctx)
     storage = _storage(state, must_exist=True)
-    handle = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
+    handle: TextIO = sys.stdout
+    if out is not None:
+        try:
+            handle = out.open("w", encoding="utf-8", newline="")
+        except OSError as error:
+            storage.close()
+            raise _cannot_write(out, error) from error
     count = 0
     try:
         with storage.unit_of_work(read_only=True) as uow:
@@ -908,7 +937,10 @@ def diagram(
                 raise UserError(
                     f"--format {format} writes a file: pass --out FILE.{format}", ExitCode.USAGE
                 )
-            write_image(pipeline, out, format=format)
+            try:
+                write_image(pipeline, out, format=format)
+            except OSError as error:
+                raise _cannot_write(out, error) from error
             err_console().print(f"Wrote {out}")
             return
         if format not in renderers:
@@ -921,7 +953,10 @@ def diagram(
     if out is None:
         sys.stdout.write(text + "\n")
     else:
-        out.write_text(text + "\n", encoding="utf-8")
+        try:
+            out.write_text(text + "\n", encoding="utf-8")
+        except OSError as error:
+            raise _cannot_write(out, error) from error
         err_console().print(f"Wrote {out}")
 
 
