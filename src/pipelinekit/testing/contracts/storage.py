@@ -22,7 +22,7 @@ from decimal import Decimal
 
 import pytest
 
-from pipelinekit import ValidationError, to_dict
+from pipelinekit import Money, ValidationError, to_dict
 from pipelinekit.storage import (
     ConcurrencyConflict,
     DuplicateExternalId,
@@ -74,6 +74,20 @@ class StorageContract:
         assert loaded == saved
         for original, back in zip(entities, loaded, strict=True):
             assert to_dict(back) == {**to_dict(original), "version": 1}
+
+    def test_long_precision_amounts_and_probabilities_round_trip(self, storage: Storage) -> None:
+        precise = opportunity(
+            1,
+            amount=Money(Decimal("1." + "1" * 90), "EUR"),
+            probability=Decimal("33." + "3" * 45),
+        )
+        with storage.unit_of_work() as uow:
+            saved = uow.opportunities.save(precise)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.opportunities.get(precise.id) == saved
+        assert saved.amount == precise.amount
+        assert saved.probability == precise.probability
 
     def test_save_returns_the_entity_with_the_next_version(self, storage: Storage) -> None:
         original = lead(1)
