@@ -408,3 +408,10 @@ def test_output_paths_that_cannot_be_written_are_input_errors(
     assert code == ExitCode.INPUT
     assert "cannot write missing/sales.md" in err
     assert "Traceback" not in err
+
+
+def test_a_csv_header_with_a_duplicate_column_exits_4(capsys: pytest.CaptureFixture[str]) -> None:
+    Path("dup.csv").write_text("external_id,name,email,email\nx3,Bob,a@x.example,b@x.example\n")
+    code, _, err = run(capsys, "import", "dup.csv")
+    assert code == ExitCode.INPUT
+    assert "duplicate column(s) in the header: 'email' and 'email'" in err

@@ -225,3 +225,15 @@ def test_a_file_that_is_not_utf8_is_refused_before_anything_is_committed(tmp_pat
     with pytest.raises(ConfigError) as caught:
         load_settings(config=tmp_path / "latin.toml", environ={})
     assert "not UTF-8 (line 1)" in caught.value.problems[0].message
+
+
+def test_a_header_naming_a_column_twice_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text(
+        "external_id,name,email,E-Mail,company\nx3,Bob,bob@example.com,other@example.com,Acme\n"
+    )
+    storage = memory_storage()
+    with pytest.raises(ImportFileError, match=r"duplicate column.*'email' and 'E-Mail'"):
+        import_leads(path, storage, at=T0)
+    with storage.unit_of_work(read_only=True) as uow:
+        assert uow.leads.count() == 0

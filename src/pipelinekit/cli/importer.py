@@ -208,6 +208,7 @@ def _rows(file: Path, fmt: str, handle: Any) -> Iterator[tuple[int, dict[str, An
             reader = csv.DictReader(handle, delimiter=delimiter)
             if reader.fieldnames is None:
                 raise ImportFileError(file, "the file is empty: a CSV import needs a header line")
+            _check_header(file, reader.fieldnames)
             for row in reader:
                 extra = row.pop(None, None)
                 if extra:
@@ -231,6 +232,19 @@ def _rows(file: Path, fmt: str, handle: Any) -> Iterator[tuple[int, dict[str, An
             flat: dict[str, Any] = {}
             _flatten("", data, flat)
             yield number, flat
+
+
+def _check_header(file: Path, header: Sequence[str]) -> None:
+    """Refuse a header that names a column twice (compared as column names are matched)."""
+    seen: dict[str, list[str]] = {}
+    for name in header:
+        seen.setdefault(_key(name), []).append(name)
+    repeated = [names for names in seen.values() if len(names) > 1]
+    if repeated:
+        listed = "; ".join(" and ".join(repr(n) for n in names) for names in repeated)
+        raise ImportFileError(
+            file, f"duplicate column(s) in the header: {listed}; give each column its own name"
+        )
 
 
 class _Columns:
