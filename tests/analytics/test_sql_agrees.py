@@ -64,7 +64,7 @@ def test_sql_and_memory_agree(sql_storage, deals, leads, moment, by, slices) -> 
         assert sql_analytics.lead_funnel(uow, as_of=moment, by=by) == analytics.lead_funnel(
             leads, as_of=moment, by=by
         )
-        lead_by = tuple(name for name in by if name != "cohort") or ("cohort",)
+        lead_by = by and (tuple(name for name in by if name != "cohort") or ("cohort",))
         assert sql_analytics.lead_conversion(
             uow, PIPELINES, as_of=moment, by=lead_by
         ) == analytics.lead_conversion(leads, deals, PIPELINES, as_of=moment, by=lead_by)
@@ -79,6 +79,17 @@ def test_sql_and_memory_agree(sql_storage, deals, leads, moment, by, slices) -> 
         assert sql_analytics.stale_deals(uow, PIPELINES, as_of=at) == analytics.stale_deals(
             deals, PIPELINES, as_of=at
         )
+
+
+def test_lead_conversion_agrees_on_empty_data_and_an_early_moment(sql_storage) -> None:
+    storage = sql_storage
+    _reset(storage)
+    with storage.unit_of_work(read_only=True) as uow:
+        for moment in (None, T0 - timedelta(days=365)):
+            for by in ((), ("owner",)):
+                assert sql_analytics.lead_conversion(
+                    uow, PIPELINES, as_of=moment, by=by
+                ) == analytics.lead_conversion([], [], PIPELINES, as_of=moment, by=by)
 
 
 def rates_kw() -> dict[str, object]:
