@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from ...errors import Problem, ValidationError
 from ..errors import StorageBusy
 from .adapter import SqlStorage, translate
 from .schema import build_tables
@@ -37,13 +38,23 @@ def sqlite_storage(
     a unit of work waits for another process's write lock before raising
     :class:`~pipelinekit.storage.errors.StorageBusy`.
     """
+    problems: list[Problem] = []
     if str(path) == ":memory:" or not str(path):
-        raise ValueError(
-            "sqlite_storage() needs a file path (an in-memory database would be empty for "
-            "every connection); use pipelinekit.storage.memory_storage() instead"
+        problems.append(
+            Problem(
+                "$.path",
+                "needs a file path (an in-memory database would be empty for every "
+                "connection); use pipelinekit.storage.memory_storage() instead",
+            )
         )
-    if busy_timeout < 0:
-        raise ValueError(f"busy_timeout must be >= 0 seconds, got {busy_timeout}")
+    if (
+        isinstance(busy_timeout, bool)
+        or not isinstance(busy_timeout, int | float)
+        or not busy_timeout >= 0
+    ):
+        problems.append(Problem("$.busy_timeout", f"must be >= 0 seconds, got {busy_timeout!r}"))
+    if problems:
+        raise ValidationError("sqlite_storage()", problems)
     file = Path(path).expanduser().resolve()
     return _SqliteStorage(file, build_tables(prefix), busy_timeout)
 
