@@ -415,3 +415,29 @@ def test_a_csv_header_with_a_duplicate_column_exits_4(capsys: pytest.CaptureFixt
     code, _, err = run(capsys, "import", "dup.csv")
     assert code == ExitCode.INPUT
     assert "duplicate column(s) in the header: 'email' and 'email'" in err
+
+
+def test_commands_close_the_storage_when_they_fail(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelinekit.cli import _app
+
+    run(capsys, "demo", "--leads", "5")
+    opened: list[object] = []
+    closed: list[object] = []
+    real = _app._storage
+
+    def tracked(*args: object, **kwargs: object) -> object:
+        storage = real(*args, **kwargs)  # type: ignore[arg-type]
+        opened.append(storage)
+        close = storage.close
+        monkeypatch.setattr(storage, "close", lambda: (closed.append(storage), close())[1])
+        return storage
+
+    monkeypatch.setattr(_app, "_storage", tracked)
+    Path("latin.csv").write_bytes("external_id,name\ncrm-2,Ren\xe9e\n".encode("latin-1"))
+    assert run(capsys, "import", "latin.csv")[0] == ExitCode.INPUT
+    assert run(capsys, "qualify", "--as-of", "2000-01-01")[0] == ExitCode.USAGE
+    assert run(capsys, "report", "--html", "missing/report.html")[0] == ExitCode.INPUT
+    assert len(opened) == 3
+    assert closed == opened
