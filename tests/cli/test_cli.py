@@ -376,7 +376,7 @@ def test_files_that_are_not_utf8_are_input_or_settings_errors(
     code, _, err = run(capsys, "import", "latin.csv", "--batch-size", "1")
     assert code == ExitCode.INPUT
     assert "not UTF-8 (line 3)" in err
-    with sqlite_storage("pipelinekit.db") as storage, storage.unit_of_work() as uow:
+    with sqlite_storage("pipelinekit.sqlite3") as storage, storage.unit_of_work() as uow:
         assert uow.leads.count() == 0  # nothing of the file was committed
     Path("latin.toml").write_bytes('db = "caf\xe9.db"\n'.encode("latin-1"))
     code, _, err = run(capsys, "--config", "latin.toml", "report")
@@ -399,7 +399,7 @@ def test_output_paths_that_cannot_be_written_are_input_errors(
     code, _, err = run(capsys, "import", "in.csv", "--errors", "missing/report.csv")
     assert code == ExitCode.INPUT
     assert "cannot write missing/report.csv: no such folder missing" in err
-    assert not Path("pipelinekit.db").exists()  # checked before importing anything
+    assert not Path("pipelinekit.sqlite3").exists()  # checked before importing anything
     run(capsys, "demo", "--leads", "5")
     code, _, err = run(capsys, "export", "--out", "missing/leads.jsonl")
     assert code == ExitCode.INPUT
