@@ -205,3 +205,18 @@ def test_reopened_deals_count_once_and_won_means_won_at_the_moment() -> None:
     step = analytics.funnel([again], SALES).steps[2]
     assert (step.stage, step.open, step.lost) == ("meeting", 0, 0)  # went further than meeting
     assert analytics.funnel([lost], SALES).steps[3].lost == 1  # lost after reaching the proposal
+
+
+def test_bad_exchange_rates_are_one_validation_error_listing_every_problem() -> None:
+    rates = {"USD": None, "GBP": [1], 1: "1.1", "CHF": True, "JPY": "-2"}
+    with pytest.raises(ValidationError) as caught:
+        analytics.forecast([], SALES, rates=rates, currency="EUR")  # type: ignore[dict-item]
+    assert [p.path for p in caught.value.problems] == [
+        "$.rates.USD",
+        "$.rates.GBP",
+        "$.rates[1]",
+        "$.rates.CHF",
+        "$.rates.JPY",
+    ]
+    with pytest.raises(ValidationError, match=r"\$\.rates: must be a mapping"):
+        analytics.forecast([], SALES, rates=["USD"], currency="EUR")  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
@@ -64,7 +65,7 @@ def test_sql_and_memory_agree(sql_storage, deals, leads, moment, by, slices) -> 
         assert sql_analytics.lead_funnel(uow, as_of=moment, by=by) == analytics.lead_funnel(
             leads, as_of=moment, by=by
         )
-        lead_by = tuple(name for name in by if name != "cohort") or ("cohort",)
+        lead_by = by and (tuple(name for name in by if name != "cohort") or ("cohort",))
         assert sql_analytics.lead_conversion(
             uow, PIPELINES, as_of=moment, by=lead_by
         ) == analytics.lead_conversion(leads, deals, PIPELINES, as_of=moment, by=lead_by)
@@ -79,6 +80,47 @@ def test_sql_and_memory_agree(sql_storage, deals, leads, moment, by, slices) -> 
         assert sql_analytics.stale_deals(uow, PIPELINES, as_of=at) == analytics.stale_deals(
             deals, PIPELINES, as_of=at
         )
+
+
+def test_lead_conversion_agrees_on_empty_data_and_an_early_moment(sql_storage) -> None:
+    storage = sql_storage
+    _reset(storage)
+    with storage.unit_of_work(read_only=True) as uow:
+        for moment in (None, T0 - timedelta(days=365)):
+            for by in ((), ("owner",)):
+                assert sql_analytics.lead_conversion(
+                    uow, PIPELINES, as_of=moment, by=by
+                ) == analytics.lead_conversion([], [], PIPELINES, as_of=moment, by=by)
+
+
+def test_sql_and_memory_name_the_same_missing_rate(sql_storage) -> None:
+    import pytest
+
+    from pipelinekit import Money
+    from pipelinekit.analytics import MissingRate
+    from pipelinekit.testing.contracts.samples import opportunity
+
+    storage = sql_storage
+    _reset(storage)
+    deals = [
+        opportunity(n, amount=Money(Decimal(100 + n), code))
+        for n, code in enumerate(("USD", "JPY", "EUR", "GBP", "USD"))
+    ]
+    with storage.unit_of_work() as uow:
+        deals = uow.opportunities.save_all(deals)
+        uow.commit()
+    named = []
+    with storage.unit_of_work(read_only=True) as uow:
+        for run in (
+            lambda: analytics.forecast(deals, PIPELINES, currency="EUR"),
+            lambda: analytics.forecast(list(reversed(deals)), PIPELINES, currency="EUR"),
+            lambda: sql_analytics.forecast(uow, PIPELINES, currency="EUR"),
+            lambda: sql_analytics.forecast(uow, PIPELINES, rates={"GBP": "1.2"}, currency="EUR"),
+        ):
+            with pytest.raises(MissingRate) as caught:
+                run()
+            named.append(caught.value.currency)
+    assert named == ["GBP", "GBP", "GBP", "JPY"]
 
 
 def rates_kw() -> dict[str, object]:

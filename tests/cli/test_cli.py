@@ -366,3 +366,78 @@ def test_python_m_pipelinekit_names_the_extra_when_typer_is_missing(
     assert module_main(["demo"]) == ExitCode.MISSING_EXTRA
     assert 'pip install "pipelinekit[cli]"' in capsys.readouterr().err
     assert main(["demo"]) == ExitCode.MISSING_EXTRA
+
+
+def test_files_that_are_not_utf8_are_input_or_settings_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    latin = "external_id,name\ncrm-1,Ann\ncrm-2,Ren\xe9e\n".encode("latin-1")
+    Path("latin.csv").write_bytes(latin)
+    code, _, err = run(capsys, "import", "latin.csv", "--batch-size", "1")
+    assert code == ExitCode.INPUT
+    assert "not UTF-8 (line 3)" in err
+    with sqlite_storage("pipelinekit.sqlite3") as storage, storage.unit_of_work() as uow:
+        assert uow.leads.count() == 0  # nothing of the file was committed
+    Path("latin.toml").write_bytes('db = "caf\xe9.db"\n'.encode("latin-1"))
+    code, _, err = run(capsys, "--config", "latin.toml", "report")
+    assert code == ExitCode.CONFIG
+    assert "not UTF-8 (line 1)" in err
+    for command in (
+        ["pipeline", "validate", "latin.toml"],
+        ["qualify", "--strategy", "latin.toml"],
+    ):
+        code, _, err = run(capsys, *command)
+        assert code == ExitCode.INPUT
+        assert "latin.toml: not UTF-8 (line 1)" in err
+    assert "Traceback" not in err
+
+
+def test_output_paths_that_cannot_be_written_are_input_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    Path("in.csv").write_text(GOOD_AND_BAD, encoding="utf-8")
+    code, _, err = run(capsys, "import", "in.csv", "--errors", "missing/report.csv")
+    assert code == ExitCode.INPUT
+    assert "cannot write missing/report.csv: no such folder missing" in err
+    assert not Path("pipelinekit.sqlite3").exists()  # checked before importing anything
+    run(capsys, "demo", "--leads", "5")
+    code, _, err = run(capsys, "export", "--out", "missing/leads.jsonl")
+    assert code == ExitCode.INPUT
+    assert "cannot write missing/leads.jsonl: No such file or directory" in err
+    code, _, err = run(capsys, "pipeline", "diagram", "sales", "--out", "missing/sales.md")
+    assert code == ExitCode.INPUT
+    assert "cannot write missing/sales.md" in err
+    assert "Traceback" not in err
+
+
+def test_a_csv_header_with_a_duplicate_column_exits_4(capsys: pytest.CaptureFixture[str]) -> None:
+    Path("dup.csv").write_text("external_id,name,email,email\nx3,Bob,a@x.example,b@x.example\n")
+    code, _, err = run(capsys, "import", "dup.csv")
+    assert code == ExitCode.INPUT
+    assert "duplicate column(s) in the header: 'email' and 'email'" in err
+
+
+def test_commands_close_the_storage_when_they_fail(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelinekit.cli import _app
+
+    run(capsys, "demo", "--leads", "5")
+    opened: list[object] = []
+    closed: list[object] = []
+    real = _app._storage
+
+    def tracked(*args: object, **kwargs: object) -> object:
+        storage = real(*args, **kwargs)  # type: ignore[arg-type]
+        opened.append(storage)
+        close = storage.close
+        monkeypatch.setattr(storage, "close", lambda: (closed.append(storage), close())[1])
+        return storage
+
+    monkeypatch.setattr(_app, "_storage", tracked)
+    Path("latin.csv").write_bytes("external_id,name\ncrm-2,Ren\xe9e\n".encode("latin-1"))
+    assert run(capsys, "import", "latin.csv")[0] == ExitCode.INPUT
+    assert run(capsys, "qualify", "--as-of", "2000-01-01")[0] == ExitCode.USAGE
+    assert run(capsys, "report", "--html", "missing/report.html")[0] == ExitCode.INPUT
+    assert len(opened) == 3
+    assert closed == opened

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -176,3 +177,63 @@ def test_progress_counts_rows(tmp_path: Path) -> None:
     calls: list[tuple[int, int]] = []
     import_leads(path, memory_storage(), at=T0, batch_size=10, progress=lambda *a: calls.append(a))
     assert calls == [(10, 25), (20, 25), (25, 25), (25, 25)]
+
+
+def test_reimporting_keeps_the_work_done_on_a_lead(tmp_path: Path) -> None:
+    storage = memory_storage()
+    path = write(tmp_path / "a.csv", [{"id": "1", "company": "Acme", "employees": "10"}])
+    import_leads(path, storage, at=T0)
+    with storage.unit_of_work() as uow:
+        lead = uow.leads.by_external_id("1")
+        assert lead is not None
+        worked = uow.leads.save(
+            lead.evolve(status="qualified", owner="ann", custom={"kept": "yes"}, notes="called")
+        )
+        uow.commit()
+    again = import_leads(path, storage, at=T0 + timedelta(days=1))
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 1)
+    with storage.unit_of_work(read_only=True) as uow:
+        assert uow.leads.by_external_id("1") == worked
+    write(path, [{"id": "1", "company": "Acme", "employees": "12"}])
+    edited = import_leads(path, storage, at=T0 + timedelta(days=2))
+    assert (edited.inserted, edited.updated, edited.unchanged) == (0, 1, 0)
+    with storage.unit_of_work(read_only=True) as uow:
+        lead = uow.leads.by_external_id("1")
+        assert lead is not None
+        assert lead.company is not None
+        assert lead.company.employees == 12
+        assert lead.evolve(company=worked.company, updated_at=worked.updated_at) == attrs.evolve(
+            worked, version=lead.version
+        )
+        assert (lead.status, lead.owner, dict(lead.custom), lead.notes) == (
+            "qualified",
+            "ann",
+            {"kept": "yes"},
+            "called",
+        )
+
+
+def test_a_file_that_is_not_utf8_is_refused_before_anything_is_committed(tmp_path: Path) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes("id,name\n1,Ann\n2,Ren\xe9e\n".encode("latin-1"))
+    storage = memory_storage()
+    with pytest.raises(ImportFileError, match=r"not UTF-8 \(line 3\)"):
+        import_leads(path, storage, at=T0, batch_size=1)
+    with storage.unit_of_work(read_only=True) as uow:
+        assert uow.leads.count() == 0
+    (tmp_path / "latin.toml").write_bytes('db = "caf\xe9.db"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config=tmp_path / "latin.toml", environ={})
+    assert "not UTF-8 (line 1)" in caught.value.problems[0].message
+
+
+def test_a_header_naming_a_column_twice_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text(
+        "external_id,name,email,E-Mail,company\nx3,Bob,bob@example.com,other@example.com,Acme\n"
+    )
+    storage = memory_storage()
+    with pytest.raises(ImportFileError, match=r"duplicate column.*'email' and 'E-Mail'"):
+        import_leads(path, storage, at=T0)
+    with storage.unit_of_work(read_only=True) as uow:
+        assert uow.leads.count() == 0

@@ -127,3 +127,21 @@ class TestClosedOpportunities:
                 outcome="lost", probability=0, closed_at=datetime(2025, 1, 1, tzinfo=UTC)
             )
         assert info.value.paths == ("$.closed_at",)
+
+
+def test_nul_characters_are_refused_everywhere_text_is_stored() -> None:
+    with pytest.raises(ValidationError) as info:
+        pk.Lead.create(company=pk.Company("Acme"), notes="a\x00b", custom={"x": "\x00"}, at=NOW)
+    assert info.value.paths == ("$.notes", "$.custom.x")
+    with pytest.raises(ValidationError) as info:
+        pk.Person(name="Ada\x00")
+    assert info.value.paths == ("$.name",)
+    with pytest.raises(ValidationError):
+        pk.StageChange(None, "new", "create", NOW, note="\x00")
+
+
+def test_a_pipeline_file_that_is_not_utf8_is_a_definition_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "bad.toml"
+    path.write_bytes(b'key = "s\xff"\n')
+    with pytest.raises(pk.PipelineDefinitionError, match="not UTF-8"):
+        pk.load_pipeline(path)

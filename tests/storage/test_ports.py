@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -133,3 +134,24 @@ def test_erasure_drops_external_ids_and_source_details_holding_personal_data() -
     assert erased.external_id is None
     assert erased.source == Source(Channel.REFERRAL, detail="referred by [erased]")
     assert "memory storage lead: 0" in repr(storage)
+
+
+def test_storage_misuse_is_a_validation_error_with_a_path() -> None:
+    from pipelinekit.storage.sql import postgres_storage, sql_storage, sqlite_storage
+
+    cases: list[tuple[Callable[[], object], list[str]]] = [
+        (lambda: sqlite_storage(":memory:", busy_timeout=-1), ["$.path", "$.busy_timeout"]),
+        (lambda: postgres_storage("sqlite:///x.db", schema="a;b"), ["$.url", "$.schema"]),
+        (lambda: sql_storage("mysql://x"), ["$.url"]),
+    ]
+    with memory_storage().unit_of_work() as uow:
+        cases += [
+            (lambda: list(uow.leads.iterate(batch=0)), ["$.batch"]),
+            (lambda: uow.events.read(limit=0), ["$.limit"]),
+            (lambda: uow.events.read(entity_kind="person"), ["$.entity_kind"]),
+            (lambda: uow.results.for_subject("person", "p1"), ["$.subject_kind"]),
+        ]
+        for call, paths in cases:
+            with pytest.raises(ValidationError) as caught:
+                call()
+            assert [p.path for p in caught.value.problems] == paths

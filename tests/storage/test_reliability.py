@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from pipelinekit import FrozenMap
+from pipelinekit import FrozenMap, to_dict
 from pipelinekit.storage import EventRecord, LeadQuery, Storage
 from pipelinekit.testing.contracts.samples import at, lead, opportunity, prospect
 
@@ -183,6 +183,39 @@ def test_erased_strings_are_gone_from_the_sqlite_files(tmp_path: Path) -> None:
     assert b"ada8@example.com" in raw  # the scan sees data that was not erased
     for secret in SECRETS:
         assert secret.encode() not in raw, secret
+
+
+def test_erasure_does_not_report_success_while_a_reader_keeps_the_data_in_the_wal(
+    tmp_path: Path,
+) -> None:
+    from pipelinekit.storage import StorageBusy
+    from pipelinekit.storage.sql import sqlite_storage
+
+    path = tmp_path / "erase.db"
+    storage = sqlite_storage(path, busy_timeout=0.2)
+    person = lead(7)
+    with storage.unit_of_work() as uow:
+        uow.leads.save(person)
+        uow.commit()
+
+    def on_disk() -> bytes:
+        return b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("erase"))
+
+    try:
+        with storage.unit_of_work(read_only=True) as reader:
+            reader.leads.count()  # holds a snapshot from before the erasure
+            with storage.unit_of_work() as uow:
+                uow.erase_personal_data(person.id, at=at(90))
+                with pytest.raises(StorageBusy, match="compact"):
+                    uow.commit()
+            assert b"ada7@example.com" in on_disk()  # the error told the truth
+        with storage.unit_of_work(read_only=True) as uow:
+            erased = uow.leads.get(person.id)  # the erasure itself is committed
+            assert "ada7@example.com" not in json.dumps(to_dict(erased))
+        storage.compact()
+        assert b"ada7@example.com" not in on_disk()
+    finally:
+        storage.close()
 
 
 @pytest.mark.postgres

@@ -304,8 +304,11 @@ def test_a_file_that_is_not_a_database_raises_a_storage_error(tmp_path: Path) ->
 def test_driver_data_errors_are_translated(pg_schema: str) -> None:
     storage = postgres_storage(postgres_url(), schema=pg_schema, prefix=unique_prefix())
     try:
+        # The domain refuses NUL characters; force one past it to make the driver fail.
+        smuggled = lead(1)
+        object.__setattr__(smuggled, "owner", "nul\x00byte")
         with storage.unit_of_work() as uow, pytest.raises(StorageError) as caught:
-            uow.leads.save(lead(1, owner="nul\x00byte"))
+            uow.leads.save(smuggled)
         assert isinstance(caught.value.__cause__, sa.exc.DBAPIError | ValueError)
     finally:
         storage.close()
@@ -370,3 +373,48 @@ def test_batches_larger_than_one_statement_are_split_and_stay_atomic(make: Any) 
     with storage.unit_of_work(read_only=True) as uow:
         assert uow.leads.count(LeadQuery(owner="kim")) == count
         assert sum(1 for _ in uow.leads.iterate(batch=BATCH)) == count
+
+
+# -- failed statements -------------------------------------------------------------------------
+
+
+def test_a_failed_results_or_events_statement_keeps_the_unit_of_work(make: Any) -> None:
+    from pipelinekit.storage.ports import StoredResult
+    from pipelinekit.storage.records import EventRecord
+
+    storage = make()
+    good = StoredResult.of("lead", "l1", result(5))
+    bad = StoredResult("lead", "l1", "f" * 64, {**good.doc, "strategy": None})
+    event = EventRecord("lead", "l1", "noted", at(1))
+    broken = EventRecord("lead", "l1", "noted", at(1))
+    object.__setattr__(broken, "kind", None)  # past validation: the database refuses it
+    with storage.unit_of_work() as uow:
+        uow.leads.save(lead(1))
+        with pytest.raises(StorageError):
+            uow.results._add([bad])
+        with pytest.raises(StorageError):
+            uow.events._append([event, broken])
+        uow.results._add([good])
+        uow.commit()
+    with storage.unit_of_work(read_only=True) as uow:
+        assert uow.leads.count() == 1
+        assert uow.results.latest("lead", "l1") == result(5)
+        assert uow.events.read() == []
+
+
+@pytest.mark.postgres
+def test_commit_refuses_a_transaction_postgresql_aborted(pg_schema: str) -> None:
+    storage = postgres_storage(postgres_url(), schema=pg_schema, prefix=unique_prefix())
+    try:
+        with storage.unit_of_work() as uow:
+            uow.leads.save(lead(1))
+            with pytest.raises(sa.exc.DBAPIError):
+                uow.conn.exec_driver_sql("SELECT 1 / 0")  # type: ignore[attr-defined]
+            with pytest.raises(StorageError, match="discarded"):
+                uow.commit()
+            uow.leads.save(lead(2))  # the unit of work goes on with a fresh transaction
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert [e.external_id for e in uow.leads.find().items] == ["crm-2"]
+    finally:
+        storage.close()

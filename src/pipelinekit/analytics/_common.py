@@ -195,17 +195,31 @@ def check_rates(
     else:
         currency = currency.strip().upper()
     out: dict[str, Decimal] = {}
+    if rates is not None and not isinstance(rates, Mapping):
+        problems.append(
+            Problem(
+                "$.rates",
+                f"must be a mapping of currency codes to rates, got {type(rates).__name__}",
+            )
+        )
+        rates = None
     for code, raw in (rates or {}).items():
-        if isinstance(raw, float | bool):
-            problems.append(Problem(f"$.rates.{code}", "must be a Decimal, int or string"))
+        if not isinstance(code, str):
+            problems.append(Problem(f"$.rates[{code!r}]", "the currency code must be a string"))
+            continue
+        path = f"$.rates.{code}"
+        if isinstance(raw, bool) or not isinstance(raw, Decimal | int | str):
+            problems.append(
+                Problem(path, f"must be a Decimal, int or string, got {type(raw).__name__}")
+            )
             continue
         try:
             value = Decimal(raw)
         except ArithmeticError:
-            problems.append(Problem(f"$.rates.{code}", f"not a number: {raw!r}"))
+            problems.append(Problem(path, f"not a number: {raw!r}"))
             continue
         if not value.is_finite() or value <= 0:
-            problems.append(Problem(f"$.rates.{code}", f"must be a positive number, got {raw}"))
+            problems.append(Problem(path, f"must be a positive number, got {raw}"))
             continue
         out[code.upper()] = value
     if problems:

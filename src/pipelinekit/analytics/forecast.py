@@ -23,6 +23,7 @@ from ._common import (
     state_at,
     utc_day,
 )
+from .errors import MissingRate
 from .results import Forecast, ForecastLine, plain_amount
 
 __all__ = ["FORECAST_DIMENSIONS", "forecast"]
@@ -210,6 +211,11 @@ def finish(
 ) -> Forecast:
     """Turn grouped sums into forecast lines (shared by the in-memory and SQL paths)."""
     lines: dict[tuple[tuple[str | None, ...], str | None], list[int | Decimal]] = {}
+    if rates is not None and target is not None:
+        # name the same missing rate whatever order the groups came in (memory or SQL)
+        missing = {c for _, c, _, _ in groups if c is not None and c != target and c not in rates}
+        if missing:
+            raise MissingRate(min(missing), target)
     with localcontext() as context:
         context.prec = 60
         for (key, code_currency, code, probability), (deals, amount) in groups.items():

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import attrs
 import typer
@@ -23,14 +24,14 @@ from ..pipelines import (
     PipelineDefinitionError,
     compile_pipeline,
     lead_lifecycle,
-    load_pipeline,
+    loads_pipeline,
     sales_pipeline,
 )
 from ..storage import Storage
 from . import _analytics as analytics
 from ._output import console, err_console, print_json, progress_bar, why
 from .exit_codes import ExitCode
-from .importer import FIELDS, ImportFileError, RowError, detect_format, import_leads
+from .importer import FIELDS, ImportFileError, RowError, detect_format, import_leads, not_utf8
 from .settings import Settings, load_settings
 
 app = typer.Typer(
@@ -328,35 +329,40 @@ def demo(
 
     state = _state(ctx)
     storage = _storage(state)
-    as_of = DEFAULT_START + timedelta(days=180)
-    first_id = f"demo-{seed}-00000"
-    with storage.unit_of_work(read_only=True) as uow:
-        present = uow.leads.by_external_id(first_id) is not None
-    if present:
-        if not json_out:
-            err_console().print(
-                f"Demo data for seed {seed} is already in {state.db_label}; reporting it."
-            )
-    else:
-        with progress_bar("Generating and working leads", enabled=not json_out) as update:
-            generated = synthetic_leads(leads, seed=seed)
-            outcome = run_scenario(generated, as_of=as_of, seed=seed, progress=update)
-        with progress_bar("Storing", enabled=not json_out) as update, storage.unit_of_work() as uow:
-            total = len(outcome.leads) + len(outcome.opportunities)
-            for start in range(0, len(outcome.leads), 1000):
-                uow.leads.upsert_all(outcome.leads[start : start + 1000])
-                update(min(start + 1000, len(outcome.leads)), total)
-            uow.opportunities.save_all(outcome.opportunities)
-            uow.events.append_all(outcome.events)
-            uow.commit()
-            update(total, total)
-        if not json_out:
-            err_console().print(
-                f"Stored {len(outcome.leads)} leads and {len(outcome.opportunities)} opportunities "
-                f"in {state.db_label} (as of {as_of.date()})."
-            )
-    data = _report_data(storage, top)
-    storage.close()
+    try:
+        as_of = DEFAULT_START + timedelta(days=180)
+        first_id = f"demo-{seed}-00000"
+        with storage.unit_of_work(read_only=True) as uow:
+            present = uow.leads.by_external_id(first_id) is not None
+        if present:
+            if not json_out:
+                err_console().print(
+                    f"Demo data for seed {seed} is already in {state.db_label}; reporting it."
+                )
+        else:
+            with progress_bar("Generating and working leads", enabled=not json_out) as update:
+                generated = synthetic_leads(leads, seed=seed)
+                outcome = run_scenario(generated, as_of=as_of, seed=seed, progress=update)
+            with (
+                progress_bar("Storing", enabled=not json_out) as update,
+                storage.unit_of_work() as uow,
+            ):
+                total = len(outcome.leads) + len(outcome.opportunities)
+                for start in range(0, len(outcome.leads), 1000):
+                    uow.leads.upsert_all(outcome.leads[start : start + 1000])
+                    update(min(start + 1000, len(outcome.leads)), total)
+                uow.opportunities.save_all(outcome.opportunities)
+                uow.events.append_all(outcome.events)
+                uow.commit()
+                update(total, total)
+            if not json_out:
+                err_console().print(
+                    f"Stored {len(outcome.leads)} leads and {len(outcome.opportunities)} "
+                    f"opportunities in {state.db_label} (as of {as_of.date()})."
+                )
+        data = _report_data(storage, top)
+    finally:
+        storage.close()
     if json_out:
         print_json({"db": state.db_label, "seed": seed, **data})
         return
@@ -387,8 +393,28 @@ def _parse_map(values: list[str]) -> dict[str, str]:
     return mapping
 
 
+def _cannot_write(path: Path, error: OSError) -> UserError:
+    reason = error.strerror or str(error)
+    return UserError(f"cannot write {path}: {reason}", ExitCode.INPUT)
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse an output path that cannot be written, before doing the work (creates nothing)."""
+    folder = path.parent
+    if path.is_dir():
+        raise UserError(f"cannot write {path}: it is a folder", ExitCode.INPUT)
+    if not folder.is_dir():
+        raise UserError(f"cannot write {path}: no such folder {folder}", ExitCode.INPUT)
+    if not os.access(path if path.exists() else folder, os.W_OK):
+        raise UserError(f"cannot write {path}: permission denied", ExitCode.INPUT)
+
+
 def _write_errors(path: Path, errors: tuple[RowError, ...]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    try:
+        handle = path.open("w", encoding="utf-8", newline="")
+    except OSError as problem:
+        raise _cannot_write(path, problem) from problem
+    with handle:
         if path.suffix.lower() in (".jsonl", ".json"):
             for error in errors:
                 handle.write(json.dumps(error.to_dict()) + "\n")
@@ -453,20 +479,24 @@ def import_(
     if not file.is_file():
         raise ImportFileError(file, "no such file")
     detect_format(file, format or settings.import_format)  # before creating any database
+    if errors is not None:
+        _check_writable(errors)  # before importing: the report must not be lost
     storage = _storage(state)
-    with progress_bar(f"Importing {file.name}", enabled=not json_out) as update:
-        summary = import_leads(
-            file,
-            storage,
-            at=_now(),
-            mapping=mapping,
-            format=format or settings.import_format,
-            currency=settings.currency,
-            unmapped="ignore" if ignore_unmapped else settings.unmapped,
-            batch_size=batch_size or settings.batch_size,
-            progress=update,
-        )
-    storage.close()
+    try:
+        with progress_bar(f"Importing {file.name}", enabled=not json_out) as update:
+            summary = import_leads(
+                file,
+                storage,
+                at=_now(),
+                mapping=mapping,
+                format=format or settings.import_format,
+                currency=settings.currency,
+                unmapped="ignore" if ignore_unmapped else settings.unmapped,
+                batch_size=batch_size or settings.batch_size,
+                progress=update,
+            )
+    finally:
+        storage.close()
     report_path = None
     if summary.errors:
         report_path = errors or file.with_name(file.name + ".errors.csv")
@@ -515,6 +545,8 @@ def _strategy(path: str | None) -> Any:
         raise UserError(
             f"cannot read the strategy file {file}: {error.strerror}", ExitCode.INPUT
         ) from error
+    except UnicodeDecodeError as error:
+        raise UserError(f"{file}: {not_utf8(error)}", ExitCode.INPUT) from error
     try:
         return from_toml(text)
     except PipelinekitError as error:
@@ -558,49 +590,53 @@ def qualify(
     scorer = _strategy(strategy or state.settings.strategy)
     when = _as_of(as_of)
     storage = _storage(state, must_exist=True)
-    moves: Counter[str] = Counter()
-    verdicts: Counter[str] = Counter()
-    scored: list[Lead] = []
-    with storage.unit_of_work() as uow:
-        total = uow.leads.count()
-        with progress_bar("Qualifying", enabled=not json_out) as update:
-            batch: list[Lead] = []
+    try:
+        moves: Counter[str] = Counter()
+        verdicts: Counter[str] = Counter()
+        scored: list[Lead] = []
+        with storage.unit_of_work() as uow:
+            total = uow.leads.count()
+            with progress_bar("Qualifying", enabled=not json_out) as update:
+                batch: list[Lead] = []
 
-            def flush() -> None:
-                results = scorer.evaluate_many(batch, as_of=when)
-                updated = []
-                for lead, result in zip(batch, results, strict=True):
-                    verdicts[result.verdict.value] += 1
-                    moved = None
-                    if apply and lead.history and lead.history[-1].at > when:
-                        raise UserError(
-                            f"--as-of {when.isoformat()} is before lead {lead.id}'s last recorded "
-                            f"change ({lead.history[-1].at.isoformat()}): qualify as of a later "
-                            "time, or pass --no-apply to only score",
-                            ExitCode.USAGE,
-                        )
-                    if apply:
-                        moved = apply_proposal(propose(lead, result), lead, at=when, result=result)
-                    if moved is not None:
-                        moves[f"{lead.status} -> {moved.entity.status}"] += 1
-                        updated.append(moved.entity)
-                        uow.events.append_all(moved.events)
-                    else:
-                        updated.append(lead.evolve(qualification=result, updated_at=when))
-                scored.extend(uow.leads.save_all(updated))
-                batch.clear()
+                def flush() -> None:
+                    results = scorer.evaluate_many(batch, as_of=when)
+                    updated = []
+                    for lead, result in zip(batch, results, strict=True):
+                        verdicts[result.verdict.value] += 1
+                        moved = None
+                        if apply and lead.history and lead.history[-1].at > when:
+                            raise UserError(
+                                f"--as-of {when.isoformat()} is before lead {lead.id}'s last "
+                                f"recorded change ({lead.history[-1].at.isoformat()}): qualify "
+                                "as of a later time, or pass --no-apply to only score",
+                                ExitCode.USAGE,
+                            )
+                        if apply:
+                            moved = apply_proposal(
+                                propose(lead, result), lead, at=when, result=result
+                            )
+                        if moved is not None:
+                            moves[f"{lead.status} -> {moved.entity.status}"] += 1
+                            updated.append(moved.entity)
+                            uow.events.append_all(moved.events)
+                        else:
+                            updated.append(lead.evolve(qualification=result, updated_at=when))
+                    scored.extend(uow.leads.save_all(updated))
+                    batch.clear()
 
-            for done, lead in enumerate(uow.leads.iterate(), start=1):
-                if lead.status in ("new", "contacted", "nurturing", "qualified"):
-                    batch.append(lead)
-                if len(batch) >= 500:
+                for done, lead in enumerate(uow.leads.iterate(), start=1):
+                    if lead.status in ("new", "contacted", "nurturing", "qualified"):
+                        batch.append(lead)
+                    if len(batch) >= 500:
+                        flush()
+                        update(done, total)
+                if batch:
                     flush()
-                    update(done, total)
-            if batch:
-                flush()
-            update(total, total)
-        uow.commit()
-    storage.close()
+                update(total, total)
+            uow.commit()
+    finally:
+        storage.close()
     data = {
         "strategy": scorer.name,
         "as_of": when,
@@ -646,19 +682,21 @@ def report(
     """Print the funnel, the forecast of open opportunities and the best leads."""
     state = _state(ctx)
     storage = _storage(state, must_exist=True)
-    data = _report_data(storage, top)
-    if html is not None:
-        from ._html import charts_svg, render_html
+    try:
+        data = _report_data(storage, top)
+        if html is not None:
+            from ._html import charts_svg, render_html
 
-        _, deals = _load_all(storage)
-        page = render_html(
-            data, title=f"pipelinekit report: {state.db_label}", charts=charts_svg(deals)
-        )
-        try:
-            html.write_text(page, encoding="utf-8")
-        except OSError as error:
-            raise UserError(f"cannot write {html}: {error.strerror}", ExitCode.INPUT) from error
-    storage.close()
+            _, deals = _load_all(storage)
+            page = render_html(
+                data, title=f"pipelinekit report: {state.db_label}", charts=charts_svg(deals)
+            )
+            try:
+                html.write_text(page, encoding="utf-8")
+            except OSError as error:
+                raise UserError(f"cannot write {html}: {error.strerror}", ExitCode.INPUT) from error
+    finally:
+        storage.close()
     if json_out:
         print_json({**data, "html": str(html) if html else None})
         return
@@ -699,7 +737,13 @@ def export(
         raise UserError("prospects export as jsonl only: pass --format jsonl", ExitCode.USAGE)
     state = _state(ctx)
     storage = _storage(state, must_exist=True)
-    handle = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
+    handle: TextIO = sys.stdout
+    if out is not None:
+        try:
+            handle = out.open("w", encoding="utf-8", newline="")
+        except OSError as error:
+            storage.close()
+            raise _cannot_write(out, error) from error
     count = 0
     try:
         with storage.unit_of_work(read_only=True) as uow:
@@ -781,7 +825,13 @@ def _pipeline(source: str) -> Pipeline:
             ExitCode.INPUT,
         )
     try:
-        return compile_pipeline(load_pipeline(path))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise UserError(f"{path}: {not_utf8(error)}", ExitCode.INPUT) from error
+    except OSError as error:
+        raise UserError(f"cannot read {path}: {error.strerror or error}", ExitCode.INPUT) from error
+    try:
+        return compile_pipeline(loads_pipeline(text))
     except PipelineDefinitionError as error:
         raise UserError(
             f"{path}: {len(error.problems)} problem(s) in the pipeline definition "
@@ -904,7 +954,10 @@ def diagram(
                 raise UserError(
                     f"--format {format} writes a file: pass --out FILE.{format}", ExitCode.USAGE
                 )
-            write_image(pipeline, out, format=format)
+            try:
+                write_image(pipeline, out, format=format)
+            except OSError as error:
+                raise _cannot_write(out, error) from error
             err_console().print(f"Wrote {out}")
             return
         if format not in renderers:
@@ -917,7 +970,10 @@ def diagram(
     if out is None:
         sys.stdout.write(text + "\n")
     else:
-        out.write_text(text + "\n", encoding="utf-8")
+        try:
+            out.write_text(text + "\n", encoding="utf-8")
+        except OSError as error:
+            raise _cannot_write(out, error) from error
         err_console().print(f"Wrote {out}")
 
 

@@ -7,7 +7,10 @@ library, so scripts can call :func:`import_leads` directly.
   row is reported as a :class:`RowError` (line number, field path, reason)
   and the row is skipped; good rows are committed in batches.
 * Rows are upserted by ``external_id`` (the id in your system), so
-  re-running an import never duplicates: unchanged rows write nothing.  A row
+  re-running an import never duplicates: unchanged rows write nothing.  An
+  update changes only the fields the file imports (contact, company, source,
+  owner, tags, notes; custom fields are merged): a lead's status, history,
+  qualification, engagement and links are kept.  A row
   without an external id gets a stable one from a digest of its content
   (``row-<sha1>``).
 * Columns map to lead fields by name (see :data:`DEFAULT_COLUMNS`); pass
@@ -41,6 +44,7 @@ __all__ = [
     "detect_format",
     "RowError",
     "import_leads",
+    "not_utf8",
     "read_rows",
 ]
 
@@ -139,6 +143,32 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
         out[prefix] = value
 
 
+def not_utf8(error: UnicodeDecodeError, line: int | None = None) -> str:
+    """What to tell the user about a file that is not UTF-8 (``line`` counted from 1).
+
+    Without ``line``, it is worked out from the bytes the error holds (right
+    when the whole file was decoded at once, as ``Path.read_text`` does).
+    """
+    if line is None:
+        line = bytes(error.object[: error.start]).count(b"\n") + 1
+    return f"not UTF-8 (line {line}): re-save the file as UTF-8"
+
+
+def _check_utf8(path: Path) -> int:
+    """The number of lines in ``path``; :class:`ImportFileError` if it is not UTF-8."""
+    count = 0
+    try:
+        with path.open("rb") as handle:
+            for count, raw in enumerate(handle, start=1):
+                try:
+                    raw.decode("utf-8")  # a UTF-8 character never spans a line break
+                except UnicodeDecodeError as error:
+                    raise ImportFileError(path, not_utf8(error, count)) from error
+    except OSError as error:
+        raise ImportFileError(path, f"cannot open: {error.strerror or error}") from error
+    return count
+
+
 def detect_format(path: Path, format: str | None = None) -> str:
     """``csv`` or ``jsonl``: ``format`` if given, else from the suffix (``.csv``, ``.jsonl``)."""
     fmt = (format or path.suffix.lstrip(".")).lower()
@@ -165,12 +195,20 @@ def read_rows(path: str | Path, format: str | None = None) -> Iterator[tuple[int
         handle = file.open(encoding="utf-8-sig", newline="")
     except OSError as error:
         raise ImportFileError(file, f"cannot open: {error.strerror or error}") from error
+    try:
+        yield from _rows(file, fmt, handle)
+    except UnicodeDecodeError as error:
+        raise ImportFileError(file, "not UTF-8: re-save the file as UTF-8") from error
+
+
+def _rows(file: Path, fmt: str, handle: Any) -> Iterator[tuple[int, dict[str, Any]]]:
     with handle:
         if fmt == "csv":
             delimiter = "\t" if file.suffix.lower() == ".tsv" else ","
             reader = csv.DictReader(handle, delimiter=delimiter)
             if reader.fieldnames is None:
                 raise ImportFileError(file, "the file is empty: a CSV import needs a header line")
+            _check_header(file, reader.fieldnames)
             for row in reader:
                 extra = row.pop(None, None)
                 if extra:
@@ -194,6 +232,19 @@ def read_rows(path: str | Path, format: str | None = None) -> Iterator[tuple[int
             flat: dict[str, Any] = {}
             _flatten("", data, flat)
             yield number, flat
+
+
+def _check_header(file: Path, header: Sequence[str]) -> None:
+    """Refuse a header that names a column twice (compared as column names are matched)."""
+    seen: dict[str, list[str]] = {}
+    for name in header:
+        seen.setdefault(_key(name), []).append(name)
+    repeated = [names for names in seen.values() if len(names) > 1]
+    if repeated:
+        listed = "; ".join(" and ".join(repr(n) for n in names) for names in repeated)
+        raise ImportFileError(
+            file, f"duplicate column(s) in the header: {listed}; give each column its own name"
+        )
 
 
 class _Columns:
@@ -363,12 +414,45 @@ def _lead_from_row(
     )
 
 
-def _count_lines(path: Path) -> int:
-    try:
-        with path.open("rb") as handle:
-            return sum(1 for _ in handle)
-    except OSError:
-        return 0
+#: The lead attribute each field of a row feeds.
+_ATTRIBUTE_OF = {
+    "name": "contact",
+    "email": "contact",
+    "phone": "contact",
+    "job_title": "contact",
+    "company": "company",
+    "domain": "company",
+    "industry": "company",
+    "employees": "company",
+    "annual_revenue": "company",
+    "currency": "company",
+    "country": "company",
+    "region": "company",
+    "source": "source",
+    "source_detail": "source",
+    "owner": "owner",
+    "tags": "tags",
+    "notes": "notes",
+}
+
+
+def _imported_attributes(columns: _Columns) -> frozenset[str]:
+    """The lead attributes the file's columns feed (``custom`` when unmapped columns exist)."""
+    names = {_ATTRIBUTE_OF[f] for f in columns.field_of if f in _ATTRIBUTE_OF}
+    if columns.extra:
+        names.add("custom")
+    return frozenset(names)
+
+
+def _merge(stored: Lead, imported: Lead, attributes: frozenset[str]) -> Lead:
+    """``stored`` with the imported ``attributes`` of ``imported``; the rest (status, history,
+    qualification, engagement, links, custom fields the file lacks) is kept."""
+    changes: dict[str, Any] = {
+        name: getattr(imported, name) for name in attributes if name != "custom"
+    }
+    if "custom" in attributes:
+        changes["custom"] = {**stored.custom, **imported.custom}
+    return stored.evolve(**changes, updated_at=imported.updated_at)
 
 
 def import_leads(
@@ -398,34 +482,47 @@ def import_leads(
     file = Path(path)
     if not file.is_file():
         raise ImportFileError(file, "no such file")
-    rows = read_rows(file, format)
-    # progress counts data rows: a CSV file's first line is its header
-    total = max(0, _count_lines(file) - (detect_format(file, format) == "csv"))
+    fmt = detect_format(file, format)
+    # checked before the first batch is committed, so a file that is not UTF-8
+    # is refused whole; progress counts data rows (a CSV file's first line is its header)
+    total = max(0, _check_utf8(file) - (fmt == "csv"))
+    rows = read_rows(file, fmt)
     errors: list[RowError] = []
     seen: dict[str, int] = {}
     counts = {"rows": 0, "inserted": 0, "updated": 0, "unchanged": 0}
     columns: _Columns | None = None
     keys: dict[str, None] = {}
-    batch: list[Lead] = []
+    batch: list[tuple[Lead, frozenset[str], int]] = []
 
     def flush(uow: Any) -> None:
         if not batch:
             return
         # the versions stored before this batch tell inserted, updated and unchanged apart
-        # (one batched lookup; upsert_all needs the same rows anyway)
         before = uow.leads.by_external_ids(
-            lead.external_id for lead in batch if lead.external_id is not None
+            lead.external_id for lead, _, _ in batch if lead.external_id is not None
         )
-        stored = uow.leads.upsert_all(batch)
-        uow.commit()
-        for new, result in zip(batch, stored, strict=True):
+        writes: list[Lead] = []
+        for new, fields, line in batch:
             old = before.get(new.external_id)
             if old is None:
+                writes.append(new)
                 counts["inserted"] += 1
-            elif result.version == old.version:
-                counts["unchanged"] += 1
-            else:
-                counts["updated"] += 1
+                continue
+            try:
+                merged = _merge(old, new, fields)
+            except ValidationError as error:
+                errors.extend(
+                    RowError(line, p.path, p.message, new.external_id) for p in error.problems
+                )
+                continue
+            if attrs.evolve(merged, updated_at=old.updated_at) == old:
+                counts["unchanged"] += 1  # the imported fields are as stored: write nothing
+                continue
+            writes.append(merged)
+            counts["updated"] += 1
+        if writes:
+            uow.leads.upsert_all(writes)
+            uow.commit()
         batch.clear()
         if progress is not None:
             progress(counts["rows"], max(total, counts["rows"]))
@@ -452,7 +549,7 @@ def import_leads(
                 )
                 continue
             seen[ext] = line
-            batch.append(lead)
+            batch.append((lead, _imported_attributes(columns), line))
             if len(batch) >= batch_size:
                 flush(uow)
         flush(uow)

@@ -34,7 +34,7 @@ from typing import Any
 import attrs
 
 from ..errors import PipelinekitError, Problem
-from .importer import FIELDS
+from .importer import FIELDS, not_utf8
 
 __all__ = ["DEFAULT_DB", "ConfigError", "Settings", "load_settings"]
 
@@ -189,6 +189,8 @@ def load_settings(
             raise ConfigError(
                 str(file), [Problem("$", f"cannot read: {error.strerror}")]
             ) from error
+        except UnicodeDecodeError as error:
+            raise ConfigError(str(file), [Problem("$", not_utf8(error))]) from error
         problems = _validate(data)
         if problems:
             raise ConfigError(str(file), problems)

@@ -12,6 +12,9 @@ from typing import Any, NoReturn
 
 from ..errors import Problem, ValidationError
 
+_NUL = "\x00"
+_NUL_MESSAGE = "must not contain NUL characters (databases such as PostgreSQL cannot store them)"
+
 
 class Checks:
     """A list of problems for one object under construction."""
@@ -31,7 +34,7 @@ class Checks:
 
     def text(self, path: str, value: object, *, required: bool, max_length: int = 1000) -> None:
         """Check an optional or required free-text field."""
-        if type(value) is str and value.strip() and len(value) <= max_length:
+        if type(value) is str and value.strip() and len(value) <= max_length and _NUL not in value:
             return
         if value is None:
             if required:
@@ -42,6 +45,17 @@ class Checks:
             self.add(path, "must not be empty or blank")
         elif len(value) > max_length:
             self.add(path, f"must be at most {max_length} characters, got {len(value)}")
+        elif _NUL in value:
+            self.add(path, _NUL_MESSAGE)
+
+    def free_text(self, path: str, value: object) -> None:
+        """Check optional free text (notes): a string without NUL characters, or None."""
+        if value is None:
+            return
+        if not isinstance(value, str):
+            self.add(path, f"must be a string, got {type(value).__name__}")
+        elif _NUL in value:
+            self.add(path, _NUL_MESSAGE)
 
     def instance(
         self, path: str, value: object, kind: type | tuple[type, ...], *, optional: bool

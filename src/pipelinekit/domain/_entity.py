@@ -23,7 +23,7 @@ def check_common(self: Any, checks: Checks) -> None:
         checks.add("$.version", f"must be an int >= 0, got {self.version!r}")
     checks.text("$.owner", self.owner, required=False, max_length=200)
     checks.text("$.external_id", self.external_id, required=False, max_length=200)
-    checks.instance("$.notes", self.notes, str, optional=True)
+    checks.free_text("$.notes", self.notes)
     tags = self.tags
     if not isinstance(tags, frozenset):
         if isinstance(tags, str | bytes | Mapping) or not isinstance(tags, Iterable):

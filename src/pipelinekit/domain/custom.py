@@ -91,6 +91,8 @@ def value_problem(item: object) -> str | None:
         )
     if isinstance(item, Decimal) and not item.is_finite():
         return "must be a finite number"
+    if isinstance(item, str) and "\x00" in item:
+        return "must not contain NUL characters (databases such as PostgreSQL cannot store them)"
     if isinstance(item, datetime) and item.utcoffset() is None:
         return "naive datetime refused: pass a timezone-aware one"
     return None

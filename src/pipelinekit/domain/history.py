@@ -36,7 +36,7 @@ class StageChange:
         checks.text("$.event", self.event, required=True, max_length=100)
         at = checks.aware("$.at", self.at)
         checks.text("$.actor", self.actor, required=False, max_length=200)
-        checks.instance("$.note", self.note, str, optional=True)
+        checks.free_text("$.note", self.note)
         checks.text("$.pipeline", self.pipeline, required=False, max_length=100)
         checks.done(self)
         if at is not self.at:

@@ -65,6 +65,10 @@ def load_pipeline(path: str | Path, *, guards: GuardRegistry | None = None) -> P
         raise PipelineDefinitionError(
             None, [Problem("$", f"cannot read {file}: {error.strerror or error}")]
         ) from error
+    except UnicodeDecodeError as error:
+        raise PipelineDefinitionError(
+            None, [Problem("$", f"{file} is not UTF-8 (byte {error.start}): re-save it as UTF-8")]
+        ) from error
     return loads_pipeline(text, guards=guards)
 
 

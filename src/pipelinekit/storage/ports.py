@@ -153,8 +153,10 @@ class Repository(abc.ABC, Generic[E, Q]):
         For exports and reports over more entities than should sit in memory
         at once; ``query.limit`` is replaced by ``batch``.
         """
-        if batch < 1:
-            raise ValueError(f"batch must be >= 1, got {batch}")
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise ValidationError(
+                "iterate", [Problem("$.batch", f"must be an int >= 1, got {batch!r}")]
+            )
         page_query: Any = attrs.evolve(self._query(query), limit=batch)
         while page_query is not None:
             page = self.find(page_query)
@@ -433,15 +435,19 @@ class ResultStore(abc.ABC):
     def add(self, subject_kind: str, subject_id: str, result: QualificationResult) -> None:
         """Store ``result`` for the subject (a no-op if it is already stored)."""
         self._uow._check_writable()
-        _check_kind(subject_kind)
-        if not isinstance(result, QualificationResult):
-            raise TypeError(f"expected a QualificationResult, got {type(result).__name__}")
+        checks = Checks()
+        if subject_kind not in ENTITY_KINDS:
+            checks.add("$.subject_kind", f"must be one of {', '.join(ENTITY_KINDS)}")
+        checks.text("$.subject_id", subject_id, required=True, max_length=128)
+        checks.instance("$.result", result, QualificationResult, optional=False)
+        if checks.problems:
+            raise ValidationError("qualification result", checks.problems)
         self._add([StoredResult.of(subject_kind, subject_id, result)])
 
     def for_subject(self, subject_kind: str, subject_id: str) -> list[QualificationResult]:
         """Every result stored for the subject, in the order they were first stored."""
         self._uow._check_open()
-        _check_kind(subject_kind)
+        _check_kind(subject_kind, "$.subject_kind")
         return [stored.result() for stored in self._for_subject(subject_kind, subject_id)]
 
     def latest(self, subject_kind: str, subject_id: str) -> QualificationResult | None:
@@ -497,8 +503,12 @@ class EventStore(abc.ABC):
         self._uow._check_open()
         if entity_kind is not None:
             _check_kind(entity_kind)
-        if limit is not None and limit < 1:
-            raise ValueError(f"limit must be >= 1 or None, got {limit}")
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+        ):
+            raise ValidationError(
+                "read", [Problem("$.limit", f"must be an int >= 1 or None, got {limit!r}")]
+            )
         return self._read(entity_kind, entity_id, after, limit)
 
     @abc.abstractmethod
@@ -516,9 +526,12 @@ class EventStore(abc.ABC):
         """Overwrite one stored event's payload (used by erasure)."""
 
 
-def _check_kind(kind: str) -> None:
+def _check_kind(kind: str, path: str = "$.entity_kind") -> None:
     if kind not in ENTITY_KINDS:
-        raise ValueError(f"entity kind must be one of {', '.join(ENTITY_KINDS)}, got {kind!r}")
+        raise ValidationError(
+            "entity kind",
+            [Problem(path, f"must be one of {', '.join(ENTITY_KINDS)}, got {kind!r}")],
+        )
 
 
 class UnitOfWork(abc.ABC):

@@ -20,6 +20,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         '`pip install "pipelinekit[sql]"` (and "pipelinekit[postgres]" for PostgreSQL)'
     ) from error
 
+from ...errors import Problem, ValidationError
 from .adapter import SqlStorage
 from .postgres import postgres_storage
 from .schema import MIGRATIONS, SCHEMA_VERSION
@@ -46,6 +47,12 @@ def sql_storage(url: str, **options: object) -> SqlStorage:
         if url.startswith("postgres://"):
             url = "postgresql://" + url.removeprefix("postgres://")
         return postgres_storage(url, **options)  # type: ignore[arg-type]
-    raise ValueError(
-        f"unsupported storage URL {url.split(':', 1)[0]!r}: use sqlite:///path or postgresql://"
+    scheme = url.split(":", 1)[0]
+    raise ValidationError(
+        "sql_storage()",
+        [
+            Problem(
+                "$.url", f"unsupported storage URL {scheme!r}: use sqlite:///path or postgresql://"
+            )
+        ],
     )

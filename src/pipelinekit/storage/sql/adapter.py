@@ -215,6 +215,15 @@ class _SqlUnitOfWork(UnitOfWork):
                 self._conn.execution_options(**self.storage._read_only_options())
 
     def _commit(self) -> None:
+        if self._failed():
+            # PostgreSQL would answer COMMIT with a silent ROLLBACK: say so instead
+            with translate("rollback"):
+                self.conn.rollback()
+            self._erasure = False
+            raise StorageError(
+                "commit failed: a statement failed in this transaction and the database "
+                "discarded it; nothing since the last commit was stored"
+            )
         with translate("commit"):
             self.conn.commit()
         if self._erasure:
@@ -235,6 +244,17 @@ class _SqlUnitOfWork(UnitOfWork):
 
     def _erased(self) -> None:
         self._erasure = True
+
+    def _failed(self) -> bool:
+        """Whether the database transaction is aborted (PostgreSQL refuses all but ROLLBACK)."""
+        if self.dialect != "postgresql" or self._conn is None:
+            return False
+        try:
+            driver = self._conn.connection.driver_connection
+            status = driver.info.transaction_status  # type: ignore[union-attr]
+        except (AttributeError, sa_exc.SQLAlchemyError):  # pragma: no cover - not psycopg
+            return False
+        return getattr(status, "name", "") == "INERROR"
 
     def insert_ignore(self, table: Table) -> Any:
         module = postgresql if self.dialect == "postgresql" else sqlite
@@ -497,9 +517,10 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
         c = self.table.c
         conn = self._uow.conn
         with translate(f"deleting {self.kind}"):
-            deleted = conn.execute(
-                delete(self.table).where(and_(c.id == entity_id, c.version == expected_version))
-            ).rowcount
+            with conn.begin_nested():
+                deleted = conn.execute(
+                    delete(self.table).where(and_(c.id == entity_id, c.version == expected_version))
+                ).rowcount
             if deleted != 1:
                 actual = conn.execute(select(c.version).where(c.id == entity_id)).scalar()
                 raise ConcurrencyConflict(self.kind, entity_id, expected_version, actual)
@@ -578,7 +599,7 @@ class _Results(ResultStore):
             return
         conn = self._uow.conn
         stmt = self._uow.insert_ignore(self._uow.tables.results)
-        with translate("storing qualification results"):
+        with translate("storing qualification results"), conn.begin_nested():
             for chunk in _chunks([_result_row(i) for i in items]):
                 conn.execute(stmt, list(chunk))
 
@@ -597,7 +618,7 @@ class _Results(ResultStore):
         r = self._uow.tables.results
         conn = self._uow.conn
         mine = and_(r.c.subject_kind == old.subject_kind, r.c.subject_id == old.subject_id)
-        with translate("rewriting a qualification result"):
+        with translate("rewriting a qualification result"), conn.begin_nested():
             clash = conn.execute(
                 select(r.c.rid).where(mine, r.c.fingerprint == new.fingerprint)
             ).first()
@@ -629,9 +650,10 @@ class _Events(EventStore):
         ]
         seqs: list[int] = []
         stmt = insert(t).returning(t.c.seq, sort_by_parameter_order=True)
-        with translate("appending domain events"):
+        conn = self._uow.conn
+        with translate("appending domain events"), conn.begin_nested():
             for chunk in _chunks(rows):
-                seqs.extend(self._uow.conn.execute(stmt, list(chunk)).scalars())
+                seqs.extend(conn.execute(stmt, list(chunk)).scalars())
         return seqs
 
     def _read(
@@ -663,5 +685,6 @@ class _Events(EventStore):
 
     def _replace_payload(self, seq: int, payload: dict[str, Any]) -> None:
         t = self._uow.tables.events
-        with translate("rewriting a domain event"):
-            self._uow.conn.execute(update(t).where(t.c.seq == seq).values(payload=_dumps(payload)))
+        conn = self._uow.conn
+        with translate("rewriting a domain event"), conn.begin_nested():
+            conn.execute(update(t).where(t.c.seq == seq).values(payload=_dumps(payload)))

@@ -654,6 +654,8 @@ def lead_conversion(
     tallies: dict[tuple[str | None, ...], list[int]] = {}
     for row in rows:
         *values, n, converted, won = row
+        if not n:
+            continue  # without ``by`` the aggregate has a row even with no leads
         segment = tuple(_segment_value(names[i], v, period) for i, v in enumerate(values))
         slot = tallies.setdefault(segment, [0, 0, 0])
         slot[0] += int(n)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from ...errors import Problem, ValidationError
 from .adapter import SqlStorage, translate
 from .schema import build_tables
 
@@ -35,18 +36,25 @@ def postgres_storage(
     missing); ``prefix`` starts every table name.  Nothing connects until the
     first unit of work.
     """
+    problems: list[Problem] = []
     try:
         parsed = make_url(url)
     except Exception as error:
-        raise ValueError(f"not a database URL: {error}") from None
+        raise ValidationError(
+            "postgres_storage()", [Problem("$.url", f"not a database URL: {error}")]
+        ) from None
     if parsed.get_backend_name() != "postgresql":
-        raise ValueError(f"postgres_storage() needs a postgresql URL, got {parsed.drivername!r}")
+        problems.append(Problem("$.url", f"needs a postgresql URL, got {parsed.drivername!r}"))
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    if schema is not None and not _NAME.match(schema):
-        raise ValueError(f"schema must be a plain SQL identifier, got {schema!r}")
-    if not re.match(r"^[A-Za-z0-9_]*$", prefix):
-        raise ValueError(f"prefix must be letters, digits and underscores, got {prefix!r}")
+    if schema is not None and not (isinstance(schema, str) and _NAME.match(schema)):
+        problems.append(Problem("$.schema", f"must be a plain SQL identifier, got {schema!r}"))
+    if not (isinstance(prefix, str) and re.match(r"^[A-Za-z0-9_]*$", prefix)):
+        problems.append(
+            Problem("$.prefix", f"must be letters, digits and underscores, got {prefix!r}")
+        )
+    if problems:
+        raise ValidationError("postgres_storage()", problems)
     options = {"pool_size": pool_size, "pool_pre_ping": True, **(engine_options or {})}
     return _PostgresStorage(parsed.render_as_string(hide_password=False), schema, prefix, options)
 

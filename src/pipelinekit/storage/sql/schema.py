@@ -135,9 +135,9 @@ def _analytics_columns() -> list[Column[Any]]:
         Column("created_us", BigInteger(), nullable=True),
         Column("stage_since_us", BigInteger(), nullable=True),
         Column("amount_units", BigInteger(), nullable=True),
-        Column("amount", String(80), nullable=True),
+        Column("amount", Text(), nullable=True),
         Column("currency", String(3), nullable=True),
-        Column("probability", String(40), nullable=True),
+        Column("probability", Text(), nullable=True),
         Column("expected_day", Integer(), nullable=True),
         Column("source", String(50), nullable=True),
     ]

@@ -12,11 +12,14 @@ instead of failing mid-transaction.  Read-only units of work start with
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from ...errors import Problem, ValidationError
+from ..errors import StorageBusy
 from .adapter import SqlStorage, translate
 from .schema import build_tables
 
@@ -35,13 +38,23 @@ def sqlite_storage(
     a unit of work waits for another process's write lock before raising
     :class:`~pipelinekit.storage.errors.StorageBusy`.
     """
+    problems: list[Problem] = []
     if str(path) == ":memory:" or not str(path):
-        raise ValueError(
-            "sqlite_storage() needs a file path (an in-memory database would be empty for "
-            "every connection); use pipelinekit.storage.memory_storage() instead"
+        problems.append(
+            Problem(
+                "$.path",
+                "needs a file path (an in-memory database would be empty for every "
+                "connection); use pipelinekit.storage.memory_storage() instead",
+            )
         )
-    if busy_timeout < 0:
-        raise ValueError(f"busy_timeout must be >= 0 seconds, got {busy_timeout}")
+    if (
+        isinstance(busy_timeout, bool)
+        or not isinstance(busy_timeout, int | float)
+        or not busy_timeout >= 0
+    ):
+        problems.append(Problem("$.busy_timeout", f"must be >= 0 seconds, got {busy_timeout!r}"))
+    if problems:
+        raise ValidationError("sqlite_storage()", problems)
     file = Path(path).expanduser().resolve()
     return _SqliteStorage(file, build_tables(prefix), busy_timeout)
 
@@ -84,12 +97,36 @@ class _SqliteStorage(SqlStorage):
         # page image with the erased data is left in the -wal file.
         raw = conn.connection.dbapi_connection
         assert raw is not None
-        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._truncate_wal(raw, "the erasure is committed")
+
+    def _truncate_wal(self, raw: Any, done: str) -> None:
+        """Checkpoint and empty the WAL; :class:`StorageBusy` if a reader keeps it in use.
+
+        SQLite cannot reset the WAL while another connection reads an older
+        snapshot: it answers "busy" (the first column) and leaves old page
+        images in the file.  Retried until the busy timeout.
+        """
+        deadline = time.monotonic() + self._busy_ms / 1000
+        while True:
+            busy = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if not busy:
+                return
+            if time.monotonic() >= deadline:
+                raise StorageBusy(
+                    f"{done}, but another connection still reads an older snapshot, so "
+                    f"old copies of the data remain in {self.file.name}-wal: close the other "
+                    "readers and call compact() to remove them"
+                )
+            time.sleep(0.05)
 
     def compact(self) -> None:
-        """VACUUM the file and truncate the WAL (no free page keeps old data)."""
+        """VACUUM the file and truncate the WAL (no free page keeps old data).
+
+        Raises :class:`~pipelinekit.storage.errors.StorageBusy` if another
+        connection keeps the WAL in use longer than the busy timeout.
+        """
         with translate("compacting"), self.engine.connect() as conn:
             raw = conn.connection.dbapi_connection
             assert raw is not None
             raw.execute("VACUUM")
-            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._truncate_wal(raw, "the file is compacted")

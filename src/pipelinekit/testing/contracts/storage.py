@@ -22,7 +22,7 @@ from decimal import Decimal
 
 import pytest
 
-from pipelinekit import ValidationError, to_dict
+from pipelinekit import Money, ValidationError, to_dict
 from pipelinekit.storage import (
     ConcurrencyConflict,
     DuplicateExternalId,
@@ -74,6 +74,20 @@ class StorageContract:
         assert loaded == saved
         for original, back in zip(entities, loaded, strict=True):
             assert to_dict(back) == {**to_dict(original), "version": 1}
+
+    def test_long_precision_amounts_and_probabilities_round_trip(self, storage: Storage) -> None:
+        precise = opportunity(
+            1,
+            amount=Money(Decimal("1." + "1" * 90), "EUR"),
+            probability=Decimal("33." + "3" * 45),
+        )
+        with storage.unit_of_work() as uow:
+            saved = uow.opportunities.save(precise)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.opportunities.get(precise.id) == saved
+        assert saved.amount == precise.amount
+        assert saved.probability == precise.probability
 
     def test_save_returns_the_entity_with_the_next_version(self, storage: Storage) -> None:
         original = lead(1)
@@ -504,6 +518,31 @@ class StorageContract:
             assert uow.results.latest("lead", first.id) == rescored
             assert uow.results.latest("prospect", "p9") == result(5)
             assert uow.results.latest("opportunity", "none") is None
+
+    def test_a_refused_result_or_event_leaves_the_unit_of_work_usable(
+        self, storage: Storage
+    ) -> None:
+        with storage.unit_of_work() as uow:
+            uow.leads.save(lead(1))
+            with pytest.raises(ValidationError) as refused:
+                uow.results.add("lead", "x" * 200, result(5))
+            assert [p.path for p in refused.value.problems] == ["$.subject_id"]
+            with pytest.raises(ValidationError) as refused:
+                uow.results.add("person", " ", "no result")  # type: ignore[arg-type]
+            assert [p.path for p in refused.value.problems] == [
+                "$.subject_kind",
+                "$.subject_id",
+                "$.result",
+            ]
+            with pytest.raises(ValidationError):
+                uow.events.append(EventRecord("lead", "x" * 200, "noted", at(1)))
+            uow.results.add("lead", "l2", result(6))
+            uow.events.append(EventRecord("lead", "l2", "noted", at(2)))
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.leads.count() == 1
+            assert uow.results.latest("lead", "l2") == result(6)
+            assert [r.kind for r in uow.events.read()] == ["noted"]
 
     def test_domain_events_are_appended_in_order_and_filtered(self, storage: Storage) -> None:
         records = [
