@@ -28,7 +28,7 @@ from ..errors import PipelinekitError, Problem, ValidationError
 from ._fast import replacer
 from ._kinds import LEAD, OPPORTUNITY, EntityKind
 from .compile import Candidate
-from .errors import BulkTransitionError, GuardFailed, InvalidTransition, PipelineMismatch
+from .errors import BulkTransitionError, InvalidTransition, PipelineMismatch
 from .events import DomainEvent, OpportunityLost, OpportunityReopened, OpportunityWon, StageChanged
 from .guards import GuardCheck, Subject
 from .spec import StageKind, StageSpec
@@ -447,19 +447,6 @@ def _guard_error(
     overrides: dict[str, object],
 ) -> InvalidTransition:
     subject = Subject(entity, overrides)
-    for candidate in plan.candidates:
-        failure = candidate.first_failure(subject)
-        if failure is not None:
-            guard, why = failure
-            return GuardFailed(
-                entity_kind=kind.name,
-                entity_id=entity.id,
-                pipeline=pipeline.key,
-                stage=stage,
-                event=event,
-                allowed=pipeline.allowed_events(stage),
-                guard=guard.label,
-                why=why,
-                target=candidate.target,
-            )
-    raise AssertionError("no guard failed")  # pragma: no cover
+    failure = pipeline.guard_failure(kind.name, entity.id, stage, event, plan.candidates, subject)
+    assert failure is not None, "the plan refused the move, so some guard fails"
+    return failure

@@ -21,7 +21,7 @@ from statemachine.exceptions import InvalidDefinition
 
 from ..clock import Clock
 from ..errors import Problem
-from .errors import PipelineDefinitionError
+from .errors import GuardFailed, PipelineDefinitionError
 from .guards import Guard, GuardRegistry, Subject, default_guards
 from .spec import PipelineSpec, StageKind, StageSpec
 
@@ -226,6 +226,33 @@ class Pipeline:
     def candidates(self, stage: str, event: str) -> tuple[Candidate, ...]:
         """The ways ``event`` can leave ``stage``, in the order the machine tries them."""
         return self.table.get((stage, event), ())
+
+    def guard_failure(
+        self,
+        entity_kind: str,
+        entity_id: str,
+        stage: str,
+        event: str,
+        candidates: Sequence[Candidate],
+        subject: Subject,
+    ) -> GuardFailed | None:
+        """The :class:`GuardFailed` for the first candidate whose guard refuses ``subject``."""
+        for candidate in candidates:
+            failure = candidate.first_failure(subject)
+            if failure is not None:
+                guard, why = failure
+                return GuardFailed(
+                    entity_kind=entity_kind,
+                    entity_id=entity_id,
+                    pipeline=self.key,
+                    stage=stage,
+                    event=event,
+                    allowed=self.allowed_events(stage),
+                    guard=guard.label,
+                    why=why,
+                    target=candidate.target,
+                )
+        return None
 
     def stages_of_kind(self, kind: StageKind | str) -> tuple[StageSpec, ...]:
         """The stages of one kind, in order."""

@@ -28,7 +28,7 @@ from ..domain.opportunities import Opportunity, Outcome, ProbabilitySource
 from ..errors import Problem, ValidationError
 from ._kinds import LEAD, OPPORTUNITY, EntityKind, kind_of
 from .compile import Candidate, _event_attr
-from .errors import ConversionError, GuardFailed, InvalidTransition, PipelineMismatch
+from .errors import ConversionError, InvalidTransition, PipelineMismatch
 from .events import (
     DomainEvent,
     LeadConverted,
@@ -161,22 +161,35 @@ def _guard_failure(
     candidates: tuple[Candidate, ...],
     subject: Subject,
 ) -> InvalidTransition:
-    for candidate in candidates:
-        failure = candidate.first_failure(subject)
-        if failure is not None:
-            guard, why = failure
-            return GuardFailed(
-                entity_kind=kind.name,
-                entity_id=entity.id,
-                pipeline=pipeline.key,
-                stage=stage,
-                event=event,
-                allowed=pipeline.allowed_events(stage),
-                guard=guard.label,
-                why=why,
-                target=candidate.target,
-            )
+    failure = pipeline.guard_failure(kind.name, entity.id, stage, event, candidates, subject)
+    if failure is not None:
+        return failure
     return _refuse(pipeline, kind, entity, stage, event, "the state machine refused the move")
+
+
+def _selected(
+    pipeline: Pipeline, kind: EntityKind, entity: Any, stage: str, event: str, to: str | None
+) -> tuple[Candidate, ...] | InvalidTransition:
+    """The transitions ``event`` (towards ``to``) can take from ``stage``, or why there are none."""
+    if event not in pipeline.spec.events:
+        return _refuse(
+            pipeline,
+            kind,
+            entity,
+            stage,
+            event,
+            f"unknown event; this pipeline's events are {', '.join(pipeline.spec.events)}",
+        )
+    candidates = pipeline.candidates(stage, event)
+    if to is not None:
+        candidates = tuple(c for c in candidates if c.target == to)
+        if not candidates:
+            return _refuse(
+                pipeline, kind, entity, stage, event, f"{event!r} does not lead to {to!r} from here"
+            )
+    if not candidates:
+        return _refuse(pipeline, kind, entity, stage, event, f"no transition from {stage!r}")
+    return candidates
 
 
 def fire(
@@ -202,24 +215,9 @@ def fire(
     """
     when = resolve_time(at, clock)
     kind, stage = _stage_of(pipeline, entity, event)
-    if event not in pipeline.spec.events:
-        raise _refuse(
-            pipeline,
-            kind,
-            entity,
-            stage,
-            event,
-            f"unknown event; this pipeline's events are {', '.join(pipeline.spec.events)}",
-        )
-    candidates = pipeline.candidates(stage, event)
-    if to is not None:
-        candidates = tuple(c for c in candidates if c.target == to)
-        if not candidates:
-            raise _refuse(
-                pipeline, kind, entity, stage, event, f"{event!r} does not lead to {to!r} from here"
-            )
-    if not candidates:
-        raise _refuse(pipeline, kind, entity, stage, event, f"no transition from {stage!r}")
+    candidates = _selected(pipeline, kind, entity, stage, event, to)
+    if isinstance(candidates, InvalidTransition):
+        raise candidates
     return _run_machine(
         pipeline, kind, entity, stage, event, candidates, to, actor, note, when, reason, competitor
     )
@@ -240,24 +238,9 @@ def explain(
         kind, stage = _stage_of(pipeline, entity, event)
     except InvalidTransition as error:
         return error
-    if event not in pipeline.spec.events:
-        return _refuse(
-            pipeline,
-            kind,
-            entity,
-            stage,
-            event,
-            f"unknown event; this pipeline's events are {', '.join(pipeline.spec.events)}",
-        )
-    candidates = pipeline.candidates(stage, event)
-    if to is not None:
-        candidates = tuple(c for c in candidates if c.target == to)
-        if not candidates:
-            return _refuse(
-                pipeline, kind, entity, stage, event, f"{event!r} does not lead to {to!r} from here"
-            )
-    if not candidates:
-        return _refuse(pipeline, kind, entity, stage, event, f"no transition from {stage!r}")
+    candidates = _selected(pipeline, kind, entity, stage, event, to)
+    if isinstance(candidates, InvalidTransition):
+        return candidates
     overrides: dict[str, object] = {}
     if reason is not None:
         overrides["lost_reason"] = reason
