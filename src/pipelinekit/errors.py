@@ -16,6 +16,7 @@ import attrs
 __all__ = [
     "CurrencyMismatch",
     "PipelinekitError",
+    "PluginWarning",
     "Problem",
     "ValidationError",
 ]
@@ -97,3 +98,11 @@ class CurrencyMismatch(PipelinekitError, ValueError):
 
     def __reduce__(self) -> tuple[type[CurrencyMismatch], tuple[str, str, str]]:
         return (type(self), (self.operation, self.left, self.right))
+
+
+class PluginWarning(UserWarning):
+    """A plugin (a qualifier or a guard from an installed package) could not be loaded.
+
+    It is skipped and the others keep working; asking for it later raises an
+    error that says why it could not be loaded.
+    """

@@ -41,9 +41,9 @@ from .domain.leads import Lead
 from .domain.money import Money
 from .domain.opportunities import Opportunity
 from .domain.prospects import Prospect
+from .domain.results import BreakdownLine, QualificationResult
 from .domain.sources import Source
 from .errors import Problem, ValidationError
-from .qualification.results import BreakdownLine, QualificationResult
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -9,8 +9,8 @@ import attrs
 import pytest
 
 from pipelinekit import Event, ValidationError
+from pipelinekit.lifecycle import Hysteresis, apply_proposal, propose, propose_many
 from pipelinekit.qualification import (
-    Hysteresis,
     QualificationResult,
     Verdict,
     bant,
@@ -22,7 +22,6 @@ from pipelinekit.qualification import (
     one_of,
     pattern,
     preview,
-    propose,
     rule,
     to_prospect,
     weighted,
@@ -255,7 +254,6 @@ def test_preview_reports_changes_against_stored_results() -> None:
 
 def test_a_proposal_is_applied_through_the_lead_lifecycle_machine() -> None:
     from pipelinekit.pipelines import InvalidTransition
-    from pipelinekit.qualification import apply_proposal
 
     lead = make_lead()
     scored = result(Verdict.QUALIFIED, "80")
@@ -284,8 +282,6 @@ def test_a_proposal_is_applied_through_the_lead_lifecycle_machine() -> None:
 
 
 def test_a_result_for_another_lead_neither_proposes_nor_applies() -> None:
-    from pipelinekit.qualification import apply_proposal
-
     lead_a = make_lead("lead-A")
     for_b = result(Verdict.QUALIFIED, "80", subject_id="lead-B")
     with pytest.raises(ValidationError) as proposed:
@@ -301,8 +297,6 @@ def test_a_result_for_another_lead_neither_proposes_nor_applies() -> None:
 
 
 def test_lifecycle_functions_refuse_arguments_of_the_wrong_type() -> None:
-    from pipelinekit.qualification import apply_proposal, propose_many
-
     lead = make_lead()
     scored = result(Verdict.QUALIFIED, "80")
     proposal = propose(lead, scored)
@@ -356,3 +350,18 @@ def test_describe_tells_the_whole_story_and_never_shows_unscored_as_zero() -> No
     assert "+50  country [partial]: FR is listed" in text
     unscored = describe(bant().evaluate(make_lead(), as_of=AS_OF))
     assert unscored.splitlines()[0] == "bant: unscored -> insufficient data"
+
+
+@pytest.mark.parametrize(
+    "name", ["Hysteresis", "Proposal", "apply_proposal", "propose", "propose_many"]
+)
+def test_lifecycle_names_moved_from_qualification_warn_and_still_work(name: str) -> None:
+    import pipelinekit.lifecycle
+    import pipelinekit.qualification
+
+    with pytest.warns(DeprecationWarning, match=f"pipelinekit.lifecycle.{name}"):
+        old = getattr(pipelinekit.qualification, name)
+    assert old is getattr(pipelinekit.lifecycle, name)
+    assert name not in pipelinekit.qualification.__all__
+    with pytest.raises(AttributeError):
+        pipelinekit.qualification.no_such_name  # noqa: B018

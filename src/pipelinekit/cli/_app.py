@@ -584,7 +584,7 @@ def qualify(
     json_out: JsonOption = False,
 ) -> None:
     """Score open leads (new, contacted, nurturing, qualified); store results; apply verdicts."""
-    from ..qualification import apply_proposal, propose
+    from ..lifecycle import apply_proposal, propose
 
     state = _state(ctx)
     scorer = _strategy(strategy or state.settings.strategy)

@@ -19,19 +19,9 @@ from decimal import Decimal
 import attrs
 
 from ..domain import Lead, Money, Opportunity
+from ..lifecycle import apply_proposal, propose
 from ..pipelines import DomainEvent, Pipeline, lead_lifecycle, sales_pipeline
-from ..qualification import (
-    Strategy,
-    apply_proposal,
-    bands,
-    bant,
-    icp_fit,
-    one_of,
-    pattern,
-    present,
-    propose,
-    weighted,
-)
+from ..qualification import Strategy, bands, bant, icp_fit, one_of, pattern, present, weighted
 
 __all__ = ["DemoOutcome", "demo_icp", "demo_scorer", "run_scenario"]
 

@@ -1,6 +1,8 @@
-"""The typed domain core: value objects and the Lead, Prospect and Opportunity entities.
+"""The typed domain core: value objects, qualification results and the three entities.
 
-Imports only the standard library, attrs and python-statemachine.
+The ground floor of pipelinekit: it imports only the standard library, attrs
+and :mod:`pipelinekit.errors` / :mod:`pipelinekit.clock`, so importing an
+entity loads nothing of pipelines, qualification or storage.
 """
 
 from .companies import Company
@@ -13,11 +15,14 @@ from .leads import Lead
 from .money import Money
 from .opportunities import Opportunity, Outcome, ProbabilitySource
 from .prospects import Prospect
+from .results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
 from .sources import Channel, Source
 
 __all__ = [
+    "BreakdownLine",
     "Channel",
     "Company",
+    "CriterionStatus",
     "CustomValue",
     "EmailAddress",
     "Event",
@@ -33,9 +38,11 @@ __all__ = [
     "ProbabilitySource",
     "Prospect",
     "ProspectId",
+    "QualificationResult",
     "Seniority",
     "Source",
     "StageChange",
+    "Verdict",
     "custom_fields",
     "new_id",
     "uuid7",

@@ -122,32 +122,12 @@ def to_decimal(checks: Checks, path: str, value: Any) -> Decimal | None:
     return result
 
 
-def lenient_decimal(value: Decimal | int | str) -> Decimal:
-    """attrs converter: Decimal from an int or numeric string when possible.
-
-    Anything else is passed through unchanged so that ``__attrs_post_init__``
-    reports it together with every other problem.
-    """
-    kind = type(value)
-    if kind is Decimal:
-        return value  # type: ignore[return-value]
-    if kind is int:
-        return Decimal(value)
-    if kind is str:
-        try:
-            return Decimal(value.strip())  # type: ignore[union-attr]
-        except ArithmeticError:
-            pass
-    return value  # type: ignore[return-value]
-
-
-def lenient_optional_decimal(value: Decimal | int | str | None) -> Decimal | None:
-    """Like :func:`lenient_decimal`, keeping ``None``."""
-    return None if value is None else lenient_decimal(value)
-
-
 def set_attr(obj: object, name: str, value: object) -> None:
-    """Set a field on a frozen attrs instance during its own construction."""
+    """Set a field on a frozen attrs instance during its own construction.
+
+    Kept for storage records; the domain's own classes normalise their input in
+    ``__init__`` and hand the final values to ``__attrs_init__``.
+    """
     object.__setattr__(obj, name, value)
 
 

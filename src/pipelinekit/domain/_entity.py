@@ -3,64 +3,92 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar, cast
 
-from ._checks import Checks, set_attr
-from .custom import check_custom
+import attrs
 
+from ._checks import Checks
+from .custom import FrozenMap, check_custom
+
+__all__ = ["Common", "check_common", "check_tuple"]
+
+T = TypeVar("T")
 _EMPTY_TAGS: frozenset[str] = frozenset()
 
 
-def check_common(self: Any, checks: Checks) -> None:
-    """Validate and normalise the fields every entity has."""
-    if not isinstance(self.id, str) or not self.id.strip() or len(self.id) > 128:
-        checks.add("$.id", f"must be a non-empty string of at most 128 characters, got {self.id!r}")
-    created = checks.aware("$.created_at", self.created_at)
-    updated = checks.aware("$.updated_at", self.updated_at)
+@attrs.frozen
+class Common:
+    """The normalised values of the fields every entity has (valid once checks pass)."""
+
+    created_at: datetime
+    updated_at: datetime
+    tags: frozenset[str]
+    custom: FrozenMap
+
+
+def check_common(
+    checks: Checks,
+    *,
+    id: object,
+    created_at: object,
+    updated_at: object,
+    version: object,
+    owner: object,
+    external_id: object,
+    notes: object,
+    tags: object,
+    custom: object,
+) -> Common:
+    """Validate the fields every entity has; return them normalised (UTC, frozen)."""
+    if not isinstance(id, str) or not id.strip() or len(id) > 128:
+        checks.add("$.id", f"must be a non-empty string of at most 128 characters, got {id!r}")
+    created = checks.aware("$.created_at", created_at)
+    updated = checks.aware("$.updated_at", updated_at)
     if created is not None and updated is not None and updated < created:
         checks.add("$.updated_at", "must not be before created_at")
-    if not isinstance(self.version, int) or isinstance(self.version, bool) or self.version < 0:
-        checks.add("$.version", f"must be an int >= 0, got {self.version!r}")
-    checks.text("$.owner", self.owner, required=False, max_length=200)
-    checks.text("$.external_id", self.external_id, required=False, max_length=200)
-    checks.free_text("$.notes", self.notes)
-    tags = self.tags
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        checks.add("$.version", f"must be an int >= 0, got {version!r}")
+    checks.text("$.owner", owner, required=False, max_length=200)
+    checks.text("$.external_id", external_id, required=False, max_length=200)
+    checks.free_text("$.notes", notes)
+    frozen = _tags(checks, tags)
+    fields = check_custom(checks, "$.custom", custom)
+    # Placeholders stand in for refused times: the caller raises before using them.
+    epoch = datetime.min
+    return Common(created or epoch, updated or epoch, frozen, fields)
+
+
+def _tags(checks: Checks, tags: object) -> frozenset[str]:
     if not isinstance(tags, frozenset):
         if isinstance(tags, str | bytes | Mapping) or not isinstance(tags, Iterable):
             checks.add(
                 "$.tags", f"must be a collection of strings (e.g. a set), got {type(tags).__name__}"
             )
-            tags = _EMPTY_TAGS
-        else:
-            try:
-                tags = frozenset(tags)
-            except TypeError:
-                checks.add("$.tags", "tags must be strings")
-                tags = _EMPTY_TAGS
+            return _EMPTY_TAGS
+        try:
+            tags = frozenset(tags)
+        except TypeError:
+            checks.add("$.tags", "tags must be strings")
+            return _EMPTY_TAGS
     for tag in tags:
         if not isinstance(tag, str) or not tag.strip():
             checks.add("$.tags", f"tags must be non-empty strings, got {tag!r}")
-    custom = check_custom(checks, "$.custom", self.custom)
-    if checks.problems:
-        return
-    if created is not self.created_at:
-        set_attr(self, "created_at", created)
-    if updated is not self.updated_at:
-        set_attr(self, "updated_at", updated)
-    if tags is not self.tags:
-        set_attr(self, "tags", tags)
-    if custom is not self.custom:
-        set_attr(self, "custom", custom)
+    return cast("frozenset[str]", tags)
 
 
-def check_tuple(checks: Checks, path: str, value: Any, kind: type) -> tuple[Any, ...]:
-    """Validate a tuple (or list) of ``kind`` items and return it as a tuple."""
+def check_tuple(checks: Checks, path: str, value: object, kind: type[T]) -> tuple[T, ...]:
+    """Validate a tuple (or list) of ``kind`` items and return it as a tuple.
+
+    The result holds only ``kind`` items once ``checks`` has no problems.
+    """
     if isinstance(value, list):
         value = tuple(value)
     if not isinstance(value, tuple):
         checks.add(path, f"must be a sequence of {kind.__name__}, got {type(value).__name__}")
         return ()
-    for index, item in enumerate(value):
+    items: tuple[Any, ...] = value
+    for index, item in enumerate(items):
         if not isinstance(item, kind):
             checks.add(f"{path}[{index}]", f"must be a {kind.__name__}, got {type(item).__name__}")
-    return value
+    return items

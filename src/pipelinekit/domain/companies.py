@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from ._checks import Checks, set_attr
+from ._checks import Checks
 from ._iso import COUNTRIES
 from .contacts import domain_problem
 from .money import Money
@@ -12,7 +12,7 @@ from .money import Money
 __all__ = ["Company"]
 
 
-@attrs.frozen
+@attrs.frozen(init=False)
 class Company:
     """A company: the account a lead or opportunity belongs to.
 
@@ -32,40 +32,50 @@ class Company:
     country: str | None = None
     region: str | None = None
 
-    def __attrs_post_init__(self) -> None:
+    def __init__(
+        self,
+        name: str,
+        domain: str | None = None,
+        industry: str | None = None,
+        employees: int | None = None,
+        annual_revenue: Money | None = None,
+        country: str | None = None,
+        region: str | None = None,
+    ) -> None:
         checks = Checks()
-        checks.text("$.name", self.name, required=True, max_length=300)
-        if self.domain is not None:
-            if isinstance(self.domain, str):
-                host = _host(self.domain)
+        checks.text("$.name", name, required=True, max_length=300)
+        host = domain
+        if domain is not None:
+            if isinstance(domain, str):
+                host = _host(domain)
                 problem = domain_problem(host)
                 if problem:
                     checks.add("$.domain", problem)
-                elif host != self.domain:
-                    set_attr(self, "domain", host)
             else:
-                checks.add("$.domain", f"must be a string, got {type(self.domain).__name__}")
-        checks.text("$.industry", self.industry, required=False, max_length=200)
-        if checks.instance("$.employees", self.employees, int, optional=True):
-            assert self.employees is not None
-            if self.employees < 0:
-                checks.add("$.employees", f"must be >= 0, got {self.employees}")
-        if checks.instance("$.annual_revenue", self.annual_revenue, Money, optional=True):
-            assert self.annual_revenue is not None
-            if self.annual_revenue.amount < 0:
+                checks.add("$.domain", f"must be a string, got {type(domain).__name__}")
+        checks.text("$.industry", industry, required=False, max_length=200)
+        if checks.instance("$.employees", employees, int, optional=True):
+            assert employees is not None
+            if employees < 0:
+                checks.add("$.employees", f"must be >= 0, got {employees}")
+        if checks.instance("$.annual_revenue", annual_revenue, Money, optional=True):
+            assert annual_revenue is not None
+            if annual_revenue.amount < 0:
                 checks.add("$.annual_revenue", "must not be negative")
-        if self.country is not None:
-            if not isinstance(self.country, str):
-                checks.add("$.country", f"must be a string, got {type(self.country).__name__}")
-            elif self.country.upper() not in COUNTRIES:
+        code = country
+        if country is not None:
+            if not isinstance(country, str):
+                checks.add("$.country", f"must be a string, got {type(country).__name__}")
+            elif country.upper() not in COUNTRIES:
                 checks.add(
                     "$.country",
-                    f"unknown ISO 3166-1 alpha-2 country code {self.country!r} (e.g. 'DE', 'US')",
+                    f"unknown ISO 3166-1 alpha-2 country code {country!r} (e.g. 'DE', 'US')",
                 )
-            elif self.country != self.country.upper():
-                set_attr(self, "country", self.country.upper())
-        checks.text("$.region", self.region, required=False, max_length=200)
-        checks.done(self)
+            else:
+                code = country.upper()
+        checks.text("$.region", region, required=False, max_length=200)
+        checks.done(type(self))
+        self.__attrs_init__(name, host, industry, employees, annual_revenue, code, region)
 
 
 def _host(text: str) -> str:

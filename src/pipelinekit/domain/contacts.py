@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 import attrs
 
-from ..errors import ValidationError
-from ._checks import Checks, fail, mask, set_attr
+from ..errors import Problem, ValidationError
+from ._checks import Checks, fail, mask
 
 __all__ = ["EmailAddress", "Person", "PhoneNumber", "Seniority"]
+
+T = TypeVar("T")
 
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -57,7 +61,11 @@ def _masked_email(value: str) -> str:
     return f"{local[:1]}***@{domain}" if at else value[:1] + "***"
 
 
-@attrs.frozen(repr=False)
+def _masked(name: str | None) -> str:
+    return str(mask(name))
+
+
+@attrs.frozen(repr=False, init=False)
 class EmailAddress:
     """A syntax-checked email address; the domain is lower-cased, the local part kept as given.
 
@@ -67,17 +75,15 @@ class EmailAddress:
 
     value: str
 
-    def __attrs_post_init__(self) -> None:
-        if not isinstance(self.value, str):
-            fail(self, _one("$", f"must be a string, got {type(self.value).__name__}"))
-        text = self.value.strip()
+    def __init__(self, value: str) -> None:
+        if not isinstance(value, str):
+            fail(type(self), _one("$", f"must be a string, got {type(value).__name__}"))
+        text = value.strip()
         problem = _email_problem(text)
         if problem:
-            fail(self, _one("$", problem))
+            fail(type(self), _one("$", problem))
         local, _, domain = text.rpartition("@")
-        normalised = f"{local}@{domain.lower()}"
-        if normalised != self.value:
-            set_attr(self, "value", normalised)
+        self.__attrs_init__(f"{local}@{domain.lower()}")
 
     @property
     def domain(self) -> str:
@@ -94,7 +100,7 @@ class EmailAddress:
 _PHONE_JUNK = re.compile(r"[\s().\-/]")
 
 
-@attrs.frozen(repr=False)
+@attrs.frozen(repr=False, init=False)
 class PhoneNumber:
     """A phone number stored as given, with a normalised form for matching.
 
@@ -109,10 +115,10 @@ class PhoneNumber:
     raw: str
     normalised: str = attrs.field(init=False, eq=False, hash=False)
 
-    def __attrs_post_init__(self) -> None:
-        if not isinstance(self.raw, str):
-            fail(self, _one("$", f"must be a string, got {type(self.raw).__name__}"))
-        text = re.split(r"(?i)\s*(?:x|ext\.?|extension)\s*\d+\s*$", self.raw.strip())[0]
+    def __init__(self, raw: str) -> None:
+        if not isinstance(raw, str):
+            fail(type(self), _one("$", f"must be a string, got {type(raw).__name__}"))
+        text = re.split(r"(?i)\s*(?:x|ext\.?|extension)\s*\d+\s*$", raw.strip())[0]
         compact = _PHONE_JUNK.sub("", text)
         international = compact.startswith(("+", "00"))
         digits = compact.lstrip("+")
@@ -120,9 +126,12 @@ class PhoneNumber:
             digits = compact[2:]
         if not digits.isdigit() or not 6 <= len(digits) <= 15:
             fail(
-                self, _one("$", "is not a phone number: expected 6 to 15 digits, optionally with +")
+                type(self),
+                _one("$", "is not a phone number: expected 6 to 15 digits, optionally with +"),
             )
-        set_attr(self, "normalised", ("+" if international else "") + digits)
+        self.__attrs_init__(raw)
+        # a derived field, not an input: set once, here
+        object.__setattr__(self, "normalised", ("+" if international else "") + digits)
 
     def __str__(self) -> str:
         return self.raw
@@ -143,41 +152,43 @@ class Seniority(enum.StrEnum):
     OWNER = "owner"
 
 
-def _seniority(value: Seniority | str | None) -> Seniority | None:
-    try:
-        return None if value is None else Seniority(value)
-    except ValueError:
-        return value  # type: ignore[return-value]  # reported by __attrs_post_init__
-
-
-@attrs.frozen
+@attrs.frozen(init=False)
 class Person:
     """A contact person.  At least one of name, email or phone is required.
 
     The ``repr`` masks personal data (``Person(name='A*** L***', ...)``).
     """
 
-    name: str | None = attrs.field(default=None, repr=mask)  # type: ignore[arg-type]
+    name: str | None = attrs.field(default=None, repr=_masked)
     email: EmailAddress | None = None
     phone: PhoneNumber | None = None
     job_title: str | None = None
-    seniority: Seniority | None = attrs.field(default=None, converter=_seniority)
+    seniority: Seniority | None = None
 
-    def __attrs_post_init__(self) -> None:
+    def __init__(
+        self,
+        name: str | None = None,
+        email: EmailAddress | None = None,
+        phone: PhoneNumber | None = None,
+        job_title: str | None = None,
+        seniority: Seniority | str | None = None,
+    ) -> None:
         checks = Checks()
-        checks.text("$.name", self.name, required=False, max_length=300)
-        checks.instance("$.email", self.email, EmailAddress, optional=True)
-        checks.instance("$.phone", self.phone, PhoneNumber, optional=True)
-        checks.text("$.job_title", self.job_title, required=False, max_length=300)
-        if self.seniority is not None and not isinstance(self.seniority, Seniority):
+        checks.text("$.name", name, required=False, max_length=300)
+        checks.instance("$.email", email, EmailAddress, optional=True)
+        checks.instance("$.phone", phone, PhoneNumber, optional=True)
+        checks.text("$.job_title", job_title, required=False, max_length=300)
+        level: Seniority | None = None
+        if seniority is not None:
             try:
-                set_attr(self, "seniority", Seniority(self.seniority))
+                level = Seniority(seniority)
             except ValueError:
                 choices = ", ".join(s.value for s in Seniority)
-                checks.add("$.seniority", f"must be one of {choices}; got {self.seniority!r}")
-        if self.name is None and self.email is None and self.phone is None:
+                checks.add("$.seniority", f"must be one of {choices}; got {seniority!r}")
+        if name is None and email is None and phone is None:
             checks.add("$", "a person needs at least a name, an email or a phone")
-        checks.done(self)
+        checks.done(type(self))
+        self.__attrs_init__(name, email, phone, job_title, level)
 
     @classmethod
     def of(
@@ -194,7 +205,7 @@ class Person:
         mail = _try(checks, "$.email", EmailAddress, email)
         tel = _try(checks, "$.phone", PhoneNumber, phone)
         try:
-            person = cls(name, mail, tel, job_title, seniority)  # type: ignore[arg-type]
+            person = cls(name, mail, tel, job_title, seniority)
         except ValidationError as error:
             for problem in error.problems:
                 already = problem.path in {"$.email", "$.phone"}
@@ -206,7 +217,7 @@ class Person:
         return person
 
 
-def _try(checks: Checks, path: str, kind: type, value: str | None) -> object:
+def _try(checks: Checks, path: str, kind: Callable[[str], T], value: str | None) -> T | None:
     if value is None:
         return None
     try:
@@ -216,7 +227,5 @@ def _try(checks: Checks, path: str, kind: type, value: str | None) -> object:
         return None
 
 
-def _one(path: str, message: str) -> list:  # type: ignore[type-arg]
-    from ..errors import Problem
-
+def _one(path: str, message: str) -> list[Problem]:
     return [Problem(path, message)]

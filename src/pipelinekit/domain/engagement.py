@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 import attrs
 
-from ._checks import Checks, set_attr
-from .custom import EMPTY, FrozenMap, check_custom
+from ._checks import Checks
+from .custom import EMPTY, CustomValue, FrozenMap, check_custom
 
 __all__ = ["Event"]
 
 _KIND = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
 
 
-@attrs.frozen
+@attrs.frozen(init=False)
 class Event:
     """One engagement event, such as a website visit, an email open or a demo request.
 
@@ -28,23 +28,23 @@ class Event:
 
     kind: str
     at: datetime
-    properties: FrozenMap = attrs.field(default=EMPTY)
+    properties: FrozenMap = EMPTY
 
-    def __attrs_post_init__(self) -> None:
+    def __init__(
+        self, kind: str, at: datetime, properties: Mapping[str, CustomValue] | None = EMPTY
+    ) -> None:
         checks = Checks()
-        if not isinstance(self.kind, str) or not _KIND.fullmatch(self.kind):
+        if not isinstance(kind, str) or not _KIND.fullmatch(kind):
             checks.add(
                 "$.kind",
-                f"must be a lower-case identifier like 'website_visit', got {self.kind!r}",
+                f"must be a lower-case identifier like 'website_visit', got {kind!r}",
             )
-        at = checks.aware("$.at", self.at)
-        props = check_custom(checks, "$.properties", self.properties)
-        checks.done(self)
-        if at is not self.at:
-            set_attr(self, "at", at)
-        if props is not self.properties:
-            set_attr(self, "properties", props)
+        when = checks.aware("$.at", at)
+        props = check_custom(checks, "$.properties", properties)
+        checks.done(type(self))
+        assert when is not None
+        self.__attrs_init__(kind, when, props)
 
-    def get(self, name: str, default: Any = None) -> Any:
+    def get(self, name: str, default: CustomValue = None) -> CustomValue:
         """Return property ``name`` or ``default``."""
         return self.properties.get(name, default)

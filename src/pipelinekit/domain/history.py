@@ -6,12 +6,12 @@ from datetime import datetime
 
 import attrs
 
-from ._checks import Checks, set_attr
+from ._checks import Checks
 
 __all__ = ["StageChange"]
 
 
-@attrs.frozen
+@attrs.frozen(init=False)
 class StageChange:
     """A move from one stage to another.
 
@@ -29,15 +29,24 @@ class StageChange:
     note: str | None = attrs.field(default=None, repr=False)  # personal data: never in reprs
     pipeline: str | None = None
 
-    def __attrs_post_init__(self) -> None:
+    def __init__(
+        self,
+        from_stage: str | None,
+        to_stage: str,
+        event: str,
+        at: datetime,
+        actor: str | None = None,
+        note: str | None = None,
+        pipeline: str | None = None,
+    ) -> None:
         checks = Checks()
-        checks.text("$.from_stage", self.from_stage, required=False, max_length=100)
-        checks.text("$.to_stage", self.to_stage, required=True, max_length=100)
-        checks.text("$.event", self.event, required=True, max_length=100)
-        at = checks.aware("$.at", self.at)
-        checks.text("$.actor", self.actor, required=False, max_length=200)
-        checks.free_text("$.note", self.note)
-        checks.text("$.pipeline", self.pipeline, required=False, max_length=100)
-        checks.done(self)
-        if at is not self.at:
-            set_attr(self, "at", at)
+        checks.text("$.from_stage", from_stage, required=False, max_length=100)
+        checks.text("$.to_stage", to_stage, required=True, max_length=100)
+        checks.text("$.event", event, required=True, max_length=100)
+        when = checks.aware("$.at", at)
+        checks.text("$.actor", actor, required=False, max_length=200)
+        checks.free_text("$.note", note)
+        checks.text("$.pipeline", pipeline, required=False, max_length=100)
+        checks.done(type(self))
+        assert when is not None
+        self.__attrs_init__(from_stage, to_stage, event, when, actor, note, pipeline)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 import attrs
 
 from ..clock import Clock, resolve_time
-from ..qualification.results import QualificationResult
-from ._checks import Checks, set_attr
+from ._checks import Checks
 from ._entity import check_common, check_tuple
 from .companies import Company
 from .contacts import Person
@@ -18,12 +17,13 @@ from .custom import EMPTY, FrozenMap
 from .engagement import Event
 from .history import StageChange
 from .ids import LeadId, OpportunityId, ProspectId, new_id
+from .results import QualificationResult
 from .sources import Source
 
 __all__ = ["Lead"]
 
 
-@attrs.frozen
+@attrs.frozen(init=False)
 class Lead:
     """A contact or account not yet qualified.
 
@@ -56,25 +56,57 @@ class Lead:
     notes: str | None = attrs.field(default=None, repr=False)
     version: int = 0
 
-    def __attrs_post_init__(self) -> None:
+    def __init__(
+        self,
+        id: LeadId,
+        created_at: datetime,
+        updated_at: datetime,
+        contact: Person | None = None,
+        company: Company | None = None,
+        source: Source | None = None,
+        status: str = "new",
+        owner: str | None = None,
+        tags: Iterable[str] = frozenset(),
+        custom: Mapping[str, object] | None = EMPTY,
+        external_id: str | None = None,
+        prospect_id: ProspectId | None = None,
+        opportunity_id: OpportunityId | None = None,
+        engagement: tuple[Event, ...] | list[Event] = (),
+        qualification: QualificationResult | None = None,
+        history: tuple[StageChange, ...] | list[StageChange] = (),
+        notes: str | None = None,
+        version: int = 0,
+    ) -> None:
         checks = Checks()
-        check_common(self, checks)
-        checks.instance("$.contact", self.contact, Person, optional=True)
-        checks.instance("$.company", self.company, Company, optional=True)
-        if self.contact is None and self.company is None:
+        common = check_common(
+            checks,
+            id=id,
+            created_at=created_at,
+            updated_at=updated_at,
+            version=version,
+            owner=owner,
+            external_id=external_id,
+            notes=notes,
+            tags=tags,
+            custom=custom,
+        )
+        checks.instance("$.contact", contact, Person, optional=True)
+        checks.instance("$.company", company, Company, optional=True)
+        if contact is None and company is None:
             checks.add("$", "a lead needs a contact, a company, or both")
-        checks.instance("$.source", self.source, Source, optional=True)
-        checks.text("$.status", self.status, required=True, max_length=100)
-        checks.text("$.prospect_id", self.prospect_id, required=False, max_length=128)
-        checks.text("$.opportunity_id", self.opportunity_id, required=False, max_length=128)
-        engagement = check_tuple(checks, "$.engagement", self.engagement, Event)
-        history = check_tuple(checks, "$.history", self.history, StageChange)
-        checks.instance("$.qualification", self.qualification, QualificationResult, optional=True)
-        checks.done(self)
-        if engagement is not self.engagement:
-            set_attr(self, "engagement", engagement)
-        if history is not self.history:
-            set_attr(self, "history", history)
+        checks.instance("$.source", source, Source, optional=True)
+        checks.text("$.status", status, required=True, max_length=100)
+        checks.text("$.prospect_id", prospect_id, required=False, max_length=128)
+        checks.text("$.opportunity_id", opportunity_id, required=False, max_length=128)
+        events = check_tuple(checks, "$.engagement", engagement, Event)
+        moves = check_tuple(checks, "$.history", history, StageChange)
+        checks.instance("$.qualification", qualification, QualificationResult, optional=True)
+        checks.done(type(self))
+        self.__attrs_init__(
+            id, common.created_at, common.updated_at, contact, company, source, status, owner,
+            common.tags, common.custom, external_id, prospect_id, opportunity_id, events,
+            qualification, moves, notes, version,
+        )  # fmt: skip
 
     @classmethod
     def create(
@@ -85,7 +117,7 @@ class Lead:
         source: Source | None = None,
         owner: str | None = None,
         tags: Iterable[str] = (),
-        custom: FrozenMap | dict[str, Any] | None = None,
+        custom: Mapping[str, object] | None = None,
         external_id: str | None = None,
         notes: str | None = None,
         at: datetime | None = None,
@@ -101,8 +133,8 @@ class Lead:
             company=company,
             source=source,
             owner=owner,
-            tags=tags,  # type: ignore[arg-type]  # validated and frozen by the constructor
-            custom=custom,  # type: ignore[arg-type]
+            tags=tags,
+            custom=custom,
             external_id=external_id,
             notes=notes,
         )

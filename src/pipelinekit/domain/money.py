@@ -8,13 +8,13 @@ from typing import Any
 import attrs
 
 from ..errors import CurrencyMismatch
-from ._checks import Checks, lenient_decimal, set_attr, to_decimal
+from ._checks import Checks, to_decimal
 from ._iso import CURRENCIES, MINOR_UNITS
 
 __all__ = ["Money"]
 
 
-@attrs.frozen(order=False)
+@attrs.frozen(order=False, init=False)
 class Money:
     """An amount of one currency.
 
@@ -27,24 +27,31 @@ class Money:
     Money(amount=Decimal('29.90'), currency='EUR')
     """
 
-    amount: Decimal = attrs.field(converter=lenient_decimal)
+    amount: Decimal
     currency: str
 
-    def __attrs_post_init__(self) -> None:
+    def __init__(self, amount: Decimal | int | str, currency: str) -> None:
+        if (
+            type(amount) is Decimal
+            and amount.is_finite()
+            and type(currency) is str
+            and currency in CURRENCIES
+        ):
+            # the common case: arithmetic on amounts that are already valid
+            self.__attrs_init__(amount, currency)
+            return
         checks = Checks()
-        amount = to_decimal(checks, "$.amount", self.amount)
-        currency = self.currency
+        number = to_decimal(checks, "$.amount", amount)
+        code = currency
         if not isinstance(currency, str):
             checks.add("$.currency", f"must be a string, got {type(currency).__name__}")
         else:
-            currency = currency.strip().upper()
-            if currency not in CURRENCIES:
-                checks.add("$.currency", f"unknown ISO 4217 currency code {self.currency!r}")
-        checks.done(self)
-        if amount is not self.amount:
-            set_attr(self, "amount", amount)
-        if currency is not self.currency:
-            set_attr(self, "currency", currency)
+            code = currency.strip().upper()
+            if code not in CURRENCIES:
+                checks.add("$.currency", f"unknown ISO 4217 currency code {currency!r}")
+        checks.done(type(self))
+        assert number is not None
+        self.__attrs_init__(number, code)
 
     @classmethod
     def zero(cls, currency: str) -> Money:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -11,13 +11,7 @@ from typing import Any, TypeVar
 import attrs
 
 from ..clock import Clock, resolve_time
-from ._checks import (
-    Checks,
-    lenient_decimal,
-    lenient_optional_decimal,
-    set_attr,
-    to_decimal,
-)
+from ._checks import Checks, to_decimal
 from ._entity import check_common, check_tuple
 from .companies import Company
 from .contacts import Person
@@ -28,7 +22,7 @@ from .money import Money
 
 __all__ = ["Opportunity", "Outcome", "ProbabilitySource"]
 
-_E = TypeVar("_E", bound=enum.Enum)
+_E = TypeVar("_E", bound=enum.StrEnum)
 _HUNDRED = Decimal(100)
 _ZERO = Decimal(0)
 
@@ -54,22 +48,7 @@ class ProbabilitySource(enum.StrEnum):
     STAGE_DEFAULT = "stage_default"
 
 
-def _lenient_enum(kind: type[_E], value: _E | str) -> _E:
-    try:
-        return kind(value)
-    except ValueError:
-        return value  # type: ignore[return-value]  # reported by __attrs_post_init__
-
-
-def _outcome(value: Outcome | str) -> Outcome:
-    return _lenient_enum(Outcome, value)
-
-
-def _probability_source(value: ProbabilitySource | str) -> ProbabilitySource:
-    return _lenient_enum(ProbabilitySource, value)
-
-
-@attrs.frozen
+@attrs.frozen(init=False)
 class Opportunity:
     """A qualified deal in a pipeline stage.
 
@@ -93,19 +72,13 @@ class Opportunity:
     contact: Person | None = None
     company: Company | None = None
     amount: Money | None = None
-    probability: Decimal = attrs.field(default=_ZERO, converter=lenient_decimal)
-    probability_source: ProbabilitySource = attrs.field(
-        default=ProbabilitySource.STAGE_DEFAULT, converter=_probability_source
-    )
-    manual_probability: Decimal | None = attrs.field(
-        default=None, converter=lenient_optional_decimal
-    )
-    automated_probability: Decimal | None = attrs.field(
-        default=None, converter=lenient_optional_decimal
-    )
+    probability: Decimal = _ZERO
+    probability_source: ProbabilitySource = ProbabilitySource.STAGE_DEFAULT
+    manual_probability: Decimal | None = None
+    automated_probability: Decimal | None = None
     expected_close: date | None = None
     owner: str | None = None
-    outcome: Outcome = attrs.field(default=Outcome.OPEN, converter=_outcome)
+    outcome: Outcome = Outcome.OPEN
     closed_at: datetime | None = None
     lost_reason: str | None = None
     competitor: str | None = None
@@ -116,73 +89,110 @@ class Opportunity:
     notes: str | None = attrs.field(default=None, repr=False)
     version: int = 0
 
-    def __attrs_post_init__(self) -> None:
+    def __init__(
+        self,
+        id: OpportunityId,
+        created_at: datetime,
+        updated_at: datetime,
+        name: str,
+        pipeline: str,
+        stage: str,
+        pipeline_version: str | None = None,
+        lead_id: LeadId | None = None,
+        prospect_id: ProspectId | None = None,
+        contact: Person | None = None,
+        company: Company | None = None,
+        amount: Money | None = None,
+        probability: Decimal | int | str = _ZERO,
+        probability_source: ProbabilitySource | str = ProbabilitySource.STAGE_DEFAULT,
+        manual_probability: Decimal | int | str | None = None,
+        automated_probability: Decimal | int | str | None = None,
+        expected_close: date | None = None,
+        owner: str | None = None,
+        outcome: Outcome | str = Outcome.OPEN,
+        closed_at: datetime | None = None,
+        lost_reason: str | None = None,
+        competitor: str | None = None,
+        history: tuple[StageChange, ...] | list[StageChange] = (),
+        tags: Iterable[str] = frozenset(),
+        custom: Mapping[str, object] | None = EMPTY,
+        external_id: str | None = None,
+        notes: str | None = None,
+        version: int = 0,
+    ) -> None:
         checks = Checks()
-        check_common(self, checks)
-        checks.text("$.name", self.name, required=True, max_length=300)
-        checks.text("$.pipeline", self.pipeline, required=True, max_length=100)
-        checks.text("$.stage", self.stage, required=True, max_length=100)
-        checks.text("$.pipeline_version", self.pipeline_version, required=False, max_length=128)
-        checks.text("$.lead_id", self.lead_id, required=False, max_length=128)
-        checks.text("$.prospect_id", self.prospect_id, required=False, max_length=128)
-        checks.instance("$.contact", self.contact, Person, optional=True)
-        checks.instance("$.company", self.company, Company, optional=True)
-        checks.instance("$.amount", self.amount, Money, optional=True)
-        updates: dict[str, Any] = {}
-        for name in ("probability", "manual_probability", "automated_probability"):
-            raw = getattr(self, name)
-            if raw is None and name != "probability":
-                continue
-            value = to_decimal(checks, f"$.{name}", raw)
-            if value is not None and not _ZERO <= value <= _HUNDRED:
-                checks.add(f"$.{name}", f"must be between 0 and 100, got {value}")
-            if value is not raw:
-                updates[name] = value
-        for name, kind in (("probability_source", ProbabilitySource), ("outcome", Outcome)):
-            raw = getattr(self, name)
-            if not isinstance(raw, kind):
-                try:
-                    updates[name] = kind(raw)
-                except ValueError:
-                    choices = ", ".join(k.value for k in kind)
-                    checks.add(f"$.{name}", f"must be one of {choices}; got {raw!r}")
-        if self.expected_close is not None and (
-            not isinstance(self.expected_close, date) or isinstance(self.expected_close, datetime)
+        common = check_common(
+            checks,
+            id=id,
+            created_at=created_at,
+            updated_at=updated_at,
+            version=version,
+            owner=owner,
+            external_id=external_id,
+            notes=notes,
+            tags=tags,
+            custom=custom,
+        )
+        checks.text("$.name", name, required=True, max_length=300)
+        checks.text("$.pipeline", pipeline, required=True, max_length=100)
+        checks.text("$.stage", stage, required=True, max_length=100)
+        checks.text("$.pipeline_version", pipeline_version, required=False, max_length=128)
+        checks.text("$.lead_id", lead_id, required=False, max_length=128)
+        checks.text("$.prospect_id", prospect_id, required=False, max_length=128)
+        checks.instance("$.contact", contact, Person, optional=True)
+        checks.instance("$.company", company, Company, optional=True)
+        checks.instance("$.amount", amount, Money, optional=True)
+        chance = _percent(checks, "$.probability", probability)
+        manual = (
+            None
+            if manual_probability is None
+            else _percent(checks, "$.manual_probability", manual_probability)
+        )
+        automated = (
+            None
+            if automated_probability is None
+            else _percent(checks, "$.automated_probability", automated_probability)
+        )
+        origin = _choice(checks, "$.probability_source", ProbabilitySource, probability_source)
+        result = _choice(checks, "$.outcome", Outcome, outcome)
+        if expected_close is not None and (
+            not isinstance(expected_close, date) or isinstance(expected_close, datetime)
         ):
             checks.add("$.expected_close", "must be a date (not a datetime)")
-        closed_at = checks.aware("$.closed_at", self.closed_at, optional=True)
-        checks.text("$.lost_reason", self.lost_reason, required=False, max_length=500)
-        checks.text("$.competitor", self.competitor, required=False, max_length=200)
-        history = check_tuple(checks, "$.history", self.history, StageChange)
-        outcome = updates.get("outcome", self.outcome)
-        probability = updates.get("probability", self.probability)
-        if outcome == Outcome.OPEN:
-            if self.closed_at is not None:
+        closed = checks.aware("$.closed_at", closed_at, optional=True)
+        checks.text("$.lost_reason", lost_reason, required=False, max_length=500)
+        checks.text("$.competitor", competitor, required=False, max_length=200)
+        moves = check_tuple(checks, "$.history", history, StageChange)
+        if result is Outcome.OPEN:
+            if closed_at is not None:
                 checks.add("$.closed_at", "must be empty while the opportunity is open")
-            if self.lost_reason is not None:
+            if lost_reason is not None:
                 checks.add("$.lost_reason", "only a lost opportunity has a lost reason")
-        elif outcome in (Outcome.WON, Outcome.LOST):
-            if self.closed_at is None:
-                checks.add("$.closed_at", f"a {outcome.value} opportunity needs closed_at")
-            expected = _HUNDRED if outcome == Outcome.WON else _ZERO
-            if isinstance(probability, Decimal) and probability != expected:
+        elif result is not None:
+            if closed_at is None:
+                checks.add("$.closed_at", f"a {result.value} opportunity needs closed_at")
+            expected = _HUNDRED if result is Outcome.WON else _ZERO
+            if chance is not None and chance != expected:
                 checks.add(
-                    "$.probability", f"a {outcome.value} opportunity has probability {expected}"
+                    "$.probability", f"a {result.value} opportunity has probability {expected}"
                 )
-            if outcome == Outcome.WON and self.lost_reason is not None:
+            if result is Outcome.WON and lost_reason is not None:
                 checks.add("$.lost_reason", "only a lost opportunity has a lost reason")
             # A closed outcome fixes the probability: its source is always "closed".
-            updates["probability_source"] = ProbabilitySource.CLOSED
-            created = self.created_at
-            if closed_at is not None and isinstance(created, datetime) and closed_at < created:
+            origin = ProbabilitySource.CLOSED
+            created = created_at
+            if closed is not None and isinstance(created, datetime) and closed < created:
                 checks.add("$.closed_at", "must not be before created_at")
-        checks.done(self)
-        if closed_at is not self.closed_at:
-            updates["closed_at"] = closed_at
-        if history is not self.history:
-            updates["history"] = history
-        for name, value in updates.items():
-            set_attr(self, name, value)
+        checks.done(type(self))
+        assert chance is not None
+        assert origin is not None
+        assert result is not None
+        self.__attrs_init__(
+            id, common.created_at, common.updated_at, name, pipeline, stage, pipeline_version,
+            lead_id, prospect_id, contact, company, amount, chance, origin, manual, automated,
+            expected_close, owner, result, closed, lost_reason, competitor, moves, common.tags,
+            common.custom, external_id, notes, version,
+        )  # fmt: skip
 
     @property
     def is_open(self) -> bool:
@@ -213,7 +223,7 @@ class Opportunity:
         expected_close: date | None = None,
         owner: str | None = None,
         tags: Iterable[str] = (),
-        custom: FrozenMap | dict[str, Any] | None = None,
+        custom: Mapping[str, object] | None = None,
         external_id: str | None = None,
         at: datetime | None = None,
         clock: Clock | None = None,
@@ -240,11 +250,31 @@ class Opportunity:
             probability=probability,
             expected_close=expected_close,
             owner=owner,
-            tags=tags,  # type: ignore[arg-type]  # validated and frozen by the constructor
-            custom=custom,  # type: ignore[arg-type]
+            tags=tags,
+            custom=custom,
             external_id=external_id,
         )
 
     def evolve(self, **changes: Any) -> Opportunity:
         """Return a copy with ``changes`` applied and validated."""
         return attrs.evolve(self, **changes)
+
+
+def _percent(checks: Checks, path: str, value: object) -> Decimal | None:
+    number = to_decimal(checks, path, value)
+    if number is not None and not _ZERO <= number <= _HUNDRED:
+        checks.add(path, f"must be between 0 and 100, got {number}")
+    return number
+
+
+def _choice(checks: Checks, path: str, kind: type[_E], value: object) -> _E | None:
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, str):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    choices = ", ".join(k.value for k in kind)
+    checks.add(path, f"must be one of {choices}; got {value!r}")
+    return None

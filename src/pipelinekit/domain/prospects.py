@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 import attrs
 
 from ..clock import Clock, resolve_time
-from ..qualification.results import QualificationResult
 from ._checks import Checks
 from ._entity import check_common
 from .companies import Company
 from .contacts import Person
 from .custom import EMPTY, FrozenMap
 from .ids import ProspectId, new_id
+from .results import QualificationResult
 
 __all__ = ["Prospect"]
 
 
-@attrs.frozen
+@attrs.frozen(init=False)
 class Prospect:
     """Whoever matches one of your buyer personas: a matter of *fit*, not of process.
 
@@ -43,16 +43,46 @@ class Prospect:
     notes: str | None = attrs.field(default=None, repr=False)
     version: int = 0
 
-    def __attrs_post_init__(self) -> None:
+    def __init__(
+        self,
+        id: ProspectId,
+        created_at: datetime,
+        updated_at: datetime,
+        persona: str,
+        person: Person | None = None,
+        company: Company | None = None,
+        fit: QualificationResult | None = None,
+        owner: str | None = None,
+        tags: Iterable[str] = frozenset(),
+        custom: Mapping[str, object] | None = EMPTY,
+        external_id: str | None = None,
+        notes: str | None = None,
+        version: int = 0,
+    ) -> None:
         checks = Checks()
-        check_common(self, checks)
-        checks.text("$.persona", self.persona, required=True, max_length=200)
-        checks.instance("$.person", self.person, Person, optional=True)
-        checks.instance("$.company", self.company, Company, optional=True)
-        if self.person is None and self.company is None:
+        common = check_common(
+            checks,
+            id=id,
+            created_at=created_at,
+            updated_at=updated_at,
+            version=version,
+            owner=owner,
+            external_id=external_id,
+            notes=notes,
+            tags=tags,
+            custom=custom,
+        )
+        checks.text("$.persona", persona, required=True, max_length=200)
+        checks.instance("$.person", person, Person, optional=True)
+        checks.instance("$.company", company, Company, optional=True)
+        if person is None and company is None:
             checks.add("$", "a prospect needs a person, a company, or both")
-        checks.instance("$.fit", self.fit, QualificationResult, optional=True)
-        checks.done(self)
+        checks.instance("$.fit", fit, QualificationResult, optional=True)
+        checks.done(type(self))
+        self.__attrs_init__(
+            id, common.created_at, common.updated_at, persona, person, company, fit, owner,
+            common.tags, common.custom, external_id, notes, version,
+        )  # fmt: skip
 
     @classmethod
     def create(
@@ -64,7 +94,7 @@ class Prospect:
         fit: QualificationResult | None = None,
         owner: str | None = None,
         tags: Iterable[str] = (),
-        custom: FrozenMap | dict[str, Any] | None = None,
+        custom: Mapping[str, object] | None = None,
         external_id: str | None = None,
         at: datetime | None = None,
         clock: Clock | None = None,
@@ -80,8 +110,8 @@ class Prospect:
             company=company,
             fit=fit,
             owner=owner,
-            tags=tags,  # type: ignore[arg-type]  # validated and frozen by the constructor
-            custom=custom,  # type: ignore[arg-type]
+            tags=tags,
+            custom=custom,
             external_id=external_id,
         )
 

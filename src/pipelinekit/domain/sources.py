@@ -6,7 +6,7 @@ import enum
 
 import attrs
 
-from ._checks import Checks, set_attr
+from ._checks import Checks
 
 __all__ = ["Channel", "Source"]
 
@@ -27,27 +27,22 @@ class Channel(enum.StrEnum):
     OTHER = "other"
 
 
-def _channel(value: Channel | str) -> Channel:
-    try:
-        return Channel(value)
-    except ValueError:
-        return value  # type: ignore[return-value]  # reported by __attrs_post_init__
-
-
-@attrs.frozen
+@attrs.frozen(init=False)
 class Source:
     """A lead source: a :class:`Channel` plus free detail (campaign, list name, referrer)."""
 
-    channel: Channel = attrs.field(converter=_channel)
+    channel: Channel
     detail: str | None = None
 
-    def __attrs_post_init__(self) -> None:
+    def __init__(self, channel: Channel | str, detail: str | None = None) -> None:
         checks = Checks()
-        if not isinstance(self.channel, Channel):
-            try:
-                set_attr(self, "channel", Channel(self.channel))
-            except ValueError:
-                choices = ", ".join(c.value for c in Channel)
-                checks.add("$.channel", f"must be one of {choices}; got {self.channel!r}")
-        checks.text("$.detail", self.detail, required=False, max_length=500)
-        checks.done(self)
+        kind: Channel | None = None
+        try:
+            kind = Channel(channel)
+        except ValueError:
+            choices = ", ".join(c.value for c in Channel)
+            checks.add("$.channel", f"must be one of {choices}; got {channel!r}")
+        checks.text("$.detail", detail, required=False, max_length=500)
+        checks.done(type(self))
+        assert kind is not None
+        self.__attrs_init__(kind, detail)

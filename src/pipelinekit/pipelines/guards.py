@@ -26,6 +26,7 @@ from typing import Any, Final
 import attrs
 
 from ..domain.money import Money
+from ..domain.results import Verdict
 from ..errors import Problem
 from .errors import UnknownGuard
 
@@ -344,8 +345,6 @@ def min_score(*, min: object) -> GuardCheck:
 
 def verdict_in(*, verdicts: object) -> GuardCheck:
     """Passes when the latest qualification's verdict is one of ``verdicts``."""
-    from ..qualification.results import Verdict
-
     if isinstance(verdicts, str):
         verdicts = [verdicts]
     if not isinstance(verdicts, list | tuple) or not verdicts:

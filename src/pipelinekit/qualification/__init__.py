@@ -7,13 +7,20 @@
 * :func:`engagement` with :func:`rule` and a decay (:func:`half_life`,
   :func:`step_decay`, :func:`window`, :func:`no_decay`);
 * composites: :func:`weighted`, :func:`matrix` (A1..C3), :func:`gate`;
-* :func:`propose` turns a result into a lead lifecycle proposal,
-  :func:`preview` shows what a draft configuration would change,
+* :func:`preview` shows what a draft configuration would change,
   :func:`best_persona` / :func:`to_prospect` turn fitting leads into prospects;
 * :func:`build` / :func:`from_toml` make strategies from configuration, and
   the registry (:func:`register_qualifier`, entry point group
   ``pipelinekit.qualifiers``) adds your own.
+
+Turning a verdict into a lead lifecycle move (``propose``, ``apply_proposal``)
+combines qualification with pipelines, so it lives a layer above both, in
+:mod:`pipelinekit.lifecycle`.
 """
+
+import importlib
+import warnings
+from typing import Any
 
 from .base import (
     Band,
@@ -41,7 +48,6 @@ from .icp import (
     predicate,
     present,
 )
-from .lifecycle import Hysteresis, Proposal, apply_proposal, propose, propose_many
 from .personas import PersonaMatch, best_persona, link_prospect, to_prospect
 from .preview import Change, Preview, preview
 from .registry import (
@@ -65,14 +71,12 @@ __all__ = [
     "Decay",
     "EvaluationError",
     "Grade",
-    "Hysteresis",
     "Item",
     "MissingData",
     "NumericBand",
     "PersonaMatch",
     "PluginWarning",
     "Preview",
-    "Proposal",
     "QualificationResult",
     "Rule",
     "Strategy",
@@ -80,7 +84,6 @@ __all__ = [
     "UnknownQualifier",
     "Verdict",
     "anum",
-    "apply_proposal",
     "available_qualifiers",
     "band_for",
     "bands",
@@ -112,8 +115,6 @@ __all__ = [
     "predicate",
     "present",
     "preview",
-    "propose",
-    "propose_many",
     "register_qualifier",
     "rule",
     "step_decay",
@@ -122,3 +123,22 @@ __all__ = [
     "weighted",
     "window",
 ]
+
+# Deprecated names that moved up a layer, to pipelinekit.lifecycle.  They are
+# resolved by name when asked for (qualification never imports the layer above
+# it) and go away in the next release.
+_MOVED_TO_LIFECYCLE = frozenset(
+    ["Hysteresis", "Proposal", "apply_proposal", "propose", "propose_many"]
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_LIFECYCLE:
+        warnings.warn(
+            f"pipelinekit.qualification.{name} moved to pipelinekit.lifecycle.{name}; "
+            "the old name goes away in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module("pipelinekit.lifecycle"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..errors import PipelinekitError
+from ..errors import PipelinekitError, PluginWarning
 
 __all__ = ["EvaluationError", "PluginWarning", "UnknownQualifier"]
 
@@ -36,7 +36,3 @@ class EvaluationError(PipelinekitError, RuntimeError):
 
     def __reduce__(self) -> tuple[type[EvaluationError], tuple[str, str | None, str]]:
         return (type(self), (self.strategy, self.subject_id, self.message))
-
-
-class PluginWarning(UserWarning):
-    """A qualifier plugin could not be loaded; it is skipped and the others keep working."""

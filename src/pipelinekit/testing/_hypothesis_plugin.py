@@ -12,7 +12,7 @@ def _register() -> None:
     from hypothesis import strategies as st
 
     from .. import domain
-    from ..qualification import results
+    from ..domain import results
     from . import strategies as pks
 
     registrations: dict[type, st.SearchStrategy[object]] = {

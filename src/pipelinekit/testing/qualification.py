@@ -29,9 +29,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ..domain import Channel, Company, EmailAddress, Event, Lead, LeadId, Money, Person, Source
+from ..domain.results import QualificationResult, Verdict
 from ..errors import ValidationError
 from ..qualification.base import Strategy, canonical_config, config_hash
-from ..qualification.results import QualificationResult, Verdict
 from ..serialization import from_dict, to_dict
 
 __all__ = ["StrategyContract", "engagement_events", "scorable_leads"]
@@ -104,7 +104,7 @@ def scorable_leads(draw: st.DrawFn) -> Lead:
         company=company,
         source=draw(st.none() | st.builds(Source, st.sampled_from(list(Channel)))),
         tags=frozenset(draw(st.sets(st.sampled_from(["trial", "webinar", "vip"]), max_size=2))),
-        custom=answers,  # type: ignore[arg-type]
+        custom=answers,
         engagement=draw(engagement_events()),
     )
 

@@ -46,7 +46,7 @@ from ..domain import (
 )
 from ..domain._iso import COUNTRIES, CURRENCIES
 from ..domain.ids import uuid7
-from ..qualification.results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
+from ..domain.results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
 
 __all__ = [
     "aware_datetimes",

@@ -3,8 +3,8 @@
 The lead lifecycle (stages ``new``, ``contacted``, ``nurturing``,
 ``qualified``, ``disqualified``, ``converted``) is a pipeline machine; this
 module *proposes* the event (``qualify``, ``disqualify``, ``nurture``,
-``recycle``) a result calls for, and :func:`apply_proposal` fires it through
-the machine, which validates it and records the history.
+``recycle``) a result calls for, and :func:`~pipelinekit.lifecycle.apply_proposal`
+fires it through the machine, which validates it and records the history.
 
 Rules: knockouts disqualify; a score inside the hysteresis band keeps the
 current stage (no flapping around a threshold); a qualified lead whose
@@ -15,22 +15,16 @@ be scored gets no proposal; converted leads are left alone.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from ..domain._checks import Checks, to_decimal
+from ..domain.results import QualificationResult, Verdict
 from ..errors import Problem, ValidationError
-from .results import QualificationResult, Verdict
 
-if TYPE_CHECKING:
-    from ..domain.leads import Lead
-    from ..pipelines.compile import Pipeline
-    from ..pipelines.operations import Moved
-
-__all__ = ["Hysteresis", "Proposal", "apply_proposal", "propose", "propose_many"]
+__all__ = ["Hysteresis", "Proposal", "check_subject", "propose", "propose_many"]
 
 _OPEN = frozenset(["new", "contacted", "nurturing"])
 _TARGET = {
@@ -41,7 +35,7 @@ _TARGET = {
 }
 
 
-@attrs.frozen
+@attrs.frozen(init=False)
 class Hysteresis:
     """Two thresholds on the score around the qualified band.
 
@@ -53,15 +47,16 @@ class Hysteresis:
     qualify_at: Decimal
     keep_above: Decimal
 
-    def __attrs_post_init__(self) -> None:
+    def __init__(self, qualify_at: Decimal | int | str, keep_above: Decimal | int | str) -> None:
         checks = Checks()
-        high = to_decimal(checks, "$.qualify_at", self.qualify_at)
-        low = to_decimal(checks, "$.keep_above", self.keep_above)
+        high = to_decimal(checks, "$.qualify_at", qualify_at)
+        low = to_decimal(checks, "$.keep_above", keep_above)
         if high is not None and low is not None and low > high:
             checks.add("$.keep_above", f"must be <= qualify_at ({high}), got {low}")
-        checks.done(self)
-        object.__setattr__(self, "qualify_at", high)
-        object.__setattr__(self, "keep_above", low)
+        checks.done(type(self))
+        assert high is not None
+        assert low is not None
+        self.__attrs_init__(high, low)
 
 
 @attrs.frozen
@@ -104,7 +99,7 @@ def _proposal(
     )
 
 
-def _check_subject(lead: Any, result: QualificationResult) -> list[Problem]:
+def check_subject(lead: object, result: QualificationResult) -> list[Problem]:
     """A result about another subject must not qualify (or be stored on) ``lead``."""
     ident = getattr(lead, "id", None)
     subject = result.subject_id
@@ -132,7 +127,7 @@ def propose(
         )
     if problems:
         raise ValidationError("propose", problems)
-    problems = _check_subject(lead, result)
+    problems = check_subject(lead, result)
     if problems:
         raise ValidationError("QualificationResult", problems)
     status = str(getattr(lead, "status", "new"))
@@ -212,77 +207,3 @@ def propose_many(
             )
         out.append(propose(pair[0], pair[1], hysteresis=hysteresis))
     return out
-
-
-_LIFECYCLE: list[Pipeline] = []
-
-
-def _lifecycle() -> Pipeline:
-    if not _LIFECYCLE:
-        from ..pipelines.builtins import lead_lifecycle
-
-        _LIFECYCLE.append(lead_lifecycle())
-    return _LIFECYCLE[0]
-
-
-def apply_proposal(
-    proposal: Proposal,
-    lead: Lead,
-    *,
-    at: datetime,
-    result: QualificationResult | None = None,
-    pipeline: Pipeline | None = None,
-    actor: str | None = "qualification",
-) -> Moved[Lead] | None:
-    """Fire the proposal's event on ``lead`` through the lead lifecycle machine.
-
-    Returns the pipeline's ``Moved`` outcome (the moved lead, its history
-    record, the domain events), or ``None`` when the proposal changes no
-    stage.  With ``result``, the moved lead also keeps it as
-    ``lead.qualification``.  A proposal made for another lead, or for a
-    stage the lead has since left, or a ``result`` about another subject, is
-    refused with a :class:`~pipelinekit.ValidationError`; the machine refuses transitions it
-    does not allow (:class:`~pipelinekit.pipelines.InvalidTransition`).
-    """
-    from ..domain.leads import Lead
-
-    wrong: list[Problem] = []
-    if not isinstance(proposal, Proposal):
-        wrong.append(Problem("$.proposal", f"expected a Proposal, got {type(proposal).__name__}"))
-    if not isinstance(lead, Lead):
-        wrong.append(Problem("$.lead", f"expected a Lead, got {type(lead).__name__}"))
-    if result is not None and not isinstance(result, QualificationResult):
-        wrong.append(
-            Problem("$.result", f"expected a QualificationResult, got {type(result).__name__}")
-        )
-    if wrong:
-        raise ValidationError("apply_proposal", wrong)
-    problems = []
-    if proposal.lead_id is not None and proposal.lead_id != str(lead.id):
-        problems.append(Problem("$.lead_id", f"the proposal is for lead {proposal.lead_id}"))
-    if proposal.current != lead.status:
-        problems.append(
-            Problem(
-                "$.current",
-                f"the proposal was made in stage {proposal.current!r}, the lead is now in "
-                f"{lead.status!r}: evaluate and propose again",
-            )
-        )
-    if result is not None:
-        problems.extend(_check_subject(lead, result))
-    if problems:
-        raise ValidationError("Proposal", problems)
-    if proposal.event is None:
-        return None
-    from ..pipelines.operations import fire
-
-    if result is not None:
-        lead = lead.evolve(qualification=result)
-    return fire(
-        pipeline if pipeline is not None else _lifecycle(),
-        lead,
-        proposal.event,
-        at=at,
-        actor=actor,
-        note=proposal.reason,
-    )
