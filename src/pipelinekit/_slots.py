@@ -14,7 +14,6 @@ here is indistinguishable from a constructed one.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -23,20 +22,30 @@ import attrs
 __all__ = ["builder", "replacer"]
 
 
-@functools.cache
+# generated functions, per (class, replaced names); None stands for "every field"
+_MADE: dict[tuple[type, tuple[str, ...] | None], Callable[..., Any]] = {}
+
+
 def builder(cls: type) -> Callable[..., Any]:
     """``builder(Money)(Decimal(1), "EUR")``: a new instance from every field, in field order."""
-    fields = [field.name for field in attrs.fields(cls)]
-    return _generate(cls, {name: f"v{i}" for i, name in enumerate(fields)}, source=False)
+    made = _MADE.get((cls, None))
+    if made is None:
+        fields = [field.name for field in attrs.fields(cls)]
+        given = {name: f"v{i}" for i, name in enumerate(fields)}
+        made = _MADE[(cls, None)] = _generate(cls, given, source=False)
+    return made
 
 
-@functools.cache
 def replacer(cls: type, names: tuple[str, ...] = ()) -> Callable[..., Any]:
     """``replacer(Opportunity, ("stage", "history"))(entity, stage, history)``."""
-    unknown = set(names) - {field.name for field in attrs.fields(cls)}
-    if unknown:
-        raise ValueError(f"{cls.__name__} has no fields {sorted(unknown)}")
-    return _generate(cls, {name: f"v{i}" for i, name in enumerate(names)}, source=True)
+    made = _MADE.get((cls, names))
+    if made is None:
+        unknown = set(names) - {field.name for field in attrs.fields(cls)}
+        if unknown:
+            raise ValueError(f"{cls.__name__} has no fields {sorted(unknown)}")
+        given = {name: f"v{i}" for i, name in enumerate(names)}
+        made = _MADE[(cls, names)] = _generate(cls, given, source=True)
+    return made
 
 
 def _generate(cls: type, given: dict[str, str], *, source: bool) -> Callable[..., Any]:

@@ -18,7 +18,6 @@ from pipelinekit.pipelines import (
     Pipeline,
     PipelineMismatch,
     compile_pipeline,
-    fire_many,
 )
 from pipelinekit.testing.pipelines import opportunities_in, pipeline_specs
 
@@ -46,7 +45,7 @@ def test_bulk_path_and_machine_agree(
 ) -> None:
     pipeline = compile_pipeline(spec)  # type: ignore[arg-type]
     opps = data.draw(st.lists(opportunities_in(pipeline), min_size=1, max_size=4))
-    result = fire_many(pipeline, opps, event, at=WHEN, actor="bot", reason=reason)
+    result = pipeline.bulk(opps, event, at=WHEN, actor="bot", reason=reason)
     moved = iter(result.moved)
     failures = {f.index: f.error for f in result.failures}
     for index, opp in enumerate(opps):
@@ -70,10 +69,8 @@ def test_fast_construction_equals_validated_construction(
 ) -> None:
     pipeline = compile_pipeline(spec)  # type: ignore[arg-type]
     opps = data.draw(st.lists(opportunities_in(pipeline), min_size=1, max_size=5))
-    fast = fire_many(pipeline, opps, event, at=WHEN, reason="price", competitor="Globex")
-    checked = fire_many(
-        pipeline, opps, event, at=WHEN, reason="price", competitor="Globex", verify=True
-    )
+    fast = pipeline.bulk(opps, event, at=WHEN, reason="price", competitor="Globex")
+    checked = pipeline.bulk(opps, event, at=WHEN, reason="price", competitor="Globex", verify=True)
     assert fast.moved == checked.moved
     for entity in fast.moved:
         # a fully validated rebuild accepts every field the fast path wrote

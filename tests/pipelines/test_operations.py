@@ -26,10 +26,8 @@ from pipelinekit.pipelines import (
     Pipeline,
     PipelineBuilder,
     PipelineMismatch,
-    change_pipeline,
     compile_pipeline,
     guard,
-    is_rotting,
     stage_durations,
     time_in_stage,
 )
@@ -255,7 +253,7 @@ def test_change_pipeline_maps_stages_explicitly(sales: Pipeline) -> None:
     other = _guarded()
     opp = sales.move(_open(sales), "qualification", at=at(1)).entity
     mapping = {"initial_contact": "lead_in", "qualification": "lead_in", "closed_won": "won"}
-    moved = change_pipeline(sales, other, opp, mapping=mapping, actor="ana", at=at(2))
+    moved = sales.change_pipeline(opp, other, mapping=mapping, actor="ana", at=at(2))
     entity = moved.entity
     assert (entity.pipeline, entity.stage, entity.pipeline_version) == (
         "guarded",
@@ -267,12 +265,12 @@ def test_change_pipeline_maps_stages_explicitly(sales: Pipeline) -> None:
     assert entity.history[-1].pipeline == "guarded"
     assert [e.kind for e in moved.events] == ["pipeline_changed", "stage_changed"]
     with pytest.raises(ValidationError) as bad:
-        change_pipeline(
-            sales, other, opp, mapping={"qualification": "won", "meeting": "nowhere"}, at=at(2)
+        sales.change_pipeline(
+            opp, other, mapping={"qualification": "won", "meeting": "nowhere"}, at=at(2)
         )
     assert set(bad.value.paths) == {"$.mapping.qualification", "$.mapping.meeting"}
     with pytest.raises(ValidationError, match="current stage"):
-        change_pipeline(sales, other, opp, mapping={"meeting": "lead_in"}, at=at(2))
+        sales.change_pipeline(opp, other, mapping={"meeting": "lead_in"}, at=at(2))
 
 
 def test_time_in_stage_and_rotting_come_from_history(sales: Pipeline) -> None:
@@ -282,8 +280,8 @@ def test_time_in_stage_and_rotting_come_from_history(sales: Pipeline) -> None:
         ("initial_contact", timedelta(days=3)),
         ("qualification", timedelta(days=7)),
     ]
-    assert not is_rotting(sales, opp, as_of=at(10))  # qualification rots after 21 days
-    assert is_rotting(sales, opp, as_of=at(25))
+    assert not sales.is_rotting(opp, as_of=at(10))  # qualification rots after 21 days
+    assert sales.is_rotting(opp, as_of=at(25))
 
 
 def test_durations_and_rotting_refuse_a_naive_as_of(sales: Pipeline) -> None:
@@ -292,7 +290,7 @@ def test_durations_and_rotting_refuse_a_naive_as_of(sales: Pipeline) -> None:
     for call in (
         lambda: time_in_stage(opp, as_of=naive),
         lambda: stage_durations(opp, as_of=naive),
-        lambda: is_rotting(sales, opp, as_of=naive),
+        lambda: sales.is_rotting(opp, as_of=naive),
     ):
         with pytest.raises(ValidationError, match="naive"):
             call()
@@ -324,20 +322,18 @@ def test_ordinary_mistakes_get_validation_errors_with_paths(
     assert paths(lambda: sales.open(name="x", probability=50, at=T0)) == ("$.probability",)
     assert paths(lambda: sales.open(name="x", amout=Money(1, "EUR"), at=T0)) == ("$.amout",)
     opp = _open(sales)
-    assert paths(lambda: change_pipeline(sales, sales, opp, mapping=None, at=at(1))) == (
+    assert paths(lambda: sales.change_pipeline(opp, sales, mapping=None, at=at(1))) == (
         "$.mapping",
     )
     assert "$.mapping.1" in paths(
-        lambda: change_pipeline(sales, sales, opp, mapping={1: 2}, at=at(1))  # type: ignore[dict-item]
+        lambda: sales.change_pipeline(opp, sales, mapping={1: 2}, at=at(1))  # type: ignore[dict-item]
     )
     lost = sales.lose(opp, reason="price", at=at(1)).entity
     assert paths(lambda: sales.reopen(lost, to=["meeting"], at=at(2))) == ("$.to",)
     assert paths(lambda: sales.fire({"id": 1}, "advance", at=at(1))) == ("$.entity",)
     assert paths(lambda: lifecycle.convert(opp, pipeline=sales, at=at(1))) == ("$.lead",)
-    from pipelinekit.pipelines import operations
-
     assert paths(
-        lambda: operations.set_probability(lifecycle, lead, manual=50, at=at(1))  # type: ignore[type-var]
+        lambda: lifecycle.set_probability(lead, manual=50, at=at(1))  # type: ignore[arg-type]
     ) == ("$.opportunity",)
     # nothing was half-changed
     assert opp.stage == "initial_contact"
@@ -359,7 +355,7 @@ def test_arguments_of_the_wrong_type_are_refused_before_anything_moves(
         "$.pipeline",
     )
     assert paths(
-        lambda: change_pipeline(lifecycle, lifecycle, lead, mapping={"new": "new"}, at=at(1))  # type: ignore[arg-type]
+        lambda: lifecycle.change_pipeline(lead, lifecycle, mapping={"new": "new"}, at=at(1))  # type: ignore[arg-type]
     ) == ("$.opportunity",)
     assert paths(lambda: lifecycle.lose(lead, reason="x", note=5, at=at(1))) == ("$.note",)
     assert paths(lambda: sales.set_probability(opp, clear_manual="yes", at=at(1))) == (
@@ -509,8 +505,8 @@ def test_several_pipelines_side_by_side_with_versions(
     assert sorted(p.key for p in pipelines) == ["guarded", "sales"]
     with pytest.raises(UnknownPipeline, match="unknown pipeline 'nope'"):
         pipelines.get("nope")
-    migrated = change_pipeline(
-        sales, sales_v2, old, mapping={"initial_contact": "initial_contact"}, at=at(1)
+    migrated = sales.change_pipeline(
+        old, sales_v2, mapping={"initial_contact": "initial_contact"}, at=at(1)
     )
     assert migrated.entity.pipeline_version == sales_v2.version
     assert migrated.entity.probability == 15

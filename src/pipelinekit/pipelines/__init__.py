@@ -3,16 +3,22 @@
 Define a pipeline as data (:class:`PipelineBuilder`, :func:`pipeline_from_dict`,
 :func:`load_pipeline` for TOML), compile it once into a strict state machine
 (:func:`compile_pipeline`) and move leads and opportunities with the
-:class:`Pipeline` methods (``fire``, ``move``, ``win``, ``lose``, ``reopen``,
-``bulk``) or the functions in :mod:`pipelinekit.pipelines.operations`.
+:class:`Pipeline` methods: ``fire``, ``move``, ``win``, ``lose``, ``reopen``,
+``open``, ``convert``, ``set_probability``, ``change_pipeline``, ``bulk``,
+``explain``, ``available_events`` and ``is_rotting``.
+
+The free functions that used to repeat those methods (``fire``, ``fire_many``,
+``convert``, ...) are deprecated aliases for one release.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from ..domain.timing import stage_durations, time_in_stage
 from .builder import PipelineBuilder, guard
 from .builtins import LEAD_LIFECYCLE, SALES, lead_lifecycle, sales_pipeline
-from .bulk import BulkFailure, BulkResult, fire_many
-from .compile import Candidate, Pipeline, compile_pipeline
+from .compile import compile_pipeline
 from .diagrams import DiagramDependencyError, to_dot, to_markdown, to_mermaid, write_image
 from .errors import (
     BulkTransitionError,
@@ -44,25 +50,10 @@ from .guards import (
     read_field,
 )
 from .loading import load_pipeline, loads_pipeline, pipeline_from_dict
-from .operations import (
-    Conversion,
-    Moved,
-    available_events,
-    change_pipeline,
-    convert,
-    explain,
-    fire,
-    is_rotting,
-    layered_probability,
-    lose,
-    move,
-    open_opportunity,
-    reopen,
-    set_probability,
-    stage_durations,
-    time_in_stage,
-    win,
-)
+from .machine import Candidate
+from .operations import deprecated as _deprecated
+from .outcomes import BulkFailure, BulkResult, Conversion, Moved
+from .pipeline import Pipeline
 from .registry import PipelineSet, UnknownPipeline
 from .spec import ANY_OPEN, GuardSpec, PipelineSpec, StageKind, StageSpec, TransitionSpec
 
@@ -106,33 +97,27 @@ __all__ = [
     "TransitionSpec",
     "UnknownGuard",
     "UnknownPipeline",
-    "available_events",
-    "change_pipeline",
     "compile_pipeline",
-    "convert",
     "default_guards",
-    "explain",
-    "fire",
-    "fire_many",
     "guard",
-    "is_rotting",
-    "layered_probability",
     "lead_lifecycle",
     "load_pipeline",
     "loads_pipeline",
-    "lose",
-    "move",
-    "open_opportunity",
     "pipeline_from_dict",
     "read_field",
-    "reopen",
     "sales_pipeline",
-    "set_probability",
     "stage_durations",
     "time_in_stage",
     "to_dot",
     "to_markdown",
     "to_mermaid",
-    "win",
     "write_image",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The free functions that repeated Pipeline's methods, for one more release.
+    alias = _deprecated(name, __name__)
+    if alias is not None:
+        return alias
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

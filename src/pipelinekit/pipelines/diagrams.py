@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
+from ..domain.leads import Lead
+from ..domain.opportunities import Opportunity
 from ..errors import PipelinekitError
-from ._kinds import kind_of
-from .compile import Pipeline
 from .guards import Subject
+from .machine import Chart, PipelineMachine
 
 __all__ = ["DiagramDependencyError", "to_dot", "to_markdown", "to_mermaid", "write_image"]
 
@@ -24,22 +24,19 @@ class DiagramDependencyError(PipelinekitError, ImportError):
     """A diagram format needs something that is not installed; the message says what."""
 
 
-def _target(pipeline: Pipeline, entity: Any | None) -> Any:
+def _target(pipeline: PipelineMachine, entity: Lead | Opportunity | None) -> type[Chart] | Chart:
     if entity is None:
         return pipeline.machine_class
-    from .operations import _Model, _stage_of
-
-    _, stage = _stage_of(pipeline, entity, "diagram")
-    kind_of(entity)
-    return pipeline.machine_class(model=_Model(stage, Subject(entity)), state_field="stage")
+    _, stage = pipeline.locate(entity, "diagram")
+    return pipeline.bind(stage, Subject(entity))[0]
 
 
-def to_mermaid(pipeline: Pipeline, entity: Any | None = None) -> str:
+def to_mermaid(pipeline: PipelineMachine, entity: Lead | Opportunity | None = None) -> str:
     """Mermaid ``stateDiagram-v2`` source; ``entity``'s stage is highlighted."""
     return format(_target(pipeline, entity), "mermaid")
 
 
-def to_markdown(pipeline: Pipeline) -> str:
+def to_markdown(pipeline: PipelineMachine) -> str:
     """A Markdown table of the pipeline's transitions (source, event, target, guards)."""
     return format(pipeline.machine_class, "md")
 
@@ -53,14 +50,18 @@ def _require_pydot() -> None:
         ) from None
 
 
-def to_dot(pipeline: Pipeline, entity: Any | None = None) -> str:
+def to_dot(pipeline: PipelineMachine, entity: Lead | Opportunity | None = None) -> str:
     """Graphviz DOT source (needs the ``diagrams`` extra)."""
     _require_pydot()
     return format(_target(pipeline, entity), "dot")
 
 
 def write_image(
-    pipeline: Pipeline, path: str | Path, *, entity: Any | None = None, format: str | None = None
+    pipeline: PipelineMachine,
+    path: str | Path,
+    *,
+    entity: Lead | Opportunity | None = None,
+    format: str | None = None,
 ) -> Path:
     """Render the pipeline to an SVG or PNG file (format from ``path``'s suffix by default).
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from ..domain.leads import Lead
 from ..domain.opportunities import Opportunity
 from ..errors import PipelinekitError
-from .compile import Pipeline
+from .pipeline import Pipeline
 
 __all__ = ["PipelineSet", "UnknownPipeline"]
 
@@ -31,7 +31,7 @@ class PipelineSet:
 
     The last version added for a key is the current one.  Older versions stay
     available so an opportunity recorded under one can still be moved (or
-    mapped to the current version with :func:`change_pipeline`)::
+    mapped to the current version with :meth:`Pipeline.change_pipeline`)::
 
         pipelines = PipelineSet(sales_pipeline(), lifecycle=lead_lifecycle())
         pipelines.for_entity(opportunity).fire(opportunity, "advance", at=now)

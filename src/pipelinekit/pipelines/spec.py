@@ -21,6 +21,7 @@ from typing import Any, Final
 import attrs
 
 from ..domain._checks import set_attr
+from ..domain.opportunities import ProbabilitySource
 from ..errors import Problem
 from .errors import PipelineDefinitionError
 from .guards import _PATH, GuardRegistry
@@ -121,6 +122,25 @@ class StageSpec:
     def is_closed(self) -> bool:
         """True for won and lost stages."""
         return self.kind is not StageKind.OPEN
+
+    def effective_probability(
+        self, manual: Decimal | None, automated: Decimal | None
+    ) -> tuple[Decimal, ProbabilitySource]:
+        """An opportunity's probability in this stage and where it comes from.
+
+        The layers in order of precedence: a closed stage (won 100, lost 0),
+        then the ``manual`` layer, then the ``automated`` one, then the stage
+        default (:attr:`probability`).
+        """
+        if self.kind is StageKind.WON:
+            return _HUNDRED, ProbabilitySource.CLOSED
+        if self.kind is StageKind.LOST:
+            return _ZERO, ProbabilitySource.CLOSED
+        if manual is not None:
+            return manual, ProbabilitySource.MANUAL
+        if automated is not None:
+            return automated, ProbabilitySource.AUTOMATED
+        return self.probability, ProbabilitySource.STAGE_DEFAULT
 
     def as_dict(self) -> dict[str, Any]:
         """The definition form of this stage."""

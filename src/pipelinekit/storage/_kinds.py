@@ -1,4 +1,8 @@
-"""What storage needs to know about each entity kind: its name and its indexed values."""
+"""What storage needs to know about each entity kind: its name and its indexed values.
+
+The kinds themselves are :mod:`pipelinekit.domain.kinds`; unchecked copies are
+built by the one slot-level code generator, :mod:`pipelinekit._slots`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from typing import Any, TypeVar
 
 import attrs
 
+from .._slots import replacer
+from ..domain.kinds import KINDS
 from ..domain.leads import Lead
 from ..domain.opportunities import Opportunity
 from ..domain.prospects import Prospect
@@ -62,47 +68,19 @@ INDEX: dict[type, Callable[[Any], IndexRow]] = {
     Prospect: _prospect_row,
     Opportunity: _opportunity_row,
 }
-KIND_NAMES: dict[type, str] = {Lead: "lead", Prospect: "prospect", Opportunity: "opportunity"}
-
-
-_COPIERS: dict[type, Callable[[Any], Any]] = {}
-
-
-def _copier(cls: type) -> Callable[[Any], Any]:
-    """A function copying every slot of a frozen attrs instance, without validation.
-
-    ``copy.copy`` goes through ``__reduce_ex__`` and ``__setstate__`` (several
-    times slower); bulk saves copy every entity once to set its new version.
-    """
-    names = tuple(a.name for a in attrs.fields(cls))
-    new_, set_ = object.__new__, object.__setattr__
-
-    def copy(old: Any) -> Any:
-        new: Any = new_(cls)
-        for name in names:
-            set_(new, name, getattr(old, name))
-        return new
-
-    return copy
+KIND_NAMES: dict[type, str] = {kind.cls: kind.name for kind in KINDS}
 
 
 def with_version(entity: E, version: int) -> E:
     """A copy of ``entity`` with ``version`` set, skipping re-validation (nothing else changes)."""
-    cls = type(entity)
-    copier = _COPIERS.get(cls)
-    if copier is None:
-        copier = _COPIERS[cls] = _copier(cls)
-    new: E = copier(entity)
-    object.__setattr__(new, "version", version)
-    return new
+    copy: E = replacer(type(entity), ("version",))(entity, version)
+    return copy
 
 
 def replace_unchecked(entity: E, **changes: Any) -> E:
     """A copy with ``changes`` set without validation (callers validate if it is kept)."""
-    new = with_version(entity, entity.version)
-    for name, value in changes.items():
-        object.__setattr__(new, name, value)
-    return new
+    copy: E = replacer(type(entity), tuple(changes))(entity, *changes.values())
+    return copy
 
 
 def validated(entity: E) -> E:

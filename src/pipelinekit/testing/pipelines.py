@@ -32,7 +32,7 @@ from ..domain.history import StageChange
 from ..domain.ids import OpportunityId
 from ..domain.money import Money
 from ..domain.opportunities import Opportunity, Outcome
-from ..pipelines import Pipeline, PipelineSpec, StageKind, layered_probability, pipeline_from_dict
+from ..pipelines import Pipeline, PipelineSpec, StageKind, pipeline_from_dict
 
 __all__ = ["guard_dicts", "opportunities_in", "pipeline_dicts", "pipeline_specs"]
 
@@ -146,7 +146,7 @@ def opportunities_in(
         custom["seats"] = draw(st.integers(0, 60))
     manual = draw(st.none() | st.integers(0, 100).map(Decimal))
     automated = draw(st.none() | st.integers(0, 100).map(Decimal))
-    probability, source = layered_probability(spec, manual, automated)
+    probability, source = spec.effective_probability(manual, automated)
     entered = StageChange(None, key, "open", created, None, None, pipeline.key)
     outcome = {StageKind.OPEN: Outcome.OPEN, StageKind.WON: Outcome.WON}.get(
         spec.kind, Outcome.LOST

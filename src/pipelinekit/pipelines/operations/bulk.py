@@ -1,44 +1,40 @@
 """The bulk path: validate and apply one event to many entities without a machine each.
 
 :func:`fire_many` looks every entity's move up in the ``(stage, event) ->
-candidates`` table that :func:`compile_pipeline` derived from the compiled
-state-machine class (so the two cannot drift), runs the same guards, and
-builds each moved entity directly: every replaced value is checked once per
-batch (actor, note, time, reason) or per entity (time order), so the full
-constructor validation is not needed.  Pass ``verify=True`` to rebuild through
-the validating constructor instead (slower; useful while debugging).
+candidates`` table that compilation derived from the state-machine class (so
+the two cannot drift), runs the same guards, and builds each moved entity
+directly: every replaced value is checked once per batch (actor, note, time,
+reason) or per entity (time order), so the full constructor validation is not
+needed.  ``verify=True`` rebuilds through the validating constructor instead
+(slower; useful while debugging).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any
 
 import attrs
 
-from ..clock import Clock, resolve_time
-from ..domain._checks import Checks
-from ..domain.history import StageChange
-from ..domain.leads import Lead
-from ..domain.opportunities import Opportunity, Outcome, ProbabilitySource
-from ..errors import PipelinekitError, Problem, ValidationError
-from ._fast import replacer
-from ._kinds import LEAD, OPPORTUNITY, EntityKind
-from .compile import Candidate
-from .errors import BulkTransitionError, InvalidTransition, PipelineMismatch
-from .events import DomainEvent, OpportunityLost, OpportunityReopened, OpportunityWon, StageChanged
-from .guards import GuardCheck, Subject
-from .spec import StageKind, StageSpec
+from ..._slots import replacer
+from ...clock import Clock, resolve_time
+from ...domain._checks import Checks
+from ...domain.history import StageChange
+from ...domain.kinds import LEAD, OPPORTUNITY, EntityKind
+from ...domain.leads import Lead
+from ...domain.opportunities import Opportunity, Outcome, ProbabilitySource
+from ...errors import PipelinekitError, Problem, ValidationError
+from ..errors import BulkTransitionError, InvalidTransition, PipelineMismatch
+from ..guards import GuardCheck, Subject
+from ..machine import Candidate, PipelineMachine
+from ..outcomes import BulkFailure, BulkResult, E
+from ..spec import StageKind, StageSpec
 
-if TYPE_CHECKING:
-    from .compile import Pipeline
+__all__ = ["fire_many"]
 
-__all__ = ["BulkFailure", "BulkResult", "fire_many"]
-
-E = TypeVar("E", Lead, Opportunity)
 _HUNDRED = Decimal(100)
 _ZERO = Decimal(0)
 _OPP_FIELDS = (
@@ -56,98 +52,6 @@ _OPP_FIELDS = (
 _LEAD_FIELDS = ("status", "history", "updated_at")
 
 
-class BulkFailure:
-    """One entity the bulk path refused: its position in the input, its id and why.
-
-    ``error`` is the same exception the single-entity path raises; it is
-    built on first access, so refusing many entities stays cheap.
-    """
-
-    __slots__ = ("_build", "_error", "entity_id", "index")
-
-    def __init__(
-        self,
-        index: int,
-        entity_id: str,
-        error: PipelinekitError | None = None,
-        build: Callable[[], PipelinekitError] | None = None,
-    ) -> None:
-        self.index = index
-        self.entity_id = entity_id
-        self._error = error
-        self._build = build
-
-    @property
-    def error(self) -> PipelinekitError:
-        """The refusal as an exception (InvalidTransition, GuardFailed, ...)."""
-        if self._error is None:
-            assert self._build is not None
-            self._error = self._build()
-            self._build = None
-        return self._error
-
-    def __repr__(self) -> str:
-        return (
-            f"BulkFailure(index={self.index}, entity_id={self.entity_id!r}, error={self.error!r})"
-        )
-
-
-@attrs.frozen
-class BulkResult(Generic[E]):
-    """What :func:`fire_many` did: ``moved`` holds the new entities (input order, refused
-    ones left out), ``failures`` one :class:`BulkFailure` per refused entity."""
-
-    moved: list[E] = attrs.field(repr=lambda v: f"<{len(v)} entities>")
-    failures: list[BulkFailure] = attrs.field(repr=lambda v: f"<{len(v)} failures>")
-    pipeline: str
-    event: str
-    closed_stages: frozenset[str] = frozenset()
-
-    def events(self) -> Iterator[DomainEvent]:
-        """The domain events of every move, derived from each moved entity's new history
-        record (stage changed, then won / lost / reopened)."""
-        for entity in self.moved:
-            change = entity.history[-1]
-            kind = "lead" if isinstance(entity, Lead) else "opportunity"
-            yield StageChanged(
-                kind,
-                entity.id,
-                change.at,
-                self.pipeline,
-                change.from_stage,
-                change.to_stage,
-                change.event,
-                change.actor,
-                change.note,
-            )
-            if isinstance(entity, Opportunity):
-                if entity.outcome is Outcome.WON:
-                    yield OpportunityWon(
-                        kind, entity.id, change.at, self.pipeline, change.to_stage, change.actor
-                    )
-                elif entity.outcome is Outcome.LOST:
-                    yield OpportunityLost(
-                        kind,
-                        entity.id,
-                        change.at,
-                        self.pipeline,
-                        change.to_stage,
-                        entity.lost_reason,
-                        entity.competitor,
-                        change.actor,
-                    )
-                elif change.from_stage in self.closed_stages:
-                    yield OpportunityReopened(
-                        kind,
-                        entity.id,
-                        change.at,
-                        self.pipeline,
-                        change.from_stage,
-                        change.to_stage,
-                        change.actor,
-                    )
-
-
 @attrs.frozen
 class _Plan:
     candidates: tuple[Candidate, ...]
@@ -156,7 +60,7 @@ class _Plan:
 
 
 def fire_many(
-    pipeline: Pipeline,
+    machine: PipelineMachine,
     entities: Sequence[E],
     event: str,
     *,
@@ -176,8 +80,9 @@ def fire_many(
     ``failures`` with the same :class:`InvalidTransition` / :class:`GuardFailed`
     the single-entity path raises.  With ``strict=True`` any refusal raises
     :class:`BulkTransitionError` and nothing is returned.  A lead never
-    converts in bulk (use :func:`convert`).
+    converts in bulk (use ``convert``).
     """
+    pipeline = machine
     when = resolve_time(at, clock)
     checks = Checks()
     checks.instance("$.event", event, str, optional=False)
@@ -196,7 +101,7 @@ def fire_many(
     moved: list[Any] = []
     failures: list[BulkFailure] = []
     if not entities:
-        return BulkResult(moved, failures, pipeline.key, event, _closed(pipeline))
+        return BulkResult(moved, failures, pipeline.key, event, pipeline.closed_stages())
     # the kind comes from the first entity that moves at all; anything else,
     # first or not, is reported as a failure
     first = next((e for e in entities if type(e) in (Lead, Opportunity)), None)
@@ -237,10 +142,11 @@ def fire_many(
     key = pipeline.key
     field = kind.stage_field
     is_lead = kind is LEAD
-    replace = replacer(kind.cls, _LEAD_FIELDS if is_lead else _OPP_FIELDS)
+    assert field is not None
     subject = Subject(None, overrides)
     items: Sequence[Any] = entities
     entity_cls: Any = kind.cls
+    replace = replacer(entity_cls, _LEAD_FIELDS if is_lead else _OPP_FIELDS)
     open_kind, won_kind = StageKind.OPEN, StageKind.WON
     manual_src, automated_src = ProbabilitySource.MANUAL, ProbabilitySource.AUTOMATED
     default_src, closed_src = ProbabilitySource.STAGE_DEFAULT, ProbabilitySource.CLOSED
@@ -371,7 +277,7 @@ def fire_many(
             append(replace(entity, target, (*history, change), updated_at, version, *values))
     if strict and failures:
         raise BulkTransitionError((f.index, f.error) for f in failures)
-    return BulkResult(moved, failures, pipeline.key, event, _closed(pipeline))
+    return BulkResult(moved, failures, pipeline.key, event, pipeline.closed_stages())
 
 
 def _too_early(last: datetime) -> PipelinekitError:
@@ -381,7 +287,7 @@ def _too_early(last: datetime) -> PipelinekitError:
 
 
 def _no_bulk_conversion(
-    pipeline: Pipeline, entity: Any, stage: str, event: str, target: str
+    pipeline: PipelineMachine, entity: Any, stage: str, event: str, target: str
 ) -> PipelinekitError:
     return InvalidTransition(
         entity_kind="lead",
@@ -395,10 +301,6 @@ def _no_bulk_conversion(
     )
 
 
-def _closed(pipeline: Pipeline) -> frozenset[str]:
-    return frozenset(key for key, stage in pipeline.stages.items() if stage.is_closed)
-
-
 def _type_error(kind: EntityKind, entity: object) -> PipelinekitError:
     return ValidationError(
         "fire_many",
@@ -407,7 +309,7 @@ def _type_error(kind: EntityKind, entity: object) -> PipelinekitError:
 
 
 def _invalid(
-    pipeline: Pipeline,
+    pipeline: PipelineMachine,
     kind: EntityKind,
     entity: Any,
     stage: str,
@@ -438,7 +340,7 @@ def _invalid(
 
 
 def _guard_error(
-    pipeline: Pipeline,
+    pipeline: PipelineMachine,
     kind: EntityKind,
     entity: Any,
     stage: str,

@@ -1,0 +1,24 @@
+"""Whether an entity has sat in its stage too long (the stage's ``rotting_days``)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from ...clock import ensure_aware
+from ...domain.kinds import moving_kind_of
+from ...domain.leads import Lead
+from ...domain.opportunities import Opportunity
+from ...domain.timing import time_in_stage
+from ..machine import PipelineMachine, stage_of
+
+__all__ = ["is_rotting"]
+
+
+def is_rotting(machine: PipelineMachine, entity: Lead | Opportunity, *, as_of: datetime) -> bool:
+    """True when ``entity`` sits in an open stage longer than the stage's ``rotting_days``."""
+    as_of = ensure_aware(as_of, "as_of")
+    moving_kind_of(entity)
+    stage = machine.stages.get(stage_of(entity))
+    if stage is None or stage.is_closed or stage.rotting_days is None:
+        return False
+    return time_in_stage(entity, as_of=as_of) > timedelta(days=stage.rotting_days)

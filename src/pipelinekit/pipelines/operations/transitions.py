@@ -1,0 +1,363 @@
+"""Moving one lead or opportunity along a transition (the state-machine path).
+
+``fire`` runs the compiled state chart; ``move``, ``win``, ``lose`` and
+``reopen`` pick the event for it; ``explain`` and ``available_events`` ask
+the same questions without moving anything.  Every move is checked by the
+machine, recorded as a :class:`~pipelinekit.StageChange` and reported as
+domain events; the input entity is never changed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from statemachine.exceptions import TransitionNotAllowed
+
+from ...clock import Clock, resolve_time
+from ...domain._checks import Checks
+from ...domain.history import StageChange
+from ...domain.kinds import LEAD, EntityKind
+from ...domain.leads import Lead
+from ...domain.opportunities import Opportunity, Outcome
+from ...errors import Problem, ValidationError
+from ..errors import InvalidTransition
+from ..events import (
+    DomainEvent,
+    OpportunityLost,
+    OpportunityReopened,
+    OpportunityWon,
+    ProbabilityChanged,
+    StageChanged,
+)
+from ..guards import Subject
+from ..machine import Candidate, PipelineMachine, event_attr
+from ..outcomes import E, Moved
+from ..spec import StageKind
+
+__all__ = [
+    "apply_move",
+    "available_events",
+    "closing_choice",
+    "explain",
+    "fire",
+    "lose",
+    "move",
+    "reopen",
+    "run_machine",
+    "win",
+]
+
+
+def _overrides(reason: str | None, competitor: str | None) -> dict[str, object]:
+    # the move's own inputs, as guards see them
+    overrides: dict[str, object] = {}
+    if reason is not None:
+        overrides["lost_reason"] = reason
+    if competitor is not None:
+        overrides["competitor"] = competitor
+    return overrides
+
+
+def fire(
+    machine: PipelineMachine,
+    entity: E,
+    event: str,
+    *,
+    to: str | None = None,
+    actor: str | None = None,
+    note: str | None = None,
+    at: datetime | None = None,
+    clock: Clock | None = None,
+    reason: str | None = None,
+    competitor: str | None = None,
+) -> Moved[E]:
+    """Fire ``event`` on ``entity`` through the compiled state machine (see ``Pipeline.fire``)."""
+    when = resolve_time(at, clock)
+    kind, stage = machine.locate(entity, event)
+    candidates = machine.select(kind, entity.id, stage, event, to)
+    if isinstance(candidates, InvalidTransition):
+        raise candidates
+    return run_machine(
+        machine, kind, entity, stage, event, candidates, to, actor, note, when, reason, competitor
+    )
+
+
+def explain(
+    machine: PipelineMachine,
+    entity: Lead | Opportunity,
+    event: str,
+    *,
+    to: str | None = None,
+    reason: str | None = None,
+    competitor: str | None = None,
+) -> InvalidTransition | None:
+    """Why :func:`fire` would refuse ``event`` now (the same error it would raise), or
+    ``None`` if it would go ahead; nothing is moved."""
+    try:
+        kind, stage = machine.locate(entity, event)
+    except InvalidTransition as error:
+        return error
+    candidates = machine.select(kind, entity.id, stage, event, to)
+    if isinstance(candidates, InvalidTransition):
+        return candidates
+    subject = Subject(entity, _overrides(reason, competitor))
+    for candidate in candidates:
+        if candidate.first_failure(subject) is None:
+            if kind is LEAD and machine.stages[candidate.target].kind is StageKind.WON:
+                return machine.refusal(
+                    kind, entity.id, stage, event, _convert_only(candidate.target)
+                )
+            return None
+    return machine.blocked(kind, entity.id, stage, event, candidates, subject)
+
+
+def available_events(machine: PipelineMachine, entity: Lead | Opportunity) -> tuple[str, ...]:
+    """The events :func:`fire` would accept for ``entity`` right now (guards evaluated)."""
+    try:
+        _, stage = machine.locate(entity, "")
+    except InvalidTransition:
+        return ()
+    return tuple(e for e in machine.allowed_events(stage) if explain(machine, entity, e) is None)
+
+
+def _convert_only(target: str) -> str:
+    return (
+        f"{target!r} is the lifecycle's converted stage: use convert() so an "
+        "opportunity is created and linked"
+    )
+
+
+def run_machine(
+    machine: PipelineMachine,
+    kind: EntityKind,
+    entity: E,
+    stage: str,
+    event: str,
+    candidates: tuple[Candidate, ...],
+    to: str | None,
+    actor: str | None,
+    note: str | None,
+    when: datetime,
+    reason: str | None,
+    competitor: str | None,
+    *,
+    converting: bool = False,
+) -> Moved[E]:
+    """Send ``event`` to a state chart bound to ``entity``; build the move it allows."""
+    subject = Subject(entity, _overrides(reason, competitor))
+    chart, model = machine.bind(stage, subject)
+    try:
+        chart.send(event_attr(event), to=to)
+    except TransitionNotAllowed:
+        raise machine.blocked(kind, entity.id, stage, event, candidates, subject) from None
+    target = model.stage
+    if kind is LEAD and machine.stages[target].kind is StageKind.WON and not converting:
+        raise machine.refusal(kind, entity.id, stage, event, _convert_only(target))
+    return apply_move(
+        machine, kind, entity, stage, target, event, when, actor, note, reason, competitor
+    )
+
+
+def apply_move(
+    machine: PipelineMachine,
+    kind: EntityKind,
+    entity: E,
+    source: str,
+    target: str,
+    event: str,
+    at: datetime,
+    actor: str | None,
+    note: str | None,
+    reason: str | None = None,
+    competitor: str | None = None,
+) -> Moved[E]:
+    """Build the moved entity, its history record and the domain events (already validated)."""
+    last = entity.history[-1].at if entity.history else entity.created_at
+    if at < last:
+        raise ValidationError(
+            "move",
+            [
+                Problem(
+                    "$.at",
+                    f"{at.isoformat()} is before the last recorded change ({last.isoformat()})",
+                )
+            ],
+        )
+    if (
+        not kind.closable
+        and isinstance(reason, str)
+        and (note is None or isinstance(note, str))
+        and machine.stages[target].kind is StageKind.LOST
+    ):
+        # a lead has no lost_reason field: the reason goes into the history
+        # record and the StageChanged event, so disqualifying with one keeps it
+        note = f"lost: {reason}" if not note else f"{note} (lost: {reason})"
+    change = StageChange(source, target, event, at, actor, note, machine.key)
+    assert kind.stage_field is not None
+    changes: dict[str, Any] = {
+        kind.stage_field: target,
+        "history": (*entity.history, change),
+        "updated_at": at if at > entity.updated_at else entity.updated_at,
+    }
+    events: list[DomainEvent] = [
+        StageChanged(kind.name, entity.id, at, machine.key, source, target, event, actor, note)
+    ]
+    if isinstance(entity, Opportunity):
+        target_stage = machine.stages[target]
+        source_stage = machine.stages[source]
+        changes["pipeline_version"] = machine.version
+        probability, origin = target_stage.effective_probability(
+            entity.manual_probability, entity.automated_probability
+        )
+        changes["probability"] = probability
+        changes["probability_source"] = origin
+        if target_stage.kind is StageKind.WON:
+            changes.update(outcome=Outcome.WON, closed_at=at, lost_reason=None)
+            if competitor is not None:
+                changes["competitor"] = competitor
+            events.append(OpportunityWon(kind.name, entity.id, at, machine.key, target, actor))
+        elif target_stage.kind is StageKind.LOST:
+            changes.update(outcome=Outcome.LOST, closed_at=at, lost_reason=reason)
+            if competitor is not None:
+                changes["competitor"] = competitor
+            events.append(
+                OpportunityLost(
+                    kind.name, entity.id, at, machine.key, target, reason, competitor, actor
+                )
+            )
+        else:
+            changes.update(outcome=Outcome.OPEN, closed_at=None, lost_reason=None)
+            if source_stage.is_closed:
+                events.append(
+                    OpportunityReopened(
+                        kind.name, entity.id, at, machine.key, source, target, actor
+                    )
+                )
+        if probability != entity.probability or origin != entity.probability_source:
+            events.append(
+                ProbabilityChanged(
+                    kind.name, entity.id, at, entity.probability, probability, origin.value, actor
+                )
+            )
+    return Moved(entity.evolve(**changes), tuple(events), change)
+
+
+def closing_choice(
+    machine: PipelineMachine, stage: str, wanted: StageKind
+) -> tuple[str, str] | None:
+    """The first ``(event, target)`` leading from ``stage`` to a stage of kind ``wanted``."""
+    for event in machine.allowed_events(stage):
+        for candidate in machine.candidates(stage, event):
+            if machine.stages[candidate.target].kind is wanted:
+                return event, candidate.target
+    return None
+
+
+def win(
+    machine: PipelineMachine,
+    entity: E,
+    *,
+    actor: str | None = None,
+    note: str | None = None,
+    at: datetime | None = None,
+    clock: Clock | None = None,
+) -> Moved[E]:
+    """Close ``entity`` won through the transition that leads to a won stage from here."""
+    kind, stage = machine.locate(entity, "win")
+    choice = closing_choice(machine, stage, StageKind.WON)
+    if choice is None:
+        raise machine.refusal(
+            kind, entity.id, stage, "win", f"no transition from {stage!r} to a won stage"
+        )
+    event, target = choice
+    return fire(machine, entity, event, to=target, actor=actor, note=note, at=at, clock=clock)
+
+
+def lose(
+    machine: PipelineMachine,
+    entity: E,
+    *,
+    reason: str,
+    competitor: str | None = None,
+    actor: str | None = None,
+    note: str | None = None,
+    at: datetime | None = None,
+    clock: Clock | None = None,
+) -> Moved[E]:
+    """Close ``entity`` lost with ``reason`` (required) and optionally the ``competitor``."""
+    checks = Checks()
+    checks.text("$.reason", reason, required=True, max_length=500)
+    checks.text("$.competitor", competitor, required=False, max_length=200)
+    checks.instance("$.note", note, str, optional=True)
+    if checks.problems:
+        raise ValidationError("lose", checks.problems)
+    kind, stage = machine.locate(entity, "lose")
+    choice = closing_choice(machine, stage, StageKind.LOST)
+    if choice is None:
+        raise machine.refusal(
+            kind, entity.id, stage, "lose", f"no transition from {stage!r} to a lost stage"
+        )
+    event, target = choice
+    return fire(
+        machine,
+        entity,
+        event,
+        to=target,
+        actor=actor,
+        note=note,
+        at=at,
+        clock=clock,
+        reason=reason,
+        competitor=competitor,
+    )
+
+
+def reopen(
+    machine: PipelineMachine,
+    entity: E,
+    *,
+    to: str,
+    actor: str | None = None,
+    note: str | None = None,
+    at: datetime | None = None,
+    clock: Clock | None = None,
+) -> Moved[E]:
+    """Reopen a closed entity into the open stage ``to`` (explicit, and recorded in history)."""
+    if not isinstance(to, str):
+        raise ValidationError(
+            "reopen", [Problem("$.to", f"expected a stage key, got {type(to).__name__}")]
+        )
+    kind, stage = machine.locate(entity, "reopen")
+    if not machine.stages[stage].is_closed:
+        raise machine.refusal(kind, entity.id, stage, "reopen", f"{stage!r} is not closed")
+    if to not in machine.stages or machine.stages[to].is_closed:
+        raise machine.refusal(kind, entity.id, stage, "reopen", f"{to!r} is not an open stage")
+    return move(machine, entity, to, actor=actor, note=note, at=at, clock=clock)
+
+
+def move(
+    machine: PipelineMachine,
+    entity: E,
+    to: str,
+    *,
+    event: str | None = None,
+    actor: str | None = None,
+    note: str | None = None,
+    at: datetime | None = None,
+    clock: Clock | None = None,
+) -> Moved[E]:
+    """Move ``entity`` to stage ``to`` through the first allowed event that leads there
+    (or through ``event``)."""
+    kind, stage = machine.locate(entity, event or "move")
+    options = [
+        name
+        for name in machine.allowed_events(stage)
+        if (event is None or name == event)
+        and any(c.target == to for c in machine.candidates(stage, name))
+    ]
+    if not options:
+        raise machine.refusal(
+            kind, entity.id, stage, event or "move", f"no transition from {stage!r} to {to!r}"
+        )
+    return fire(machine, entity, options[0], to=to, actor=actor, note=note, at=at, clock=clock)
