@@ -382,16 +382,16 @@ def test_a_list_in_a_field_is_classified_not_a_crash() -> None:
 def test_each_criterion_reads_the_cache_with_its_own_key_style(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from pipelinekit.qualification import icp as icp_module
+    from pipelinekit.qualification.icp import codegen as icp_module
 
     calls: list[str] = []
-    real = icp_module._Plan.explain
+    real = icp_module.Plan.explain
 
-    def counting(self: icp_module._Plan, value: object) -> object:
+    def counting(self: icp_module.Plan, value: object) -> object:
         calls.append(self.criterion.name)
         return real(self, value)
 
-    monkeypatch.setattr(icp_module._Plan, "explain", counting)
+    monkeypatch.setattr(icp_module.Plan, "explain", counting)
     # a custom field (outcomes keyed by type and value) before a plain one
     icp = icp_fit(
         "mixed",

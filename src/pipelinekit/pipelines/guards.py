@@ -9,8 +9,9 @@ application adds its own with :meth:`GuardRegistry.register`.
 A guard checks a *subject*: the entity as it would look after the move's own
 inputs are applied (``lose(reason=...)`` makes ``lost_reason`` visible to the
 ``lost_reason_given`` guard).  Fields are read by dotted path with
-:func:`read_field`: ``amount``, ``custom.seats``, ``qualification.score``,
-``contact.email``.
+:func:`read_field` (built on :mod:`pipelinekit.domain.paths`, which
+qualification criteria use too): ``amount``, ``custom.seats``,
+``qualification.score``, ``contact.email``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any, Final
 import attrs
 
 from ..domain.money import Money
+from ..domain.paths import is_path, reader, step
 from ..domain.results import Verdict
 from ..errors import Problem
 from .errors import UnknownGuard
@@ -56,8 +58,6 @@ class _Missing:
 #: What :func:`read_field` returns for a path that leads nowhere (or to ``None``).
 MISSING: Final = _Missing()
 
-_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_-]+)*$")
-
 
 class Subject:
     """What a guard looks at: an entity plus the pending inputs of the move."""
@@ -86,21 +86,28 @@ def read_field(entity: object, path: str, overrides: Mapping[str, object] | None
     """
     head, _, rest = path.partition(".")
     if overrides and head in overrides:
-        value: Any = overrides[head]
+        value = overrides[head]
+        if rest:
+            value = None if value is None else _within(value, rest)
+    elif is_path(path):
+        value = reader(path)(entity)
     else:
-        value = getattr(entity, head, MISSING)
-    while rest and value is not MISSING and value is not None:
-        part, _, rest = rest.partition(".")
-        if isinstance(value, Mapping):
-            value = value.get(part, MISSING)
-        else:
-            value = getattr(value, part, MISSING)
+        value = _within(entity, path)
     if value is None:
         return MISSING
     if isinstance(value, str) and not value.strip():
         return MISSING
     if isinstance(value, frozenset | tuple) and not value:
         return MISSING
+    return value
+
+
+def _within(value: object, rest: str) -> object:
+    # the rest of a path below a pending override, or a path that is not dotted
+    for part in rest.split("."):
+        value = step(value, part)
+        if value is None:
+            break
     return value
 
 
@@ -233,7 +240,7 @@ class GuardRegistry:
 
 
 def _field_param(field: object) -> str:
-    if not isinstance(field, str) or not _PATH.match(field):
+    if not isinstance(field, str) or not is_path(field):
         raise GuardParameterError(
             "field", f"must be a dotted field path like 'amount' or 'custom.seats', got {field!r}"
         )

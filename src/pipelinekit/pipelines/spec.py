@@ -22,9 +22,10 @@ import attrs
 
 from ..domain._checks import set_attr
 from ..domain.opportunities import ProbabilitySource
+from ..domain.paths import is_path
 from ..errors import Problem
 from .errors import PipelineDefinitionError
-from .guards import _PATH, GuardRegistry
+from .guards import GuardRegistry
 
 __all__ = [
     "ANY_OPEN",
@@ -341,7 +342,7 @@ def check_definition(
             elif stage.kind.is_closed:
                 add(Problem(f"{here}.rotting_days", "closed stages do not rot"))
         for position, path in enumerate(stage.required_fields):
-            if not isinstance(path, str) or not _PATH.match(path):
+            if not is_path(path):
                 add(
                     Problem(
                         f"{here}.required_fields[{position}]",

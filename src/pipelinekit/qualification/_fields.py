@@ -1,4 +1,7 @@
-"""Reading a subject's fields by path (``company.employees``, ``custom.plan``) for criteria."""
+"""Which fields criteria may read (``company.employees``, ``custom.plan``), and how they show.
+
+Reading itself is :mod:`pipelinekit.domain.paths`, shared with pipeline guards.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from enum import Enum
 from typing import Any
 
 from ..domain.money import Money
+from ..domain.paths import reader
 
 # What each root path offers; ``custom.<key>`` takes any key.
 FIELDS: Mapping[str, frozenset[str]] = {
@@ -27,7 +31,7 @@ FIELDS: Mapping[str, frozenset[str]] = {
 #: Paths whose values are personal data: criteria report presence, never the value.
 PERSONAL = frozenset(["contact.name", "contact.email", "contact.phone"])
 
-Getter = Callable[[Any], Any]
+Getter = Callable[[object], object]
 
 
 def path_problem(path: object) -> str | None:
@@ -46,41 +50,9 @@ def path_problem(path: object) -> str | None:
     return None
 
 
-def _contact(subject: Any) -> Any:
-    found = getattr(subject, "contact", None)
-    return found if found is not None else getattr(subject, "person", None)
-
-
 def getter(path: str) -> Getter:
     """A fast function reading ``path`` from a lead or prospect (``None`` when absent)."""
-    root, _, rest = path.partition(".")
-    if root == "custom":
-        key = rest
-
-        def custom(subject: Any) -> Any:
-            fields = getattr(subject, "custom", None)
-            return None if fields is None else fields.get(key)
-
-        return custom
-    if not rest:
-        return lambda subject: getattr(subject, root, None)
-    first: Getter = _contact if root == "contact" else (lambda s: getattr(s, root, None))
-    if "." in rest:
-        a, b = rest.split(".", 1)
-
-        def deep(subject: Any) -> Any:
-            obj = first(subject)
-            obj = None if obj is None else getattr(obj, a, None)
-            return None if obj is None else getattr(obj, b, None)
-
-        return deep
-    name = rest
-
-    def nested(subject: Any) -> Any:
-        obj = first(subject)
-        return None if obj is None else getattr(obj, name, None)
-
-    return nested
+    return reader(path)
 
 
 def is_missing(value: Any) -> bool:
