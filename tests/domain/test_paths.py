@@ -85,10 +85,8 @@ def test_direct_code_reads_what_the_safe_code_reads_or_raises(
     safe = paths.reader(path)(subject)
     env: dict[str, object] = {}
     expr, root = paths.expression(path, env, direct=True)
-    body = "\n".join(
-        ["def read(subject):", *(f"    {line}" for line in paths.root_lines(root))]
-        + [f"    return {expr}"]
-    )
+    lines = [f"    {line}" for line in paths.root_lines(root)]
+    body = "\n".join(["def read(subject):", *lines, f"    return {expr}"])
     exec(body, env)
     read = env["read"]
     assert callable(read)

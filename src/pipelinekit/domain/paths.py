@@ -10,10 +10,10 @@ the fields they look at this way, and both read them through this one module:
   strategy's batch scorer).
 
 The first step reads an attribute of the subject; every later one a mapping
-key or an attribute, and below
-``custom`` the rest of the path is one key, dots included (``custom.bant.budget``
-reads the custom field ``bant.budget``; ``custom`` itself must be a mapping).  The ``contact`` root falls back to
-``person``, so one path reads a lead's contact and a prospect's person alike.
+key or an attribute.  Below ``custom`` (which must be a mapping) the rest of
+the path is one key, dots included: ``custom.bant.budget`` reads the custom
+field ``bant.budget``.  The ``contact`` root falls back to ``person``, so one
+path reads a lead's contact and a prospect's person alike.
 Code generated in *direct* mode uses plain attribute access (fast, for the
 domain's own types) and raises ``AttributeError`` where the safe form would
 give ``None``; callers fall back to the safe form then.
