@@ -180,26 +180,35 @@ def test_registry_registers_app_guards_and_refuses_clashes() -> None:
 
 
 def test_installed_packages_contribute_guards_and_a_broken_one_is_skipped(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    import warnings
     from importlib.metadata import EntryPoint
 
-    from pipelinekit.pipelines import guards as module
+    from pipelinekit import PluginWarning, _plugins
+    from pipelinekit.pipelines.guards import ENTRY_POINT_GROUP
 
-    good = EntryPoint(
-        "always", "pipelinekit.pipelines.guards:lost_reason_given", module.ENTRY_POINT_GROUP
-    )
-    broken = EntryPoint("broken", "no_such_module_xyz:factory", module.ENTRY_POINT_GROUP)
+    good = EntryPoint("always", "pipelinekit.pipelines.guards:lost_reason_given", ENTRY_POINT_GROUP)
+    broken = EntryPoint("broken", "no_such_module_xyz:factory", ENTRY_POINT_GROUP)
     seen: list[str] = []
 
     def fake_entry_points(*, group: str) -> list[EntryPoint]:
         seen.append(group)
-        return [broken, good]
+        return [broken, good] if group == ENTRY_POINT_GROUP else []
 
-    registry = GuardRegistry()
-    monkeypatch.setattr(module, "entry_points", fake_entry_points)
-    with caplog.at_level("WARNING", logger="pipelinekit.pipelines"):
-        module._load_plugins(registry)
-    assert seen == ["pipelinekit.guards"]
-    assert list(registry) == ["always"]
-    assert "skipping guard plugin 'broken'" in caplog.text
+    monkeypatch.setattr(_plugins, "entry_points", fake_entry_points)
+    registry = default_guards().copy()
+    assert {"always", "broken"} <= set(registry)  # listed without importing anything
+    assert set(seen) == {ENTRY_POINT_GROUP}
+    assert registry.resolve("always", {}).check(Subject(_opp())) is not None
+    with pytest.warns(PluginWarning, match="guard plugin 'broken'.*no_such_module_xyz"):
+        found = registry.problems("broken", {}, "$.guards[0]")
+    assert "broken" not in registry  # skipped from then on
+    assert "could not be loaded: ModuleNotFoundError" in found[0].message  # and says why
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warned once only
+        with pytest.raises(UnknownGuard, match="could not be loaded") as caught:
+            registry.resolve("broken", {})
+    assert caught.value.broken is not None
+    assert "field_present" in registry  # the others keep working
+    registry._types.reset()

@@ -51,15 +51,21 @@ class PipelineDefinitionError(PipelinekitError, ValueError):
 
 
 class UnknownGuard(PipelinekitError, LookupError):
-    """A guard name is not registered."""
+    """A guard name is not registered; ``broken`` says why when its plugin failed to load."""
 
-    def __init__(self, name: str, known: Iterable[str]) -> None:
+    def __init__(self, name: str, known: Iterable[str], broken: str | None = None) -> None:
         self.name = name
         self.known = tuple(sorted(known))
-        super().__init__(f"unknown guard {name!r}; registered guards: {', '.join(self.known)}")
+        self.broken = broken
+        super().__init__(f"{self.describe()}; registered guards: {', '.join(self.known)}")
 
-    def __reduce__(self) -> tuple[type[UnknownGuard], tuple[str, tuple[str, ...]]]:
-        return (type(self), (self.name, self.known))
+    def describe(self) -> str:
+        """``unknown guard 'x'``, with the plugin's load error when there is one."""
+        why = f" (its plugin could not be loaded: {self.broken})" if self.broken else ""
+        return f"unknown guard {self.name!r}{why}"
+
+    def __reduce__(self) -> tuple[type[UnknownGuard], tuple[str, tuple[str, ...], str | None]]:
+        return (type(self), (self.name, self.known, self.broken))
 
 
 class InvalidTransition(PipelinekitError, ValueError):

@@ -16,16 +16,15 @@ qualification criteria use too): ``amount``, ``custom.seats``,
 
 from __future__ import annotations
 
-import logging
 import operator
 import re
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
-from importlib.metadata import entry_points
 from typing import Any, Final
 
 import attrs
 
+from .._plugins import PluginRegistry, PluginSource
 from ..domain.money import Money
 from ..domain.paths import is_path, reader, step
 from ..domain.results import Verdict
@@ -57,6 +56,8 @@ class _Missing:
 
 #: What :func:`read_field` returns for a path that leads nowhere (or to ``None``).
 MISSING: Final = _Missing()
+
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 
 
 class Subject:
@@ -162,54 +163,65 @@ class _GuardType:
     description: str
 
 
+def _plugin_guard(name: str, loaded: object) -> _GuardType:
+    if not callable(loaded):
+        raise TypeError(f"the {name!r} entry point is not callable")
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"guard names are lower-case identifiers, got {name!r}")
+    return _GuardType(name, loaded, loaded.__doc__ or "")
+
+
 class GuardRegistry:
     """Maps guard names to factories; pipeline definitions can only name registered guards.
 
     A factory takes the guard's parameters as keyword arguments, validates
     them (raising :class:`GuardParameterError` or ``TypeError``) and returns
     the check: a function of a :class:`Subject` returning ``None`` (pass) or
-    the reason for refusing.  :func:`default_guards` holds the built-ins; an
-    app registers its own there or in a copy (:meth:`copy`).
+    the reason for refusing.  :func:`default_guards` holds the built-ins and
+    the guards installed packages contribute; an app registers its own there
+    or in a copy (:meth:`copy`).
     """
 
     def __init__(self) -> None:
-        self._types: dict[str, _GuardType] = {}
+        self._types: PluginRegistry[_GuardType] = PluginRegistry("guard", identifiers=True)
+
+    @classmethod
+    def _over(cls, types: PluginRegistry[_GuardType]) -> GuardRegistry:
+        registry = cls()
+        registry._types = types
+        return registry
 
     def register(
         self, name: str, factory: Callable[..., GuardCheck], *, description: str = ""
     ) -> None:
         """Register ``factory`` under ``name`` (a lower-case identifier, not yet taken)."""
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-            raise ValueError(f"guard names are lower-case identifiers, got {name!r}")
-        if name in self._types:
-            raise ValueError(f"a guard named {name!r} is already registered")
-        self._types[name] = _GuardType(name, factory, description or (factory.__doc__ or ""))
+        self._types.register(
+            name, _GuardType(name, factory, description or (factory.__doc__ or ""))
+        )
 
     def unregister(self, name: str) -> None:
-        """Remove a guard (no error if it is not registered)."""
-        self._types.pop(name, None)
+        """Remove a guard registered in code (no error if it is not registered)."""
+        self._types.unregister(name)
 
     def copy(self) -> GuardRegistry:
         """A new registry with the same guards, to extend without touching this one."""
-        other = GuardRegistry()
-        other._types = dict(self._types)
-        return other
+        return GuardRegistry._over(self._types.copy())
 
     def __contains__(self, name: object) -> bool:
         return name in self._types
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._types))
+        return iter(self._types)
 
     def describe(self, name: str) -> str:
         """The guard's description (its factory's docstring by default)."""
         return self._get(name).description
 
     def _get(self, name: str) -> _GuardType:
-        try:
-            return self._types[name]
-        except KeyError:
-            raise UnknownGuard(name, self._types) from None
+        found = self._types.get(name)
+        if found is None:
+            raise UnknownGuard(name, self._types.names(), self._types.why_missing(name))
+        return found
 
     def resolve(self, name: str, params: Mapping[str, Any]) -> Guard:
         """Build the guard ``name`` with ``params``; raise :class:`UnknownGuard` or
@@ -220,11 +232,11 @@ class GuardRegistry:
 
     def problems(self, name: str, params: Mapping[str, Any], path: str) -> list[Problem]:
         """Every problem with naming guard ``name`` with ``params`` at ``path``."""
-        if name not in self._types:
-            known = ", ".join(sorted(self._types))
-            return [Problem(f"{path}.name", f"unknown guard {name!r}; registered: {known}")]
         try:
             self.resolve(name, params)
+        except UnknownGuard as error:
+            known = ", ".join(error.known)
+            return [Problem(f"{path}.name", f"{error.describe()}; registered: {known}")]
         except GuardParameterError as error:
             return [Problem(f"{path}.{error.param}", error.message)]
         except TypeError as error:
@@ -386,37 +398,25 @@ def lost_reason_given() -> GuardCheck:
     return check
 
 
+#: Entry-point group through which installed packages contribute guards
+#: (``name = "package.module:factory"``).
+ENTRY_POINT_GROUP: Final = "pipelinekit.guards"
+
+
 def _builtins() -> GuardRegistry:
-    registry = GuardRegistry()
+    source = PluginSource(ENTRY_POINT_GROUP, "guard", _plugin_guard)
+    registry = GuardRegistry._over(PluginRegistry("guard", source, identifiers=True))
     for factory in (field_present, field_compare, min_score, verdict_in, lost_reason_given):
         registry.register(factory.__name__, factory)
     return registry
 
 
-#: Entry-point group through which installed packages contribute guards
-#: (``name = "package.module:factory"``).
-ENTRY_POINT_GROUP: Final = "pipelinekit.guards"
-
 _DEFAULT = _builtins()
-_PLUGINS_LOADED = False
-_log = logging.getLogger("pipelinekit.pipelines")
-
-
-def _load_plugins(registry: GuardRegistry) -> None:
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            factory = entry.load()
-            registry.register(entry.name, factory)
-        except Exception:  # one broken plugin must not break every pipeline
-            _log.warning("skipping guard plugin %r (%s)", entry.name, entry.value, exc_info=True)
 
 
 def default_guards() -> GuardRegistry:
-    """The process-wide registry: the built-in guards, guards installed packages
-    contribute through the ``pipelinekit.guards`` entry-point group (loaded on first
-    use; a broken one is logged and skipped), and any the app registered."""
-    global _PLUGINS_LOADED
-    if not _PLUGINS_LOADED:
-        _PLUGINS_LOADED = True
-        _load_plugins(_DEFAULT)
+    """The process-wide registry: the built-in guards, the guards installed packages
+    contribute through the ``pipelinekit.guards`` entry-point group (each loaded on first
+    use; a broken one warns once with :class:`~pipelinekit.PluginWarning`, is skipped,
+    and naming it later says why), and any the app registered."""
     return _DEFAULT

@@ -10,16 +10,24 @@ __all__ = ["EvaluationError", "PluginWarning", "UnknownQualifier"]
 
 
 class UnknownQualifier(PipelinekitError, LookupError):
-    """No qualifier is registered under ``name``; ``available`` lists the names that are."""
+    """No qualifier is registered under ``name``; ``available`` lists the names that are.
 
-    def __init__(self, name: str, available: Iterable[str]) -> None:
+    ``broken`` says why, when an installed plugin offers the name but could not
+    be loaded.
+    """
+
+    def __init__(self, name: str, available: Iterable[str], broken: str | None = None) -> None:
         self.name = name
         self.available = tuple(sorted(available))
+        self.broken = broken
         listed = ", ".join(self.available) or "none"
-        super().__init__(f"no qualifier named {name!r}; available: {listed}")
+        why = f" (its plugin could not be loaded: {broken})" if broken else ""
+        super().__init__(f"no qualifier named {name!r}{why}; available: {listed}")
 
-    def __reduce__(self) -> tuple[type[UnknownQualifier], tuple[str, tuple[str, ...]]]:
-        return (type(self), (self.name, self.available))
+    def __reduce__(
+        self,
+    ) -> tuple[type[UnknownQualifier], tuple[str, tuple[str, ...], str | None]]:
+        return (type(self), (self.name, self.available, self.broken))
 
 
 class EvaluationError(PipelinekitError, RuntimeError):
