@@ -14,7 +14,7 @@ here is indistinguishable from a constructed one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -26,8 +26,21 @@ __all__ = ["builder", "replacer"]
 _MADE: dict[tuple[type, tuple[str, ...] | None], Callable[..., Any]] = {}
 
 
-def builder(cls: type) -> Callable[..., Any]:
-    """``builder(Money)(Decimal(1), "EUR")``: a new instance from every field, in field order."""
+def builder(cls: type, fixed: Mapping[str, object] | None = None) -> Callable[..., Any]:
+    """``builder(Money)(Decimal(1), "EUR")``: a new instance from every field, in field order.
+
+    ``fixed`` binds some fields to constants (one builder per strategy, say); the
+    builder then takes the other fields, in field order.
+    """
+    if fixed:
+        fields = [field.name for field in attrs.fields(cls)]
+        unknown = set(fixed) - set(fields)
+        if unknown:
+            raise ValueError(f"{cls.__name__} has no fields {sorted(unknown)}")
+        given = {name: f"v{i}" for i, name in enumerate(n for n in fields if n not in fixed)}
+        constants = {name: f"_c{i}" for i, name in enumerate(fixed)}
+        values = {f"_c{i}": value for i, value in enumerate(fixed.values())}
+        return _generate(cls, given | constants, source=False, constants=values)
     made = _MADE.get((cls, None))
     if made is None:
         fields = [field.name for field in attrs.fields(cls)]
@@ -48,10 +61,18 @@ def replacer(cls: type, names: tuple[str, ...] = ()) -> Callable[..., Any]:
     return made
 
 
-def _generate(cls: type, given: dict[str, str], *, source: bool) -> Callable[..., Any]:
-    params = ", ".join((["src"] if source else []) + list(given.values()))
+def _generate(
+    cls: type,
+    given: dict[str, str],
+    *,
+    source: bool,
+    constants: Mapping[str, object] | None = None,
+) -> Callable[..., Any]:
+    arguments = [value for value in given.values() if not value.startswith("_c")]
+    params = ", ".join((["src"] if source else []) + arguments)
     lines = [f"def make({params}):", "    new = _new(_cls)"]
     namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_set": object.__setattr__}
+    namespace.update(constants or {})
     for position, field in enumerate(attrs.fields(cls)):
         value = given.get(field.name, f"src.{field.name}")
         slot = _slot(cls, field.name)

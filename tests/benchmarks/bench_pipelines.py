@@ -25,8 +25,8 @@ from _harness import Pair, benchmark
 from statemachine import StateChart
 
 from pipelinekit import Money, Opportunity
+from pipelinekit._slots import replacer
 from pipelinekit.pipelines import InvalidTransition, PipelineBuilder, compile_pipeline, guard
-from pipelinekit.pipelines._fast import replacer
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 WHEN = datetime(2026, 6, 1, tzinfo=UTC)

@@ -11,8 +11,10 @@ up exactly to it) and raise :class:`~.errors.EvaluationError` for a strategy bug
 from __future__ import annotations
 
 import operator
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import NoReturn
 
 from .._slots import builder
 from ..domain.custom import CustomValue
@@ -29,7 +31,9 @@ __all__ = [
     "BreakdownLine",
     "CriterionStatus",
     "QualificationResult",
+    "ResultMaker",
     "Verdict",
+    "result_maker",
     "trusted_line",
     "trusted_result",
 ]
@@ -38,6 +42,102 @@ _POINTS = operator.attrgetter("points")
 _ZERO = Decimal(0)
 _build_result = builder(QualificationResult)
 _build_line = builder(BreakdownLine)
+_PROBE_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _promise_broken(
+    score: Decimal, scale_min: Decimal, scale_max: Decimal, breakdown: tuple[BreakdownLine, ...]
+) -> str | None:
+    """What is wrong with a score a strategy computed, or ``None`` (a strategy bug if not)."""
+    if not scale_min <= score <= scale_max:
+        return f"score {score} is outside the scale [{scale_min}, {scale_max}]"
+    if breakdown:
+        total = sum(map(_POINTS, breakdown), _ZERO)
+        if total != score:
+            return f"breakdown adds up to {total} but the score is {score}"
+    return None
+
+
+#: ``make(as_of, score, verdict, coverage, breakdown, grade, band, knockouts, subject_id)``
+ResultMaker = Callable[
+    [
+        datetime,
+        Decimal | None,
+        Verdict,
+        Decimal,
+        tuple[BreakdownLine, ...],
+        str | None,
+        str | None,
+        tuple[str, ...],
+        str | None,
+    ],
+    QualificationResult,
+]
+
+
+def result_maker(
+    strategy: str,
+    strategy_version: str,
+    config_hash: str,
+    scale_min: Decimal,
+    scale_max: Decimal,
+) -> ResultMaker:
+    """A function building one strategy's results in batch: what is constant is checked once.
+
+    The names and the scale go through the validating constructor here (a
+    :class:`~pipelinekit.ValidationError` if they are wrong); each result
+    still gets the two per-result promises checked (the score lies in the
+    scale, the breakdown adds up exactly to it) and raises
+    :class:`~pipelinekit.qualification.errors.EvaluationError` when one is
+    broken.  The other parts (a UTC ``as_of``, enum values, lines of the
+    right type) are the strategy's to guarantee.
+    """
+    QualificationResult(
+        strategy, strategy_version, config_hash, _PROBE_TIME, None, scale_min, scale_max,
+        Verdict.REVIEW, _ZERO,
+    )  # fmt: skip
+    build = builder(
+        QualificationResult,
+        fixed={
+            "strategy": strategy, "strategy_version": strategy_version, "config_hash": config_hash,
+            "scale_min": scale_min, "scale_max": scale_max, "children": (), "stale": False,
+        },
+    )  # fmt: skip
+    lo, hi = scale_min, scale_max
+
+    def make(
+        as_of: datetime,
+        score: Decimal | None,
+        verdict: Verdict,
+        coverage: Decimal,
+        breakdown: tuple[BreakdownLine, ...],
+        grade: str | None,
+        band: str | None,
+        knockouts: tuple[str, ...],
+        subject_id: str | None,
+    ) -> QualificationResult:
+        if score is not None and not (
+            lo <= score <= hi and (not breakdown or sum(map(_POINTS, breakdown), _ZERO) == score)
+        ):
+            _refuse(strategy, subject_id, score, lo, hi, breakdown)
+        result: QualificationResult = build(
+            as_of, score, verdict, coverage, breakdown, grade, band, knockouts, subject_id
+        )
+        return result
+
+    return make
+
+
+def _refuse(
+    strategy: str,
+    subject_id: str | None,
+    score: Decimal,
+    scale_min: Decimal,
+    scale_max: Decimal,
+    breakdown: tuple[BreakdownLine, ...],
+) -> NoReturn:
+    problem = _promise_broken(score, scale_min, scale_max, breakdown) or "unexpected score"
+    raise EvaluationError(strategy, subject_id, problem)
 
 
 def trusted_result(
@@ -73,12 +173,7 @@ def trusted_result(
             verdict, coverage, breakdown, grade, band, knockouts, subject_id, children, stale,
         )  # fmt: skip
     if score is not None:
-        problem = None
-        if not scale_min <= score <= scale_max:
-            problem = f"score {score} is outside the scale [{scale_min}, {scale_max}]"
-        elif breakdown and sum(map(_POINTS, breakdown), _ZERO) != score:
-            total = sum(map(_POINTS, breakdown), _ZERO)
-            problem = f"breakdown adds up to {total} but the score is {score}"
+        problem = _promise_broken(score, scale_min, scale_max, breakdown)
         if problem is not None:
             raise EvaluationError(strategy, subject_id, problem)
     result: QualificationResult = _build_result(

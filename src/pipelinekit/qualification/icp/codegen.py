@@ -47,6 +47,7 @@ class Plan:
 
     __slots__ = (
         "criterion",
+        "evidence",
         "explained",
         "group",
         "hide",
@@ -60,6 +61,8 @@ class Plan:
     def __init__(self, criterion: Criterion, group: int) -> None:
         self.criterion = criterion
         self.group = group
+        # every line of this criterion cites the same field: one tuple for all
+        self.evidence = (f"$.{criterion.field}",) if criterion.field else ()
         self.read = criterion.read()
         self.hide = criterion.field in PERSONAL
         field = criterion.field or ""
@@ -119,8 +122,7 @@ class Plan:
             shown = None if value is None else not is_missing(value)
         else:
             shown = observed(value)
-        evidence = (f"$.{c.field}",) if c.field else ()
-        return trusted_line(c.name, status, points, reason, shown, None, c.group, evidence)
+        return trusted_line(c.name, status, points, reason, shown, None, c.group, self.evidence)
 
     def key(self, value: Any) -> Any:
         # Custom fields mix types, and True == 1 == Decimal(1) in a dict: key

@@ -8,7 +8,7 @@ generator (:mod:`.codegen`) writes for the strategy's criteria.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -28,7 +28,7 @@ from ..base import (
     check_ascending,
     grade_for,
 )
-from ..results import trusted_result
+from ..results import result_maker
 from .codegen import BLOCK, CACHE_LIMIT, KO, UNCONFIRMED, Plan, generate
 from .criteria import Criterion, num
 
@@ -118,6 +118,10 @@ class _IcpFit(StrategyBase):
         self._coverage = [
             (Decimal(k) / count).quantize(Decimal("0.0001")) for k in range(count + 1)
         ]
+        # names, scale and coverage table are checked once, here
+        self._make = result_maker(
+            self.name, self.version, self.config_hash, self.scale_min, self.scale_max
+        )
 
     def config(self) -> dict[str, Any]:
         return {
@@ -160,20 +164,40 @@ class _IcpFit(StrategyBase):
 
     def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
         if explain:
-            breakdown, flags, known, total, over = self._run_lines(subject)
-            if over:
-                breakdown = tuple(self._trim(list(breakdown)))
-            knockouts: tuple[str, ...] = ()
-            if flags & _KO:
-                knockouts = tuple(line.criterion for line in breakdown if line.status is _K)
-        else:
-            each, flags, known, total, over = self._run_scores(subject)
-            breakdown = ()
-            knockouts = ()
-            if flags & _KO:
-                knockouts = tuple(
-                    c.name for c, f in zip(self.criteria, each, strict=True) if f & _KO
-                )
+            return self._explained(subject, as_of, *self._run_lines(subject))
+        each, flags, known, total, _ = self._run_scores(subject)
+        knockouts: tuple[str, ...] = ()
+        if flags & _KO:
+            knockouts = tuple(c.name for c, f in zip(self.criteria, each, strict=True) if f & _KO)
+        return self._result(subject, as_of, (), knockouts, flags, known, total)
+
+    def _explained(
+        self,
+        subject: Any,
+        as_of: datetime,
+        breakdown: tuple[BreakdownLine, ...],
+        flags: int,
+        known: int,
+        total: Decimal,
+        over: bool,
+    ) -> QualificationResult:
+        if over:
+            breakdown = tuple(self._trim(list(breakdown)))
+        knockouts: tuple[str, ...] = ()
+        if flags & _KO:
+            knockouts = tuple(line.criterion for line in breakdown if line.status is _K)
+        return self._result(subject, as_of, breakdown, knockouts, flags, known, total)
+
+    def _result(
+        self,
+        subject: Any,
+        as_of: datetime,
+        breakdown: tuple[BreakdownLine, ...],
+        knockouts: tuple[str, ...],
+        flags: int,
+        known: int,
+        total: Decimal,
+    ) -> QualificationResult:
         coverage = self._coverage[known]
         score: Decimal | None = total
         band: str | None = None
@@ -182,28 +206,15 @@ class _IcpFit(StrategyBase):
             score = None
             verdict = Verdict.INSUFFICIENT_DATA
         else:
-            graded = self._graded.get(total)
-            if graded is None:
-                chosen = band_for(self.bands, total)
-                graded = (chosen.name, chosen.verdict, grade_for(self.grades, total))
-                if len(self._graded) < _CACHE_LIMIT:
-                    self._graded[total] = graded
-            band, verdict, grade = graded
+            band, verdict, grade = self._graded_for(total)
             if flags & _KO:
                 verdict = Verdict.DISQUALIFIED
             elif flags & _UNCONFIRMED or (self._check_coverage and coverage < self.min_coverage):
                 verdict = Verdict.INSUFFICIENT_DATA
         ident = getattr(subject, "id", None)
-        # The strategy's names, scale and coverage table were validated when it
-        # was built; trusted_result still checks the scale and the exact sum.
-        return trusted_result(
-            self.name,
-            self.version,
-            self._hash or self.config_hash,
+        return self._make(
             as_of,
             score,
-            self.scale_min,
-            self.scale_max,
             verdict,
             coverage,
             breakdown,
@@ -212,6 +223,39 @@ class _IcpFit(StrategyBase):
             knockouts,
             None if ident is None else str(ident),
         )
+
+    def _graded_for(self, total: Decimal) -> tuple[str, Verdict, str | None]:
+        graded = self._graded.get(total)
+        if graded is None:
+            chosen = band_for(self.bands, total)
+            graded = (chosen.name, chosen.verdict, grade_for(self.grades, total))
+            if len(self._graded) < _CACHE_LIMIT:
+                self._graded[total] = graded
+        return graded
+
+    def _batch(self, as_of: datetime, explain: bool) -> Callable[[Any], QualificationResult]:
+        if not explain:
+            return super()._batch(as_of, explain)
+        # The explained batch path with everything it needs bound locally: a subject
+        # within its caps, not knocked out and fully known goes straight to its result.
+        run, explained, make = self._run_lines, self._explained, self._make
+        coverage_of, graded_for, graded_get = self._coverage, self._graded_for, self._graded.get
+        unusual = _KO | _BLOCK | _UNCONFIRMED
+        full = len(self._coverage) - 1
+        unchecked = not self._check_coverage
+
+        def one(subject: Any) -> QualificationResult:
+            breakdown, flags, known, total, over = run(subject)
+            if over or flags & unusual or not (unchecked or known == full):
+                return explained(subject, as_of, breakdown, flags, known, total, over)
+            graded = graded_get(total) or graded_for(total)
+            ident = getattr(subject, "id", None)
+            return make(
+                as_of, total, graded[1], coverage_of[known], breakdown, graded[2], graded[0], (),
+                ident if ident is None or ident.__class__ is str else str(ident),
+            )  # fmt: skip
+
+        return one
 
     def score_many(self, subjects: Iterable[Any], *, as_of: datetime) -> list[Decimal | None]:
         """Just the scores, through the fast path (no results, no breakdown lines)."""
