@@ -65,11 +65,15 @@ def test_from_dict_lists_every_problem_with_paths() -> None:
         "$.company.employees",
         "$.company.country",
         "$.company.employes",
-        "$.tags",
+        "$.tags[1]",
         "$.custom.ratio",
         "$.surprise",
     }
     assert "$.company.employees: must be >= 0, got -3" in str(info.value)
+    assert "$.company.employes: unknown field 'employes'; did you mean 'employees'?" in str(
+        info.value
+    )
+    assert "$.tags[1]: must be a string, got a number" in str(info.value)
     assert isinstance(info.value.__cause__, Exception)
 
 

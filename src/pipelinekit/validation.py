@@ -1,0 +1,557 @@
+"""Structuring plain data into typed values, with every problem found at once.
+
+One machinery turns mappings, lists and scalars (from JSON, TOML or a dict)
+into typed attrs classes for every loader in pipelinekit: entities
+(:mod:`pipelinekit.serialization`), pipeline definitions, qualifier
+configurations and the command line's settings.  So every loader reports
+the same way: one :class:`~pipelinekit.ValidationError` listing *every*
+problem, each with its path (``$.stages[2].probability``), in the same
+words, and a misspelt key gets the nearest valid name::
+
+    $.stages[0].colour: unknown field 'colour'; did you mean 'label'?
+    $.import.batch_size: must be a whole number, got a string
+
+A :class:`Structurer` is built on two private cattrs converters (the global
+cattrs converter is never touched): a fast one for valid input, and a
+detailed one that runs only to explain refused input.  A plugin author can
+use :func:`structure` (or a :class:`Structurer` of their own, with hooks for
+their types) to read a qualifier configuration the same way.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
+
+import attrs
+import cattrs
+from cattrs.errors import (
+    AttributeValidationNote,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
+from cattrs.gen import make_dict_structure_fn
+
+from .errors import Problem, ValidationError
+
+__all__ = [
+    "Invalid",
+    "Structurer",
+    "decimal",
+    "each_value",
+    "json_type",
+    "structure",
+    "unknown_field",
+]
+
+T = TypeVar("T")
+
+#: A structure hook: the raw value in, the typed value out; :class:`Invalid` if it cannot be.
+Hook = Callable[[Any], Any]
+
+
+class Invalid(TypeError):
+    """Raised by a structure hook for a value it refuses; the message is shown as is.
+
+    ``at`` names the key or index *below* the value where the problem is
+    (``Invalid("must be a number", at="min")`` under ``$.guards[0]`` is
+    reported at ``$.guards[0].min``).
+    """
+
+    def __init__(self, message: str, *, at: str | int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.at = at
+
+
+def json_type(value: object) -> str:
+    """The kind of ``value`` for messages; never the value itself (it may be personal)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float | Decimal):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    return type(value).__name__
+
+
+def unknown_field(name: object, allowed: Collection[str]) -> str:
+    """``unknown field 'x'; did you mean 'y'?`` (or the valid names when none is close)."""
+    close = difflib.get_close_matches(str(name), list(allowed), n=1)
+    if close:
+        return f"unknown field {name!r}; did you mean {close[0]!r}?"
+    return f"unknown field {name!r}; expected one of {', '.join(sorted(allowed))}"
+
+
+# -- leaf hooks -------------------------------------------------------------------------
+
+
+def _strict(kind: type, name: str) -> Hook:
+    def structure(value: Any) -> Any:
+        if type(value) is kind or (isinstance(value, kind) and not isinstance(value, bool)):
+            return value
+        raise Invalid(f"must be {name}, got {json_type(value)}")
+
+    return structure
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise Invalid(f"must be true or false, got {json_type(value)}")
+
+
+def decimal(value: Any) -> Decimal:
+    """A finite Decimal from a Decimal, an int or a numeric string; floats are refused."""
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except ArithmeticError:
+            raise Invalid(f"must be a decimal number, got {value!r}") from None
+    elif isinstance(value, int) and not isinstance(value, bool):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        raise Invalid("must be a decimal string like '12.50' (floats are inexact)")
+    else:
+        raise Invalid(f"must be a decimal number, got {json_type(value)}")
+    if not result.is_finite():
+        raise Invalid(f"must be a finite number, got {value!r}")
+    return result
+
+
+def _datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        result = value
+    elif isinstance(value, str):
+        try:
+            result = datetime.fromisoformat(value)
+        except ValueError:
+            raise Invalid(f"must be an ISO 8601 timestamp, got {value!r}") from None
+    else:
+        raise Invalid(f"must be an ISO 8601 timestamp string, got {json_type(value)}")
+    if result.utcoffset() is None:
+        raise Invalid(f"timestamp {value!r} has no UTC offset (naive timestamps are refused)")
+    return result
+
+
+def _date(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise Invalid(f"must be an ISO 8601 date like '2026-03-31', got {value!r}")
+
+
+def _enum(kind: type[enum.Enum]) -> Hook:
+    choices = ", ".join(repr(member.value) for member in kind)
+
+    def structure(value: Any) -> Any:
+        try:
+            return kind(value)
+        except ValueError:
+            raise Invalid(f"must be one of {choices}; got {value!r}") from None
+
+    return structure
+
+
+def _passthrough(value: Any) -> Any:
+    return value
+
+
+# -- collections: every bad item, under its index or key ---------------------------------
+
+
+class _KeyNote(str):
+    """A note naming the mapping key a nested error belongs to."""
+
+    key: str
+
+    def __new__(cls, key: str) -> _KeyNote:
+        note = super().__new__(cls, f"at key {key!r}")
+        note.key = key
+        return note
+
+
+class _MapError(ExceptionGroup[Exception]):
+    """Several bad values in one mapping."""
+
+
+def _args(kind: Any) -> tuple[Any, ...]:
+    return get_args(kind)
+
+
+def _is_union(kind: Any) -> bool:
+    return get_origin(kind) in (Union, UnionType)
+
+
+def _is_variadic(kind: Any) -> bool:
+    origin = get_origin(kind)
+    args = _args(kind)
+    if origin is tuple:
+        return len(args) == 2 and args[1] is Ellipsis
+    return origin in (Sequence, Iterable, list) and len(args) == 1
+
+
+def _is_fixed_tuple(kind: Any) -> bool:
+    args = _args(kind)
+    return get_origin(kind) is tuple and bool(args) and Ellipsis not in args
+
+
+def _is_mapping(kind: Any) -> bool:
+    return get_origin(kind) in (dict, Mapping) and len(_args(kind)) == 2
+
+
+def _is_frozenset(kind: Any) -> bool:
+    return get_origin(kind) in (frozenset, set) and len(_args(kind)) == 1
+
+
+def _is_enum(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, enum.Enum)
+
+
+class Structurer:
+    """Structures plain data into typed values; refused input gets every problem with its path.
+
+    Hooks for further types (:meth:`register`) apply to both converters.  A
+    hook takes the raw value and returns the typed one, raising
+    :class:`Invalid` (or a :class:`~pipelinekit.ValidationError`, whose
+    problems are re-rooted below the value's path) when it cannot.
+    """
+
+    def __init__(self) -> None:
+        self._fast = self._converter(detailed=False)
+        self._detailed = self._converter(detailed=True)
+
+    def register(self, kind: Any, hook: Hook, unstructure: Hook | None = None) -> None:
+        """Structure ``kind`` with ``hook`` (a type, or any type expression such as a union),
+        and turn it back into plain data with ``unstructure`` if given."""
+
+        def matches(candidate: Any) -> bool:
+            return bool(candidate == kind)
+
+        for conv in (self._fast, self._detailed):
+            if isinstance(kind, type):
+                conv.register_structure_hook(kind, _unary(hook))
+            else:
+                conv.register_structure_hook_func(matches, _unary(hook))
+        if unstructure is not None:
+            if isinstance(kind, type):
+                self._fast.register_unstructure_hook(kind, unstructure)
+            else:
+                self._fast.register_unstructure_hook_func(matches, unstructure)
+
+    def unstructure(self, obj: object, kind: Any = None) -> Any:
+        """``obj`` as plain data: decimals and times as strings, enums as their values."""
+        return self._fast.unstructure(obj, kind if kind is not None else type(obj))
+
+    def structure(self, data: object, cls: type[T], *, subject: str | None = None) -> T:
+        """``cls`` from ``data``, or a :class:`~pipelinekit.ValidationError` with every problem."""
+        try:
+            return self._fast.structure(data, cls)
+        except Exception:
+            pass
+        try:
+            result: T = self._detailed.structure(data, cls)
+        except Exception as error:
+            raise ValidationError(subject or _name(cls), _problems(error, "$")) from error
+        return result  # pragma: no cover - the fast path refused what this took
+
+    def problems(self, data: object, kind: Any, path: str = "$") -> tuple[Any, list[Problem]]:
+        """``data`` structured as ``kind`` and no problems, or ``None`` and every problem."""
+        try:
+            return self._detailed.structure(data, kind), []
+        except Exception as error:
+            return None, _problems(error, path)
+
+    def salvage(
+        self, data: object, cls: type, path: str = "$"
+    ) -> tuple[dict[str, Any], list[Problem]]:
+        """The fields of ``cls`` that ``data`` gives validly, and every problem with the rest.
+
+        For a loader that checks more than the shape: it goes on with what is
+        valid, so a later check can still report its own problems.  Missing
+        required fields, unknown keys (with the nearest valid name) and values
+        of the wrong type are all reported.
+        """
+        if not isinstance(data, Mapping):
+            return {}, [Problem(path, f"must be a mapping, got {json_type(data)}")]
+        fields = {a.name: a for a in _fields(cls) if a.init}
+        good: dict[str, Any] = {}
+        problems: list[Problem] = []
+        for name, field in fields.items():
+            here = f"{path}.{name}"
+            if name not in data:
+                if field.default is attrs.NOTHING:
+                    problems.append(Problem(here, "is required"))
+                continue
+            value, found = self.problems(data[name], field.type, here)
+            if found:
+                problems.extend(found)
+            else:
+                good[name] = value
+        for key in data:
+            if key not in fields:
+                problems.append(Problem(f"{path}.{key}", unknown_field(key, fields)))
+        return good, problems
+
+    # -- the converters ---------------------------------------------------------------
+
+    def _converter(self, *, detailed: bool) -> cattrs.Converter:
+        # The fast converter lets cattrs refuse unknown keys inline; the detailed one
+        # reports them *together with* the problems of the other fields.
+        conv = cattrs.Converter(forbid_extra_keys=not detailed, detailed_validation=detailed)
+        if detailed:
+            conv.register_structure_hook_factory(attrs.has, lambda cl: _attrs_hook(conv, cl))
+        conv.register_structure_hook_factory(_is_union, lambda t: _union_hook(conv, t))
+        conv.register_structure_hook_factory(_is_variadic, lambda t: _tuple_hook(conv, t))
+        conv.register_structure_hook_factory(_is_fixed_tuple, lambda t: _fixed_hook(conv, t))
+        conv.register_structure_hook_factory(_is_mapping, lambda t: _mapping_hook(conv, t))
+        conv.register_structure_hook_factory(_is_frozenset, lambda t: _frozenset_hook(conv, t))
+        conv.register_structure_hook_factory(_is_enum, lambda t: _unary(_enum(t)))
+        for kind, hook in (
+            (str, _strict(str, "a string")),
+            (int, _strict(int, "a whole number")),
+            (bool, _bool),
+            (Decimal, decimal),
+            (datetime, _datetime),
+            (date, _date),
+        ):
+            conv.register_structure_hook(kind, _unary(hook))
+        conv.register_structure_hook_func(lambda t: t is Any, _unary(_passthrough))
+        if not detailed:  # plain data back out (only the fast converter unstructures)
+            conv.register_unstructure_hook(Decimal, str)
+            conv.register_unstructure_hook(datetime, datetime.isoformat)
+            conv.register_unstructure_hook(date, date.isoformat)
+            conv.register_unstructure_hook_func(_is_enum, lambda member: member.value)
+            conv.register_unstructure_hook_func(_is_frozenset, lambda items: sorted(items))
+        return conv
+
+
+def _unary(hook: Hook) -> Callable[[Any, Any], Any]:
+    return lambda value, _: hook(value)
+
+
+def _fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:
+    attrs.resolve_types(cls)
+    return tuple(attrs.fields(cls))
+
+
+def _name(kind: Any) -> str:
+    return kind.__name__ if isinstance(kind, type) else str(kind)
+
+
+def _union_hook(conv: cattrs.Converter, kind: Any) -> Callable[[Any, Any], Any]:
+    """``X | None`` (and ``Decimal | int | str``-style inputs): resolve the hook once.
+
+    ``None`` stays ``None``; otherwise the first of Decimal, an enum, or the
+    only other member decides the type.
+    """
+    members = [arg for arg in _args(kind) if arg is not type(None)]
+    optional = len(members) < len(_args(kind))
+    target = next(
+        (m for m in members if m is Decimal),
+        next((m for m in members if _is_enum(m)), members[0] if len(members) == 1 else None),
+    )
+    if target is None:
+        raise TypeError(f"cannot structure {kind}: register a hook for it")
+    inner = conv.get_structure_hook(target)
+
+    def structure(value: Any, _: Any) -> Any:
+        if value is None and optional:
+            return None
+        return inner(value, target)
+
+    return structure
+
+
+def _tuple_hook(conv: cattrs.Converter, kind: Any) -> Callable[[Any, Any], Any]:
+    """``tuple[X, ...]`` (or ``Sequence[X]``) from a list: every bad item, by index."""
+    return _items_hook(conv, _args(kind)[0], kind)
+
+
+def _items_hook(conv: cattrs.Converter, item_type: Any, kind: Any) -> Callable[[Any, Any], Any]:
+    inner = conv.get_structure_hook(item_type)
+    detailed = conv.detailed_validation
+
+    def structure(value: Any, _: Any) -> tuple[Any, ...]:
+        if not isinstance(value, list | tuple):
+            raise Invalid(f"must be a list, got {json_type(value)}")
+        if not value:
+            return ()
+        if not detailed:
+            return tuple([inner(item, item_type) for item in value])
+        out: list[Any] = []
+        errors: list[Exception] = []
+        for index, item in enumerate(value):
+            try:
+                out.append(inner(item, item_type))
+            except Exception as error:
+                error.__notes__ = [IterableValidationNote(f"at index {index}", index, item_type)]
+                errors.append(error)
+        if errors:
+            raise IterableValidationError("invalid items", errors, kind)
+        return tuple(out)
+
+    return structure
+
+
+def _fixed_hook(conv: cattrs.Converter, kind: Any) -> Callable[[Any, Any], Any]:
+    """``tuple[X, Y]`` from a list of exactly that many items."""
+    item_types = _args(kind)
+    hooks = [conv.get_structure_hook(t) for t in item_types]
+    size = len(item_types)
+
+    def structure(value: Any, _: Any) -> tuple[Any, ...]:
+        if not isinstance(value, list | tuple) or len(value) != size:
+            raise Invalid(f"must be a list of {size} items, got {json_type(value)}")
+        out: list[Any] = []
+        errors: list[Exception] = []
+        for index, (hook, item_type, item) in enumerate(zip(hooks, item_types, value, strict=True)):
+            try:
+                out.append(hook(item, item_type))
+            except Exception as error:
+                error.__notes__ = [IterableValidationNote(f"at index {index}", index, item_type)]
+                errors.append(error)
+        if errors:
+            raise IterableValidationError("invalid items", errors, kind)
+        return tuple(out)
+
+    return structure
+
+
+def _mapping_hook(conv: cattrs.Converter, kind: Any) -> Callable[[Any, Any], Any]:
+    """``dict[str, X]`` from a mapping: every bad value, by key."""
+    key_type, value_type = _args(kind)
+    keys = conv.get_structure_hook(key_type)
+    values = conv.get_structure_hook(value_type)
+
+    def structure(value: Any, _: Any) -> dict[Any, Any]:
+        if not isinstance(value, Mapping):
+            raise Invalid(f"must be a mapping, got {json_type(value)}")
+        return {
+            keys(key, key_type): item
+            for key, item in each_value(value, lambda v: values(v, value_type)).items()
+        }
+
+    return structure
+
+
+def each_value(mapping: Mapping[Any, Any], hook: Hook) -> dict[Any, Any]:
+    """``hook`` applied to every value of ``mapping``; every failure is reported under its key.
+
+    For hooks of mapping-like types (custom fields, say): raise what this
+    raises and the problems land at ``$.<path>.<key>``.
+    """
+    out: dict[Any, Any] = {}
+    errors: list[Exception] = []
+    for key, item in mapping.items():
+        try:
+            out[key] = hook(item)
+        except Exception as error:
+            error.__notes__ = [_KeyNote(str(key))]
+            errors.append(error)
+    if errors:
+        raise _MapError("invalid values", errors)
+    return out
+
+
+def _frozenset_hook(conv: cattrs.Converter, kind: Any) -> Callable[[Any, Any], Any]:
+    """``frozenset[X]`` from a list (or set) of X."""
+    items = _items_hook(conv, _args(kind)[0], kind)
+
+    def structure(value: Any, _: Any) -> frozenset[Any]:
+        if isinstance(value, set | frozenset):
+            value = list(value)
+        return frozenset(items(value, kind))
+
+    return structure
+
+
+def _attrs_hook(conv: cattrs.Converter, cl: type) -> Callable[[Any, Any], Any]:
+    """cattrs' generated hook, plus unknown keys reported *with* the field problems."""
+    inner: Callable[[Any, Any], Any] = make_dict_structure_fn(cl, conv)
+    allowed = frozenset(a.name for a in attrs.fields(cl) if a.init)
+
+    def structure(value: Any, kind: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise Invalid(f"must be a mapping, got {json_type(value)}")
+        if allowed.issuperset(value):
+            return inner(value, kind)
+        unknown = ForbiddenExtraKeysError("", cl, set(value.keys() - allowed))
+        try:
+            inner(value, kind)
+        except ClassValidationError as error:
+            raise ClassValidationError(error.message, [*error.exceptions, unknown], cl) from None
+        raise ClassValidationError(f"While structuring {cl.__name__}", [unknown], cl)
+
+    return structure
+
+
+# -- flattening cattrs' exception tree into problems -------------------------------------
+
+
+def _problems(error: BaseException, path: str) -> list[Problem]:
+    if isinstance(error, ValidationError):
+        return [p.under(path) for p in error.problems]
+    if isinstance(error, ForbiddenExtraKeysError):
+        allowed = [a.name for a in attrs.fields(error.cl) if a.init]
+        return [
+            Problem(f"{path}.{key}", unknown_field(key, allowed))
+            for key in sorted(error.extra_fields, key=str)
+        ]
+    if isinstance(error, ClassValidationError | IterableValidationError | _MapError):
+        out: list[Problem] = []
+        for sub in error.exceptions:
+            out.extend(_problems(sub, path + _step(sub)))
+        return out
+    if isinstance(error, KeyError):
+        return [Problem(path, "is required")]
+    if isinstance(error, Invalid):
+        if error.at is None:
+            return [Problem(path, error.message)]
+        below = f"[{error.at}]" if isinstance(error.at, int) else f".{error.at}"
+        return [Problem(path + below, error.message)]
+    if isinstance(error, ExceptionGroup):
+        return [p for sub in error.exceptions for p in _problems(sub, path)]
+    return [Problem(path, f"{type(error).__name__}: {error}")]
+
+
+def _step(error: BaseException) -> str:
+    for note in getattr(error, "__notes__", ()):
+        if isinstance(note, AttributeValidationNote):
+            return f".{note.name}"
+        if isinstance(note, IterableValidationNote):
+            return f"[{note.index}]"
+        if isinstance(note, _KeyNote):
+            return f".{note.key}"
+    return ""
+
+
+_DEFAULT = Structurer()
+
+
+def structure(data: object, cls: type[T], *, subject: str | None = None) -> T:
+    """``cls`` (an attrs class, or any type with hooks) from plain ``data``.
+
+    Raises one :class:`~pipelinekit.ValidationError` (named ``subject``, or
+    the class) listing every problem with its path.
+    """
+    return _DEFAULT.structure(data, cls, subject=subject)
