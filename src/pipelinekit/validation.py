@@ -37,7 +37,7 @@ from cattrs.errors import (
     IterableValidationError,
     IterableValidationNote,
 )
-from cattrs.gen import make_dict_structure_fn
+from cattrs.gen import make_dict_structure_fn, override
 
 from .errors import Problem, ValidationError
 
@@ -47,6 +47,7 @@ __all__ = [
     "decimal",
     "each_value",
     "json_type",
+    "key_of",
     "structure",
     "unknown_field",
 ]
@@ -245,18 +246,12 @@ class Structurer:
         and turn it back into plain data with ``unstructure`` if given."""
 
         def matches(candidate: Any) -> bool:
-            return bool(candidate == kind)
+            return candidate is kind or bool(candidate == kind)
 
         for conv in (self._fast, self._detailed):
-            if isinstance(kind, type):
-                conv.register_structure_hook(kind, _unary(hook))
-            else:
-                conv.register_structure_hook_func(matches, _unary(hook))
+            conv.register_structure_hook_func(matches, _unary(hook))
         if unstructure is not None:
-            if isinstance(kind, type):
-                self._fast.register_unstructure_hook(kind, unstructure)
-            else:
-                self._fast.register_unstructure_hook_func(matches, unstructure)
+            self._fast.register_unstructure_hook_func(matches, unstructure)
 
     def unstructure(self, obj: object, kind: Any = None) -> Any:
         """``obj`` as plain data: decimals and times as strings, enums as their values."""
@@ -293,20 +288,20 @@ class Structurer:
         """
         if not isinstance(data, Mapping):
             return {}, [Problem(path, f"must be a mapping, got {json_type(data)}")]
-        fields = {a.name: a for a in _fields(cls) if a.init}
+        fields = {key_of(a): a for a in _fields(cls) if a.init}
         good: dict[str, Any] = {}
         problems: list[Problem] = []
-        for name, field in fields.items():
-            here = f"{path}.{name}"
-            if name not in data:
+        for key, field in fields.items():
+            here = f"{path}.{key}"
+            if key not in data:
                 if field.default is attrs.NOTHING:
                     problems.append(Problem(here, "is required"))
                 continue
-            value, found = self.problems(data[name], field.type, here)
+            value, found = self.problems(data[key], field.type, here)
             if found:
                 problems.extend(found)
             else:
-                good[name] = value
+                good[field.name] = value
         for key in data:
             if key not in fields:
                 problems.append(Problem(f"{path}.{key}", unknown_field(key, fields)))
@@ -320,12 +315,15 @@ class Structurer:
         conv = cattrs.Converter(forbid_extra_keys=not detailed, detailed_validation=detailed)
         if detailed:
             conv.register_structure_hook_factory(attrs.has, lambda cl: _attrs_hook(conv, cl))
+        else:
+            conv.register_structure_hook_factory(
+                attrs.has, lambda cl: make_dict_structure_fn(cl, conv, **_renamed(cl))
+            )
         conv.register_structure_hook_factory(_is_union, lambda t: _union_hook(conv, t))
         conv.register_structure_hook_factory(_is_variadic, lambda t: _tuple_hook(conv, t))
         conv.register_structure_hook_factory(_is_fixed_tuple, lambda t: _fixed_hook(conv, t))
         conv.register_structure_hook_factory(_is_mapping, lambda t: _mapping_hook(conv, t))
         conv.register_structure_hook_factory(_is_frozenset, lambda t: _frozenset_hook(conv, t))
-        conv.register_structure_hook_factory(_is_enum, lambda t: _unary(_enum(t)))
         for kind, hook in (
             (str, _strict(str, "a string")),
             (int, _strict(int, "a whole number")),
@@ -334,7 +332,8 @@ class Structurer:
             (datetime, _datetime),
             (date, _date),
         ):
-            conv.register_structure_hook(kind, _unary(hook))
+            conv.register_structure_hook(kind, _leaf(hook))
+        conv.register_structure_hook_factory(_is_enum, lambda t: _unary(_enum(t)))
         conv.register_structure_hook_func(lambda t: t is Any, _unary(_passthrough))
         if not detailed:  # plain data back out (only the fast converter unstructures)
             conv.register_unstructure_hook(Decimal, str)
@@ -347,6 +346,16 @@ class Structurer:
 
 def _unary(hook: Hook) -> Callable[[Any, Any], Any]:
     return lambda value, _: hook(value)
+
+
+def _leaf(hook: Hook) -> Callable[[Any, Any], Any]:
+    # cattrs dispatches subclasses to a base's hook: a str enum would reach str's
+    def structure(value: Any, kind: Any) -> Any:
+        if _is_enum(kind):
+            return _enum(kind)(value)
+        return hook(value)
+
+    return structure
 
 
 def _fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:
@@ -485,10 +494,20 @@ def _frozenset_hook(conv: cattrs.Converter, kind: Any) -> Callable[[Any, Any], A
     return structure
 
 
+def key_of(field: attrs.Attribute[Any]) -> str:
+    """The key a field is read from: its name, or ``metadata={"key": ...}`` (``import``)."""
+    key = field.metadata.get("key", field.name)
+    return str(key)
+
+
+def _renamed(cl: type) -> dict[str, Any]:
+    return {a.name: override(rename=key_of(a)) for a in _fields(cl) if key_of(a) != a.name}
+
+
 def _attrs_hook(conv: cattrs.Converter, cl: type) -> Callable[[Any, Any], Any]:
     """cattrs' generated hook, plus unknown keys reported *with* the field problems."""
-    inner: Callable[[Any, Any], Any] = make_dict_structure_fn(cl, conv)
-    allowed = frozenset(a.name for a in attrs.fields(cl) if a.init)
+    inner: Callable[[Any, Any], Any] = make_dict_structure_fn(cl, conv, **_renamed(cl))
+    allowed = frozenset(key_of(a) for a in attrs.fields(cl) if a.init)
 
     def structure(value: Any, kind: Any) -> Any:
         if not isinstance(value, Mapping):
@@ -512,15 +531,18 @@ def _problems(error: BaseException, path: str) -> list[Problem]:
     if isinstance(error, ValidationError):
         return [p.under(path) for p in error.problems]
     if isinstance(error, ForbiddenExtraKeysError):
-        allowed = [a.name for a in attrs.fields(error.cl) if a.init]
+        allowed = [key_of(a) for a in attrs.fields(error.cl) if a.init]
         return [
             Problem(f"{path}.{key}", unknown_field(key, allowed))
             for key in sorted(error.extra_fields, key=str)
         ]
     if isinstance(error, ClassValidationError | IterableValidationError | _MapError):
+        keys = {}
+        if isinstance(error, ClassValidationError) and attrs.has(error.cl):
+            keys = {a.name: key_of(a) for a in attrs.fields(error.cl)}
         out: list[Problem] = []
         for sub in error.exceptions:
-            out.extend(_problems(sub, path + _step(sub)))
+            out.extend(_problems(sub, path + _step(sub, keys)))
         return out
     if isinstance(error, KeyError):
         return [Problem(path, "is required")]
@@ -534,10 +556,10 @@ def _problems(error: BaseException, path: str) -> list[Problem]:
     return [Problem(path, f"{type(error).__name__}: {error}")]
 
 
-def _step(error: BaseException) -> str:
+def _step(error: BaseException, keys: Mapping[str, str]) -> str:
     for note in getattr(error, "__notes__", ()):
         if isinstance(note, AttributeValidationNote):
-            return f".{note.name}"
+            return f".{keys.get(note.name, note.name)}"
         if isinstance(note, IterableValidationNote):
             return f"[{note.index}]"
         if isinstance(note, _KeyNote):

@@ -183,9 +183,9 @@ def test_bad_settings_name_the_file_the_path_and_the_fix(
     assert code == ExitCode.CONFIG
     assert "pipelinekit.toml" in err
     assert "Traceback" not in err
-    assert "$.dbb: unknown setting 'dbb': did you mean 'db'?" in err
+    assert "$.dbb: unknown field 'dbb'; did you mean 'db'?" in err
     assert "$.import.batch_size: must be a whole number" in err
-    assert "$.import.columns.mail: unknown lead field 'mail': did you mean 'email'?" in err
+    assert "$.import.columns.mail: unknown field 'mail'; did you mean 'email'?" in err
 
 
 def test_settings_come_from_the_file_and_the_environment(

@@ -223,13 +223,28 @@ def test_broken_toml_reports_every_problem_at_once_with_paths() -> None:
     ("change", "path", "fragment"),
     [
         (lambda d: d.update(key="Bad Key"), "$.key", "lower-case identifier"),
-        (lambda d: d["stages"][0].update(kind="maybe"), "$.stages[0].kind", "open, won or lost"),
+        (
+            lambda d: d["stages"][0].update(kind="maybe"),
+            "$.stages[0].kind",
+            "must be one of 'open', 'won', 'lost'; got 'maybe'",
+        ),
         (lambda d: d["stages"][3].update(probability=5), "$.stages[3].probability", "lost stage"),
         (lambda d: d["stages"][0].update(forecast="hopeful"), "$.stages[0].forecast", "one of"),
         (lambda d: d["stages"][0].update(rotting_days=0), "$.stages[0].rotting_days", ">= 1"),
         (lambda d: d["stages"][2].update(rotting_days=3), "$.stages[2].rotting_days", "do not rot"),
         (lambda d: d["stages"][1].update(order=0), "$.stages[1].order", "also used"),
         (lambda d: d["stages"][0].update(colour="red"), "$.stages[0].colour", "unknown field"),
+        (
+            lambda d: d["stages"][0].update(lable="Lead in"),
+            "$.stages[0].lable",
+            "unknown field 'lable'; did you mean 'label'?",
+        ),
+        (
+            lambda d: d["transitions"][0].update(guard=[]),
+            "$.transitions[0].guard",
+            "did you mean 'guards'?",
+        ),
+        (lambda d: d["stages"][0].update(order="first"), "$.stages[0].order", "whole number"),
         (
             lambda d: d["stages"][1].update(required_fields=["amount!"]),
             "$.stages[1].required_fields[0]",

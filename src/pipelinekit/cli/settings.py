@@ -18,22 +18,24 @@
     strategy = "scoring.toml"         # a qualifier definition (see the qualification docs)
 
 Environment variables: ``PIPELINEKIT_DB``, ``PIPELINEKIT_CONFIG``,
-``PIPELINEKIT_CURRENCY``.  A bad file is refused with its name, the path of
-each problem and what to write instead.  This module needs no CLI library.
+``PIPELINEKIT_CURRENCY``.  A bad file is refused with its name and every
+problem, read the way every pipelinekit loader reads (:mod:`pipelinekit.validation`):
+the path of each problem, and the nearest valid name for a misspelt key.
+This module needs no CLI library.
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NewType
 
 import attrs
 
 from ..errors import PipelinekitError, Problem
+from ..validation import Invalid, Structurer, json_type, unknown_field
 from .importer import FIELDS, not_utf8
 
 __all__ = ["DEFAULT_DB", "ConfigError", "Settings", "load_settings"]
@@ -41,13 +43,6 @@ __all__ = ["DEFAULT_DB", "ConfigError", "Settings", "load_settings"]
 #: The database used when nothing says otherwise: a SQLite file in the working directory.
 DEFAULT_DB = "pipelinekit.sqlite3"
 CONFIG_NAME = "pipelinekit.toml"
-
-_KEYS: dict[str, Any] = {
-    "db": str,
-    "currency": str,
-    "import": {"batch_size": int, "unmapped": str, "format": str, "columns": dict},
-    "qualify": {"strategy": str},
-}
 
 
 class ConfigError(PipelinekitError, ValueError):
@@ -90,64 +85,66 @@ class Settings:
         return url
 
 
-def _hint(key: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(key, options, n=1)
-    if close:
-        return f"unknown setting {key!r}: did you mean {close[0]!r}?"
-    return f"unknown setting {key!r}: use one of {', '.join(sorted(options))}"
+#: A lead field named in ``[import.columns]``.
+LeadField = NewType("LeadField", str)
 
 
-def _check(
-    data: Mapping[str, Any], schema: Mapping[str, Any], path: str, out: list[Problem]
-) -> None:
-    for key, value in data.items():
-        where = f"{path}.{key}"
-        if key not in schema:
-            out.append(Problem(where, _hint(key, list(schema))))
-            continue
-        expected = schema[key]
-        if isinstance(expected, dict):
-            if not isinstance(value, dict):
-                out.append(Problem(where, f"must be a table ([{where[2:]}]), got {value!r}"))
-            else:
-                _check(value, expected, where, out)
-        elif expected is int and (not isinstance(value, int) or isinstance(value, bool)):
-            out.append(Problem(where, f"must be a whole number (e.g. {key} = 1000), got {value!r}"))
-        elif expected is str and not isinstance(value, str):
-            out.append(
-                Problem(where, f'must be a string in quotes (e.g. {key} = "..."), got {value!r}')
-            )
-        elif expected is dict and not isinstance(value, dict):
-            out.append(Problem(where, f"must be a table of field = column, got {value!r}"))
+def _lead_field(value: Any) -> LeadField:
+    if not isinstance(value, str) or value not in FIELDS:
+        raise Invalid(unknown_field(value, FIELDS))
+    return LeadField(value)
 
 
-def _validate(data: Mapping[str, Any]) -> list[Problem]:
-    problems: list[Problem] = []
-    _check(data, _KEYS, "$", problems)
-    section = data.get("import")
-    if isinstance(section, dict):
-        columns = section.get("columns")
-        if isinstance(columns, dict):
-            for field, column in columns.items():
-                where = f"$.import.columns.{field}"
-                if field not in FIELDS:
-                    close = difflib.get_close_matches(field, FIELDS, n=1)
-                    fix = (
-                        f"did you mean {close[0]!r}?"
-                        if close
-                        else f"use one of {', '.join(FIELDS)}"
-                    )
-                    problems.append(Problem(where, f"unknown lead field {field!r}: {fix}"))
-                elif not isinstance(column, str) or not column:
-                    problems.append(
-                        Problem(where, f"must be the column name in quotes, got {column!r}")
-                    )
-        if section.get("unmapped", "custom") not in ("custom", "ignore"):
+def _column(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise Invalid(f"must be the column name in quotes, got {json_type(value)}")
+    return value
+
+
+#: A column name in ``[import.columns]``.
+Column = NewType("Column", str)
+
+
+@attrs.frozen(kw_only=True)
+class _Import:
+    batch_size: int = 1000
+    unmapped: str = "custom"
+    format: str | None = None
+    columns: dict[LeadField, Column] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class _Qualify:
+    strategy: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _File:
+    """The shape of ``pipelinekit.toml``."""
+
+    db: str = DEFAULT_DB
+    currency: str = "EUR"
+    import_section: _Import = attrs.field(factory=_Import, metadata={"key": "import"})
+    qualify: _Qualify = attrs.field(factory=_Qualify)
+
+
+_STRUCTURER = Structurer()
+_STRUCTURER.register(LeadField, _lead_field)
+_STRUCTURER.register(Column, lambda value: Column(_column(value)))
+
+
+def _read(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    """The file's valid settings, and every problem with the others (shape, then values)."""
+    fields, problems = _STRUCTURER.salvage(data, _File)
+    section = fields.get("import_section")
+    if section is not None:
+        if section.unmapped not in ("custom", "ignore"):
             problems.append(Problem("$.import.unmapped", 'must be "custom" or "ignore"'))
-        batch = section.get("batch_size", 1)
-        if isinstance(batch, int) and batch < 1:
-            problems.append(Problem("$.import.batch_size", f"must be >= 1, got {batch}"))
-    return problems
+        if section.batch_size < 1:
+            problems.append(
+                Problem("$.import.batch_size", f"must be >= 1, got {section.batch_size}")
+            )
+    return fields, problems
 
 
 def load_settings(
@@ -191,18 +188,18 @@ def load_settings(
             ) from error
         except UnicodeDecodeError as error:
             raise ConfigError(str(file), [Problem("$", not_utf8(error))]) from error
-        problems = _validate(data)
-        if problems:
-            raise ConfigError(str(file), problems)
-    section = data.get("import", {})
-    qualify = data.get("qualify", {})
-    db = data.get("db", DEFAULT_DB)
+    fields, problems = _read(data)
+    if problems:
+        raise ConfigError(str(file), problems)
+    section: _Import = fields.get("import_section", _Import())
+    qualify: _Qualify = fields.get("qualify", _Qualify())
+    db: str = fields.get("db", DEFAULT_DB)
     if file is not None and "://" not in db and not Path(db).is_absolute():
         db = str(file.parent / db) if file.parent != here else db
-    strategy = qualify.get("strategy")
+    strategy = qualify.strategy
     if strategy and file is not None and not Path(strategy).is_absolute():
         strategy = str(file.parent / strategy)
-    currency = env.get("PIPELINEKIT_CURRENCY") or data.get("currency", "EUR")
+    currency = env.get("PIPELINEKIT_CURRENCY") or fields.get("currency", "EUR")
     if len(currency) != 3 or not currency.isalpha():
         source = "PIPELINEKIT_CURRENCY" if env.get("PIPELINEKIT_CURRENCY") else str(file)
         raise ConfigError(
@@ -212,10 +209,10 @@ def load_settings(
     return Settings(
         db=env.get("PIPELINEKIT_DB") or db,
         currency=currency.upper(),
-        batch_size=section.get("batch_size", 1000),
-        unmapped=section.get("unmapped", "custom"),
-        import_format=section.get("format"),
-        columns=dict(section.get("columns", {})),
+        batch_size=section.batch_size,
+        unmapped=section.unmapped,
+        import_format=section.format,
+        columns={str(field): str(column) for field, column in section.columns.items()},
         strategy=strategy,
         config_file=file,
     )

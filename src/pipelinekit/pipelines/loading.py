@@ -23,7 +23,10 @@ The data form mirrors :meth:`PipelineSpec.as_dict`::
     guards = [{ name = "field_present", field = "amount" }]
 
 Every problem in the file is reported at once, each with its path
-(``$.stages[2].probability``, ``$.transitions[0].target``).
+(``$.stages[2].probability``, ``$.transitions[0].target``), in the words of
+every pipelinekit loader (:mod:`pipelinekit.validation`): a misspelt key names
+the nearest valid one.  The shape is checked first, then the definition as a
+whole (stages, reachability, guards) with whatever parts were valid.
 """
 
 from __future__ import annotations
@@ -32,9 +35,12 @@ import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NewType
+
+import attrs
 
 from ..errors import Problem
+from ..validation import Invalid, Structurer, decimal, json_type
 from .errors import PipelineDefinitionError
 from .guards import GuardRegistry, default_guards
 from .spec import (
@@ -49,11 +55,84 @@ from .spec import (
 
 __all__ = ["load_pipeline", "loads_pipeline", "pipeline_from_dict"]
 
-_TOP = frozenset({"key", "label", "description", "stages", "transitions"})
-_STAGE = frozenset(
-    {"key", "label", "kind", "probability", "order", "forecast", "rotting_days", "required_fields"}
-)
-_TRANSITION = frozenset({"event", "source", "target", "guards"})
+#: A transition's sources: a stage key, a list of keys, or ``"*"``.
+Sources = NewType("Sources", tuple[str, ...])
+#: A stage probability in percent (a definition may give it as a float).
+Percent = NewType("Percent", Decimal)
+
+
+@attrs.frozen(kw_only=True)
+class _Definition:
+    key: str
+    label: str | None = None
+    description: str | None = None
+    stages: tuple[Any, ...]
+    transitions: tuple[Any, ...]
+
+
+@attrs.frozen(kw_only=True)
+class _Stage:
+    key: str
+    label: str | None = None
+    kind: StageKind = StageKind.OPEN
+    probability: Percent | None = None
+    order: int | None = None
+    forecast: str | None = None
+    rotting_days: int | None = None
+    required_fields: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class _Transition:
+    event: str
+    source: Sources
+    target: str
+    guards: tuple[GuardSpec, ...] = ()
+
+
+def _sources(value: Any) -> Sources:
+    if isinstance(value, str):
+        return Sources((value,))
+    if isinstance(value, list | tuple) and value and all(isinstance(s, str) for s in value):
+        return Sources(tuple(value))
+    raise Invalid(f"must be a stage key, a list of keys, or '*', got {json_type(value)}")
+
+
+def _percent(value: Any) -> Percent:
+    if isinstance(value, float):  # a definition's float is read as written (TOML, JSON)
+        value = str(value)
+    return Percent(decimal(value))
+
+
+_SCALAR = (str, int, float, bool, Decimal)
+
+
+def _guard(value: Any) -> GuardSpec:
+    if isinstance(value, str):
+        return GuardSpec.of(value)
+    if not isinstance(value, Mapping) or not isinstance(value.get("name"), str):
+        raise Invalid("must be a guard name or a mapping with 'name' and its parameters")
+    params = {k: v for k, v in value.items() if k != "name"}
+    bad = [
+        Invalid("guard parameters are strings, numbers, booleans or lists of them", at=str(k))
+        for k, v in params.items()
+        if not isinstance(k, str) or not _parameter(v)
+    ]
+    if bad:
+        raise ExceptionGroup("bad guard parameters", bad)
+    return GuardSpec.of(value["name"], **params)
+
+
+def _parameter(value: object) -> bool:
+    if isinstance(value, list | tuple):
+        return all(isinstance(v, _SCALAR) for v in value)
+    return isinstance(value, _SCALAR)
+
+
+_STRUCTURER = Structurer()
+_STRUCTURER.register(Sources, _sources)
+_STRUCTURER.register(Percent, _percent)
+_STRUCTURER.register(GuardSpec, _guard)
 
 
 def load_pipeline(path: str | Path, *, guards: GuardRegistry | None = None) -> PipelineSpec:
@@ -73,9 +152,9 @@ def load_pipeline(path: str | Path, *, guards: GuardRegistry | None = None) -> P
 
 
 def loads_pipeline(text: str, *, guards: GuardRegistry | None = None) -> PipelineSpec:
-    """Read a pipeline definition from TOML text."""
+    """Read a pipeline definition from TOML text (fractions are read as exact decimals)."""
     try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as error:
         raise PipelineDefinitionError(None, [Problem("$", f"invalid TOML: {error}")]) from error
     return pipeline_from_dict(data, guards=guards)
@@ -88,173 +167,53 @@ def pipeline_from_dict(
     (the default registry if not given); raise one :class:`PipelineDefinitionError` with
     every problem."""
     registry = guards if guards is not None else default_guards()
-    problems: list[Problem] = []
-    if not isinstance(data, Mapping):
-        raise PipelineDefinitionError(
-            None, [Problem("$", f"must be a table/mapping, got {type(data).__name__}")]
-        )
-    _unknown(problems, "$", data, _TOP)
-    key = data.get("key")
-    label = data.get("label", key.replace("_", " ").capitalize() if isinstance(key, str) else None)
-    description = data.get("description")
-    if description is not None and not isinstance(description, str):
-        problems.append(Problem("$.description", "must be a string"))
-        description = None
-    stages = _list(problems, "$.stages", data.get("stages"))
-    transitions = _list(problems, "$.transitions", data.get("transitions"))
-    stage_specs: list[tuple[int, StageSpec]] = []
-    for index, raw in enumerate(stages):
-        stage = _stage(problems, f"$.stages[{index}]", raw, index)
-        if stage is not None:
-            stage_specs.append((index, stage))
-    transition_specs: list[tuple[int, TransitionSpec]] = []
-    for index, raw in enumerate(transitions):
-        transition = _transition(problems, f"$.transitions[{index}]", raw)
-        if transition is not None:
-            transition_specs.append((index, transition))
-    problems.extend(check_definition(key, label, stage_specs, transition_specs, guards=registry))
-    name = key if isinstance(key, str) else None
-    if problems:
-        raise PipelineDefinitionError(name, _dedupe(problems))
+    top, problems = _STRUCTURER.salvage(data, _Definition)
+    key = top.get("key")
+    label = top.get("label", key.replace("_", " ").capitalize() if key is not None else None)
+    stages: list[tuple[int, StageSpec]] = []
+    for index, raw in enumerate(top.get("stages", ())):
+        fields, found = _STRUCTURER.salvage(raw, _Stage, f"$.stages[{index}]")
+        problems.extend(found)
+        if "key" in fields:
+            stages.append((index, _stage(fields, index)))
+    transitions: list[tuple[int, TransitionSpec]] = []
+    for index, raw in enumerate(top.get("transitions", ())):
+        fields, found = _STRUCTURER.salvage(raw, _Transition, f"$.transitions[{index}]")
+        problems.extend(found)
+        if {"event", "source", "target"} <= fields.keys():
+            transition = TransitionSpec(
+                fields["event"], fields["source"], fields["target"], fields.get("guards", ())
+            )
+            transitions.append((index, transition))
+    # The definition as a whole, from its valid parts; a value whose shape was
+    # refused is not reported again.
+    shaped = {p.path for p in problems}
+    semantic = check_definition(key, label, stages, transitions, guards=registry)
+    problems.extend(p for p in semantic if p.path not in shaped)
+    if problems or key is None or label is None:
+        raise PipelineDefinitionError(key, list(dict.fromkeys(problems)))
     return PipelineSpec(
-        key=key,  # type: ignore[arg-type]
+        key=key,
         label=label,
-        stages=tuple(s for _, s in stage_specs),
-        transitions=tuple(t for _, t in transition_specs),
-        description=description,
+        stages=tuple(s for _, s in stages),
+        transitions=tuple(t for _, t in transitions),
+        description=top.get("description"),
     )
 
 
-def _dedupe(problems: list[Problem]) -> list[Problem]:
-    return list(dict.fromkeys(problems))
-
-
-def _unknown(
-    problems: list[Problem], path: str, data: Mapping[str, Any], known: frozenset[str]
-) -> None:
-    for name in data:
-        if name not in known:
-            problems.append(
-                Problem(
-                    f"{path}.{name}", f"unknown field; expected one of {', '.join(sorted(known))}"
-                )
-            )
-
-
-def _list(problems: list[Problem], path: str, value: object) -> list[Any]:
-    if value is None:
-        problems.append(Problem(path, "is required"))
-        return []
-    if not isinstance(value, list | tuple):
-        problems.append(Problem(path, f"must be a list, got {type(value).__name__}"))
-        return []
-    return list(value)
-
-
-def _stage(problems: list[Problem], path: str, raw: object, index: int) -> StageSpec | None:
-    if not isinstance(raw, Mapping):
-        problems.append(Problem(path, f"must be a table/mapping, got {type(raw).__name__}"))
-        return None
-    _unknown(problems, path, raw, _STAGE)
-    key = raw.get("key")
-    if not isinstance(key, str):
-        problems.append(Problem(f"{path}.key", "is required (a lower-case identifier)"))
-        return None
-    raw_kind = raw.get("kind", "open")
-    try:
-        kind = StageKind(raw_kind)
-    except ValueError:
-        problems.append(Problem(f"{path}.kind", f"must be open, won or lost, got {raw_kind!r}"))
-        return None
-    default_p = 100 if kind is StageKind.WON else 0
-    probability = _decimal(problems, f"{path}.probability", raw.get("probability", default_p))
-    if probability is None:
-        probability = Decimal(default_p)
-    required = raw.get("required_fields", [])
-    if not isinstance(required, list | tuple):
-        problems.append(Problem(f"{path}.required_fields", "must be a list of field paths"))
-        required = []
+def _stage(fields: dict[str, Any], index: int) -> StageSpec:
+    key: str = fields["key"]
+    kind: StageKind = fields.get("kind", StageKind.OPEN)
+    probability = fields.get("probability")
     return StageSpec(
         key=key,
-        label=raw.get("label", key.replace("_", " ").capitalize()),
+        label=fields.get("label") or key.replace("_", " ").capitalize(),
         kind=kind,
-        probability=probability,
-        order=raw.get("order", index),
-        forecast=raw.get("forecast", default_forecast(kind)),
-        rotting_days=raw.get("rotting_days"),
-        required_fields=tuple(required),
+        probability=Decimal(100 if kind is StageKind.WON else 0)
+        if probability is None
+        else probability,
+        order=fields.get("order", index),
+        forecast=fields.get("forecast") or default_forecast(kind),
+        rotting_days=fields.get("rotting_days"),
+        required_fields=fields.get("required_fields", ()),
     )
-
-
-def _decimal(problems: list[Problem], path: str, value: object) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
-        problems.append(Problem(path, f"must be a number from 0 to 100, got {value!r}"))
-        return None
-    try:
-        result = Decimal(str(value).strip())
-    except ArithmeticError:
-        problems.append(Problem(path, f"must be a number from 0 to 100, got {value!r}"))
-        return None
-    return result
-
-
-_SCALAR = (str, int, float, bool, Decimal)
-
-
-def _param_ok(value: object) -> bool:
-    if isinstance(value, list | tuple):
-        return all(isinstance(v, _SCALAR) for v in value)
-    return isinstance(value, _SCALAR)
-
-
-def _transition(problems: list[Problem], path: str, raw: object) -> TransitionSpec | None:
-    if not isinstance(raw, Mapping):
-        problems.append(Problem(path, f"must be a table/mapping, got {type(raw).__name__}"))
-        return None
-    _unknown(problems, path, raw, _TRANSITION)
-    source = raw.get("source")
-    if isinstance(source, str):
-        sources: tuple[str, ...] = (source,)
-    elif isinstance(source, list | tuple) and all(isinstance(s, str) for s in source):
-        sources = tuple(source)
-    else:
-        problems.append(
-            Problem(f"{path}.source", "is required: a stage key, a list of keys, or '*'")
-        )
-        sources = ()
-    target = raw.get("target")
-    if not isinstance(target, str):
-        problems.append(Problem(f"{path}.target", "is required (a stage key)"))
-        target = ""
-    guard_specs: list[GuardSpec] = []
-    raw_guards = raw.get("guards", [])
-    if not isinstance(raw_guards, list | tuple):
-        problems.append(Problem(f"{path}.guards", "must be a list of guards"))
-        raw_guards = []
-    for position, item in enumerate(raw_guards):
-        gpath = f"{path}.guards[{position}]"
-        if isinstance(item, str):
-            guard_specs.append(GuardSpec.of(item))
-        elif isinstance(item, Mapping) and isinstance(item.get("name"), str):
-            params = {k: v for k, v in item.items() if k != "name"}
-            bad = [k for k, v in params.items() if not isinstance(k, str) or not _param_ok(v)]
-            for name in bad:
-                problems.append(
-                    Problem(
-                        f"{gpath}.{name}",
-                        "guard parameters are strings, numbers, booleans or lists of them",
-                    )
-                )
-            if not bad:
-                guard_specs.append(GuardSpec.of(item["name"], **params))
-        else:
-            problems.append(
-                Problem(gpath, "must be a guard name or a table with 'name' and its parameters")
-            )
-    event = raw.get("event")
-    if not isinstance(event, str):
-        problems.append(Problem(f"{path}.event", "is required (a lower-case identifier)"))
-        return None
-    if not sources or not target:
-        return None
-    return TransitionSpec(event=event, sources=sources, target=target, guards=tuple(guard_specs))

@@ -21,216 +21,376 @@ kind's settings::
 Composites nest their children's configurations (``children = [...]`` or
 ``fit = {...}``).  Predicates and checklist readers are code, so a
 configuration names them and :func:`build` receives them by name.
-Errors list every problem with its path (``$.criteria[2].points.software``).
+
+Each kind's settings are the keyword arguments of its Python factory,
+described by the small ``_...Settings`` classes below and read by
+:mod:`pipelinekit.validation` like every other pipelinekit input: every
+problem at once with its path (``$.criteria[2].points.software``), the nearest
+valid name for a misspelt key, then the factory's own checks of the values.
 """
 
 from __future__ import annotations
 
 import contextvars
+import difflib
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NewType, TypeVar
 
+import attrs
+
+from ..domain.results import Verdict
 from ..errors import Problem, ValidationError
+from ..validation import Invalid, Structurer, json_type
 from .base import Band, Grade, Strategy
-from .checklist import anum, bant, champ, checklist, faint, gpctba_ci, item, meddpicc
+from .checklist import Item, anum, bant, champ, checklist, faint, gpctba_ci, item, meddpicc
 from .composite import gate, matrix, weighted
-from .engagement import engagement, half_life, no_decay, rule, step_decay, window
-from .icp import bands, icp_fit, one_of, pattern, predicate, present
+from .engagement import Decay, Rule, engagement, half_life, no_decay, rule, step_decay, window
+from .errors import UnknownQualifier
+from .icp import Criterion, MissingData, NumericBand, bands, icp_fit, one_of, pattern, predicate
+from .icp import present as present_criterion
 from .registry import get_qualifier
 
 __all__ = ["build", "from_toml"]
 
+T = TypeVar("T")
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
 _NAMED: contextvars.ContextVar[Mapping[str, Callable[..., Any]]] = contextvars.ContextVar(
     "pipelinekit_qualification_named", default=MappingProxyType({})
 )
 
-
-class _Reader:
-    """Collects problems while reading one mapping at one path."""
-
-    def __init__(self, data: Any, path: str, problems: list[Problem]) -> None:
-        self.path = path
-        self.problems = problems
-        if not isinstance(data, Mapping):
-            problems.append(Problem(path, f"must be a table/mapping, got {type(data).__name__}"))
-            data = {}
-        self.data: Mapping[str, Any] = data
-
-    def at(self, key: str | int) -> str:
-        if isinstance(key, int):
-            return f"{self.path}[{key}]"
-        return f"{self.path}.{key}" if self.path != "$" else f"$.{key}"
-
-    def allow(self, *keys: str) -> None:
-        extra = sorted(set(self.data) - set(keys))
-        for key in extra:
-            self.problems.append(Problem(self.at(key), f"unknown key; allowed: {', '.join(keys)}"))
-
-    def need(self, key: str) -> Any:
-        if key not in self.data:
-            self.problems.append(Problem(self.at(key), "is required"))
-        return self.data.get(key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.data.get(key, default)
-
-    def options(self, *keys: str) -> dict[str, Any]:
-        return {k: self.data[k] for k in keys if k in self.data}
-
-    def call(self, path: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ValidationError as error:
-            self.problems.extend(p.under(path) for p in error.problems)
-        except TypeError as error:
-            self.problems.append(Problem(path, f"wrong settings: {error}"))
-        return None
-
-    def items(self, key: str) -> list[tuple[str, Any]]:
-        value = self.data.get(key)
-        if value is None:
-            return []
-        if isinstance(value, str) or not isinstance(value, Sequence):
-            self.problems.append(Problem(self.at(key), "must be a list"))
-            return []
-        return [(f"{self.at(key)}[{i}]", v) for i, v in enumerate(value)]
+#: Code a configuration names (an ICP predicate, a checklist reader), given to :func:`build`.
+Named = NewType("Named", str)
 
 
-def _done(problems: list[Problem], subject: str) -> None:
-    if problems:
-        raise ValidationError(subject, problems)
+# marks a field holding built objects: when it is refused, the factory is not called
+_NESTED = {"nested": True}
 
 
-def _bands_and_grades(r: _Reader) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if "bands" in r.data:
-        found = []
-        for path, spec in r.items("bands"):
-            sub = _Reader(spec, path, r.problems)
-            sub.allow("name", "min", "verdict")
-            band = sub.call(path, Band, sub.need("name"), sub.need("min"), sub.need("verdict"))
-            if band is not None:
-                found.append(band)
-        out["bands"] = found
-    if "grades" in r.data:
-        grades = []
-        for path, spec in r.items("grades"):
-            sub = _Reader(spec, path, r.problems)
-            sub.allow("letter", "min")
-            grade = sub.call(path, Grade, sub.need("letter"), sub.need("min"))
-            if grade is not None:
-                grades.append(grade)
-        out["grades"] = grades
-    return out
+# -- the settings of each kind -----------------------------------------------------------
 
 
-_COMMON = ("name", "field", "weight", "group", "missing", "penalty", "required")
-_CRITERIA: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
-    "one_of": (one_of, ("points", "default", "knockout", "case_sensitive")),
-    "bands": (bands, ("bands", "default", "currency")),
-    "pattern": (pattern, ("patterns", "default", "case_sensitive")),
-    "present": (present, ("points", "absent")),
-    "predicate": (predicate, ("test", "points", "otherwise", "knockout", "description")),
+@attrs.frozen(kw_only=True)
+class _CriterionSettings:
+    name: str
+    field: str
+    weight: Decimal = _ONE
+    group: str | None = None
+    missing: MissingData = MissingData.NEUTRAL
+    penalty: Decimal = _ZERO
+    required: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class _OneOfSettings(_CriterionSettings):
+    points: dict[str, Decimal]
+    default: Decimal = _ZERO
+    knockout: tuple[str, ...] = ()
+    case_sensitive: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class _BandsSettings(_CriterionSettings):
+    bands: tuple[NumericBand, ...] = attrs.field(metadata=_NESTED)
+    default: Decimal = _ZERO
+    currency: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _PatternSettings(_CriterionSettings):
+    patterns: Any  # a mapping of regex to points, or a list of rules: the factory reads it
+    default: Decimal = _ZERO
+    case_sensitive: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class _PresentSettings:
+    name: str
+    field: str
+    points: Decimal = _ONE
+    absent: Decimal = _ZERO
+    weight: Decimal = _ONE
+    group: str | None = None
+    required: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class _PredicateSettings:
+    name: str
+    test: Named
+    points: Decimal = _ONE
+    otherwise: Decimal = _ZERO
+    knockout: bool = False
+    description: str | None = None
+    weight: Decimal = _ONE
+    group: str | None = None
+    missing: MissingData = MissingData.NEUTRAL
+    penalty: Decimal = _ZERO
+    required: bool = False
+
+
+def _bands_criterion(**settings: Any) -> Criterion:
+    return bands(settings.pop("name"), settings.pop("field"), settings.pop("bands"), **settings)
+
+
+def _one_of_criterion(**settings: Any) -> Criterion:
+    return one_of(settings.pop("name"), settings.pop("field"), settings.pop("points"), **settings)
+
+
+def _pattern_criterion(**settings: Any) -> Criterion:
+    return pattern(
+        settings.pop("name"), settings.pop("field"), settings.pop("patterns"), **settings
+    )
+
+
+def _predicate_criterion(**settings: Any) -> Criterion:
+    return predicate(settings.pop("name"), _resolved(settings.pop("test")), **settings)
+
+
+_CRITERIA: dict[str, tuple[type, Callable[..., Criterion]]] = {
+    "one_of": (_OneOfSettings, _one_of_criterion),
+    "bands": (_BandsSettings, _bands_criterion),
+    "pattern": (_PatternSettings, _pattern_criterion),
+    "present": (_PresentSettings, present_criterion),
+    "predicate": (_PredicateSettings, _predicate_criterion),
 }
 
 
-def _criterion(path: str, spec: Any, problems: list[Problem]) -> Any:
-    r = _Reader(spec, path, problems)
-    kind = r.need("kind")
-    if not isinstance(kind, str) or kind not in _CRITERIA:
-        if kind is not None:
-            problems.append(
-                Problem(
-                    r.at("kind"), f"unknown criterion kind {kind!r}; use {', '.join(_CRITERIA)}"
-                )
-            )
-        return None
-    func, own = _CRITERIA[kind]
-    if kind == "present":
-        allowed = ("kind", "name", "field", "weight", "group", "required", *own)
-    elif kind == "predicate":
-        allowed = ("kind", *(k for k in _COMMON if k != "field"), *own)
+@attrs.frozen(kw_only=True)
+class _IcpSettings:
+    name: str
+    criteria: tuple[Criterion, ...] = attrs.field(metadata=_NESTED)
+    groups: dict[str, Decimal | None] = attrs.field(factory=dict)
+    total_cap: Decimal | None = None
+    bands: tuple[Band, ...] = attrs.field(default=(), metadata=_NESTED)
+    grades: tuple[Grade, ...] = attrs.field(default=(), metadata=_NESTED)
+    min_coverage: Decimal = _ZERO
+
+
+@attrs.frozen(kw_only=True)
+class _PresetSettings:
+    name: str | None = None
+    policy: str = "sum"
+    k: int | None = None
+    met_at: int | None = None
+    floor: int | None = None
+    gates: tuple[str, ...] = ()
+    gate_at: int = 1
+    bands: tuple[Band, ...] = attrs.field(default=(), metadata=_NESTED)
+    min_known: int = 1
+    prefix: str | None = None
+    reader: Named | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _ItemSettings:
+    key: str
+    label: str | None = None
+    levels: Any = 5  # level names, or their count: item() reads it
+
+
+@attrs.frozen(kw_only=True)
+class _ChecklistSettings(_PresetSettings):
+    name: str
+    items: tuple[Item, ...] = attrs.field(metadata=_NESTED)
+
+
+@attrs.frozen(kw_only=True)
+class _RuleSettings:
+    name: str
+    kind: Any  # an event kind or a list of them: rule() reads it
+    points: Decimal
+    where: dict[str, Any] | None = None
+    daily_cap: int | None = None
+    cap: Decimal | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _HalfLife:
+    days: Decimal
+
+
+@attrs.frozen(kw_only=True)
+class _Step:
+    rate: Decimal
+    every_days: Decimal
+
+
+@attrs.frozen(kw_only=True)
+class _None:
+    pass
+
+
+_DECAYS: dict[str, tuple[type, Callable[..., Decay]]] = {
+    "half_life": (_HalfLife, half_life),
+    "step": (_Step, step_decay),
+    "window": (_HalfLife, window),
+    "none": (_None, no_decay),
+}
+
+
+@attrs.frozen(kw_only=True)
+class _EngagementSettings:
+    name: str
+    rules: tuple[Rule, ...] = attrs.field(metadata=_NESTED)
+    decay: Decay | None = attrs.field(default=None, metadata=_NESTED)
+    total_cap: Decimal = Decimal(100)
+    floor: Decimal = _ZERO
+    bands: tuple[Band, ...] = attrs.field(default=(), metadata=_NESTED)
+    unmatched: str = "null"
+
+
+@attrs.frozen(kw_only=True)
+class _PartSettings:
+    strategy: Strategy = attrs.field(metadata=_NESTED)
+    weight: Decimal = _ONE
+
+
+@attrs.frozen(kw_only=True)
+class _WeightedSettings:
+    name: str
+    parts: tuple[_PartSettings, ...] = attrs.field(metadata=_NESTED)
+    missing: str = "block"
+    bands: tuple[Band, ...] = attrs.field(default=(), metadata=_NESTED)
+
+
+@attrs.frozen(kw_only=True)
+class _MatrixSettings:
+    name: str
+    fit: Strategy = attrs.field(metadata=_NESTED)
+    engagement: Strategy = attrs.field(metadata=_NESTED)
+    weights: tuple[Decimal, Decimal] = (_ONE, _ONE)
+    fit_cuts: tuple[Decimal, Decimal] = (Decimal(70), Decimal(40))
+    engagement_cuts: tuple[Decimal, Decimal] = (Decimal(70), Decimal(40))
+    grid: dict[str, Verdict] | None = None
+    missing: str = "block"
+
+
+@attrs.frozen(kw_only=True)
+class _GateSettings:
+    name: str
+    children: tuple[Strategy, ...] = attrs.field(metadata=_NESTED)
+    mode: str = "all"
+
+
+# -- reading them ------------------------------------------------------------------------
+
+
+def _call(factory: Callable[..., T], settings: type, data: object, subject: str) -> T:
+    """``factory(**settings read from data)``, or one ValidationError with every problem.
+
+    The shape comes first (unknown keys, missing ones, wrong types, refused
+    nested objects); a value of the wrong type is still handed to the factory
+    as given, so its own checks of the other values are reported as well
+    (a problem the shape already reported is not repeated).
+    """
+    fields, problems = _STRUCTURER.salvage(data, settings)
+    if problems:
+        declared = {a.name: a for a in attrs.fields(settings)}
+        shaped = {p.path for p in problems}
+        given = data if isinstance(data, Mapping) else {}
+        for name, value in given.items():
+            field = declared.get(name)
+            if field is None or name in fields:
+                continue
+            if field.metadata.get("nested"):
+                raise ValidationError(subject, problems)
+            fields[name] = value
+        if any(a.default is attrs.NOTHING and a.name not in fields for a in declared.values()):
+            raise ValidationError(subject, problems)
     else:
-        allowed = ("kind", *_COMMON, *own)
-    r.allow(*allowed)
-    options = r.options(*(k for k in allowed if k not in ("kind", "name", "field")))
-    name = r.need("name")
-    if kind == "predicate":
-        test_name = options.pop("test", None)
-        test = _NAMED.get().get(test_name) if isinstance(test_name, str) else None
-        if test is None:
-            known = ", ".join(sorted(_NAMED.get())) or "none were passed to build()"
-            problems.append(
-                Problem(r.at("test"), f"unknown predicate {test_name!r}; known: {known}")
-            )
-            return None
-        return r.call(path, func, name, test, **options)
-    field = r.need("field")
-    if kind == "bands":
-        ranges = options.pop("bands", None)
-        if ranges is None:
-            problems.append(Problem(r.at("bands"), "is required"))
-            return None
-        return r.call(path, func, name, field, ranges, **options)
-    if kind in ("one_of", "pattern"):
-        key = "points" if kind == "one_of" else "patterns"
-        table = options.pop(key, None)
-        if table is None:
-            problems.append(Problem(r.at(key), "is required"))
-            return None
-        return r.call(path, func, name, field, table, **options)
-    return r.call(path, func, name, field, **options)
+        shaped = set()
+    try:
+        made = factory(**fields)
+    except ValidationError as error:
+        problems.extend(p for p in error.problems if p.path not in shaped)
+    except TypeError as error:
+        problems.append(Problem("$", f"wrong settings: {error}"))
+    if problems:
+        raise ValidationError(subject, problems)
+    return made
 
 
-def _icp(config: Mapping[str, Any]) -> Strategy:
-    problems: list[Problem] = []
-    r = _Reader(config, "$", problems)
-    r.allow("name", "criteria", "groups", "total_cap", "bands", "grades", "min_coverage")
-    name = r.need("name")
-    criteria = [_criterion(p, spec, problems) for p, spec in r.items("criteria")]
-    if "criteria" not in r.data:
-        r.need("criteria")
-    extras = _bands_and_grades(r)
-    _done(problems, "icp")
-    built = r.call(
-        "$",
-        icp_fit,
-        name,
-        criteria,
-        **r.options("groups", "total_cap", "min_coverage"),
-        **extras,
-    )
-    _done(problems, "icp")
-    return built  # type: ignore[no-any-return]
+def _named(value: Any) -> Named:
+    """Code a configuration refers to by name, from the ``named`` mapping given to build()."""
+    known = _NAMED.get()
+    if not isinstance(value, str) or value not in known:
+        listed = ", ".join(sorted(known)) or "none were passed to build()"
+        raise Invalid(f"unknown name {value!r}; known: {listed}")
+    return Named(value)
 
 
-_CHECKLIST_OPTIONS = ("policy", "k", "met_at", "floor", "gates", "gate_at", "min_known", "prefix")
+def _kind_of(value: Any, kinds: Mapping[str, object], what: str, key: str = "kind") -> str:
+    if not isinstance(value, Mapping):
+        raise Invalid(f"must be a mapping, got {json_type(value)}")
+    kind = value.get(key)
+    if kind is None:
+        raise Invalid("is required", at=key)
+    if not isinstance(kind, str) or kind not in kinds:
+        raise Invalid(f"unknown {what} {kind!r}; use {', '.join(kinds)}", at=key)
+    return kind
 
 
-def _reader_option(r: _Reader) -> dict[str, Any]:
-    if "reader" not in r.data:
-        return {}
-    wanted = r.data["reader"]
-    found = _NAMED.get().get(wanted) if isinstance(wanted, str) else None
-    if found is None:
-        r.problems.append(Problem(r.at("reader"), f"unknown reader {wanted!r}; pass it to build()"))
-    return {"reader": found}
+def _criterion(value: Any) -> Criterion:
+    kind = _kind_of(value, _CRITERIA, "criterion kind")
+    settings, factory = _CRITERIA[kind]
+    rest = {k: v for k, v in value.items() if k != "kind"}
+    return _call(factory, settings, rest, kind)
 
 
-def _preset(factory: Callable[..., Any], label: str) -> Callable[[Mapping[str, Any]], Strategy]:
+def _decay(value: Any) -> Decay:
+    form = _kind_of(value, _DECAYS, "decay", key="form")
+    settings, factory = _DECAYS[form]
+    rest = {k: v for k, v in value.items() if k != "form"}
+    return _call(factory, settings, rest, form)
+
+
+def _rule(value: Any) -> Rule:
+    def make(*, name: str, kind: Any, points: Any, **options: Any) -> Rule:
+        return rule(name, kind, points, **options)
+
+    return _call(make, _RuleSettings, value, "rule")
+
+
+def _item(value: Any) -> Item:
+    def make(*, key: str, label: str | None = None, levels: Any = 5) -> Item:
+        return item(key, label, levels)
+
+    return _call(make, _ItemSettings, value, "item")
+
+
+def _strategy(value: Any) -> Strategy:
+    return _build(value)
+
+
+_STRUCTURER = Structurer()
+_STRUCTURER.register(Named, _named)
+_STRUCTURER.register(Criterion, _criterion)
+_STRUCTURER.register(Decay, _decay)
+_STRUCTURER.register(Rule, _rule)
+_STRUCTURER.register(Item, _item)
+_STRUCTURER.register(Strategy, _strategy)
+
+
+def _resolved(name: Any) -> Any:
+    # the code a name stands for; anything else is handed on for the factory to refuse
+    if name is None:
+        return None
+    return _NAMED.get().get(name, name) if isinstance(name, str) else name
+
+
+def _preset(
+    factory: Callable[..., Strategy], label: str
+) -> Callable[[Mapping[str, Any]], Strategy]:
+    def make(*, reader: str | None = None, **options: Any) -> Strategy:
+        named = {} if reader is None else {"reader": _resolved(reader)}
+        return factory(**options, **named)
+
     def build_preset(config: Mapping[str, Any]) -> Strategy:
-        problems: list[Problem] = []
-        r = _Reader(config, "$", problems)
-        r.allow("name", "bands", "reader", *_CHECKLIST_OPTIONS)
-        extras = _bands_and_grades(r)
-        named = _reader_option(r)
-        _done(problems, label)
-        built = r.call("$", factory, **r.options("name", *_CHECKLIST_OPTIONS), **extras, **named)
-        _done(problems, label)
-        return built  # type: ignore[no-any-return]
+        return _call(make, _PresetSettings, config, label)
 
     build_preset.__doc__ = f"Build the {label} checklist preset from a configuration mapping."
     return build_preset
@@ -246,173 +406,74 @@ build_gpctba_ci = _preset(gpctba_ci, "gpctba_ci")
 
 def build_checklist(config: Mapping[str, Any]) -> Strategy:
     """Build a custom checklist (``items = [{key, label, levels}]``) from a mapping."""
-    problems: list[Problem] = []
-    r = _Reader(config, "$", problems)
-    r.allow("name", "items", "bands", "reader", *_CHECKLIST_OPTIONS)
-    found = []
-    for path, spec in r.items("items"):
-        sub = _Reader(spec, path, problems)
-        sub.allow("key", "label", "levels")
-        entry = sub.call(path, item, sub.need("key"), sub.get("label"), sub.get("levels", 5))
-        if entry is not None:
-            found.append(entry)
-    if "items" not in r.data:
-        r.need("items")
-    extras = _bands_and_grades(r)
-    named = _reader_option(r)
-    name = r.need("name")
-    _done(problems, "checklist")
-    built = r.call("$", checklist, name, found, **r.options(*_CHECKLIST_OPTIONS), **extras, **named)
-    _done(problems, "checklist")
-    return built  # type: ignore[no-any-return]
 
+    def make(*, name: str, items: Any, reader: str | None = None, **options: Any) -> Strategy:
+        named = {} if reader is None else {"reader": _resolved(reader)}
+        return checklist(name, items, **options, **named)
 
-_DECAYS: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
-    "half_life": (half_life, ("days",)),
-    "step": (step_decay, ("rate", "every_days")),
-    "window": (window, ("days",)),
-    "none": (no_decay, ()),
-}
+    return _call(make, _ChecklistSettings, config, "checklist")
 
 
 def build_icp(config: Mapping[str, Any]) -> Strategy:
     """Build an ICP fit strategy from a mapping (see the module docs for the shape)."""
-    return _icp(config)
+
+    def make(*, name: str, criteria: Any, **options: Any) -> Strategy:
+        return icp_fit(name, criteria, **options)
+
+    return _call(make, _IcpSettings, config, "icp")
 
 
 def build_engagement(config: Mapping[str, Any]) -> Strategy:
     """Build an engagement strategy: ``rules = [...]``, ``decay = {form = ..., ...}``."""
-    problems: list[Problem] = []
-    r = _Reader(config, "$", problems)
-    r.allow("name", "rules", "decay", "total_cap", "floor", "bands", "unmatched")
-    rules = []
-    for path, spec in r.items("rules"):
-        sub = _Reader(spec, path, problems)
-        sub.allow("name", "kind", "points", "where", "daily_cap", "cap")
-        made = sub.call(
-            path,
-            rule,
-            sub.need("name"),
-            sub.need("kind"),
-            sub.need("points"),
-            **sub.options("where", "daily_cap", "cap"),
-        )
-        if made is not None:
-            rules.append(made)
-    if "rules" not in r.data:
-        r.need("rules")
-    decay = None
-    if "decay" in r.data:
-        sub = _Reader(r.data["decay"], r.at("decay"), problems)
-        form = sub.need("form")
-        if not isinstance(form, str) or form not in _DECAYS:
-            if form is not None:
-                problems.append(
-                    Problem(sub.at("form"), f"unknown decay {form!r}; use {', '.join(_DECAYS)}")
-                )
-        else:
-            func, keys = _DECAYS[form]
-            sub.allow("form", *keys)
-            decay = sub.call(sub.path, func, *(sub.need(k) for k in keys))
-    extras = _bands_and_grades(r)
-    name = r.need("name")
-    _done(problems, "engagement")
-    built = r.call(
-        "$",
-        engagement,
-        name,
-        rules,
-        decay=decay,
-        **r.options("total_cap", "floor", "unmatched"),
-        **extras,
-    )
-    _done(problems, "engagement")
-    return built  # type: ignore[no-any-return]
 
+    def make(*, name: str, rules: Any, **options: Any) -> Strategy:
+        return engagement(name, rules, **options)
 
-def _child(path: str, spec: Any, problems: list[Problem]) -> Strategy | None:
-    try:
-        return _build(spec)
-    except ValidationError as error:
-        problems.extend(p.under(path) for p in error.problems)
-    return None
+    return _call(make, _EngagementSettings, config, "engagement")
 
 
 def build_weighted(config: Mapping[str, Any]) -> Strategy:
     """Build a weighted blend: ``parts = [{weight = 3, strategy = {...}}, ...]``."""
-    problems: list[Problem] = []
-    r = _Reader(config, "$", problems)
-    r.allow("name", "parts", "missing", "bands")
-    parts = []
-    for path, spec in r.items("parts"):
-        sub = _Reader(spec, path, problems)
-        sub.allow("weight", "strategy")
-        child = _child(sub.at("strategy"), sub.need("strategy"), problems)
-        if child is not None:
-            parts.append((child, sub.get("weight", 1)))
-    if "parts" not in r.data:
-        r.need("parts")
-    extras = _bands_and_grades(r)
-    name = r.need("name")
-    _done(problems, "weighted")
-    built = r.call("$", weighted, name, parts, **r.options("missing"), **extras)
-    _done(problems, "weighted")
-    return built  # type: ignore[no-any-return]
+
+    def make(*, name: str, parts: Any, **options: Any) -> Strategy:
+        pairs = [(part.strategy, part.weight) for part in parts]
+        return weighted(name, pairs, **options)
+
+    return _call(make, _WeightedSettings, config, "weighted")
 
 
 def build_matrix(config: Mapping[str, Any]) -> Strategy:
     """Build a fit x engagement matrix: ``fit = {...}``, ``engagement = {...}``."""
-    problems: list[Problem] = []
-    r = _Reader(config, "$", problems)
-    r.allow(
-        "name", "fit", "engagement", "weights", "fit_cuts", "engagement_cuts", "grid", "missing"
-    )
-    fit = _child(r.at("fit"), r.need("fit"), problems)
-    eng = _child(r.at("engagement"), r.need("engagement"), problems)
-    name = r.need("name")
-    options = r.options("weights", "fit_cuts", "engagement_cuts", "grid", "missing")
-    for key in ("weights", "fit_cuts", "engagement_cuts"):
-        if key in options:
-            value = options[key]
-            if not isinstance(value, list | tuple) or len(value) != 2:
-                problems.append(Problem(r.at(key), "must be a list of two numbers"))
-            else:
-                options[key] = tuple(value)
-    _done(problems, "matrix")
-    built = r.call("$", matrix, name, fit, eng, **options)
-    _done(problems, "matrix")
-    return built  # type: ignore[no-any-return]
+
+    def make(*, name: str, fit: Strategy, engagement: Strategy, **options: Any) -> Strategy:
+        return matrix(name, fit, engagement, **options)
+
+    return _call(make, _MatrixSettings, config, "matrix")
 
 
 def build_gate(config: Mapping[str, Any]) -> Strategy:
     """Build a gate: ``children = [{...}, ...]``, ``mode = "all"`` or ``"any"``."""
-    problems: list[Problem] = []
-    r = _Reader(config, "$", problems)
-    r.allow("name", "children", "mode")
-    children = [_child(p, spec, problems) for p, spec in r.items("children")]
-    if "children" not in r.data:
-        r.need("children")
-    name = r.need("name")
-    _done(problems, "gate")
-    built = r.call("$", gate, name, children, **r.options("mode"))
-    _done(problems, "gate")
-    return built  # type: ignore[no-any-return]
+
+    def make(*, name: str, children: Any, **options: Any) -> Strategy:
+        return gate(name, children, **options)
+
+    return _call(make, _GateSettings, config, "gate")
 
 
 def _build(config: Any) -> Strategy:
     if not isinstance(config, Mapping):
         raise ValidationError(
-            "qualifier", [Problem("$", f"must be a mapping, got {type(config).__name__}")]
+            "qualifier", [Problem("$", f"must be a mapping, got {json_type(config)}")]
         )
     kind = config.get("kind")
     if not isinstance(kind, str):
         raise ValidationError("qualifier", [Problem("$.kind", "is required: a qualifier name")])
-    from .errors import UnknownQualifier
-
     try:
         factory = get_qualifier(kind)
     except UnknownQualifier as error:
-        raise ValidationError("qualifier", [Problem("$.kind", str(error))]) from error
+        close = difflib.get_close_matches(kind, error.available, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValidationError("qualifier", [Problem("$.kind", f"{error}{hint}")]) from error
     rest = {k: v for k, v in config.items() if k != "kind"}
     strategy = factory(rest)
     if not isinstance(strategy, Strategy):

@@ -12,6 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import attrs
+
 from pipelinekit import Problem, ValidationError
 from pipelinekit.qualification import (
     BreakdownLine,
@@ -20,8 +22,9 @@ from pipelinekit.qualification import (
     StrategyBase,
     Verdict,
 )
+from pipelinekit.validation import structure
 
-__all__ = ["EmailDomain", "build"]
+__all__ = ["EmailDomain", "Settings", "build"]
 
 _FREE = frozenset(["gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "gmx.de", "web.de"])
 _DISPOSABLE = frozenset(["mailinator.com", "10minutemail.com", "trashmail.com"])
@@ -89,26 +92,32 @@ class EmailDomain(StrategyBase):
         )
 
 
+@attrs.frozen(kw_only=True)
+class Settings:
+    """The configuration: ``name`` (required), and domains added to the built-in ones."""
+
+    name: str
+    free_mail: tuple[str, ...] = ()
+    disposable: tuple[str, ...] = ()
+
+
 def build(config: Mapping[str, Any]) -> EmailDomain:
     """The factory pipelinekit calls: configuration mapping in, strategy out.
 
-    Keys: ``name`` (required), ``free_mail`` and ``disposable`` (lists of
-    domains added to the built-in ones).  Every problem is reported with its path.
+    The settings are read like every pipelinekit configuration
+    (:func:`pipelinekit.validation.structure`): every problem is reported
+    with its path, and a misspelt key names the nearest valid one.
     """
+    settings = structure(config, Settings, subject="email_domain")
     problems = []
-    for key in sorted(set(config) - {"name", "free_mail", "disposable"}):
-        problems.append(Problem(f"$.{key}", "unknown key; allowed: name, free_mail, disposable"))
-    name = config.get("name")
-    if not isinstance(name, str) or not name.strip():
-        problems.append(Problem("$.name", "is required: a non-empty string"))
-    extra: dict[str, frozenset[str]] = {}
+    if not settings.name.strip():
+        problems.append(Problem("$.name", "must not be blank"))
     for key in ("free_mail", "disposable"):
-        value = config.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(d, str) and d for d in value):
-            problems.append(Problem(f"$.{key}", "must be a list of domains"))
-            value = []
-        extra[key] = frozenset(d.lower() for d in value)
+        for index, domain in enumerate(getattr(settings, key)):
+            if not domain.strip():
+                problems.append(Problem(f"$.{key}[{index}]", "must not be blank"))
     if problems:
         raise ValidationError("email_domain", problems)
-    assert isinstance(name, str)
-    return EmailDomain(name, _FREE | extra["free_mail"], _DISPOSABLE | extra["disposable"])
+    free = frozenset(d.lower() for d in settings.free_mail)
+    disposable = frozenset(d.lower() for d in settings.disposable)
+    return EmailDomain(settings.name, _FREE | free, _DISPOSABLE | disposable)
