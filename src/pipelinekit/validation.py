@@ -455,10 +455,11 @@ def _mapping_hook(conv: cattrs.Converter, kind: Any) -> Callable[[Any, Any], Any
     def structure(value: Any, _: Any) -> dict[Any, Any]:
         if not isinstance(value, Mapping):
             raise Invalid(f"must be a mapping, got {json_type(value)}")
-        return {
-            keys(key, key_type): item
-            for key, item in each_value(value, lambda v: values(v, value_type)).items()
-        }
+        pairs = each_value(
+            {key: (key, item) for key, item in value.items()},
+            lambda pair: (keys(pair[0], key_type), values(pair[1], value_type)),
+        )
+        return dict(pairs.values())
 
     return structure
 
