@@ -82,7 +82,7 @@ def write_image(
         )
     from statemachine.contrib.diagram import DotGraphMachine
 
-    graph = DotGraphMachine(_target(pipeline, entity)).get_graph()  # type: ignore[no-untyped-call]
+    graph = DotGraphMachine(_target(pipeline, entity)).get_graph()  # type: ignore[no-untyped-call]  # python-statemachine leaves it untyped
     data = graph.create(format=fmt)
     out.write_bytes(data)
     return out

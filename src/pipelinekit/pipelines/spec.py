@@ -20,7 +20,6 @@ from typing import Any, Final
 
 import attrs
 
-from ..domain._checks import set_attr
 from ..domain.opportunities import ProbabilitySource
 from ..domain.paths import is_path
 from ..errors import Problem
@@ -184,7 +183,7 @@ class TransitionSpec:
         return out
 
 
-@attrs.frozen
+@attrs.frozen(init=False)
 class PipelineSpec:
     """A validated pipeline definition (see the module docs).
 
@@ -201,23 +200,26 @@ class PipelineSpec:
     description: str | None = None
     version: str = attrs.field(init=False, repr=False, eq=False)
 
-    def __attrs_post_init__(self) -> None:
+    def __init__(
+        self,
+        key: str,
+        label: str,
+        stages: tuple[StageSpec, ...],
+        transitions: tuple[TransitionSpec, ...],
+        description: str | None = None,
+    ) -> None:
         problems = check_definition(
-            self.key,
-            self.label,
-            list(enumerate(self.stages)),
-            list(enumerate(self.transitions)),
-            guards=None,
+            key, label, list(enumerate(stages)), list(enumerate(transitions)), guards=None
         )
         if problems:
-            raise PipelineDefinitionError(self.key if isinstance(self.key, str) else None, problems)
-        ordered = tuple(sorted(self.stages, key=lambda s: s.order))
-        if ordered != self.stages:
-            set_attr(self, "stages", ordered)
+            raise PipelineDefinitionError(key if isinstance(key, str) else None, problems)
+        ordered = tuple(sorted(stages, key=lambda s: s.order))
+        self.__attrs_init__(key, label, ordered, transitions, description)
         canonical = json.dumps(
             self.as_dict(), sort_keys=True, separators=(",", ":"), default=_canonical
         )
-        set_attr(self, "version", hashlib.sha256(canonical.encode()).hexdigest())
+        # derived from the content, once: the field holds the hash, never anything else
+        object.__setattr__(self, "version", hashlib.sha256(canonical.encode()).hexdigest())
 
     # -- views ---------------------------------------------------------------
 

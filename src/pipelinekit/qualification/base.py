@@ -226,7 +226,7 @@ def subject_id(subject: Any) -> str | None:
     return None if ident is None else str(ident)
 
 
-@attrs.frozen
+@attrs.frozen(init=False)
 class Band:
     """A named score band: scores from ``min`` up to the next band's ``min`` get ``verdict``.
 
@@ -238,35 +238,36 @@ class Band:
     min: Decimal
     verdict: Verdict
 
-    def __attrs_post_init__(self) -> None:
+    def __init__(self, name: str, min: Decimal | int | str, verdict: Verdict | str) -> None:
         checks = Checks()
-        checks.text("$.name", self.name, required=True, max_length=100)
-        low = to_decimal(checks, "$.min", self.min)
-        verdict = self.verdict
-        if not isinstance(verdict, Verdict):
-            try:
-                verdict = Verdict(verdict)
-            except ValueError:
-                choices = ", ".join(v.value for v in Verdict)
-                checks.add("$.verdict", f"must be one of {choices}; got {self.verdict!r}")
-        checks.done(self)
-        object.__setattr__(self, "min", low)
-        object.__setattr__(self, "verdict", verdict)
+        checks.text("$.name", name, required=True, max_length=100)
+        low = to_decimal(checks, "$.min", min)
+        kind: Verdict | None = None
+        if isinstance(verdict, str) and verdict in {v.value for v in Verdict}:
+            kind = Verdict(verdict)
+        else:
+            choices = ", ".join(v.value for v in Verdict)
+            checks.add("$.verdict", f"must be one of {choices}; got {verdict!r}")
+        checks.done(type(self))
+        assert low is not None
+        assert kind is not None
+        self.__attrs_init__(name, low, kind)
 
 
-@attrs.frozen
+@attrs.frozen(init=False)
 class Grade:
     """A letter grade given from ``min`` points up (``Grade("A", 80)``)."""
 
     letter: str
     min: Decimal
 
-    def __attrs_post_init__(self) -> None:
+    def __init__(self, letter: str, min: Decimal | int | str) -> None:
         checks = Checks()
-        checks.text("$.letter", self.letter, required=True, max_length=10)
-        low = to_decimal(checks, "$.min", self.min)
-        checks.done(self)
-        object.__setattr__(self, "min", low)
+        checks.text("$.letter", letter, required=True, max_length=10)
+        low = to_decimal(checks, "$.min", min)
+        checks.done(type(self))
+        assert low is not None
+        self.__attrs_init__(letter, low)
 
 
 def as_list(checks: Checks, path: str, value: Any) -> list[Any]:

@@ -46,7 +46,7 @@ _ZERO = Decimal(0)
 Reader = Callable[[Any], Mapping[str, Any] | None]
 
 
-@attrs.frozen
+@attrs.frozen(init=False)
 class Item:
     """One criterion of a checklist: a key, a label and its level names (index = points)."""
 
@@ -54,24 +54,25 @@ class Item:
     label: str
     levels: tuple[str, ...]
 
-    def __attrs_post_init__(self) -> None:
+    def __init__(self, key: str, label: str, levels: Iterable[str]) -> None:
         checks = Checks()
-        checks.text("$.key", self.key, required=True, max_length=100)
-        checks.text("$.label", self.label, required=True, max_length=200)
-        if isinstance(self.levels, str) or not isinstance(self.levels, Iterable):
+        checks.text("$.key", key, required=True, max_length=100)
+        checks.text("$.label", label, required=True, max_length=200)
+        names: tuple[str, ...] = ()
+        if isinstance(levels, str) or not isinstance(levels, Iterable):
             checks.add("$.levels", "must be a list of level names, lowest first")
         else:
-            levels = tuple(self.levels)
-            object.__setattr__(self, "levels", levels)
-            if len(levels) < 2:
+            names = tuple(levels)
+            if len(names) < 2:
                 checks.add("$.levels", "needs at least two levels (e.g. 'no', 'yes')")
-            for i, name in enumerate(levels):
+            for i, name in enumerate(names):
                 if not isinstance(name, str) or not name.strip():
                     checks.add(f"$.levels[{i}]", "must be a non-empty string")
-            folded = [n.casefold() for n in levels if isinstance(n, str)]
+            folded = [n.casefold() for n in names if isinstance(n, str)]
             if len(set(folded)) != len(folded):
                 checks.add("$.levels", "level names must be distinct")
-        checks.done(self)
+        checks.done(type(self))
+        self.__attrs_init__(key, label, names)
 
     @property
     def max(self) -> int:

@@ -267,4 +267,5 @@ def generate(
         body = [body[0], "    try:", *("    " + line for line in body[1:])]
         body += ["    except AttributeError:", "        return SAFE(subject)"]
     exec(compile("\n".join(body), "<pipelinekit icp>", "exec"), env)
-    return env["run"]  # type: ignore[no-any-return]
+    run: Callable[[Any], Any] = env["run"]
+    return run
