@@ -26,7 +26,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from types import UnionType
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import Any, TypeVar, Union, cast, get_args, get_origin
 
 import attrs
 import cattrs
@@ -53,9 +53,11 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 
 #: A structure hook: the raw value in, the typed value out; :class:`Invalid` if it cannot be.
-Hook = Callable[[Any], Any]
+Hook = Callable[[Any], object]
 
 
 class Invalid(TypeError):
@@ -101,7 +103,7 @@ def unknown_field(name: object, allowed: Collection[str]) -> str:
 
 
 def _strict(kind: type, name: str) -> Hook:
-    def structure(value: Any) -> Any:
+    def structure(value: object) -> object:
         if type(value) is kind or (isinstance(value, kind) and not isinstance(value, bool)):
             return value
         raise Invalid(f"must be {name}, got {json_type(value)}")
@@ -109,13 +111,13 @@ def _strict(kind: type, name: str) -> Hook:
     return structure
 
 
-def _bool(value: Any) -> bool:
+def _bool(value: object) -> bool:
     if isinstance(value, bool):
         return value
     raise Invalid(f"must be true or false, got {json_type(value)}")
 
 
-def decimal(value: Any) -> Decimal:
+def decimal(value: object) -> Decimal:
     """A finite Decimal from a Decimal, an int or a numeric string; floats are refused."""
     if isinstance(value, Decimal):
         result = value
@@ -135,7 +137,7 @@ def decimal(value: Any) -> Decimal:
     return result
 
 
-def _datetime(value: Any) -> datetime:
+def _datetime(value: object) -> datetime:
     if isinstance(value, datetime):
         result = value
     elif isinstance(value, str):
@@ -150,7 +152,7 @@ def _datetime(value: Any) -> datetime:
     return result
 
 
-def _date(value: Any) -> date:
+def _date(value: object) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, str):
@@ -164,7 +166,7 @@ def _date(value: Any) -> date:
 def _enum(kind: type[enum.Enum]) -> Hook:
     choices = ", ".join(repr(member.value) for member in kind)
 
-    def structure(value: Any) -> Any:
+    def structure(value: object) -> object:
         try:
             return kind(value)
         except ValueError:
@@ -173,7 +175,7 @@ def _enum(kind: type[enum.Enum]) -> Hook:
     return structure
 
 
-def _passthrough(value: Any) -> Any:
+def _passthrough(value: object) -> object:
     return value
 
 
@@ -195,15 +197,15 @@ class _MapError(ExceptionGroup[Exception]):
     """Several bad values in one mapping."""
 
 
-def _args(kind: Any) -> tuple[Any, ...]:
+def _args(kind: object) -> tuple[Any, ...]:
     return get_args(kind)
 
 
-def _is_union(kind: Any) -> bool:
+def _is_union(kind: object) -> bool:
     return get_origin(kind) in (Union, UnionType)
 
 
-def _is_variadic(kind: Any) -> bool:
+def _is_variadic(kind: object) -> bool:
     origin = get_origin(kind)
     args = _args(kind)
     if origin is tuple:
@@ -211,20 +213,20 @@ def _is_variadic(kind: Any) -> bool:
     return origin in (Sequence, Iterable, list) and len(args) == 1
 
 
-def _is_fixed_tuple(kind: Any) -> bool:
+def _is_fixed_tuple(kind: object) -> bool:
     args = _args(kind)
     return get_origin(kind) is tuple and bool(args) and Ellipsis not in args
 
 
-def _is_mapping(kind: Any) -> bool:
+def _is_mapping(kind: object) -> bool:
     return get_origin(kind) in (dict, Mapping) and len(_args(kind)) == 2
 
 
-def _is_frozenset(kind: Any) -> bool:
+def _is_frozenset(kind: object) -> bool:
     return get_origin(kind) in (frozenset, set) and len(_args(kind)) == 1
 
 
-def _is_enum(kind: Any) -> bool:
+def _is_enum(kind: object) -> bool:
     return isinstance(kind, type) and issubclass(kind, enum.Enum)
 
 
@@ -241,11 +243,11 @@ class Structurer:
         self._fast = self._converter(detailed=False)
         self._detailed = self._converter(detailed=True)
 
-    def register(self, kind: Any, hook: Hook, unstructure: Hook | None = None) -> None:
+    def register(self, kind: object, hook: Hook, unstructure: Hook | None = None) -> None:
         """Structure ``kind`` with ``hook`` (a type, or any type expression such as a union),
         and turn it back into plain data with ``unstructure`` if given."""
 
-        def matches(candidate: Any) -> bool:
+        def matches(candidate: object) -> bool:
             return candidate is kind or bool(candidate == kind)
 
         for conv in (self._fast, self._detailed):
@@ -253,7 +255,7 @@ class Structurer:
         if unstructure is not None:
             self._fast.register_unstructure_hook_func(matches, unstructure)
 
-    def unstructure(self, obj: object, kind: Any = None) -> Any:
+    def unstructure(self, obj: object, kind: object = None) -> Any:
         """``obj`` as plain data: decimals and times as strings, enums as their values."""
         return self._fast.unstructure(obj, kind if kind is not None else type(obj))
 
@@ -344,14 +346,14 @@ class Structurer:
         return conv
 
 
-def _unary(hook: Hook) -> Callable[[Any, Any], Any]:
+def _unary(hook: Hook) -> Callable[[object, object], object]:
     return lambda value, _: hook(value)
 
 
-def _leaf(hook: Hook) -> Callable[[Any, Any], Any]:
+def _leaf(hook: Hook) -> Callable[[object, object], object]:
     # cattrs dispatches subclasses to a base's hook: a str enum would reach str's
-    def structure(value: Any, kind: Any) -> Any:
-        if _is_enum(kind):
+    def structure(value: object, kind: object) -> object:
+        if isinstance(kind, type) and issubclass(kind, enum.Enum):
             return _enum(kind)(value)
         return hook(value)
 
@@ -363,11 +365,11 @@ def _fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:
     return tuple(attrs.fields(cls))
 
 
-def _name(kind: Any) -> str:
+def _name(kind: object) -> str:
     return kind.__name__ if isinstance(kind, type) else str(kind)
 
 
-def _union_hook(conv: cattrs.Converter, kind: Any) -> Callable[[Any, Any], Any]:
+def _union_hook(conv: cattrs.Converter, kind: object) -> Callable[[object, object], object]:
     """``X | None`` (and ``Decimal | int | str``-style inputs): resolve the hook once.
 
     ``None`` stays ``None``; otherwise the first of Decimal, an enum, or the
@@ -383,7 +385,7 @@ def _union_hook(conv: cattrs.Converter, kind: Any) -> Callable[[Any, Any], Any]:
         raise TypeError(f"cannot structure {kind}: register a hook for it")
     inner = conv.get_structure_hook(target)
 
-    def structure(value: Any, _: Any) -> Any:
+    def structure(value: object, _: object) -> object:
         if value is None and optional:
             return None
         return inner(value, target)
@@ -391,23 +393,25 @@ def _union_hook(conv: cattrs.Converter, kind: Any) -> Callable[[Any, Any], Any]:
     return structure
 
 
-def _tuple_hook(conv: cattrs.Converter, kind: Any) -> Callable[[Any, Any], Any]:
+def _tuple_hook(conv: cattrs.Converter, kind: object) -> Callable[[object, object], object]:
     """``tuple[X, ...]`` (or ``Sequence[X]``) from a list: every bad item, by index."""
     return _items_hook(conv, _args(kind)[0], kind)
 
 
-def _items_hook(conv: cattrs.Converter, item_type: Any, kind: Any) -> Callable[[Any, Any], Any]:
+def _items_hook(
+    conv: cattrs.Converter, item_type: object, kind: Any
+) -> Callable[[object, object], object]:
     inner = conv.get_structure_hook(item_type)
     detailed = conv.detailed_validation
 
-    def structure(value: Any, _: Any) -> tuple[Any, ...]:
+    def structure(value: object, _: object) -> tuple[object, ...]:
         if not isinstance(value, list | tuple):
             raise Invalid(f"must be a list, got {json_type(value)}")
         if not value:
             return ()
         if not detailed:
             return tuple([inner(item, item_type) for item in value])
-        out: list[Any] = []
+        out: list[object] = []
         errors: list[Exception] = []
         for index, item in enumerate(value):
             try:
@@ -422,16 +426,16 @@ def _items_hook(conv: cattrs.Converter, item_type: Any, kind: Any) -> Callable[[
     return structure
 
 
-def _fixed_hook(conv: cattrs.Converter, kind: Any) -> Callable[[Any, Any], Any]:
+def _fixed_hook(conv: cattrs.Converter, kind: Any) -> Callable[[object, object], object]:
     """``tuple[X, Y]`` from a list of exactly that many items."""
     item_types = _args(kind)
     hooks = [conv.get_structure_hook(t) for t in item_types]
     size = len(item_types)
 
-    def structure(value: Any, _: Any) -> tuple[Any, ...]:
+    def structure(value: object, _: object) -> tuple[object, ...]:
         if not isinstance(value, list | tuple) or len(value) != size:
             raise Invalid(f"must be a list of {size} items, got {json_type(value)}")
-        out: list[Any] = []
+        out: list[object] = []
         errors: list[Exception] = []
         for index, (hook, item_type, item) in enumerate(zip(hooks, item_types, value, strict=True)):
             try:
@@ -446,31 +450,31 @@ def _fixed_hook(conv: cattrs.Converter, kind: Any) -> Callable[[Any, Any], Any]:
     return structure
 
 
-def _mapping_hook(conv: cattrs.Converter, kind: Any) -> Callable[[Any, Any], Any]:
+def _mapping_hook(conv: cattrs.Converter, kind: object) -> Callable[[object, object], object]:
     """``dict[str, X]`` from a mapping: every bad value, by key."""
     key_type, value_type = _args(kind)
     keys = conv.get_structure_hook(key_type)
     values = conv.get_structure_hook(value_type)
 
-    def structure(value: Any, _: Any) -> dict[Any, Any]:
+    def structure(value: object, _: object) -> dict[object, object]:
         if not isinstance(value, Mapping):
             raise Invalid(f"must be a mapping, got {json_type(value)}")
         pairs = each_value(
             {key: (key, item) for key, item in value.items()},
             lambda pair: (keys(pair[0], key_type), values(pair[1], value_type)),
         )
-        return dict(pairs.values())
+        return dict(cast("list[tuple[object, object]]", list(pairs.values())))
 
     return structure
 
 
-def each_value(mapping: Mapping[Any, Any], hook: Hook) -> dict[Any, Any]:
+def each_value(mapping: Mapping[K, object], hook: Callable[[Any], V]) -> dict[K, V]:
     """``hook`` applied to every value of ``mapping``; every failure is reported under its key.
 
     For hooks of mapping-like types (custom fields, say): raise what this
     raises and the problems land at ``$.<path>.<key>``.
     """
-    out: dict[Any, Any] = {}
+    out: dict[K, V] = {}
     errors: list[Exception] = []
     for key, item in mapping.items():
         try:
@@ -483,14 +487,14 @@ def each_value(mapping: Mapping[Any, Any], hook: Hook) -> dict[Any, Any]:
     return out
 
 
-def _frozenset_hook(conv: cattrs.Converter, kind: Any) -> Callable[[Any, Any], Any]:
+def _frozenset_hook(conv: cattrs.Converter, kind: object) -> Callable[[object, object], object]:
     """``frozenset[X]`` from a list (or set) of X."""
     items = _items_hook(conv, _args(kind)[0], kind)
 
-    def structure(value: Any, _: Any) -> frozenset[Any]:
+    def structure(value: object, _: object) -> frozenset[object]:
         if isinstance(value, set | frozenset):
             value = list(value)
-        return frozenset(items(value, kind))
+        return frozenset(cast("tuple[object, ...]", items(value, kind)))
 
     return structure
 
@@ -505,12 +509,12 @@ def _renamed(cl: type) -> dict[str, Any]:
     return {a.name: override(rename=key_of(a)) for a in _fields(cl) if key_of(a) != a.name}
 
 
-def _attrs_hook(conv: cattrs.Converter, cl: type) -> Callable[[Any, Any], Any]:
+def _attrs_hook(conv: cattrs.Converter, cl: type) -> Callable[[object, object], object]:
     """cattrs' generated hook, plus unknown keys reported *with* the field problems."""
-    inner: Callable[[Any, Any], Any] = make_dict_structure_fn(cl, conv, **_renamed(cl))
+    inner: Callable[[Any, Any], object] = make_dict_structure_fn(cl, conv, **_renamed(cl))
     allowed = frozenset(key_of(a) for a in attrs.fields(cl) if a.init)
 
-    def structure(value: Any, kind: Any) -> Any:
+    def structure(value: object, kind: object) -> object:
         if not isinstance(value, Mapping):
             raise Invalid(f"must be a mapping, got {json_type(value)}")
         if allowed.issuperset(value):

@@ -314,7 +314,7 @@ def _call(factory: Callable[..., T], settings: type, data: object, subject: str)
     return made
 
 
-def _named(value: Any) -> Named:
+def _named(value: object) -> Named:
     """Code a configuration refers to by name, from the ``named`` mapping given to build()."""
     known = _NAMED.get()
     if not isinstance(value, str) or value not in known:
@@ -323,7 +323,10 @@ def _named(value: Any) -> Named:
     return Named(value)
 
 
-def _kind_of(value: Any, kinds: Mapping[str, object], what: str, key: str = "kind") -> str:
+def _kind_of(
+    value: object, kinds: Mapping[str, object], what: str, key: str = "kind"
+) -> tuple[str, dict[object, object]]:
+    """The kind a mapping names under ``key``, and the rest of its settings."""
     if not isinstance(value, Mapping):
         raise Invalid(f"must be a mapping, got {json_type(value)}")
     kind = value.get(key)
@@ -331,38 +334,36 @@ def _kind_of(value: Any, kinds: Mapping[str, object], what: str, key: str = "kin
         raise Invalid("is required", at=key)
     if not isinstance(kind, str) or kind not in kinds:
         raise Invalid(f"unknown {what} {kind!r}; use {', '.join(kinds)}", at=key)
-    return kind
+    return kind, {k: v for k, v in value.items() if k != key}
 
 
-def _criterion(value: Any) -> Criterion:
-    kind = _kind_of(value, _CRITERIA, "criterion kind")
+def _criterion(value: object) -> Criterion:
+    kind, rest = _kind_of(value, _CRITERIA, "criterion kind")
     settings, factory = _CRITERIA[kind]
-    rest = {k: v for k, v in value.items() if k != "kind"}
     return _call(factory, settings, rest, kind)
 
 
-def _decay(value: Any) -> Decay:
-    form = _kind_of(value, _DECAYS, "decay", key="form")
+def _decay(value: object) -> Decay:
+    form, rest = _kind_of(value, _DECAYS, "decay", key="form")
     settings, factory = _DECAYS[form]
-    rest = {k: v for k, v in value.items() if k != "form"}
     return _call(factory, settings, rest, form)
 
 
-def _rule(value: Any) -> Rule:
-    def make(*, name: str, kind: Any, points: Any, **options: Any) -> Rule:
+def _rule(value: object) -> Rule:
+    def make(*, name: str, kind: str | list[str], points: Decimal, **options: Any) -> Rule:
         return rule(name, kind, points, **options)
 
     return _call(make, _RuleSettings, value, "rule")
 
 
-def _item(value: Any) -> Item:
-    def make(*, key: str, label: str | None = None, levels: Any = 5) -> Item:
+def _item(value: object) -> Item:
+    def make(*, key: str, label: str | None = None, levels: list[str] | int = 5) -> Item:
         return item(key, label, levels)
 
     return _call(make, _ItemSettings, value, "item")
 
 
-def _strategy(value: Any) -> Strategy:
+def _strategy(value: object) -> Strategy:
     return _build(value)
 
 
@@ -375,11 +376,11 @@ _STRUCTURER.register(Item, _item)
 _STRUCTURER.register(Strategy, _strategy)
 
 
-def _resolved(name: Any) -> Any:
+def _resolved(name: object) -> Any:
     # the code a name stands for; anything else is handed on for the factory to refuse
-    if name is None:
-        return None
-    return _NAMED.get().get(name, name) if isinstance(name, str) else name
+    if isinstance(name, str):
+        return _NAMED.get().get(name, name)
+    return name
 
 
 def _preset(
@@ -407,7 +408,9 @@ build_gpctba_ci = _preset(gpctba_ci, "gpctba_ci")
 def build_checklist(config: Mapping[str, Any]) -> Strategy:
     """Build a custom checklist (``items = [{key, label, levels}]``) from a mapping."""
 
-    def make(*, name: str, items: Any, reader: str | None = None, **options: Any) -> Strategy:
+    def make(
+        *, name: str, items: tuple[Item, ...], reader: str | None = None, **options: Any
+    ) -> Strategy:
         named = {} if reader is None else {"reader": _resolved(reader)}
         return checklist(name, items, **options, **named)
 
@@ -417,7 +420,7 @@ def build_checklist(config: Mapping[str, Any]) -> Strategy:
 def build_icp(config: Mapping[str, Any]) -> Strategy:
     """Build an ICP fit strategy from a mapping (see the module docs for the shape)."""
 
-    def make(*, name: str, criteria: Any, **options: Any) -> Strategy:
+    def make(*, name: str, criteria: tuple[Criterion, ...], **options: Any) -> Strategy:
         return icp_fit(name, criteria, **options)
 
     return _call(make, _IcpSettings, config, "icp")
@@ -426,7 +429,7 @@ def build_icp(config: Mapping[str, Any]) -> Strategy:
 def build_engagement(config: Mapping[str, Any]) -> Strategy:
     """Build an engagement strategy: ``rules = [...]``, ``decay = {form = ..., ...}``."""
 
-    def make(*, name: str, rules: Any, **options: Any) -> Strategy:
+    def make(*, name: str, rules: tuple[Rule, ...], **options: Any) -> Strategy:
         return engagement(name, rules, **options)
 
     return _call(make, _EngagementSettings, config, "engagement")
@@ -435,7 +438,7 @@ def build_engagement(config: Mapping[str, Any]) -> Strategy:
 def build_weighted(config: Mapping[str, Any]) -> Strategy:
     """Build a weighted blend: ``parts = [{weight = 3, strategy = {...}}, ...]``."""
 
-    def make(*, name: str, parts: Any, **options: Any) -> Strategy:
+    def make(*, name: str, parts: tuple[_PartSettings, ...], **options: Any) -> Strategy:
         pairs = [(part.strategy, part.weight) for part in parts]
         return weighted(name, pairs, **options)
 
@@ -454,13 +457,13 @@ def build_matrix(config: Mapping[str, Any]) -> Strategy:
 def build_gate(config: Mapping[str, Any]) -> Strategy:
     """Build a gate: ``children = [{...}, ...]``, ``mode = "all"`` or ``"any"``."""
 
-    def make(*, name: str, children: Any, **options: Any) -> Strategy:
+    def make(*, name: str, children: tuple[Strategy, ...], **options: Any) -> Strategy:
         return gate(name, children, **options)
 
     return _call(make, _GateSettings, config, "gate")
 
 
-def _build(config: Any) -> Strategy:
+def _build(config: object) -> Strategy:
     if not isinstance(config, Mapping):
         raise ValidationError(
             "qualifier", [Problem("$", f"must be a mapping, got {json_type(config)}")]
