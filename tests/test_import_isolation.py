@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 OPTIONAL = (
     "sqlalchemy",
     "psycopg",
@@ -33,6 +35,39 @@ def test_import_pipelinekit_loads_no_optional_library() -> None:
     loaded = _loaded_after("import pipelinekit")
     assert "pipelinekit" in loaded
     assert loaded.isdisjoint(OPTIONAL), sorted(loaded & set(OPTIONAL))
+
+
+def test_import_domain_loads_nothing_above_it() -> None:
+    code = (
+        "import sys, json; import pipelinekit.domain; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('pipelinekit'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    loaded = json.loads(out.stdout)
+    above = ("qualification", "pipelines", "storage", "analytics", "cli", "lifecycle", "io")
+    assert not [m for m in loaded if m.split(".")[1:2] and m.split(".")[1] in above], loaded
+    assert "pipelinekit.domain.leads" in loaded
+
+
+def test_the_public_face_loads_its_names_on_first_use() -> None:
+    assert "pipelinekit.storage" not in _loaded_after_modules("import pipelinekit")
+    names = _loaded_after_modules("import pipelinekit; pipelinekit.Lead")
+    assert "pipelinekit.domain.leads" in names
+    assert "pipelinekit.storage" not in names
+    import pipelinekit
+
+    assert set(pipelinekit.__all__) <= set(dir(pipelinekit))
+    for name in pipelinekit.__all__:
+        assert getattr(pipelinekit, name) is not None
+    assert pipelinekit.build_qualifier is pipelinekit.qualification.build
+    with pytest.raises(AttributeError):
+        pipelinekit.no_such_name  # noqa: B018
+
+
+def _loaded_after_modules(statement: str) -> set[str]:
+    code = f"import sys, json; {statement}; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return set(json.loads(out.stdout))
 
 
 def test_the_check_would_notice_a_leak() -> None:
