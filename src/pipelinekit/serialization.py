@@ -23,7 +23,6 @@ from typing import Any, TypeVar
 
 import attrs
 
-from . import validation
 from .domain.companies import Company
 from .domain.contacts import EmailAddress, Person, PhoneNumber
 from .domain.custom import EMPTY, CustomValue, FrozenMap
@@ -36,7 +35,7 @@ from .domain.prospects import Prospect
 from .domain.results import BreakdownLine, QualificationResult
 from .domain.sources import Source
 from .errors import Problem, ValidationError
-from .validation import Invalid, Structurer, each_value, json_type
+from .validation import Invalid, Structurer, decimal, each_value, json_type
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -101,7 +100,7 @@ def _custom_value(value: Any) -> CustomValue:
     if isinstance(value, dict) and len(value) == 1:
         ((tag, raw),) = value.items()
         if tag == "decimal":
-            return validation.decimal(raw)
+            return decimal(raw)
         if tag in ("datetime", "date"):
             return _TIMES.structure(raw, datetime if tag == "datetime" else date)
     raise Invalid(

@@ -1,4 +1,4 @@
-"""Structuring plain data into typed values, with every problem found at once.
+"""Structuring plain data into typed values, every problem at once (one cohesive module).
 
 One machinery turns mappings, lists and scalars (from JSON, TOML or a dict)
 into typed attrs classes for every loader in pipelinekit: entities

@@ -1,4 +1,4 @@
-"""Build strategies from plain data (a dict, JSON or TOML), with every problem and its path.
+"""Strategies from plain data (dict, JSON, TOML): every built-in kind's settings, one module.
 
 A qualifier configuration is a mapping with a ``kind`` (a registered
 qualifier name, see :mod:`~pipelinekit.qualification.registry`) and that
