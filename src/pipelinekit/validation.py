@@ -411,17 +411,7 @@ def _items_hook(
             return ()
         if not detailed:
             return tuple([inner(item, item_type) for item in value])
-        out: list[object] = []
-        errors: list[Exception] = []
-        for index, item in enumerate(value):
-            try:
-                out.append(inner(item, item_type))
-            except Exception as error:
-                error.__notes__ = [IterableValidationNote(f"at index {index}", index, item_type)]
-                errors.append(error)
-        if errors:
-            raise IterableValidationError("invalid items", errors, kind)
-        return tuple(out)
+        return _items(((inner, item_type, item) for item in value), kind)
 
     return structure
 
@@ -435,19 +425,26 @@ def _fixed_hook(conv: cattrs.Converter, kind: Any) -> Callable[[object, object],
     def structure(value: object, _: object) -> tuple[object, ...]:
         if not isinstance(value, list | tuple) or len(value) != size:
             raise Invalid(f"must be a list of {size} items, got {json_type(value)}")
-        out: list[object] = []
-        errors: list[Exception] = []
-        for index, (hook, item_type, item) in enumerate(zip(hooks, item_types, value, strict=True)):
-            try:
-                out.append(hook(item, item_type))
-            except Exception as error:
-                error.__notes__ = [IterableValidationNote(f"at index {index}", index, item_type)]
-                errors.append(error)
-        if errors:
-            raise IterableValidationError("invalid items", errors, kind)
-        return tuple(out)
+        return _items(zip(hooks, item_types, value, strict=True), kind)
 
     return structure
+
+
+def _items(
+    parts: Iterable[tuple[Callable[[Any, Any], object], object, object]], kind: Any
+) -> tuple[object, ...]:
+    """Every item structured by its hook; every failure reported under its index."""
+    out: list[object] = []
+    errors: list[Exception] = []
+    for index, (hook, item_type, item) in enumerate(parts):
+        try:
+            out.append(hook(item, item_type))
+        except Exception as error:
+            error.__notes__ = [IterableValidationNote(f"at index {index}", index, item_type)]
+            errors.append(error)
+    if errors:
+        raise IterableValidationError("invalid items", errors, kind)
+    return tuple(out)
 
 
 def _mapping_hook(conv: cattrs.Converter, kind: object) -> Callable[[object, object], object]:

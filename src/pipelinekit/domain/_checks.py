@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, NoReturn
+from enum import StrEnum
+from typing import Any, NoReturn, TypeVar
 
 from ..errors import Problem, ValidationError
 
+E = TypeVar("E", bound=StrEnum)
 _NUL = "\x00"
 _NUL_MESSAGE = "must not contain NUL characters (databases such as PostgreSQL cannot store them)"
 
@@ -82,6 +84,19 @@ class Checks:
             self.add(path, "naive datetime refused: pass a timezone-aware one, e.g. tzinfo=UTC")
             return None
         return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+    def choice(self, path: str, kind: type[E], value: object) -> E | None:
+        """One of the members of the str enum ``kind``, from a member or its value."""
+        if isinstance(value, kind):
+            return value
+        if isinstance(value, str):
+            try:
+                return kind(value)
+            except ValueError:
+                pass
+        choices = ", ".join(member.value for member in kind)
+        self.add(path, f"must be one of {choices}; got {value!r}")
+        return None
 
     def done(self, subject: object) -> None:
         """Raise if anything was recorded."""

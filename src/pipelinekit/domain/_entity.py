@@ -29,7 +29,6 @@ class Common:
 
 def check_common(
     checks: Checks,
-    *,
     id: object,
     created_at: object,
     updated_at: object,

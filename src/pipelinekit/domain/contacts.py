@@ -178,13 +178,7 @@ class Person:
         checks.instance("$.email", email, EmailAddress, optional=True)
         checks.instance("$.phone", phone, PhoneNumber, optional=True)
         checks.text("$.job_title", job_title, required=False, max_length=300)
-        level: Seniority | None = None
-        if seniority is not None:
-            try:
-                level = Seniority(seniority)
-            except ValueError:
-                choices = ", ".join(s.value for s in Seniority)
-                checks.add("$.seniority", f"must be one of {choices}; got {seniority!r}")
+        level = None if seniority is None else checks.choice("$.seniority", Seniority, seniority)
         if name is None and email is None and phone is None:
             checks.add("$", "a person needs at least a name, an email or a phone")
         checks.done(type(self))

@@ -79,16 +79,7 @@ class Lead:
     ) -> None:
         checks = Checks()
         common = check_common(
-            checks,
-            id=id,
-            created_at=created_at,
-            updated_at=updated_at,
-            version=version,
-            owner=owner,
-            external_id=external_id,
-            notes=notes,
-            tags=tags,
-            custom=custom,
+            checks, id, created_at, updated_at, version, owner, external_id, notes, tags, custom
         )
         checks.instance("$.contact", contact, Person, optional=True)
         checks.instance("$.company", company, Company, optional=True)

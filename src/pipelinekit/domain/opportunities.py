@@ -6,7 +6,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 
@@ -22,7 +22,6 @@ from .money import Money
 
 __all__ = ["Opportunity", "Outcome", "ProbabilitySource"]
 
-_E = TypeVar("_E", bound=enum.StrEnum)
 _HUNDRED = Decimal(100)
 _ZERO = Decimal(0)
 
@@ -122,16 +121,7 @@ class Opportunity:
     ) -> None:
         checks = Checks()
         common = check_common(
-            checks,
-            id=id,
-            created_at=created_at,
-            updated_at=updated_at,
-            version=version,
-            owner=owner,
-            external_id=external_id,
-            notes=notes,
-            tags=tags,
-            custom=custom,
+            checks, id, created_at, updated_at, version, owner, external_id, notes, tags, custom
         )
         checks.text("$.name", name, required=True, max_length=300)
         checks.text("$.pipeline", pipeline, required=True, max_length=100)
@@ -153,8 +143,8 @@ class Opportunity:
             if automated_probability is None
             else _percent(checks, "$.automated_probability", automated_probability)
         )
-        origin = _choice(checks, "$.probability_source", ProbabilitySource, probability_source)
-        result = _choice(checks, "$.outcome", Outcome, outcome)
+        origin = checks.choice("$.probability_source", ProbabilitySource, probability_source)
+        result = checks.choice("$.outcome", Outcome, outcome)
         if expected_close is not None and (
             not isinstance(expected_close, date) or isinstance(expected_close, datetime)
         ):
@@ -265,16 +255,3 @@ def _percent(checks: Checks, path: str, value: object) -> Decimal | None:
     if number is not None and not _ZERO <= number <= _HUNDRED:
         checks.add(path, f"must be between 0 and 100, got {number}")
     return number
-
-
-def _choice(checks: Checks, path: str, kind: type[_E], value: object) -> _E | None:
-    if isinstance(value, kind):
-        return value
-    if isinstance(value, str):
-        try:
-            return kind(value)
-        except ValueError:
-            pass
-    choices = ", ".join(k.value for k in kind)
-    checks.add(path, f"must be one of {choices}; got {value!r}")
-    return None

@@ -61,16 +61,7 @@ class Prospect:
     ) -> None:
         checks = Checks()
         common = check_common(
-            checks,
-            id=id,
-            created_at=created_at,
-            updated_at=updated_at,
-            version=version,
-            owner=owner,
-            external_id=external_id,
-            notes=notes,
-            tags=tags,
-            custom=custom,
+            checks, id, created_at, updated_at, version, owner, external_id, notes, tags, custom
         )
         checks.text("$.persona", persona, required=True, max_length=200)
         checks.instance("$.person", person, Person, optional=True)

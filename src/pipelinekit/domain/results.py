@@ -15,7 +15,6 @@ import enum
 import operator
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TypeVar
 
 import attrs
 
@@ -101,7 +100,7 @@ class BreakdownLine:
             return
         checks = Checks()
         checks.text("$.criterion", criterion, required=True, max_length=200)
-        kind = _enum(checks, "$.status", CriterionStatus, status, "criterion status")
+        kind = checks.choice("$.status", CriterionStatus, status)
         number = to_decimal(checks, "$.points", points)
         limit = None if cap is None else to_decimal(checks, "$.cap", cap)
         checks.instance("$.reason", reason, str, optional=False)
@@ -198,7 +197,7 @@ class QualificationResult:
         hi = to_decimal(checks, "$.scale_max", scale_max)
         value = None if score is None else to_decimal(checks, "$.score", score)
         share = to_decimal(checks, "$.coverage", coverage)
-        kind = _enum(checks, "$.verdict", Verdict, verdict, "verdict")
+        kind = checks.choice("$.verdict", Verdict, verdict)
         if lo is not None and hi is not None:
             if lo > hi:
                 checks.add("$.scale_max", f"must be >= scale_min ({lo}), got {hi}")
@@ -259,21 +258,6 @@ def _scale_ok(
     if not score.is_finite() or not lo <= score <= hi:
         return False
     return not breakdown or sum(map(_POINTS, breakdown), _ZERO) == score
-
-
-_E = TypeVar("_E", bound=enum.StrEnum)
-
-
-def _enum(checks: Checks, path: str, kind: type[_E], value: object, what: str) -> _E | None:
-    if isinstance(value, kind):
-        return value
-    if isinstance(value, str):
-        try:
-            return kind(value)
-        except ValueError:
-            pass
-    checks.add(path, f"unknown {what} {value!r}")
-    return None
 
 
 def _short(text: object, limit: int) -> bool:

@@ -36,12 +36,7 @@ class Source:
 
     def __init__(self, channel: Channel | str, detail: str | None = None) -> None:
         checks = Checks()
-        kind: Channel | None = None
-        try:
-            kind = Channel(channel)
-        except ValueError:
-            choices = ", ".join(c.value for c in Channel)
-            checks.add("$.channel", f"must be one of {choices}; got {channel!r}")
+        kind = checks.choice("$.channel", Channel, channel)
         checks.text("$.detail", detail, required=False, max_length=500)
         checks.done(type(self))
         assert kind is not None

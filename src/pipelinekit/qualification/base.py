@@ -242,12 +242,7 @@ class Band:
         checks = Checks()
         checks.text("$.name", name, required=True, max_length=100)
         low = to_decimal(checks, "$.min", min)
-        kind: Verdict | None = None
-        if isinstance(verdict, str) and verdict in {v.value for v in Verdict}:
-            kind = Verdict(verdict)
-        else:
-            choices = ", ".join(v.value for v in Verdict)
-            checks.add("$.verdict", f"must be one of {choices}; got {verdict!r}")
+        kind = checks.choice("$.verdict", Verdict, verdict)
         checks.done(type(self))
         assert low is not None
         assert kind is not None

@@ -1,11 +1,11 @@
-"""The moves behind :class:`~pipelinekit.pipelines.Pipeline`'s methods (not a public API).
+"""The moves :class:`~pipelinekit.pipelines.Pipeline` is made of, one module per job.
 
-One module per responsibility: :mod:`.transitions` (fire, move, win, lose,
-reopen, explain), :mod:`.conversion`, :mod:`.probability`, :mod:`.opening`
-(opening an opportunity, moving it to another pipeline), :mod:`.timing`
-(rotting) and :mod:`.bulk`.  Each works on a compiled
+:mod:`.transitions` (fire, move, win, lose, reopen, explain),
+:mod:`.conversion`, :mod:`.probability`, :mod:`.opening` (opening an
+opportunity, moving it to another pipeline), :mod:`.timing` (rotting) and
+:mod:`.bulk`.  Each module adds its methods to the compiled
 :class:`~pipelinekit.pipelines.machine.PipelineMachine` and never imports the
-``Pipeline`` facade, which sits on top of them.
+``Pipeline`` facade, which is made of them.
 
 Call the ``Pipeline`` methods.  The free functions that used to be importable
 from here (and from :mod:`pipelinekit.pipelines`) still work for one release as
@@ -21,10 +21,16 @@ from decimal import Decimal
 from typing import Any, ParamSpec, TypeVar
 
 from ...domain import timing as history
-from ...domain.opportunities import ProbabilitySource
+from ...domain.opportunities import Opportunity, ProbabilitySource
 from .. import outcomes
+from ..machine import PipelineMachine
 from ..spec import StageSpec
-from . import bulk, conversion, opening, probability, timing, transitions
+from .bulk import Bulk
+from .conversion import Conversions
+from .opening import Opening
+from .probability import Probabilities
+from .timing import Timing
+from .transitions import Transitions
 
 __all__: list[str] = []
 
@@ -38,24 +44,30 @@ def _layered_probability(
     return stage.effective_probability(manual, automated)
 
 
+def _change_pipeline(
+    source: PipelineMachine, target: PipelineMachine, opportunity: Opportunity, **kwargs: Any
+) -> outcomes.Moved[Opportunity]:
+    return Opening.change_pipeline(source, opportunity, target, **kwargs)
+
+
 # old name -> (what it does now, what to call instead)
 _MOVED: dict[str, tuple[Callable[..., Any], str]] = {
-    "fire": (transitions.fire, "pipeline.fire(entity, event, ...)"),
-    "explain": (transitions.explain, "pipeline.explain(entity, event, ...)"),
-    "available_events": (transitions.available_events, "pipeline.available_events(entity)"),
-    "move": (transitions.move, "pipeline.move(entity, to, ...)"),
-    "win": (transitions.win, "pipeline.win(entity, ...)"),
-    "lose": (transitions.lose, "pipeline.lose(entity, reason=..., ...)"),
-    "reopen": (transitions.reopen, "pipeline.reopen(entity, to=..., ...)"),
-    "convert": (conversion.convert, "lifecycle.convert(lead, pipeline=..., ...)"),
-    "open_opportunity": (opening.open_opportunity, "pipeline.open(name=..., ...)"),
+    "fire": (Transitions.fire, "pipeline.fire(entity, event, ...)"),
+    "explain": (Transitions.explain, "pipeline.explain(entity, event, ...)"),
+    "available_events": (Transitions.available_events, "pipeline.available_events(entity)"),
+    "move": (Transitions.move, "pipeline.move(entity, to, ...)"),
+    "win": (Transitions.win, "pipeline.win(entity, ...)"),
+    "lose": (Transitions.lose, "pipeline.lose(entity, reason=..., ...)"),
+    "reopen": (Transitions.reopen, "pipeline.reopen(entity, to=..., ...)"),
+    "convert": (Conversions.convert, "lifecycle.convert(lead, pipeline=..., ...)"),
+    "open_opportunity": (Opening.open, "pipeline.open(name=..., ...)"),
     "change_pipeline": (
-        opening.change_pipeline,
+        _change_pipeline,
         "source.change_pipeline(opportunity, target, mapping=...)",
     ),
-    "set_probability": (probability.set_probability, "pipeline.set_probability(...)"),
-    "fire_many": (bulk.fire_many, "pipeline.bulk(entities, event, ...)"),
-    "is_rotting": (timing.is_rotting, "pipeline.is_rotting(entity, as_of=...)"),
+    "set_probability": (Probabilities.set_probability, "pipeline.set_probability(...)"),
+    "fire_many": (Bulk.bulk, "pipeline.bulk(entities, event, ...)"),
+    "is_rotting": (Timing.is_rotting, "pipeline.is_rotting(entity, as_of=...)"),
     "layered_probability": (_layered_probability, "stage.effective_probability(manual, ...)"),
 }
 

@@ -17,7 +17,7 @@ from ..events import DomainEvent, OpportunityOpened, PipelineChanged, StageChang
 from ..machine import PipelineMachine
 from ..outcomes import Moved
 
-__all__ = ["change_pipeline", "open_opportunity"]
+__all__ = ["Opening"]
 
 _SET_BY_PIPELINE = {
     "pipeline": "set by the pipeline: open it through the pipeline you want",
@@ -30,146 +30,148 @@ _OPEN_FIELDS: list[frozenset[str]] = []
 
 
 def _open_fields() -> frozenset[str]:
-    """The keyword fields :func:`open_opportunity` passes on to ``Opportunity.create``."""
+    """The keyword fields ``open`` passes on to ``Opportunity.create``."""
     if not _OPEN_FIELDS:
         names = inspect.signature(Opportunity.create).parameters
         _OPEN_FIELDS.append(frozenset(names) - {"name", "amount", "at", *_SET_BY_PIPELINE})
     return _OPEN_FIELDS[0]
 
 
-def open_opportunity(
-    machine: PipelineMachine,
-    *,
-    name: str,
-    amount: Money | None = None,
-    actor: str | None = None,
-    note: str | None = None,
-    at: datetime | None = None,
-    clock: Clock | None = None,
-    **fields: Any,
-) -> Moved[Opportunity]:
-    """Create an opportunity in the machine's first stage with its default probability and
-    an entry history record.  ``fields`` go to :meth:`Opportunity.create`."""
-    when = resolve_time(at, clock)
-    checks = Checks()
-    for key in sorted(fields):
-        if key in _SET_BY_PIPELINE:
-            checks.add(f"$.{key}", _SET_BY_PIPELINE[key])
-        elif key not in _open_fields():
-            checks.add(
-                f"$.{key}",
-                f"unknown field; an opportunity takes {', '.join(sorted(_open_fields()))}",
-            )
-    if checks.problems:
-        raise ValidationError("open_opportunity", checks.problems)
-    first = machine.first_stage
-    created = Opportunity.create(
-        name=name,
-        pipeline=machine.key,
-        stage=first.key,
-        pipeline_version=machine.version,
-        amount=amount,
-        probability=first.probability,
-        at=when,
-        **fields,
-    )
-    change = StageChange(None, first.key, "open", when, actor, note, machine.key)
-    opportunity = created.evolve(history=(change,))
-    lead_id = fields.get("lead_id")
-    events: tuple[DomainEvent, ...] = (
-        OpportunityOpened(
-            "opportunity", opportunity.id, when, machine.key, first.key, lead_id, actor
-        ),
-        StageChanged(
-            "opportunity", opportunity.id, when, machine.key, None, first.key, "open", actor, note
-        ),
-    )
-    return Moved(opportunity, events, change)
+class Opening(PipelineMachine):
+    """Opening opportunities here, and moving them to another pipeline."""
 
-
-def change_pipeline(
-    source: PipelineMachine,
-    target: PipelineMachine,
-    opportunity: Opportunity,
-    *,
-    mapping: Mapping[str, str],
-    actor: str | None = None,
-    note: str | None = None,
-    at: datetime | None = None,
-    clock: Clock | None = None,
-) -> Moved[Opportunity]:
-    """Move ``opportunity`` from pipeline ``source`` to ``target`` with an explicit stage
-    ``mapping`` (source stage key -> target stage key of the same kind).  The whole mapping
-    is checked; the move is recorded in history."""
-    when = resolve_time(at, clock)
-    if not isinstance(opportunity, Opportunity):
-        raise ValidationError(
-            "change_pipeline",
-            [
-                Problem(
-                    "$.opportunity",
-                    f"only an Opportunity changes pipeline, got {type(opportunity).__name__}",
+    def open(
+        self: PipelineMachine,
+        *,
+        name: str,
+        amount: Money | None = None,
+        actor: str | None = None,
+        note: str | None = None,
+        at: datetime | None = None,
+        clock: Clock | None = None,
+        **fields: Any,
+    ) -> Moved[Opportunity]:
+        """Create an opportunity in the first stage with its default probability and an
+        entry history record.  ``fields`` go to :meth:`~pipelinekit.Opportunity.create`."""
+        when = resolve_time(at, clock)
+        checks = Checks()
+        for key in sorted(fields):
+            if key in _SET_BY_PIPELINE:
+                checks.add(f"$.{key}", _SET_BY_PIPELINE[key])
+            elif key not in _open_fields():
+                checks.add(
+                    f"$.{key}",
+                    f"unknown field; an opportunity takes {', '.join(sorted(_open_fields()))}",
                 )
-            ],
+        if checks.problems:
+            raise ValidationError("open", checks.problems)
+        first = self.first_stage
+        created = Opportunity.create(
+            name=name,
+            pipeline=self.key,
+            stage=first.key,
+            pipeline_version=self.version,
+            amount=amount,
+            probability=first.probability,
+            at=when,
+            **fields,
         )
-    if not isinstance(mapping, Mapping):
-        raise ValidationError(
-            "change_pipeline",
-            [Problem("$.mapping", f"expected a mapping, got {type(mapping).__name__}")],
+        change = StageChange(None, first.key, "open", when, actor, note, self.key)
+        opportunity = created.evolve(history=(change,))
+        lead_id = fields.get("lead_id")
+        events: tuple[DomainEvent, ...] = (
+            OpportunityOpened(
+                "opportunity", opportunity.id, when, self.key, first.key, lead_id, actor
+            ),
+            StageChanged(
+                "opportunity", opportunity.id, when, self.key, None, first.key, "open", actor, note
+            ),
         )
-    _, stage = source.locate(opportunity, "change_pipeline")
-    checks = Checks()
-    for old, new in mapping.items():
-        here = f"$.mapping.{old}"
-        if not isinstance(old, str) or not isinstance(new, str):
-            checks.add(here, f"stage keys are strings, got {old!r} -> {new!r}")
-        elif old not in source.stages:
-            checks.add(here, f"{old!r} is not a stage of {source.key!r}")
-        elif new not in target.stages:
-            checks.add(here, f"{new!r} is not a stage of {target.key!r}")
-        elif source.stages[old].kind is not target.stages[new].kind:
-            checks.add(
-                here,
-                f"{old!r} is {source.stages[old].kind.value} but {new!r} is "
-                f"{target.stages[new].kind.value}",
+        return Moved(opportunity, events, change)
+
+    def change_pipeline(
+        self: PipelineMachine,
+        opportunity: Opportunity,
+        target: PipelineMachine,
+        *,
+        mapping: Mapping[str, str],
+        actor: str | None = None,
+        note: str | None = None,
+        at: datetime | None = None,
+        clock: Clock | None = None,
+    ) -> Moved[Opportunity]:
+        """Move ``opportunity`` from this pipeline to ``target`` with an explicit stage
+        ``mapping`` (stage key here -> stage key there, of the same kind).  The whole
+        mapping is checked; the move is recorded in history."""
+        when = resolve_time(at, clock)
+        if not isinstance(opportunity, Opportunity):
+            raise ValidationError(
+                "change_pipeline",
+                [
+                    Problem(
+                        "$.opportunity",
+                        f"only an Opportunity changes pipeline, got {type(opportunity).__name__}",
+                    )
+                ],
             )
-    if stage not in mapping:
-        checks.add("$.mapping", f"must map the current stage {stage!r}")
-    if checks.problems:
-        raise ValidationError("change_pipeline", checks.problems)
-    new_stage = mapping[stage]
-    last = opportunity.history[-1].at if opportunity.history else opportunity.created_at
-    if when < last:
-        raise ValidationError(
-            "change_pipeline", [Problem("$.at", "is before the last recorded change")]
+        if not isinstance(mapping, Mapping):
+            raise ValidationError(
+                "change_pipeline",
+                [Problem("$.mapping", f"expected a mapping, got {type(mapping).__name__}")],
+            )
+        _, stage = self.locate(opportunity, "change_pipeline")
+        checks = Checks()
+        for old, new in mapping.items():
+            here = f"$.mapping.{old}"
+            if not isinstance(old, str) or not isinstance(new, str):
+                checks.add(here, f"stage keys are strings, got {old!r} -> {new!r}")
+            elif old not in self.stages:
+                checks.add(here, f"{old!r} is not a stage of {self.key!r}")
+            elif new not in target.stages:
+                checks.add(here, f"{new!r} is not a stage of {target.key!r}")
+            elif self.stages[old].kind is not target.stages[new].kind:
+                checks.add(
+                    here,
+                    f"{old!r} is {self.stages[old].kind.value} but {new!r} is "
+                    f"{target.stages[new].kind.value}",
+                )
+        if stage not in mapping:
+            checks.add("$.mapping", f"must map the current stage {stage!r}")
+        if checks.problems:
+            raise ValidationError("change_pipeline", checks.problems)
+        new_stage = mapping[stage]
+        last = opportunity.history[-1].at if opportunity.history else opportunity.created_at
+        if when < last:
+            raise ValidationError(
+                "change_pipeline", [Problem("$.at", "is before the last recorded change")]
+            )
+        change = StageChange(stage, new_stage, "change_pipeline", when, actor, note, target.key)
+        probability, origin = target.stages[new_stage].effective_probability(
+            opportunity.manual_probability, opportunity.automated_probability
         )
-    change = StageChange(stage, new_stage, "change_pipeline", when, actor, note, target.key)
-    probability, origin = target.stages[new_stage].effective_probability(
-        opportunity.manual_probability, opportunity.automated_probability
-    )
-    updated = opportunity.evolve(
-        pipeline=target.key,
-        pipeline_version=target.version,
-        stage=new_stage,
-        probability=probability,
-        probability_source=origin,
-        history=(*opportunity.history, change),
-        updated_at=when if when > opportunity.updated_at else opportunity.updated_at,
-    )
-    events: tuple[DomainEvent, ...] = (
-        PipelineChanged(
-            "opportunity", opportunity.id, when, source.key, target.key, stage, new_stage, actor
-        ),
-        StageChanged(
-            "opportunity",
-            opportunity.id,
-            when,
-            target.key,
-            stage,
-            new_stage,
-            "change_pipeline",
-            actor,
-            note,
-        ),
-    )
-    return Moved(updated, events, change)
+        updated = opportunity.evolve(
+            pipeline=target.key,
+            pipeline_version=target.version,
+            stage=new_stage,
+            probability=probability,
+            probability_source=origin,
+            history=(*opportunity.history, change),
+            updated_at=when if when > opportunity.updated_at else opportunity.updated_at,
+        )
+        events: tuple[DomainEvent, ...] = (
+            PipelineChanged(
+                "opportunity", opportunity.id, when, self.key, target.key, stage, new_stage, actor
+            ),
+            StageChanged(
+                "opportunity",
+                opportunity.id,
+                when,
+                target.key,
+                stage,
+                new_stage,
+                "change_pipeline",
+                actor,
+                note,
+            ),
+        )
+        return Moved(updated, events, change)

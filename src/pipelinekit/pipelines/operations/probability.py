@@ -13,73 +13,76 @@ from ..events import DomainEvent, ProbabilityChanged
 from ..machine import PipelineMachine
 from ..outcomes import Moved
 
-__all__ = ["set_probability"]
+__all__ = ["Probabilities"]
 
 _HUNDRED = Decimal(100)
 _ZERO = Decimal(0)
 
 
-def set_probability(
-    machine: PipelineMachine,
-    opportunity: Opportunity,
-    *,
-    manual: Decimal | int | str | None = None,
-    automated: Decimal | int | str | None = None,
-    clear_manual: bool = False,
-    actor: str | None = None,
-    at: datetime | None = None,
-    clock: Clock | None = None,
-) -> Moved[Opportunity]:
-    """Set the manual and/or automated probability layer (or clear the manual one) and
-    recompute the effective probability; a closed opportunity stays at 100 / 0.
-    Only opportunities have a probability: anything else is refused."""
-    when = resolve_time(at, clock)
-    if not isinstance(opportunity, Opportunity):
-        raise ValidationError(
-            "set_probability",
-            [
-                Problem(
-                    "$.opportunity",
-                    f"only an Opportunity has a probability, got {type(opportunity).__name__}",
-                )
-            ],
+class Probabilities(PipelineMachine):
+    """An opportunity's probability layers."""
+
+    def set_probability(
+        self,
+        opportunity: Opportunity,
+        *,
+        manual: Decimal | int | str | None = None,
+        automated: Decimal | int | str | None = None,
+        clear_manual: bool = False,
+        actor: str | None = None,
+        at: datetime | None = None,
+        clock: Clock | None = None,
+    ) -> Moved[Opportunity]:
+        """Set the manual and/or automated probability layer (or clear the manual one) and
+        recompute the effective probability; a closed opportunity stays at 100 / 0.
+        Only opportunities have a probability: anything else is refused."""
+        when = resolve_time(at, clock)
+        if not isinstance(opportunity, Opportunity):
+            raise ValidationError(
+                "set_probability",
+                [
+                    Problem(
+                        "$.opportunity",
+                        f"only an Opportunity has a probability, got {type(opportunity).__name__}",
+                    )
+                ],
+            )
+        kind, stage = self.locate(opportunity, "set_probability")
+        checks = Checks()
+        values: dict[str, Decimal | None] = {}
+        for name, raw in (("manual", manual), ("automated", automated)):
+            if raw is None:
+                continue
+            value = to_decimal(checks, f"$.{name}", raw)
+            if value is not None and not _ZERO <= value <= _HUNDRED:
+                checks.add(f"$.{name}", f"must be between 0 and 100, got {value}")
+            values[name] = value
+        checks.instance("$.clear_manual", clear_manual, bool, optional=False)
+        if clear_manual and manual is not None:
+            checks.add("$.clear_manual", "cannot both set and clear the manual probability")
+        if checks.problems:
+            raise ValidationError("set_probability", checks.problems)
+        new_manual = None if clear_manual else values.get("manual", opportunity.manual_probability)
+        new_automated = values.get("automated", opportunity.automated_probability)
+        probability, origin = self.stages[stage].effective_probability(new_manual, new_automated)
+        updated = opportunity.evolve(
+            manual_probability=new_manual,
+            automated_probability=new_automated,
+            probability=probability,
+            probability_source=origin,
+            updated_at=when if when > opportunity.updated_at else opportunity.updated_at,
         )
-    kind, stage = machine.locate(opportunity, "set_probability")
-    checks = Checks()
-    values: dict[str, Decimal | None] = {}
-    for name, raw in (("manual", manual), ("automated", automated)):
-        if raw is None:
-            continue
-        value = to_decimal(checks, f"$.{name}", raw)
-        if value is not None and not _ZERO <= value <= _HUNDRED:
-            checks.add(f"$.{name}", f"must be between 0 and 100, got {value}")
-        values[name] = value
-    checks.instance("$.clear_manual", clear_manual, bool, optional=False)
-    if clear_manual and manual is not None:
-        checks.add("$.clear_manual", "cannot both set and clear the manual probability")
-    if checks.problems:
-        raise ValidationError("set_probability", checks.problems)
-    new_manual = None if clear_manual else values.get("manual", opportunity.manual_probability)
-    new_automated = values.get("automated", opportunity.automated_probability)
-    probability, origin = machine.stages[stage].effective_probability(new_manual, new_automated)
-    updated = opportunity.evolve(
-        manual_probability=new_manual,
-        automated_probability=new_automated,
-        probability=probability,
-        probability_source=origin,
-        updated_at=when if when > opportunity.updated_at else opportunity.updated_at,
-    )
-    events: tuple[DomainEvent, ...] = ()
-    if probability != opportunity.probability or origin != opportunity.probability_source:
-        events = (
-            ProbabilityChanged(
-                kind.name,
-                opportunity.id,
-                when,
-                opportunity.probability,
-                probability,
-                origin.value,
-                actor,
-            ),
-        )
-    return Moved(updated, events, None)
+        events: tuple[DomainEvent, ...] = ()
+        if probability != opportunity.probability or origin != opportunity.probability_source:
+            events = (
+                ProbabilityChanged(
+                    kind.name,
+                    opportunity.id,
+                    when,
+                    opportunity.probability,
+                    probability,
+                    origin.value,
+                    actor,
+                ),
+            )
+        return Moved(updated, events, None)

@@ -35,18 +35,7 @@ from ..machine import Candidate, PipelineMachine, event_attr
 from ..outcomes import E, Moved
 from ..spec import StageKind
 
-__all__ = [
-    "apply_move",
-    "available_events",
-    "closing_choice",
-    "explain",
-    "fire",
-    "lose",
-    "move",
-    "reopen",
-    "run_machine",
-    "win",
-]
+__all__ = ["Transitions", "apply_move", "closing_choice", "run_machine"]
 
 
 def _overrides(reason: str | None, competitor: str | None) -> dict[str, object]:
@@ -57,68 +46,6 @@ def _overrides(reason: str | None, competitor: str | None) -> dict[str, object]:
     if competitor is not None:
         overrides["competitor"] = competitor
     return overrides
-
-
-def fire(
-    machine: PipelineMachine,
-    entity: E,
-    event: str,
-    *,
-    to: str | None = None,
-    actor: str | None = None,
-    note: str | None = None,
-    at: datetime | None = None,
-    clock: Clock | None = None,
-    reason: str | None = None,
-    competitor: str | None = None,
-) -> Moved[E]:
-    """Fire ``event`` on ``entity`` through the compiled state machine (see ``Pipeline.fire``)."""
-    when = resolve_time(at, clock)
-    kind, stage = machine.locate(entity, event)
-    candidates = machine.select(kind, entity.id, stage, event, to)
-    if isinstance(candidates, InvalidTransition):
-        raise candidates
-    return run_machine(
-        machine, kind, entity, stage, event, candidates, to, actor, note, when, reason, competitor
-    )
-
-
-def explain(
-    machine: PipelineMachine,
-    entity: Lead | Opportunity,
-    event: str,
-    *,
-    to: str | None = None,
-    reason: str | None = None,
-    competitor: str | None = None,
-) -> InvalidTransition | None:
-    """Why :func:`fire` would refuse ``event`` now (the same error it would raise), or
-    ``None`` if it would go ahead; nothing is moved."""
-    try:
-        kind, stage = machine.locate(entity, event)
-    except InvalidTransition as error:
-        return error
-    candidates = machine.select(kind, entity.id, stage, event, to)
-    if isinstance(candidates, InvalidTransition):
-        return candidates
-    subject = Subject(entity, _overrides(reason, competitor))
-    for candidate in candidates:
-        if candidate.first_failure(subject) is None:
-            if kind is LEAD and machine.stages[candidate.target].kind is StageKind.WON:
-                return machine.refusal(
-                    kind, entity.id, stage, event, _convert_only(candidate.target)
-                )
-            return None
-    return machine.blocked(kind, entity.id, stage, event, candidates, subject)
-
-
-def available_events(machine: PipelineMachine, entity: Lead | Opportunity) -> tuple[str, ...]:
-    """The events :func:`fire` would accept for ``entity`` right now (guards evaluated)."""
-    try:
-        _, stage = machine.locate(entity, "")
-    except InvalidTransition:
-        return ()
-    return tuple(e for e in machine.allowed_events(stage) if explain(machine, entity, e) is None)
 
 
 def _convert_only(target: str) -> str:
@@ -254,110 +181,184 @@ def closing_choice(
     return None
 
 
-def win(
-    machine: PipelineMachine,
-    entity: E,
-    *,
-    actor: str | None = None,
-    note: str | None = None,
-    at: datetime | None = None,
-    clock: Clock | None = None,
-) -> Moved[E]:
-    """Close ``entity`` won through the transition that leads to a won stage from here."""
-    kind, stage = machine.locate(entity, "win")
-    choice = closing_choice(machine, stage, StageKind.WON)
-    if choice is None:
-        raise machine.refusal(
-            kind, entity.id, stage, "win", f"no transition from {stage!r} to a won stage"
+class Transitions(PipelineMachine):
+    """Moves along a transition: ``fire`` and the moves that pick its event."""
+
+    def fire(
+        self,
+        entity: E,
+        event: str,
+        *,
+        to: str | None = None,
+        actor: str | None = None,
+        note: str | None = None,
+        at: datetime | None = None,
+        clock: Clock | None = None,
+        reason: str | None = None,
+        competitor: str | None = None,
+    ) -> Moved[E]:
+        """Fire ``event`` on a lead or opportunity through the compiled state machine.
+
+        ``to`` picks the target when the event has several from this stage.
+        ``reason`` / ``competitor`` are recorded when the move enters a lost
+        stage (guards see them as ``lost_reason`` / ``competitor``; for a lead
+        the reason goes into the note, see :meth:`lose`).  A lead enters its
+        lifecycle's won stage only through :meth:`convert`.  A refused move
+        raises :class:`~.errors.InvalidTransition` or
+        :class:`~.errors.GuardFailed` naming the entity, its stage, the event
+        and the events allowed from there.
+        """
+        when = resolve_time(at, clock)
+        kind, stage = self.locate(entity, event)
+        candidates = self.select(kind, entity.id, stage, event, to)
+        if isinstance(candidates, InvalidTransition):
+            raise candidates
+        return run_machine(
+            self, kind, entity, stage, event, candidates, to, actor, note, when, reason, competitor
         )
-    event, target = choice
-    return fire(machine, entity, event, to=target, actor=actor, note=note, at=at, clock=clock)
 
+    def explain(
+        self,
+        entity: Lead | Opportunity,
+        event: str,
+        *,
+        to: str | None = None,
+        reason: str | None = None,
+        competitor: str | None = None,
+    ) -> InvalidTransition | None:
+        """Why :meth:`fire` would refuse ``event`` now (the same error it would raise), or
+        ``None`` if it would go ahead; nothing is moved.  For buttons and previews."""
+        try:
+            kind, stage = self.locate(entity, event)
+        except InvalidTransition as error:
+            return error
+        candidates = self.select(kind, entity.id, stage, event, to)
+        if isinstance(candidates, InvalidTransition):
+            return candidates
+        subject = Subject(entity, _overrides(reason, competitor))
+        for candidate in candidates:
+            if candidate.first_failure(subject) is None:
+                if kind is LEAD and self.stages[candidate.target].kind is StageKind.WON:
+                    return self.refusal(
+                        kind, entity.id, stage, event, _convert_only(candidate.target)
+                    )
+                return None
+        return self.blocked(kind, entity.id, stage, event, candidates, subject)
 
-def lose(
-    machine: PipelineMachine,
-    entity: E,
-    *,
-    reason: str,
-    competitor: str | None = None,
-    actor: str | None = None,
-    note: str | None = None,
-    at: datetime | None = None,
-    clock: Clock | None = None,
-) -> Moved[E]:
-    """Close ``entity`` lost with ``reason`` (required) and optionally the ``competitor``."""
-    checks = Checks()
-    checks.text("$.reason", reason, required=True, max_length=500)
-    checks.text("$.competitor", competitor, required=False, max_length=200)
-    checks.instance("$.note", note, str, optional=True)
-    if checks.problems:
-        raise ValidationError("lose", checks.problems)
-    kind, stage = machine.locate(entity, "lose")
-    choice = closing_choice(machine, stage, StageKind.LOST)
-    if choice is None:
-        raise machine.refusal(
-            kind, entity.id, stage, "lose", f"no transition from {stage!r} to a lost stage"
+    def available_events(self, entity: Lead | Opportunity) -> tuple[str, ...]:
+        """Events :meth:`fire` would accept for ``entity`` now, guards evaluated."""
+        try:
+            _, stage = self.locate(entity, "")
+        except InvalidTransition:
+            return ()
+        return tuple(e for e in self.allowed_events(stage) if self.explain(entity, e) is None)
+
+    def move(
+        self,
+        entity: E,
+        to: str,
+        *,
+        event: str | None = None,
+        actor: str | None = None,
+        note: str | None = None,
+        at: datetime | None = None,
+        clock: Clock | None = None,
+    ) -> Moved[E]:
+        """Move to stage ``to`` through the first allowed event that leads there (or through
+        ``event``).  Use :meth:`lose` to close lost with a reason."""
+        kind, stage = self.locate(entity, event or "move")
+        options = [
+            name
+            for name in self.allowed_events(stage)
+            if (event is None or name == event)
+            and any(c.target == to for c in self.candidates(stage, name))
+        ]
+        if not options:
+            raise self.refusal(
+                kind, entity.id, stage, event or "move", f"no transition from {stage!r} to {to!r}"
+            )
+        return self.fire(entity, options[0], to=to, actor=actor, note=note, at=at, clock=clock)
+
+    def win(
+        self,
+        entity: E,
+        *,
+        actor: str | None = None,
+        note: str | None = None,
+        at: datetime | None = None,
+        clock: Clock | None = None,
+    ) -> Moved[E]:
+        """Close won through the transition that leads to a won stage from here."""
+        kind, stage = self.locate(entity, "win")
+        choice = closing_choice(self, stage, StageKind.WON)
+        if choice is None:
+            raise self.refusal(
+                kind, entity.id, stage, "win", f"no transition from {stage!r} to a won stage"
+            )
+        event, target = choice
+        return self.fire(entity, event, to=target, actor=actor, note=note, at=at, clock=clock)
+
+    def lose(
+        self,
+        entity: E,
+        *,
+        reason: str,
+        competitor: str | None = None,
+        actor: str | None = None,
+        note: str | None = None,
+        at: datetime | None = None,
+        clock: Clock | None = None,
+    ) -> Moved[E]:
+        """Close lost with ``reason`` (required) and optionally the ``competitor``.
+
+        An opportunity keeps them as ``lost_reason`` / ``competitor``.  A lead
+        has no such fields: its history record and ``StageChanged`` event get
+        the note ``"lost: <reason>"`` (appended as ``"<note> (lost: <reason>)"``
+        to a given note).
+        """
+        checks = Checks()
+        checks.text("$.reason", reason, required=True, max_length=500)
+        checks.text("$.competitor", competitor, required=False, max_length=200)
+        checks.instance("$.note", note, str, optional=True)
+        if checks.problems:
+            raise ValidationError("lose", checks.problems)
+        kind, stage = self.locate(entity, "lose")
+        choice = closing_choice(self, stage, StageKind.LOST)
+        if choice is None:
+            raise self.refusal(
+                kind, entity.id, stage, "lose", f"no transition from {stage!r} to a lost stage"
+            )
+        event, target = choice
+        return self.fire(
+            entity,
+            event,
+            to=target,
+            actor=actor,
+            note=note,
+            at=at,
+            clock=clock,
+            reason=reason,
+            competitor=competitor,
         )
-    event, target = choice
-    return fire(
-        machine,
-        entity,
-        event,
-        to=target,
-        actor=actor,
-        note=note,
-        at=at,
-        clock=clock,
-        reason=reason,
-        competitor=competitor,
-    )
 
-
-def reopen(
-    machine: PipelineMachine,
-    entity: E,
-    *,
-    to: str,
-    actor: str | None = None,
-    note: str | None = None,
-    at: datetime | None = None,
-    clock: Clock | None = None,
-) -> Moved[E]:
-    """Reopen a closed entity into the open stage ``to`` (explicit, and recorded in history)."""
-    if not isinstance(to, str):
-        raise ValidationError(
-            "reopen", [Problem("$.to", f"expected a stage key, got {type(to).__name__}")]
-        )
-    kind, stage = machine.locate(entity, "reopen")
-    if not machine.stages[stage].is_closed:
-        raise machine.refusal(kind, entity.id, stage, "reopen", f"{stage!r} is not closed")
-    if to not in machine.stages or machine.stages[to].is_closed:
-        raise machine.refusal(kind, entity.id, stage, "reopen", f"{to!r} is not an open stage")
-    return move(machine, entity, to, actor=actor, note=note, at=at, clock=clock)
-
-
-def move(
-    machine: PipelineMachine,
-    entity: E,
-    to: str,
-    *,
-    event: str | None = None,
-    actor: str | None = None,
-    note: str | None = None,
-    at: datetime | None = None,
-    clock: Clock | None = None,
-) -> Moved[E]:
-    """Move ``entity`` to stage ``to`` through the first allowed event that leads there
-    (or through ``event``)."""
-    kind, stage = machine.locate(entity, event or "move")
-    options = [
-        name
-        for name in machine.allowed_events(stage)
-        if (event is None or name == event)
-        and any(c.target == to for c in machine.candidates(stage, name))
-    ]
-    if not options:
-        raise machine.refusal(
-            kind, entity.id, stage, event or "move", f"no transition from {stage!r} to {to!r}"
-        )
-    return fire(machine, entity, options[0], to=to, actor=actor, note=note, at=at, clock=clock)
+    def reopen(
+        self,
+        entity: E,
+        *,
+        to: str,
+        actor: str | None = None,
+        note: str | None = None,
+        at: datetime | None = None,
+        clock: Clock | None = None,
+    ) -> Moved[E]:
+        """Reopen a closed entity into the open stage ``to`` (explicit, and recorded)."""
+        if not isinstance(to, str):
+            raise ValidationError(
+                "reopen", [Problem("$.to", f"expected a stage key, got {type(to).__name__}")]
+            )
+        kind, stage = self.locate(entity, "reopen")
+        if not self.stages[stage].is_closed:
+            raise self.refusal(kind, entity.id, stage, "reopen", f"{stage!r} is not closed")
+        if to not in self.stages or self.stages[to].is_closed:
+            raise self.refusal(kind, entity.id, stage, "reopen", f"{to!r} is not an open stage")
+        return self.move(entity, to, actor=actor, note=note, at=at, clock=clock)
