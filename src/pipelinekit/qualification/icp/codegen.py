@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from ...domain import paths
 from ...domain.custom import CustomValue
@@ -31,6 +31,7 @@ KO = 2
 BLOCK = 4
 UNCONFIRMED = 8
 
+T = TypeVar("T")
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _N = CriterionStatus.NO_MATCH
@@ -130,43 +131,35 @@ class Plan:
         return (value.__class__, value) if self.tagged else value
 
     def outcome(self, value: Any) -> _Outcome:
-        if value is None:
-            return self.missing_outcome
-        try:
-            key = self.key(value)
-            found = self.outcomes.get(key)
-        except TypeError:
-            found, cacheable = None, False
-        else:
-            cacheable = True
-        if found is None:
-            if is_missing(value) and not self.criterion.presence:
-                found = self.missing_outcome
-            else:
-                _, points, _, flags = self._known(value)
-                found = (points, flags)
-            if cacheable and len(self.outcomes) < _CACHE_LIMIT:
-                self.outcomes[key] = found
-        return found
+        """Points and flags for ``value`` (cached per value)."""
+        return self._cached(self.outcomes, value, self.missing_outcome, self._scored)
 
     def explain(self, value: Any) -> _Explained:
+        """The breakdown line and flags for ``value`` (cached per value)."""
+        return self._cached(self.explained, value, self.missing_line, self._explained)
+
+    def _scored(self, value: Any) -> _Outcome:
+        _, points, _, flags = self._known(value)
+        return points, flags
+
+    def _explained(self, value: Any) -> _Explained:
+        status, points, reason, flags = self._known(value)
+        return self._line(status, points, reason, value), flags
+
+    def _cached(self, cache: dict[Any, T], value: Any, missing: T, make: Callable[[Any], T]) -> T:
         if value is None:
-            return self.missing_line
+            return missing
         try:
             key = self.key(value)
-            found = self.explained.get(key)
-        except TypeError:
+            found = cache.get(key)
+        except TypeError:  # an unhashable value is worked out every time
             found, cacheable = None, False
         else:
             cacheable = True
         if found is None:
-            if is_missing(value) and not self.criterion.presence:
-                found = self.missing_line
-            else:
-                status, points, reason, flags = self._known(value)
-                found = (self._line(status, points, reason, value), flags)
-            if cacheable and len(self.explained) < _CACHE_LIMIT:
-                self.explained[key] = found
+            found = missing if is_missing(value) and not self.criterion.presence else make(value)
+            if cacheable and len(cache) < _CACHE_LIMIT:
+                cache[key] = found
         return found
 
 

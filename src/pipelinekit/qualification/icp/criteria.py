@@ -7,8 +7,9 @@ Criteria read contact, company and lead fields by path (``company.employees``,
 app-supplied predicate (:func:`predicate`).  A per-criterion missing-data
 policy (:class:`MissingData`) decides what an unknown value does.
 
-Every criterion validates all of its settings when it is built and raises one
-:class:`~pipelinekit.ValidationError` listing every problem; its fields then
+Each kind is a public factory over a private class: the factory checks every
+setting and raises one :class:`~pipelinekit.ValidationError` listing every
+problem, then builds the criterion from the checked values, so its fields
 hold exactly the types they declare.
 """
 
@@ -139,7 +140,7 @@ def _common(
     return _Common(factor if factor is not None else _ONE, policy, subtract)
 
 
-@attrs.frozen(kw_only=True, init=False)
+@attrs.frozen(kw_only=True)
 class Criterion(abc.ABC):
     """One rule of an ICP.  Build criteria with :func:`one_of`, :func:`bands`,
     :func:`pattern`, :func:`present` or :func:`predicate`.
@@ -211,13 +212,11 @@ def _status(points: Decimal, best: Decimal) -> CriterionStatus:
 # --- one_of ---------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True, init=False)
+@attrs.frozen(kw_only=True)
 class _OneOf(Criterion):
     kind: ClassVar[str] = "one_of"
 
-    # (every field has a default so the generated __attrs_init__ extends the base's;
-    # __init__ requires what must be given)
-    points: Mapping[str, Decimal] = attrs.field(factory=dict)
+    points: Mapping[str, Decimal]
     default: Decimal = _ZERO
     knockout: frozenset[str] = frozenset()
     case_sensitive: bool = False
@@ -225,58 +224,11 @@ class _OneOf(Criterion):
     _knock: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
     _best: Decimal = attrs.field(init=False, eq=False, repr=False)
 
-    def __init__(
-        self,
-        *,
-        name: str,
-        field: str,
-        points: Mapping[str, Points],
-        default: Points = 0,
-        knockout: Iterable[str] = (),
-        case_sensitive: bool = False,
-        weight: Points = 1,
-        group: str | None = None,
-        missing: MissingData | str = MissingData.NEUTRAL,
-        penalty: Points = 0,
-        required: bool = False,
-    ) -> None:
-        checks = Checks()
-        common = _common(
-            checks, name=name, field=field, weight=weight, group=group, missing=missing,
-            penalty=penalty, required=required,
-        )  # fmt: skip
-        table: dict[str, Decimal] = {}
-        if not isinstance(points, Mapping) or not points:
-            checks.add("$.points", "must map values to points, e.g. {'software': 20}")
-        else:
-            for key, value in points.items():
-                if not isinstance(key, str) or not key:
-                    checks.add(f"$.points[{key!r}]", "values must be non-empty strings")
-                    continue
-                table[key] = _points(checks, f"$.points.{key}", value)
-        otherwise = _points(checks, "$.default", default)
-        knock: frozenset[str] = frozenset()
-        if isinstance(knockout, str) or not isinstance(knockout, Iterable):
-            checks.add("$.knockout", "must be a list of values")
-        else:
-            given = frozenset(knockout)
-            if all(isinstance(k, str) and k for k in given):
-                knock = given
-            else:
-                checks.add("$.knockout", "values must be non-empty strings")
-        both = sorted(set(table) & knock)
-        if both:
-            checks.add("$.knockout", f"{both} also give points: a value is one or the other")
-        checks.done(type(self))
-        self.__attrs_init__(
-            name=name, field=field, weight=common.weight, group=group, missing=common.missing,
-            penalty=common.penalty, required=required, points=table, default=otherwise,
-            knockout=knock, case_sensitive=case_sensitive,
-        )  # fmt: skip
-        fold: Callable[[str], str] = (lambda s: s) if case_sensitive else str.casefold
-        _derive(self, "_lookup", {fold(k): v for k, v in table.items()})
-        _derive(self, "_knock", frozenset(fold(k) for k in knock))
-        _derive(self, "_best", max([*table.values(), otherwise]))
+    def __attrs_post_init__(self) -> None:
+        fold: Callable[[str], str] = (lambda s: s) if self.case_sensitive else str.casefold
+        _derive(self, "_lookup", {fold(k): v for k, v in self.points.items()})
+        _derive(self, "_knock", frozenset(fold(k) for k in self.knockout))
+        _derive(self, "_best", max([*self.points.values(), self.default]))
 
     def _key(self, value: object) -> str:
         text = value.value if isinstance(value, enum.Enum) else str(value)
@@ -329,10 +281,38 @@ def one_of(
     as ``tags`` gets the best-scoring member.  Values in ``knockout``
     disqualify; any other value gets ``default``.
     """
-    return _OneOf(
-        name=name, field=field, points=points, default=default, knockout=knockout,
-        case_sensitive=case_sensitive, weight=weight, group=group, missing=missing,
+    checks = Checks()
+    common = _common(
+        checks, name=name, field=field, weight=weight, group=group, missing=missing,
         penalty=penalty, required=required,
+    )  # fmt: skip
+    table: dict[str, Decimal] = {}
+    if not isinstance(points, Mapping) or not points:
+        checks.add("$.points", "must map values to points, e.g. {'software': 20}")
+    else:
+        for key, value in points.items():
+            if not isinstance(key, str) or not key:
+                checks.add(f"$.points[{key!r}]", "values must be non-empty strings")
+                continue
+            table[key] = _points(checks, f"$.points.{key}", value)
+    otherwise = _points(checks, "$.default", default)
+    knock: frozenset[str] = frozenset()
+    if isinstance(knockout, str) or not isinstance(knockout, Iterable):
+        checks.add("$.knockout", "must be a list of values")
+    else:
+        given = frozenset(knockout)
+        if all(isinstance(k, str) and k for k in given):
+            knock = given
+        else:
+            checks.add("$.knockout", "values must be non-empty strings")
+    both = sorted(set(table) & knock)
+    if both:
+        checks.add("$.knockout", f"{both} also give points: a value is one or the other")
+    checks.done(_OneOf)
+    return _OneOf(
+        name=name, field=field, weight=common.weight, group=group, missing=common.missing,
+        penalty=common.penalty, required=required, points=table, default=otherwise,
+        knockout=knock, case_sensitive=case_sensitive,
     )  # fmt: skip
 
 
@@ -395,73 +375,17 @@ class NumericBand:
         }
 
 
-@attrs.frozen(kw_only=True, init=False)
+@attrs.frozen(kw_only=True)
 class _Bands(Criterion):
     kind: ClassVar[str] = "bands"
 
-    bands: tuple[NumericBand, ...] = ()
+    bands: tuple[NumericBand, ...]
     default: Decimal = _ZERO
     currency: str | None = None
     _best: Decimal = attrs.field(init=False, eq=False, repr=False)
 
-    def __init__(
-        self,
-        *,
-        name: str,
-        field: str,
-        bands: Iterable[NumericBand | Mapping[str, Any]],
-        default: Points = 0,
-        currency: str | None = None,
-        weight: Points = 1,
-        group: str | None = None,
-        missing: MissingData | str = MissingData.NEUTRAL,
-        penalty: Points = 0,
-        required: bool = False,
-    ) -> None:
-        checks = Checks()
-        common = _common(
-            checks, name=name, field=field, weight=weight, group=group, missing=missing,
-            penalty=penalty, required=required,
-        )  # fmt: skip
-        built: list[NumericBand] = []
-        items: Iterable[object] = bands
-        if isinstance(bands, str | bytes) or not isinstance(bands, Iterable):
-            checks.add("$.bands", "must be a list of bands")
-            items = ()
-        for i, band in enumerate(items):
-            if isinstance(band, NumericBand):
-                built.append(band)
-            elif isinstance(band, Mapping):
-                try:
-                    built.append(NumericBand(**band))
-                except ValidationError as error:
-                    checks.nested(f"$.bands[{i}]", error)
-                except TypeError as error:
-                    checks.add(
-                        f"$.bands[{i}]", f"takes low, high, points, label, knockout ({error})"
-                    )
-            else:
-                checks.add(f"$.bands[{i}]", "must be a NumericBand or a mapping")
-        if not built and not any(p.path.startswith("$.bands") for p in checks.problems):
-            checks.add("$.bands", "needs at least one band")
-        ordered = sorted(built, key=lambda b: b.low if b.low is not None else Decimal("-Infinity"))
-        for prev, band in itertools.pairwise(ordered):
-            if prev.high is None or band.low is None or band.low < prev.high:
-                checks.add("$.bands", f"bands {prev.describe()} and {band.describe()} overlap")
-        otherwise = _points(checks, "$.default", default)
-        code = currency
-        if currency is not None:
-            if not isinstance(currency, str) or len(currency) != 3:
-                checks.add("$.currency", "must be an ISO 4217 code like 'EUR'")
-            else:
-                code = currency.upper()
-        checks.done(type(self))
-        self.__attrs_init__(
-            name=name, field=field, weight=common.weight, group=group, missing=common.missing,
-            penalty=common.penalty, required=required, bands=tuple(ordered), default=otherwise,
-            currency=code,
-        )  # fmt: skip
-        _derive(self, "_best", max([*(b.points for b in ordered), otherwise]))
+    def __attrs_post_init__(self) -> None:
+        _derive(self, "_best", max([*(b.points for b in self.bands), self.default]))
 
     def classify(self, value: Any) -> Classified:
         if isinstance(value, Money):
@@ -516,12 +440,49 @@ def bands(
     fields (``company.annual_revenue``) compare their amount; with ``currency``
     set, an amount in another currency is unknown, never converted.
     """
-    items: Any = ranges  # not a list: _Bands refuses it with its path
+    bands: Any = ranges  # not a list: refused below with its path
     if isinstance(ranges, Iterable) and not isinstance(ranges, str | bytes):
-        items = [NumericBand(*band) if isinstance(band, tuple) else band for band in ranges]
+        bands = [NumericBand(*band) if isinstance(band, tuple) else band for band in ranges]
+    checks = Checks()
+    common = _common(
+        checks, name=name, field=field, weight=weight, group=group, missing=missing,
+        penalty=penalty, required=required,
+    )  # fmt: skip
+    built: list[NumericBand] = []
+    items: Iterable[object] = bands
+    if isinstance(bands, str | bytes) or not isinstance(bands, Iterable):
+        checks.add("$.bands", "must be a list of bands")
+        items = ()
+    for i, band in enumerate(items):
+        if isinstance(band, NumericBand):
+            built.append(band)
+        elif isinstance(band, Mapping):
+            try:
+                built.append(NumericBand(**band))
+            except ValidationError as error:
+                checks.nested(f"$.bands[{i}]", error)
+            except TypeError as error:
+                checks.add(f"$.bands[{i}]", f"takes low, high, points, label, knockout ({error})")
+        else:
+            checks.add(f"$.bands[{i}]", "must be a NumericBand or a mapping")
+    if not built and not any(p.path.startswith("$.bands") for p in checks.problems):
+        checks.add("$.bands", "needs at least one band")
+    ordered = sorted(built, key=lambda b: b.low if b.low is not None else Decimal("-Infinity"))
+    for prev, band in itertools.pairwise(ordered):
+        if prev.high is None or band.low is None or band.low < prev.high:
+            checks.add("$.bands", f"bands {prev.describe()} and {band.describe()} overlap")
+    otherwise = _points(checks, "$.default", default)
+    code = currency
+    if currency is not None:
+        if not isinstance(currency, str) or len(currency) != 3:
+            checks.add("$.currency", "must be an ISO 4217 code like 'EUR'")
+        else:
+            code = currency.upper()
+    checks.done(_Bands)
     return _Bands(
-        name=name, field=field, bands=items, default=default, currency=currency, weight=weight,
-        group=group, missing=missing, penalty=penalty, required=required,
+        name=name, field=field, weight=common.weight, group=group, missing=common.missing,
+        penalty=common.penalty, required=required, bands=tuple(ordered), default=otherwise,
+        currency=code,
     )  # fmt: skip
 
 
@@ -537,41 +498,16 @@ class _Rule:
     compiled: re.Pattern[str] = attrs.field(eq=False, repr=False)
 
 
-@attrs.frozen(kw_only=True, init=False)
+@attrs.frozen(kw_only=True)
 class _Pattern(Criterion):
     kind: ClassVar[str] = "pattern"
 
-    patterns: tuple[_Rule, ...] = ()
+    patterns: tuple[_Rule, ...]
     default: Decimal = _ZERO
     _best: Decimal = attrs.field(init=False, eq=False, repr=False)
 
-    def __init__(
-        self,
-        *,
-        name: str,
-        field: str,
-        patterns: tuple[_Rule, ...],
-        default: Points = 0,
-        weight: Points = 1,
-        group: str | None = None,
-        missing: MissingData | str = MissingData.NEUTRAL,
-        penalty: Points = 0,
-        required: bool = False,
-    ) -> None:
-        checks = Checks()
-        common = _common(
-            checks, name=name, field=field, weight=weight, group=group, missing=missing,
-            penalty=penalty, required=required,
-        )  # fmt: skip
-        otherwise = _points(checks, "$.default", default)
-        if not patterns:
-            checks.add("$.patterns", "needs at least one pattern")
-        checks.done(type(self))
-        self.__attrs_init__(
-            name=name, field=field, weight=common.weight, group=group, missing=common.missing,
-            penalty=common.penalty, required=required, patterns=patterns, default=otherwise,
-        )  # fmt: skip
-        _derive(self, "_best", max([*(r.points for r in patterns), otherwise]))
+    def __attrs_post_init__(self) -> None:
+        _derive(self, "_best", max([*(r.points for r in self.patterns), self.default]))
 
     def classify(self, value: Any) -> Classified:
         text = value.value if isinstance(value, enum.Enum) else str(value)
@@ -653,51 +589,30 @@ def pattern(
             checks.add(f"{path}.knockout", "must be true or false")
             knockout = False
         rules.append(_Rule(regex, points, label, knockout, compiled))
-    try:
-        built = _Pattern(
-            name=name, field=field, patterns=tuple(rules), default=default, weight=weight,
-            group=group, missing=missing, penalty=penalty, required=required,
-        )  # fmt: skip
-    except ValidationError as error:
-        checks.problems.extend(p for p in error.problems if p.path != "$.patterns" or specs == [])
+    common = _common(
+        checks, name=name, field=field, weight=weight, group=group, missing=missing,
+        penalty=penalty, required=required,
+    )  # fmt: skip
+    otherwise = _points(checks, "$.default", default)
+    if not specs:
+        checks.add("$.patterns", "needs at least one pattern")
     checks.done(_Pattern)
-    return built
+    return _Pattern(
+        name=name, field=field, weight=common.weight, group=group, missing=common.missing,
+        penalty=common.penalty, required=required, patterns=tuple(rules), default=otherwise,
+    )  # fmt: skip
 
 
 # --- present --------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True, init=False)
+@attrs.frozen(kw_only=True)
 class _Present(Criterion):
     kind: ClassVar[str] = "present"
     presence: ClassVar[bool] = True
 
     points: Decimal = _ONE
     absent: Decimal = _ZERO
-
-    def __init__(
-        self,
-        *,
-        name: str,
-        field: str,
-        points: Points = 1,
-        absent: Points = 0,
-        weight: Points = 1,
-        group: str | None = None,
-        required: bool = False,
-    ) -> None:
-        checks = Checks()
-        common = _common(
-            checks, name=name, field=field, weight=weight, group=group,
-            missing=MissingData.NEUTRAL, penalty=0, required=required,
-        )  # fmt: skip
-        present_points = _points(checks, "$.points", points)
-        absent_points = _points(checks, "$.absent", absent)
-        checks.done(type(self))
-        self.__attrs_init__(
-            name=name, field=field, weight=common.weight, group=group, required=required,
-            points=present_points, absent=absent_points,
-        )  # fmt: skip
 
     def read(self) -> Callable[[object], object]:
         # Read presence, not the value: outcomes are cached per value, and a
@@ -732,9 +647,17 @@ def present(
     Presence is what this criterion checks, so a missing value is a no-match,
     not unknown, and the value itself is never shown (only whether it is there).
     """
+    checks = Checks()
+    common = _common(
+        checks, name=name, field=field, weight=weight, group=group,
+        missing=MissingData.NEUTRAL, penalty=0, required=required,
+    )  # fmt: skip
+    present_points = _points(checks, "$.points", points)
+    absent_points = _points(checks, "$.absent", absent)
+    checks.done(_Present)
     return _Present(
-        name=name, field=field, points=points, absent=absent, weight=weight, group=group,
-        required=required,
+        name=name, field=field, weight=common.weight, group=group, required=required,
+        points=present_points, absent=absent_points,
     )  # fmt: skip
 
 
@@ -744,51 +667,15 @@ def present(
 Test = Callable[[Any], bool | None]
 
 
-def _cannot_tell(subject: object) -> None:
-    """The field default of a predicate's test (``__init__`` always sets one)."""
-    return
-
-
-@attrs.frozen(kw_only=True, init=False)
+@attrs.frozen(kw_only=True)
 class _Predicate(Criterion):
     kind: ClassVar[str] = "predicate"
 
-    test: Test = attrs.field(default=_cannot_tell, eq=False)
+    test: Test = attrs.field(eq=False)
     points: Decimal = _ONE
     otherwise: Decimal = _ZERO
     knockout: bool = False
     description: str | None = None
-
-    def __init__(
-        self,
-        *,
-        name: str,
-        test: Test,
-        points: Points = 1,
-        otherwise: Points = 0,
-        knockout: bool = False,
-        description: str | None = None,
-        weight: Points = 1,
-        group: str | None = None,
-        missing: MissingData | str = MissingData.NEUTRAL,
-        penalty: Points = 0,
-        required: bool = False,
-    ) -> None:
-        checks = Checks()
-        common = _common(
-            checks, name=name, field=None, weight=weight, group=group, missing=missing,
-            penalty=penalty, required=required, needs_field=False,
-        )  # fmt: skip
-        if not callable(test):
-            checks.add("$.test", "must be a callable taking the subject, returning True/False/None")
-        yes = _points(checks, "$.points", points)
-        no = _points(checks, "$.otherwise", otherwise)
-        checks.done(type(self))
-        self.__attrs_init__(
-            name=name, weight=common.weight, group=group, missing=common.missing,
-            penalty=common.penalty, required=required, test=test, points=yes, otherwise=no,
-            knockout=knockout, description=description,
-        )  # fmt: skip
 
     def read(self) -> Callable[[object], object]:
         test = self.test
@@ -855,8 +742,18 @@ def predicate(
     configuration hash.  An exception inside it becomes an
     :class:`~pipelinekit.qualification.errors.EvaluationError` naming the subject.
     """
+    checks = Checks()
+    common = _common(
+        checks, name=name, field=None, weight=weight, group=group, missing=missing,
+        penalty=penalty, required=required, needs_field=False,
+    )  # fmt: skip
+    if not callable(test):
+        checks.add("$.test", "must be a callable taking the subject, returning True/False/None")
+    yes = _points(checks, "$.points", points)
+    no = _points(checks, "$.otherwise", otherwise)
+    checks.done(_Predicate)
     return _Predicate(
-        name=name, test=test, points=points, otherwise=otherwise, knockout=knockout,
-        description=description, weight=weight, group=group, missing=missing,
-        penalty=penalty, required=required,
+        name=name, weight=common.weight, group=group, missing=common.missing,
+        penalty=common.penalty, required=required, test=test, points=yes, otherwise=no,
+        knockout=knockout, description=description,
     )  # fmt: skip
