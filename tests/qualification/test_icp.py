@@ -440,3 +440,54 @@ def test_a_subject_of_an_unexpected_shape_is_an_evaluation_error() -> None:
         with pytest.raises(ValidationError) as refused:
             many(None, as_of=AS_OF)
         assert refused.value.paths == ("$.subjects",)
+
+
+def _batch_strategy(min_coverage: str) -> object:
+    return icp_fit(
+        "batch",
+        [
+            one_of("industry", "company.industry", {"software": 20, "fintech": 15},
+                   knockout=["gambling"], group="firmo"),
+            bands("size", "company.employees", [(None, 10, 0), (10, 200, 10), (200, None, 25)],
+                  group="firmo", missing="penalty", penalty=2),
+            one_of("country", "company.country", {"DE": 10, "FR": 5}, required=True),
+            present("email", "contact.email", points=5),
+            one_of("plan", "custom.plan", {"pro": 30}, missing="block"),
+        ],
+        groups={"firmo": 25},
+        total_cap=60,
+        min_coverage=min_coverage,
+    )  # fmt: skip
+
+
+@settings(max_examples=40)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["software", "fintech", "gambling", "retail", None]),
+            st.one_of(st.none(), st.integers(0, 500)),
+            st.sampled_from(["DE", "FR", "US", None]),
+            st.booleans(),
+            st.sampled_from(["pro", "free", None]),
+        ),
+        max_size=12,
+    ),
+    min_coverage=st.sampled_from(["0", "0.8"]),
+)
+def test_the_batch_path_gives_what_one_evaluation_gives(
+    rows: list[tuple[str | None, int | None, str | None, bool, str | None]], min_coverage: str
+) -> None:
+    icp = _batch_strategy(min_coverage)
+    subjects = [
+        make_lead(
+            f"lead-{n}",
+            industry=industry,
+            employees=size,
+            country=country,
+            email="a@acme.example" if email else None,
+            custom={} if plan is None else {"plan": plan},
+        )
+        for n, (industry, size, country, email, plan) in enumerate(rows)
+    ]
+    one_by_one = [icp.evaluate(s, as_of=AS_OF) for s in subjects]  # type: ignore[attr-defined]
+    assert icp.evaluate_many(subjects, as_of=AS_OF) == one_by_one  # type: ignore[attr-defined]

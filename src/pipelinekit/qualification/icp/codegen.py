@@ -224,8 +224,7 @@ def generate(
         body.append("    except TypeError:")
         body.append(f"        o{i} = None")
         body.append(f"    if o{i} is None: o{i} = S{i}(v{i})")
-        body.append(f"    i{i} = o{i}[0]")
-        body.append(f"    f{i} = o{i}[1]")
+        body.append(f"    i{i}, f{i} = o{i}")
     n = len(plans)
     suffix = ".points" if explain else ""
 

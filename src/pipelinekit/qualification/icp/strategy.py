@@ -240,18 +240,23 @@ class _IcpFit(StrategyBase):
         # within its caps, not knocked out and fully known goes straight to its result.
         run, explained, make = self._run_lines, self._explained, self._make
         coverage_of, graded_for, graded_get = self._coverage, self._graded_for, self._graded.get
-        unusual = _KO | _BLOCK | _UNCONFIRMED
+        unusual = _BLOCK | _UNCONFIRMED
         full = len(self._coverage) - 1
         unchecked = not self._check_coverage
+        disqualified, knockout = Verdict.DISQUALIFIED, _K
 
         def one(subject: Any) -> QualificationResult:
             breakdown, flags, known, total, over = run(subject)
             if over or flags & unusual or not (unchecked or known == full):
                 return explained(subject, as_of, breakdown, flags, known, total, over)
-            graded = graded_get(total) or graded_for(total)
+            band, verdict, grade = graded_get(total) or graded_for(total)
+            knockouts: tuple[str, ...] = ()
+            if flags & _KO:
+                verdict = disqualified
+                knockouts = tuple(line.criterion for line in breakdown if line.status is knockout)
             ident = getattr(subject, "id", None)
             return make(
-                as_of, total, graded[1], coverage_of[known], breakdown, graded[2], graded[0], (),
+                as_of, total, verdict, coverage_of[known], breakdown, grade, band, knockouts,
                 ident if ident is None or ident.__class__ is str else str(ident),
             )  # fmt: skip
 
