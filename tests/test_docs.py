@@ -41,7 +41,8 @@ def test_markdown_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.chdir(tmp_path)  # examples may write files
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
     for line, source in blocks:
-        code = compile(source, f"{page.relative_to(ROOT)}:{line}", "exec")
+        # as a reader runs it: without this module's ``from __future__`` imports
+        code = compile(source, f"{page.relative_to(ROOT)}:{line}", "exec", dont_inherit=True)
         exec(code, namespace)
 
 
