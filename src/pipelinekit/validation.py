@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import functools
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -58,6 +59,8 @@ V = TypeVar("V")
 
 #: A structure hook: the raw value in, the typed value out; :class:`Invalid` if it cannot be.
 Hook = Callable[[Any], object]
+#: A built-in leaf hook, called by cattrs with the value and the type asked for.
+Leaf = Callable[[Any, Any], object]
 
 
 class Invalid(TypeError):
@@ -102,8 +105,8 @@ def unknown_field(name: object, allowed: Collection[str]) -> str:
 # -- leaf hooks -------------------------------------------------------------------------
 
 
-def _strict(kind: type, name: str) -> Hook:
-    def structure(value: object) -> object:
+def _strict(kind: type, name: str) -> Leaf:
+    def structure(value: object, _: object = None) -> object:
         if type(value) is kind or (isinstance(value, kind) and not isinstance(value, bool)):
             return value
         raise Invalid(f"must be {name}, got {json_type(value)}")
@@ -111,13 +114,13 @@ def _strict(kind: type, name: str) -> Hook:
     return structure
 
 
-def _bool(value: object) -> bool:
+def _bool(value: object, _: object = None) -> bool:
     if isinstance(value, bool):
         return value
     raise Invalid(f"must be true or false, got {json_type(value)}")
 
 
-def decimal(value: object) -> Decimal:
+def decimal(value: object, _: object = None) -> Decimal:
     """A finite Decimal from a Decimal, an int or a numeric string; floats are refused."""
     if isinstance(value, Decimal):
         result = value
@@ -137,7 +140,7 @@ def decimal(value: object) -> Decimal:
     return result
 
 
-def _datetime(value: object) -> datetime:
+def _datetime(value: object, _: object = None) -> datetime:
     if isinstance(value, datetime):
         result = value
     elif isinstance(value, str):
@@ -152,7 +155,7 @@ def _datetime(value: object) -> datetime:
     return result
 
 
-def _date(value: object) -> date:
+def _date(value: object, _: object = None) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, str):
@@ -163,6 +166,7 @@ def _date(value: object) -> date:
     raise Invalid(f"must be an ISO 8601 date like '2026-03-31', got {value!r}")
 
 
+@functools.cache
 def _enum(kind: type[enum.Enum]) -> Hook:
     choices = ", ".join(repr(member.value) for member in kind)
 
@@ -175,7 +179,7 @@ def _enum(kind: type[enum.Enum]) -> Hook:
     return structure
 
 
-def _passthrough(value: object) -> object:
+def _passthrough(value: object, _: object = None) -> object:
     return value
 
 
@@ -334,9 +338,13 @@ class Structurer:
             (datetime, _datetime),
             (date, _date),
         ):
-            conv.register_structure_hook(kind, _leaf(hook))
+            conv.register_structure_hook(kind, hook)
+        # cattrs dispatches a class to its nearest registered base, and a str enum is a
+        # str: register the enum bases themselves, which come first in its MRO
+        for base in (enum.StrEnum, enum.IntEnum):
+            conv.register_structure_hook(base, _any_enum)
         conv.register_structure_hook_factory(_is_enum, lambda t: _unary(_enum(t)))
-        conv.register_structure_hook_func(lambda t: t is Any, _unary(_passthrough))
+        conv.register_structure_hook_func(lambda t: t is Any, _passthrough)
         if not detailed:  # plain data back out (only the fast converter unstructures)
             conv.register_unstructure_hook(Decimal, str)
             conv.register_unstructure_hook(datetime, datetime.isoformat)
@@ -350,14 +358,8 @@ def _unary(hook: Hook) -> Callable[[object, object], object]:
     return lambda value, _: hook(value)
 
 
-def _leaf(hook: Hook) -> Callable[[object, object], object]:
-    # cattrs dispatches subclasses to a base's hook: a str enum would reach str's
-    def structure(value: object, kind: object) -> object:
-        if isinstance(kind, type) and issubclass(kind, enum.Enum):
-            return _enum(kind)(value)
-        return hook(value)
-
-    return structure
+def _any_enum(value: object, kind: type[enum.Enum]) -> object:
+    return _enum(kind)(value)
 
 
 def _fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:

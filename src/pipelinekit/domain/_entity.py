@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar, cast
-
-import attrs
+from typing import Any, NamedTuple, TypeVar, cast
 
 from ._checks import Checks
 from .custom import FrozenMap, check_custom
@@ -17,8 +15,7 @@ T = TypeVar("T")
 _EMPTY_TAGS: frozenset[str] = frozenset()
 
 
-@attrs.frozen
-class Common:
+class Common(NamedTuple):
     """The normalised values of the fields every entity has (valid once checks pass)."""
 
     created_at: datetime
