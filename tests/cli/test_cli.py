@@ -321,7 +321,7 @@ def test_console_script_runs_in_a_real_process(tmp_path: Path) -> None:
 
 def test_import_pipelinekit_cli_does_not_load_typer_or_rich() -> None:
     code = (
-        "import sys, pipelinekit.cli, pipelinekit.cli.importer, pipelinekit.cli.settings; "
+        "import sys, pipelinekit.cli, pipelinekit.cli.settings; "
         "print(sorted({'typer', 'rich', 'click'} & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

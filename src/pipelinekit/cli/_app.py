@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-import csv
-import json
-import os
 import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import Annotated, Any
 
 import attrs
 import typer
 from rich.table import Table
 
-from .. import serialization
 from ..clock import system_clock
 from ..domain import Lead, Opportunity
 from ..errors import PipelinekitError, Problem
+from ..io import (
+    FIELDS,
+    ImportFileError,
+    OutputFileError,
+    check_writable,
+    detect_format,
+    export_entities,
+    import_leads,
+    not_utf8,
+    write_error_report,
+)
 from ..pipelines import (
     Pipeline,
     PipelineDefinitionError,
@@ -31,7 +38,6 @@ from ..storage import Storage
 from . import _analytics as analytics
 from ._output import console, err_console, print_json, progress_bar, why
 from .exit_codes import ExitCode
-from .importer import FIELDS, ImportFileError, RowError, detect_format, import_leads, not_utf8
 from .settings import Settings, load_settings
 
 app = typer.Typer(
@@ -393,37 +399,6 @@ def _parse_map(values: list[str]) -> dict[str, str]:
     return mapping
 
 
-def _cannot_write(path: Path, error: OSError) -> UserError:
-    reason = error.strerror or str(error)
-    return UserError(f"cannot write {path}: {reason}", ExitCode.INPUT)
-
-
-def _check_writable(path: Path) -> None:
-    """Refuse an output path that cannot be written, before doing the work (creates nothing)."""
-    folder = path.parent
-    if path.is_dir():
-        raise UserError(f"cannot write {path}: it is a folder", ExitCode.INPUT)
-    if not folder.is_dir():
-        raise UserError(f"cannot write {path}: no such folder {folder}", ExitCode.INPUT)
-    if not os.access(path if path.exists() else folder, os.W_OK):
-        raise UserError(f"cannot write {path}: permission denied", ExitCode.INPUT)
-
-
-def _write_errors(path: Path, errors: tuple[RowError, ...]) -> None:
-    try:
-        handle = path.open("w", encoding="utf-8", newline="")
-    except OSError as problem:
-        raise _cannot_write(path, problem) from problem
-    with handle:
-        if path.suffix.lower() in (".jsonl", ".json"):
-            for error in errors:
-                handle.write(json.dumps(error.to_dict()) + "\n")
-            return
-        writer = csv.DictWriter(handle, fieldnames=["line", "external_id", "path", "reason"])
-        writer.writeheader()
-        writer.writerows(e.to_dict() for e in errors)
-
-
 @app.command("import")
 def import_(
     ctx: typer.Context,
@@ -480,7 +455,7 @@ def import_(
         raise ImportFileError(file, "no such file")
     detect_format(file, format or settings.import_format)  # before creating any database
     if errors is not None:
-        _check_writable(errors)  # before importing: the report must not be lost
+        check_writable(errors)  # before opening the database: the report must not be lost
     storage = _storage(state)
     try:
         with progress_bar(f"Importing {file.name}", enabled=not json_out) as update:
@@ -491,16 +466,16 @@ def import_(
                 mapping=mapping,
                 format=format or settings.import_format,
                 currency=settings.currency,
-                unmapped="ignore" if ignore_unmapped else settings.unmapped,
+                unmapped="ignore" if ignore_unmapped or settings.unmapped == "ignore" else "custom",
                 batch_size=batch_size or settings.batch_size,
                 progress=update,
+                error_report=errors,
             )
     finally:
         storage.close()
-    report_path = None
-    if summary.errors:
-        report_path = errors or file.with_name(file.name + ".errors.csv")
-        _write_errors(report_path, summary.errors)
+    report_path = summary.error_report
+    if summary.errors and report_path is None:
+        report_path = write_error_report(summary.errors, file.with_name(file.name + ".errors.csv"))
     if json_out:
         print_json({**summary.to_dict(), "error_report": str(report_path) if report_path else None})
     else:
@@ -737,77 +712,12 @@ def export(
         raise UserError("prospects export as jsonl only: pass --format jsonl", ExitCode.USAGE)
     state = _state(ctx)
     storage = _storage(state, must_exist=True)
-    handle: TextIO = sys.stdout
-    if out is not None:
-        try:
-            handle = out.open("w", encoding="utf-8", newline="")
-        except OSError as error:
-            storage.close()
-            raise _cannot_write(out, error) from error
-    count = 0
     try:
-        with storage.unit_of_work(read_only=True) as uow:
-            repo: Any = getattr(uow, kind)
-            writer = None
-            for entity in repo.iterate():
-                if format == "jsonl":
-                    handle.write(
-                        json.dumps(serialization.to_dict(entity), ensure_ascii=False) + "\n"
-                    )
-                else:
-                    row = _lead_row(entity) if kind == "leads" else _deal_row(entity)
-                    if writer is None:
-                        writer = csv.DictWriter(handle, fieldnames=list(row))
-                        writer.writeheader()
-                    writer.writerow(row)
-                count += 1
+        count = export_entities(storage, out, kind=kind, format=format)  # type: ignore[arg-type]
     finally:
-        if out:
-            handle.close()
         storage.close()
     if out:
         err_console().print(f"Exported {count} {kind} to {out}")
-
-
-def _lead_row(lead: Lead) -> dict[str, Any]:
-    c, co = lead.contact, lead.company
-    revenue = co.annual_revenue if co else None
-    return {
-        "external_id": lead.external_id or lead.id,
-        "name": c.name if c else None,
-        "email": str(c.email) if c and c.email else None,
-        "phone": c.phone.raw if c and c.phone else None,
-        "job_title": c.job_title if c else None,
-        "company": co.name if co else None,
-        "domain": co.domain if co else None,
-        "industry": co.industry if co else None,
-        "employees": co.employees if co else None,
-        "annual_revenue": revenue.amount if revenue else None,
-        "currency": revenue.currency if revenue else None,
-        "country": co.country if co else None,
-        "source": lead.source.channel.value if lead.source else None,
-        "source_detail": lead.source.detail if lead.source else None,
-        "owner": lead.owner,
-        "tags": ";".join(sorted(lead.tags)),
-        "status": lead.status,
-        "score": lead.qualification.score if lead.qualification else None,
-    }
-
-
-def _deal_row(deal: Opportunity) -> dict[str, Any]:
-    return {
-        "id": deal.id,
-        "name": deal.name,
-        "pipeline": deal.pipeline,
-        "stage": deal.stage,
-        "outcome": deal.outcome,
-        "amount": deal.amount.amount if deal.amount else None,
-        "currency": deal.amount.currency if deal.amount else None,
-        "probability": deal.probability,
-        "lead_id": deal.lead_id,
-        "closed_at": deal.closed_at.isoformat() if deal.closed_at else None,
-        "lost_reason": deal.lost_reason,
-    }
 
 
 # -- pipeline ------------------------------------------------------------------------------------
@@ -957,7 +867,7 @@ def diagram(
             try:
                 write_image(pipeline, out, format=format)
             except OSError as error:
-                raise _cannot_write(out, error) from error
+                raise OutputFileError(out, error.strerror or str(error)) from error
             err_console().print(f"Wrote {out}")
             return
         if format not in renderers:
@@ -973,7 +883,7 @@ def diagram(
         try:
             out.write_text(text + "\n", encoding="utf-8")
         except OSError as error:
-            raise _cannot_write(out, error) from error
+            raise OutputFileError(out, error.strerror or str(error)) from error
         err_console().print(f"Wrote {out}")
 
 

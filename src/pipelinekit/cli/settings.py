@@ -34,7 +34,7 @@ from typing import Any
 import attrs
 
 from ..errors import PipelinekitError, Problem
-from .importer import FIELDS, not_utf8
+from ..io import FIELDS, not_utf8
 
 __all__ = ["DEFAULT_DB", "ConfigError", "Settings", "load_settings"]
 
