@@ -61,3 +61,26 @@ def sql_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[obje
         with engine.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url_and_schema() -> Iterator[tuple[str, str]]:
+    """A PostgreSQL URL and a schema of its own for this session, dropped at the end."""
+    url = os.environ.get("PIPELINEKIT_POSTGRES_URL", DEFAULT_URL)
+    reason = _postgres_reason(url)
+    if reason is not None and os.environ.get("PIPELINEKIT_REQUIRE_POSTGRES"):
+        pytest.fail(reason + " (PIPELINEKIT_REQUIRE_POSTGRES is set: CI must run these tests)")
+    if reason is not None:
+        pytest.skip(reason + " (set PIPELINEKIT_POSTGRES_URL or start the server)")
+    import sqlalchemy as sa
+
+    schema = f"pk_analytics_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        yield url, schema
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()

@@ -8,9 +8,10 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Final
 
 from ..clock import Clock, resolve_time
-from ..domain.opportunities import Opportunity
-from ..pipelines.spec import PipelineSpec, StageKind
-from ._common import PipelinesArg, specs_of, state_at, visits
+from ..domain import Opportunity
+from ..pipelines import PipelineSpec, StageKind
+from ._common import PipelinesArg, opportunities_of, pushdown, specs_of, state_at, visits
+from .ports import OpportunitySource
 from .results import StageTime, StageTimes, StaleDeal, StaleDeals
 
 __all__ = ["stale_deals", "summarize", "time_in_stages"]
@@ -63,7 +64,7 @@ def finish_times(
 
 
 def time_in_stages(
-    opportunities: Iterable[Opportunity],
+    opportunities: OpportunitySource,
     pipelines: PipelinesArg,
     *,
     as_of: datetime | None = None,
@@ -71,18 +72,27 @@ def time_in_stages(
 ) -> StageTimes:
     """How long opportunities stay in each open stage, per visit, as of ``as_of``.
 
-    Every visit that started by ``as_of`` counts: a finished one with its
-    length, the current one with its length so far (so deals stuck in a stage
-    show).  A deal that returns to a stage makes a second visit.  ``as_of``
-    defaults to ``clock.now()``.
+    ``opportunities`` is the entities, or a unit of work (a storage that
+    offers :class:`~pipelinekit.analytics.ports.AnalyticsQueries` measures
+    the visits itself; the percentiles are always taken here).  Every visit
+    that started by ``as_of`` counts: a finished one with its length, the
+    current one with its length so far (so deals stuck in a stage show).  A
+    deal that returns to a stage makes a second visit.  ``as_of`` defaults to
+    ``clock.now()``.
     """
     moment = resolve_time(as_of, clock)
     specs = specs_of(pipelines)
+    queries = pushdown(opportunities)
+    rows = None if queries is None else queries.stage_visits(specs, as_of=moment)
+    durations: dict[tuple[str, str], list[int]] = {}
+    if rows is not None:
+        for pipeline, stage, length in rows:
+            durations.setdefault((pipeline, stage), []).append(int(length))
+        return finish_times(durations, specs, moment)
     opens = {
         (key, s.key) for key, spec in specs.items() for s in spec.stages if s.kind is StageKind.OPEN
     }
-    durations: dict[tuple[str, str], list[int]] = {}
-    for opp in opportunities:
+    for opp in opportunities_of(opportunities):
         if opp.pipeline not in specs:
             continue
         seen = visits(opp)
@@ -98,7 +108,7 @@ def time_in_stages(
 
 
 def stale_deals(
-    opportunities: Iterable[Opportunity],
+    opportunities: OpportunitySource,
     pipelines: PipelinesArg,
     *,
     as_of: datetime | None = None,
@@ -106,11 +116,25 @@ def stale_deals(
 ) -> StaleDeals:
     """Open opportunities in a stage longer than its ``rotting_days``, as of ``as_of``.
 
-    The stage and the time it was entered come from the history at
+    ``opportunities`` is the entities, or a unit of work (a storage that
+    offers :class:`~pipelinekit.analytics.ports.AnalyticsQueries` finds them
+    itself).  The stage and the time it was entered come from the history at
     ``as_of`` (default ``clock.now()``); the most overdue come first.
     """
     moment = resolve_time(as_of, clock)
     specs = specs_of(pipelines)
+    queries = pushdown(opportunities)
+    rows = None if queries is None else queries.stale_deal_rows(specs, as_of=moment)
+    found = (
+        list(rows) if rows is not None else _stale(opportunities_of(opportunities), specs, moment)
+    )
+    found.sort(key=lambda d: (-(d.overdue // _MICRO), d.opportunity_id))
+    return StaleDeals(moment, tuple(found))
+
+
+def _stale(
+    opportunities: Iterable[Opportunity], specs: Mapping[str, PipelineSpec], moment: datetime
+) -> list[StaleDeal]:
     limits = {
         (key, s.key): s.rotting_days
         for key, spec in specs.items()
@@ -130,5 +154,4 @@ def stale_deals(
             found.append(
                 StaleDeal(opp.id, opp.pipeline, state.stage, opp.owner, state.since, waited, days)
             )
-    found.sort(key=lambda d: (-(d.overdue // _MICRO), d.opportunity_id))
-    return StaleDeals(moment, tuple(found))
+    return found

@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import attrs
 
+from ..analytics.ports import AnalyticsQueries
 from ..clock import Clock, resolve_time
 from ..domain._checks import Checks
 from ..domain.history import StageChange
@@ -50,6 +51,7 @@ from .queries import (
 from .records import ENTITY_KINDS, EventRecord
 
 __all__ = [
+    "AnalyticsQueries",
     "EventStore",
     "LeadRepository",
     "OpportunityRepository",
