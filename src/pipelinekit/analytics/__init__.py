@@ -20,6 +20,16 @@ from .forecast import FORECAST_DIMENSIONS, forecast
 from .funnel import FUNNEL_DIMENSIONS, LEAD_DIMENSIONS, funnel, lead_conversion, lead_funnel
 from .metrics import METRIC_DIMENSIONS, sales_metrics
 from .ports import PERIODS, Period, period_label
+from .report import (
+    OpenStage,
+    OpenTotal,
+    PipelineReport,
+    ReportStep,
+    TopLead,
+    pipeline_report,
+    score_reasons,
+    top_leads,
+)
 from .results import (
     Forecast,
     ForecastLine,
@@ -51,19 +61,27 @@ __all__ = [
     "LeadConversionLine",
     "MissingRate",
     "MixedCurrencies",
+    "OpenStage",
+    "OpenTotal",
     "Period",
+    "PipelineReport",
+    "ReportStep",
     "SalesMetrics",
     "SalesMetricsLine",
     "StageTime",
     "StageTimes",
     "StaleDeal",
     "StaleDeals",
+    "TopLead",
     "forecast",
     "funnel",
     "lead_conversion",
     "lead_funnel",
     "period_label",
+    "pipeline_report",
     "sales_metrics",
+    "score_reasons",
     "stale_deals",
     "time_in_stages",
+    "top_leads",
 ]

@@ -43,8 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..errors import PipelinekitError, ValidationError
     from ..io import ImportFileError, OutputFileError
     from ..storage import StorageError
-    from ._app import UserError, app
-    from ._output import err_console
+    from ._app import app
+    from ._context import UserError
+    from ._printing import print_error
     from .settings import ConfigError
 
     debug = _debugging(args)
@@ -53,10 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def fail(message: str, code: ExitCode, problems: Sequence[object] = ()) -> int:
         if debug:
             traceback.print_exc()
-        console = err_console()
-        console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
-        for problem in problems:
-            console.print(f"  {problem}", markup=False)
+        print_error(message, problems)
         return int(code)
 
     try:

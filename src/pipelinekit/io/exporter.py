@@ -35,9 +35,9 @@ __all__ = [
 ExportKind = Literal["leads", "opportunities", "prospects"]
 ExportFormat = Literal["jsonl", "csv"]
 #: What can be exported: the repositories of a unit of work.
-EXPORT_KINDS: Final = ("leads", "opportunities", "prospects")
+EXPORT_KINDS: Final[tuple[ExportKind, ...]] = ("leads", "opportunities", "prospects")
 #: The export formats (prospects export as JSON Lines only).
-EXPORT_FORMATS: Final = ("jsonl", "csv")
+EXPORT_FORMATS: Final[tuple[ExportFormat, ...]] = ("jsonl", "csv")
 
 
 def lead_row(lead: Lead) -> dict[str, Any]:
