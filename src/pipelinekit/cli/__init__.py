@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "Exit" in kinds:
             return int(getattr(error, "exit_code", 0))
         if "ClickException" in kinds:
-            error.show()  # type: ignore[attr-defined]
+            getattr(error, "show", lambda: None)()  # prints Click's usage message
             return int(getattr(error, "exit_code", ExitCode.USAGE))
         if "Abort" in kinds:
             return fail("interrupted", ExitCode.INTERRUPTED)

@@ -28,7 +28,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ..domain import Channel, Company, EmailAddress, Event, Lead, LeadId, Money, Person, Source
+from ..domain import (
+    Channel,
+    Company,
+    EmailAddress,
+    Event,
+    FrozenMap,
+    Lead,
+    LeadId,
+    Money,
+    Person,
+    Source,
+)
 from ..errors import ValidationError
 from ..qualification.base import Strategy, canonical_config, config_hash
 from ..qualification.results import QualificationResult, Verdict
@@ -104,7 +115,7 @@ def scorable_leads(draw: st.DrawFn) -> Lead:
         company=company,
         source=draw(st.none() | st.builds(Source, st.sampled_from(list(Channel)))),
         tags=frozenset(draw(st.sets(st.sampled_from(["trial", "webinar", "vip"]), max_size=2))),
-        custom=answers,  # type: ignore[arg-type]
+        custom=FrozenMap(answers),
         engagement=draw(engagement_events()),
     )
 

@@ -216,7 +216,9 @@ class _SqlUnitOfWork(SqlAnalyticsQueries, UnitOfWork):
             return False
         try:
             driver = self._conn.connection.driver_connection
-            status = driver.info.transaction_status  # type: ignore[union-attr]
+            if driver is None:  # pragma: no cover - a detached connection
+                return False
+            status = driver.info.transaction_status
         except (AttributeError, sa_exc.SQLAlchemyError):  # pragma: no cover - not psycopg
             return False
         return getattr(status, "name", "") == "INERROR"
