@@ -23,7 +23,7 @@ import io
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard
 
 from ..errors import PipelinekitError
 from .report import PipelineReport
@@ -211,7 +211,9 @@ _NO_CHARTS = (
 )
 
 
-def render_html(*items: Any, title: str = "Pipeline report", charts: ChartsMode = "always") -> str:
+def render_html(
+    *items: object, title: str = "Pipeline report", charts: ChartsMode = "always"
+) -> str:
     """One self-contained HTML page (no external assets): for each item a heading, a chart, a table.
 
     An item is an analytics result (a funnel, a forecast, time in stage,
@@ -385,10 +387,9 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _chart_for(result: Any) -> Figure | None:
+def _chart_for(result: object) -> Figure | None:
     if _is_figure(result):
-        figure: Figure = result
-        return figure
+        return result
     if isinstance(result, Funnel):
         keys = list(result.segments())
         if len(keys) == 1:
@@ -401,7 +402,7 @@ def _chart_for(result: Any) -> Figure | None:
     return None
 
 
-def _heading(item: Any) -> str:
+def _heading(item: object) -> str:
     names = {
         "Funnel": "Funnel",
         "Forecast": "Weighted forecast",
@@ -413,5 +414,5 @@ def _heading(item: Any) -> str:
     return names.get(type(item).__name__, "Chart")
 
 
-def _is_figure(item: object) -> bool:
+def _is_figure(item: object) -> TypeGuard[Figure]:
     return type(item).__name__ == "Figure" and hasattr(item, "savefig")

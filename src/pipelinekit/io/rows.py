@@ -89,7 +89,7 @@ class Columns:
         used = set(self.field_of.values())
         self.extra = [name for name in header if name not in used and name != "__error__"]
 
-    def value(self, row: Mapping[str, Any], field: str) -> Any:
+    def value(self, row: Mapping[str, object], field: str) -> object:
         """The raw value of ``field`` in ``row`` (``None`` when no column feeds it)."""
         column = self.field_of.get(field)
         return None if column is None else row.get(column)
@@ -103,7 +103,7 @@ def imported_attributes(columns: Columns) -> frozenset[str]:
     return frozenset(names)
 
 
-def text(value: Any) -> str | None:
+def text(value: object) -> str | None:
     """A cell as stripped text, ``None`` when empty."""
     if value is None:
         return None
@@ -198,12 +198,12 @@ def lead_of(
     )
 
 
-def _digest(row: Mapping[str, Any]) -> str:
+def _digest(row: Mapping[str, object]) -> str:
     content = json.dumps({k: str(v) for k, v in row.items()}, sort_keys=True).encode()
     return f"row-{hashlib.sha1(content, usedforsecurity=False).hexdigest()}"
 
 
-def _number(problems: list[Problem], path: str, value: Any) -> Decimal | None:
+def _number(problems: list[Problem], path: str, value: object) -> Decimal | None:
     raw = text(value)
     if raw is None:
         return None
@@ -219,7 +219,7 @@ def _number(problems: list[Problem], path: str, value: Any) -> Decimal | None:
     return number
 
 
-def _whole(problems: list[Problem], path: str, value: Any) -> int | None:
+def _whole(problems: list[Problem], path: str, value: object) -> int | None:
     number = _number(problems, path, value)
     if number is None:
         return None
