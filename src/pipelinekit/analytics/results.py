@@ -1,4 +1,4 @@
-"""Typed analytics results that turn into plain rows (``to_rows()``) and dicts (``to_dicts()``).
+"""The typed results of every analytics report (one family), as rows and dicts.
 
 Every result is an immutable value with a ``columns`` tuple; ``to_rows()``
 gives one tuple per line in that column order and ``to_dicts()`` one dict per

@@ -1,4 +1,4 @@
-"""The storage ports: repositories, event and result stores, the unit of work and storage.
+"""The storage ports, one cohesive contract: repositories, stores, the unit of work, storage.
 
 The domain never imports these; adapters implement them.  Each port is a small
 template (Cosmic Python style): the public methods here do the checks and the

@@ -1,4 +1,4 @@
-"""The SQL adapter (SQLAlchemy 2 Core), shared by SQLite and PostgreSQL.
+"""The SQL adapter (SQLAlchemy 2 Core), one adapter shared by SQLite and PostgreSQL.
 
 Writes are batched (one ``executemany`` per table and batch, inside a
 savepoint so a failed batch leaves the unit of work usable and nothing

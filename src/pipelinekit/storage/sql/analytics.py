@@ -1,4 +1,4 @@
-"""The SQL adapters' analytics pushdown: each report's aggregates computed by the database.
+"""The SQL adapters' analytics pushdown, one cohesive module: every report's aggregates in SQL.
 
 :class:`SqlAnalyticsQueries` is the SQL units of work's implementation of
 :class:`pipelinekit.analytics.ports.AnalyticsQueries`, so
