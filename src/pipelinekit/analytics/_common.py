@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Final, NamedTuple
@@ -78,6 +78,24 @@ def _not_a_source(source: object, what: str, path: str) -> ValidationError:
             )
         ],
     )
+
+
+def check_by(by: str | Sequence[str], allowed: Sequence[str], what: str) -> tuple[str, ...]:
+    """``by`` as a tuple of known dimension names (every unknown one reported)."""
+    names = (by,) if isinstance(by, str) else tuple(by)
+    problems = [
+        Problem(f"$.by[{i}]", f"unknown {what} dimension {name!r}; use {', '.join(allowed)}")
+        for i, name in enumerate(names)
+        if name not in allowed
+    ]
+    problems += [
+        Problem(f"$.by[{i}]", f"{name!r} given twice")
+        for i, name in enumerate(names)
+        if name in names[:i]
+    ]
+    if problems:
+        raise ValidationError("by", problems)
+    return names
 
 
 def check_period(period: object) -> None:

@@ -8,12 +8,12 @@ from decimal import Decimal, localcontext
 from typing import Final
 
 from ..domain import Opportunity
-from ..errors import Problem, ValidationError
 from ..pipelines import PipelineSpec, StageKind
 from ._common import (
     PipelinesArg,
     Rates,
     aware,
+    check_by,
     check_period,
     check_rates,
     convert,
@@ -45,24 +45,6 @@ _ROW_CODE: dict[StageKind | None, int] = {
 
 #: ``(key, currency, kind code, probability) -> [deals, amount sum]`` (see :func:`finish`).
 Groups = dict[tuple[tuple[str | None, ...], str | None, int, Decimal], list[int | Decimal]]
-
-
-def check_by(by: str | Sequence[str], allowed: Sequence[str], what: str) -> tuple[str, ...]:
-    """``by`` as a tuple of known dimension names (every unknown one reported)."""
-    names = (by,) if isinstance(by, str) else tuple(by)
-    problems = [
-        Problem(f"$.by[{i}]", f"unknown {what} dimension {name!r}; use {', '.join(allowed)}")
-        for i, name in enumerate(names)
-        if name not in allowed
-    ]
-    problems += [
-        Problem(f"$.by[{i}]", f"{name!r} given twice")
-        for i, name in enumerate(names)
-        if name in names[:i]
-    ]
-    if problems:
-        raise ValidationError("by", problems)
-    return names
 
 
 def stage_table(

@@ -25,6 +25,7 @@ from ..pipelines import LEAD_LIFECYCLE, Pipeline, PipelineSpec, StageKind
 from ._common import (
     PipelinesArg,
     aware,
+    check_by,
     check_period,
     current_stage,
     leads_of,
@@ -34,7 +35,6 @@ from ._common import (
     utc_day,
     visits,
 )
-from .forecast import check_by
 from .ports import (
     AnalyticsSource,
     ConversionRow,

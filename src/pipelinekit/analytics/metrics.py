@@ -14,6 +14,7 @@ from ..pipelines import PipelineSpec, StageKind
 from ._common import (
     PipelinesArg,
     Rates,
+    check_by,
     check_rates,
     convert,
     opportunities_of,
@@ -22,7 +23,6 @@ from ._common import (
     visits,
 )
 from .errors import MixedCurrencies
-from .forecast import check_by
 from .ports import MetricsRow, OpportunitySource
 from .results import SalesMetrics, SalesMetricsLine, plain_amount
 

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ..domain.money import Money
+from ..domain import Money
 from .errors import MixedCurrencies
 
 __all__ = [
