@@ -1,9 +1,10 @@
 """Analytics over a unit of work equals analytics over the entities, whoever computes it.
 
-The shipped :class:`AnalyticsContract` runs against the SQL adapters (which push
-the aggregation down), against a third-party-style adapter that does not
-implement :class:`AnalyticsQueries` (read entity by entity), and against
-deliberately broken pushdowns it must catch.
+The shipped :class:`AnalyticsContract` runs against pipelinekit's own adapters in
+tests/storage/test_contracts.py (the SQL ones push the aggregation down); here it
+runs against a third-party-style adapter that does not implement
+:class:`AnalyticsQueries` (read entity by entity), and against deliberately broken
+pushdowns it must catch.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pipelinekit import ValidationError, analytics
 from pipelinekit.analytics.ports import AnalyticsQueries, AnalyticsSource, StageKind
 from pipelinekit.storage import Storage, UnitOfWork, memory_storage
 from pipelinekit.storage.sql import analytics as sql_analytics
-from pipelinekit.storage.sql import postgres_storage, sqlite_storage
+from pipelinekit.storage.sql import sqlite_storage
 from pipelinekit.testing.contracts import AnalyticsContract
 from pipelinekit.testing.contracts.samples import opportunity
 
@@ -73,25 +74,6 @@ class ThirdPartyStorage(Storage):
         return _WrappedUnitOfWork(
             self._inner.unit_of_work(read_only=read_only), read_only=read_only
         )
-
-
-class TestSqliteAnalytics(AnalyticsContract):
-    @pytest.fixture(autouse=True)
-    def _directory(self, tmp_path: Path) -> None:
-        self.directory = tmp_path
-
-    def make_storage(self) -> Storage:
-        return _sqlite(getattr(self, "directory", None))
-
-
-@pytest.mark.postgres
-class TestPostgresAnalytics(AnalyticsContract):
-    @pytest.fixture(autouse=True)
-    def _schema(self, pg_url_and_schema: tuple[str, str]) -> None:
-        self.url, self.schema = pg_url_and_schema
-
-    def make_storage(self) -> Storage:
-        return postgres_storage(self.url, schema=self.schema, prefix=f"a{next(_names)}_")
 
 
 class TestThirdPartyAnalytics(AnalyticsContract):

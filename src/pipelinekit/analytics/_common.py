@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from ..clock import ensure_aware
 from ..domain import Lead, Money, Opportunity
@@ -53,22 +53,21 @@ def opportunities_of(source: object, path: str = "$.opportunities") -> Iterable[
     """The opportunities of a source: the iterable itself, or a unit of work's stored ones."""
     if isinstance(source, AnalyticsSource):
         return source.opportunities.iterate()
-    if isinstance(source, Iterable) and not isinstance(source, str | bytes):
-        return source
-    raise _not_a_source(source, "opportunities", path)
+    return _given(source, "opportunities", path)
 
 
 def leads_of(source: object, path: str = "$.leads") -> Iterable[Lead]:
     """The leads of a source: the iterable itself, or a unit of work's stored ones."""
     if isinstance(source, AnalyticsSource):
         return source.leads.iterate()
+    return _given(source, "leads", path)
+
+
+def _given(source: object, what: str, path: str) -> Iterable[Any]:
+    """Entities given as an iterable (their type is checked where they are read)."""
     if isinstance(source, Iterable) and not isinstance(source, str | bytes):
         return source
-    raise _not_a_source(source, "leads", path)
-
-
-def _not_a_source(source: object, what: str, path: str) -> ValidationError:
-    return ValidationError(
+    raise ValidationError(
         "analytics source",
         [
             Problem(
