@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeVar
 
 from ..clock import ensure_aware
 from ..domain import Lead, Money, Opportunity
@@ -31,12 +31,14 @@ __all__ = [
     "leads_of",
     "opportunities_of",
     "period_label",
-    "pushdown",
+    "aggregated",
     "specs_of",
     "state_at",
 ]
 
 Rates = Mapping[str, Decimal | int | str]
+R = TypeVar("R")
+A = TypeVar("A")
 
 _EPOCH_DAY: Final = date(1970, 1, 1)
 _HUNDRED: Final = Decimal(100)
@@ -44,9 +46,17 @@ _HUNDRED: Final = Decimal(100)
 RATE_PLACES: Final = Decimal("0.0001")
 
 
-def pushdown(source: object) -> AnalyticsQueries | None:
-    """The source's :class:`AnalyticsQueries`, if it offers them."""
-    return source if isinstance(source, AnalyticsQueries) else None
+def aggregated(
+    source: object,
+    ask: Callable[[AnalyticsQueries], Iterable[R] | None],
+    fold: Callable[[Iterable[R]], A],
+    compute: Callable[[], A],
+) -> A:
+    """A report's aggregate: ``fold`` of the rows a source offering
+    :class:`AnalyticsQueries` gives when ``ask``-ed, else (or when it declines)
+    ``compute()`` in memory."""
+    rows = ask(source) if isinstance(source, AnalyticsQueries) else None
+    return compute() if rows is None else fold(rows)
 
 
 def opportunities_of(source: object, path: str = "$.opportunities") -> Iterable[Opportunity]:

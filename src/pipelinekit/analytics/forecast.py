@@ -12,13 +12,13 @@ from ..pipelines import PipelineSpec, StageKind
 from ._common import (
     PipelinesArg,
     Rates,
+    aggregated,
     aware,
     check_by,
     check_period,
     check_rates,
     convert,
     opportunities_of,
-    pushdown,
     specs_of,
     state_at,
     utc_day,
@@ -100,14 +100,12 @@ def forecast(
     moment = aware(as_of, "as_of")
     specs = specs_of(pipelines)
     checked, currency = check_rates(rates, currency)
-    queries = pushdown(opportunities)
-    rows = None
-    if queries is not None:
-        rows = queries.forecast_rows(specs, by=names, as_of=moment, period=period)
-    if rows is not None:
-        groups = fold_forecast(rows)
-    else:
-        groups = _group(opportunities_of(opportunities), specs, names, moment, period)
+    groups = aggregated(
+        opportunities,
+        lambda queries: queries.forecast_rows(specs, by=names, as_of=moment, period=period),
+        fold_forecast,
+        lambda: _group(opportunities_of(opportunities), specs, names, moment, period),
+    )
     return finish(groups, names, moment, period, checked, currency)
 
 

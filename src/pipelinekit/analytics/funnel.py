@@ -24,13 +24,13 @@ from ..errors import Problem, ValidationError
 from ..pipelines import LEAD_LIFECYCLE, Pipeline, PipelineSpec, StageKind
 from ._common import (
     PipelinesArg,
+    aggregated,
     aware,
     check_by,
     check_period,
     current_stage,
     leads_of,
     opportunities_of,
-    pushdown,
     specs_of,
     utc_day,
     visits,
@@ -107,25 +107,26 @@ def funnel(
             "funnel",
             [Problem("$.leads", "a unit of work brings its own leads: pass leads= with entities")],
         )
-    queries = pushdown(opportunities)
-    rows = None
-    if queries is not None:
-        rows = queries.funnel_rows(
-            specs, entities="opportunities", by=names, as_of=moment, period=period
-        )
-    if rows is not None:
-        counts = fold_funnel(rows)
-    else:
-        deals = opportunities_of(opportunities)
+
+    def compute() -> Counts:
         sources: dict[str, str | None] = {}
         if "source" in names:
             sources = sources_of(leads_of(opportunities) if source else leads)
-        counts = _count(
-            ((opp.pipeline, opp) for opp in deals),
+        return _count(
+            ((opp.pipeline, opp) for opp in opportunities_of(opportunities)),
             specs,
             moment,
             lambda opp: tuple(_value(name, opp, sources, period) for name in names),
         )
+
+    counts = aggregated(
+        opportunities,
+        lambda queries: queries.funnel_rows(
+            specs, entities="opportunities", by=names, as_of=moment, period=period
+        ),
+        fold_funnel,
+        compute,
+    )
     return finish_funnel(counts, specs, names, moment, period)
 
 
@@ -161,19 +162,19 @@ def lead_funnel(
     moment = aware(as_of, "as_of")
     specs = specs_of(lifecycle)
     (key,) = specs
-    queries = pushdown(leads)
-    rows = None
-    if queries is not None:
-        rows = queries.funnel_rows(specs, entities="leads", by=names, as_of=moment, period=period)
-    if rows is not None:
-        counts = fold_funnel(rows)
-    else:
-        counts = _count(
+    counts = aggregated(
+        leads,
+        lambda queries: queries.funnel_rows(
+            specs, entities="leads", by=names, as_of=moment, period=period
+        ),
+        fold_funnel,
+        lambda: _count(
             ((key, lead) for lead in leads_of(leads)),
             specs,
             moment,
             lambda lead: tuple(_lead_value(name, lead, period) for name in names),
-        )
+        ),
+    )
     return finish_funnel(counts, specs, names, moment, period)
 
 
@@ -345,15 +346,19 @@ def lead_conversion(
     check_period(period)
     moment = aware(as_of, "as_of")
     specs = specs_of(opportunities if source is not None else pipelines)
-    queries = pushdown(source)
-    rows = None
-    if queries is not None:
-        rows = queries.conversion_rows(specs, by=names, as_of=moment, period=period)
-    if rows is not None:
-        tallies = fold_conversion(rows)
-    else:
-        deals = opportunities_of(source if source is not None else opportunities)
-        tallies = _tally_conversion(leads_of(leads), deals, specs, names, moment, period)
+    tallies = aggregated(
+        source,
+        lambda queries: queries.conversion_rows(specs, by=names, as_of=moment, period=period),
+        fold_conversion,
+        lambda: _tally_conversion(
+            leads_of(leads),
+            opportunities_of(source if source is not None else opportunities),
+            specs,
+            names,
+            moment,
+            period,
+        ),
+    )
     return finish_conversion(tallies, names, moment, period)
 
 

@@ -14,11 +14,11 @@ from ..pipelines import PipelineSpec, StageKind
 from ._common import (
     PipelinesArg,
     Rates,
+    aggregated,
     check_by,
     check_rates,
     convert,
     opportunities_of,
-    pushdown,
     specs_of,
     visits,
 )
@@ -88,14 +88,12 @@ def sales_metrics(
     lo, hi = check_span(start, end)
     specs = specs_of(pipelines)
     checked, currency = check_rates(rates, currency)
-    queries = pushdown(opportunities)
-    rows = None
-    if queries is not None:
-        rows = queries.metrics_rows(specs, by=names, start=lo, end=hi)
-    if rows is not None:
-        tallies = fold_metrics(rows)
-    else:
-        tallies = _tally(opportunities_of(opportunities), specs, names, lo, hi)
+    tallies = aggregated(
+        opportunities,
+        lambda queries: queries.metrics_rows(specs, by=names, start=lo, end=hi),
+        fold_metrics,
+        lambda: _tally(opportunities_of(opportunities), specs, names, lo, hi),
+    )
     return finish_metrics(tallies, names, lo, hi, checked, currency)
 
 

@@ -10,8 +10,8 @@ from typing import Final
 from ..clock import Clock, resolve_time
 from ..domain import Opportunity
 from ..pipelines import PipelineSpec, StageKind
-from ._common import PipelinesArg, opportunities_of, pushdown, specs_of, state_at, visits
-from .ports import OpportunitySource
+from ._common import PipelinesArg, aggregated, opportunities_of, specs_of, state_at, visits
+from .ports import OpportunitySource, StageVisit
 from .results import StageTime, StageTimes, StaleDeal, StaleDeals
 
 __all__ = ["stale_deals", "summarize", "time_in_stages"]
@@ -82,17 +82,31 @@ def time_in_stages(
     """
     moment = resolve_time(as_of, clock)
     specs = specs_of(pipelines)
-    queries = pushdown(opportunities)
-    rows = None if queries is None else queries.stage_visits(specs, as_of=moment)
+    durations = aggregated(
+        opportunities,
+        lambda queries: queries.stage_visits(specs, as_of=moment),
+        fold_visits,
+        lambda: _visits(opportunities_of(opportunities), specs, moment),
+    )
+    return finish_times(durations, specs, moment)
+
+
+def fold_visits(rows: Iterable[StageVisit]) -> dict[tuple[str, str], list[int]]:
+    """Durations from the rows an :class:`~pipelinekit.analytics.ports.AnalyticsQueries` gave."""
     durations: dict[tuple[str, str], list[int]] = {}
-    if rows is not None:
-        for pipeline, stage, length in rows:
-            durations.setdefault((pipeline, stage), []).append(int(length))
-        return finish_times(durations, specs, moment)
+    for pipeline, stage, length in rows:
+        durations.setdefault((pipeline, stage), []).append(int(length))
+    return durations
+
+
+def _visits(
+    opportunities: Iterable[Opportunity], specs: Mapping[str, PipelineSpec], moment: datetime
+) -> dict[tuple[str, str], list[int]]:
     opens = {
         (key, s.key) for key, spec in specs.items() for s in spec.stages if s.kind is StageKind.OPEN
     }
-    for opp in opportunities_of(opportunities):
+    durations: dict[tuple[str, str], list[int]] = {}
+    for opp in opportunities:
         if opp.pipeline not in specs:
             continue
         seen = visits(opp)
@@ -104,7 +118,7 @@ def time_in_stages(
             key = (opp.pipeline, stage)
             if key in opens:
                 durations.setdefault(key, []).append((end - at) // _MICRO)
-    return finish_times(durations, specs, moment)
+    return durations
 
 
 def stale_deals(
@@ -123,10 +137,11 @@ def stale_deals(
     """
     moment = resolve_time(as_of, clock)
     specs = specs_of(pipelines)
-    queries = pushdown(opportunities)
-    rows = None if queries is None else queries.stale_deal_rows(specs, as_of=moment)
-    found = (
-        list(rows) if rows is not None else _stale(opportunities_of(opportunities), specs, moment)
+    found = aggregated(
+        opportunities,
+        lambda queries: queries.stale_deal_rows(specs, as_of=moment),
+        list,
+        lambda: _stale(opportunities_of(opportunities), specs, moment),
     )
     found.sort(key=lambda d: (-(d.overdue // _MICRO), d.opportunity_id))
     return StaleDeals(moment, tuple(found))
