@@ -227,7 +227,7 @@ def test_bad_arguments_are_one_validation_error_listing_every_problem(tmp_path: 
         import_leads(
             path,
             "not a storage",  # type: ignore[arg-type]
-            at=T0,
+            at=datetime(2026, 3, 2, 9, 0),  # naive
             mapping={"mail": "E-Mail", "company": ""},
             currency="EURO",
             unmapped="keep",  # type: ignore[arg-type]
@@ -235,6 +235,7 @@ def test_bad_arguments_are_one_validation_error_listing_every_problem(tmp_path: 
         )
     assert caught.value.paths == (
         "$.storage",
+        "$.at",
         "$.mapping.mail",
         "$.mapping.company",
         "$.currency",

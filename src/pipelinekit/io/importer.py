@@ -172,7 +172,7 @@ def import_leads(
     cannot be imported raises :class:`ImportFileError` before anything is
     stored (a file that is not UTF-8 included).
     """
-    _check_arguments(storage, mapping, currency, unmapped, batch_size)
+    _check_arguments(storage, at, mapping, currency, unmapped, batch_size)
     file = Path(path)
     if not file.is_file():
         raise ImportFileError(file, "no such file")
@@ -210,6 +210,7 @@ def import_leads(
 
 def _check_arguments(
     storage: object,
+    at: object,
     mapping: Mapping[str, str] | None,
     currency: str,
     unmapped: object,
@@ -219,6 +220,8 @@ def _check_arguments(
     if not isinstance(storage, Storage):
         kind = type(storage).__name__
         problems.append(Problem("$.storage", f"must be a pipelinekit Storage, got {kind}"))
+    if not isinstance(at, datetime) or at.utcoffset() is None:
+        problems.append(Problem("$.at", f"must be a timezone-aware datetime, got {at!r}"))
     if mapping is not None and not isinstance(mapping, Mapping):
         kind = type(mapping).__name__
         problems.append(Problem("$.mapping", f"must map lead fields to column names, got {kind}"))
