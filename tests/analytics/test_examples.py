@@ -220,3 +220,12 @@ def test_bad_exchange_rates_are_one_validation_error_listing_every_problem() -> 
     ]
     with pytest.raises(ValidationError, match=r"\$\.rates: must be a mapping"):
         analytics.forecast([], SALES, rates=["USD"], currency="EUR")  # type: ignore[arg-type]
+
+
+def test_analytics_errors_pickle_with_their_data() -> None:
+    import pickle
+
+    mixed = pickle.loads(pickle.dumps(MixedCurrencies(["USD", "EUR"], "won amount")))
+    assert (mixed.currencies, mixed.what) == (("EUR", "USD"), "won amount")
+    missing = pickle.loads(pickle.dumps(MissingRate("GBP", "EUR")))
+    assert (missing.currency, missing.target) == ("GBP", "EUR")

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from pipelinekit import Channel, Company, Lead, Money, Source, analytics
 from pipelinekit.pipelines import sales_pipeline
 from pipelinekit.storage.sql import SCHEMA_VERSION, sqlite_storage
-from pipelinekit.storage.sql import analytics as sql_analytics
 from pipelinekit.storage.sql.schema import ANALYTICS_COLUMNS, analytics_values
 
 SALES = sales_pipeline()
@@ -61,8 +60,8 @@ def test_opening_a_version_1_database_adds_and_backfills_the_columns(tmp_path: P
         stored = {k: v for k, v in rows[deal.id].items() if k != "id"}
         assert stored == analytics_values(deal)
     with reopened.unit_of_work(read_only=True) as uow:
-        assert sql_analytics.forecast(uow, SALES, by="stage") == analytics.forecast(
+        assert analytics.forecast(uow, SALES, by="stage") == analytics.forecast(
             deals, SALES, by="stage"
         )
-        assert sql_analytics.funnel(uow, SALES) == analytics.funnel(deals, SALES)
+        assert analytics.funnel(uow, SALES) == analytics.funnel(deals, SALES)
     reopened.close()

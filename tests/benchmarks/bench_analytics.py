@@ -2,7 +2,8 @@
 
 * ``funnel_sql``: the funnel of the sales pipeline over ``n`` opportunities with
   stage history (1-5 rows each) in a SQLite file, through
-  ``pipelinekit.storage.sql.analytics.funnel`` vs one hand-written SQL query
+  ``pipelinekit.analytics.funnel`` on a SQLite unit of work (the database
+  aggregates, through the adapter's AnalyticsQueries) vs one hand-written SQL query
   (``sqlite3``) computing the same per-deal furthest step and grouping it; both
   end with the same entered counts (checked before timing).  The file is built
   once per size with raw ``executemany`` and cached in the temp directory.
@@ -28,7 +29,6 @@ import pipelinekit as pk
 from pipelinekit import analytics
 from pipelinekit.pipelines import sales_pipeline
 from pipelinekit.storage.queries import micros
-from pipelinekit.storage.sql import analytics as sql_analytics
 from pipelinekit.storage.sql import sqlite_storage
 from pipelinekit.storage.sql.schema import AMOUNT_SCALE, ANALYTICS_COLUMNS
 
@@ -143,7 +143,7 @@ def funnel_sql(n: int) -> Pair:
 
     def ours() -> dict[str, int]:
         with storage.unit_of_work(read_only=True) as uow:
-            return sql_analytics.funnel(uow, SALES).entered()
+            return analytics.funnel(uow, SALES).entered()
 
     raw = sqlite3.connect(path)
 

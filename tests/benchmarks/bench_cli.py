@@ -23,7 +23,7 @@ from typing import Any
 from _harness import Pair, benchmark
 
 import pipelinekit as pk
-from pipelinekit.cli.importer import import_leads
+from pipelinekit.io import import_leads
 from pipelinekit.storage.sql import sqlite_storage
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -321,7 +321,7 @@ def test_console_script_runs_in_a_real_process(tmp_path: Path) -> None:
 
 def test_import_pipelinekit_cli_does_not_load_typer_or_rich() -> None:
     code = (
-        "import sys, pipelinekit.cli, pipelinekit.cli.importer, pipelinekit.cli.settings; "
+        "import sys, pipelinekit.cli, pipelinekit.cli.settings; "
         "print(sorted({'typer', 'rich', 'click'} & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -420,24 +420,49 @@ def test_a_csv_header_with_a_duplicate_column_exits_4(capsys: pytest.CaptureFixt
 def test_commands_close_the_storage_when_they_fail(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipelinekit.cli import _app
+    from pipelinekit.cli._context import State
 
     run(capsys, "demo", "--leads", "5")
     opened: list[object] = []
     closed: list[object] = []
-    real = _app._storage
+    real = State.storage
 
-    def tracked(*args: object, **kwargs: object) -> object:
-        storage = real(*args, **kwargs)  # type: ignore[arg-type]
+    def tracked(self: State, **kwargs: bool) -> object:
+        storage = real(self, **kwargs)
         opened.append(storage)
         close = storage.close
         monkeypatch.setattr(storage, "close", lambda: (closed.append(storage), close())[1])
         return storage
 
-    monkeypatch.setattr(_app, "_storage", tracked)
+    monkeypatch.setattr(State, "storage", tracked)
     Path("latin.csv").write_bytes("external_id,name\ncrm-2,Ren\xe9e\n".encode("latin-1"))
     assert run(capsys, "import", "latin.csv")[0] == ExitCode.INPUT
     assert run(capsys, "qualify", "--as-of", "2000-01-01")[0] == ExitCode.USAGE
     assert run(capsys, "report", "--html", "missing/report.html")[0] == ExitCode.INPUT
     assert len(opened) == 3
     assert closed == opened
+
+
+def test_square_brackets_in_messages_and_data_are_printed_as_written(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pydot", None)  # the diagrams extra is missing
+    code, _, err = run(capsys, "pipeline", "diagram", "sales", "--format", "dot")
+    assert code == ExitCode.MISSING_EXTRA
+    assert "pipelinekit[diagrams]" in err
+    Path("eu.toml").write_text(
+        'key = "eu"\nlabel = "Deals [EU]"\n'
+        '[[stages]]\nkey = "intro"\nlabel = "Intro [bold]call[/bold]"\n'
+        '[[stages]]\nkey = "won"\nkind = "won"\n[[stages]]\nkey = "lost"\nkind = "lost"\n'
+        '[[transitions]]\nevent = "win"\nsource = "intro"\ntarget = "won"\n'
+        '[[transitions]]\nevent = "lose"\nsource = "intro"\ntarget = "lost"\n',
+        encoding="utf-8",
+    )
+    code, out, _ = run(capsys, "pipeline", "show", "eu.toml")
+    assert code == 0
+    assert "Deals [EU] (eu)" in out
+    assert "Intro [bold]call[/bold]" in out
+    Path("[q1] leads.csv").write_text("id,company\nk1,Acme [beta]\n", encoding="utf-8")
+    code, out, _ = run(capsys, "import", "[q1] leads.csv")
+    assert code == 0
+    assert "Imported [q1] leads.csv into" in out

@@ -1,4 +1,10 @@
-"""The shipped contract suite, run against the in-memory, SQLite-file and PostgreSQL adapters."""
+"""The shipped contract suites, run against the in-memory, SQLite-file and PostgreSQL adapters.
+
+The analytics contract (every report over a unit of work equals the report over
+the entities) runs here too: the SQL adapters push the aggregation down, the
+in-memory one is read entity by entity.  tests/analytics/test_agreement.py adds a
+third-party-style adapter and broken pushdowns the contract must catch.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +15,21 @@ import pytest
 
 from pipelinekit.storage import Storage, memory_storage
 from pipelinekit.storage.sql import postgres_storage, sqlite_storage
-from pipelinekit.testing.contracts import StatefulStorageContract, StorageContract
+from pipelinekit.testing.contracts import (
+    AnalyticsContract,
+    StatefulStorageContract,
+    StorageContract,
+)
 
 from .conftest import postgres_url, unique_prefix
 
 
-class TestMemoryContract(StorageContract):
+class TestMemoryContract(StorageContract, AnalyticsContract):
     def make_storage(self) -> Storage:
         return memory_storage()
 
 
-class TestSqliteContract(StorageContract, StatefulStorageContract):
+class TestSqliteContract(StorageContract, StatefulStorageContract, AnalyticsContract):
     @pytest.fixture(autouse=True)
     def _directory(self, tmp_path: Path) -> None:
         self.directory = tmp_path
@@ -30,7 +40,7 @@ class TestSqliteContract(StorageContract, StatefulStorageContract):
 
 
 @pytest.mark.postgres
-class TestPostgresContract(StorageContract, StatefulStorageContract):
+class TestPostgresContract(StorageContract, StatefulStorageContract, AnalyticsContract):
     @pytest.fixture(autouse=True)
     def _schema(self, pg_schema: str) -> None:
         self.schema = pg_schema

@@ -155,3 +155,22 @@ def test_storage_misuse_is_a_validation_error_with_a_path() -> None:
             with pytest.raises(ValidationError) as caught:
                 call()
             assert [p.path for p in caught.value.problems] == paths
+
+
+def test_plan_erasure_reads_and_writes_nothing_and_the_old_function_is_deprecated() -> None:
+    from pipelinekit.storage import erasure
+
+    ada = lead(1)
+    plan = erasure.plan_erasure(ada, None, [], now=T0 + timedelta(days=1))
+    assert plan.subjects == (("lead", ada.id),)
+    assert plan.lead.contact is not None
+    assert plan.lead.contact.name == ERASED
+    assert plan.lead.version == ada.version  # not saved: the unit of work saves it
+    assert plan.event_payload({"email": "x", "stage": "new"}) == {"stage": "new"}
+    storage = memory_storage()
+    with storage.unit_of_work() as uow:
+        uow.leads.save(ada)
+        with pytest.warns(DeprecationWarning, match=r"uow\.erase_personal_data"):
+            report = erasure.erase_personal_data(uow, ada.id, at=T0 + timedelta(days=1))
+        assert report.lead_id == ada.id
+        assert uow.leads.get(ada.id).contact == plan.lead.contact

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from pipelinekit import ValidationError
 from pipelinekit.storage import (
     LeadQuery,
     OpportunityQuery,
@@ -92,6 +93,14 @@ def test_sql_storage_dispatches_on_the_url(tmp_path: Path) -> None:
     assert "postgresql+psycopg" in repr(sql_storage("postgres://u@h/db"))
     with pytest.raises(ValueError, match="unsupported"):
         sql_storage("mysql://u@h/db")
+    prefixed = sql_storage(f"sqlite:///{tmp_path / 'b.db'}", prefix="crm_", busy_timeout=1)
+    assert prefixed.tables.entities["lead"].name == "crm_leads"
+    with pytest.raises(ValidationError) as caught:
+        sql_storage(f"sqlite:///{tmp_path / 'c.db'}", schema="sales", pool_size=2)
+    assert caught.value.paths == ("$.schema", "$.pool_size")
+    with pytest.raises(ValidationError, match="SQLite option") as wrong:
+        sql_storage("postgresql://u@h/db", busy_timeout=3)
+    assert wrong.value.paths == ("$.busy_timeout",)
 
 
 def test_the_schema_is_created_once_with_its_version(make: Any) -> None:

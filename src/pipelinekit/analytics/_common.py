@@ -1,21 +1,25 @@
-"""Shared pieces: periods, pipeline lookup, an opportunity's state at a point in time, rates."""
+"""Shared pieces: argument checks, the source of a report, pipeline lookup, states, rates."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Final, Literal, NamedTuple
+from typing import Any, Final, NamedTuple, TypeVar
 
 from ..clock import ensure_aware
-from ..domain._iso import CURRENCIES
-from ..domain.leads import Lead
-from ..domain.opportunities import Opportunity
+from ..domain import Lead, Money, Opportunity
 from ..errors import Problem, ValidationError
-from ..pipelines.compile import Pipeline
-from ..pipelines.registry import PipelineSet
-from ..pipelines.spec import PipelineSpec, StageKind
+from ..pipelines import Pipeline, PipelineSpec, StageKind
 from .errors import MissingRate
+from .ports import (
+    PERIODS,
+    AnalyticsQueries,
+    AnalyticsSource,
+    Period,
+    PipelinesArg,
+    period_label,
+)
 
 __all__ = [
     "PERIODS",
@@ -24,15 +28,17 @@ __all__ = [
     "Rates",
     "State",
     "convert",
+    "leads_of",
+    "opportunities_of",
     "period_label",
+    "aggregated",
     "specs_of",
     "state_at",
 ]
 
-Period = Literal["day", "week", "month", "quarter", "year"]
-PERIODS: Final = ("day", "week", "month", "quarter", "year")
-PipelinesArg = Pipeline | PipelineSpec | PipelineSet | Iterable[Pipeline | PipelineSpec]
 Rates = Mapping[str, Decimal | int | str]
+R = TypeVar("R")
+A = TypeVar("A")
 
 _EPOCH_DAY: Final = date(1970, 1, 1)
 _HUNDRED: Final = Decimal(100)
@@ -40,19 +46,65 @@ _HUNDRED: Final = Decimal(100)
 RATE_PLACES: Final = Decimal("0.0001")
 
 
-def period_label(day: date, period: Period) -> str:
-    """``2026-03-02`` as ``2026-03-02`` (day), ``2026-W10`` (ISO week), ``2026-03`` (month),
-    ``2026-Q1`` (quarter) or ``2026`` (year).  Labels sort in time order."""
-    if period == "month":
-        return f"{day.year:04d}-{day.month:02d}"
-    if period == "quarter":
-        return f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}"
-    if period == "year":
-        return f"{day.year:04d}"
-    if period == "week":
-        year, week, _ = day.isocalendar()
-        return f"{year:04d}-W{week:02d}"
-    return day.isoformat()
+def aggregated(
+    source: object,
+    ask: Callable[[AnalyticsQueries], Iterable[R] | None],
+    fold: Callable[[Iterable[R]], A],
+    compute: Callable[[], A],
+) -> A:
+    """A report's aggregate: ``fold`` of the rows a source offering
+    :class:`AnalyticsQueries` gives when ``ask``-ed, else (or when it declines)
+    ``compute()`` in memory."""
+    rows = ask(source) if isinstance(source, AnalyticsQueries) else None
+    return compute() if rows is None else fold(rows)
+
+
+def opportunities_of(source: object, path: str = "$.opportunities") -> Iterable[Opportunity]:
+    """The opportunities of a source: the iterable itself, or a unit of work's stored ones."""
+    if isinstance(source, AnalyticsSource):
+        return source.opportunities.iterate()
+    return _given(source, "opportunities", path)
+
+
+def leads_of(source: object, path: str = "$.leads") -> Iterable[Lead]:
+    """The leads of a source: the iterable itself, or a unit of work's stored ones."""
+    if isinstance(source, AnalyticsSource):
+        return source.leads.iterate()
+    return _given(source, "leads", path)
+
+
+def _given(source: object, what: str, path: str) -> Iterable[Any]:
+    """Entities given as an iterable (their type is checked where they are read)."""
+    if isinstance(source, Iterable) and not isinstance(source, str | bytes):
+        return source
+    raise ValidationError(
+        "analytics source",
+        [
+            Problem(
+                path,
+                f"must be the {what} (a list, uow.{what}.iterate()) or an open unit of work, "
+                f"got {type(source).__name__}",
+            )
+        ],
+    )
+
+
+def check_by(by: str | Sequence[str], allowed: Sequence[str], what: str) -> tuple[str, ...]:
+    """``by`` as a tuple of known dimension names (every unknown one reported)."""
+    names = (by,) if isinstance(by, str) else tuple(by)
+    problems = [
+        Problem(f"$.by[{i}]", f"unknown {what} dimension {name!r}; use {', '.join(allowed)}")
+        for i, name in enumerate(names)
+        if name not in allowed
+    ]
+    problems += [
+        Problem(f"$.by[{i}]", f"{name!r} given twice")
+        for i, name in enumerate(names)
+        if name in names[:i]
+    ]
+    if problems:
+        raise ValidationError("by", problems)
+    return names
 
 
 def check_period(period: object) -> None:
@@ -78,10 +130,12 @@ def utc_day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
 
 
-def specs_of(pipelines: PipelinesArg) -> dict[str, PipelineSpec]:
+def specs_of(pipelines: PipelinesArg | object) -> dict[str, PipelineSpec]:
     """Pipeline key -> definition from a pipeline, a spec, a :class:`PipelineSet` or several."""
-    single = isinstance(pipelines, Pipeline | PipelineSpec)
-    items: Iterable[Any] = (pipelines,) if single else pipelines  # type: ignore[assignment]
+    if isinstance(pipelines, Pipeline | PipelineSpec) or not isinstance(pipelines, Iterable):
+        items: Iterable[object] = (pipelines,)
+    else:
+        items = pipelines
     out: dict[str, PipelineSpec] = {}
     for item in items:
         spec = item.spec if isinstance(item, Pipeline) else item
@@ -190,7 +244,7 @@ def check_rates(
     problems: list[Problem] = []
     if currency is None:
         problems.append(Problem("$.currency", "rates need a target currency: pass currency="))
-    elif not isinstance(currency, str) or currency.strip().upper() not in CURRENCIES:
+    elif not _known_currency(currency):
         problems.append(Problem("$.currency", f"unknown ISO 4217 currency code {currency!r}"))
     else:
         currency = currency.strip().upper()
@@ -225,3 +279,13 @@ def check_rates(
     if problems:
         raise ValidationError("rates", problems)
     return out, currency
+
+
+def _known_currency(code: object) -> bool:
+    if not isinstance(code, str):
+        return False
+    try:
+        Money(0, code.strip())
+    except ValidationError:
+        return False
+    return True

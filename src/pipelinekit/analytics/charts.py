@@ -1,8 +1,9 @@
 """Charts of analytics results: funnel, forecast by period, time in stage (``report`` extra).
 
 Drawn with matplotlib's object-oriented API (no ``pyplot``, no global state,
-no display needed) and saved as PNG or SVG; :func:`render_html` puts charts
-(as inline SVG) and tables into one self-contained HTML page::
+no display needed) and saved as PNG or SVG; :func:`render_html`, the one HTML
+renderer of pipelinekit (``pipelinekit report --html`` uses it too), puts
+charts (as inline SVG) and tables into one self-contained HTML page::
 
     from pipelinekit.analytics import charts
 
@@ -16,13 +17,16 @@ raises :class:`ChartDependencyError` naming the extra to install.
 
 from __future__ import annotations
 
+import functools
 import html
 import io
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard
 
 from ..errors import PipelinekitError
+from .report import PipelineReport
 from .results import Forecast, Funnel, StageTimes, days
 
 if TYPE_CHECKING:
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ChartDependencyError",
+    "ChartsMode",
     "forecast_chart",
     "funnel_chart",
     "render_html",
@@ -188,13 +193,190 @@ def _percent(value: Decimal) -> str:
     return f"{(value * 100).quantize(Decimal('0.1'))} %"
 
 
-def _table(result: Any) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in result.columns)
+# -- the HTML page --------------------------------------------------------------------------------
+
+#: How :func:`render_html` treats charts: draw them (matplotlib required), draw them if
+#: matplotlib is installed (else say how to get them), or leave them out.
+ChartsMode = Literal["always", "if-available", "never"]
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:60rem}"
+    "table{border-collapse:collapse;margin:1rem 0}"
+    "th,td{padding:.3rem .7rem;border-bottom:1px solid #ddd;text-align:left}"
+    "th{background:#f3f3f3}td.n{text-align:right}.bar{background:#4a7bd0;height:1rem}"
+    "svg{max-width:100%;height:auto}"
+)
+_NO_CHARTS = (
+    '<p><i>Install the report extra (pip install "pipelinekit[report]") for charts.</i></p>'
+)
+
+
+def render_html(
+    *items: object, title: str = "Pipeline report", charts: ChartsMode = "always"
+) -> str:
+    """One self-contained HTML page (no external assets): for each item a heading, a chart, a table.
+
+    An item is an analytics result (a funnel, a forecast, time in stage,
+    metrics, stale deals...), a :class:`~pipelinekit.analytics.report.PipelineReport`
+    (its funnel with bars, conversion by source, open forecast and best leads),
+    a matplotlib figure, or a ``(heading, item)`` pair.  Funnels of one
+    pipeline and segment, forecasts by period and time in stage get a chart;
+    every result gets its table; every text is escaped.
+
+    ``charts="always"`` draws charts (raising :class:`ChartDependencyError`
+    without matplotlib), ``"if-available"`` draws them when matplotlib is
+    installed and otherwise says how to install it, ``"never"`` leaves them out.
+    """
+    page = _Page(charts)
+    parts = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style>",
+        f"</head><body><h1>{html.escape(title)}</h1>",
+    ]
+    for item in items:
+        if isinstance(item, PipelineReport):
+            parts.extend(page.report(item))
+            continue
+        heading, content = item if isinstance(item, tuple) else (_heading(item), item)
+        parts.append(f"<section><h2>{html.escape(heading)}</h2>")
+        parts.extend(page.chart(functools.partial(_chart_for, content)))
+        if hasattr(content, "to_rows"):
+            parts.append(_result_table(content))
+        parts.append("</section>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+class _Page:
+    """Charts as the page's mode wants them (inline SVG, or a note when they cannot be drawn)."""
+
+    def __init__(self, mode: ChartsMode) -> None:
+        if mode not in ("always", "if-available", "never"):
+            raise ValueError(f"charts must be 'always', 'if-available' or 'never', got {mode!r}")
+        self.mode = mode
+
+    def chart(self, draw: Callable[[], Figure | None]) -> list[str]:
+        """The figure ``draw()`` makes as inline SVG (none if it makes none), or the note."""
+        if self.mode == "never":
+            return []
+        try:
+            figure = draw()
+        except ChartDependencyError:
+            if self.mode == "always":
+                raise
+            return [_NO_CHARTS]
+        return [] if figure is None else [_svg_element(to_svg(figure))]
+
+    def report(self, report: PipelineReport) -> list[str]:
+        """The sections of a pipeline report."""
+        out = [f"<p>{report.leads} leads, {report.opportunities} opportunities.</p>"]
+        if report.opportunities:
+            drawn = self.chart(lambda: funnel_chart(report.sales_funnel, title="Funnel"))
+            out += drawn
+            if drawn != [_NO_CHARTS] and len(report.monthly_forecast.currencies()) == 1:
+                title = "Forecast by month"
+                out += self.chart(lambda: forecast_chart(report.monthly_forecast, title=title))
+        top = max((step.count for step in report.funnel), default=0) or 1
+        funnel_rows = [
+            [
+                html.escape(step.step),
+                str(step.count),
+                f"{step.rate:.1%}",
+                f'<div class="bar" style="width:{300 * step.count // top}px"></div>',
+            ]
+            for step in report.funnel
+        ]
+        out.append(
+            "<h2>Funnel</h2>" + _table(["step", "count", "of leads", ""], funnel_rows, {1, 2})
+        )
+        source_rows = [
+            [
+                html.escape(str(line.segment[0])),
+                str(line.leads),
+                str(line.opportunities),
+                str(line.won),
+                f"{line.lead_to_won or 0:.1%}",
+            ]
+            for line in report.by_source.lines
+        ]
+        headers = ["source", "leads", "opportunities", "won", "lead to won"]
+        out.append(
+            "<h2>Lead conversion by source</h2>" + _table(headers, source_rows, {1, 2, 3, 4})
+        )
+        forecast_rows = [
+            [
+                html.escape(line.stage),
+                str(line.deals),
+                _money(line.amount, line.currency),
+                _money(line.weighted, line.currency),
+            ]
+            for line in report.open_stages
+        ]
+        forecast_rows += [
+            [
+                "<b>total</b>",
+                "",
+                f"<b>{_money(total.amount, total.currency)}</b>",
+                f"<b>{_money(total.weighted, total.currency)}</b>",
+            ]
+            for total in report.open_totals
+        ]
+        headers = ["stage", "deals", "amount", "weighted"]
+        out.append(
+            "<h2>Forecast (open opportunities)</h2>" + _table(headers, forecast_rows, {1, 2, 3})
+        )
+        won = ", ".join(_money(amount, currency) for currency, amount in report.won)
+        out.append(f"<p>Won so far: {won or 'nothing yet'}</p>")
+        lead_rows = [
+            [
+                html.escape(lead.label),
+                f"{lead.score:.1f}",
+                html.escape(lead.status),
+                html.escape(lead.why),
+            ]
+            for lead in report.top_leads
+        ]
+        headers = ["lead", "score", "status", "why"]
+        out.append("<h2>Best leads</h2>" + _table(headers, lead_rows, {1}))
+        return out
+
+
+def _money(amount: Decimal, currency: str | None) -> str:
+    return f"{amount} {html.escape(currency)}" if currency else str(amount)
+
+
+def _svg_element(svg: str) -> str:
+    # drop the XML prolog and doctype: the <svg> element embeds as is
+    start = svg.find("<svg")
+    return f"<figure>{svg[start:]}</figure>" if start >= 0 else ""
+
+
+def _table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
+    """A table of already escaped cells; ``numeric`` columns are right-aligned."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>"
-        for row in result.to_rows()
+        "<tr>"
+        + "".join(
+            f'<td class="n">{cell}</td>' if i in numeric else f"<td>{cell}</td>"
+            for i, cell in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _result_table(result: Any) -> str:
+    rows = result.to_rows()
+    numeric = {
+        i
+        for row in rows
+        for i, value in enumerate(row)
+        if isinstance(value, int | Decimal | float) and not isinstance(value, bool)
+    }
+    cells = [[html.escape(_cell(v)) for v in row] for row in rows]
+    return _table([str(c) for c in result.columns], cells, numeric)
 
 
 def _cell(value: object) -> str:
@@ -205,7 +387,9 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _chart_for(result: Any) -> Figure | None:
+def _chart_for(result: object) -> Figure | None:
+    if _is_figure(result):
+        return result
     if isinstance(result, Funnel):
         keys = list(result.segments())
         if len(keys) == 1:
@@ -218,39 +402,7 @@ def _chart_for(result: Any) -> Figure | None:
     return None
 
 
-def render_html(*items: Any, title: str = "Pipeline report") -> str:
-    """One self-contained HTML page: for each item a heading, a chart (inline SVG) and a table.
-
-    An item is an analytics result (a funnel, a forecast, time in stage,
-    metrics, stale deals...), a matplotlib figure, or a ``(heading, item)``
-    pair.  Funnels of one pipeline and segment, forecasts by period and time
-    in stage get a chart; every result gets its table.
-    """
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em;max-width:60em}"
-        "table{border-collapse:collapse;margin:1em 0}"
-        "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}"
-        "th{background:#f3f3f3}svg{max-width:100%;height:auto}</style>",
-        f"</head><body><h1>{html.escape(title)}</h1>",
-    ]
-    for item in items:
-        heading, content = item if isinstance(item, tuple) else (_heading(item), item)
-        parts.append(f"<section><h2>{html.escape(heading)}</h2>")
-        figure = content if _is_figure(content) else _chart_for(content)
-        if figure is not None:
-            svg = to_svg(figure)
-            parts.append(svg[svg.index("<svg") :])
-        if hasattr(content, "to_rows"):
-            parts.append(_table(content))
-        parts.append("</section>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
-
-
-def _heading(item: Any) -> str:
+def _heading(item: object) -> str:
     names = {
         "Funnel": "Funnel",
         "Forecast": "Weighted forecast",
@@ -262,5 +414,5 @@ def _heading(item: Any) -> str:
     return names.get(type(item).__name__, "Chart")
 
 
-def _is_figure(item: object) -> bool:
+def _is_figure(item: object) -> TypeGuard[Figure]:
     return type(item).__name__ == "Figure" and hasattr(item, "savefig")

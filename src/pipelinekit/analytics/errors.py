@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, SupportsIndex
 
 from ..errors import CurrencyMismatch, PipelinekitError
 
@@ -26,7 +27,9 @@ class MixedCurrencies(CurrencyMismatch):
         left, *rest = self.currencies
         super().__init__(f"compute the {what} of", left, ", ".join(rest))
 
-    def __reduce__(self) -> tuple[type[MixedCurrencies], tuple[tuple[str, ...], str]]:  # type: ignore[override]
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+        # pickling rebuilds it from its own arguments (CurrencyMismatch.__reduce__ would
+        # pass the three of the base class)
         return (type(self), (self.currencies, self.what))
 
 

@@ -7,23 +7,24 @@ from datetime import datetime
 from decimal import Decimal, localcontext
 from typing import Final
 
-from ..domain.opportunities import Opportunity
-from ..errors import Problem, ValidationError
-from ..pipelines.spec import PipelineSpec, StageKind
+from ..domain import Opportunity
+from ..pipelines import PipelineSpec, StageKind
 from ._common import (
-    Period,
     PipelinesArg,
     Rates,
+    aggregated,
     aware,
+    check_by,
     check_period,
     check_rates,
     convert,
-    period_label,
+    opportunities_of,
     specs_of,
     state_at,
     utc_day,
 )
 from .errors import MissingRate
+from .ports import ForecastRow, OpportunitySource, Period, period_label
 from .results import Forecast, ForecastLine, plain_amount
 
 __all__ = ["FORECAST_DIMENSIONS", "forecast"]
@@ -34,27 +35,16 @@ FORECAST_DIMENSIONS: Final = ("category", "stage", "owner", "pipeline", "period"
 _HUNDRED: Final = Decimal(100)
 _OPEN, _WON, _LOST = 0, 1, 2
 _KIND_CODE = {StageKind.OPEN: _OPEN, StageKind.WON: _WON, StageKind.LOST: _LOST}
+#: A stage its definition does not have counts as open (weighing its probability, 0).
+_ROW_CODE: dict[StageKind | None, int] = {
+    StageKind.OPEN: _OPEN,
+    StageKind.WON: _WON,
+    StageKind.LOST: _LOST,
+    None: _OPEN,
+}
 
 #: ``(key, currency, kind code, probability) -> [deals, amount sum]`` (see :func:`finish`).
 Groups = dict[tuple[tuple[str | None, ...], str | None, int, Decimal], list[int | Decimal]]
-
-
-def check_by(by: str | Sequence[str], allowed: Sequence[str], what: str) -> tuple[str, ...]:
-    """``by`` as a tuple of known dimension names (every unknown one reported)."""
-    names = (by,) if isinstance(by, str) else tuple(by)
-    problems = [
-        Problem(f"$.by[{i}]", f"unknown {what} dimension {name!r}; use {', '.join(allowed)}")
-        for i, name in enumerate(names)
-        if name not in allowed
-    ]
-    problems += [
-        Problem(f"$.by[{i}]", f"{name!r} given twice")
-        for i, name in enumerate(names)
-        if name in names[:i]
-    ]
-    if problems:
-        raise ValidationError("by", problems)
-    return names
 
 
 def stage_table(
@@ -73,7 +63,7 @@ UNKNOWN_STAGE: Final = (_OPEN, "omitted", Decimal(0))
 
 
 def forecast(
-    opportunities: Iterable[Opportunity],
+    opportunities: OpportunitySource,
     pipelines: PipelinesArg,
     *,
     by: str | Sequence[str] = ("category",),
@@ -84,6 +74,9 @@ def forecast(
 ) -> Forecast:
     """The weighted pipeline of ``opportunities``, sliced by ``by``.
 
+    ``opportunities`` is the entities, or a unit of work (its stored
+    opportunities; a storage that offers
+    :class:`~pipelinekit.analytics.ports.AnalyticsQueries` groups and sums them itself).
     ``by`` takes any of ``category`` (the stage's forecast category),
     ``stage``, ``owner``, ``pipeline`` and ``period`` (the expected close date's
     period for open deals, the close date's for closed ones; ``period=`` picks
@@ -107,6 +100,37 @@ def forecast(
     moment = aware(as_of, "as_of")
     specs = specs_of(pipelines)
     checked, currency = check_rates(rates, currency)
+    groups = aggregated(
+        opportunities,
+        lambda queries: queries.forecast_rows(specs, by=names, as_of=moment, period=period),
+        fold_forecast,
+        lambda: _group(opportunities_of(opportunities), specs, names, moment, period),
+    )
+    return finish(groups, names, moment, period, checked, currency)
+
+
+def fold_forecast(rows: Iterable[ForecastRow]) -> Groups:
+    """Groups from the rows an :class:`~pipelinekit.analytics.ports.AnalyticsQueries` gave."""
+    groups: Groups = {}
+    for key, currency, kind, probability, deals, amount in rows:
+        gkey = (tuple(key), currency, _ROW_CODE[kind], Decimal(probability))
+        slot = groups.get(gkey)
+        if slot is None:
+            groups[gkey] = [int(deals), Decimal(amount)]
+        else:
+            slot[0] += int(deals)
+            slot[1] += Decimal(amount)
+    return groups
+
+
+def _group(
+    opportunities: Iterable[Opportunity],
+    specs: Mapping[str, PipelineSpec],
+    names: tuple[str, ...],
+    moment: datetime | None,
+    period: Period,
+) -> Groups:
+    """Deals and amount sums per (key, currency, kind, probability), in one pass."""
     groups: Groups = {}
     table = stage_table(specs)
     zero = Decimal(0)
@@ -159,7 +183,7 @@ def forecast(
         else:
             slot[0] += 1
             slot[1] += amount.amount
-    return finish(groups, names, moment, period, checked, currency)
+    return groups
 
 
 def _stage_key(

@@ -17,28 +17,40 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Final, TypeVar, overload
 
-from ..domain.leads import Lead
-from ..domain.opportunities import Opportunity
-from ..pipelines.builtins import LEAD_LIFECYCLE
-from ..pipelines.compile import Pipeline
-from ..pipelines.spec import PipelineSpec, StageKind
+from ..domain import Lead, Opportunity
+from ..errors import Problem, ValidationError
+from ..pipelines import LEAD_LIFECYCLE, Pipeline, PipelineSpec, StageKind
 from ._common import (
-    Period,
     PipelinesArg,
+    aggregated,
     aware,
+    check_by,
     check_period,
     current_stage,
-    period_label,
+    leads_of,
+    opportunities_of,
     specs_of,
     utc_day,
     visits,
 )
-from .forecast import check_by
+from .ports import (
+    AnalyticsSource,
+    ConversionRow,
+    FunnelRow,
+    LeadSource,
+    OpportunitySource,
+    Period,
+    funnel_steps,
+    period_label,
+    step_index,
+)
 from .results import Funnel, FunnelStep, LeadConversion, LeadConversionLine, rate
 
 __all__ = ["FUNNEL_DIMENSIONS", "LEAD_DIMENSIONS", "funnel", "lead_conversion", "lead_funnel"]
+
+E = TypeVar("E", Lead, Opportunity)
 
 #: The dimensions a funnel can be sliced by (the pipeline always is).
 FUNNEL_DIMENSIONS: Final = ("cohort", "owner", "source")
@@ -46,32 +58,15 @@ FUNNEL_DIMENSIONS: Final = ("cohort", "owner", "source")
 LEAD_DIMENSIONS: Final = ("cohort", "owner", "source")
 
 _OPEN, _WON, _LOST, _OTHER = 0, 1, 2, 3
+_CODE_OF: Final = {StageKind.OPEN: _OPEN, StageKind.WON: _WON, StageKind.LOST: _LOST, None: _OTHER}
 
 #: ``(pipeline, segment, level, kind code at the moment) -> opportunities``.
 Counts = dict[tuple[str, tuple[str | None, ...], int, int], int]
 
 
-def funnel_steps(spec: PipelineSpec) -> tuple[tuple[str, str], ...]:
-    """The steps ``(stage, label)``: the open stages in order, then the (first) won stage."""
-    steps = [(s.key, s.label) for s in spec.stages if s.kind is StageKind.OPEN]
-    won = next(s for s in spec.stages if s.kind is StageKind.WON)
-    return (*steps, (won.key, won.label))
-
-
-def step_index(spec: PipelineSpec) -> dict[str, int]:
-    """``stage -> step`` for the open stages; every won stage maps to the last step."""
-    opens = [s.key for s in spec.stages if s.kind is StageKind.OPEN]
-    index = {key: i for i, key in enumerate(opens)}
-    for stage in spec.stages:
-        if stage.kind is StageKind.WON:
-            index[stage.key] = len(opens)
-    return index
-
-
 def kind_codes(spec: PipelineSpec) -> dict[str, int]:
     """``stage -> kind code`` (open 0, won 1, lost 2)."""
-    codes = {StageKind.OPEN: _OPEN, StageKind.WON: _WON, StageKind.LOST: _LOST}
-    return {s.key: codes[s.kind] for s in spec.stages}
+    return {s.key: _CODE_OF[s.kind] for s in spec.stages}
 
 
 def sources_of(leads: Iterable[Lead] | None) -> dict[str, str | None]:
@@ -82,7 +77,7 @@ def sources_of(leads: Iterable[Lead] | None) -> dict[str, str | None]:
 
 
 def funnel(
-    opportunities: Iterable[Opportunity],
+    opportunities: OpportunitySource,
     pipelines: PipelinesArg,
     *,
     as_of: datetime | None = None,
@@ -92,28 +87,60 @@ def funnel(
 ) -> Funnel:
     """The funnel of each pipeline in ``pipelines`` from the opportunities' stage history.
 
+    ``opportunities`` is the entities, or a unit of work (its stored
+    opportunities; a storage that offers
+    :class:`~pipelinekit.analytics.ports.AnalyticsQueries` counts them itself).
     See the module documentation for how skipped stages, lost and reopened
     deals count.  ``by`` slices by ``cohort`` (the period the opportunity was
     created in; ``period=`` picks its length), ``owner`` (the current owner)
-    and ``source`` (the channel of the lead it came from: pass ``leads=``).
-    With ``as_of=`` only history up to that moment counts.
+    and ``source`` (the channel of the lead it came from: pass ``leads=``, or
+    a unit of work, which brings its leads).  With ``as_of=`` only history up
+    to that moment counts.
     """
     names = check_by(by, FUNNEL_DIMENSIONS, "funnel")
     check_period(period)
     moment = aware(as_of, "as_of")
     specs = specs_of(pipelines)
-    sources = sources_of(leads) if "source" in names else {}
-    counts = _count(
-        ((opp.pipeline, opp) for opp in opportunities),
-        specs,
-        moment,
-        lambda opp: tuple(_value(name, opp, sources, period) for name in names),
+    source = isinstance(opportunities, AnalyticsSource)
+    if source and leads is not None:
+        raise ValidationError(
+            "funnel",
+            [Problem("$.leads", "a unit of work brings its own leads: pass leads= with entities")],
+        )
+
+    def compute() -> Counts:
+        sources: dict[str, str | None] = {}
+        if "source" in names:
+            sources = sources_of(leads_of(opportunities) if source else leads)
+        return _count(
+            ((opp.pipeline, opp) for opp in opportunities_of(opportunities)),
+            specs,
+            moment,
+            lambda opp: tuple(_value(name, opp, sources, period) for name in names),
+        )
+
+    counts = aggregated(
+        opportunities,
+        lambda queries: queries.funnel_rows(
+            specs, entities="opportunities", by=names, as_of=moment, period=period
+        ),
+        fold_funnel,
+        compute,
     )
     return finish_funnel(counts, specs, names, moment, period)
 
 
+def fold_funnel(rows: Iterable[FunnelRow]) -> Counts:
+    """Counts from the rows an :class:`~pipelinekit.analytics.ports.AnalyticsQueries` gave."""
+    counts: Counts = {}
+    for pipeline, segment, level, kind, count in rows:
+        key = (pipeline, tuple(segment), int(level), _CODE_OF[kind])
+        counts[key] = counts.get(key, 0) + int(count)
+    return counts
+
+
 def lead_funnel(
-    leads: Iterable[Lead],
+    leads: LeadSource,
     lifecycle: Pipeline | PipelineSpec = LEAD_LIFECYCLE,
     *,
     as_of: datetime | None = None,
@@ -122,33 +149,40 @@ def lead_funnel(
 ) -> Funnel:
     """The funnel of leads through their lifecycle (``Lead.status`` and its history).
 
-    Counts like :func:`funnel`: the steps are the lifecycle's open stages in
-    order (``new``, ``contacted``, ``nurturing``, ``qualified`` for the
-    built-in one) and then its won stage (``converted``); a lead qualified
-    straight from ``new`` counts as having passed ``contacted`` and
-    ``nurturing``; a disqualified lead stays counted where it got to; a
-    recycled lead counts once.  ``by`` slices by ``cohort``, ``owner`` and
-    ``source`` (the lead's channel).
+    ``leads`` is the entities or a unit of work.  Counts like :func:`funnel`:
+    the steps are the lifecycle's open stages in order (``new``,
+    ``contacted``, ``nurturing``, ``qualified`` for the built-in one) and then
+    its won stage (``converted``); a lead qualified straight from ``new``
+    counts as having passed ``contacted`` and ``nurturing``; a disqualified
+    lead stays counted where it got to; a recycled lead counts once.  ``by``
+    slices by ``cohort``, ``owner`` and ``source`` (the lead's channel).
     """
     names = check_by(by, FUNNEL_DIMENSIONS, "lead funnel")
     check_period(period)
     moment = aware(as_of, "as_of")
     specs = specs_of(lifecycle)
     (key,) = specs
-    counts = _count(
-        ((key, lead) for lead in leads),
-        specs,
-        moment,
-        lambda lead: tuple(_lead_value(name, lead, period) for name in names),
+    counts = aggregated(
+        leads,
+        lambda queries: queries.funnel_rows(
+            specs, entities="leads", by=names, as_of=moment, period=period
+        ),
+        fold_funnel,
+        lambda: _count(
+            ((key, lead) for lead in leads_of(leads)),
+            specs,
+            moment,
+            lambda lead: tuple(_lead_value(name, lead, period) for name in names),
+        ),
     )
     return finish_funnel(counts, specs, names, moment, period)
 
 
 def _count(
-    entities: Iterable[tuple[str, Opportunity | Lead]],
+    entities: Iterable[tuple[str, E]],
     specs: Mapping[str, PipelineSpec],
     moment: datetime | None,
-    segment_of: Callable[[Any], tuple[str | None, ...]],
+    segment_of: Callable[[E], tuple[str | None, ...]],
 ) -> Counts:
     """Per entity: the furthest step reached by the moment and its kind then; counted."""
     steps = {key: step_index(spec) for key, spec in specs.items()}
@@ -248,6 +282,19 @@ def finish_funnel(
     return Funnel(moment, names, period, tuple(out))
 
 
+@overload
+def lead_conversion(
+    source: AnalyticsSource,
+    pipelines: PipelinesArg,
+    /,
+    *,
+    as_of: datetime | None = None,
+    by: str | Sequence[str] = (),
+    period: Period = "month",
+) -> LeadConversion: ...
+
+
+@overload
 def lead_conversion(
     leads: Iterable[Lead],
     opportunities: Iterable[Opportunity],
@@ -256,20 +303,84 @@ def lead_conversion(
     as_of: datetime | None = None,
     by: str | Sequence[str] = (),
     period: Period = "month",
+) -> LeadConversion: ...
+
+
+def lead_conversion(
+    leads: Iterable[Lead] | AnalyticsSource,
+    opportunities: Iterable[Opportunity] | PipelinesArg,
+    pipelines: PipelinesArg | None = None,
+    *,
+    as_of: datetime | None = None,
+    by: str | Sequence[str] = (),
+    period: Period = "month",
 ) -> LeadConversion:
     """How many leads became opportunities, and how many of those were won.
 
-    A lead counts once: it *converted* if an opportunity linked to it
-    (``Opportunity.lead_id``) existed at the moment, and it was *won* if one of
-    them was in a won stage of its pipeline then.  ``by`` slices by
-    ``cohort`` (the period the lead was created in), ``owner`` and ``source``
-    (the lead's channel).  With ``as_of=`` leads and opportunities created
-    later, and moves after it, are left out.
+    Pass the leads, the opportunities and the pipelines, or a unit of work
+    and the pipelines (``lead_conversion(uow, sales)``).  A lead counts once:
+    it *converted* if an opportunity linked to it (``Opportunity.lead_id``)
+    existed at the moment, and it was *won* if one of them was in a won stage
+    of its pipeline then.  ``by`` slices by ``cohort`` (the period the lead
+    was created in), ``owner`` and ``source`` (the lead's channel).  With
+    ``as_of=`` leads and opportunities created later, and moves after it,
+    are left out.
     """
+    source = leads if isinstance(leads, AnalyticsSource) else None
+    if source is not None and pipelines is not None:
+        raise ValidationError(
+            "lead_conversion",
+            [
+                Problem(
+                    "$.opportunities",
+                    "a unit of work brings its own opportunities: "
+                    "call lead_conversion(uow, pipelines)",
+                )
+            ],
+        )
+    if source is None and pipelines is None:
+        raise ValidationError(
+            "lead_conversion", [Problem("$.pipelines", "pass the pipelines after the entities")]
+        )
     names = check_by(by, LEAD_DIMENSIONS, "lead conversion")
     check_period(period)
     moment = aware(as_of, "as_of")
-    specs = specs_of(pipelines)
+    specs = specs_of(opportunities if source is not None else pipelines)
+    tallies = aggregated(
+        source,
+        lambda queries: queries.conversion_rows(specs, by=names, as_of=moment, period=period),
+        fold_conversion,
+        lambda: _tally_conversion(
+            leads_of(leads),
+            opportunities_of(source if source is not None else opportunities),
+            specs,
+            names,
+            moment,
+            period,
+        ),
+    )
+    return finish_conversion(tallies, names, moment, period)
+
+
+def fold_conversion(rows: Iterable[ConversionRow]) -> dict[tuple[str | None, ...], list[int]]:
+    """Tallies from the rows an :class:`~pipelinekit.analytics.ports.AnalyticsQueries` gave."""
+    tallies: dict[tuple[str | None, ...], list[int]] = {}
+    for segment, count, converted, won in rows:
+        slot = tallies.setdefault(tuple(segment), [0, 0, 0])
+        slot[0] += int(count)
+        slot[1] += int(converted)
+        slot[2] += int(won)
+    return tallies
+
+
+def _tally_conversion(
+    leads: Iterable[Lead],
+    opportunities: Iterable[Opportunity],
+    specs: Mapping[str, PipelineSpec],
+    names: tuple[str, ...],
+    moment: datetime | None,
+    period: Period,
+) -> dict[tuple[str | None, ...], list[int]]:
     kinds = {key: kind_codes(spec) for key, spec in specs.items()}
     status: dict[str, int] = {}  # lead id -> 1 converted, 2 won
     for opp in opportunities:
@@ -297,7 +408,7 @@ def lead_conversion(
             slot[1] += 1
         if reached == 2:
             slot[2] += 1
-    return finish_conversion(tallies, names, moment, period)
+    return tallies
 
 
 def _lead_value(name: str, lead: Lead, period: Period) -> str | None:

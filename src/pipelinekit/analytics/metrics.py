@@ -8,20 +8,22 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Final
 
 from ..clock import ensure_aware
-from ..domain.money import Money
-from ..domain.opportunities import Opportunity
+from ..domain import Money, Opportunity
 from ..errors import Problem, ValidationError
-from ..pipelines.spec import StageKind
+from ..pipelines import PipelineSpec, StageKind
 from ._common import (
     PipelinesArg,
     Rates,
+    aggregated,
+    check_by,
     check_rates,
     convert,
+    opportunities_of,
     specs_of,
     visits,
 )
 from .errors import MixedCurrencies
-from .forecast import check_by
+from .ports import MetricsRow, OpportunitySource
 from .results import SalesMetrics, SalesMetricsLine, plain_amount
 
 __all__ = ["METRIC_DIMENSIONS", "Tally", "sales_metrics"]
@@ -55,7 +57,7 @@ class Tally:
 
 
 def sales_metrics(
-    opportunities: Iterable[Opportunity],
+    opportunities: OpportunitySource,
     pipelines: PipelinesArg,
     *,
     start: datetime,
@@ -65,6 +67,9 @@ def sales_metrics(
     currency: str | None = None,
 ) -> SalesMetrics:
     """Win rate, average deal size, sales cycle length and velocity over ``[start, end)``.
+
+    ``opportunities`` is the entities, or a unit of work (a storage that
+    offers :class:`~pipelinekit.analytics.ports.AnalyticsQueries` sums them itself).
 
     * ``created``: opportunities created in the period;
     * ``won`` / ``lost``: opportunities whose close (entering a won or lost
@@ -83,6 +88,36 @@ def sales_metrics(
     lo, hi = check_span(start, end)
     specs = specs_of(pipelines)
     checked, currency = check_rates(rates, currency)
+    tallies = aggregated(
+        opportunities,
+        lambda queries: queries.metrics_rows(specs, by=names, start=lo, end=hi),
+        fold_metrics,
+        lambda: _tally(opportunities_of(opportunities), specs, names, lo, hi),
+    )
+    return finish_metrics(tallies, names, lo, hi, checked, currency)
+
+
+def fold_metrics(rows: Iterable[MetricsRow]) -> dict[tuple[str | None, ...], Tally]:
+    """Tallies from the rows an :class:`~pipelinekit.analytics.ports.AnalyticsQueries` gave."""
+    tallies: dict[tuple[str | None, ...], Tally] = {}
+    for segment, created, won, lost, cycle_us, currency, amount, priced in rows:
+        tally = tallies.setdefault(tuple(segment), Tally())
+        tally.created += int(created)
+        tally.won += int(won)
+        tally.lost += int(lost)
+        tally.cycle_us += int(cycle_us)
+        if int(priced):
+            tally.add_won(currency, Decimal(amount), int(priced))
+    return tallies
+
+
+def _tally(
+    opportunities: Iterable[Opportunity],
+    specs: Mapping[str, PipelineSpec],
+    names: tuple[str, ...],
+    lo: datetime,
+    hi: datetime,
+) -> dict[tuple[str | None, ...], Tally]:
     kinds = {(key, stage.key): stage.kind for key, spec in specs.items() for stage in spec.stages}
     tallies: dict[tuple[str | None, ...], Tally] = {}
     for opp in opportunities:
@@ -112,7 +147,7 @@ def sales_metrics(
         elif kind is StageKind.LOST:
             tally = tally or tallies.setdefault(segment, Tally())
             tally.lost += 1
-    return finish_metrics(tallies, names, lo, hi, checked, currency)
+    return tallies
 
 
 def check_span(start: datetime, end: datetime) -> tuple[datetime, datetime]:

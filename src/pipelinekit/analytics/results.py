@@ -1,4 +1,4 @@
-"""Typed analytics results that turn into plain rows (``to_rows()``) and dicts (``to_dicts()``).
+"""The typed results of every analytics report (one family), as rows and dicts.
 
 Every result is an immutable value with a ``columns`` tuple; ``to_rows()``
 gives one tuple per line in that column order and ``to_dicts()`` one dict per
@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ..domain.money import Money
+from ..domain import Money
 from .errors import MixedCurrencies
 
 __all__ = [
@@ -70,7 +70,10 @@ def days(value: timedelta | None) -> Decimal | None:
 class _Table:
     """Common behaviour: ``columns``, ``to_rows()``, ``to_dicts()``, iteration, ``len``."""
 
-    columns: ClassVar[tuple[str, ...]]
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The row layout: the names of a row's values, in order."""
+        raise NotImplementedError
 
     def _lines(self) -> Sequence[Any]:
         raise NotImplementedError
@@ -153,7 +156,7 @@ class Forecast(_Table):
     lines: tuple[ForecastLine, ...]
 
     @property
-    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
+    def columns(self) -> tuple[str, ...]:
         """The row layout: the ``by`` dimensions, then currency and the figures."""
         return (
             *self.by,
@@ -273,7 +276,7 @@ class Funnel(_Table):
     steps: tuple[FunnelStep, ...]
 
     @property
-    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
+    def columns(self) -> tuple[str, ...]:
         """The row layout."""
         return (
             "pipeline",
@@ -361,7 +364,7 @@ class LeadConversion(_Table):
     lines: tuple[LeadConversionLine, ...]
 
     @property
-    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
+    def columns(self) -> tuple[str, ...]:
         """The row layout."""
         return (
             *self.by,
@@ -432,7 +435,7 @@ class SalesMetrics(_Table):
     lines: tuple[SalesMetricsLine, ...]
 
     @property
-    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
+    def columns(self) -> tuple[str, ...]:
         """The row layout."""
         return (
             *self.by,

@@ -8,9 +8,10 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Final
 
 from ..clock import Clock, resolve_time
-from ..domain.opportunities import Opportunity
-from ..pipelines.spec import PipelineSpec, StageKind
-from ._common import PipelinesArg, specs_of, state_at, visits
+from ..domain import Opportunity
+from ..pipelines import PipelineSpec, StageKind
+from ._common import PipelinesArg, aggregated, opportunities_of, specs_of, state_at, visits
+from .ports import OpportunitySource, StageVisit
 from .results import StageTime, StageTimes, StaleDeal, StaleDeals
 
 __all__ = ["stale_deals", "summarize", "time_in_stages"]
@@ -63,7 +64,7 @@ def finish_times(
 
 
 def time_in_stages(
-    opportunities: Iterable[Opportunity],
+    opportunities: OpportunitySource,
     pipelines: PipelinesArg,
     *,
     as_of: datetime | None = None,
@@ -71,13 +72,36 @@ def time_in_stages(
 ) -> StageTimes:
     """How long opportunities stay in each open stage, per visit, as of ``as_of``.
 
-    Every visit that started by ``as_of`` counts: a finished one with its
-    length, the current one with its length so far (so deals stuck in a stage
-    show).  A deal that returns to a stage makes a second visit.  ``as_of``
-    defaults to ``clock.now()``.
+    ``opportunities`` is the entities, or a unit of work (a storage that
+    offers :class:`~pipelinekit.analytics.ports.AnalyticsQueries` measures
+    the visits itself; the percentiles are always taken here).  Every visit
+    that started by ``as_of`` counts: a finished one with its length, the
+    current one with its length so far (so deals stuck in a stage show).  A
+    deal that returns to a stage makes a second visit.  ``as_of`` defaults to
+    ``clock.now()``.
     """
     moment = resolve_time(as_of, clock)
     specs = specs_of(pipelines)
+    durations = aggregated(
+        opportunities,
+        lambda queries: queries.stage_visits(specs, as_of=moment),
+        fold_visits,
+        lambda: _visits(opportunities_of(opportunities), specs, moment),
+    )
+    return finish_times(durations, specs, moment)
+
+
+def fold_visits(rows: Iterable[StageVisit]) -> dict[tuple[str, str], list[int]]:
+    """Durations from the rows an :class:`~pipelinekit.analytics.ports.AnalyticsQueries` gave."""
+    durations: dict[tuple[str, str], list[int]] = {}
+    for pipeline, stage, length in rows:
+        durations.setdefault((pipeline, stage), []).append(int(length))
+    return durations
+
+
+def _visits(
+    opportunities: Iterable[Opportunity], specs: Mapping[str, PipelineSpec], moment: datetime
+) -> dict[tuple[str, str], list[int]]:
     opens = {
         (key, s.key) for key, spec in specs.items() for s in spec.stages if s.kind is StageKind.OPEN
     }
@@ -94,11 +118,11 @@ def time_in_stages(
             key = (opp.pipeline, stage)
             if key in opens:
                 durations.setdefault(key, []).append((end - at) // _MICRO)
-    return finish_times(durations, specs, moment)
+    return durations
 
 
 def stale_deals(
-    opportunities: Iterable[Opportunity],
+    opportunities: OpportunitySource,
     pipelines: PipelinesArg,
     *,
     as_of: datetime | None = None,
@@ -106,11 +130,26 @@ def stale_deals(
 ) -> StaleDeals:
     """Open opportunities in a stage longer than its ``rotting_days``, as of ``as_of``.
 
-    The stage and the time it was entered come from the history at
+    ``opportunities`` is the entities, or a unit of work (a storage that
+    offers :class:`~pipelinekit.analytics.ports.AnalyticsQueries` finds them
+    itself).  The stage and the time it was entered come from the history at
     ``as_of`` (default ``clock.now()``); the most overdue come first.
     """
     moment = resolve_time(as_of, clock)
     specs = specs_of(pipelines)
+    found = aggregated(
+        opportunities,
+        lambda queries: queries.stale_deal_rows(specs, as_of=moment),
+        list,
+        lambda: _stale(opportunities_of(opportunities), specs, moment),
+    )
+    found.sort(key=lambda d: (-(d.overdue // _MICRO), d.opportunity_id))
+    return StaleDeals(moment, tuple(found))
+
+
+def _stale(
+    opportunities: Iterable[Opportunity], specs: Mapping[str, PipelineSpec], moment: datetime
+) -> list[StaleDeal]:
     limits = {
         (key, s.key): s.rotting_days
         for key, spec in specs.items()
@@ -130,5 +169,4 @@ def stale_deals(
             found.append(
                 StaleDeal(opp.id, opp.pipeline, state.stage, opp.owner, state.since, waited, days)
             )
-    found.sort(key=lambda d: (-(d.overdue // _MICRO), d.opportunity_id))
-    return StaleDeals(moment, tuple(found))
+    return found

@@ -2,10 +2,10 @@
 
 ``pipelinekit demo | import | qualify | pipeline validate|show|diagram | report | export``;
 see ``pipelinekit --help`` and docs/cli.md.  :func:`main` is the console
-script.  The import engine (:mod:`pipelinekit.cli.importer`) and the settings
-loader (:mod:`pipelinekit.cli.settings`) need no CLI library and can be used
-from code.  Importing this package does not import Typer or Rich; running
-:func:`main` does.
+script.  The commands wire library calls: the import and export engines are
+:mod:`pipelinekit.io`, the report is :mod:`pipelinekit.analytics`; the settings
+loader (:mod:`pipelinekit.cli.settings`) needs no CLI library.  Importing this
+package does not import Typer or Rich; running :func:`main` does.
 """
 
 from __future__ import annotations
@@ -41,10 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return int(ExitCode.MISSING_EXTRA)
     from ..errors import PipelinekitError, ValidationError
+    from ..io import ImportFileError, OutputFileError
     from ..storage import StorageError
-    from ._app import UserError, app
-    from ._output import err_console
-    from .importer import ImportFileError
+    from ._app import app
+    from ._context import UserError
+    from ._printing import print_error
     from .settings import ConfigError
 
     debug = _debugging(args)
@@ -53,10 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def fail(message: str, code: ExitCode, problems: Sequence[object] = ()) -> int:
         if debug:
             traceback.print_exc()
-        console = err_console()
-        console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
-        for problem in problems:
-            console.print(f"  {problem}", markup=False)
+        print_error(message, problems)
         return int(code)
 
     try:
@@ -72,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ExitCode.CONFIG,
             error.problems,
         )
-    except ImportFileError as error:
+    except (ImportFileError, OutputFileError) as error:
         return fail(str(error), ExitCode.INPUT)
     except StorageError as error:
         return fail(f"database error: {error}", ExitCode.STORAGE)
@@ -95,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "Exit" in kinds:
             return int(getattr(error, "exit_code", 0))
         if "ClickException" in kinds:
-            error.show()  # type: ignore[attr-defined]
+            getattr(error, "show", lambda: None)()  # prints Click's usage message
             return int(getattr(error, "exit_code", ExitCode.USAGE))
         if "Abort" in kinds:
             return fail("interrupted", ExitCode.INTERRUPTED)

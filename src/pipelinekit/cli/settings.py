@@ -35,8 +35,8 @@ from typing import Any, NewType
 import attrs
 
 from ..errors import PipelinekitError, Problem
+from ..io import FIELDS, not_utf8
 from ..validation import Invalid, Structurer, json_type, unknown_field
-from .importer import FIELDS, not_utf8
 
 __all__ = ["DEFAULT_DB", "ConfigError", "Settings", "load_settings"]
 

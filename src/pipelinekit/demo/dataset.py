@@ -18,9 +18,19 @@ import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
-from ..domain import Channel, Company, Event, Lead, Money, Person, Source, custom_fields
-from ..domain.ids import LeadId
+from ..domain import (
+    Channel,
+    Company,
+    Event,
+    Lead,
+    LeadId,
+    Money,
+    Person,
+    Source,
+    custom_fields,
+)
 
 __all__ = ["DEFAULT_START", "seeded_id", "synthetic_leads"]
 
@@ -28,6 +38,8 @@ __all__ = ["DEFAULT_START", "seeded_id", "synthetic_leads"]
 DEFAULT_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 # channel, weight (share of leads), intent bonus (source quality)
+T = TypeVar("T")
+
 _SOURCES: tuple[tuple[Channel, int, float], ...] = (
     (Channel.INBOUND_FORM, 18, 0.20),
     (Channel.WEBSITE, 16, 0.05),
@@ -104,7 +116,7 @@ _LEVELS = ("none", "low", "medium", "high", "confirmed")
 _PAGES = ("/pricing", "/docs", "/blog", "/case-studies", "/integrations", "/careers")
 
 
-def _pick(rng: random.Random, table: tuple[tuple[object, int, float], ...]) -> tuple[object, float]:
+def _pick(rng: random.Random, table: tuple[tuple[T, int, float], ...]) -> tuple[T, float]:
     item = rng.choices(table, weights=[row[1] for row in table])[0]
     return item[0], item[2]
 
@@ -219,7 +231,7 @@ def synthetic_leads(
                 level = _level(rng, intent, bonus)
                 if level is not None:
                     custom[f"bant.{key}"] = level
-        detail = rng.choice(_DETAILS[channel])  # type: ignore[index]
+        detail = rng.choice(_DETAILS[channel])
         lead = Lead.create(
             contact=Person.of(f"{first} {last}", email=email, job_title=str(title)),
             company=Company(
@@ -230,7 +242,7 @@ def synthetic_leads(
                 annual_revenue=revenue,
                 country=country,
             ),
-            source=Source(channel, detail),  # type: ignore[arg-type]
+            source=Source(channel, detail),
             tags={"demo"} | ({"contacted"} if contacted else set()),
             custom=custom,
             external_id=f"demo-{seed}-{n:05d}",

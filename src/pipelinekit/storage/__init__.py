@@ -8,7 +8,9 @@
     from pipelinekit.storage.sql import sqlite_storage, postgres_storage
 
 Every adapter passes the same contract suite
-(:mod:`pipelinekit.testing.contracts`).
+(:mod:`pipelinekit.testing.contracts`).  An adapter may also offer
+:class:`AnalyticsQueries` (the optional analytics pushdown, defined in
+:mod:`pipelinekit.analytics.ports`) on its units of work.
 """
 
 from .erasure import ERASED, ErasureReport
@@ -24,6 +26,7 @@ from .errors import (
 )
 from .memory import memory_storage
 from .ports import (
+    AnalyticsQueries,
     EventStore,
     LeadRepository,
     OpportunityRepository,
@@ -38,6 +41,7 @@ from .records import EventRecord
 
 __all__ = [
     "ERASED",
+    "AnalyticsQueries",
     "ConcurrencyConflict",
     "DuplicateExternalId",
     "ErasureReport",

@@ -1,4 +1,7 @@
-"""Personal-data erasure: remove a lead's personal data wherever it was copied.
+"""Personal-data erasure rules: what of a lead's data is personal, and its erased form.
+
+This module decides *what* to erase; :meth:`pipelinekit.storage.UnitOfWork.erase_personal_data`
+reads the records, applies :func:`plan_erasure` and writes the result.
 
 What counts as personal: the contact's name, email address and phone number,
 and free text (notes, stage-history notes, event properties and payload
@@ -16,25 +19,26 @@ email or phone matches.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import attrs
 
-from ..clock import Clock, resolve_time
-from ..domain.contacts import Person
-from ..domain.custom import FrozenMap
-from ..domain.engagement import Event
-from ..domain.history import StageChange
-from ..domain.sources import Source
-from ..qualification.results import QualificationResult
+from ..clock import Clock
+from ..domain import Event, FrozenMap, Lead, Opportunity, Person, Prospect, Source, StageChange
+from ..qualification import QualificationResult
 from ..serialization import from_dict, to_dict
 
-if TYPE_CHECKING:
-    from .ports import UnitOfWork
-
-__all__ = ["ERASED", "PERSONAL_KEYS", "ErasureReport", "erase_personal_data"]
+__all__ = [
+    "ERASED",
+    "PERSONAL_KEYS",
+    "Erasure",
+    "ErasureReport",
+    "erase_personal_data",
+    "plan_erasure",
+]
 
 #: What erased text is replaced with.
 ERASED = "[erased]"
@@ -70,7 +74,7 @@ _MIN_SUBSTRING = 4
 
 @attrs.frozen
 class ErasureReport:
-    """What :func:`erase_personal_data` changed (ids only, never the erased data)."""
+    """What ``uow.erase_personal_data()`` changed (ids only, never the erased data)."""
 
     lead_id: str
     prospect_ids: tuple[str, ...]
@@ -194,28 +198,23 @@ def _free_text(entity: Any) -> set[str]:
     return found - {""}
 
 
-def erase_personal_data(
-    uow: UnitOfWork, lead_id: str, *, at: datetime | None = None, clock: Clock | None = None
-) -> ErasureReport:
-    """Erase lead ``lead_id``'s personal data in ``uow`` (effective on ``uow.commit()``).
+def plan_erasure(
+    lead: Lead,
+    prospect: Prospect | None,
+    opportunities: Iterable[Opportunity],
+    *,
+    now: datetime,
+) -> Erasure:
+    """The erased forms of ``lead`` and the records copied from it, as of ``now``.
 
-    Rewrites the lead, its prospect, its opportunities (each gets a new
-    version and ``updated_at``), their stored qualification results and
-    domain events, and appends a ``personal_data_erased`` event for the lead.
-    Raises :class:`~pipelinekit.storage.errors.NotFound` for an unknown lead.
+    ``prospect`` is the lead's prospect (if any) and ``opportunities`` every
+    opportunity linked to it.  The result holds the entities to save (each
+    with ``updated_at`` moved to ``now`` if later) and scrubs stored result
+    documents and event payloads (:meth:`Erasure.result_doc`,
+    :meth:`Erasure.event_payload`).  Nothing is read or written here.
     """
-    from .records import EventRecord
-
-    now = resolve_time(at, clock)
-    lead = uow.leads.get(lead_id)
+    deals = list(opportunities)
     person = lead.contact
-    prospect = uow.prospects.lookup(lead.prospect_id) if lead.prospect_id else None
-    opportunities = {o.id: o for o in _opportunities_of(uow, lead_id)}
-    if lead.opportunity_id and lead.opportunity_id not in opportunities:
-        linked = uow.opportunities.lookup(lead.opportunity_id)
-        if linked is not None:
-            opportunities[linked.id] = linked
-
     secrets = _person_strings(person) | _free_text(lead)
     for event in lead.engagement:
         for key, value in event.properties.items():
@@ -224,66 +223,43 @@ def erase_personal_data(
     prospect_is_person = prospect is not None and _same_person(prospect.person, person)
     if prospect is not None and prospect_is_person:
         secrets |= _person_strings(prospect.person) | _free_text(prospect)
-    for opp in opportunities.values():
+    for opp in deals:
         if _same_person(opp.contact, person):
             secrets |= _person_strings(opp.contact)
         secrets |= _free_text(opp)
     scrub = _Scrubber(secrets)
 
-    refs: list[tuple[str, str]] = [("lead", lead.id)]
-    refs += [("prospect", prospect.id)] if prospect is not None else []
-    refs += [("opportunity", oid) for oid in opportunities]
-
-    # Results first, so saving the scrubbed entities finds their result already stored.
-    results = 0
-    for kind, entity_id in refs:
-        for stored in uow.results._for_subject(kind, entity_id):
-            doc = scrub.json(stored.doc, drop_keys=False)
-            if doc != stored.doc:
-                uow.results._replace(stored, type(stored).from_doc(kind, entity_id, doc))
-                results += 1
-    events = 0
-    for kind, entity_id in refs:
-        for record in uow.events.read(entity_kind=kind, entity_id=entity_id):
-            payload = scrub.json(record.payload, drop_keys=True)
-            if payload != record.payload:
-                assert record.seq is not None
-                uow.events._replace_payload(record.seq, payload)
-                events += 1
-
-    uow.leads.save(
-        lead.evolve(
-            contact=None if person is None else _placeholder(person, scrub),
-            source=_source(lead.source, scrub),
-            external_id=_external_id(lead.external_id, scrub),
-            notes=None,
-            history=_history(lead.history),
-            engagement=_engagement(lead.engagement, scrub),
-            custom=scrub.mapping(lead.custom),
-            qualification=_result(lead.qualification, scrub),
-            updated_at=max(now, lead.updated_at),
-        )
+    erased_lead = lead.evolve(
+        contact=None if person is None else _placeholder(person, scrub),
+        source=_source(lead.source, scrub),
+        external_id=_external_id(lead.external_id, scrub),
+        notes=None,
+        history=_history(lead.history),
+        engagement=_engagement(lead.engagement, scrub),
+        custom=scrub.mapping(lead.custom),
+        qualification=_result(lead.qualification, scrub),
+        updated_at=max(now, lead.updated_at),
     )
+    erased_prospect = None
     if prospect is not None:
-        uow.prospects.save(
-            prospect.evolve(
-                person=(
-                    _placeholder(prospect.person, scrub)
-                    if prospect_is_person and prospect.person is not None
-                    else prospect.person
-                ),
-                notes=None if prospect_is_person else scrub.optional(prospect.notes),
-                external_id=_external_id(prospect.external_id, scrub),
-                custom=scrub.mapping(prospect.custom),
-                fit=_result(prospect.fit, scrub),
-                updated_at=max(now, prospect.updated_at),
-            )
+        erased_prospect = prospect.evolve(
+            person=(
+                _placeholder(prospect.person, scrub)
+                if prospect_is_person and prospect.person is not None
+                else prospect.person
+            ),
+            notes=None if prospect_is_person else scrub.optional(prospect.notes),
+            external_id=_external_id(prospect.external_id, scrub),
+            custom=scrub.mapping(prospect.custom),
+            fit=_result(prospect.fit, scrub),
+            updated_at=max(now, prospect.updated_at),
         )
-    for opp in opportunities.values():
+    erased_deals = []
+    for opp in deals:
         contact = opp.contact
         if contact is not None and _same_person(contact, person):
             contact = _placeholder(contact, scrub)
-        uow.opportunities.save(
+        erased_deals.append(
             opp.evolve(
                 name=scrub.text(opp.name),
                 contact=contact,
@@ -296,18 +272,52 @@ def erase_personal_data(
                 updated_at=max(now, opp.updated_at),
             )
         )
-    uow.events.append(EventRecord("lead", lead.id, "personal_data_erased", now, {}))
-    uow._erased()
-    return ErasureReport(
-        lead.id,
-        (prospect.id,) if prospect is not None else (),
-        tuple(opportunities),
-        events,
-        results,
+    return Erasure(erased_lead, erased_prospect, tuple(erased_deals), scrub)
+
+
+@attrs.frozen
+class Erasure:
+    """The outcome of :func:`plan_erasure`: erased entities, and how to scrub stored documents."""
+
+    lead: Lead
+    prospect: Prospect | None
+    opportunities: tuple[Opportunity, ...]
+    _scrub: _Scrubber = attrs.field(repr=False, eq=False)
+
+    @property
+    def subjects(self) -> tuple[tuple[str, str], ...]:
+        """``(entity kind, id)`` of every record whose results and events need scrubbing."""
+        refs: list[tuple[str, str]] = [("lead", self.lead.id)]
+        if self.prospect is not None:
+            refs.append(("prospect", self.prospect.id))
+        refs += [("opportunity", opp.id) for opp in self.opportunities]
+        return tuple(refs)
+
+    def result_doc(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """A stored qualification result's document with the erased strings replaced."""
+        scrubbed: dict[str, Any] = self._scrub.json(doc, drop_keys=False)
+        return scrubbed
+
+    def event_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A stored event's payload without personal keys and with the erased strings replaced."""
+        scrubbed: dict[str, Any] = self._scrub.json(payload, drop_keys=True)
+        return scrubbed
+
+
+class _Erases(Protocol):
+    def erase_personal_data(
+        self, lead_id: str, *, at: datetime | None = ..., clock: Clock | None = ...
+    ) -> ErasureReport: ...
+
+
+def erase_personal_data(
+    uow: _Erases, lead_id: str, *, at: datetime | None = None, clock: Clock | None = None
+) -> ErasureReport:
+    """Deprecated: call ``uow.erase_personal_data(lead_id, at=...)``, the one way to erase."""
+    warnings.warn(
+        "pipelinekit.storage.erasure.erase_personal_data(uow, ...) is deprecated; "
+        "call uow.erase_personal_data(lead_id, at=...) instead",
+        DeprecationWarning,
+        stacklevel=2,
     )
-
-
-def _opportunities_of(uow: UnitOfWork, lead_id: str) -> list[Any]:
-    from .queries import OpportunityQuery
-
-    return list(uow.opportunities.find(OpportunityQuery(lead_id=lead_id, limit=None)).items)
+    return uow.erase_personal_data(lead_id, at=at, clock=clock)

@@ -191,7 +191,8 @@ class _MemoryRepository(Repository[E, Q], Generic[E, Q]):
     _uow: _MemoryUnitOfWork
 
     def _get(self, entity_id: str) -> E | None:
-        return self._uow.view(self.kind, entity_id)  # type: ignore[no-any-return]
+        found: E | None = self._uow.view(self.kind, entity_id)
+        return found
 
     def _get_by_external_ids(self, external_ids: Sequence[str]) -> dict[str, E]:
         wanted = set(external_ids)

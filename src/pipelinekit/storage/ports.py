@@ -1,4 +1,4 @@
-"""The storage ports: repositories, event and result stores, the unit of work and storage.
+"""The storage ports, one cohesive contract: repositories, stores, the unit of work, storage.
 
 The domain never imports these; adapters implement them.  Each port is a small
 template (Cosmic Python style): the public methods here do the checks and the
@@ -25,7 +25,8 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import attrs
 
-from ..clock import Clock
+from ..analytics.ports import AnalyticsQueries
+from ..clock import Clock, resolve_time
 from ..domain._checks import Checks
 from ..domain.history import StageChange
 from ..domain.leads import Lead
@@ -35,7 +36,7 @@ from ..errors import Problem, ValidationError
 from ..qualification.results import QualificationResult
 from ..serialization import from_dict, to_dict
 from ._kinds import INDEX, replace_unchecked, validated, with_version
-from .erasure import ErasureReport
+from .erasure import ErasureReport, plan_erasure
 from .errors import NotFound, ReadOnlyUnitOfWork, UnitOfWorkClosed
 from .queries import (
     Criteria,
@@ -50,6 +51,7 @@ from .queries import (
 from .records import ENTITY_KINDS, EventRecord
 
 __all__ = [
+    "AnalyticsQueries",
     "EventStore",
     "LeadRepository",
     "OpportunityRepository",
@@ -593,13 +595,53 @@ class UnitOfWork(abc.ABC):
     ) -> ErasureReport:
         """Remove a lead's personal data everywhere it was copied; keep the non-personal facts.
 
-        See :func:`pipelinekit.storage.erasure.erase_personal_data`.  Takes
-        effect on :meth:`commit`.
+        Rewrites the lead, its prospect and its opportunities (each gets a new
+        version and ``updated_at``), their stored qualification results and
+        domain events, and appends a ``personal_data_erased`` event for the
+        lead; :mod:`pipelinekit.storage.erasure` says what counts as personal.
+        Raises :class:`~pipelinekit.storage.errors.NotFound` for an unknown
+        lead.  Takes effect on :meth:`commit`.
         """
-        from .erasure import erase_personal_data
-
         self._check_writable()
-        return erase_personal_data(self, lead_id, at=at, clock=clock)
+        now = resolve_time(at, clock)
+        lead = self.leads.get(lead_id)
+        prospect = self.prospects.lookup(lead.prospect_id) if lead.prospect_id else None
+        linked = self.opportunities.find(OpportunityQuery(lead_id=lead_id, limit=None)).items
+        deals = {opp.id: opp for opp in linked}
+        if lead.opportunity_id and lead.opportunity_id not in deals:
+            other = self.opportunities.lookup(lead.opportunity_id)
+            if other is not None:
+                deals[other.id] = other
+        erasure = plan_erasure(lead, prospect, deals.values(), now=now)
+        # Results first, so saving the erased entities finds their result already stored.
+        results = events = 0
+        for kind, entity_id in erasure.subjects:
+            for stored in self.results._for_subject(kind, entity_id):
+                doc = erasure.result_doc(stored.doc)
+                if doc != stored.doc:
+                    self.results._replace(stored, type(stored).from_doc(kind, entity_id, doc))
+                    results += 1
+        for kind, entity_id in erasure.subjects:
+            for record in self.events.read(entity_kind=kind, entity_id=entity_id):
+                payload = erasure.event_payload(record.payload)
+                if payload != record.payload:
+                    assert record.seq is not None  # stored events always carry their seq
+                    self.events._replace_payload(record.seq, payload)
+                    events += 1
+        self.leads.save(erasure.lead)
+        if erasure.prospect is not None:
+            self.prospects.save(erasure.prospect)
+        for opp in erasure.opportunities:
+            self.opportunities.save(opp)
+        self.events.append(EventRecord("lead", lead.id, "personal_data_erased", now, {}))
+        self._erased()
+        return ErasureReport(
+            lead.id,
+            () if prospect is None else (prospect.id,),
+            tuple(deals),
+            events,
+            results,
+        )
 
     def _erased(self) -> None:  # noqa: B027 - an optional hook
         """Hook: personal data was erased in this unit of work (adapters may purge remnants)."""

@@ -12,6 +12,8 @@ needs the ``postgres`` extra (psycopg 3).  Nothing connects at import time::
 
 from __future__ import annotations
 
+from typing import Any
+
 try:
     import sqlalchemy as _sqlalchemy  # noqa: F401
 except ImportError as error:  # pragma: no cover - depends on the environment
@@ -36,23 +38,58 @@ __all__ = [
 ]
 
 
-def sql_storage(url: str, **options: object) -> SqlStorage:
+def sql_storage(
+    url: str,
+    *,
+    prefix: str = "pipelinekit_",
+    busy_timeout: float | None = None,
+    schema: str | None = None,
+    pool_size: int | None = None,
+    engine_options: dict[str, Any] | None = None,
+) -> SqlStorage:
     """Storage for a database URL: ``sqlite:///path/to/file.db`` or ``postgresql://...``.
 
-    ``options`` go to :func:`sqlite_storage` or :func:`postgres_storage`.
+    ``prefix`` starts every table name; ``busy_timeout`` is a
+    :func:`sqlite_storage` option, ``schema``, ``pool_size`` and
+    ``engine_options`` are :func:`postgres_storage` options (given for the
+    other database they are refused, all problems at once).
     """
-    if url.startswith("sqlite:///"):
-        return sqlite_storage(url.removeprefix("sqlite:///"), **options)  # type: ignore[arg-type]
-    if url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
-        if url.startswith("postgres://"):
-            url = "postgresql://" + url.removeprefix("postgres://")
-        return postgres_storage(url, **options)  # type: ignore[arg-type]
-    scheme = url.split(":", 1)[0]
-    raise ValidationError(
-        "sql_storage()",
-        [
+    problems: list[Problem] = []
+    sqlite = url.startswith("sqlite:///")
+    postgres = url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://"))
+    if not sqlite and not postgres:
+        scheme = url.split(":", 1)[0]
+        problems.append(
             Problem(
                 "$.url", f"unsupported storage URL {scheme!r}: use sqlite:///path or postgresql://"
             )
-        ],
+        )
+    if postgres and busy_timeout is not None:
+        problems.append(Problem("$.busy_timeout", "is a SQLite option"))
+    postgres_only: dict[str, object] = {
+        "schema": schema,
+        "pool_size": pool_size,
+        "engine_options": engine_options,
+    }
+    if sqlite:
+        problems += [
+            Problem(f"$.{name}", "is a PostgreSQL option")
+            for name, value in postgres_only.items()
+            if value is not None
+        ]
+    if problems:
+        raise ValidationError("sql_storage()", problems)
+    if sqlite:
+        path = url.removeprefix("sqlite:///")
+        if busy_timeout is None:
+            return sqlite_storage(path, prefix=prefix)
+        return sqlite_storage(path, prefix=prefix, busy_timeout=busy_timeout)
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    return postgres_storage(
+        url,
+        schema=schema,
+        prefix=prefix,
+        pool_size=5 if pool_size is None else pool_size,
+        engine_options=engine_options,
     )

@@ -1,4 +1,4 @@
-"""The SQL adapter (SQLAlchemy 2 Core), shared by SQLite and PostgreSQL.
+"""The SQL adapter (SQLAlchemy 2 Core), one adapter shared by SQLite and PostgreSQL.
 
 Writes are batched (one ``executemany`` per table and batch, inside a
 savepoint so a failed batch leaves the unit of work usable and nothing
@@ -14,8 +14,7 @@ import abc
 import json
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
@@ -44,7 +43,6 @@ from .._kinds import INDEX
 from ..errors import (
     ConcurrencyConflict,
     DuplicateExternalId,
-    StorageBusy,
     StorageError,
     UnitOfWorkClosed,
 )
@@ -61,6 +59,8 @@ from ..ports import (
 )
 from ..queries import Criteria, Query, micros
 from ..records import EventRecord
+from ._driver import translate, when
+from .analytics import SqlAnalyticsQueries
 from .schema import SCHEMA_VERSION, Tables, analytics_values, ensure_schema, stored_version
 
 __all__ = ["SqlStorage"]
@@ -69,47 +69,12 @@ E = TypeVar("E", Lead, Prospect, Opportunity)
 Q = TypeVar("Q", bound=Query)
 T = TypeVar("T")
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Rows per executemany / IN (...) list.
 BATCH = 5000
-# PostgreSQL SQLSTATEs worth retrying: serialization failure, deadlock, lock timeout,
-# connection failures.
-_RETRYABLE_PG = ("40001", "40P01", "55P03", "57P01", "08000", "08003", "08006")
-
-
-def _when(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
 
 
 def _dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-
-
-@contextmanager
-def translate(operation: str) -> Iterator[None]:
-    """Turn SQLAlchemy / driver errors into pipelinekit storage errors (keeping the cause)."""
-    try:
-        yield
-    except StorageError:
-        raise
-    except sa_exc.DBAPIError as error:
-        raise _translated(operation, error) from error
-    except sa_exc.SQLAlchemyError as error:
-        raise StorageError(f"{operation} failed: {error}") from error
-
-
-def _translated(operation: str, error: sa_exc.DBAPIError) -> StorageError:
-    original = error.orig
-    detail = str(original).strip().splitlines()[0] if original is not None else str(error)
-    state = getattr(original, "sqlstate", None)
-    message = f"{operation} failed: {detail}"
-    if "database is locked" in detail or "database table is locked" in detail:
-        return StorageBusy(message + " (another process kept the database locked; retry)")
-    if state in _RETRYABLE_PG or error.connection_invalidated:
-        return StorageBusy(message)
-    if isinstance(error, sa_exc.OperationalError):
-        return StorageError(message, retryable=True)
-    return StorageError(message)
 
 
 class SqlStorage(Storage):
@@ -182,7 +147,7 @@ class SqlStorage(Storage):
         """Hook run after a commit that erased personal data."""
 
 
-class _SqlUnitOfWork(UnitOfWork):
+class _SqlUnitOfWork(SqlAnalyticsQueries, UnitOfWork):
     def __init__(self, storage: SqlStorage) -> None:
         self.storage = storage
         self.tables = storage.tables
@@ -251,7 +216,9 @@ class _SqlUnitOfWork(UnitOfWork):
             return False
         try:
             driver = self._conn.connection.driver_connection
-            status = driver.info.transaction_status  # type: ignore[union-attr]
+            if driver is None:  # pragma: no cover - a detached connection
+                return False
+            status = driver.info.transaction_status
         except (AttributeError, sa_exc.SQLAlchemyError):  # pragma: no cover - not psycopg
             return False
         return getattr(status, "name", "") == "INERROR"
@@ -557,7 +524,7 @@ def _stage_change(row: Any) -> StageChange:
         from_stage=row["from_stage"],
         to_stage=row["to_stage"],
         event=row["event"],
-        at=_when(row["at_us"]),
+        at=when(row["at_us"]),
         actor=row["actor"],
         note=row["note"],
         pipeline=row["pipeline"],
@@ -676,7 +643,7 @@ class _Events(EventStore):
                 r["entity_kind"],
                 r["entity_id"],
                 r["kind"],
-                _when(r["at_us"]),
+                when(r["at_us"]),
                 json.loads(r["payload"]),
                 r["seq"],
             )

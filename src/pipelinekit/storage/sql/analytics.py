@@ -1,30 +1,32 @@
-"""Analytics inside the database: the reports of :mod:`pipelinekit.analytics`, aggregated in SQL.
+"""The SQL adapters' analytics pushdown, one cohesive module: every report's aggregates in SQL.
 
-Each function takes a unit of work of a SQL storage (a read-only one is
-best) and the same arguments as its in-memory twin, and returns the same
-result.  The database does the work: it reads the stage history, finds each
-opportunity's stage at the report's moment and groups and sums; only the
-grouped rows come back (a few per stage, owner or period, not one per deal).
-The last step (rates, conversions, percentages) is shared with the in-memory
-code, so both paths agree exactly.  Time in stage computes each visit's length
-in the database and the percentiles in Python.
+:class:`SqlAnalyticsQueries` is the SQL units of work's implementation of
+:class:`pipelinekit.analytics.ports.AnalyticsQueries`, so
+``pipelinekit.analytics.funnel(uow, sales)`` on a SQLite or PostgreSQL unit of
+work lets the database read the stage history, find each opportunity's stage
+at the report's moment, group and sum; only the grouped rows come back (a few
+per stage, owner or period, not one per deal).  pipelinekit checks the
+arguments and finishes the rows (rates, conversions, percentages) exactly as
+for the in-memory computation, so both agree.  Time in stage brings one row
+per visit back (the database computes the lengths; the percentiles are taken
+in Python).
 
 Money stays exact: amounts are summed as integers of ten-thousandths
 (``amount_units``), and the rare amount that does not fit is summed from its
 exact text.
 
-    from pipelinekit.storage.sql import analytics as sql_analytics
-
-    with storage.unit_of_work(read_only=True) as uow:
-        report = sql_analytics.funnel(uow, sales_pipeline(), by="owner")
+The module-level functions (``funnel(uow, ...)`` and the others) are
+deprecated: call :mod:`pipelinekit.analytics` with the unit of work.
 """
 
 from __future__ import annotations
 
+import abc
+import warnings
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from sqlalchemy import (
     ColumnElement,
@@ -39,30 +41,7 @@ from sqlalchemy import (
     select,
 )
 
-from ...analytics._common import (
-    Period,
-    PipelinesArg,
-    Rates,
-    aware,
-    check_period,
-    check_rates,
-    from_epoch_day,
-    period_label,
-    specs_of,
-)
-from ...analytics.forecast import FORECAST_DIMENSIONS, Groups, check_by
-from ...analytics.forecast import finish as finish_forecast
-from ...analytics.funnel import (
-    FUNNEL_DIMENSIONS,
-    LEAD_DIMENSIONS,
-    Counts,
-    finish_conversion,
-    finish_funnel,
-    funnel_steps,
-    step_index,
-)
-from ...analytics.metrics import METRIC_DIMENSIONS, Tally, check_span, finish_metrics
-from ...analytics.results import (
+from ...analytics import (
     Forecast,
     Funnel,
     LeadConversion,
@@ -71,17 +50,34 @@ from ...analytics.results import (
     StaleDeal,
     StaleDeals,
 )
-from ...analytics.stages import finish_times
-from ...clock import Clock, resolve_time
-from ...pipelines.builtins import LEAD_LIFECYCLE
-from ...pipelines.compile import Pipeline
-from ...pipelines.spec import PipelineSpec, StageKind
+from ...analytics import forecast as _forecast
+from ...analytics import funnel as _funnel
+from ...analytics import lead_conversion as _lead_conversion
+from ...analytics import lead_funnel as _lead_funnel
+from ...analytics import sales_metrics as _sales_metrics
+from ...analytics import stale_deals as _stale
+from ...analytics import time_in_stages as _time_in_stages
+from ...analytics.ports import (
+    ConversionRow,
+    ForecastRow,
+    FunnelRow,
+    MetricsRow,
+    Period,
+    PipelinesArg,
+    StageVisit,
+    funnel_steps,
+    period_label,
+    step_index,
+)
+from ...clock import Clock
+from ...pipelines import LEAD_LIFECYCLE, Pipeline, PipelineSpec, StageKind
 from ..ports import UnitOfWork
 from ..queries import micros
-from .adapter import _SqlUnitOfWork, _when, translate
+from ._driver import translate, when
 from .schema import Tables, amount_of
 
 __all__ = [
+    "SqlAnalyticsQueries",
     "forecast",
     "funnel",
     "lead_conversion",
@@ -92,18 +88,10 @@ __all__ = [
 ]
 
 _DAY_US: Final = 86_400_000_000
-_MICRO: Final = timedelta(microseconds=1)
+_EPOCH_DAY: Final = date(1970, 1, 1)
 _OPEN, _WON, _LOST, _OTHER = 0, 1, 2, 3
 _CODES: Final = {StageKind.OPEN: _OPEN, StageKind.WON: _WON, StageKind.LOST: _LOST}
-
-
-def _connection(uow: UnitOfWork) -> tuple[Connection, Tables]:
-    if not isinstance(uow, _SqlUnitOfWork):
-        raise TypeError(
-            "pipelinekit.storage.sql.analytics needs a unit of work of a SQL storage; "
-            f"got {type(uow).__name__} (use pipelinekit.analytics on the entities instead)"
-        )
-    return uow.conn, uow.tables
+_KINDS: Final = {_OPEN: StageKind.OPEN, _WON: StageKind.WON, _LOST: StageKind.LOST}
 
 
 def _case(column: ColumnElement[Any], mapping: Mapping[str, Any], default: Any) -> Any:
@@ -202,72 +190,20 @@ def _derived(
     return stage_ix, since, visible
 
 
-# -- funnel ---------------------------------------------------------------------------------------
+# -- queries --------------------------------------------------------------------------------------
 
 
-def funnel(
-    uow: UnitOfWork,
-    pipelines: PipelinesArg,
-    *,
-    as_of: datetime | None = None,
-    by: str | Sequence[str] = (),
-    period: Period = "month",
-) -> Funnel:
-    """:func:`pipelinekit.analytics.funnel` in the database (``source`` joins the leads table)."""
-    names = check_by(by, FUNNEL_DIMENSIONS, "funnel")
-    check_period(period)
-    moment = aware(as_of, "as_of")
-    moment_us = None if moment is None else micros(moment)
-    specs = specs_of(pipelines)
-    conn, tables = _connection(uow)
-    o = tables.entities["opportunity"]
-    counts: Counts = {}
-    extra = _segment_columns(tables, names, o)
-    for spec in specs.values():
-        _funnel_counts(conn, tables, counts, _Stages(spec), extra, names, moment_us, period)
-    return finish_funnel(counts, specs, names, moment, period)
-
-
-def lead_funnel(
-    uow: UnitOfWork,
-    lifecycle: Pipeline | PipelineSpec = LEAD_LIFECYCLE,
-    *,
-    as_of: datetime | None = None,
-    by: str | Sequence[str] = (),
-    period: Period = "month",
-) -> Funnel:
-    """:func:`pipelinekit.analytics.lead_funnel` in the database."""
-    names = check_by(by, FUNNEL_DIMENSIONS, "lead funnel")
-    check_period(period)
-    moment = aware(as_of, "as_of")
-    moment_us = None if moment is None else micros(moment)
-    specs = specs_of(lifecycle)
-    conn, tables = _connection(uow)
-    leads = tables.entities["lead"]
-    columns: dict[str, Any] = {
-        "owner": leads.c.owner,
-        "source": leads.c.source,
-        "cohort": leads.c.created_us // _DAY_US,
-    }
-    extra = [columns[name].label(f"seg_{i}") for i, name in enumerate(names)]
-    counts: Counts = {}
-    for spec in specs.values():
-        _funnel_counts(conn, tables, counts, _Stages(spec), extra, names, moment_us, period, "lead")
-    return finish_funnel(counts, specs, names, moment, period)
-
-
-def _funnel_counts(
+def _funnel_rows(
     conn: Connection,
     tables: Tables,
-    counts: Counts,
     stages: _Stages,
     extra: Sequence[Any],
     names: Sequence[str],
     moment_us: int | None,
     period: Period,
     kind: str = "opportunity",
-) -> None:
-    """Add one pipeline's per-level counts (computed in the database) to ``counts``."""
+) -> list[FunnelRow]:
+    """One pipeline's funnel levels, counted in the database."""
     key = stages.spec.key
     if moment_us is None:
         stmt = _funnel_now(tables, stages, extra, len(names), kind)
@@ -286,7 +222,12 @@ def _funnel_counts(
         stmt = select(*group, func.count()).where(inner.c.level.is_not(None)).group_by(*group)
     with translate("computing the funnel"):
         rows = conn.execute(stmt).all()
-    _count_rows(counts, key, names, rows, period)
+    out = []
+    for row in rows:
+        *values, level_value, code_value, n = row
+        segment = tuple(_segment_value(names[i], v, period) for i, v in enumerate(values))
+        out.append(FunnelRow(key, segment, int(level_value), _KINDS.get(int(code_value)), int(n)))
+    return out
 
 
 def _funnel_now(
@@ -308,16 +249,6 @@ def _funnel_now(
     inner = rows.group_by(o.c.id).subquery()
     group = [*(inner.c[f"seg_{i}"] for i in range(width)), inner.c.level, inner.c.code]
     return select(*group, func.count()).where(inner.c.level.is_not(None)).group_by(*group)
-
-
-def _count_rows(
-    counts: Counts, key: str, names: Sequence[str], rows: Sequence[Any], period: Period
-) -> None:
-    for row in rows:
-        *values, level_value, code_value, n = row
-        segment = tuple(_segment_value(names[i], v, period) for i, v in enumerate(values))
-        slot = (key, segment, int(level_value), int(code_value))
-        counts[slot] = counts.get(slot, 0) + int(n)
 
 
 def _case_int(column: Any, mapping: Mapping[int, int]) -> Any:
@@ -346,33 +277,24 @@ def _segment_value(name: str, value: Any, period: Period) -> str | None:
     if value is None:
         return None
     if name in ("cohort", "period"):
-        return period_label(from_epoch_day(int(value)), period)
+        return period_label(_EPOCH_DAY + timedelta(days=int(value)), period)
     return str(value)
 
 
 # -- forecast -------------------------------------------------------------------------------------
 
 
-def forecast(
-    uow: UnitOfWork,
-    pipelines: PipelinesArg,
-    *,
-    by: str | Sequence[str] = ("category",),
-    as_of: datetime | None = None,
-    period: Period = "month",
-    rates: Rates | None = None,
-    currency: str | None = None,
-) -> Forecast:
-    """:func:`pipelinekit.analytics.forecast` in the database."""
-    names = check_by(by, FORECAST_DIMENSIONS, "forecast")
-    check_period(period)
-    moment = aware(as_of, "as_of")
-    moment_us = None if moment is None else micros(moment)
-    specs = specs_of(pipelines)
-    checked, currency = check_rates(rates, currency)
-    conn, tables = _connection(uow)
+def _forecast_rows(
+    conn: Connection,
+    tables: Tables,
+    specs: Mapping[str, PipelineSpec],
+    names: Sequence[str],
+    moment_us: int | None,
+    period: Period,
+) -> list[ForecastRow]:
+    """Deals and amount sums per forecast key, currency, stage kind and probability."""
     o = tables.entities["opportunity"]
-    groups: Groups = {}
+    out: list[ForecastRow] = []
     for key, spec in specs.items():
         stages = _Stages(spec)
         if moment_us is None:
@@ -456,14 +378,9 @@ def forecast(
                 if exact_text is not None
                 else amount_of(None if units is None else int(units), None)
             )
-            gkey = (segment, cur, int(code_value), Decimal(prob))
-            slot = groups.get(gkey)
-            if slot is None:
-                groups[gkey] = [int(n), amount]
-            else:
-                slot[0] += int(n)
-                slot[1] += amount
-    return finish_forecast(groups, names, moment, period, checked, currency)
+            kind = _KINDS.get(int(code_value))
+            out.append(ForecastRow(segment, cur, kind, Decimal(prob), int(n), amount))
+    return out
 
 
 def _case_text(column: Any, mapping: Mapping[int, str], default: str | None) -> Any:
@@ -487,25 +404,17 @@ def _forecast_value(name: str, value: Any, period: Period) -> str | None:
 # -- sales metrics --------------------------------------------------------------------------------
 
 
-def sales_metrics(
-    uow: UnitOfWork,
-    pipelines: PipelinesArg,
-    *,
-    start: datetime,
-    end: datetime,
-    by: str | Sequence[str] = (),
-    rates: Rates | None = None,
-    currency: str | None = None,
-) -> SalesMetrics:
-    """:func:`pipelinekit.analytics.sales_metrics` in the database."""
-    names = check_by(by, METRIC_DIMENSIONS, "metrics")
-    lo, hi = check_span(start, end)
-    lo_us, hi_us = micros(lo), micros(hi)
-    specs = specs_of(pipelines)
-    checked, currency = check_rates(rates, currency)
-    conn, tables = _connection(uow)
+def _metrics_rows(
+    conn: Connection,
+    tables: Tables,
+    specs: Mapping[str, PipelineSpec],
+    names: Sequence[str],
+    lo_us: int,
+    hi_us: int,
+) -> list[MetricsRow]:
+    """Created, won and lost counts, cycle and won amount sums per segment and currency."""
     o = tables.entities["opportunity"]
-    tallies: dict[tuple[str | None, ...], Tally] = {}
+    out: list[MetricsRow] = []
     for spec in specs.values():
         stages = _Stages(spec)
         extra = [o.c.owner, o.c.pipeline, o.c.amount_units, o.c.amount, o.c.currency]
@@ -538,39 +447,40 @@ def sales_metrics(
         for row in rows:
             *values, cur, exact_text, n_created, n_won, n_lost, cycle, units, priced = row
             segment = tuple(None if v is None else str(v) for v in values)
-            tally = tallies.setdefault(segment, Tally())
-            tally.created += int(n_created)
-            tally.won += int(n_won)
-            tally.lost += int(n_lost)
-            tally.cycle_us += int(cycle or 0)
+            amount = Decimal(0)
             if int(priced):
                 amount = (
                     Decimal(exact_text) * int(priced)
                     if exact_text is not None
                     else amount_of(int(units), None)
                 )
-                tally.add_won(cur, amount, int(priced))
-    return finish_metrics(tallies, names, lo, hi, checked, currency)
+            out.append(
+                MetricsRow(
+                    segment,
+                    int(n_created),
+                    int(n_won),
+                    int(n_lost),
+                    int(cycle or 0),
+                    cur,
+                    amount,
+                    int(priced),
+                )
+            )
+    return out
 
 
 # -- lead conversion ------------------------------------------------------------------------------
 
 
-def lead_conversion(
-    uow: UnitOfWork,
-    pipelines: PipelinesArg,
-    *,
-    as_of: datetime | None = None,
-    by: str | Sequence[str] = (),
-    period: Period = "month",
-) -> LeadConversion:
-    """:func:`pipelinekit.analytics.lead_conversion` in the database."""
-    names = check_by(by, LEAD_DIMENSIONS, "lead conversion")
-    check_period(period)
-    moment = aware(as_of, "as_of")
-    moment_us = None if moment is None else micros(moment)
-    specs = specs_of(pipelines)
-    conn, tables = _connection(uow)
+def _conversion_rows(
+    conn: Connection,
+    tables: Tables,
+    specs: Mapping[str, PipelineSpec],
+    names: Sequence[str],
+    moment_us: int | None,
+    period: Period,
+) -> list[ConversionRow]:
+    """Leads, converted and won per segment of the leads."""
     o = tables.entities["opportunity"]
     h = tables.history["opportunity"]
     leads = tables.entities["lead"]
@@ -651,41 +561,26 @@ def lead_conversion(
         stmt = stmt.where(leads.c.created_us <= moment_us)
     with translate("computing lead conversion"):
         rows = conn.execute(stmt).all()
-    tallies: dict[tuple[str | None, ...], list[int]] = {}
+    out: list[ConversionRow] = []
     for row in rows:
         *values, n, converted, won = row
         if not n:
             continue  # without ``by`` the aggregate has a row even with no leads
         segment = tuple(_segment_value(names[i], v, period) for i, v in enumerate(values))
-        slot = tallies.setdefault(segment, [0, 0, 0])
-        slot[0] += int(n)
-        slot[1] += int(converted)
-        slot[2] += int(won or 0)
-    return finish_conversion(tallies, names, moment, period)
+        out.append(ConversionRow(segment, int(n), int(converted), int(won or 0)))
+    return out
 
 
 # -- time in stage and stale deals ----------------------------------------------------------------
 
 
-def time_in_stages(
-    uow: UnitOfWork,
-    pipelines: PipelinesArg,
-    *,
-    as_of: datetime | None = None,
-    clock: Clock | None = None,
-) -> StageTimes:
-    """:func:`pipelinekit.analytics.time_in_stages` in the database.
-
-    The database computes each visit's length (a window over the history);
-    mean, median and 90th percentile are taken in Python over those lengths.
-    """
-    moment = resolve_time(as_of, clock)
-    moment_us = micros(moment)
-    specs = specs_of(pipelines)
-    conn, tables = _connection(uow)
+def _stage_visits(
+    conn: Connection, tables: Tables, specs: Mapping[str, PipelineSpec], moment_us: int
+) -> list[StageVisit]:
+    """Every visit of an open stage that started by the moment, with its length (a window)."""
     o = tables.entities["opportunity"]
     h = tables.history["opportunity"]
-    durations: dict[tuple[str, str], list[int]] = {}
+    out: list[StageVisit] = []
     for key, spec in specs.items():
         opens = [s.key for s in spec.stages if s.kind is StageKind.OPEN]
         following = func.lead(h.c.at_us).over(partition_by=h.c.entity_id, order_by=h.c.seq)
@@ -707,23 +602,17 @@ def time_in_stages(
         )
         with translate("computing time in stage"):
             for stmt in (lengths, bare):
-                for stage, length in conn.execute(stmt):
-                    durations.setdefault((key, stage), []).append(int(length))
-    return finish_times(durations, specs, moment)
+                out.extend(
+                    StageVisit(key, stage, int(length)) for stage, length in conn.execute(stmt)
+                )
+    return out
 
 
-def stale_deals(
-    uow: UnitOfWork,
-    pipelines: PipelinesArg,
-    *,
-    as_of: datetime | None = None,
-    clock: Clock | None = None,
-) -> StaleDeals:
-    """:func:`pipelinekit.analytics.stale_deals` in the database."""
-    moment = resolve_time(as_of, clock)
+def _stale_deals(
+    conn: Connection, tables: Tables, specs: Mapping[str, PipelineSpec], moment: datetime
+) -> list[StaleDeal]:
+    """Open opportunities past their stage's rotting threshold at the moment (any order)."""
     moment_us = micros(moment)
-    specs = specs_of(pipelines)
-    conn, tables = _connection(uow)
     o = tables.entities["opportunity"]
     found: list[StaleDeal] = []
     for key, spec in specs.items():
@@ -745,12 +634,230 @@ def stale_deals(
             rows = conn.execute(stmt).all()
         for entity_id, index, owner, since_us in rows:
             stage = spec.stages[int(index)]
-            entered = _when(int(since_us))
+            entered = when(int(since_us))
             assert stage.rotting_days is not None
             found.append(
                 StaleDeal(
                     entity_id, key, stage.key, owner, entered, moment - entered, stage.rotting_days
                 )
             )
-    found.sort(key=lambda d: (-(d.overdue // _MICRO), d.opportunity_id))
-    return StaleDeals(moment, tuple(found))
+    return found
+
+
+# -- the capability --------------------------------------------------------------------------------
+
+
+class SqlAnalyticsQueries(abc.ABC):
+    """The SQL units of work's :class:`~pipelinekit.analytics.ports.AnalyticsQueries`.
+
+    Every report is aggregated by the database in the unit of work's
+    transaction (a read-only unit of work is best for reports).
+    """
+
+    tables: Tables
+
+    @property
+    @abc.abstractmethod
+    def conn(self) -> Connection:
+        """The unit of work's open connection."""
+
+    def funnel_rows(
+        self,
+        pipelines: Mapping[str, PipelineSpec],
+        *,
+        entities: Literal["opportunities", "leads"],
+        by: tuple[str, ...],
+        as_of: datetime | None,
+        period: Period,
+    ) -> list[FunnelRow]:
+        """Funnel levels per pipeline and segment (``source`` joins the leads table)."""
+        tables = self.tables
+        moment_us = None if as_of is None else micros(as_of)
+        if entities == "leads":
+            leads = tables.entities["lead"]
+            columns: dict[str, Any] = {
+                "owner": leads.c.owner,
+                "source": leads.c.source,
+                "cohort": leads.c.created_us // _DAY_US,
+            }
+            extra = [columns[name].label(f"seg_{i}") for i, name in enumerate(by)]
+            kind = "lead"
+        else:
+            extra = _segment_columns(tables, by, tables.entities["opportunity"])
+            kind = "opportunity"
+        out: list[FunnelRow] = []
+        for spec in pipelines.values():
+            stages = _Stages(spec)
+            out += _funnel_rows(self.conn, tables, stages, extra, by, moment_us, period, kind)
+        return out
+
+    def forecast_rows(
+        self,
+        pipelines: Mapping[str, PipelineSpec],
+        *,
+        by: tuple[str, ...],
+        as_of: datetime | None,
+        period: Period,
+    ) -> list[ForecastRow]:
+        """Forecast groups, summed by the database."""
+        moment_us = None if as_of is None else micros(as_of)
+        return _forecast_rows(self.conn, self.tables, pipelines, by, moment_us, period)
+
+    def conversion_rows(
+        self,
+        pipelines: Mapping[str, PipelineSpec],
+        *,
+        by: tuple[str, ...],
+        as_of: datetime | None,
+        period: Period,
+    ) -> list[ConversionRow]:
+        """Lead conversion per segment, counted by the database."""
+        moment_us = None if as_of is None else micros(as_of)
+        return _conversion_rows(self.conn, self.tables, pipelines, by, moment_us, period)
+
+    def metrics_rows(
+        self,
+        pipelines: Mapping[str, PipelineSpec],
+        *,
+        by: tuple[str, ...],
+        start: datetime,
+        end: datetime,
+    ) -> list[MetricsRow]:
+        """Sales-metric sums per segment and currency, summed by the database."""
+        return _metrics_rows(self.conn, self.tables, pipelines, by, micros(start), micros(end))
+
+    def stage_visits(
+        self, pipelines: Mapping[str, PipelineSpec], *, as_of: datetime
+    ) -> list[StageVisit]:
+        """Every open-stage visit's length, measured by the database."""
+        return _stage_visits(self.conn, self.tables, pipelines, micros(as_of))
+
+    def stale_deal_rows(
+        self, pipelines: Mapping[str, PipelineSpec], *, as_of: datetime
+    ) -> list[StaleDeal]:
+        """Stale opportunities, found by the database."""
+        return _stale_deals(self.conn, self.tables, pipelines, as_of)
+
+
+# -- deprecated: the functions of pipelinekit.analytics take the unit of work ---------------------
+
+
+def _sql(uow: UnitOfWork, name: str) -> UnitOfWork:
+    if not isinstance(uow, SqlAnalyticsQueries):
+        raise TypeError(
+            "pipelinekit.storage.sql.analytics needs a unit of work of a SQL storage; "
+            f"got {type(uow).__name__} (use pipelinekit.analytics on the entities instead)"
+        )
+    warnings.warn(
+        f"pipelinekit.storage.sql.analytics.{name}(uow, ...) is deprecated: call "
+        f"pipelinekit.analytics.{name}(uow, ...), which lets the database aggregate",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return uow
+
+
+def funnel(
+    uow: UnitOfWork,
+    pipelines: PipelinesArg,
+    *,
+    as_of: datetime | None = None,
+    by: str | Sequence[str] = (),
+    period: Period = "month",
+) -> Funnel:
+    """Deprecated: :func:`pipelinekit.analytics.funnel` with the unit of work."""
+    return _funnel(_sql(uow, "funnel"), pipelines, as_of=as_of, by=by, period=period)
+
+
+def lead_funnel(
+    uow: UnitOfWork,
+    lifecycle: Pipeline | PipelineSpec = LEAD_LIFECYCLE,
+    *,
+    as_of: datetime | None = None,
+    by: str | Sequence[str] = (),
+    period: Period = "month",
+) -> Funnel:
+    """Deprecated: :func:`pipelinekit.analytics.lead_funnel` with the unit of work."""
+    source = _sql(uow, "lead_funnel")
+    return _lead_funnel(source, lifecycle, as_of=as_of, by=by, period=period)
+
+
+def forecast(
+    uow: UnitOfWork,
+    pipelines: PipelinesArg,
+    *,
+    by: str | Sequence[str] = ("category",),
+    as_of: datetime | None = None,
+    period: Period = "month",
+    rates: Mapping[str, Decimal | int | str] | None = None,
+    currency: str | None = None,
+) -> Forecast:
+    """Deprecated: :func:`pipelinekit.analytics.forecast` with the unit of work."""
+    return _forecast(
+        _sql(uow, "forecast"),
+        pipelines,
+        by=by,
+        as_of=as_of,
+        period=period,
+        rates=rates,
+        currency=currency,
+    )
+
+
+def sales_metrics(
+    uow: UnitOfWork,
+    pipelines: PipelinesArg,
+    *,
+    start: datetime,
+    end: datetime,
+    by: str | Sequence[str] = (),
+    rates: Mapping[str, Decimal | int | str] | None = None,
+    currency: str | None = None,
+) -> SalesMetrics:
+    """Deprecated: :func:`pipelinekit.analytics.sales_metrics` with the unit of work."""
+    return _sales_metrics(
+        _sql(uow, "sales_metrics"),
+        pipelines,
+        start=start,
+        end=end,
+        by=by,
+        rates=rates,
+        currency=currency,
+    )
+
+
+def lead_conversion(
+    uow: UnitOfWork,
+    pipelines: PipelinesArg,
+    *,
+    as_of: datetime | None = None,
+    by: str | Sequence[str] = (),
+    period: Period = "month",
+) -> LeadConversion:
+    """Deprecated: :func:`pipelinekit.analytics.lead_conversion` with the unit of work."""
+    source = _sql(uow, "lead_conversion")
+    return _lead_conversion(source, pipelines, as_of=as_of, by=by, period=period)
+
+
+def time_in_stages(
+    uow: UnitOfWork,
+    pipelines: PipelinesArg,
+    *,
+    as_of: datetime | None = None,
+    clock: Clock | None = None,
+) -> StageTimes:
+    """Deprecated: :func:`pipelinekit.analytics.time_in_stages` with the unit of work."""
+    source = _sql(uow, "time_in_stages")
+    return _time_in_stages(source, pipelines, as_of=as_of, clock=clock)
+
+
+def stale_deals(
+    uow: UnitOfWork,
+    pipelines: PipelinesArg,
+    *,
+    as_of: datetime | None = None,
+    clock: Clock | None = None,
+) -> StaleDeals:
+    """Deprecated: :func:`pipelinekit.analytics.stale_deals` with the unit of work."""
+    source = _sql(uow, "stale_deals")
+    return _stale(source, pipelines, as_of=as_of, clock=clock)

@@ -14,7 +14,8 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from ...errors import Problem, ValidationError
-from .adapter import SqlStorage, translate
+from ._driver import translate
+from .adapter import SqlStorage
 from .schema import build_tables
 
 __all__ = ["postgres_storage"]

@@ -20,7 +20,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 
 from ...errors import Problem, ValidationError
 from ..errors import StorageBusy
-from .adapter import SqlStorage, translate
+from ._driver import translate
+from .adapter import SqlStorage
 from .schema import build_tables
 
 __all__ = ["sqlite_storage"]

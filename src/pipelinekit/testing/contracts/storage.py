@@ -1,4 +1,4 @@
-"""The storage contract: what every adapter must do, as pytest test classes.
+"""The storage contract, one suite: what every adapter must do, as pytest test classes.
 
 Subclass :class:`StorageContract` in your test suite and implement
 :meth:`~StorageContract.make_storage` returning a *fresh, empty* storage;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -12,8 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelinekit.cli.importer import ImportFileError, import_leads
-from pipelinekit.cli.settings import ConfigError, load_settings
+from pipelinekit.io import ImportFileError, import_leads
 from pipelinekit.storage import memory_storage
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -140,22 +140,6 @@ def test_file_problems(tmp_path: Path) -> None:
         import_leads(tmp_path / "x.xlsx", memory_storage(), at=T0)
 
 
-def test_settings_precedence_and_errors(tmp_path: Path) -> None:
-    (tmp_path / "pipelinekit.toml").write_text('db = "a.db"\ncurrency = "usd"\n')
-    loaded = load_settings(environ={}, cwd=tmp_path)
-    assert (loaded.db, loaded.currency) == ("a.db", "USD")
-    assert load_settings(environ={"PIPELINEKIT_DB": "b.db"}, cwd=tmp_path).db == "b.db"
-    assert load_settings(environ={}, cwd=tmp_path / "..").config_file != tmp_path
-    with pytest.raises(ConfigError) as caught:
-        load_settings(config=tmp_path / "missing.toml", environ={})
-    assert "missing.toml" in caught.value.source
-    (tmp_path / "bad.toml").write_text("db = \n")
-    with pytest.raises(ConfigError, match="not valid TOML"):
-        load_settings(config=tmp_path / "bad.toml", environ={})
-    (tmp_path / "pw.toml").write_text('db = "postgresql://me:secret@host/db"\n')
-    assert "secret" not in load_settings(config=tmp_path / "pw.toml", environ={}).describe_db()
-
-
 def test_json_lines_rows_may_add_fields_as_they_go(tmp_path: Path) -> None:
     path = tmp_path / "in.jsonl"
     path.write_text(
@@ -221,10 +205,6 @@ def test_a_file_that_is_not_utf8_is_refused_before_anything_is_committed(tmp_pat
         import_leads(path, storage, at=T0, batch_size=1)
     with storage.unit_of_work(read_only=True) as uow:
         assert uow.leads.count() == 0
-    (tmp_path / "latin.toml").write_bytes('db = "caf\xe9.db"\n'.encode("latin-1"))
-    with pytest.raises(ConfigError) as caught:
-        load_settings(config=tmp_path / "latin.toml", environ={})
-    assert "not UTF-8 (line 1)" in caught.value.problems[0].message
 
 
 def test_a_header_naming_a_column_twice_is_refused(tmp_path: Path) -> None:
@@ -237,3 +217,106 @@ def test_a_header_naming_a_column_twice_is_refused(tmp_path: Path) -> None:
         import_leads(path, storage, at=T0)
     with storage.unit_of_work(read_only=True) as uow:
         assert uow.leads.count() == 0
+
+
+def test_bad_arguments_are_one_validation_error_listing_every_problem(tmp_path: Path) -> None:
+    from pipelinekit import ValidationError
+
+    path = write(tmp_path / "a.csv", [{"id": "1", "company": "Acme"}])
+    with pytest.raises(ValidationError) as caught:
+        import_leads(
+            path,
+            "not a storage",  # type: ignore[arg-type]
+            at=datetime(2026, 3, 2, 9, 0),  # naive
+            mapping={"mail": "E-Mail", "company": ""},
+            currency="EURO",
+            unmapped="keep",  # type: ignore[arg-type]
+            batch_size=0,
+        )
+    assert caught.value.paths == (
+        "$.storage",
+        "$.at",
+        "$.mapping.mail",
+        "$.mapping.company",
+        "$.currency",
+        "$.unmapped",
+        "$.batch_size",
+    )
+    assert "did you mean 'email'?" in str(caught.value)
+
+
+def test_the_error_report_is_checked_first_and_written_when_rows_are_rejected(
+    tmp_path: Path,
+) -> None:
+    from pipelinekit.io import OutputFileError
+
+    rows = [{"id": "1", "company": "Acme", "employees": "many"}, {"id": "2", "company": "B"}]
+    path = write(tmp_path / "in.csv", rows)
+    storage = memory_storage()
+    with pytest.raises(OutputFileError, match=r"cannot write .*report\.csv: no such folder"):
+        import_leads(path, storage, at=T0, error_report=tmp_path / "missing" / "report.csv")
+    with storage.unit_of_work(read_only=True) as uow:
+        assert uow.leads.count() == 0  # refused before anything was imported
+    summary = import_leads(path, storage, at=T0, error_report=tmp_path / "report.jsonl")
+    assert summary.error_report == tmp_path / "report.jsonl"
+    lines = (tmp_path / "report.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == [e.to_dict() for e in summary.errors]
+    assert summary.errors[0].path == "$.company.employees"
+    good = write(tmp_path / "good.csv", [{"id": "3", "company": "C"}])
+    clean = import_leads(good, storage, at=T0, error_report=tmp_path / "none.csv")
+    assert clean.error_report is None
+    assert not (tmp_path / "none.csv").exists()  # no rejected row, no report
+
+
+def test_write_error_report_as_csv_and_check_writable(tmp_path: Path) -> None:
+    from pipelinekit.io import (
+        ERROR_REPORT_COLUMNS,
+        OutputFileError,
+        RowError,
+        check_writable,
+        write_error_report,
+    )
+
+    errors = [RowError(3, "$.contact.email", "not an email", "k1"), RowError(4, "$", "empty")]
+    written = write_error_report(errors, tmp_path / "errors.csv")
+    with written.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        assert tuple(reader.fieldnames or ()) == ERROR_REPORT_COLUMNS
+        assert list(reader) == [
+            {"line": "3", "external_id": "k1", "path": "$.contact.email", "reason": "not an email"},
+            {"line": "4", "external_id": "", "path": "$", "reason": "empty"},
+        ]
+    with pytest.raises(OutputFileError, match="it is a folder"):
+        check_writable(tmp_path)
+    with pytest.raises(OutputFileError) as caught:
+        write_error_report(errors, tmp_path / "no" / "errors.csv")
+    assert caught.value.path == str(tmp_path / "no" / "errors.csv")
+    assert str(caught.value).startswith(f"cannot write {tmp_path / 'no' / 'errors.csv'}: ")
+    assert check_writable(tmp_path / "new.csv") == tmp_path / "new.csv"
+    assert not (tmp_path / "new.csv").exists()
+
+
+def test_each_batch_looks_its_external_ids_up_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = memory_storage()
+    with storage.unit_of_work(read_only=True) as uow:
+        repository = type(uow.leads)
+    lookups: list[int] = []
+    real = repository._get_by_external_ids
+
+    def counted(self: object, external_ids: list[str]) -> object:
+        lookups.append(len(external_ids))
+        return real(self, external_ids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repository, "_get_by_external_ids", counted)
+    rows = [{"id": str(n), "company": f"C{n}"} for n in range(25)]
+    path = write(tmp_path / "in.csv", rows)
+    assert import_leads(path, storage, at=T0, batch_size=10).inserted == 25
+    assert lookups == [10, 10, 5]  # one lookup per batch, none again to write
+    lookups.clear()
+    rows[3]["company"] = "Changed"
+    write(path, rows)
+    again = import_leads(path, storage, at=T0 + timedelta(days=1), batch_size=10)
+    assert (again.updated, again.unchanged) == (1, 24)
+    assert lookups == [10, 10, 5]

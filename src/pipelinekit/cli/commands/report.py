@@ -1,0 +1,56 @@
+"""``pipelinekit report``: the funnel, the open forecast and the best leads; optionally HTML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ...analytics import PipelineReport, pipeline_report
+from ...io import OutputFileError
+from ...storage import Storage
+from .._context import JsonOption, TopOption, state
+from .._printing import console, print_json, print_report
+
+__all__ = ["report", "stored_report"]
+
+
+def stored_report(storage: Storage, top: int) -> PipelineReport:
+    """The pipeline report of everything in ``storage`` (one read-only unit of work)."""
+    with storage.unit_of_work(read_only=True) as uow:
+        return pipeline_report(uow.leads.iterate(), uow.opportunities.iterate(), top=top)
+
+
+def report(
+    ctx: typer.Context,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html", metavar="FILE", help="Also write a standalone HTML report to this file."
+        ),
+    ] = None,
+    top: TopOption = 10,
+    json_out: JsonOption = False,
+) -> None:
+    """Print the funnel, the forecast of open opportunities and the best leads."""
+    run = state(ctx)
+    storage = run.storage(must_exist=True)
+    try:
+        data = stored_report(storage, top)
+    finally:
+        storage.close()
+    if html is not None:
+        from ...analytics.charts import render_html
+
+        page = render_html(data, title=f"pipelinekit report: {run.db_label}", charts="if-available")
+        try:
+            html.write_text(page, encoding="utf-8")
+        except OSError as error:
+            raise OutputFileError(html, error.strerror or str(error)) from error
+    if json_out:
+        print_json({**data.to_dict(), "html": str(html) if html else None})
+        return
+    print_report(data)
+    if html is not None:
+        console().print(f"HTML report: {html}")

@@ -1,0 +1,148 @@
+"""Reading rows from CSV and JSON Lines files, and telling the user what is wrong with a file."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Final, TextIO
+
+from .errors import ImportFileError
+
+__all__ = ["IMPORT_FORMATS", "column_key", "detect_format", "not_utf8", "read_rows"]
+
+#: The file formats the import engine reads.
+IMPORT_FORMATS: Final = ("csv", "jsonl")
+_ALIASES: Final = {"ndjson": "jsonl", "json": "jsonl", "tsv": "csv"}
+
+
+def column_key(name: str) -> str:
+    """How column names are compared: case-insensitively, ignoring spaces, dashes, underscores."""
+    return name.strip().lower().replace(" ", "").replace("-", "").replace("_", "")
+
+
+def not_utf8(error: UnicodeDecodeError, line: int | None = None) -> str:
+    """What to tell the user about a file that is not UTF-8 (``line`` counted from 1).
+
+    Without ``line``, it is worked out from the bytes the error holds (right
+    when the whole file was decoded at once, as ``Path.read_text`` does).
+    """
+    if line is None:
+        line = bytes(error.object[: error.start]).count(b"\n") + 1
+    return f"not UTF-8 (line {line}): re-save the file as UTF-8"
+
+
+def detect_format(path: str | Path, format: str | None = None) -> str:
+    """``csv`` or ``jsonl``: ``format`` if given, else from the suffix (``.csv``, ``.jsonl``).
+
+    ``.tsv`` reads as tab-separated CSV; ``.json`` and ``.ndjson`` as JSON Lines.
+    Raises :class:`ImportFileError` for anything else.
+    """
+    file = Path(path)
+    fmt = (format or file.suffix.lstrip(".")).lower()
+    fmt = _ALIASES.get(fmt, fmt)
+    if fmt not in IMPORT_FORMATS:
+        raise ImportFileError(
+            file,
+            f"unknown format {fmt!r}: name the file .csv or .jsonl, or pass --format csv|jsonl",
+        )
+    return fmt
+
+
+def count_lines(path: Path) -> int:
+    """The number of lines in ``path``; :class:`ImportFileError` if it is not UTF-8.
+
+    Reads the file once, a line at a time, so a file that is not UTF-8 is
+    refused before anything of it is stored.
+    """
+    count = 0
+    try:
+        with path.open("rb") as handle:
+            for count, raw in enumerate(handle, start=1):
+                try:
+                    raw.decode("utf-8")  # a UTF-8 character never spans a line break
+                except UnicodeDecodeError as error:
+                    raise ImportFileError(path, not_utf8(error, count)) from error
+    except OSError as error:
+        raise ImportFileError(path, f"cannot open: {error.strerror or error}") from error
+    return count
+
+
+def read_rows(path: str | Path, format: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line, row)`` for each data row of a CSV or JSON Lines file.
+
+    CSV rows map header names to strings (the header is line 1); JSON Lines
+    objects are flattened (``{"company": {"name": ...}}`` gives
+    ``company.name``) and blank lines are skipped.  A line that cannot be read
+    as a row yields ``{"__error__": reason}`` so it is reported like any bad
+    row; a file that cannot be read at all raises :class:`ImportFileError`.
+    """
+    file = Path(path)
+    fmt = detect_format(file, format)
+    try:
+        handle = file.open(encoding="utf-8-sig", newline="")
+    except OSError as error:
+        raise ImportFileError(file, f"cannot open: {error.strerror or error}") from error
+    try:
+        with handle:
+            if fmt == "csv":
+                yield from _csv_rows(file, handle)
+            else:
+                yield from _json_rows(handle)
+    except UnicodeDecodeError as error:
+        raise ImportFileError(file, "not UTF-8: re-save the file as UTF-8") from error
+
+
+def _csv_rows(file: Path, handle: TextIO) -> Iterator[tuple[int, dict[str, Any]]]:
+    delimiter = "\t" if file.suffix.lower() == ".tsv" else ","
+    reader = csv.DictReader(handle, delimiter=delimiter)
+    if reader.fieldnames is None:
+        raise ImportFileError(file, "the file is empty: a CSV import needs a header line")
+    _check_header(file, reader.fieldnames)
+    for row in reader:
+        extra = row.pop(None, None)  # the values beyond the header (restkey None)
+        out: dict[str, Any] = row
+        if extra:
+            out["__error__"] = f"{len(extra)} more value(s) than header columns"
+        yield reader.line_num, out
+
+
+def _json_rows(handle: TextIO) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, text in enumerate(handle, start=1):
+        if not text.strip():
+            continue
+        try:
+            data = json.loads(text, parse_float=Decimal)
+        except json.JSONDecodeError as error:
+            yield number, {"__error__": f"not valid JSON: {error.msg} (column {error.colno})"}
+            continue
+        if not isinstance(data, dict):
+            kind = type(data).__name__
+            yield number, {"__error__": f"a line must hold a JSON object, got {kind}"}
+            continue
+        flat: dict[str, Any] = {}
+        _flatten("", data, flat)
+        yield number, flat
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), inner, out)
+    else:
+        out[prefix] = value
+
+
+def _check_header(file: Path, header: Sequence[str]) -> None:
+    """Refuse a header that names a column twice (compared as column names are matched)."""
+    seen: dict[str, list[str]] = {}
+    for name in header:
+        seen.setdefault(column_key(name), []).append(name)
+    repeated = [names for names in seen.values() if len(names) > 1]
+    if repeated:
+        listed = "; ".join(" and ".join(repr(n) for n in names) for names in repeated)
+        raise ImportFileError(
+            file, f"duplicate column(s) in the header: {listed}; give each column its own name"
+        )
