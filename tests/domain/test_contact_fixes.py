@@ -32,7 +32,7 @@ def test_superscripts_and_circled_numbers_are_not_phone_digits(text: str) -> Non
     ("text", "normalised"),
     [
         ("+٤٤ ٢٠ ٧٩٤٦ ٠٩٥٨", "+442079460958"),  # Arabic-Indic digits
-        ("０２０ ７９４６ ０９５８", "02079460958"),  # full-width digits
+        ("０２０ ７９４６ ０９５８", "02079460958"),  # noqa: RUF001 - full-width digits
         ("+91 ९८७६५ ४३२१०", "+919876543210"),  # Devanagari digits
     ],
 )

@@ -39,7 +39,8 @@ DOCS_PAGE = ROOT / "docs" / "mutation.md"
 START, END = "<!-- mutation-scores:start -->", "<!-- mutation-scores:end -->"
 MAX_SKIPPED = 0.05
 HEADER = (
-    "| Module | Mutants | Killed | Timeout | Survived | No tests | Skipped | Score | Tests | Date |",
+    "| Module | Mutants | Killed | Timeout | Survived | No tests | Skipped | Score | Tests "
+    "| Date |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
 )
 
@@ -236,13 +237,17 @@ def main(argv: list[str] | None = None) -> int:
     scores = collect(files, tests, skips)
 
     print()
-    print(f"{'module':48} {'mutants':>7} {'killed':>7} {'timeout':>7} {'survived':>8} "
-          f"{'no tests':>8} {'skipped':>7} {'score':>7}")
+    print(
+        f"{'module':48} {'mutants':>7} {'killed':>7} {'timeout':>7} {'survived':>8} "
+        f"{'no tests':>8} {'skipped':>7} {'score':>7}"
+    )
     failed = False
     for score in scores:
         c = score.counts
-        print(f"{score.module:48} {score.total:7} {c['killed']:7} {c['timeout']:7} "
-              f"{c['survived']:8} {c['no tests']:8} {c['skipped']:7} {score.score:6.1f}%")
+        print(
+            f"{score.module:48} {score.total:7} {c['killed']:7} {c['timeout']:7} "
+            f"{c['survived']:8} {c['no tests']:8} {c['skipped']:7} {score.score:6.1f}%"
+        )
         if score.total and score.score < args.fail_under:
             failed = True
         if score.total and len(score.skipped) > MAX_SKIPPED * score.total:
