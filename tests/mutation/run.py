@@ -23,6 +23,7 @@ import argparse
 import datetime as _dt
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -136,8 +137,14 @@ def load_skips() -> dict[str, str]:
     return skips
 
 
-def run_mutmut(files: list[Path], tests: list[str], *, debug: bool) -> None:
-    """Run mutmut in this process on ``files`` with ``tests``, one worker."""
+def run_mutmut(
+    files: list[Path], tests: list[str], *, debug: bool, sample: int | None = None
+) -> None:
+    """Run mutmut in this process on ``files`` with ``tests``, one worker.
+
+    With ``sample``, only that many mutants per module (drawn with a fixed seed) are
+    run: a quick estimate of where the weak spots are.
+    """
     os.chdir(ROOT)
     shutil.rmtree(ROOT / "mutants", ignore_errors=True)  # every score is a fresh one
     from mutmut import configuration
@@ -146,10 +153,24 @@ def run_mutmut(files: list[Path], tests: list[str], *, debug: bool) -> None:
     cfg.only_mutate = [str(path.relative_to(ROOT)) for path in files]
     cfg.pytest_add_cli_args_test_selection = tests
     cfg.debug = debug
-    from mutmut.__main__ import cli
+    from mutmut import __main__ as mutmut_main
 
+    names: list[str] = []
+    if sample is not None:
+        (ROOT / "mutants").mkdir()
+        mutmut_main.copy_src_dir()
+        mutmut_main.copy_also_copy_files()
+        mutmut_main.create_mutants(1)
+        draw = random.Random(22)
+        for path in files:
+            meta = ROOT / "mutants" / (str(path.relative_to(ROOT)) + ".meta")
+            if meta.exists():
+                keys = sorted(json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"])
+                names += draw.sample(keys, min(sample, len(keys)))
+        if not names:
+            return
     try:
-        cli(["run", "--max-children", "1"], standalone_mode=False)
+        mutmut_main.cli(["run", "--max-children", "1", *names], standalone_mode=False)
     except SystemExit as stop:  # mutmut exits after its own error messages
         if stop.code:
             raise
@@ -166,6 +187,8 @@ def collect(files: list[Path], tests: list[str], skips: dict[str, str]) -> list[
         if meta.exists():
             codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
             for name, code in sorted(codes.items()):
+                if code is None:  # not run (a sampled run)
+                    continue
                 status = status_by_exit_code[code]
                 if status in ("segfault", "timeout"):  # the test process was stopped
                     status = "timeout"
@@ -218,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--survivors", action="store_true", help="print surviving diffs")
     parser.add_argument("--fail-under", type=float, default=85.0)
     parser.add_argument("--debug", action="store_true", help="mutmut's debug output")
+    parser.add_argument(
+        "--sample", type=int, metavar="N", help="run only N mutants per module (an estimate)"
+    )
     args = parser.parse_args(argv)
 
     files = [path for target in args.targets for path in files_of(target)]
@@ -233,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
 
     os.nice(19)  # share the machine: the lowest priority, inherited by the test process
     skips = load_skips()
-    run_mutmut(files, tests, debug=args.debug)
+    run_mutmut(files, tests, debug=args.debug, sample=args.sample)
     scores = collect(files, tests, skips)
 
     print()
@@ -262,7 +288,9 @@ def main(argv: list[str] | None = None) -> int:
         for score in scores:
             for name in score.survivors:
                 print(show(name))
-    if args.write_docs:
+    if args.sample is not None:
+        print(f"(estimates from at most {args.sample} mutants per module)")
+    if args.write_docs and args.sample is None:
         command = "python tests/mutation/run.py " + " ".join(argv or sys.argv[1:])
         write_docs(scores, command)
         print(f"updated {DOCS_PAGE.relative_to(ROOT)}")

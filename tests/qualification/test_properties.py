@@ -18,10 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelinekit import Event, Lead, ValidationError
+from pipelinekit import Event, Lead, QualificationResult, ValidationError, Verdict
 from pipelinekit.qualification import (
-    QualificationResult,
-    Verdict,
     bant,
     checklist,
     engagement,
