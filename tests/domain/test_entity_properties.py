@@ -30,6 +30,7 @@ from pipelinekit import (
     Person,
     ProbabilitySource,
     Prospect,
+    QualificationResult,
     Source,
     StageChange,
     ValidationError,
@@ -371,7 +372,7 @@ def test_prospect_create_and_problems() -> None:
         {"a": 1},
         "e",
     )
-    assert Prospect.create(persona="p", person=ADA, clock=FixedClock(T0)).person == ADA
+    assert Prospect.create(persona="p", person=ADA, clock=FixedClock(T0)).created_at == T0
     found = problems(
         lambda: Prospect(
             id="p", created_at=T0, updated_at=T0, persona=" ", person="x", company=1, fit=2
@@ -390,6 +391,14 @@ def test_prospect_create_and_problems() -> None:
         "$.persona": "must be at most 200 characters, got 201"
     }
     assert ENTITIES["Prospect"](persona="p" * 200).persona == "p" * 200
+
+
+@settings(max_examples=20)
+@given(pks.qualification_results())
+def test_prospect_create_keeps_its_fit(fit: QualificationResult) -> None:
+    prospect = Prospect.create(persona="cto", company=ACME, fit=fit, at=T0)
+    assert prospect.fit == fit
+    assert prospect.evolve().fit == fit
 
 
 def test_prospect_evolve_validates() -> None:
@@ -629,7 +638,7 @@ def test_opportunity_create() -> None:
     assert opp.outcome is Outcome.OPEN
     assert opp.probability_source is ProbabilitySource.STAGE_DEFAULT
     assert (
-        Opportunity.create(name="n", pipeline="p", stage="s", clock=FixedClock(T0)).probability == 0
+        Opportunity.create(name="n", pipeline="p", stage="s", clock=FixedClock(T0)).created_at == T0
     )
     assert opp.evolve(stage="won").stage == "won"
 

@@ -240,6 +240,10 @@ def test_person_of_reports_nested_and_own_problems_together() -> None:
     assert set(found) == {"$.name", "$.email", "$.phone", "$.seniority"}
     assert found["$.email"] == "'n***' is not an email address (expected name@domain)"
     assert subject(lambda: Person.of(" ", email="nope")) == "Person"
+    assert subject(lambda: Person.of("Ada", email="nope")) == "Person"
+    assert problems(lambda: Person.of("Ada", phone="12", email="a@b.io")) == {
+        "$.phone": "is not a phone number: expected 6 to 15 digits, optionally with +"
+    }
     # a bad email alone is not also "a person needs a name, an email or a phone"
     assert problems(lambda: Person.of(email="nope")) == {
         "$.email": "'n***' is not an email address (expected name@domain)"
