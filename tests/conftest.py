@@ -12,6 +12,10 @@ through a different executor than the one Hypothesis first saw.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -28,9 +32,33 @@ settings.register_profile(
         HealthCheck.filter_too_much,
         HealthCheck.data_too_large,
     ],
-    max_examples=50,
+    max_examples=25,
     derandomize=True,
     database=None,
     print_blob=False,
 )
 settings.load_profile("suite")  # --hypothesis-profile=NAME, applied after this, wins
+
+#: Mutation runs cap every test's examples here, even where a test asks for more.
+MUTATION_MAX_EXAMPLES = 25
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In mutation runs: fastest tests first, and at most MUTATION_MAX_EXAMPLES examples.
+
+    A mutant is killed by its first failing test, so running the cheap tests first
+    (by the durations mutmut measured, in ``mutmut-stats.json`` of the mutants
+    folder) makes killed mutants cheap; a survivor still runs every covering test.
+    """
+    if config.getoption("hypothesis_profile", None) != "mutation":
+        return
+    for item in items:
+        test = getattr(item, "obj", None)
+        chosen = getattr(test, "_hypothesis_internal_use_settings", None)
+        if isinstance(chosen, settings) and chosen.max_examples > MUTATION_MAX_EXAMPLES:
+            capped = settings(chosen, max_examples=MUTATION_MAX_EXAMPLES)
+            test._hypothesis_internal_use_settings = capped  # type: ignore[union-attr]
+    stats = Path("mutmut-stats.json")
+    if stats.exists():
+        durations = json.loads(stats.read_text(encoding="utf-8")).get("duration_by_test", {})
+        items.sort(key=lambda item: durations.get(item.nodeid, 0.0))
