@@ -395,7 +395,18 @@ class KnownCrash:
         )
 
 
-#: Crashes found by the atheris runs and reported; see docs/mutation.md.
+TARGET_NAMES = (
+    "from_json",
+    "from_dict",
+    "loads_pipeline",
+    "qualifier_build",
+    "qualifier_toml",
+    "import_csv",
+    "import_jsonl",
+)
+
+#: Crashes found by the atheris runs (or by hand, next to them) and reported; see
+#: docs/mutation.md.
 KNOWN_CRASHES: tuple[KnownCrash, ...] = (
     KnownCrash(
         "from-json-not-utf8",
@@ -404,6 +415,22 @@ KNOWN_CRASHES: tuple[KnownCrash, ...] = (
         "codec can't decode",
         "from_json(cls, bytes) lets json.loads' UnicodeDecodeError escape for bytes that are "
         "not UTF-8/16/32",
+    ),
+    KnownCrash(
+        "nesting-depth",
+        frozenset(TARGET_NAMES),
+        RecursionError,
+        "maximum recursion depth",
+        "deeply nested arrays (JSON, TOML) exhaust the recursion limit in json.loads / "
+        "tomllib.loads: RecursionError instead of a ValidationError",
+    ),
+    KnownCrash(
+        "int-digits-limit",
+        frozenset({"from_json", "import_jsonl"}),
+        ValueError,
+        "Exceeds the limit .* for integer string conversion",
+        "a JSON integer literal of more than 4300 digits: json.loads' ValueError (the "
+        "interpreter's int/str conversion limit) escapes",
     ),
 )
 
