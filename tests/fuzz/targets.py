@@ -432,6 +432,14 @@ KNOWN_CRASHES: tuple[KnownCrash, ...] = (
         "a JSON integer literal of more than 4300 digits: json.loads' ValueError (the "
         "interpreter's int/str conversion limit) escapes",
     ),
+    KnownCrash(
+        "huge-int-in-message",
+        frozenset({"from_dict", "qualifier_build"}),
+        ValueError,
+        "Exceeds the limit .* for integer string conversion",
+        "an int of more than 4300 digits (schema_version, version, ...) is formatted into "
+        "the problem's message, and str() raises ValueError",
+    ),
 )
 
 
