@@ -640,6 +640,7 @@ def test_opportunity_create() -> None:
     assert (
         Opportunity.create(name="n", pipeline="p", stage="s", clock=FixedClock(T0)).created_at == T0
     )
+    assert Opportunity.create(name="n", pipeline="p", stage="s", at=T0).probability == 0
     assert opp.evolve(stage="won").stage == "won"
 
 

@@ -244,6 +244,21 @@ def test_comparing_with_a_number_is_a_type_error(
     assert m != other
 
 
+@given(euros, euros, st.one_of(st.integers(), amounts, st.none(), st.text(max_size=2)))
+def test_comparison_methods_answer_for_money_and_decline_other_types(
+    a: Money, b: Money, other: object
+) -> None:
+    # Returning NotImplemented (not False) lets Python try the other operand's method.
+    assert a.__lt__(b) is (a.amount < b.amount)
+    assert a.__le__(b) is (a.amount <= b.amount)
+    assert a.__gt__(b) is (a.amount > b.amount)
+    assert a.__ge__(b) is (a.amount >= b.amount)
+    for method in (a.__lt__, a.__le__, a.__gt__, a.__ge__, a.__add__, a.__sub__):
+        assert method(other) is NotImplemented
+    if other != 0 or isinstance(other, bool) or not isinstance(other, int):
+        assert a.__radd__(other) is NotImplemented
+
+
 @given(st.lists(euros, min_size=1, max_size=8))
 def test_sorting_orders_by_amount(items: list[Money]) -> None:
     assert [m.amount for m in sorted(items)] == sorted(m.amount for m in items)

@@ -85,6 +85,10 @@ def test_email_repr_masks_the_local_part(address: EmailAddress) -> None:
             "local part of 'a***@example.com' has characters not allowed in an address",
         ),
         (
+            "a@b@example.com",
+            "local part of 'a***@example.com' has characters not allowed in an address",
+        ),
+        (
             "a..b@example.com",
             "local part of 'a***@example.com' has characters not allowed in an address",
         ),

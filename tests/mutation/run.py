@@ -7,6 +7,7 @@ Usage (from the repository root, with the ``mutation`` extra installed)::
     python tests/mutation/run.py --since main                  # modules changed since a ref
     python tests/mutation/run.py pipelinekit.domain --write-docs
     python tests/mutation/run.py pipelinekit.domain.money --survivors   # show surviving diffs
+    python tests/mutation/run.py pipelinekit.domain.money --retest      # after new tests
 
 For each module it prints killed / timeout / survived / no tests / skipped and the
 score ``(killed + timeout) / (mutants - skipped)``; it exits 1 when a module is under
@@ -137,16 +138,48 @@ def load_skips() -> dict[str, str]:
     return skips
 
 
+def unresolved(files: list[Path]) -> list[str]:
+    """The mutants of ``files`` the last run did not kill (survived, no tests, ...)."""
+    from mutmut.stats import status_by_exit_code
+
+    names = []
+    for path in files:
+        meta = ROOT / "mutants" / (str(path.relative_to(ROOT)) + ".meta")
+        if meta.exists():
+            codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+            names += [
+                name
+                for name, code in codes.items()
+                if code is not None
+                and status_by_exit_code[code] not in ("killed", "timeout", "segfault")
+            ]
+    return sorted(names)
+
+
 def run_mutmut(
-    files: list[Path], tests: list[str], *, debug: bool, sample: int | None = None
+    files: list[Path],
+    tests: list[str],
+    *,
+    debug: bool,
+    sample: int | None = None,
+    retest: bool = False,
 ) -> None:
     """Run mutmut in this process on ``files`` with ``tests``, one worker.
 
     With ``sample``, only that many mutants per module (drawn with a fixed seed) are
-    run: a quick estimate of where the weak spots are.
+    run: a quick estimate of where the weak spots are.  With ``retest``, the last
+    run's results are kept and only the mutants it did not kill run again, against
+    the tests as they are now (tests added since are measured first): for the loop
+    of writing tests for survivors.  The source must not have changed since.
     """
     os.chdir(ROOT)
-    shutil.rmtree(ROOT / "mutants", ignore_errors=True)  # every score is a fresh one
+    names: list[str] = []
+    if retest:
+        names = unresolved(files)
+        if not names:
+            return
+    else:
+        shutil.rmtree(ROOT / "mutants", ignore_errors=True)  # every score is a fresh one
     from mutmut import configuration
 
     cfg = configuration.config()
@@ -155,8 +188,7 @@ def run_mutmut(
     cfg.debug = debug
     from mutmut import __main__ as mutmut_main
 
-    names: list[str] = []
-    if sample is not None:
+    if sample is not None and not retest:
         (ROOT / "mutants").mkdir()
         mutmut_main.copy_src_dir()
         mutmut_main.copy_also_copy_files()
@@ -244,6 +276,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sample", type=int, metavar="N", help="run only N mutants per module (an estimate)"
     )
+    parser.add_argument(
+        "--retest",
+        action="store_true",
+        help="keep the last run and rerun only the mutants it did not kill",
+    )
     args = parser.parse_args(argv)
 
     files = [path for target in args.targets for path in files_of(target)]
@@ -259,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
 
     os.nice(19)  # share the machine: the lowest priority, inherited by the test process
     skips = load_skips()
-    run_mutmut(files, tests, debug=args.debug, sample=args.sample)
+    run_mutmut(files, tests, debug=args.debug, sample=args.sample, retest=args.retest)
     scores = collect(files, tests, skips)
 
     print()
