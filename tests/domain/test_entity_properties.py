@@ -401,6 +401,20 @@ def test_prospect_create_keeps_its_fit(fit: QualificationResult) -> None:
     assert prospect.evolve().fit == fit
 
 
+@pytest.mark.parametrize(
+    ("kind", "field"),
+    [
+        ("Prospect", "persona"),
+        ("Opportunity", "name"),
+        ("Opportunity", "pipeline"),
+        ("Opportunity", "stage"),
+        ("Lead", "status"),
+    ],
+)
+def test_required_text_fields_may_not_be_none(kind: str, field: str) -> None:
+    assert problems(lambda: ENTITIES[kind](**{field: None})) == {f"$.{field}": "is required"}
+
+
 def test_prospect_evolve_validates() -> None:
     prospect = ENTITIES["Prospect"]()
     assert prospect.evolve(persona="vp").persona == "vp"

@@ -371,6 +371,12 @@ def test_frozen_map_behaves_as_its_dict(fields: FrozenMap) -> None:
     assert repr(fields) == f"FrozenMap({data!r})"
 
 
+def test_frozen_map_hashes_spread() -> None:
+    # equal maps hash equal (above); different maps should not all collide
+    assert len({hash(custom_fields(k=i)) for i in range(50)}) > 40
+    assert len({hash(custom_fields({str(i): "v"})) for i in range(50)}) > 40
+
+
 @given(pks.custom_fields(), st.text(min_size=1, max_size=5), st.integers())
 def test_set_and_remove_return_copies(fields: FrozenMap, key: str, value: int) -> None:
     before = dict(fields)
