@@ -661,3 +661,48 @@ def test_opportunity_create() -> None:
 def test_custom_fields_are_shared_not_copied() -> None:
     fields = custom_fields(a=1)
     assert OPP(custom=fields).custom is fields
+
+
+LOST = {"outcome": "lost", "probability": 0, "closed_at": T0}
+TEXT_LIMITS = [
+    ("Lead", "owner", 200, {}),
+    ("Lead", "external_id", 200, {}),
+    ("Lead", "status", 100, {}),
+    ("Lead", "prospect_id", 128, {}),
+    ("Lead", "opportunity_id", 128, {}),
+    ("Prospect", "persona", 200, {}),
+    ("Prospect", "owner", 200, {}),
+    ("Opportunity", "name", 300, {}),
+    ("Opportunity", "pipeline", 100, {}),
+    ("Opportunity", "stage", 100, {}),
+    ("Opportunity", "pipeline_version", 128, {}),
+    ("Opportunity", "lead_id", 128, {}),
+    ("Opportunity", "prospect_id", 128, {}),
+    ("Opportunity", "competitor", 200, {}),
+    ("Opportunity", "lost_reason", 500, LOST),
+    ("Opportunity", "external_id", 200, {}),
+]
+
+
+@pytest.mark.parametrize(("kind", "field", "limit", "extra"), TEXT_LIMITS)
+def test_text_fields_are_limited_to_their_length(
+    kind: str, field: str, limit: int, extra: dict[str, Any]
+) -> None:
+    make = ENTITIES[kind]
+    assert getattr(make(**extra, **{field: "x" * limit}), field) == "x" * limit
+    assert problems(lambda: make(**extra, **{field: "x" * (limit + 1)})) == {
+        f"$.{field}": f"must be at most {limit} characters, got {limit + 1}"
+    }
+    assert problems(lambda: make(**extra, **{field: " "})) == {
+        f"$.{field}": "must not be empty or blank"
+    }
+
+
+@pytest.mark.parametrize("field", ["probability", "manual_probability", "automated_probability"])
+def test_int_subclass_probabilities_become_decimals(field: str) -> None:
+    class Percent(int):
+        pass
+
+    value = getattr(OPP(**{field: Percent(40)}), field)
+    assert type(value) is Decimal
+    assert value == 40

@@ -554,3 +554,60 @@ def test_stage_change_problems() -> None:
         "s" * 100, "s" * 100, "e" * 100, T0, actor="a" * 200, note="", pipeline="p" * 100
     )
     assert ok.note == ""
+
+
+TEXT_LIMITS: list[tuple[Callable[..., object], str, int]] = [
+    (lambda **kw: Company(**{"name": "Acme", **kw}), "name", 300),
+    (lambda **kw: Company(**{"name": "Acme", **kw}), "industry", 200),
+    (lambda **kw: Company(**{"name": "Acme", **kw}), "region", 200),
+    (lambda **kw: Person(**{"name": "Ada", **kw}), "name", 300),
+    (lambda **kw: Person(**{"name": "Ada", **kw}), "job_title", 300),
+    (lambda **kw: Source(**{"channel": Channel.LIST, **kw}), "detail", 500),
+    (
+        lambda **kw: StageChange(
+            **{"from_stage": None, "to_stage": "s", "event": "e", "at": T0, **kw}
+        ),
+        "from_stage",
+        100,
+    ),
+    (
+        lambda **kw: StageChange(
+            **{"from_stage": None, "to_stage": "s", "event": "e", "at": T0, **kw}
+        ),
+        "to_stage",
+        100,
+    ),
+    (
+        lambda **kw: StageChange(
+            **{"from_stage": None, "to_stage": "s", "event": "e", "at": T0, **kw}
+        ),
+        "event",
+        100,
+    ),
+    (
+        lambda **kw: StageChange(
+            **{"from_stage": None, "to_stage": "s", "event": "e", "at": T0, **kw}
+        ),
+        "actor",
+        200,
+    ),
+    (
+        lambda **kw: StageChange(
+            **{"from_stage": None, "to_stage": "s", "event": "e", "at": T0, **kw}
+        ),
+        "pipeline",
+        100,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("make", "field", "limit"), TEXT_LIMITS, ids=lambda v: v if isinstance(v, str | int) else ""
+)
+def test_value_text_fields_are_limited_to_their_length(
+    make: Callable[..., object], field: str, limit: int
+) -> None:
+    assert getattr(make(**{field: "x" * limit}), field) == "x" * limit
+    assert problems(lambda: make(**{field: "x" * (limit + 1)})) == {
+        f"$.{field}": f"must be at most {limit} characters, got {limit + 1}"
+    }
