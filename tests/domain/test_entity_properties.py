@@ -706,3 +706,15 @@ def test_int_subclass_probabilities_become_decimals(field: str) -> None:
     value = getattr(OPP(**{field: Percent(40)}), field)
     assert type(value) is Decimal
     assert value == 40
+
+
+@pytest.mark.parametrize(("outcome", "right"), [("won", 100), ("lost", 0)])
+def test_a_closed_probability_is_checked_whatever_number_type(outcome: str, right: int) -> None:
+    class Percent(int):
+        pass
+
+    extra = {"outcome": outcome, "closed_at": T0}
+    assert OPP(**extra, probability=Percent(right)).probability == right
+    assert problems(lambda: OPP(**extra, probability=Percent(50))) == {
+        "$.probability": f"a {outcome} opportunity has probability {right}"
+    }
