@@ -139,7 +139,7 @@ def load_skips() -> dict[str, str]:
 
 
 def unresolved(files: list[Path]) -> list[str]:
-    """The mutants of ``files`` the last run did not kill (survived, no tests, ...)."""
+    """The mutants of ``files`` the last run did not kill or did not reach (interrupted)."""
     from mutmut.stats import status_by_exit_code
 
     names = []
@@ -150,8 +150,8 @@ def unresolved(files: list[Path]) -> list[str]:
             names += [
                 name
                 for name, code in codes.items()
-                if code is not None
-                and status_by_exit_code[code] not in ("killed", "timeout", "segfault")
+                if code is None
+                or status_by_exit_code[code] not in ("killed", "timeout", "segfault")
             ]
     return sorted(names)
 
@@ -168,17 +168,13 @@ def run_mutmut(
 
     With ``sample``, only that many mutants per module (drawn with a fixed seed) are
     run: a quick estimate of where the weak spots are.  With ``retest``, the last
-    run's results are kept and only the mutants it did not kill run again, against
-    the tests as they are now (tests added since are measured first): for the loop
-    of writing tests for survivors.  The source must not have changed since.
+    run's results are kept and only the mutants it did not kill (or did not reach)
+    run again, against the tests as they are now (tests added since are measured
+    first): for the loop of writing tests for survivors.  Functions whose source
+    changed since get new mutants, which run too.
     """
     os.chdir(ROOT)
-    names: list[str] = []
-    if retest:
-        names = unresolved(files)
-        if not names:
-            return
-    else:
+    if not retest:
         shutil.rmtree(ROOT / "mutants", ignore_errors=True)  # every score is a fresh one
     from mutmut import configuration
 
@@ -188,11 +184,17 @@ def run_mutmut(
     cfg.debug = debug
     from mutmut import __main__ as mutmut_main
 
-    if sample is not None and not retest:
-        (ROOT / "mutants").mkdir()
+    names: list[str] = []
+    if retest or sample is not None:
+        (ROOT / "mutants").mkdir(exist_ok=True)
         mutmut_main.copy_src_dir()
         mutmut_main.copy_also_copy_files()
         mutmut_main.create_mutants(1)
+    if retest:
+        names = unresolved(files)
+        if not names:
+            return
+    elif sample is not None:
         draw = random.Random(22)
         for path in files:
             meta = ROOT / "mutants" / (str(path.relative_to(ROOT)) + ".meta")

@@ -138,14 +138,12 @@ class Opportunity:
                 checks.add(f"$.{name}", f"must be between 0 and 100, got {value}")
             if value is not raw:
                 updates[name] = value
+        # The converters took every valid value: anything else left here is invalid.
         for name, kind in (("probability_source", ProbabilitySource), ("outcome", Outcome)):
             raw = getattr(self, name)
             if not isinstance(raw, kind):
-                try:
-                    updates[name] = kind(raw)
-                except ValueError:
-                    choices = ", ".join(k.value for k in kind)
-                    checks.add(f"$.{name}", f"must be one of {choices}; got {raw!r}")
+                choices = ", ".join(k.value for k in kind)
+                checks.add(f"$.{name}", f"must be one of {choices}; got {raw!r}")
         if self.expected_close is not None and (
             not isinstance(self.expected_close, date) or isinstance(self.expected_close, datetime)
         ):
@@ -154,7 +152,7 @@ class Opportunity:
         checks.text("$.lost_reason", self.lost_reason, required=False, max_length=500)
         checks.text("$.competitor", self.competitor, required=False, max_length=200)
         history = check_tuple(checks, "$.history", self.history, StageChange)
-        outcome = updates.get("outcome", self.outcome)
+        outcome = self.outcome
         probability = updates.get("probability", self.probability)
         if outcome == Outcome.OPEN:
             if self.closed_at is not None:

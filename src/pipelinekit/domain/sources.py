@@ -6,7 +6,7 @@ import enum
 
 import attrs
 
-from ._checks import Checks, set_attr
+from ._checks import Checks
 
 __all__ = ["Channel", "Source"]
 
@@ -43,11 +43,8 @@ class Source:
 
     def __attrs_post_init__(self) -> None:
         checks = Checks()
-        if not isinstance(self.channel, Channel):
-            try:
-                set_attr(self, "channel", Channel(self.channel))
-            except ValueError:
-                choices = ", ".join(c.value for c in Channel)
-                checks.add("$.channel", f"must be one of {choices}; got {self.channel!r}")
+        if not isinstance(self.channel, Channel):  # the converter took every valid value
+            choices = ", ".join(c.value for c in Channel)
+            checks.add("$.channel", f"must be one of {choices}; got {self.channel!r}")
         checks.text("$.detail", self.detail, required=False, max_length=500)
         checks.done(self)
