@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Coverage-guided fuzzing of the ``from_dict`` loader (``targets.from_dict_target``).
 
 Run with ``python tests/fuzz/run.py from_dict`` (see ``_harness.py`` for libFuzzer flags).

@@ -4,13 +4,14 @@ Usage (needs the ``fuzz`` extra: ``pip install -e ".[fuzz]"``)::
 
     python tests/fuzz/run.py                       # every target, 10 minutes each
     python tests/fuzz/run.py from_json --minutes 1
-    python tests/fuzz/run.py --merge               # then shrink the kept corpus
+    python tests/fuzz/run.py --merge               # then keep the best new inputs
 
 Each target fuzzes into a scratch folder (``--work``, default ``/tmp/pk-fuzz``) seeded
 from ``tests/fuzz/corpus/<target>``.  A crash stops libFuzzer; the run is restarted
 for the rest of its time (at most ``--max-crashes`` times), and every crash input is
-kept under ``<work>/<target>/crashes``.  ``--merge`` then adds the inputs that gave
-new coverage to the kept corpus, as few as cover the same code.
+kept under ``<work>/<target>/crashes``.  ``--merge`` then adds to the kept corpus the inputs
+that give it new coverage, at most ``--keep`` (20) per target, the smallest first, so
+that the corpus stays small enough to replay in every test run.
 """
 
 from __future__ import annotations
@@ -76,10 +77,15 @@ def fuzz(name: str, seconds: int, work: Path, max_crashes: int) -> dict[str, obj
     }
 
 
-def merge(name: str, work: Path) -> int:
-    """Add the scratch inputs that gave new coverage to the kept corpus; return how many."""
+def merge(name: str, work: Path, limit: int) -> int:
+    """Add to the kept corpus at most ``limit`` of the scratch inputs that give it new
+    coverage (libFuzzer's merge picks them; the smallest are kept); return how many."""
     kept = HERE / "corpus" / name
-    before = set(os.listdir(kept))
+    merged = work / name / "merged"
+    shutil.rmtree(merged, ignore_errors=True)
+    shutil.copytree(kept, merged)
+    # libFuzzer's merge re-executes the harness itself: its shebang must find this python
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     subprocess.run(
         [
             sys.executable,
@@ -87,13 +93,18 @@ def merge(name: str, work: Path) -> int:
             "-merge=1",
             "-timeout=20",
             "-rss_limit_mb=3072",
-            str(kept),
+            str(merged),
             str(work / name / "found"),
         ],
         capture_output=True,
         check=False,
+        env={**os.environ, "PATH": path},
     )
-    return len(set(os.listdir(kept)) - before)
+    new = [p for p in merged.iterdir() if not (kept / p.name).exists()]
+    chosen = sorted(new, key=lambda p: (p.stat().st_size, p.name))[:limit]
+    for file in chosen:
+        shutil.copy2(file, kept / file.name)
+    return len(chosen)
 
 
 def main() -> int:
@@ -105,12 +116,14 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/pk-fuzz"))
     parser.add_argument("--max-crashes", type=int, default=10)
     parser.add_argument("--merge", action="store_true", help="only merge the scratch corpora")
+    parser.add_argument("--keep", type=int, default=20, help="inputs a merge adds, at most")
     args = parser.parse_args()
     os.nice(19)
     names = args.names or list(targets.TARGETS)
     for name in names:
         if args.merge:
-            print(f"{name}: {merge(name, args.work)} inputs added to the corpus", flush=True)
+            added = merge(name, args.work, args.keep)
+            print(f"{name}: {added} inputs added to the corpus", flush=True)
             continue
         if (args.work / name).exists():
             shutil.rmtree(args.work / name)
