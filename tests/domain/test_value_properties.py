@@ -286,6 +286,8 @@ def test_company_round_trips_through_its_own_fields(company: Company) -> None:
         ("example.com.", "example.com"),
         (" WWW.example.co.uk/", "example.co.uk"),
         ("example.com?q=1", "example.com"),
+        ("example.com?q=1?r=2", "example.com"),
+        ("https://example.com/a/b/c", "example.com"),
         ("wwwexample.com", "wwwexample.com"),
         ("example.com", "example.com"),
     ],
@@ -543,6 +545,7 @@ def test_stage_change_problems() -> None:
         "$.pipeline": "must not be empty or blank",
     }
     assert subject(lambda: StageChange(None, "", "e", T0)) == "StageChange"
+    assert problems(lambda: StageChange(None, "s", None, T0)) == {"$.event": "is required"}  # type: ignore[arg-type]
     assert problems(lambda: StageChange(None, "s", "e", T0, note="a\x00")) == {
         "$.note": "must not contain NUL characters (databases such as PostgreSQL cannot store them)"
     }

@@ -279,6 +279,11 @@ def main(argv: list[str] | None = None) -> int:
         "--sample", type=int, metavar="N", help="run only N mutants per module (an estimate)"
     )
     parser.add_argument(
+        "--report",
+        action="store_true",
+        help="run nothing: report (and with --write-docs, record) the last results",
+    )
+    parser.add_argument(
         "--retest",
         action="store_true",
         help="keep the last run and rerun only the mutants it did not kill",
@@ -297,8 +302,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"mutating {len(files)} module(s) with {' '.join(tests)}", flush=True)
 
     os.nice(19)  # share the machine: the lowest priority, inherited by the test process
+    os.chdir(ROOT)
     skips = load_skips()
-    run_mutmut(files, tests, debug=args.debug, sample=args.sample, retest=args.retest)
+    if not args.report:
+        run_mutmut(files, tests, debug=args.debug, sample=args.sample, retest=args.retest)
     scores = collect(files, tests, skips)
 
     print()
