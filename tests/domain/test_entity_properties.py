@@ -78,8 +78,9 @@ def test_uuid7_carries_its_time_version_and_variant(at: datetime) -> None:
 
 
 def test_uuid7_lays_out_the_random_bits_as_rfc_9562(monkeypatch: pytest.MonkeyPatch) -> None:
-    rand = bytes(range(0xA1, 0xAB))  # 10 recognisable bytes
-    monkeypatch.setattr(os, "urandom", lambda n: rand[:n])
+    pattern = bytes.fromhex("13579bdf2468ace13579bdf2468ace0f")
+    rand = pattern[:10]  # RFC 9562 needs 74 random bits: ten bytes, the last one odd
+    monkeypatch.setattr(os, "urandom", lambda n: pattern[:n])
     value = uuid7(T0).int
     bits = int.from_bytes(rand, "big")
     assert value >> 80 == int(T0.timestamp() * 1000)
