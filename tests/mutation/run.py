@@ -249,7 +249,7 @@ def show(name: str) -> str:
     ).stdout
 
 
-def write_docs(scores: list[Score], command: str) -> None:
+def write_docs(scores: list[Score], command: str, note: str = "") -> None:
     """Replace the measured modules' rows of the table in docs/mutation.md."""
     text = DOCS_PAGE.read_text(encoding="utf-8")
     start, end = text.index(START), text.index(END)
@@ -262,7 +262,7 @@ def write_docs(scores: list[Score], command: str) -> None:
     for score in scores:
         rows[score.module] = score.row(day)
     table = "\n".join([*HEADER, *(rows[name] for name in sorted(rows))])
-    block = f"{START}\nLast command: `{command}`\n\n{table}\n"
+    block = f"{START}\nLast command: `{command}`{note}\n\n{table}\n"
     DOCS_PAGE.write_text(text[:start] + block + text[end:], encoding="utf-8")
 
 
@@ -337,8 +337,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.sample is not None:
         print(f"(estimates from at most {args.sample} mutants per module)")
     if args.write_docs and args.sample is None:
-        command = "python tests/mutation/run.py " + " ".join(argv or sys.argv[1:])
-        write_docs(scores, command)
+        shown = [a for a in (argv or sys.argv[1:]) if a not in ("--write-docs", "--report")]
+        command = "python tests/mutation/run.py " + " ".join(shown)
+        note = " (then `--retest` after new tests)" if args.report else ""
+        write_docs(scores, command, note)
         print(f"updated {DOCS_PAGE.relative_to(ROOT)}")
     return 1 if failed else 0
 
