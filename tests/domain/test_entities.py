@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 
 from pipelinekit import (
     Company,
@@ -139,6 +139,7 @@ class TestOpportunity:
         assert opp.evolve(amount=None).weighted_amount is None
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pks.leads())
 def test_generated_leads_survive_evolve(lead: Lead) -> None:
     assert lead.evolve() == lead

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -16,16 +17,17 @@ __all__ = ["EmailAddress", "Person", "PhoneNumber", "Seniority"]
 
 T = TypeVar("T")
 
-_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# Matched with fullmatch: ``$`` would also accept a trailing newline.
+_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 # The happy path in one match; the step-by-step checks below explain a failure.
 _LABEL_RE = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
-_HOST = re.compile(rf"^(?:{_LABEL_RE}\.)+(?!\d+$){_LABEL_RE}$")
+_HOST = re.compile(rf"(?:{_LABEL_RE}\.)+(?!\d+\Z){_LABEL_RE}")
 
 
 def domain_problem(domain: str) -> str | None:
     """Return why ``domain`` (lower-cased) is not a valid host name, or None."""
-    if len(domain) <= 253 and _HOST.match(domain):
+    if len(domain) <= 253 and _HOST.fullmatch(domain):
         return None
     if len(domain) > 253:
         return "domain is longer than 253 characters"
@@ -33,7 +35,7 @@ def domain_problem(domain: str) -> str | None:
     if len(labels) < 2:
         return f"domain {domain!r} needs a dot (e.g. example.com)"
     for label in labels:
-        if not _LABEL.match(label):
+        if not _LABEL.fullmatch(label):
             return f"domain {domain!r} has an invalid label {label!r}"
     if labels[-1].isdigit():
         return f"domain {domain!r} has a numeric top-level label"
@@ -42,7 +44,7 @@ def domain_problem(domain: str) -> str | None:
 
 def _email_problem(value: str) -> str | None:
     local, at, domain = value.rpartition("@")
-    if len(value) <= 254 and len(local) <= 64 and _LOCAL.match(local):
+    if len(value) <= 254 and len(local) <= 64 and _LOCAL.fullmatch(local):
         return domain_problem(domain.lower())
     if len(value) > 254:
         return "is longer than 254 characters"
@@ -51,7 +53,7 @@ def _email_problem(value: str) -> str | None:
         return f"{_masked_email(value)!r} is not an email address (expected name@domain)"
     if len(local) > 64:
         return "local part is longer than 64 characters"
-    if not _LOCAL.match(local):
+    if not _LOCAL.fullmatch(local):
         return f"local part of {_masked_email(value)!r} has characters not allowed in an address"
     return domain_problem(domain.lower())
 
@@ -124,11 +126,14 @@ class PhoneNumber:
         digits = compact.lstrip("+")
         if compact.startswith("00"):
             digits = compact[2:]
-        if not digits.isdigit() or not 6 <= len(digits) <= 15:
+        # isdecimal, not isdigit: superscripts and circled numbers are not digits to dial.
+        if not digits.isdecimal() or not 6 <= len(digits) <= 15:
             fail(
                 type(self),
                 _one("$", "is not a phone number: expected 6 to 15 digits, optionally with +"),
             )
+        if not digits.isascii():  # decimal digits of any script (Arabic-Indic, full-width...)
+            digits = "".join(str(unicodedata.decimal(c)) for c in digits)
         self.__attrs_init__(raw)
         # a derived field, not an input: set once, here
         object.__setattr__(self, "normalised", ("+" if international else "") + digits)
@@ -201,9 +206,11 @@ class Person:
         try:
             person = cls(name, mail, tel, job_title, seniority)
         except ValidationError as error:
+            # The email and phone reached the constructor only if they were valid, so
+            # its problems are the person's own; "needs a name, an email or a phone"
+            # is moot when one was given but refused above.
             for problem in error.problems:
-                already = problem.path in {"$.email", "$.phone"}
-                if not already and not (problem.path == "$" and (email or phone)):
+                if not (problem.path == "$" and (email or phone)):
                     checks.problems.append(problem)
             checks.done(cls)
             raise
