@@ -65,7 +65,7 @@ REDIRECTS = {("pipelinekit.qualification", "pipelinekit.lifecycle")}
 
 #: Loops a change under way removes (storage ports <-> erasure); each entry must still be
 #: a loop, so the entry goes as soon as its loop does, and then no loop is left at all.
-PENDING_LOOPS = {frozenset({"pipelinekit.storage.erasure", "pipelinekit.storage.ports"})}
+PENDING_LOOPS: set[frozenset[str]] = set()
 
 #: Third-party libraries the domain may use (besides the standard library).
 DOMAIN_MAY_IMPORT = {"attrs"}

@@ -1,4 +1,4 @@
-"""Settings of the ``pipelinekit`` command: precedence, and every problem of a bad file with its path."""
+"""Settings of the ``pipelinekit`` command: precedence, and every problem of a bad file."""
 
 from __future__ import annotations
 

@@ -5,8 +5,7 @@ look for crashes) and by ``test_corpus.py`` (which replays the kept corpus in th
 normal test run, without atheris).  A target returns normally or raises
 :class:`pipelinekit.PipelinekitError`; anything else escaping is a crash.
 
-The importer is reached through :func:`_importer` only, so that moving it to
-another package means changing one line.
+The importer is reached through :func:`_importer` only.
 """
 
 from __future__ import annotations
@@ -265,10 +264,10 @@ class Reader:
 
 
 def _importer() -> ModuleType:
-    """The module holding ``import_leads`` (moves to ``pipelinekit.io``)."""
-    from pipelinekit.cli import importer
+    """The module holding ``import_leads``."""
+    import pipelinekit.io
 
-    return importer
+    return pipelinekit.io
 
 
 def from_json_target(data: bytes) -> None:

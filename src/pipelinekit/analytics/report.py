@@ -20,9 +20,8 @@ from typing import Any, Final
 
 import attrs
 
-from ..domain import Lead, Opportunity
+from ..domain import BreakdownLine, Lead, Opportunity, QualificationResult
 from ..pipelines import Pipeline, PipelineSpec, sales_pipeline
-from ..qualification import BreakdownLine, QualificationResult
 from .forecast import forecast
 from .funnel import funnel, lead_conversion
 from .results import Forecast, Funnel, LeadConversion, rate

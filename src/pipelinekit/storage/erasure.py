@@ -27,8 +27,17 @@ from typing import Any, Protocol
 import attrs
 
 from ..clock import Clock
-from ..domain import Event, FrozenMap, Lead, Opportunity, Person, Prospect, Source, StageChange
-from ..qualification import QualificationResult
+from ..domain import (
+    Event,
+    FrozenMap,
+    Lead,
+    Opportunity,
+    Person,
+    Prospect,
+    QualificationResult,
+    Source,
+    StageChange,
+)
 from ..serialization import from_dict, to_dict
 
 __all__ = [

@@ -9,11 +9,11 @@ from typing import Annotated
 
 import typer
 
-from ...lifecycle import apply_proposal, propose
 from ...analytics import top_leads
 from ...domain import Lead
 from ...errors import PipelinekitError
 from ...io import not_utf8
+from ...lifecycle import apply_proposal, propose
 from ...qualification import Strategy
 from ...storage import UnitOfWork
 from .._context import JsonOption, TopOption, UserError, as_of, state
