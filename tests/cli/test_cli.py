@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 import sysconfig
@@ -466,3 +467,84 @@ def test_square_brackets_in_messages_and_data_are_printed_as_written(
     code, out, _ = run(capsys, "import", "[q1] leads.csv")
     assert code == 0
     assert "Imported [q1] leads.csv into" in out
+
+
+def test_missing_extras_are_named_with_their_brackets(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # the postgres extra is missing
+    url = "postgresql+psycopg://app@127.0.0.1:1/sales"
+    code, _, err = run(capsys, "--db", url, "report")
+    assert code == ExitCode.MISSING_EXTRA
+    assert 'pip install "pipelinekit[postgres]"' in " ".join(err.split())
+    monkeypatch.setitem(sys.modules, "pydot", None)  # and the diagrams extra
+    code, _, err = run(capsys, "pipeline", "diagram", "sales", "--format", "svg", "--out", "s.svg")
+    assert code == ExitCode.MISSING_EXTRA
+    assert "pipelinekit[diagrams]" in " ".join(err.split())
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+COMMANDS = ["demo", "import", "qualify", "report", "export", "pipeline validate",
+            "pipeline show", "pipeline diagram"]  # fmt: skip
+
+
+def test_the_readme_names_exactly_the_commands_that_take_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    said = re.search(r"the commands that print results take `--json` \(([^;]*);", text)
+    assert said, "the README says which commands take --json"
+    listed = set(re.findall(r"`([^`]+)`", said.group(1)))
+    taking = set()
+    for command in COMMANDS:
+        code, out, _ = run(capsys, *command.split(), "--help")
+        assert code == 0
+        if "--json" in out:
+            taking.add(command)
+    assert listed == taking
+
+
+def test_smaller_edges_of_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--db", "mysql://app@db/sales", "report")
+    assert code == ExitCode.USAGE
+    assert "unsupported storage URL 'mysql'" in err
+    assert "sql_storage" not in err
+    code, _, err = run(capsys, "--db", "postgresql+psycopg://postgres@127.0.0.1:1/x", "report")
+    assert code == ExitCode.STORAGE
+    assert "opening the database failed" in err
+    assert "schema" not in err  # a read-only command creates nothing
+    run(capsys, "demo", "--leads", "5")
+    code, out, err = run(capsys, "export", "--kind", "prospects")
+    assert (code, out) == (0, "")
+    assert "No prospects are stored in pipelinekit.sqlite3: nothing was exported." in err
+    Path("www.csv").write_text("id,company,domain\nw1,Example,www.example\nw2,Bad,https://www.bad_host.com/\n")
+    code, out, err = run(capsys, "import", "www.csv", "--json")
+    problems = json.loads(out)["errors"]
+    assert [(e["line"], e["reason"]) for e in problems] == [
+        (3, "domain 'bad_host.com' has an invalid label 'bad_host' "
+            "(given as 'https://www.bad_host.com/')")
+    ]
+    with sqlite_storage("pipelinekit.sqlite3") as storage, storage.unit_of_work() as uow:
+        stored = uow.leads.by_external_id("w1")
+        assert stored is not None
+        assert stored.company is not None
+        assert stored.company.domain == "www.example"
+
+
+def test_tables_fit_80_columns_without_cutting_keys_or_wrapping_titles(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelinekit.pipelines import sales_pipeline
+
+    run(capsys, "demo", "--leads", "20")
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run(capsys, "pipeline", "show", "sales")
+    assert code == 0
+    assert max(len(line) for line in out.splitlines()) <= 80
+    rows = [line for line in out.splitlines() if line.startswith("│")]
+    for stage in sales_pipeline().spec.stages:
+        assert any(f"│ {stage.key} " in row and f"│ {stage.label} " in row for row in rows)
+    code, out, _ = run(capsys, "qualify", "--as-of", "2030-01-01")
+    assert code == 0
+    assert re.fullmatch(r"Qualified \d+ leads with fit-score", out.splitlines()[0].strip())
+    assert out.splitlines()[1].startswith("┏")  # the title is one line

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +17,16 @@ from ..storage import Storage
 from .exit_codes import ExitCode
 from .settings import Settings
 
-__all__ = ["JsonOption", "State", "TopOption", "UserError", "as_of", "now", "state"]
+__all__ = [
+    "JsonOption",
+    "State",
+    "TopOption",
+    "UserError",
+    "as_of",
+    "interruptible",
+    "now",
+    "state",
+]
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")
@@ -86,7 +97,9 @@ class State:
                 ExitCode.MISSING_EXTRA,
             ) from error
         except ValueError as error:
-            raise UserError(f"--db {settings.describe_db()}: {error}", ExitCode.USAGE) from error
+            problems = getattr(error, "problems", ())
+            reason = "; ".join(p.message for p in problems) if problems else str(error)
+            raise UserError(f"--db {settings.describe_db()}: {reason}", ExitCode.USAGE) from error
 
 
 def state(ctx: typer.Context) -> State:
@@ -113,3 +126,16 @@ def as_of(value: str | None) -> datetime:
             ExitCode.USAGE,
         ) from error
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@contextmanager
+def interruptible(done: Callable[[], str]) -> Iterator[None]:
+    """Ctrl-C inside the block becomes a :class:`UserError` (exit 130) saying ``done()``.
+
+    ``done`` tells what the command had committed when it was interrupted and
+    how to carry on; it is called only when Ctrl-C is pressed.
+    """
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise UserError(f"interrupted (Ctrl-C): {done()}", ExitCode.INTERRUPTED) from None

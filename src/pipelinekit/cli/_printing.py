@@ -100,10 +100,17 @@ def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Callable
 
 def _table(title: str, columns: Iterable[str], *, left: int = 1) -> Table:
     """A table whose first ``left`` columns are text (left-aligned) and the rest figures."""
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", min_width=len(title))  # titles never wrap
     for i, name in enumerate(columns):
         table.add_column(name, justify="left" if i < left else "right")
     return table
+
+
+def _keep_whole(table: Table, column: int, values: Iterable[str]) -> None:
+    """Keys in ``column`` are never cut or wrapped: the column is as wide as its longest key."""
+    widest = max((len(value) for value in values), default=0)
+    table.columns[column].no_wrap = True
+    table.columns[column].min_width = max(widest, len(str(table.columns[column].header)))
 
 
 def _money(amount: Decimal, currency: str | None) -> str:
@@ -198,14 +205,23 @@ def print_qualified(
 def print_pipeline(spec: PipelineSpec) -> None:
     """A pipeline's stages and transitions."""
     out = console()
-    names = ("stage", "label", "kind", "probability", "forecast", "rotting days")
+    names = ("stage", "label", "kind", "win %", "forecast", "rots after")
     stages = _table(f"{spec.label} ({spec.key})", names, left=len(names))
+    _keep_whole(stages, 0, (s.key for s in spec.stages))
+    _keep_whole(stages, 1, (s.label for s in spec.stages))
     for s in sorted(spec.stages, key=lambda s: s.order):
         stages.add_row(
-            s.key, s.label, s.kind.value, f"{s.probability}%", s.forecast, str(s.rotting_days or "")
+            s.key,
+            s.label,
+            s.kind.value,
+            f"{s.probability}%",
+            s.forecast,
+            f"{s.rotting_days} days" if s.rotting_days else "",
         )
     out.print(stages)
     moves = _table("Transitions", ("event", "from", "to", "guards"), left=4)
+    _keep_whole(moves, 0, (t.event for t in spec.transitions))
+    _keep_whole(moves, 2, (t.target for t in spec.transitions))
     for t in spec.transitions:
         moves.add_row(t.event, ", ".join(t.sources), t.target, ", ".join(g.name for g in t.guards))
     out.print(moves)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .._context import JsonOption, TopOption, state
+from .._context import JsonOption, TopOption, interruptible, state
 from .._printing import print_json, print_report, progress_bar, say
 from .report import stored_report
 
@@ -39,35 +39,44 @@ def demo(
 
     run = state(ctx)
     storage = run.storage()
+    stored = False
+
+    def resume() -> str:
+        if stored:
+            return f"the demo data is stored in {run.db_label}; `pipelinekit report` shows it"
+        return "nothing was stored (the demo data is written in one transaction); run it again"
+
     try:
-        as_of = DEFAULT_START + timedelta(days=180)
-        with storage.unit_of_work(read_only=True) as uow:
-            present = uow.leads.by_external_id(f"demo-{seed}-00000") is not None
-        if present:
-            if not json_out:
-                say(f"Demo data for seed {seed} is already in {run.db_label}; reporting it.")
-        else:
-            with progress_bar("Generating and working leads", enabled=not json_out) as update:
-                generated = synthetic_leads(leads, seed=seed)
-                outcome = run_scenario(generated, as_of=as_of, seed=seed, progress=update)
-            with (
-                progress_bar("Storing", enabled=not json_out) as update,
-                storage.unit_of_work() as uow,
-            ):
-                total = len(outcome.leads) + len(outcome.opportunities)
-                for start in range(0, len(outcome.leads), _BATCH):
-                    uow.leads.upsert_all(outcome.leads[start : start + _BATCH])
-                    update(min(start + _BATCH, len(outcome.leads)), total)
-                uow.opportunities.save_all(outcome.opportunities)
-                uow.events.append_all(outcome.events)
-                uow.commit()
-                update(total, total)
-            if not json_out:
-                say(
-                    f"Stored {len(outcome.leads)} leads and {len(outcome.opportunities)} "
-                    f"opportunities in {run.db_label} (as of {as_of.date()})."
-                )
-        report = stored_report(storage, top)
+        with interruptible(resume):
+            as_of = DEFAULT_START + timedelta(days=180)
+            with storage.unit_of_work(read_only=True) as uow:
+                present = uow.leads.by_external_id(f"demo-{seed}-00000") is not None
+            if present:
+                if not json_out:
+                    say(f"Demo data for seed {seed} is already in {run.db_label}; reporting it.")
+            else:
+                with progress_bar("Generating and working leads", enabled=not json_out) as update:
+                    generated = synthetic_leads(leads, seed=seed)
+                    outcome = run_scenario(generated, as_of=as_of, seed=seed, progress=update)
+                with (
+                    progress_bar("Storing", enabled=not json_out) as update,
+                    storage.unit_of_work() as uow,
+                ):
+                    total = len(outcome.leads) + len(outcome.opportunities)
+                    for start in range(0, len(outcome.leads), _BATCH):
+                        uow.leads.upsert_all(outcome.leads[start : start + _BATCH])
+                        update(min(start + _BATCH, len(outcome.leads)), total)
+                    uow.opportunities.save_all(outcome.opportunities)
+                    uow.events.append_all(outcome.events)
+                    uow.commit()
+                    stored = True
+                    update(total, total)
+                if not json_out:
+                    say(
+                        f"Stored {len(outcome.leads)} leads and {len(outcome.opportunities)} "
+                        f"opportunities in {run.db_label} (as of {as_of.date()})."
+                    )
+            report = stored_report(storage, top)
     finally:
         storage.close()
     if json_out:

@@ -10,7 +10,7 @@ import typer
 from ...analytics import PipelineReport, pipeline_report
 from ...io import OutputFileError
 from ...storage import Storage
-from .._context import JsonOption, TopOption, state
+from .._context import JsonOption, TopOption, interruptible, state
 from .._printing import console, print_json, print_report
 
 __all__ = ["report", "stored_report"]
@@ -36,8 +36,13 @@ def report(
     """Print the funnel, the forecast of open opportunities and the best leads."""
     run = state(ctx)
     storage = run.storage(must_exist=True)
+
+    def resume() -> str:
+        return "nothing was changed (report only reads); run it again"
+
     try:
-        data = stored_report(storage, top)
+        with interruptible(resume):
+            data = stored_report(storage, top)
     finally:
         storage.close()
     if html is not None:
