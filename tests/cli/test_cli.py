@@ -517,12 +517,17 @@ def test_smaller_edges_of_the_command(capsys: pytest.CaptureFixture[str]) -> Non
     code, out, err = run(capsys, "export", "--kind", "prospects")
     assert (code, out) == (0, "")
     assert "No prospects are stored in pipelinekit.sqlite3: nothing was exported." in err
-    Path("www.csv").write_text("id,company,domain\nw1,Example,www.example\nw2,Bad,https://www.bad_host.com/\n")
+    Path("www.csv").write_text(
+        "id,company,domain\nw1,Example,www.example\nw2,Bad,https://www.bad_host.com/\n"
+    )
     code, out, err = run(capsys, "import", "www.csv", "--json")
     problems = json.loads(out)["errors"]
     assert [(e["line"], e["reason"]) for e in problems] == [
-        (3, "domain 'bad_host.com' has an invalid label 'bad_host' "
-            "(given as 'https://www.bad_host.com/')")
+        (
+            3,
+            "domain 'bad_host.com' has an invalid label 'bad_host' "
+            "(given as 'https://www.bad_host.com/')",
+        )
     ]
     with sqlite_storage("pipelinekit.sqlite3") as storage, storage.unit_of_work() as uow:
         stored = uow.leads.by_external_id("w1")
