@@ -553,3 +553,107 @@ def test_tables_fit_80_columns_without_cutting_keys_or_wrapping_titles(
     assert code == 0
     assert re.fullmatch(r"Qualified \d+ leads with fit-score", out.splitlines()[0].strip())
     assert out.splitlines()[1].startswith("┏")  # the title is one line
+
+
+def test_checklist_answers_are_checked_on_import_with_the_accepted_values(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    Path("bant.csv").write_text(
+        "id,name,bant.budget,bant.need,meddpicc.champion,plan\n"
+        "b1,Ann,yes,3,validated,gold\n"
+        "b2,Bob,High,,maybe,\n"
+        "b3,Cy,confirmed,7,,\n",
+        encoding="utf-8",
+    )
+    code, data = run_json(capsys, "import", "bant.csv")
+    assert code == ExitCode.ROWS_REJECTED
+    assert [(e["line"], e["path"], e["reason"]) for e in data["errors"]] == [
+        (2, "$.custom.bant.budget", "'yes' is not an answer for bant.budget: "
+            "use one of none, low, medium, high, confirmed (or 0-4)"),
+        (3, "$.custom.meddpicc.champion", "'maybe' is not an answer for meddpicc.champion: "
+            "use one of none, partial, validated (or 0-2)"),
+        (4, "$.custom.bant.need", "'7' is not an answer for bant.need: "
+            "use one of none, low, medium, high, confirmed (or 0-4)"),
+    ]  # fmt: skip
+    Path("fixed.csv").write_text("id,name,bant.budget,bant.need\nb1,Ann,HIGH,3\n", encoding="utf-8")
+    code, data = run_json(capsys, "import", "fixed.csv")
+    assert (code, data["inserted"]) == (0, 1)
+
+
+def test_the_cli_docs_list_every_checklist_answer_column_and_its_values() -> None:
+    from pipelinekit.qualification import checklist_answers
+
+    page = (README.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    documented: dict[str, str] = {}
+    for columns, values in re.findall(r"^  \| (`[^|]+`) \| ([^|]+) \|$", page, re.MULTILINE):
+        for column in re.findall(r"`([^`]+)`", columns):
+            documented[column] = values.strip()
+    expected = {
+        key: f"{', '.join(entry.levels)} (or 0-{entry.max})"
+        for key, entry in checklist_answers().items()
+    }
+    assert documented == expected
+
+
+def test_csv_columns_may_be_separated_by_semicolons_or_tabs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    Path("semi.csv").write_text(
+        'id;name;email;company\ns1;Ann;ann@x.example;"Big; Co"\n', encoding="utf-8"
+    )
+    Path("tabs.csv").write_text("id\tname\tcompany\nt1\tBo\tAcme, Inc\n", encoding="utf-8")
+    code, out, _ = run(capsys, "import", "semi.csv")
+    assert code == 0
+    assert "Columns separated by semicolon." in out
+    code, data = run_json(capsys, "import", "tabs.csv")
+    assert (code, data["inserted"], data["delimiter"]) == (0, 1, "\t")
+    with sqlite_storage("pipelinekit.sqlite3") as storage, storage.unit_of_work() as uow:
+        semi = uow.leads.by_external_id("s1")
+        tabs = uow.leads.by_external_id("t1")
+    assert semi is not None and semi.company is not None  # noqa: PT018
+    assert semi.company.name == "Big; Co"
+    assert tabs is not None and tabs.company is not None  # noqa: PT018
+    assert tabs.company.name == "Acme, Inc"
+
+
+def test_a_csv_file_with_no_recognised_column_is_one_clear_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    Path("de.csv").write_text("Kennung;Vorname;Firma\n1;Ann;Acme\n", encoding="utf-8")
+    code, _, err = run(capsys, "import", "de.csv")
+    said = " ".join(err.split())
+    assert code == ExitCode.INPUT
+    assert "no column is recognised as a lead field" in said
+    assert "split at each semicolon, gives 'Kennung', 'Vorname', 'Firma'" in said
+    assert "external_id, name, email, phone, job_title, company" in said
+    assert "--map FIELD=COLUMN" in said
+    assert not Path("pipelinekit.sqlite3").exists()  # refused before the database is made
+    code, data = run_json(capsys, "import", "de.csv", "--map", "company=Firma")
+    assert (code, data["inserted"]) == (0, 1)
+
+
+def test_unbalanced_quotes_are_row_errors_and_swallow_no_row_silently(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    Path("q.csv").write_text(
+        "id,name,email,notes\n"
+        'a1,"Ann",ann@x.example,"two\nlines"\n'
+        'b2,"Bob,bob@x.example,\n'
+        'c3,"Cy",cy@x.example,\n'
+        "d4,Dee,dee@x.example,\n"
+        'e5,"Eve,eve@x.example,\n'
+        "f6,Fay,fay@x.example,\n",
+        encoding="utf-8",
+    )
+    code, data = run_json(capsys, "import", "q.csv")
+    assert code == ExitCode.ROWS_REJECTED
+    assert [(e["line"], e["path"]) for e in data["errors"]] == [(4, "$"), (7, "$")]
+    first, last = (e["reason"] for e in data["errors"])
+    assert first.startswith("unbalanced quotes: a quote opened on line 4")
+    assert "lines 4-5 could not be read as rows" in first
+    assert "lines 7-8 could not be read as rows" in last
+    with sqlite_storage("pipelinekit.sqlite3") as storage, storage.unit_of_work() as uow:
+        assert {lead.external_id for lead in uow.leads.iterate()} == {"a1", "d4"}
+        a1 = uow.leads.by_external_id("a1")
+    assert a1 is not None
+    assert a1.notes == "two\nlines"  # a quoted value may still span lines

@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..analytics import PipelineReport, TopLead
-from ..io import ImportSummary
+from ..io import DELIMITERS, ImportSummary
 from ..pipelines import PipelineSpec
 
 __all__ = [
@@ -176,6 +176,8 @@ def print_import(summary: ImportSummary, *, title: str, report: str | None) -> N
     counts = _table(title, names, left=0)
     counts.add_row(*(str(getattr(summary, name)) for name in names))
     out.print(counts)
+    if summary.delimiter is not None:
+        out.print(f"Columns separated by {DELIMITERS.get(summary.delimiter, summary.delimiter)}.")
     if not summary.errors:
         return
     shown = _table("Rejected rows (first 10 problems)", ("line", "field", "reason"), left=3)
