@@ -67,3 +67,27 @@ def test_docstring_examples_run(name: str) -> None:
         runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.failed == 0, f"{result.failed} docstring example(s) failed in {name}"
+
+
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+@pytest.mark.parametrize(
+    "page", sorted((ROOT / "docs").rglob("*.md")), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_relative_links_name_files_the_site_can_resolve(page: Path) -> None:
+    """A link to a folder is left as is by MkDocs (a warning, and a broken link on the site)."""
+    bad = []
+    for target in _LINK.findall(page.read_text(encoding="utf-8")):
+        if re.match(r"[a-z]+:|#", target):
+            continue
+        path = (page.parent / target.split("#", 1)[0]).resolve()
+        if not path.is_file():
+            bad.append(target)
+    assert bad == []
+
+
+def test_the_docs_speak_without_project_internal_words() -> None:
+    """Readers do not know the project's source articles: "the seeds'" explains nothing."""
+    pages = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]
+    assert [p.name for p in pages if "seeds'" in p.read_text(encoding="utf-8")] == []

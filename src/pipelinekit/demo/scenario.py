@@ -2,9 +2,9 @@
 
 :func:`demo_scorer` is the fit score the demo uses (an ICP fit score and BANT,
 blended); :func:`run_scenario` walks every lead through the lead lifecycle and
-every opportunity through the seeds' five-stage sales pipeline, with seeded
+every opportunity through the classic five-stage sales pipeline, with seeded
 outcomes driven by each lead's hidden intent: about one lead in 25 ends up a
-paying customer, as in the seeds.  Everything goes through the public
+paying customer, as sales guides report.  Everything goes through the public
 pipeline and qualification APIs, so the histories, results and domain events
 are the real thing.
 """
