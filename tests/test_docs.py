@@ -7,6 +7,7 @@ that is not meant to run.
 
 from __future__ import annotations
 
+import ast
 import doctest
 import importlib
 import pkgutil
@@ -91,3 +92,72 @@ def test_the_docs_speak_without_project_internal_words() -> None:
     """Readers do not know the project's source articles: "the seeds'" explains nothing."""
     pages = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]
     assert [p.name for p in pages if "seeds'" in p.read_text(encoding="utf-8")] == []
+
+
+def _settings_calls(source: str) -> list[ast.Call]:
+    """The ``settings(...)`` calls of some code (not ``settings.register_profile`` and such)."""
+    calls = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            if name == "settings" and not (
+                isinstance(func, ast.Attribute) and not isinstance(func.value, ast.Name)
+            ):
+                calls.append(node)
+    return calls
+
+
+def _keyword(call: ast.Call, name: str) -> str | None:
+    found = next((k for k in call.keywords if k.arg == name), None)
+    return None if found is None else ast.unparse(found.value)
+
+
+def _suppressed(call: ast.Call) -> str:
+    return _keyword(call, "suppress_health_check") or ""
+
+
+def test_doc_examples_settings_suit_a_loaded_machine() -> None:
+    """Examples readers copy generate entities, which is slow on a busy machine: they say so."""
+    unsuited = []
+    for page in PAGES:
+        named: dict[str, ast.Call] = {}  # NAME = settings(...) earlier on the page
+        for line, source in _blocks(page):
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                    for target in node.targets:
+                        if isinstance(target, ast.Name):
+                            named[target.id] = node.value
+            for call in _settings_calls(source):
+                parent = call.args[0] if call.args else None
+                chain = [call]
+                if isinstance(parent, ast.Name) and parent.id in named:
+                    chain.append(named[parent.id])
+                deadline = next(filter(None, (_keyword(c, "deadline") for c in chain)), None)
+                suppressed = next(filter(None, (_suppressed(c) for c in chain)), "")
+                if deadline != "None" or "too_slow" not in suppressed:
+                    unsuited.append(f"{page.relative_to(ROOT)}:{line + call.lineno}")
+    assert unsuited == []
+
+
+def test_explicit_health_check_lists_keep_too_slow_suppressed() -> None:
+    """An explicit ``suppress_health_check`` replaces the suite profile's: it must keep too_slow.
+
+    The kits (``pipelinekit.testing``) run in other projects' suites, without this
+    suite's profile: their settings turn the deadline off and suppress too_slow.
+    """
+    unsuited = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for call in _settings_calls(path.read_text(encoding="utf-8")):
+            if _keyword(call, "suppress_health_check") and "too_slow" not in _suppressed(call):
+                unsuited.append(f"{path.relative_to(ROOT)}:{call.lineno}")
+    for path in sorted((ROOT / "src" / "pipelinekit" / "testing").rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        for call in _settings_calls(source):
+            suppressed = _suppressed(call)
+            constant = re.search(rf"^{re.escape(suppressed)} = (.*)$", source, re.MULTILINE)
+            if constant:
+                suppressed = constant.group(1)
+            if _keyword(call, "deadline") != "None" or "too_slow" not in suppressed:
+                unsuited.append(f"{path.relative_to(ROOT)}:{call.lineno}")
+    assert unsuited == []
