@@ -58,15 +58,18 @@ def test_end_to_end_demo_import_qualify_report(
         deals = list(uow.opportunities.iterate())
     assert len(leads) == demo["leads"] == 150
     assert len(deals) == demo["opportunities"] > 0
-    funnel = {row["step"]: row["count"] for row in demo["funnel"]}
-    assert funnel["leads"] == 150
-    assert funnel["initial_contact"] == len(deals) == sum(x.status == "converted" for x in leads)
-    assert funnel["closed_won"] == sum(d.outcome == "won" for d in deals)
+    lead_funnel = {row["step"]: row["count"] for row in demo["lead_funnel"]}
+    deal_funnel = {row["step"]: row["count"] for row in demo["deal_funnel"]}
+    assert lead_funnel["new"] == 150
+    converted = sum(x.status == "converted" for x in leads)
+    assert lead_funnel["converted"] == converted == len(deals) == deal_funnel["initial_contact"]
+    assert deal_funnel["closed_won"] == sum(d.outcome == "won" for d in deals)
     by_source = {row["source"]: row for row in demo["by_source"]}
     assert sum(row["leads"] for row in by_source.values()) == 150
-    assert sum(row["won"] for row in by_source.values()) == funnel["closed_won"]
-    counts = [row["count"] for row in demo["funnel"]]
-    assert counts == sorted(counts, reverse=True)  # a funnel only narrows
+    assert sum(row["won"] for row in by_source.values()) == deal_funnel["closed_won"]
+    for funnel in ("lead_funnel", "deal_funnel"):
+        counts = [row["count"] for row in demo[funnel]]
+        assert counts == sorted(counts, reverse=True)  # a funnel only narrows
     open_deals = [d for d in deals if d.outcome == "open"]
     assert sum(r["count"] for r in demo["forecast"]["stages"]) == len(open_deals)
     best = demo["top_leads"][0]
@@ -107,7 +110,7 @@ def test_end_to_end_demo_import_qualify_report(
         assert uow.leads.count() == 152
 
     # qualify: scores the open leads, stores results, applies verdicts
-    code, qualified = run_json(capsys, "--db", db, "qualify", "--as-of", "2026-12-01")
+    code, qualified = run_json(capsys, "--db", db, "qualify")  # as of now, after the demo
     assert code == 0
     with storage.unit_of_work(read_only=True) as uow:
         ada = uow.leads.by_external_id("crm-1")
@@ -122,13 +125,14 @@ def test_end_to_end_demo_import_qualify_report(
     # report: tables and an HTML file
     code, out, _ = run(capsys, "--db", db, "report", "--html", "report.html")
     assert code == 0
-    assert "Funnel" in out
+    assert "Lead funnel" in out
+    assert "Deal funnel" in out
     assert "Forecast" in out
     assert "Best leads" in out
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert html.startswith("<!doctype html>")
-    assert "Funnel" in html
-    assert html.count("<svg") == 2  # funnel and forecast charts (the report extra)
+    assert "Lead funnel" in html
+    assert html.count("<svg") == 3  # two funnels and the forecast (the report extra)
     storage.close()
 
 
@@ -142,6 +146,7 @@ def test_demo_twice_reports_the_stored_data(capsys: pytest.CaptureFixture[str]) 
     _, first = run_json(capsys, "demo", "--leads", "60")
     code, second = run_json(capsys, "demo", "--leads", "60")
     assert code == 0
+    assert first.pop("as_of") <= second.pop("as_of")  # each report is dated when it runs
     assert first == second
     assert Path("pipelinekit.sqlite3").exists()  # the default database
 
@@ -549,7 +554,7 @@ def test_tables_fit_80_columns_without_cutting_keys_or_wrapping_titles(
     rows = [line for line in out.splitlines() if line.startswith("│")]
     for stage in sales_pipeline().spec.stages:
         assert any(f"│ {stage.key} " in row and f"│ {stage.label} " in row for row in rows)
-    code, out, _ = run(capsys, "qualify", "--as-of", "2030-01-01")
+    code, out, _ = run(capsys, "qualify")
     assert code == 0
     assert re.fullmatch(r"Qualified \d+ leads with fit-score", out.splitlines()[0].strip())
     assert out.splitlines()[1].startswith("┏")  # the title is one line
@@ -657,3 +662,50 @@ def test_unbalanced_quotes_are_row_errors_and_swallow_no_row_silently(
         a1 = uow.leads.by_external_id("a1")
     assert a1 is not None
     assert a1.notes == "two\nlines"  # a quoted value may still span lines
+
+
+def test_the_report_reads_at_a_glance(capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).date()
+    code, _, err = run(capsys, "demo", "--leads", "200", "--seed", "25")
+    assert code == 0
+    assert f"(as of {today})" in err  # the demo's story ends today, as `qualify` sees it
+    with sqlite_storage("pipelinekit.sqlite3") as storage, storage.unit_of_work() as uow:
+        deals = list(uow.opportunities.iterate())
+    assert deals
+    assert all(deal.expected_close is not None for deal in deals)
+    assert all(d.expected_close > today for d in deals if d.outcome == "open")  # type: ignore[operator]
+
+    code, out, _ = run(capsys, "report", "--html", "report.html", "--locale", "de_DE")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith(f"Report of {today.day}. ")  # German long date, then the time
+    assert f"as of {today}" in lines[0]
+    assert "Lead funnel (furthest step reached)" in out
+    assert "Deal funnel: Sales pipeline (stage or later entered)" in out
+    for label in ("New", "Contacted", "Qualified", "Converted", "Initial contact", "Closed won"):
+        assert f"│ {label} " in out
+    for key in ("initial_contact", "closed_won", "cold_email", "inbound_form"):
+        assert key not in out  # labels, not keys
+    assert "top 3 of 9 criteria: " in out
+    assert "job title matches CEO, CTO or VP (+16.7)" in " ".join(out.split())
+    assert "\\b" not in out  # no regular expressions
+    assert re.search(r"\d{1,3}(\.\d{3})+,\d{2}\s€", out)  # 103.500,00 €
+
+    page = Path("report.html").read_text(encoding="utf-8")
+    assert f"as of {today}" in page
+    assert "<h2>Lead funnel</h2>" in page
+    assert "<h2>Deal funnel: Sales pipeline</h2>" in page
+    assert page.count("<svg") == 3
+    assert re.search(r"<td class=\"n\">\d{1,3}(\.\d{3})+,\d{2}\s€</td>", page)
+    assert "<td>Initial contact</td>" in page
+    assert "initial_contact" not in page
+
+
+def test_the_quickstart_installs_what_the_html_charts_need() -> None:
+    text = README.read_text(encoding="utf-8")
+    quickstart = text[text.index("## Quickstart") : text.index("## A short tour")]
+    first = re.search(r'pip install -e "\.\[([^\]]*)\]" && pipelinekit demo', quickstart)
+    assert first, "the Quickstart installs pipelinekit and runs the demo"
+    assert {"cli", "report"} <= set(first.group(1).split(","))

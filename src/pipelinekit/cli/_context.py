@@ -19,17 +19,29 @@ from .settings import Settings
 
 __all__ = [
     "JsonOption",
+    "LocaleOption",
     "State",
     "TopOption",
     "UserError",
     "as_of",
     "interruptible",
+    "locale_for",
     "now",
     "state",
 ]
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")
+]
+LocaleOption = Annotated[
+    str | None,
+    typer.Option(
+        "--locale",
+        metavar="LOCALE",
+        help="Write amounts and dates as this locale does (e.g. de_DE, en_GB); "
+        "default: LC_ALL / LC_MONETARY / LANG, else en_US.",
+        show_default=False,
+    ),
 ]
 TopOption = Annotated[
     int, typer.Option("--top", metavar="N", min=0, help="How many best leads to list.")
@@ -139,3 +151,19 @@ def interruptible(done: Callable[[], str]) -> Iterator[None]:
         yield
     except KeyboardInterrupt:
         raise UserError(f"interrupted (Ctrl-C): {done()}", ExitCode.INTERRUPTED) from None
+
+
+def locale_for(value: str | None) -> str | None:
+    """``--locale``, else the environment's money locale (``LC_ALL``, ``LC_MONETARY``, ``LANG``).
+
+    Read from the variables only (the process locale is left alone); ``None``
+    (US English) when they name none or the C locale, or Babel is not installed.
+    """
+    if value:
+        return value
+    try:
+        from babel import default_locale
+    except ImportError:
+        return None
+    found = default_locale("LC_MONETARY")
+    return None if found is None or found.endswith("POSIX") else found

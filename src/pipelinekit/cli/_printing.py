@@ -21,7 +21,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from ..analytics import PipelineReport, TopLead
+from ..analytics import (
+    PipelineReport,
+    ReportStep,
+    TopLead,
+    format_amount,
+    key_label,
+    report_date,
+)
 from ..io import DELIMITERS, ImportSummary
 from ..pipelines import PipelineSpec
 
@@ -113,49 +120,73 @@ def _keep_whole(table: Table, column: int, values: Iterable[str]) -> None:
     table.columns[column].min_width = max(widest, len(str(table.columns[column].header)))
 
 
-def _money(amount: Decimal, currency: str | None) -> str:
-    return f"{amount:,.2f} {currency or ''}".strip()
-
-
-def print_report(report: PipelineReport) -> None:
-    """The report's funnel, conversion by source, open forecast and best leads, as tables."""
-    out = console()
-    funnel = _table("Funnel", ("step", "count", "of leads", "of previous"))
-    for step in report.funnel:
+def _funnel(title: str, steps: Iterable[ReportStep], noun: str, share: str) -> Table:
+    table = _table(title, ("step", noun, share, "of the step before"))
+    for step in steps:
         step_rate = "" if step.step_rate is None else f"{step.step_rate:.1%}"
-        funnel.add_row(step.step, str(step.count), f"{step.rate:.1%}", step_rate)
-    out.print(funnel)
+        table.add_row(step.label, f"{step.count:,}", f"{step.rate:.1%}", step_rate)
+    return table
+
+
+def print_report(report: PipelineReport, *, locale: str | None = None) -> None:
+    """The report's date, its two funnels, conversion by source, open forecast and best leads.
+
+    Amounts are written as ``locale`` writes money (see
+    :func:`pipelinekit.analytics.format_amount`).
+    """
+
+    def money(amount: Decimal, currency: str | None) -> str:
+        return format_amount(amount, currency, locale=locale)
+
+    out = console()
+    out.print(
+        f"{report_date(report.as_of, locale=locale)}: {report.leads:,} leads, "
+        f"{report.opportunities:,} opportunities in the {report.pipeline} pipeline"
+    )
+    out.print(
+        _funnel("Lead funnel (furthest step reached)", report.lead_funnel, "leads", "of leads")
+    )
+    out.print(
+        _funnel(
+            f"Deal funnel: {report.pipeline} pipeline (stage or later entered)",
+            report.deal_funnel,
+            "opportunities",
+            "of opportunities",
+        )
+    )
     sources = _table(
-        "Lead conversion by source", ("source", "leads", "opportunities", "won", "lead -> won")
+        "Lead conversion by source", ("source", "leads", "opportunities", "won", "lead to won")
     )
     for line in report.by_source.lines:
         sources.add_row(
-            str(line.segment[0]),
-            str(line.leads),
-            str(line.opportunities),
-            str(line.won),
+            key_label(str(line.segment[0])),
+            f"{line.leads:,}",
+            f"{line.opportunities:,}",
+            f"{line.won:,}",
             f"{line.lead_to_won or 0:.1%}",
         )
     out.print(sources)
-    forecast = _table("Forecast (open opportunities)", ("stage", "deals", "amount", "weighted"))
+    forecast = _table(
+        "Forecast (open opportunities)", ("stage", "open deals", "amount", "weighted")
+    )
     for stage in report.open_stages:
         forecast.add_row(
-            stage.stage,
-            str(stage.deals),
-            _money(stage.amount, stage.currency),
-            _money(stage.weighted, stage.currency),
+            stage.label or key_label(stage.stage),
+            f"{stage.deals:,}",
+            money(stage.amount, stage.currency),
+            money(stage.weighted, stage.currency),
         )
     for total in report.open_totals:
         forecast.add_row(
-            "total",
+            "Total",
             "",
-            _money(total.amount, total.currency),
-            _money(total.weighted, total.currency),
+            money(total.amount, total.currency),
+            money(total.weighted, total.currency),
             style="bold",
         )
     out.print(forecast)
     for currency, amount in report.won:
-        out.print(f"Won so far: {_money(amount, currency)}")
+        out.print(f"Won so far: {money(amount, currency)}")
     print_top(report.top_leads)
 
 
@@ -165,7 +196,7 @@ def print_top(leads: Iterable[TopLead]) -> None:
     table.add_column("status")
     table.add_column("why", overflow="fold")
     for lead in leads:
-        table.add_row(lead.label, f"{lead.score:.1f}", lead.status, lead.why)
+        table.add_row(lead.label, f"{lead.score:.1f}", key_label(lead.status), lead.why)
     console().print(table)
 
 

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from .._context import JsonOption, TopOption, interruptible, state
+from .._context import (
+    JsonOption,
+    LocaleOption,
+    TopOption,
+    interruptible,
+    locale_for,
+    now,
+    state,
+)
 from .._printing import print_json, print_report, progress_bar, say
 from .report import stored_report
 
@@ -28,14 +36,16 @@ def demo(
         int, typer.Option("--seed", metavar="N", help="Random seed: the same seed, the same data.")
     ] = 25,
     top: TopOption = 5,
+    locale: LocaleOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Generate demo data, store, qualify and convert it; print funnel, forecast and top leads.
 
-    Uses the default SQLite database unless --db says otherwise.  Running it
-    again with the same seed finds the data already stored and just reports.
+    The demo's six months end today.  Uses the default SQLite database unless
+    --db says otherwise.  Running it again with the same seed finds the data
+    already stored and just reports.
     """
-    from ...demo import DEFAULT_START, run_scenario, synthetic_leads
+    from ...demo import run_scenario, synthetic_leads
 
     run = state(ctx)
     storage = run.storage()
@@ -48,7 +58,8 @@ def demo(
 
     try:
         with interruptible(resume):
-            as_of = DEFAULT_START + timedelta(days=180)
+            # the story ends today (midnight UTC), so the demo's dates and `qualify`'s agree
+            as_of = now().replace(hour=0, minute=0, second=0, microsecond=0)
             with storage.unit_of_work(read_only=True) as uow:
                 present = uow.leads.by_external_id(f"demo-{seed}-00000") is not None
             if present:
@@ -56,7 +67,8 @@ def demo(
                     say(f"Demo data for seed {seed} is already in {run.db_label}; reporting it.")
             else:
                 with progress_bar("Generating and working leads", enabled=not json_out) as update:
-                    generated = synthetic_leads(leads, seed=seed)
+                    begins = as_of - timedelta(days=180)
+                    generated = synthetic_leads(leads, seed=seed, start=begins)
                     outcome = run_scenario(generated, as_of=as_of, seed=seed, progress=update)
                 with (
                     progress_bar("Storing", enabled=not json_out) as update,
@@ -76,10 +88,10 @@ def demo(
                         f"Stored {len(outcome.leads)} leads and {len(outcome.opportunities)} "
                         f"opportunities in {run.db_label} (as of {as_of.date()})."
                     )
-            report = stored_report(storage, top)
+            report = stored_report(storage, top, as_of=now())
     finally:
         storage.close()
     if json_out:
         print_json({"db": run.db_label, "seed": seed, **report.to_dict()})
     else:
-        print_report(report)
+        print_report(report, locale=locale_for(locale))
