@@ -161,3 +161,13 @@ def test_explicit_health_check_lists_keep_too_slow_suppressed() -> None:
             if _keyword(call, "deadline") != "None" or "too_slow" not in suppressed:
                 unsuited.append(f"{path.relative_to(ROOT)}:{call.lineno}")
     assert unsuited == []
+
+
+def test_the_cli_page_shows_the_report_screenshot_and_how_it_is_taken() -> None:
+    page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    shown = re.search(r"!\[[^\]]+\]\((images/[^)]+\.png)\)", page)
+    assert shown, "docs/cli.md shows a picture of the HTML report"
+    picture = ROOT / "docs" / shown.group(1)
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "python tests/screenshots/report.py" in page
+    assert (ROOT / "tests" / "screenshots" / "report.py").is_file()
