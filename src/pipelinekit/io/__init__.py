@@ -29,7 +29,7 @@ from .exporter import (
     lead_row,
     opportunity_row,
 )
-from .formats import IMPORT_FORMATS, detect_format, not_utf8, read_rows
+from .formats import DELIMITERS, IMPORT_FORMATS, detect_format, not_utf8, read_rows
 from .importer import (
     ERROR_REPORT_COLUMNS,
     ImportSummary,
@@ -42,6 +42,7 @@ from .rows import DEFAULT_COLUMNS, FIELDS, Unmapped
 
 __all__ = [
     "DEFAULT_COLUMNS",
+    "DELIMITERS",
     "ERROR_REPORT_COLUMNS",
     "EXPORT_FORMATS",
     "EXPORT_KINDS",

@@ -34,7 +34,18 @@ from .base import (
     evaluate_many,
     grade_for,
 )
-from .checklist import Item, anum, bant, champ, checklist, faint, gpctba_ci, item, meddpicc
+from .checklist import (
+    Item,
+    anum,
+    bant,
+    champ,
+    checklist,
+    checklist_answers,
+    faint,
+    gpctba_ci,
+    item,
+    meddpicc,
+)
 from .composite import DEFAULT_GRID, gate, matrix, normalized, weighted
 from .config import build, from_toml
 from .engagement import Decay, Rule, engagement, half_life, no_decay, rule, step_decay, window
@@ -98,6 +109,7 @@ __all__ = [
     "build",
     "champ",
     "checklist",
+    "checklist_answers",
     "config_hash",
     "describe",
     "engagement",

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -36,6 +38,7 @@ __all__ = [
     "bant",
     "champ",
     "checklist",
+    "checklist_answers",
     "faint",
     "gpctba_ci",
     "item",
@@ -472,3 +475,20 @@ def gpctba_ci(**options: Any) -> StrategyBase:
         ("implications", "Positive implications"),
     ]
     return _preset("gpctba_ci", items, _THREE, **options)
+
+
+@cache
+def checklist_answers() -> Mapping[str, Item]:
+    """The custom fields the built-in checklist presets read, and the item each one answers.
+
+    ``{"bant.budget": Item("budget", "Budget", ("none", "low", ...)), ...}`` for
+    BANT, MEDDPICC, CHAMP, ANUM, FAINT and GPCTBA/C&I with their default
+    prefixes.  An answer is valid when :meth:`Item.level` gives a level for
+    it; importers use this to refuse values the presets would score as unknown.
+    """
+    answers: dict[str, Item] = {}
+    for preset in (bant, meddpicc, champ, anum, faint, gpctba_ci):
+        built = preset()
+        assert isinstance(built, _Checklist)
+        answers.update((key, entry) for entry, key in built._keys)
+    return MappingProxyType(answers)

@@ -16,7 +16,7 @@ from ...io import not_utf8
 from ...lifecycle import apply_proposal, propose
 from ...qualification import Strategy
 from ...storage import UnitOfWork
-from .._context import JsonOption, TopOption, UserError, as_of, state
+from .._context import JsonOption, TopOption, UserError, as_of, interruptible, state
 from .._printing import print_json, print_qualified, print_top, progress_bar
 from ..exit_codes import ExitCode
 
@@ -117,8 +117,12 @@ def qualify(
     scorer = _strategy(strategy or run.settings.strategy)
     work = _Run(scorer, as_of(as_of_), apply=apply)
     storage = run.storage(must_exist=True)
+
+    def resume() -> str:
+        return "no lead was changed (qualify writes in one transaction); run it again"
+
     try:
-        with storage.unit_of_work() as uow:
+        with interruptible(resume), storage.unit_of_work() as uow:
             total = uow.leads.count()
             with progress_bar("Qualifying", enabled=not json_out) as update:
                 batch: list[Lead] = []

@@ -110,7 +110,7 @@ class SqlStorage(Storage):
                 if self._engine is None:
                     engine = self._create_engine()
                     try:
-                        with translate("creating the schema"), engine.begin() as conn:
+                        with translate("opening the database"), engine.begin() as conn:
                             ensure_schema(conn, self.tables)
                     except BaseException:
                         engine.dispose()
