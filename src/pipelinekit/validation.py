@@ -16,6 +16,13 @@ cattrs converter is never touched): a fast one for valid input, and a
 detailed one that runs only to explain refused input.  A plugin author can
 use :func:`structure` (or a :class:`Structurer` of their own, with hooks for
 their types) to read a qualifier configuration the same way.
+
+Before structuring, every loader reads its input through one decoding
+boundary (:func:`decode_json`, :func:`decode_toml`, :func:`check_data`):
+nesting deeper than :data:`MAX_DEPTH`, numbers of more than
+:data:`MAX_DIGITS` digits or beyond ``1e±``:data:`MAX_EXPONENT`, strings longer
+than :data:`MAX_TEXT` or holding lone surrogates, and bytes that are not
+UTF-8 are problems with their paths, like any other.
 """
 
 from __future__ import annotations
@@ -40,13 +47,35 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn, override
 
+from ._decoding import (
+    MAX_DEPTH,
+    MAX_DIGITS,
+    MAX_EXPONENT,
+    MAX_TEXT,
+    check_data,
+    data_problems,
+    decimal_problem,
+    decode_json,
+    decode_toml,
+    json_problems,
+)
 from .errors import Problem, ValidationError
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_DIGITS",
+    "MAX_EXPONENT",
+    "MAX_TEXT",
     "Invalid",
     "Structurer",
+    "check_data",
+    "data_problems",
     "decimal",
+    "decimal_problem",
+    "decode_json",
+    "decode_toml",
     "each_value",
+    "json_problems",
     "json_type",
     "key_of",
     "structure",
@@ -137,6 +166,9 @@ def decimal(value: object, _: object = None) -> Decimal:
         raise Invalid(f"must be a decimal number, got {json_type(value)}")
     if not result.is_finite():
         raise Invalid(f"must be a finite number, got {value!r}")
+    problem = decimal_problem(result)
+    if problem is not None:
+        raise Invalid(problem)
     return result
 
 
