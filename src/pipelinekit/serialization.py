@@ -105,6 +105,10 @@ def _custom_value(value: Any) -> CustomValue:
     # custom values are tagged where JSON has no type of its own
     if value is None or isinstance(value, str | int):  # bool is an int
         return value
+    if isinstance(value, Decimal):  # as the constructors take them, from Python data
+        return decimal(value)
+    if isinstance(value, date):  # a datetime is a date; FrozenMap refuses naive ones
+        return value
     if isinstance(value, dict) and len(value) == 1:
         ((tag, raw),) = value.items()
         if tag == "decimal":
@@ -118,12 +122,14 @@ def _custom_value(value: Any) -> CustomValue:
 
 
 def _frozen_map(value: Any) -> FrozenMap:
+    if value is None:  # as the constructors take it: no custom fields
+        return EMPTY
     if not isinstance(value, Mapping):
         raise Invalid(f"must be a mapping, got {json_type(value)}")
     if not value:
         return EMPTY
-    # every value structured and checked here, so it can be wrapped as it is
-    return FrozenMap._trusted(each_value(value, _custom_value))
+    # the keys and values checked as the constructors check them (non-empty keys, no NUL)
+    return FrozenMap(each_value(value, _custom_value))
 
 
 def _text(value: Any) -> str:

@@ -541,23 +541,72 @@ def _renamed(cl: type) -> dict[str, Any]:
 
 
 def _attrs_hook(conv: cattrs.Converter, cl: type) -> Callable[[object, object], object]:
-    """cattrs' generated hook, plus unknown keys reported *with* the field problems."""
+    """cattrs' generated hook, plus unknown keys and the class's own checks of the fields
+    that are valid reported *with* the problems of the fields that are not."""
     inner: Callable[[Any, Any], object] = make_dict_structure_fn(cl, conv, **_renamed(cl))
     allowed = frozenset(key_of(a) for a in attrs.fields(cl) if a.init)
 
     def structure(value: object, kind: object) -> object:
         if not isinstance(value, Mapping):
             raise Invalid(f"must be a mapping, got {json_type(value)}")
-        if allowed.issuperset(value):
-            return inner(value, kind)
-        unknown = ForbiddenExtraKeysError("", cl, set(value.keys() - allowed))
+        errors: list[Exception] = []
         try:
-            inner(value, kind)
+            result = inner(value, kind)
         except ClassValidationError as error:
-            raise ClassValidationError(error.message, [*error.exceptions, unknown], cl) from None
-        raise ClassValidationError(f"While structuring {cl.__name__}", [unknown], cl)
+            errors.extend(error.exceptions)
+            errors.extend(_own_checks(conv, cl, value))
+        except ValidationError as error:  # the class's own checks, every field well-typed
+            errors.append(error)
+        else:
+            if allowed.issuperset(value):
+                return result
+        if not allowed.issuperset(value):
+            errors.append(ForbiddenExtraKeysError("", cl, set(value.keys() - allowed)))
+        raise ClassValidationError(f"While structuring {cl.__name__}", errors, cl)
 
     return structure
+
+
+def _own_checks(conv: cattrs.Converter, cl: type, value: Mapping[Any, Any]) -> list[Exception]:
+    """The problems ``cl``'s constructor finds with the fields that structure validly.
+
+    The refused fields are handed over as ``None``; what the constructor then says
+    about them (or about the object as a whole, ``$``) is dropped, since the field's
+    own problem is already reported.
+    """
+    arguments: dict[str, Any] = {}
+    refused: list[str] = []
+    for field in _fields(cl):
+        if not field.init:
+            continue
+        key, alias = key_of(field), str(field.alias)
+        if key not in value:
+            if field.default is attrs.NOTHING:
+                refused.append(key)
+                arguments[alias] = None
+            continue
+        try:
+            arguments[alias] = conv.structure(value[key], cast("type[Any]", field.type))
+        except Exception:
+            refused.append(key)
+            arguments[alias] = None
+    if not refused:  # every field structured: the constructor's own error is reported
+        return []
+    try:
+        cl(**arguments)
+    except ValidationError as error:
+
+        def own(problem: Problem) -> bool:
+            at = problem.path
+            return at != "$" and not any(
+                at == f"$.{key}" or at.startswith((f"$.{key}.", f"$.{key}[")) for key in refused
+            )
+
+        kept = [p for p in error.problems if own(p)]
+        return [ValidationError(error.subject, kept)] if kept else []
+    except Exception:  # a constructor that cannot take None for a refused field
+        return []
+    return []
 
 
 # -- flattening cattrs' exception tree into problems -------------------------------------

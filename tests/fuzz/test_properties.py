@@ -29,6 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -113,18 +114,17 @@ def _looped() -> dict[str, Any]:
     return loop
 
 
-plain = (
-    st.recursive(
-        scalars,
-        lambda inner: st.one_of(
-            st.lists(inner, max_size=4),
-            st.dictionaries(texts, inner, max_size=5),
-        ),
-        max_leaves=12,
-    )
-    | st.sampled_from([65, 70, 2000]).map(_deep)
-    | st.builds(_looped)
+#: JSON-like data a failing example can still be printed from
+shallow = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(texts, inner, max_size=5),
+    ),
+    max_leaves=12,
 )
+#: and data nested past the limits, or holding itself
+plain = shallow | st.sampled_from([65, 70, 2000]).map(_deep) | st.builds(_looped)
 
 
 @st.composite
@@ -382,3 +382,25 @@ def test_the_boundary_flags_each_hostile_value_with_its_path() -> None:
     found = pipelinekit.validation.data_problems(hostile)
     assert {p.path.split("[")[0].split(".")[1] for p in found} == set(hostile)
     assert pipelinekit.validation.data_problems(_VALID[pipelinekit.Lead]) == []
+
+
+# -- from_dict and the constructor agree ---------------------------------------------------
+
+_FIELDS = ("owner", "external_id", "notes", "status", "tags", "custom", "version")
+
+
+@given(st.sampled_from(_FIELDS), st.one_of(shallow, st.lists(texts, max_size=3)))
+def test_from_dict_accepts_exactly_what_the_constructor_accepts(field: str, value: Any) -> None:
+    lead = targets._lead()
+    data = {**to_dict(lead), field: value}
+    try:
+        loaded: Any = pipelinekit.from_dict(pipelinekit.Lead, data)
+    except PipelinekitError:
+        loaded = None
+    try:
+        built: Any = attrs.evolve(lead, **{field: value})
+    except PipelinekitError:
+        built = None
+    assert (loaded is None) == (built is None), (loaded, built)
+    if loaded is not None:
+        assert loaded == built

@@ -265,3 +265,54 @@ def test_decimal_context_of_the_caller_is_left_alone() -> None:
     from_json(Money, '{"amount": "12.50", "currency": "EUR"}')
     assert decimal.getcontext().prec == before.prec
     assert Decimal("1") / Decimal("3") == before.divide(Decimal(1), Decimal(3))
+
+
+# -- every problem at once: the class's own checks with the nested and type problems -----
+
+
+def test_entity_level_problems_come_with_nested_ones() -> None:
+    data = to_dict(_lead())
+    data.update(owner="", version=-1, notes=3, external_id=" ")
+    data["company"] = {**data["company"], "employees": -3}
+    with pytest.raises(ValidationError) as error:
+        from_dict(Lead, data)
+    assert set(_problems(error)) == {
+        "$.company.employees",
+        "$.owner",
+        "$.version",
+        "$.notes",
+        "$.external_id",
+    }
+
+
+def test_entity_level_problems_come_with_type_problems_and_unknown_keys() -> None:
+    data = {**to_dict(_lead()), "owner": "", "tags": "not-a-list", "colour": "red"}
+    with pytest.raises(ValidationError) as error:
+        from_dict(Lead, data)
+    assert set(_problems(error)) == {"$.owner", "$.tags", "$.colour"}
+
+
+def test_opportunity_problems_are_all_reported() -> None:
+    opportunity = pipelinekit.Opportunity.create(
+        name="Deal", pipeline="sales", stage="qualified", amount=Money("100", "EUR"), at=AT
+    )
+    data = to_dict(opportunity)
+    data.update(owner="", amount={"amount": 12.5, "currency": "EUR"}, probability_source="x")
+    with pytest.raises(ValidationError) as error:
+        from_dict(pipelinekit.Opportunity, data)
+    assert {"$.owner", "$.amount.amount", "$.probability_source"} <= set(_problems(error))
+
+
+def test_custom_fields_are_checked_as_the_constructor_checks_them() -> None:
+    data = {**to_dict(_lead()), "custom": {"a": "x\x00", "": 1}}
+    with pytest.raises(ValidationError) as error:
+        from_dict(Lead, data)
+    assert set(_problems(error)) == {"$.custom.a", "$.custom['']"}
+    with pytest.raises(ValidationError):
+        Lead.create(contact=Person.of("Ada"), custom={"a": "x\x00"}, at=AT)
+
+
+def test_lone_surrogates_are_refused_by_the_constructors_too() -> None:
+    with pytest.raises(ValidationError) as error:
+        Lead.create(contact=Person.of("Ada"), owner="\ud800", tags={"\udfff"}, at=AT)
+    assert set(_problems(error)) == {"$.owner", "$.tags"}
