@@ -316,3 +316,48 @@ def test_lone_surrogates_are_refused_by_the_constructors_too() -> None:
     with pytest.raises(ValidationError) as error:
         Lead.create(contact=Person.of("Ada"), owner="\ud800", tags={"\udfff"}, at=AT)
     assert set(_problems(error)) == {"$.owner", "$.tags"}
+
+
+# -- money: a documented range, exact sums, no overflow later --------------------------------
+
+
+@pytest.mark.parametrize(
+    "amount", ["1E+999999999", "1e18", "-1e18", "123456789012345678901234567890.12", "1e-101"]
+)
+def test_amounts_outside_the_range_are_refused_at_construction(amount: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        Money(amount, "EUR")
+    assert error.value.paths == ("$.amount",)
+    with pytest.raises(ValidationError):
+        Money(Decimal(amount), "EUR")  # the fast path checks the range too
+
+
+def test_a_result_outside_the_range_is_a_validation_error_not_an_overflow() -> None:
+    big = Money("999999999999999999", "EUR")
+    with pytest.raises(ValidationError):
+        big * 2
+    with pytest.raises(ValidationError):
+        big + big
+
+
+def test_sums_are_exact_whatever_the_callers_decimal_context() -> None:
+    import decimal
+
+    a, b = Money("123456789012345.123456", "EUR"), Money("0.000001", "EUR")
+    with decimal.localcontext(decimal.Context(prec=5)):
+        total = a + b
+        difference = a - b
+        doubled = a * 2
+    assert total.amount == Decimal("123456789012345.123457")
+    assert difference.amount == Decimal("123456789012345.123455")
+    assert doubled.amount == Decimal("246913578024690.246912")
+
+
+def test_the_largest_amount_rounds_and_weighs_without_error() -> None:
+    amount = Money("999999999999999999.994", "EUR")
+    assert amount.rounded().amount == Decimal("999999999999999999.99")
+    opportunity = pipelinekit.Opportunity.create(
+        name="Deal", pipeline="sales", stage="qualified", amount=amount, at=AT
+    )
+    assert opportunity.weighted_amount is not None
+    assert opportunity.weighted_amount <= amount
