@@ -35,7 +35,15 @@ from .domain.prospects import Prospect
 from .domain.results import BreakdownLine, QualificationResult
 from .domain.sources import Source
 from .errors import Problem, ValidationError
-from .validation import Invalid, Structurer, decimal, each_value, json_type
+from .validation import (
+    Invalid,
+    Structurer,
+    check_data,
+    decimal,
+    decode_json,
+    each_value,
+    json_type,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -97,6 +105,10 @@ def _custom_value(value: Any) -> CustomValue:
     # custom values are tagged where JSON has no type of its own
     if value is None or isinstance(value, str | int):  # bool is an int
         return value
+    if isinstance(value, Decimal):  # as the constructors take them, from Python data
+        return decimal(value)
+    if isinstance(value, date):  # a datetime is a date; FrozenMap refuses naive ones
+        return value
     if isinstance(value, dict) and len(value) == 1:
         ((tag, raw),) = value.items()
         if tag == "decimal":
@@ -110,12 +122,14 @@ def _custom_value(value: Any) -> CustomValue:
 
 
 def _frozen_map(value: Any) -> FrozenMap:
+    if value is None:  # as the constructors take it: no custom fields
+        return EMPTY
     if not isinstance(value, Mapping):
         raise Invalid(f"must be a mapping, got {json_type(value)}")
     if not value:
         return EMPTY
-    # every value structured and checked here, so it can be wrapped as it is
-    return FrozenMap._trusted(each_value(value, _custom_value))
+    # the keys and values checked as the constructors check them (non-empty keys, no NUL)
+    return FrozenMap(each_value(value, _custom_value))
 
 
 def _text(value: Any) -> str:
@@ -167,6 +181,7 @@ def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
         raise ValidationError(
             cls.__name__, [Problem("$", f"must be an object, got {json_type(data)}")]
         )
+    check_data(data, cls.__name__)
     payload = dict(data)
     if cls in ENTITIES:
         payload = _migrate(cls, payload)
@@ -189,14 +204,15 @@ def to_json(obj: Any, *, indent: int | None = None) -> str:
 
 
 def from_json(cls: type[T], text: str | bytes) -> T:
-    """Build a ``cls`` from a JSON string (see :func:`from_dict`)."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValidationError(
-            cls.__name__, [Problem("$", f"is not valid JSON: {error.msg} at line {error.lineno}")]
-        ) from error
-    return from_dict(cls, data)
+    """Build a ``cls`` from JSON text, a ``str`` or UTF-8/16/32 ``bytes`` (see :func:`from_dict`).
+
+    Text that is not JSON, bytes that are not text, and input beyond the
+    decoding limits (:mod:`pipelinekit.validation`) raise a
+    :class:`~pipelinekit.ValidationError` like any other refused input.
+    """
+    if cls not in ENTITIES and cls not in VALUES:
+        raise TypeError(f"from_json() builds pipelinekit entities and value objects, not {cls!r}")
+    return from_dict(cls, decode_json(text, cls.__name__))
 
 
 def _migrate(cls: type, payload: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from ._checks import Checks
+from ._checks import BIG_INT, BIG_INT_MESSAGE, Checks, shown
 from ._iso import COUNTRIES
 from .contacts import domain_problem
 from .money import Money
@@ -59,7 +59,9 @@ class Company:
         if checks.instance("$.employees", employees, int, optional=True):
             assert employees is not None
             if employees < 0:
-                checks.add("$.employees", f"must be >= 0, got {employees}")
+                checks.add("$.employees", f"must be >= 0, got {shown(employees)}")
+            elif employees >= BIG_INT:
+                checks.add("$.employees", BIG_INT_MESSAGE)
         if checks.instance("$.annual_revenue", annual_revenue, Money, optional=True):
             assert annual_revenue is not None
             if annual_revenue.amount < 0:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeAlias
 
-from ._checks import Checks, fail
+from ._checks import BIG_INT, BIG_INT_MESSAGE, SURROGATE_MESSAGE, Checks, fail, shown, unencodable
 
 __all__ = ["CustomValue", "FrozenMap", "custom_fields"]
 
@@ -89,10 +89,14 @@ def value_problem(item: object) -> str | None:
             f"unsupported value type {type(item).__name__}: use str, int, bool, Decimal, "
             "date, datetime or None"
         )
+    if isinstance(item, int) and not -BIG_INT < item < BIG_INT:
+        return BIG_INT_MESSAGE
     if isinstance(item, Decimal) and not item.is_finite():
         return "must be a finite number"
     if isinstance(item, str) and "\x00" in item:
         return "must not contain NUL characters (databases such as PostgreSQL cannot store them)"
+    if isinstance(item, str) and unencodable(item):
+        return SURROGATE_MESSAGE
     if isinstance(item, datetime) and item.utcoffset() is None:
         return "naive datetime refused: pass a timezone-aware one"
     return None
@@ -117,7 +121,10 @@ def check_custom(checks: Checks, path: str, value: object) -> FrozenMap:
 def _check_items(checks: Checks, path: str, value: Mapping[Any, Any]) -> None:
     for key, item in value.items():
         if not isinstance(key, str) or not key:
-            checks.add(f"{path}[{key!r}]", "keys must be non-empty strings")
+            checks.add(f"{path}[{shown(key)}]", "keys must be non-empty strings")
+            continue
+        if unencodable(key):
+            checks.add(f"{path}[{key!r}]", f"key {SURROGATE_MESSAGE}")
             continue
         problem = value_problem(item)
         if problem is not None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from ..validation import json_problems
 from .errors import ImportFileError
 
 __all__ = [
@@ -195,10 +195,10 @@ def _json_rows(handle: TextIO) -> Iterator[tuple[int, dict[str, Any]]]:
     for number, text in enumerate(handle, start=1):
         if not text.strip():
             continue
-        try:
-            data = json.loads(text, parse_float=Decimal)
-        except json.JSONDecodeError as error:
-            yield number, {"__error__": f"not valid JSON: {error.msg} (column {error.colno})"}
+        data, problems = json_problems(text, parse_float=Decimal)
+        if problems:
+            reasons = (p.message if p.path == "$" else str(p) for p in problems)
+            yield number, {"__error__": "; ".join(reasons)}
             continue
         if not isinstance(data, dict):
             kind = type(data).__name__

@@ -12,6 +12,7 @@ from typing import Any, Final, Literal, TypeVar
 from ..domain import Company, Lead, Money, Person, Source
 from ..errors import Problem, ValidationError
 from ..qualification import Item, checklist_answers
+from ..validation import decimal_problem
 from .formats import column_key
 
 __all__ = ["DEFAULT_COLUMNS", "FIELDS", "Columns", "Unmapped", "imported_attributes", "lead_of"]
@@ -231,6 +232,10 @@ def _number(problems: list[Problem], path: str, value: object) -> Decimal | None
     if not number.is_finite():
         problems.append(Problem(path, f"not a finite number: {raw!r}"))
         return None
+    beyond = decimal_problem(number)
+    if beyond is not None:
+        problems.append(Problem(path, beyond))
+        return None
     return number
 
 
@@ -250,7 +255,8 @@ def _custom_value(value: Any) -> Any:
     if isinstance(value, float):
         return Decimal(str(value))
     if isinstance(value, list | dict):
-        return json.dumps(value, sort_keys=True)
+        # a list or object cell is kept as its JSON text (decimals written as strings)
+        return json.dumps(value, sort_keys=True, default=str)
     return value
 
 

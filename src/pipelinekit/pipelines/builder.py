@@ -13,7 +13,7 @@ from .spec import GuardSpec, PipelineSpec
 __all__ = ["PipelineBuilder", "guard"]
 
 
-def guard(name: str, **params: Any) -> GuardSpec:
+def guard(name: str, /, **params: Any) -> GuardSpec:
     """Name a registered guard with its parameters: ``guard("min_score", min=9)``."""
     return GuardSpec.of(name, **params)
 

@@ -31,7 +31,6 @@ whole (stages, reachability, guards) with whatever parts were valid.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -39,8 +38,8 @@ from typing import Any, NewType
 
 import attrs
 
-from ..errors import Problem
-from ..validation import Invalid, Structurer, decimal, json_type
+from ..errors import Problem, ValidationError
+from ..validation import Invalid, Structurer, data_problems, decimal, decode_toml, json_type
 from .errors import PipelineDefinitionError
 from .guards import GuardRegistry, default_guards
 from .spec import (
@@ -154,9 +153,9 @@ def load_pipeline(path: str | Path, *, guards: GuardRegistry | None = None) -> P
 def loads_pipeline(text: str, *, guards: GuardRegistry | None = None) -> PipelineSpec:
     """Read a pipeline definition from TOML text (fractions are read as exact decimals)."""
     try:
-        data = tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as error:
-        raise PipelineDefinitionError(None, [Problem("$", f"invalid TOML: {error}")]) from error
+        data = decode_toml(text, "pipeline definition")
+    except ValidationError as error:
+        raise PipelineDefinitionError(None, error.problems) from error
     return pipeline_from_dict(data, guards=guards)
 
 
@@ -167,6 +166,9 @@ def pipeline_from_dict(
     (the default registry if not given); raise one :class:`PipelineDefinitionError` with
     every problem."""
     registry = guards if guards is not None else default_guards()
+    beyond = data_problems(data)
+    if beyond:
+        raise PipelineDefinitionError(None, beyond)
     top, problems = _STRUCTURER.salvage(data, _Definition)
     key = top.get("key")
     label = top.get("label", key.replace("_", " ").capitalize() if key is not None else None)

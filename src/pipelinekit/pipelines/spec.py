@@ -71,8 +71,8 @@ class GuardSpec:
     params: tuple[tuple[str, Any], ...] = ()
 
     @classmethod
-    def of(cls, name: str, **params: Any) -> GuardSpec:
-        """``GuardSpec.of("field_present", field="amount")``."""
+    def of(cls, name: str, /, **params: Any) -> GuardSpec:
+        """``GuardSpec.of("field_present", field="amount")`` (any parameter name, ``cls`` too)."""
         return cls(name, tuple(sorted((k, _freeze(v)) for k, v in params.items())))
 
     @property

@@ -401,11 +401,12 @@ _THREE = ("none", "partial", "validated")
 
 
 def _preset(
-    name: str, items: Sequence[tuple[str, str]], levels: tuple[str, ...], **options: Any
+    key: str, items: Sequence[tuple[str, str]], levels: tuple[str, ...], /, **options: Any
 ) -> StrategyBase:
+    # positional-only: ``name`` among the options renames the preset (``bant(name="x")``)
     if options.get("reader") is None:
-        options.setdefault("prefix", name)
-    title = options.pop("name", None) or name
+        options.setdefault("prefix", key)
+    title = options.pop("name", None) or key
     return checklist(title, [Item(k, label, levels) for k, label in items], **options)
 
 

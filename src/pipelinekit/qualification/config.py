@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextvars
 import difflib
-import tomllib
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
@@ -43,7 +42,7 @@ import attrs
 
 from ..domain.results import Verdict
 from ..errors import Problem, ValidationError
-from ..validation import Invalid, Structurer, json_type
+from ..validation import Invalid, Structurer, check_data, decode_toml, json_type
 from .base import Band, Grade, Strategy
 from .checklist import Item, anum, bant, champ, checklist, faint, gpctba_ci, item, meddpicc
 from .composite import gate, matrix, weighted
@@ -519,6 +518,7 @@ def build(
     predicates (``test = "has_budget"``) and checklist readers.  Raises
     :class:`~pipelinekit.ValidationError` listing every problem with its path.
     """
+    check_data(config, "qualifier")
     token = _NAMED.set(dict(named or {}))
     try:
         return _build(config)
@@ -528,8 +528,4 @@ def build(
 
 def from_toml(text: str, *, named: Mapping[str, Callable[..., Any]] | None = None) -> Strategy:
     """Build a strategy from TOML text (numbers with a fraction are read as exact Decimals)."""
-    try:
-        data = tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as error:
-        raise ValidationError("qualifier", [Problem("$", f"invalid TOML: {error}")]) from error
-    return build(data, named=named)
+    return build(decode_toml(text, "qualifier"), named=named)

@@ -16,6 +16,7 @@ Every adapter passes the same contract suite
 from .erasure import ERASED, ErasureReport
 from .errors import (
     ConcurrencyConflict,
+    CorruptRecord,
     DuplicateExternalId,
     NotFound,
     ReadOnlyUnitOfWork,
@@ -43,6 +44,7 @@ __all__ = [
     "ERASED",
     "AnalyticsQueries",
     "ConcurrencyConflict",
+    "CorruptRecord",
     "DuplicateExternalId",
     "ErasureReport",
     "EventRecord",

@@ -11,6 +11,7 @@ from ..errors import PipelinekitError
 
 __all__ = [
     "ConcurrencyConflict",
+    "CorruptRecord",
     "DuplicateExternalId",
     "NotFound",
     "ReadOnlyUnitOfWork",
@@ -130,3 +131,22 @@ class DuplicateExternalId(StorageError):
 
     def __reduce__(self) -> tuple[type[DuplicateExternalId], tuple[str, str, str | None]]:
         return (type(self), (self.kind, self.external_id, self.existing_id))
+
+
+class CorruptRecord(StorageError):
+    """A stored document cannot be read back: not JSON, or not a valid entity any more.
+
+    ``table`` and ``entity_id`` name the record (``entity_id`` is ``None`` when
+    even that cannot be found), ``problem`` says what is wrong with it.  Other
+    records stay readable; repair or delete this one (it was written by
+    something other than pipelinekit, or damaged on disk).
+    """
+
+    def __init__(self, table: str, entity_id: str | None, problem: str) -> None:
+        self.table = table
+        self.entity_id = entity_id
+        self.problem = problem
+        super().__init__(f"corrupt record {entity_id!r} in table {table!r}: {problem}")
+
+    def __reduce__(self) -> tuple[type[CorruptRecord], tuple[str, str | None, str]]:
+        return (type(self), (self.table, self.entity_id, self.problem))

@@ -39,10 +39,13 @@ from ...domain.history import StageChange
 from ...domain.leads import Lead
 from ...domain.opportunities import Opportunity
 from ...domain.prospects import Prospect
+from ...errors import ValidationError
 from ...serialization import from_dict, to_dict
+from ...validation import decode_json
 from .._kinds import INDEX
 from ..errors import (
     ConcurrencyConflict,
+    CorruptRecord,
     DuplicateExternalId,
     StorageError,
     UnitOfWorkClosed,
@@ -287,7 +290,28 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
     def _load(self, docs: Sequence[Any]) -> list[E]:
         cls = self.entity_type
         loads = json.loads
-        return [from_dict(cls, loads(doc)) for doc in docs]
+        try:
+            return [from_dict(cls, loads(doc)) for doc in docs]
+        except (ValueError, TypeError, RecursionError):
+            pass  # ValidationError and JSONDecodeError are ValueErrors: find the bad one
+        out: list[E] = []
+        for doc in docs:
+            data: Any = None
+            try:
+                data = decode_json(doc, cls.__name__) if isinstance(doc, str | bytes) else doc
+                out.append(from_dict(cls, data))
+            except ValidationError as error:
+                raise CorruptRecord(self.table.name, self._id_of(doc, data), str(error)) from None
+        return out  # pragma: no cover - the fast path refused what this read
+
+    def _id_of(self, doc: Any, data: Any) -> str | None:
+        """The id of a stored document that cannot be read as an entity."""
+        if isinstance(data, dict) and isinstance(data.get("id"), str):
+            return str(data["id"])
+        t = self.table
+        with translate(f"reading {self.kind}"):
+            found = self._uow.conn.execute(select(t.c.id).where(t.c.doc == doc)).first()
+        return None if found is None else str(found[0])
 
     def _get(self, entity_id: str) -> E | None:
         t = self.table
