@@ -19,6 +19,7 @@ from .custom import EMPTY, FrozenMap
 from .history import StageChange
 from .ids import LeadId, OpportunityId, ProspectId, new_id
 from .money import Money
+from .probability import Probability, check_probability
 
 __all__ = ["Opportunity", "Outcome", "ProbabilitySource"]
 
@@ -53,10 +54,13 @@ class Opportunity:
 
     ``pipeline`` and ``stage`` are keys of a pipeline definition (with the
     definition's ``pipeline_version`` recorded when known).  ``probability`` is
-    the effective win probability in percent (0-100) and
+    the effective win probability, kept in its canonical form, exact percent
+    (0-100); the constructor takes a :class:`~pipelinekit.domain.Probability`
+    or that stored percent form (what storage and ``from_dict`` hand back) and
     ``probability_source`` says which layer supplied it; the manual and
-    automated layers are kept so a stage change can recompute the effective
-    value without losing a person's input.
+    automated layers (same forms) are kept so a stage change can recompute the
+    effective value without losing a person's input.  A lost opportunity needs
+    a ``lost_reason`` when made through :meth:`evolve` (see there).
     """
 
     id: OpportunityId
@@ -102,10 +106,10 @@ class Opportunity:
         contact: Person | None = None,
         company: Company | None = None,
         amount: Money | None = None,
-        probability: Decimal | int | str = _ZERO,
+        probability: Probability | Decimal | int | str = _ZERO,
         probability_source: ProbabilitySource | str = ProbabilitySource.STAGE_DEFAULT,
-        manual_probability: Decimal | int | str | None = None,
-        automated_probability: Decimal | int | str | None = None,
+        manual_probability: Probability | Decimal | int | str | None = None,
+        automated_probability: Probability | Decimal | int | str | None = None,
         expected_close: date | None = None,
         owner: str | None = None,
         outcome: Outcome | str = Outcome.OPEN,
@@ -209,7 +213,7 @@ class Opportunity:
         contact: Person | None = None,
         company: Company | None = None,
         amount: Money | None = None,
-        probability: Decimal | int | str = 0,
+        probability: Probability | None = None,
         expected_close: date | None = None,
         owner: str | None = None,
         tags: Iterable[str] = (),
@@ -222,7 +226,13 @@ class Opportunity:
 
         Pipelines normally create opportunities for you (conversion, or
         ``Pipeline.open``), filling in the stage default probability.
+        ``probability`` is a :class:`~pipelinekit.domain.Probability`
+        (``Probability.percent(20)``); a bare number is refused, since its unit
+        cannot be known.
         """
+        checks = Checks()
+        chance = check_probability(checks, "$.probability", probability)
+        checks.done(cls)
         now = resolve_time(at, clock)
         return cls(
             id=OpportunityId(new_id(now)),
@@ -237,7 +247,7 @@ class Opportunity:
             contact=contact,
             company=company,
             amount=amount,
-            probability=probability,
+            probability=_ZERO if chance is None else chance.as_percent,
             expected_close=expected_close,
             owner=owner,
             tags=tags,
@@ -251,6 +261,8 @@ class Opportunity:
 
 
 def _percent(checks: Checks, path: str, value: object) -> Decimal | None:
+    if isinstance(value, Probability):
+        return value.as_percent
     number = to_decimal(checks, path, value)
     if number is not None and not _ZERO <= number <= _HUNDRED:
         checks.add(path, f"must be between 0 and 100, got {number}")
