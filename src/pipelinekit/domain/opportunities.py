@@ -129,7 +129,7 @@ class Opportunity:
         )
         checks.text("$.name", name, required=True, max_length=300)
         checks.text("$.pipeline", pipeline, required=True, max_length=100)
-        checks.text("$.stage", stage, required=True, max_length=100)
+        checks.text("$.stage", stage, required=True, max_length=255)
         checks.text("$.pipeline_version", pipeline_version, required=False, max_length=128)
         checks.text("$.lead_id", lead_id, required=False, max_length=128)
         checks.text("$.prospect_id", prospect_id, required=False, max_length=128)

@@ -192,6 +192,10 @@ def pipeline_from_dict(
         written.append((index, fields))
         if isinstance(raw, Mapping) and isinstance(raw.get("probability"), Probability):
             fields["probability"] = _in_unit(raw["probability"], unit)
+        if isinstance(raw, Mapping) and "kind" in raw and "kind" not in fields:
+            # refused above: kept as written so the definition check knows this stage
+            # exists but not what it means, and reports nothing that follows from it
+            fields["kind"] = raw["kind"]
     declared = isinstance(data, Mapping) and "probability_unit" in data
     problems.extend(_unit_problems(written, unit, declared))
     for index, fields in written:
@@ -278,19 +282,28 @@ def _unit_problems(
     return problems
 
 
+def _label_of(key: str) -> str:
+    """A stage's label when none is given: ``closed_won`` reads "Closed won"; an external id
+    (``"Closed Won"``, ``"12345678"``) is shown as written."""
+    if key.isascii() and key.replace("_", "").isalnum() and key == key.lower():
+        return key.replace("_", " ").capitalize()
+    return key
+
+
 def _stage(fields: dict[str, Any], index: int) -> StageSpec:
     key: str = fields["key"]
     kind: StageKind = fields.get("kind", StageKind.OPEN)
     probability = fields.get("probability")
     return StageSpec(
         key=key,
-        label=fields.get("label") or key.replace("_", " ").capitalize(),
+        label=fields.get("label") or _label_of(key),
         kind=kind,
         probability=Decimal(100 if kind is StageKind.WON else 0)
         if probability is None
         else probability,
         order=fields.get("order", index),
-        forecast=fields.get("forecast") or default_forecast(kind),
+        forecast=fields.get("forecast")
+        or (default_forecast(kind) if isinstance(kind, StageKind) else "pipeline"),
         rotting_days=fields.get("rotting_days"),
         required_fields=fields.get("required_fields", ()),
     )

@@ -10,6 +10,7 @@ as ``pipeline_version``.
 
 from __future__ import annotations
 
+import difflib
 import enum
 import hashlib
 import json
@@ -43,6 +44,29 @@ ANY_OPEN: Final = "*"
 FORECAST_CATEGORIES: Final = frozenset({"pipeline", "best_case", "commit", "closed", "omitted"})
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+#: The longest stage key or event name (a CRM's own ids and API values fit).
+MAX_ID_LENGTH: Final = 255
+
+
+def id_problem(value: object, what: str) -> str | None:
+    """Why ``value`` cannot be a stage key or event name (``None`` if it can be one).
+
+    Keys are external ids: any non-blank string of printable characters up to
+    255 long, such as HubSpot's ``"12345678"`` or Salesforce's ``"Closed Won"``
+    and ``"Id. Decision Makers"``; labels are separate."""
+    if not isinstance(value, str):
+        return f"{what} must be a string, got {type(value).__name__}"
+    if not value.strip():
+        return f"{what} must not be empty or blank"
+    if len(value) > MAX_ID_LENGTH:
+        return f"{what} must be at most {MAX_ID_LENGTH} characters, got {len(value)}"
+    if not value.isprintable():
+        return f"{what} must be printable characters (no tabs, newlines or control characters)"
+    if value != value.strip():
+        return f"{what} must not start or end with spaces, got {value!r}"
+    return None
+
+
 _HUNDRED = Decimal(100)
 _ZERO = Decimal(0)
 
@@ -291,19 +315,31 @@ def check_definition(
         add(Problem("$.stages", "a pipeline needs at least one open, one won and one lost stage"))
         return problems
     kinds: dict[str, StageKind] = {}
+    bad_stages = 0  # stages whose key or kind was refused: their knock-on effects are not
+    unsure: set[str] = set()  # keys of stages whose kind was refused
     orders: dict[int, int] = {}
     first_index: dict[str, int] = {}
     for index, stage in stages:
         here = f"$.stages[{index}]"
-        if not isinstance(stage.key, str) or not _KEY.match(stage.key):
-            add(Problem(f"{here}.key", f"must be a lower-case identifier, got {stage.key!r}"))
+        wrong = id_problem(stage.key, "a stage key")
+        if wrong is None and stage.key == ANY_OPEN:
+            wrong = "'*' means 'any open stage' in a transition's source; it cannot be a key"
+        if wrong is not None:
+            add(Problem(f"{here}.key", wrong))
+            bad_stages += 1
             continue
         if stage.key in kinds:
             add(Problem(f"{here}.key", f"duplicate stage key {stage.key!r}"))
-        if not isinstance(stage.label, str) or not stage.label.strip() or len(stage.label) > 200:
-            add(Problem(f"{here}.label", "must be a non-blank string of at most 200 characters"))
+        if (
+            not isinstance(stage.label, str)
+            or not stage.label.strip()
+            or len(stage.label) > MAX_ID_LENGTH
+        ):
+            add(Problem(f"{here}.label", "must be a non-blank string of at most 255 characters"))
         if not isinstance(stage.kind, StageKind):
             add(Problem(f"{here}.kind", f"must be open, won or lost, got {stage.kind!r}"))
+            bad_stages += 1
+            unsure.add(stage.key)
             continue
         kinds.setdefault(stage.key, stage.kind)
         first_index.setdefault(stage.key, index)
@@ -352,18 +388,23 @@ def check_definition(
                     )
                 )
     kind_values = set(kinds.values())
-    if StageKind.OPEN not in kind_values:
-        add(Problem("$.stages", "needs at least one open stage"))
-    if StageKind.WON not in kind_values:
-        add(Problem("$.stages", "needs a won stage (kind = 'won')"))
-    if StageKind.LOST not in kind_values:
-        add(Problem("$.stages", "needs a lost stage (kind = 'lost')"))
+    # A stage refused above (its key or kind) may be the missing one: its problem is
+    # the root cause, and "needs a won stage" would only be its echo.
+    if not bad_stages:
+        if StageKind.OPEN not in kind_values:
+            add(Problem("$.stages", "needs at least one open stage"))
+        if StageKind.WON not in kind_values:
+            add(Problem("$.stages", "needs a won stage (kind = 'won')"))
+        if StageKind.LOST not in kind_values:
+            add(Problem("$.stages", "needs a lost stage (kind = 'lost')"))
     valid_orders = [
         (s.order, s.key)
         for _, s in stages
         if isinstance(s.order, int) and s.key in kinds and isinstance(s.kind, StageKind)
     ]
     first = min(valid_orders)[1] if valid_orders else None
+    if bad_stages:
+        first = None  # which stage comes first, and what reaches what, is not known yet
     if first is not None and kinds[first] is not StageKind.OPEN:
         add(Problem("$.stages", f"the first stage ({first!r}) must be an open stage"))
         first = None  # reachability from a closed start would only add noise
@@ -372,16 +413,12 @@ def check_definition(
     seen: dict[tuple[str, str, str], int] = {}
     for index, transition in transitions:
         here = f"$.transitions[{index}]"
-        if not isinstance(transition.event, str) or not _KEY.match(transition.event):
-            add(
-                Problem(
-                    f"{here}.event",
-                    f"must be a lower-case identifier like 'advance', got {transition.event!r}",
-                )
-            )
+        wrong = id_problem(transition.event, "an event name")
+        if wrong is not None:
+            add(Problem(f"{here}.event", wrong))
         target_ok = isinstance(transition.target, str) and transition.target in kinds
-        if not target_ok:
-            add(Problem(f"{here}.target", f"unknown stage {transition.target!r}"))
+        if not target_ok and transition.target not in unsure:
+            add(Problem(f"{here}.target", unknown_stage(transition.target, kinds)))
         if not transition.sources:
             add(Problem(f"{here}.source", "needs at least one source stage (or '*')"))
         concrete: list[str] = []
@@ -397,8 +434,10 @@ def check_definition(
                     for k, kind in kinds.items()
                     if kind is StageKind.OPEN and k != transition.target
                 )
+            elif source in unsure:
+                continue  # its stage's kind was refused: that is the problem
             elif source not in kinds:
-                add(Problem(spath, f"unknown stage {source!r}"))
+                add(Problem(spath, unknown_stage(source, kinds)))
             elif source == transition.target:
                 add(Problem(spath, f"a stage cannot move to itself ({source!r})"))
             else:
@@ -461,6 +500,13 @@ def check_definition(
                     )
                 )
     return problems
+
+
+def unknown_stage(name: object, keys: Iterable[str]) -> str:
+    """``unknown stage 'x'`` with the nearest key (``did you mean 'y'?``) when one is close."""
+    close = difflib.get_close_matches(str(name), list(keys), n=1) if isinstance(name, str) else []
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown stage {name!r}{hint}"
 
 
 def _canonical(value: object) -> object:

@@ -31,7 +31,7 @@ from ..events import (
     StageChanged,
 )
 from ..guards import Subject
-from ..machine import Candidate, PipelineMachine, event_attr
+from ..machine import Candidate, PipelineMachine
 from ..outcomes import E, Moved
 from ..spec import StageKind
 
@@ -75,7 +75,7 @@ def run_machine(
     subject = Subject(entity, _overrides(reason, competitor))
     chart, model = machine.bind(stage, subject)
     try:
-        chart.send(event_attr(event), to=to)
+        chart.send(machine.event_ids[event], to=to)
     except TransitionNotAllowed:
         raise machine.blocked(kind, entity.id, stage, event, candidates, subject) from None
     target = model.stage
