@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 
 from ..clock import Clock, resolve_time
+from ..errors import Problem, ValidationError
 from ._checks import Checks, to_decimal
 from ._entity import check_common, check_tuple
 from .companies import Company
@@ -255,9 +256,33 @@ class Opportunity:
             external_id=external_id,
         )
 
-    def evolve(self, **changes: Any) -> Opportunity:
-        """Return a copy with ``changes`` applied and validated."""
-        return attrs.evolve(self, **changes)
+    def evolve(self, *, lost_reason_optional: bool = False, **changes: Any) -> Opportunity:
+        """Return a copy with ``changes`` applied and validated.
+
+        A change that leaves the opportunity lost without a ``lost_reason`` is
+        refused (the entity's invariant: a deal is lost *for a reason*), unless
+        ``lost_reason_optional=True``, which a pipeline passes when its
+        definition opts out (``require_lost_reason = false``).  A record that
+        was stored lost without a reason can still be changed otherwise.
+        """
+        evolved = attrs.evolve(self, **changes)
+        if (
+            not lost_reason_optional
+            and evolved.outcome is Outcome.LOST
+            and evolved.lost_reason is None
+            and not (self.outcome is Outcome.LOST and self.lost_reason is None)
+        ):
+            raise ValidationError(
+                "Opportunity",
+                [
+                    Problem(
+                        "$.lost_reason",
+                        "a lost opportunity needs a lost reason (pass lost_reason=, or "
+                        "lost_reason_optional=True where the pipeline opts out)",
+                    )
+                ],
+            )
+        return evolved
 
 
 def _percent(checks: Checks, path: str, value: object) -> Decimal | None:

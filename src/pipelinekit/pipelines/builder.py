@@ -54,10 +54,16 @@ class PipelineBuilder:
         label: str | None = None,
         description: str | None = None,
         probability_unit: ProbabilityUnit | str | None = None,
+        require_lost_reason: bool = True,
+        lost_reasons: Iterable[str] = (),
     ):
         self._data: dict[str, Any] = {"key": key, "stages": [], "transitions": []}
         if probability_unit is not None:
             self._data["probability_unit"] = probability_unit
+        if require_lost_reason is not True:
+            self._data["require_lost_reason"] = require_lost_reason
+        if lost_reasons:
+            self._data["lost_reasons"] = _as_list(lost_reasons)
         if label is not None:
             self._data["label"] = label
         if description is not None:

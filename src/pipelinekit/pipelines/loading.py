@@ -59,6 +59,7 @@ from .spec import (
     StageSpec,
     TransitionSpec,
     check_definition,
+    check_lost_reasons,
     default_forecast,
 )
 
@@ -76,6 +77,8 @@ class _Definition:
     label: str | None = None
     description: str | None = None
     probability_unit: ProbabilityUnit | None = None
+    require_lost_reason: bool = True
+    lost_reasons: tuple[str, ...] = ()
     stages: tuple[Any, ...]
     transitions: tuple[Any, ...]
 
@@ -214,6 +217,9 @@ def pipeline_from_dict(
     # refused is not reported again.
     shaped = {p.path for p in problems}
     semantic = check_definition(key, label, stages, transitions, guards=registry)
+    semantic += check_lost_reasons(
+        top.get("require_lost_reason", True), top.get("lost_reasons", ())
+    )
     problems.extend(p for p in semantic if p.path not in shaped)
     if problems or key is None or label is None:
         raise PipelineDefinitionError(key, list(dict.fromkeys(problems)))
@@ -223,6 +229,8 @@ def pipeline_from_dict(
         stages=tuple(s for _, s in stages),
         transitions=tuple(t for _, t in transitions),
         description=top.get("description"),
+        require_lost_reason=top.get("require_lost_reason", True),
+        lost_reasons=top.get("lost_reasons", ()),
     )
 
 

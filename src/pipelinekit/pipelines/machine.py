@@ -228,6 +228,16 @@ class PipelineMachine:
             return self.refusal(kind, entity_id, stage, event, f"no transition from {stage!r}")
         return candidates
 
+    def lost_refusal(
+        self, kind: EntityKind, entity_id: str, stage: str, event: str, target: str, reason: object
+    ) -> InvalidTransition | None:
+        """The refusal of closing a deal as lost in ``target`` with ``reason``, if this
+        pipeline's lost-reason settings refuse it (leads have no lost reason)."""
+        if not kind.closable or self.stages[target].kind is not StageKind.LOST:
+            return None
+        why = self.spec.lost_reason_problem(reason)
+        return None if why is None else self.refusal(kind, entity_id, stage, event, why)
+
     def guard_failure(
         self,
         entity_kind: str,

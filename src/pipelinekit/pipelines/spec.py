@@ -222,6 +222,8 @@ class PipelineSpec:
     stages: tuple[StageSpec, ...]
     transitions: tuple[TransitionSpec, ...]
     description: str | None = None
+    require_lost_reason: bool = True
+    lost_reasons: tuple[str, ...] = ()
     version: str = attrs.field(init=False, repr=False, eq=False)
 
     def __init__(
@@ -231,14 +233,19 @@ class PipelineSpec:
         stages: tuple[StageSpec, ...],
         transitions: tuple[TransitionSpec, ...],
         description: str | None = None,
+        require_lost_reason: bool = True,
+        lost_reasons: tuple[str, ...] = (),
     ) -> None:
         problems = check_definition(
             key, label, list(enumerate(stages)), list(enumerate(transitions)), guards=None
         )
+        problems += check_lost_reasons(require_lost_reason, lost_reasons)
         if problems:
             raise PipelineDefinitionError(key if isinstance(key, str) else None, problems)
         ordered = tuple(sorted(stages, key=lambda s: s.order))
-        self.__attrs_init__(key, label, ordered, transitions, description)
+        self.__attrs_init__(
+            key, label, ordered, transitions, description, require_lost_reason, tuple(lost_reasons)
+        )
         canonical = json.dumps(
             self.as_dict(), sort_keys=True, separators=(",", ":"), default=_canonical
         )
@@ -293,7 +300,69 @@ class PipelineSpec:
         }
         if self.description is not None:
             out["description"] = self.description
+        # written only when set, so definitions from before these settings keep their version
+        if not self.require_lost_reason:
+            out["require_lost_reason"] = False
+        if self.lost_reasons:
+            out["lost_reasons"] = list(self.lost_reasons)
         return out
+
+    def lost_reason_problem(self, reason: object) -> str | None:
+        """Why ``reason`` cannot close a deal of this pipeline as lost (``None`` if it can).
+
+        With ``require_lost_reason`` (the default) a reason must be given; with
+        ``lost_reasons`` it must be one of them, or ``"other: <free text>"``
+        when ``"other"`` is among them.
+        """
+        if reason is None or (isinstance(reason, str) and not reason.strip()):
+            if not self.require_lost_reason:
+                return None
+            hint = f" (one of {_listed(self.lost_reasons)})" if self.lost_reasons else ""
+            return (
+                f"a lost reason is required{hint}: pass reason= (this pipeline sets "
+                "require_lost_reason; a pipeline may opt out with require_lost_reason = false)"
+            )
+        if not isinstance(reason, str) or not self.lost_reasons or reason in self.lost_reasons:
+            return None
+        if OTHER_REASON in self.lost_reasons:
+            head, sep, text = reason.partition(":")
+            if head.strip() == OTHER_REASON and sep and text.strip():
+                return None
+        close = difflib.get_close_matches(reason, list(self.lost_reasons), n=1)
+        other = f", or '{OTHER_REASON}: <your words>'" if OTHER_REASON in self.lost_reasons else ""
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return (
+            f"lost reason {reason!r} is not one of this pipeline's lost reasons "
+            f"({_listed(self.lost_reasons)}{other}){hint}"
+        )
+
+
+#: The allowed lost reason that admits free text: ``"other: went dark"``.
+OTHER_REASON: Final = "other"
+
+
+def _listed(names: Iterable[str]) -> str:
+    return ", ".join(repr(n) for n in names)
+
+
+def check_lost_reasons(require: object, reasons: object) -> list[Problem]:
+    """Problems with the ``require_lost_reason`` / ``lost_reasons`` settings."""
+    problems: list[Problem] = []
+    if not isinstance(require, bool):
+        problems.append(Problem("$.require_lost_reason", "must be true or false"))
+    if not isinstance(reasons, tuple | list):
+        problems.append(Problem("$.lost_reasons", "must be a list of reasons"))
+        return problems
+    seen: set[str] = set()
+    for index, reason in enumerate(reasons):
+        path = f"$.lost_reasons[{index}]"
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+            problems.append(Problem(path, "must be a non-blank string of at most 500 characters"))
+        elif reason in seen:
+            problems.append(Problem(path, f"duplicate lost reason {reason!r}"))
+        else:
+            seen.add(reason)
+    return problems
 
 
 def check_definition(

@@ -81,6 +81,9 @@ def run_machine(
     target = model.stage
     if kind is LEAD and machine.stages[target].kind is StageKind.WON and not converting:
         raise machine.refusal(kind, entity.id, stage, event, _convert_only(target))
+    unreasoned = machine.lost_refusal(kind, entity.id, stage, event, target, reason)
+    if unreasoned is not None:
+        raise unreasoned
     return apply_move(
         machine, kind, entity, stage, target, event, when, actor, note, reason, competitor
     )
@@ -167,6 +170,9 @@ def apply_move(
                     kind.name, entity.id, at, entity.probability, probability, origin.value, actor
                 )
             )
+    if isinstance(entity, Opportunity):
+        optional = not machine.spec.require_lost_reason
+        return Moved(entity.evolve(lost_reason_optional=optional, **changes), tuple(events), change)
     return Moved(entity.evolve(**changes), tuple(events), change)
 
 
@@ -242,7 +248,7 @@ class Transitions(PipelineMachine):
                     return self.refusal(
                         kind, entity.id, stage, event, _convert_only(candidate.target)
                     )
-                return None
+                return self.lost_refusal(kind, entity.id, stage, event, candidate.target, reason)
         return self.blocked(kind, entity.id, stage, event, candidates, subject)
 
     def available_events(self, entity: Lead | Opportunity) -> tuple[str, ...]:
@@ -263,9 +269,13 @@ class Transitions(PipelineMachine):
         note: str | None = None,
         at: datetime | None = None,
         clock: Clock | None = None,
+        reason: str | None = None,
+        competitor: str | None = None,
     ) -> Moved[E]:
         """Move to stage ``to`` through the first allowed event that leads there (or through
-        ``event``).  Use :meth:`lose` to close lost with a reason."""
+        ``event``).  Moving into a lost stage takes the ``reason`` (and ``competitor``) as
+        :meth:`lose` does; a pipeline that requires a lost reason refuses the move without
+        one."""
         kind, stage = self.locate(entity, event or "move")
         options = [
             name
@@ -277,7 +287,17 @@ class Transitions(PipelineMachine):
             raise self.refusal(
                 kind, entity.id, stage, event or "move", f"no transition from {stage!r} to {to!r}"
             )
-        return self.fire(entity, options[0], to=to, actor=actor, note=note, at=at, clock=clock)
+        return self.fire(
+            entity,
+            options[0],
+            to=to,
+            actor=actor,
+            note=note,
+            at=at,
+            clock=clock,
+            reason=reason,
+            competitor=competitor,
+        )
 
     def win(
         self,
