@@ -14,6 +14,7 @@ The operations (:mod:`pipelinekit.pipelines.operations`) work on a machine;
 
 from __future__ import annotations
 
+import difflib
 import re
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -205,18 +206,45 @@ class PipelineMachine:
             reason=reason,
         )
 
+    def unknown_stage(self, name: object) -> str | None:
+        """Why ``name`` is not a stage of this pipeline (``None`` if it is one).
+
+        A stage's label given where its key is expected names the key; a
+        misspelt key names the nearest one."""
+        if isinstance(name, str) and name in self.stages:
+            return None
+        if isinstance(name, str):
+            wanted = name.strip().casefold()
+            for stage in self.spec.stages:
+                if stage.label.strip().casefold() == wanted:
+                    return (
+                        f"unknown stage {name!r}; did you mean key {stage.key!r} "
+                        f"for label {stage.label!r}?"
+                    )
+            close = difflib.get_close_matches(name, list(self.spec.stage_keys), n=1)
+            if close:
+                return f"unknown stage {name!r}; did you mean {close[0]!r}?"
+        return f"unknown stage {name!r}; this pipeline's stages are " + ", ".join(
+            repr(k) for k in self.spec.stage_keys
+        )
+
+    def unknown_event(self, event: object) -> str:
+        """The refusal reason for an event this pipeline does not have."""
+        names = list(self.spec.events)
+        close = difflib.get_close_matches(event, names, n=1) if isinstance(event, str) else []
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return f"unknown event; {hint}this pipeline's events are {', '.join(names)}"
+
     def select(
         self, kind: EntityKind, entity_id: str, stage: str, event: str, to: str | None
     ) -> tuple[Candidate, ...] | InvalidTransition:
         """The transitions ``event`` (towards ``to``) can take from ``stage``, or why none."""
         if event not in self.spec.events:
-            return self.refusal(
-                kind,
-                entity_id,
-                stage,
-                event,
-                f"unknown event; this pipeline's events are {', '.join(self.spec.events)}",
-            )
+            return self.refusal(kind, entity_id, stage, event, self.unknown_event(event))
+        if to is not None:
+            unknown = self.unknown_stage(to)
+            if unknown is not None:
+                return self.refusal(kind, entity_id, stage, event, unknown)
         candidates = self.candidates(stage, event)
         if to is not None:
             candidates = tuple(c for c in candidates if c.target == to)

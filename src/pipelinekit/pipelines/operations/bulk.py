@@ -350,7 +350,9 @@ def _invalid(
     else:
         allowed = pipeline.allowed_events(stage)
         if not known_event:
-            reason = f"unknown event; this pipeline's events are {', '.join(pipeline.spec.events)}"
+            reason = pipeline.unknown_event(event)
+        elif to is not None and pipeline.unknown_stage(to) is not None:
+            reason = str(pipeline.unknown_stage(to))
         elif to is not None and pipeline.candidates(stage, event):
             reason = f"{event!r} does not lead to {to!r} from here"
         else:

@@ -277,6 +277,11 @@ class Transitions(PipelineMachine):
         :meth:`lose` does; a pipeline that requires a lost reason refuses the move without
         one."""
         kind, stage = self.locate(entity, event or "move")
+        unknown = self.unknown_stage(to)
+        if unknown is not None:
+            raise self.refusal(kind, entity.id, stage, event or "move", unknown)
+        if event is not None and event not in self.spec.events:
+            raise self.refusal(kind, entity.id, stage, event, self.unknown_event(event))
         options = [
             name
             for name in self.allowed_events(stage)
@@ -379,6 +384,9 @@ class Transitions(PipelineMachine):
         kind, stage = self.locate(entity, "reopen")
         if not self.stages[stage].is_closed:
             raise self.refusal(kind, entity.id, stage, "reopen", f"{stage!r} is not closed")
-        if to not in self.stages or self.stages[to].is_closed:
+        unknown = self.unknown_stage(to)
+        if unknown is not None:
+            raise self.refusal(kind, entity.id, stage, "reopen", unknown)
+        if self.stages[to].is_closed:
             raise self.refusal(kind, entity.id, stage, "reopen", f"{to!r} is not an open stage")
         return self.move(entity, to, actor=actor, note=note, at=at, clock=clock)
