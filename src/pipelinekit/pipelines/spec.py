@@ -35,13 +35,44 @@ __all__ = [
     "StageKind",
     "StageSpec",
     "TransitionSpec",
+    "forecast_category",
 ]
 
 #: A transition source meaning "every open stage (other than the target)".
 ANY_OPEN: Final = "*"
 
-#: Forecast categories a stage may belong to (Salesforce's set, lower-case).
-FORECAST_CATEGORIES: Final = frozenset({"pipeline", "best_case", "commit", "closed", "omitted"})
+#: Forecast categories a stage may belong to (Salesforce's set, in snake case).
+FORECAST_CATEGORIES: Final = frozenset(
+    {"pipeline", "best_case", "commit", "most_likely", "closed", "omitted"}
+)
+
+#: The CRMs' names of the forecast categories (Salesforce's API values and labels,
+#: HubSpot's labels), folded to lower case without spaces, and pipelinekit's own.
+_CATEGORY_NAMES: Final = {
+    "pipeline": "pipeline",
+    "bestcase": "best_case",
+    "best_case": "best_case",
+    "upside": "best_case",
+    "forecast": "commit",
+    "commit": "commit",
+    "mostlikely": "most_likely",
+    "most_likely": "most_likely",
+    "closed": "closed",
+    "closedwon": "closed",
+    "omitted": "omitted",
+    "notforecasted": "omitted",
+}
+
+
+def forecast_category(name: str) -> str | None:
+    """pipelinekit's forecast category for a CRM's name of it, or ``None`` if unknown.
+
+    ``BestCase`` / ``Best Case`` -> ``best_case``, ``Forecast`` / ``Commit`` ->
+    ``commit`` (Salesforce's API value for Commit is ``Forecast``),
+    ``MostLikely`` -> ``most_likely``, ``Omitted`` / ``Not forecasted`` ->
+    ``omitted``, ``Pipeline`` and ``Closed`` as they are."""
+    return _CATEGORY_NAMES.get("".join(name.split()).casefold())
+
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 #: The longest stage key or event name (a CRM's own ids and API values fit).
