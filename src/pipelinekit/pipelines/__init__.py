@@ -57,6 +57,8 @@ from .pipeline import Pipeline
 from .registry import PipelineSet, UnknownPipeline
 from .spec import (
     ANY_OPEN,
+    BUILTIN_FORECAST_CATEGORIES,
+    ForecastCategory,
     GuardSpec,
     PipelineSpec,
     StageKind,
@@ -68,6 +70,7 @@ from .writing import dumps_pipeline, write_pipeline
 
 __all__ = [
     "ANY_OPEN",
+    "BUILTIN_FORECAST_CATEGORIES",
     "LEAD_LIFECYCLE",
     "MISSING",
     "SALES",
@@ -79,6 +82,7 @@ __all__ = [
     "ConversionError",
     "DiagramDependencyError",
     "DomainEvent",
+    "ForecastCategory",
     "Guard",
     "GuardFailed",
     "GuardParameterError",

@@ -53,14 +53,17 @@ from ..validation import Invalid, Structurer, decimal, json_type
 from .errors import PipelineDefinitionError
 from .guards import GuardRegistry, default_guards
 from .spec import (
+    ForecastCategory,
     GuardSpec,
     PipelineSpec,
     StageKind,
     StageSpec,
     TransitionSpec,
+    check_categories,
     check_definition,
     check_lost_reasons,
     default_forecast,
+    merged_categories,
 )
 
 __all__ = ["load_pipeline", "loads_pipeline", "pipeline_from_dict"]
@@ -79,6 +82,7 @@ class _Definition:
     probability_unit: ProbabilityUnit | None = None
     require_lost_reason: bool = True
     lost_reasons: tuple[str, ...] = ()
+    forecast_categories: tuple[ForecastCategory, ...] = ()
     stages: tuple[Any, ...]
     transitions: tuple[Any, ...]
 
@@ -199,8 +203,8 @@ def pipeline_from_dict(
             # refused above: kept as written so the definition check knows this stage
             # exists but not what it means, and reports nothing that follows from it
             fields["kind"] = raw["kind"]
-    declared = isinstance(data, Mapping) and "probability_unit" in data
-    problems.extend(_unit_problems(written, unit, declared))
+    unit_declared = isinstance(data, Mapping) and "probability_unit" in data
+    problems.extend(_unit_problems(written, unit, unit_declared))
     for index, fields in written:
         if "key" in fields:
             stages.append((index, _stage(fields, index)))
@@ -216,7 +220,13 @@ def pipeline_from_dict(
     # The definition as a whole, from its valid parts; a value whose shape was
     # refused is not reported again.
     shaped = {p.path for p in problems}
-    semantic = check_definition(key, label, stages, transitions, guards=registry)
+    own_categories = top.get("forecast_categories", ())
+    category_problems = check_categories(own_categories)
+    names = frozenset(
+        c.name for c in merged_categories(() if category_problems else own_categories)
+    )
+    semantic = check_definition(key, label, stages, transitions, guards=registry, categories=names)
+    semantic += category_problems
     semantic += check_lost_reasons(
         top.get("require_lost_reason", True), top.get("lost_reasons", ())
     )
@@ -231,6 +241,7 @@ def pipeline_from_dict(
         description=top.get("description"),
         require_lost_reason=top.get("require_lost_reason", True),
         lost_reasons=top.get("lost_reasons", ()),
+        forecast_categories=own_categories,
     )
 
 

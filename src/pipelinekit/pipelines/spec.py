@@ -29,7 +29,9 @@ from .guards import GuardRegistry
 
 __all__ = [
     "ANY_OPEN",
+    "BUILTIN_FORECAST_CATEGORIES",
     "FORECAST_CATEGORIES",
+    "ForecastCategory",
     "GuardSpec",
     "PipelineSpec",
     "StageKind",
@@ -62,6 +64,69 @@ _CATEGORY_NAMES: Final = {
     "omitted": "omitted",
     "notforecasted": "omitted",
 }
+
+
+@attrs.frozen
+class ForecastCategory:
+    """A forecast category: its ``name`` (what stages name in ``forecast``), ``label``,
+    ``order`` (where it comes in a forecast) and whether deals in it count as ``closed``."""
+
+    name: str
+    label: str
+    order: int
+    closed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The definition form of this category."""
+        return {"name": self.name, "label": self.label, "order": self.order, "closed": self.closed}
+
+
+#: The built-in categories, in Salesforce's order; a pipeline may add its own (or relabel,
+#: reorder these) with ``[[forecast_categories]]``.
+BUILTIN_FORECAST_CATEGORIES: Final = (
+    ForecastCategory("omitted", "Omitted", 0),
+    ForecastCategory("pipeline", "Pipeline", 1),
+    ForecastCategory("best_case", "Best case", 2),
+    ForecastCategory("most_likely", "Most likely", 3),
+    ForecastCategory("commit", "Commit", 4),
+    ForecastCategory("closed", "Closed", 5, closed=True),
+)
+
+
+def check_categories(categories: object) -> list[Problem]:
+    """Problems with a pipeline's declared ``forecast_categories``."""
+    if not isinstance(categories, tuple | list):
+        return [Problem("$.forecast_categories", "must be a list of categories")]
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for index, category in enumerate(categories):
+        here = f"$.forecast_categories[{index}]"
+        if not isinstance(category, ForecastCategory):
+            problems.append(Problem(here, f"must be a forecast category, got {category!r}"))
+            continue
+        if not isinstance(category.name, str) or not _KEY.match(category.name):
+            problems.append(
+                Problem(f"{here}.name", f"must be a lower-case identifier, got {category.name!r}")
+            )
+        elif category.name in seen:
+            problems.append(Problem(f"{here}.name", f"duplicate category {category.name!r}"))
+        else:
+            seen.add(category.name)
+        if not isinstance(category.label, str) or not category.label.strip():
+            problems.append(Problem(f"{here}.label", "must be a non-blank string"))
+        if not isinstance(category.order, int) or isinstance(category.order, bool):
+            problems.append(Problem(f"{here}.order", "must be an integer"))
+        if not isinstance(category.closed, bool):
+            problems.append(Problem(f"{here}.closed", "must be true or false"))
+    return problems
+
+
+def merged_categories(declared: Iterable[ForecastCategory]) -> tuple[ForecastCategory, ...]:
+    """The built-in categories with ``declared`` added (a declared name replaces a built-in
+    one), in order."""
+    by_name = {c.name: c for c in BUILTIN_FORECAST_CATEGORIES}
+    by_name.update({c.name: c for c in declared})
+    return tuple(sorted(by_name.values(), key=lambda c: (c.order, c.name)))
 
 
 def forecast_category(name: str) -> str | None:
@@ -255,6 +320,7 @@ class PipelineSpec:
     description: str | None = None
     require_lost_reason: bool = True
     lost_reasons: tuple[str, ...] = ()
+    forecast_categories: tuple[ForecastCategory, ...] = ()
     version: str = attrs.field(init=False, repr=False, eq=False)
 
     def __init__(
@@ -266,16 +332,35 @@ class PipelineSpec:
         description: str | None = None,
         require_lost_reason: bool = True,
         lost_reasons: tuple[str, ...] = (),
+        forecast_categories: tuple[ForecastCategory, ...] = (),
     ) -> None:
-        problems = check_definition(
-            key, label, list(enumerate(stages)), list(enumerate(transitions)), guards=None
+        problems = check_categories(forecast_categories)
+        names = (
+            {c.name for c in merged_categories(forecast_categories)}
+            if not problems
+            else set(FORECAST_CATEGORIES)
+        )
+        problems += check_definition(
+            key,
+            label,
+            list(enumerate(stages)),
+            list(enumerate(transitions)),
+            guards=None,
+            categories=frozenset(names),
         )
         problems += check_lost_reasons(require_lost_reason, lost_reasons)
         if problems:
             raise PipelineDefinitionError(key if isinstance(key, str) else None, problems)
         ordered = tuple(sorted(stages, key=lambda s: s.order))
         self.__attrs_init__(
-            key, label, ordered, transitions, description, require_lost_reason, tuple(lost_reasons)
+            key,
+            label,
+            ordered,
+            transitions,
+            description,
+            require_lost_reason,
+            tuple(lost_reasons),
+            tuple(forecast_categories),
         )
         canonical = json.dumps(
             self.as_dict(), sort_keys=True, separators=(",", ":"), default=_canonical
@@ -336,7 +421,14 @@ class PipelineSpec:
             out["require_lost_reason"] = False
         if self.lost_reasons:
             out["lost_reasons"] = list(self.lost_reasons)
+        if self.forecast_categories:
+            out["forecast_categories"] = [c.as_dict() for c in self.forecast_categories]
         return out
+
+    @property
+    def categories(self) -> tuple[ForecastCategory, ...]:
+        """Every forecast category this pipeline knows (built-in and declared), in order."""
+        return merged_categories(self.forecast_categories)
 
     def lost_reason_problem(self, reason: object) -> str | None:
         """Why ``reason`` cannot close a deal of this pipeline as lost (``None`` if it can).
@@ -403,8 +495,10 @@ def check_definition(
     transitions: list[tuple[int, TransitionSpec]],
     *,
     guards: GuardRegistry | None,
+    categories: frozenset[str] = FORECAST_CATEGORIES,
 ) -> list[Problem]:
-    """Every problem with a definition, with paths; ``guards`` also checks guard names."""
+    """Every problem with a definition, with paths; ``guards`` also checks guard names and
+    ``categories`` are the forecast categories a stage may name."""
     problems: list[Problem] = []
     add = problems.append
     if not isinstance(key, str) or not _KEY.match(key):
@@ -462,12 +556,17 @@ def check_definition(
             )
         else:
             orders[stage.order] = index
-        if not isinstance(stage.forecast, str) or stage.forecast not in FORECAST_CATEGORIES:
+        if not isinstance(stage.forecast, str) or stage.forecast not in categories:
+            known = forecast_category(stage.forecast) if isinstance(stage.forecast, str) else None
+            close = [known] if known in categories else []
+            if not close and isinstance(stage.forecast, str):
+                close = difflib.get_close_matches(stage.forecast, sorted(categories), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
             add(
                 Problem(
                     f"{here}.forecast",
-                    f"must be one of {', '.join(sorted(FORECAST_CATEGORIES))}, "
-                    f"got {stage.forecast!r}",
+                    f"must be one of {', '.join(sorted(categories))} (or a category the "
+                    f"pipeline declares in forecast_categories), got {stage.forecast!r}{hint}",
                 )
             )
         if stage.rotting_days is not None:

@@ -33,7 +33,7 @@ def dumps_pipeline(
             lines.append(f"{name} = {_value(data[name])}")
     # always said, so a pipeline of small percentages is never read as fractions
     lines.append(f"probability_unit = {_value(unit.value)}")
-    for name in ("require_lost_reason", "lost_reasons"):
+    for name in ("require_lost_reason", "lost_reasons", "forecast_categories"):
         if name in data:
             lines.append(f"{name} = {_value(data[name])}")
     for stage in data["stages"]:
