@@ -206,7 +206,10 @@ def _enum(kind: type[enum.Enum]) -> Hook:
         try:
             return kind(value)
         except ValueError:
-            raise Invalid(f"must be one of {choices}; got {value!r}") from None
+            names = [str(member.value) for member in kind]
+            close = difflib.get_close_matches(str(value), names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise Invalid(f"must be one of {choices}; got {value!r}{hint}") from None
 
     return structure
 

@@ -709,3 +709,29 @@ def test_the_quickstart_installs_what_the_html_charts_need() -> None:
     first = re.search(r'pip install -e "\.\[([^\]]*)\]" && pipelinekit demo', quickstart)
     assert first, "the Quickstart installs pipelinekit and runs the demo"
     assert {"cli", "report"} <= set(first.group(1).split(","))
+
+
+def test_pipeline_import_writes_crm_definitions_as_toml(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    examples = Path(__file__).parents[2] / "examples" / "crm"
+    code, out, _ = run(
+        capsys, "pipeline", "import", str(examples / "hubspot-deal-pipelines.json"),
+        "--out", str(tmp_path / "hubspot"), "--unit", "fraction",
+    )  # fmt: skip
+    assert code == ExitCode.OK
+    written = sorted(p.name for p in (tmp_path / "hubspot").iterdir())
+    assert written == ["default.toml", "hubspot_87654321.toml"]
+    renewals = pk.load_pipeline(tmp_path / "hubspot" / "hubspot_87654321.toml")
+    assert renewals.stage("12345679").probability == 75
+    assert "probability = 0.75" in (tmp_path / "hubspot" / "hubspot_87654321.toml").read_text()
+    xml = examples / "OpportunityStage.standardValueSet-meta.xml"
+    code, out, _ = run(capsys, "pipeline", "import", str(xml), "--key", "deals")
+    assert code == ExitCode.OK
+    assert pk.loads_pipeline(out).stage("Closed Won").kind == "won"
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"results": [{"id": "x", "stages": [{"id": "a"}]}]}', encoding="utf-8")
+    code, _, err = run(capsys, "pipeline", "import", str(bad))
+    assert code == ExitCode.INVALID
+    assert "$.results[0].label" in err
+    assert "$.results[0].stages[0].metadata" in err

@@ -15,10 +15,15 @@ from any application (no command-line library needed)::
 * :func:`export_entities` writes stored leads, opportunities or prospects as
   JSON Lines (complete: :func:`pipelinekit.from_dict` reads each line back) or
   CSV (:func:`lead_row`, :func:`opportunity_row`; a leads CSV imports again).
+* :func:`read_hubspot` and :func:`read_salesforce` turn pipeline definitions
+  exported from HubSpot (pipelines API JSON) and Salesforce (OpportunityStage
+  metadata XML) into :class:`~pipelinekit.pipelines.PipelineSpec` values
+  (:mod:`pipelinekit.io.definitions`).
 
 See docs/io.md.
 """
 
+from .definitions import ImportGraph, MissingExtra, read_hubspot, read_salesforce
 from .errors import ImportFileError, OutputFileError
 from .exporter import (
     EXPORT_FORMATS,
@@ -51,7 +56,9 @@ __all__ = [
     "ExportFormat",
     "ExportKind",
     "ImportFileError",
+    "ImportGraph",
     "ImportSummary",
+    "MissingExtra",
     "OutputFileError",
     "RowError",
     "Unmapped",
@@ -62,6 +69,8 @@ __all__ = [
     "lead_row",
     "not_utf8",
     "opportunity_row",
+    "read_hubspot",
     "read_rows",
+    "read_salesforce",
     "write_error_report",
 ]

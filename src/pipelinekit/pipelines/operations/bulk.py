@@ -148,6 +148,8 @@ class Bulk(PipelineMachine):
             return _Plan(candidates, options)
 
         version = pipeline.version
+        # the one reason of this batch, checked once against the lost-reason settings
+        lost_problem = pipeline.spec.lost_reason_problem(reason)
         key = pipeline.key
         field = kind.stage_field
         is_lead = kind is LEAD
@@ -268,6 +270,15 @@ class Bulk(PipelineMachine):
                     entity.competitor if competitor is None else competitor,
                 )
             else:
+                if lost_problem is not None:
+                    failures.append(
+                        BulkFailure(
+                            index,
+                            entity.id,
+                            pipeline.refusal(kind, entity.id, stage, event, lost_problem),
+                        )
+                    )
+                    continue
                 values = (
                     _ZERO,
                     closed_src,
@@ -279,13 +290,14 @@ class Bulk(PipelineMachine):
             if verify:
                 append(
                     entity.evolve(
+                        lost_reason_optional=not pipeline.spec.require_lost_reason,
                         **dict(
                             zip(
                                 _OPP_FIELDS,
                                 (target, (*history, change), updated_at, version, *values),
                                 strict=True,
                             )
-                        )
+                        ),
                     )
                 )
             else:
@@ -338,7 +350,9 @@ def _invalid(
     else:
         allowed = pipeline.allowed_events(stage)
         if not known_event:
-            reason = f"unknown event; this pipeline's events are {', '.join(pipeline.spec.events)}"
+            reason = pipeline.unknown_event(event)
+        elif to is not None and pipeline.unknown_stage(to) is not None:
+            reason = str(pipeline.unknown_stage(to))
         elif to is not None and pipeline.candidates(stage, event):
             reason = f"{event!r} does not lead to {to!r} from here"
         else:

@@ -12,6 +12,7 @@ from ...domain._checks import Checks
 from ...domain.history import StageChange
 from ...domain.money import Money
 from ...domain.opportunities import Opportunity
+from ...domain.probability import Probability
 from ...errors import Problem, ValidationError
 from ..events import DomainEvent, OpportunityOpened, PipelineChanged, StageChanged
 from ..machine import PipelineMachine
@@ -72,7 +73,7 @@ class Opening(PipelineMachine):
             stage=first.key,
             pipeline_version=self.version,
             amount=amount,
-            probability=first.probability,
+            probability=Probability.percent(first.probability),
             at=when,
             **fields,
         )
