@@ -101,7 +101,7 @@ def test_auto_schema_false_refuses_an_empty_database_and_names_the_command(
             pass
         assert caught.value.found == 0
         assert caught.value.needed == SCHEMA_VERSION
-        assert "pipelinekit db upgrade" in str(caught.value)
+        assert "pipelinekit --db URL db upgrade" in str(caught.value)
         with pytest.raises(SchemaNotReady):
             storage.check_schema()
         assert storage.create_schema() == 0

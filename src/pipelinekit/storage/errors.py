@@ -74,7 +74,7 @@ class SchemaNotReady(StorageError):
     """The database has no pipelinekit schema, or an older one, and this storage may not migrate.
 
     Raised by a storage opened with ``auto_schema=False`` (and by
-    ``check_schema()``): run ``pipelinekit db upgrade`` (or call
+    ``check_schema()``): run ``pipelinekit --db URL db upgrade`` (or call
     ``storage.create_schema()``) in the deployment step first.  ``found`` is the
     version recorded in the database (0: no schema), ``needed`` the one this
     pipelinekit uses.
@@ -86,7 +86,7 @@ class SchemaNotReady(StorageError):
         state = "has no pipelinekit schema" if found == 0 else f"has schema version {found}"
         super().__init__(
             f"the database {state}, and this pipelinekit needs version {needed}: run "
-            "`pipelinekit db upgrade --db URL` (or storage.create_schema()) before opening it "
+            "`pipelinekit --db URL db upgrade` (or storage.create_schema()) before opening it "
             "with auto_schema=False"
         )
 
