@@ -440,3 +440,34 @@ def test_run_does_not_retry_other_errors_or_commit_them() -> None:
     with pytest.raises(ValidationError) as caught:
         storage.run(fails, retries=-1, backoff=-2)
     assert [p.path for p in caught.value.problems] == ["$.retries", "$.backoff"]
+
+
+def test_the_apps_rows_ride_on_the_unit_of_works_connection_and_its_retries(
+    db: dict[str, Any],
+) -> None:
+    storage, orders = db["storage"], db["orders"]
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Order(Base):
+        __table__ = orders
+
+    kept, dropped = lead(1), lead(2)
+
+    def place(uow: UnitOfWork) -> None:
+        uow.leads.save(kept)
+        with Session(bind=uow.connection) as session:  # type: ignore[attr-defined]
+            session.add(Order(lead_id=kept.id))
+            session.commit()  # joins the unit of work's transaction: commits nothing yet
+        with storage.unit_of_work(read_only=True) as other:  # a snapshot: sees nothing yet
+            seen = other.connection.execute(sa.select(orders.c.lead_id)).all()  # type: ignore[attr-defined]
+            assert (seen, other.leads.count()) == ([], 0)
+
+    storage.run(place)
+    with storage.unit_of_work() as uow:
+        uow.leads.save(dropped)
+        uow.connection.execute(sa.insert(orders).values(lead_id=dropped.id))  # type: ignore[attr-defined]
+        uow.rollback()
+    assert _lead_ids(storage) == {kept.id}
+    assert _orders(db) == [kept.id]

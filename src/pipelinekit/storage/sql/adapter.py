@@ -289,6 +289,16 @@ class _SqlUnitOfWork(SqlAnalyticsQueries, UnitOfWork):
         return self._conn
 
     @property
+    def connection(self) -> Connection:
+        """The SQLAlchemy connection this unit of work runs in, for the application's own rows.
+
+        Statements on it (Core, or an ORM ``Session(bind=uow.connection)``,
+        which joins the open transaction) are committed or rolled back with the
+        unit of work's changes: :meth:`commit` makes both durable together.
+        """
+        return self.conn
+
+    @property
     def dialect(self) -> str:
         return self.conn.dialect.name
 
@@ -313,8 +323,16 @@ class _SqlUnitOfWork(SqlAnalyticsQueries, UnitOfWork):
                 self._conn = engine.connect()
                 if self.read_only:
                     self._conn.execution_options(**self.storage._read_only_options())
+                # begun now, so an ORM Session bound to `connection` joins this transaction
+                # instead of beginning (and committing) its own
+                self._conn.begin()
         except BaseException:
-            self._release()
+            try:
+                if self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
+            finally:
+                self._release()
             raise
 
     def _release(self) -> None:
