@@ -471,3 +471,30 @@ def test_the_apps_rows_ride_on_the_unit_of_works_connection_and_its_retries(
         uow.rollback()
     assert _lead_ids(storage) == {kept.id}
     assert _orders(db) == [kept.id]
+
+
+def test_writers_of_one_process_are_served_in_arrival_order() -> None:
+    from pipelinekit.storage.sql.sqlite import _Queue
+
+    queue = _Queue()
+    assert queue.acquire(timeout=1)
+    order: list[int] = []
+    threads = []
+    for n in range(5):
+
+        def wait(n: int = n) -> None:
+            assert queue.acquire(timeout=30)
+            order.append(n)
+            queue.release()
+
+        threads.append(threading.Thread(target=wait))
+        threads[-1].start()
+        while len(queue._waiters) < n + 1:  # parked in arrival order before the next starts
+            threads[-1].join(0.001)
+    assert not queue.acquire(timeout=0.01)  # a timed-out waiter leaves the queue
+    assert len(queue._waiters) == 5
+    queue.release()
+    for thread in threads:
+        thread.join()
+    assert order == [0, 1, 2, 3, 4]
+    assert queue.acquire(timeout=0)  # free again

@@ -21,6 +21,7 @@ import os
 import threading
 import time
 import weakref
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,43 @@ def sqlite_storage(
     return _SqliteStorage(file, build_tables(prefix), busy_timeout, engine, auto_schema)
 
 
+class _Queue:
+    """A first-come, first-served lock: a release hands it to the longest waiter.
+
+    ``threading.Lock`` lets the releasing thread take it straight back, so
+    under load a few writers starve; here each waiter parks on a lock of its
+    own and is woken in arrival order.
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: deque[threading.Lock] = deque()
+        self._held = False
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            waiter = threading.Lock()
+            waiter.acquire()
+            self._waiters.append(waiter)
+        if waiter.acquire(timeout=timeout):
+            return True  # handed over by release()
+        with self._mutex:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+                return False
+        return True  # handed over between the timeout and the mutex: it is ours
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()  # still held: now by that waiter
+            else:
+                self._held = False
+
+
 #: Engines passed in by the application that already carry pipelinekit's listeners.
 _CONFIGURED: weakref.WeakSet[Engine] = weakref.WeakSet()
 
@@ -109,7 +147,7 @@ class _SqliteStorage(SqlStorage):
         )
         self.file = file
         self._busy_ms = int(busy_timeout * 1000)
-        self._writers = threading.Lock()
+        self._writers = _Queue()
         self._writer_thread: int | None = None
         if engine is not None and engine not in _CONFIGURED:
             _CONFIGURED.add(engine)  # once per engine, however many storages share it
