@@ -6,16 +6,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import attrs
 import typer
 
 from ..clock import system_clock
 from ..errors import PipelinekitError, Problem
-from ..storage import Storage
 from .exit_codes import ExitCode
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from ..storage.sql import SqlStorage
 
 __all__ = [
     "JsonOption",
@@ -75,7 +77,7 @@ class State:
         """The database for messages and output, never with a password."""
         return attrs.evolve(self.settings, db=self.db).describe_db().removeprefix("sqlite:///")
 
-    def storage(self, *, must_exist: bool = False) -> Storage:
+    def storage(self, *, must_exist: bool = False) -> SqlStorage:
         """The run's SQL storage (nothing connects yet); a :class:`UserError` says what is wrong.
 
         With ``must_exist``, a SQLite file that is not there is refused (the

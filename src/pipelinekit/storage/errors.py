@@ -15,6 +15,7 @@ __all__ = [
     "DuplicateExternalId",
     "NotFound",
     "ReadOnlyUnitOfWork",
+    "SchemaNotReady",
     "SchemaVersionError",
     "StorageBusy",
     "StorageError",
@@ -68,6 +69,30 @@ class SchemaVersionError(StorageError):
 
     def __reduce__(self) -> tuple[type[SchemaVersionError], tuple[int, int]]:
         return (type(self), (self.found, self.supported))
+
+
+class SchemaNotReady(StorageError):
+    """The database has no pipelinekit schema, or an older one, and this storage may not migrate.
+
+    Raised by a storage opened with ``auto_schema=False`` (and by
+    ``check_schema()``): run ``pipelinekit --db URL db upgrade`` (or call
+    ``storage.create_schema()``) in the deployment step first.  ``found`` is the
+    version recorded in the database (0: no schema), ``needed`` the one this
+    pipelinekit uses.
+    """
+
+    def __init__(self, found: int, needed: int) -> None:
+        self.found = found
+        self.needed = needed
+        state = "has no pipelinekit schema" if found == 0 else f"has schema version {found}"
+        super().__init__(
+            f"the database {state}, and this pipelinekit needs version {needed}: run "
+            "`pipelinekit --db URL db upgrade` (or storage.create_schema()) before opening it "
+            "with auto_schema=False"
+        )
+
+    def __reduce__(self) -> tuple[type[SchemaNotReady], tuple[int, int]]:
+        return (type(self), (self.found, self.needed))
 
 
 class NotFound(StorageError, LookupError):

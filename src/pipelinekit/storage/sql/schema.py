@@ -349,9 +349,11 @@ def ensure_schema(
     target = SCHEMA_VERSION if target is None else target
     migrations = MIGRATIONS if migrations is None else migrations
     schema = tables.metadata.schema
+    # The lock comes first: two PostgreSQL sessions running CREATE SCHEMA IF NOT EXISTS
+    # at once both see no schema and the second fails on pg_namespace's unique index.
+    _lock(conn, tables)
     if schema is not None and conn.dialect.name == "postgresql":
         conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-    _lock(conn, tables)
     found = stored_version(conn, tables)
     if found is None:
         tables.metadata.create_all(conn)
