@@ -489,7 +489,7 @@ def test_missing_extras_are_named_with_their_brackets(
 
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-COMMANDS = ["demo", "import", "qualify", "report", "export", "pipeline validate",
+COMMANDS = ["demo", "import", "qualify", "report", "backtest", "export", "pipeline validate",
             "pipeline show", "pipeline diagram"]  # fmt: skip
 
 
