@@ -102,10 +102,25 @@ def _text_problem(text: str) -> str | None:
     return None
 
 
-def _key_path(path: str, key: object) -> str:
-    if isinstance(key, str) and len(key) <= 200 and _text_problem(key) is None:
-        return f"{path}.{key}"
-    return f"{path}[<key>]"
+#: Where a value is: ``None`` at the root, else ``(parent, key or index)``; rendered as a
+#: path only for a problem, so that walking valid data builds no strings.
+_Where = tuple[Any, object] | None
+
+
+def _render(root: str, where: _Where) -> str:
+    steps: list[object] = []
+    while where is not None:
+        where, step = where
+        steps.append(step)
+    path = root
+    for step in reversed(steps):
+        if isinstance(step, int):
+            path += f"[{step}]"
+        elif isinstance(step, str) and len(step) <= 200 and _text_problem(step) is None:
+            path += f".{step}"
+        else:
+            path += "[<key>]"
+    return path
 
 
 def data_problems(data: object, path: str = "$") -> list[Problem]:
@@ -117,48 +132,56 @@ def data_problems(data: object, path: str = "$") -> list[Problem]:
     (:data:`MAX_TEXT`), and strings that cannot be UTF-8 (lone surrogates).
     Types are not checked here: structuring does that.
     """
-    problems: list[Problem] = []
-    _walk(data, path, 0, problems)
-    return problems
+    found: list[tuple[_Where, str]] = []
+    _walk(data, None, 0, found)
+    return [Problem(_render(path, where), message) for where, message in found]
 
 
-def _walk(value: object, path: str, depth: int, problems: list[Problem]) -> None:
+_PLAIN: Final = frozenset({type(None), bool, float})
+
+
+def _walk(value: object, where: _Where, depth: int, found: list[tuple[_Where, str]]) -> None:
     kind = type(value)
     if kind is str:
-        problem = _text_problem(value)  # type: ignore[arg-type]
-        if problem is not None:
-            problems.append(Problem(path, problem))
-    elif kind is int or (isinstance(value, int) and kind is not bool):
-        if not -_INT_BOUND < value < _INT_BOUND:  # type: ignore[operator]
-            problems.append(Problem(path, f"integer has more than {MAX_DIGITS} digits"))
+        text: str = value  # type: ignore[assignment]
+        if len(text) > MAX_TEXT or not text.isascii():
+            problem = _text_problem(text)
+            if problem is not None:
+                found.append((where, problem))
+    elif kind in _PLAIN:
+        return
+    elif kind is dict or (kind is not str and isinstance(value, Mapping)):
+        if depth >= MAX_DEPTH:
+            found.append((where, f"nested more than {MAX_DEPTH} levels deep"))
+            return
+        for key, item in value.items():  # type: ignore[attr-defined]
+            here = (where, key)
+            if type(key) is str:
+                if len(key) > MAX_TEXT or not key.isascii():
+                    problem = _text_problem(key)
+                    if problem is not None:
+                        found.append((here, f"key {problem}"))
+                        continue
+            else:
+                _walk(key, here, depth + 1, found)
+            _walk(item, here, depth + 1, found)
+    elif kind is list or kind is tuple or isinstance(value, list | tuple | set | frozenset):
+        if depth >= MAX_DEPTH:
+            found.append((where, f"nested more than {MAX_DEPTH} levels deep"))
+            return
+        for index, item in enumerate(value):  # type: ignore[arg-type]
+            _walk(item, (where, index), depth + 1, found)
+    elif isinstance(value, int):  # bool is handled above
+        if not -_INT_BOUND < value < _INT_BOUND:
+            found.append((where, f"integer has more than {MAX_DIGITS} digits"))
     elif isinstance(value, Decimal):
         problem = decimal_problem(value)
         if problem is not None:
-            problems.append(Problem(path, problem))
+            found.append((where, problem))
     elif isinstance(value, _TooManyDigits):
-        problems.append(Problem(path, _too_many_digits(value.digits)))
-    elif isinstance(value, Mapping):
-        if depth >= MAX_DEPTH:
-            problems.append(Problem(path, f"nested more than {MAX_DEPTH} levels deep"))
-            return
-        for key, item in value.items():
-            here = _key_path(path, key)
-            if isinstance(key, str):
-                problem = _text_problem(key)
-                if problem is not None:
-                    problems.append(Problem(here, f"key {problem}"))
-                    continue
-            else:
-                _walk(key, here, depth + 1, problems)
-            _walk(item, here, depth + 1, problems)
-    elif isinstance(value, list | tuple | set | frozenset):
-        if depth >= MAX_DEPTH:
-            problems.append(Problem(path, f"nested more than {MAX_DEPTH} levels deep"))
-            return
-        for index, item in enumerate(value):
-            _walk(item, f"{path}[{index}]", depth + 1, problems)
+        found.append((where, _too_many_digits(value.digits)))
     elif isinstance(value, str):  # a str subclass
-        _walk(str(value), path, depth, problems)
+        _walk(str(value), where, depth, found)
 
 
 def check_data(data: object, subject: str, path: str = "$") -> None:

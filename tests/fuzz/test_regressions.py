@@ -361,3 +361,9 @@ def test_the_largest_amount_rounds_and_weighs_without_error() -> None:
     )
     assert opportunity.weighted_amount is not None
     assert opportunity.weighted_amount <= amount
+
+
+def test_a_custom_decimal_no_loader_could_read_back_is_refused_by_the_constructor() -> None:
+    with pytest.raises(ValidationError) as error:
+        Lead.create(contact=Person.of("Ada"), custom={"big": Decimal("1E+999999999")}, at=AT)
+    assert error.value.paths == ("$.custom.big",)

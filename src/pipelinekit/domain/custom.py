@@ -93,6 +93,10 @@ def value_problem(item: object) -> str | None:
         return BIG_INT_MESSAGE
     if isinstance(item, Decimal) and not item.is_finite():
         return "must be a finite number"
+    if isinstance(item, Decimal) and (
+        len(item.as_tuple().digits) > 100 or abs(item.adjusted()) > 100
+    ):  # as every loader refuses: it could not be read back
+        return "must have at most 100 digits and an exponent within ±100"
     if isinstance(item, str) and "\x00" in item:
         return "must not contain NUL characters (databases such as PostgreSQL cannot store them)"
     if isinstance(item, str) and unencodable(item):
