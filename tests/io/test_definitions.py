@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelinekit import Money, analytics
-from pipelinekit.io import ImportGraph, read_hubspot, read_salesforce
+from pipelinekit.io import ImportGraph, read_hubspot, read_odoo, read_salesforce
 from pipelinekit.pipelines import (
     PipelineDefinitionError,
     StageKind,
@@ -188,3 +188,24 @@ def test_any_hubspot_pipeline_keeps_its_probabilities_exactly(
     (spec,) = read_hubspot({"id": "default", "label": "Deals", "stages": stages[::-1]})
     assert [s.probability / 100 for s in spec.stages[: len(values)]] == values
     assert loads_pipeline(dumps_pipeline(spec, probability_unit=unit)) == spec
+
+
+def test_the_odoo_example_gets_a_lost_stage_and_its_lost_reasons() -> None:
+    reasons = ["Too expensive", "Not enough stock", "other"]
+    spec = read_odoo(EXAMPLES / "odoo-crm-stages.csv", key="odoo", lost_reasons=reasons)
+    assert [(s.key, s.label, s.kind) for s in spec.stages] == [
+        ("crm.stage_lead1", "New", StageKind.OPEN),
+        ("crm.stage_lead2", "Qualified", StageKind.OPEN),
+        ("crm.stage_lead3", "Proposition", StageKind.OPEN),
+        ("crm.stage_lead4", "Won", StageKind.WON),
+        ("lost", "Lost", StageKind.LOST),
+    ]
+    assert spec.lost_reasons == tuple(reasons)
+    assert loads_pipeline(dumps_pipeline(spec)) == spec
+    # the labels of Odoo's default export work too, ordered by sequence then name
+    labelled = b"Stage Name,Sequence,Is Won Stage?\nB,2,False\nWon,9,True\nA,2,False\n"
+    assert read_odoo(labelled).stage_keys == ("A", "B", "Won", "lost")
+    bad = b"name,sequence,is_won\nNew,first,False\n,2,maybe\n"
+    with pytest.raises(PipelineDefinitionError) as caught:
+        read_odoo(bad)
+    assert caught.value.paths == ("$.line[2].sequence", "$.line[3].name", "$.line[3].is_won")

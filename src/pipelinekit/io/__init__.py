@@ -15,15 +15,15 @@ from any application (no command-line library needed)::
 * :func:`export_entities` writes stored leads, opportunities or prospects as
   JSON Lines (complete: :func:`pipelinekit.from_dict` reads each line back) or
   CSV (:func:`lead_row`, :func:`opportunity_row`; a leads CSV imports again).
-* :func:`read_hubspot` and :func:`read_salesforce` turn pipeline definitions
-  exported from HubSpot (pipelines API JSON) and Salesforce (OpportunityStage
-  metadata XML) into :class:`~pipelinekit.pipelines.PipelineSpec` values
-  (:mod:`pipelinekit.io.definitions`).
+* :func:`read_hubspot`, :func:`read_salesforce` and :func:`read_odoo` turn
+  pipeline definitions exported from HubSpot (pipelines API JSON), Salesforce
+  (OpportunityStage metadata XML) and Odoo (``crm.stage`` CSV) into
+  :class:`~pipelinekit.pipelines.PipelineSpec` values (:mod:`pipelinekit.io.definitions`).
 
 See docs/io.md.
 """
 
-from .definitions import ImportGraph, MissingExtra, read_hubspot, read_salesforce
+from .definitions import ImportGraph, MissingExtra, read_hubspot, read_odoo, read_salesforce
 from .errors import ImportFileError, OutputFileError
 from .exporter import (
     EXPORT_FORMATS,
@@ -70,6 +70,7 @@ __all__ = [
     "not_utf8",
     "opportunity_row",
     "read_hubspot",
+    "read_odoo",
     "read_rows",
     "read_salesforce",
     "write_error_report",

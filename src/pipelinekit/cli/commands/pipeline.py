@@ -10,7 +10,14 @@ from typing import Annotated, Any
 import attrs
 import typer
 
-from ...io import MissingExtra, OutputFileError, not_utf8, read_hubspot, read_salesforce
+from ...io import (
+    MissingExtra,
+    OutputFileError,
+    not_utf8,
+    read_hubspot,
+    read_odoo,
+    read_salesforce,
+)
 from ...pipelines import (
     DiagramDependencyError,
     Pipeline,
@@ -176,15 +183,15 @@ def diagram(
     say(f"Wrote {out}")
 
 
-_SOURCES = {".json": "hubspot", ".xml": "salesforce"}
+_SOURCES = {".json": "hubspot", ".xml": "salesforce", ".csv": "odoo"}
 
 
 def import_(
     file: Annotated[
         Path,
         typer.Argument(
-            help="A HubSpot pipelines API response (.json) or a Salesforce "
-            "OpportunityStage.standardValueSet-meta.xml file.",
+            help="A HubSpot pipelines API response (.json), a Salesforce "
+            "OpportunityStage.standardValueSet-meta.xml file or an Odoo crm.stage export (.csv).",
             show_default=False,
             metavar="FILE",
         ),
@@ -193,8 +200,9 @@ def import_(
         str | None,
         typer.Option(
             "--from",
-            metavar="hubspot|salesforce",
-            help="What FILE is (default: from its suffix, .json hubspot, .xml salesforce).",
+            metavar="hubspot|salesforce|odoo",
+            help="What FILE is (default: from its suffix: .json hubspot, .xml salesforce, "
+            ".csv odoo).",
         ),
     ] = None,
     out: Annotated[
@@ -210,23 +218,28 @@ def import_(
         ),
     ] = "percent",
     key: Annotated[
-        str, typer.Option("--key", help="The pipeline key (Salesforce; HubSpot uses its ids).")
-    ] = "salesforce",
+        str | None,
+        typer.Option("--key", help="The pipeline key (Salesforce, Odoo; HubSpot uses its ids)."),
+    ] = None,
 ) -> None:
-    """Import pipeline definitions from HubSpot or Salesforce as pipelinekit TOML files."""
+    """Import pipeline definitions from HubSpot, Salesforce or Odoo as pipelinekit TOML."""
     kind = source or _SOURCES.get(file.suffix.lower())
-    if kind not in ("hubspot", "salesforce"):
+    if kind not in ("hubspot", "salesforce", "odoo"):
         raise UserError(
-            f"{file}: say what it is with --from hubspot or --from salesforce", ExitCode.USAGE
+            f"{file}: say what it is with --from hubspot, salesforce or odoo", ExitCode.USAGE
         )
     if unit not in ("percent", "fraction"):
         raise UserError(f"--unit {unit!r}: use percent or fraction", ExitCode.USAGE)
     if not file.is_file():
         raise UserError(f"{file}: no such file", ExitCode.INPUT)
     try:
-        specs: tuple[PipelineSpec, ...] = (
-            read_hubspot(file) if kind == "hubspot" else (read_salesforce(file, key=key),)
-        )
+        specs: tuple[PipelineSpec, ...]
+        if kind == "hubspot":
+            specs = read_hubspot(file)
+        elif kind == "salesforce":
+            specs = (read_salesforce(file, key=key or "salesforce"),)
+        else:
+            specs = (read_odoo(file, key=key or "odoo"),)
     except MissingExtra as error:
         raise UserError(str(error), ExitCode.MISSING_EXTRA) from error
     except PipelineDefinitionError as error:

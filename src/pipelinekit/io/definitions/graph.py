@@ -61,6 +61,7 @@ def build_spec(
     graph: ImportGraph,
     description: str | None,
     source_path: str,
+    lost_reasons: tuple[str, ...] = (),
 ) -> PipelineSpec:
     """A :class:`PipelineSpec` of ``stages`` (in order) with ``graph``'s transitions.
 
@@ -104,6 +105,8 @@ def build_spec(
     }
     if description is not None:
         data["description"] = description
+    if lost_reasons:
+        data["lost_reasons"] = list(lost_reasons)
     try:
         return pipeline_from_dict(data)
     except PipelineDefinitionError as error:
