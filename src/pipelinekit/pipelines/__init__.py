@@ -27,6 +27,7 @@ from .errors import (
     InvalidTransition,
     PipelineDefinitionError,
     PipelineMismatch,
+    StaleTime,
     UnknownGuard,
 )
 from .events import (
@@ -87,6 +88,7 @@ __all__ = [
     "PipelineChanged",
     "PipelineDefinitionError",
     "PipelineMismatch",
+    "StaleTime",
     "PipelineSet",
     "PipelineSpec",
     "ProbabilityChanged",
