@@ -13,6 +13,7 @@ from __future__ import annotations
 import abc
 import json
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -109,6 +110,7 @@ class SqlStorage(Storage):
         self._auto_schema = auto_schema
         self._engine: Engine | None = None
         self._ready = False
+        self._disposer: weakref.finalize[[], Any] | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -121,7 +123,14 @@ class SqlStorage(Storage):
     def _bare_engine(self) -> Engine:
         """The engine, created on first use, with no schema step (call under ``_lock``)."""
         if self._engine is None:
-            self._engine = self._given if self._given is not None else self._create_engine()
+            if self._given is not None:
+                self._engine = self._given
+            else:
+                self._engine = engine = self._create_engine()
+                # A storage dropped without close() still closes its pooled
+                # connections when it is collected, instead of leaving them
+                # to the garbage collector (an unclosed-database warning).
+                self._disposer = weakref.finalize(self, engine.dispose)
         return self._engine
 
     @property
@@ -251,6 +260,9 @@ class SqlStorage(Storage):
             self._dispose()
 
     def _dispose(self) -> None:
+        if self._disposer is not None:
+            self._disposer.detach()
+            self._disposer = None
         if self._engine is not None and self._given is None:
             self._engine.dispose()
         self._engine = None
