@@ -95,7 +95,7 @@ if TYPE_CHECKING:
         weighted,
     )
     from .qualification import build as build_qualifier
-    from .serialization import SCHEMA_VERSION, from_dict, from_json, to_dict, to_json
+    from .serialization import SCHEMA_VERSION, from_dict, from_input, from_json, to_dict, to_json
     from .storage import (
         ConcurrencyConflict,
         DuplicateExternalId,
@@ -178,6 +178,7 @@ __all__ = [
     "describe",
     "engagement",
     "from_dict",
+    "from_input",
     "from_json",
     "gate",
     "icp_fit",
@@ -226,7 +227,9 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "describe", "engagement", "gate", "icp_fit", "matrix", "preview", "register_qualifier",
         "to_prospect", "weighted",
     ),
-    "serialization": ("SCHEMA_VERSION", "from_dict", "from_json", "to_dict", "to_json"),
+    "serialization": (
+        "SCHEMA_VERSION", "from_dict", "from_input", "from_json", "to_dict", "to_json",
+    ),
     "storage": (
         "ConcurrencyConflict", "DuplicateExternalId", "NotFound", "StorageError",
         "memory_storage",

@@ -23,11 +23,13 @@ from typing import Any, TypeVar
 
 import attrs
 
+from .clock import Clock, resolve_time
 from .domain.companies import Company
 from .domain.contacts import EmailAddress, Person, PhoneNumber
 from .domain.custom import EMPTY, CustomValue, FrozenMap
 from .domain.engagement import Event
 from .domain.history import StageChange
+from .domain.ids import new_id
 from .domain.leads import Lead
 from .domain.money import Money
 from .domain.opportunities import Opportunity
@@ -48,6 +50,7 @@ from .validation import (
 __all__ = [
     "SCHEMA_VERSION",
     "from_dict",
+    "from_input",
     "from_json",
     "register_migration",
     "to_dict",
@@ -196,6 +199,71 @@ def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
         wrapped: T = result
         return wrapped
     return _STRUCTURER.structure(payload, cls, subject=cls.__name__)
+
+
+#: Keys of a new entity that the server sets, never the client (refused by from_input).
+SERVER_OWNED: Mapping[type, tuple[str, ...]] = {
+    Lead: (
+        "id",
+        "version",
+        "schema_version",
+        "created_at",
+        "updated_at",
+        "status",
+        "history",
+        "qualification",
+        "prospect_id",
+        "opportunity_id",
+    ),
+    Prospect: ("id", "version", "schema_version", "created_at", "updated_at", "fit"),
+}
+
+
+def from_input(
+    cls: type[T], data: Mapping[str, Any], *, at: datetime | None = None, clock: Clock | None = None
+) -> T:
+    """Build a *new* ``Lead`` or ``Prospect`` from a client's data (an API request body).
+
+    The server's part is filled in: a fresh id, ``created_at`` and
+    ``updated_at`` at ``at`` (else ``clock.now()``, else the system clock),
+    version 0.  Keys only the server sets (``id``, ``version``, ``created_at``,
+    ``status``, ``history``, ``qualification``...: :data:`SERVER_OWNED`) are
+    refused with their paths, together with every other problem
+    (:class:`~pipelinekit.ValidationError`).  Opportunities are opened
+    through their pipeline (``pipeline.open(...)``), which sets the stage.
+
+    >>> at = datetime.fromisoformat("2026-03-02T09:00:00+00:00")
+    >>> lead = from_input(Lead, {"company": {"name": "Acme"}, "tags": ["web"]}, at=at)
+    >>> (lead.company.name, lead.status, lead.version, lead.created_at.isoformat())
+    ('Acme', 'new', 0, '2026-03-02T09:00:00+00:00')
+    """
+    if cls not in SERVER_OWNED:
+        raise TypeError(
+            f"from_input() builds new leads and prospects, not {cls!r}; "
+            "open opportunities through their pipeline (pipeline.open(...))"
+        )
+    if not isinstance(data, Mapping):
+        raise ValidationError(
+            cls.__name__, [Problem("$", f"must be an object, got {json_type(data)}")]
+        )
+    owned = SERVER_OWNED[cls]
+    problems = [
+        Problem(f"$.{key}", "is set by the server, not by the client")
+        for key in owned
+        if key in data
+    ]
+    now = resolve_time(at, clock)
+    stamp = now.isoformat()
+    payload = {k: v for k, v in data.items() if k not in owned}
+    payload.update(id=new_id(now), created_at=stamp, updated_at=stamp)
+    built: T | None = None
+    try:
+        built = from_dict(cls, payload)
+    except ValidationError as error:
+        problems.extend(error.problems)
+    if problems or built is None:
+        raise ValidationError(cls.__name__, sorted(problems, key=lambda p: p.path))
+    return built
 
 
 def to_json(obj: Any, *, indent: int | None = None) -> str:

@@ -498,3 +498,41 @@ def test_writers_of_one_process_are_served_in_arrival_order() -> None:
         thread.join()
     assert order == [0, 1, 2, 3, 4]
     assert queue.acquire(timeout=0)  # free again
+
+
+def test_run_retries_a_time_taken_before_a_concurrent_change() -> None:
+    from pipelinekit import FixedClock
+    from pipelinekit.pipelines import StaleTime, sales_pipeline
+    from pipelinekit.testing.contracts.samples import at
+
+    sales = sales_pipeline()
+    storage = memory_storage()
+    deal = storage.run(lambda uow: uow.opportunities.save(opportunity(1)))  # moved at at(1)
+    taken_early = at(2)  # the handler read the clock first...
+
+    def meanwhile(uow: UnitOfWork) -> None:  # ...another request moved the deal later
+        moved = sales.fire(uow.opportunities.get(deal.id), "advance", at=at(3))
+        uow.opportunities.save(moved.entity)
+
+    storage.run(meanwhile)
+    times = iter([taken_early, at(4)])
+    attempts: list[int] = []
+
+    def advance(uow: UnitOfWork) -> str:
+        attempts.append(1)
+        current = uow.opportunities.get(deal.id)
+        moved = sales.fire(current, "advance", clock=FixedClock(next(times)))
+        return uow.opportunities.save(moved.entity).stage
+
+    storage.run(advance, backoff=0)
+    assert len(attempts) == 2  # the first raised StaleTime, retryable: read again, retried
+
+    def always_early(uow: UnitOfWork) -> None:
+        attempts.append(1)
+        raise StaleTime("move", at(0), at(1))
+
+    attempts.clear()
+    with pytest.raises(StaleTime) as stale:
+        storage.run(always_early, retries=2, backoff=0)
+    assert stale.value.retryable
+    assert len(attempts) == 3

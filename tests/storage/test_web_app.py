@@ -45,6 +45,10 @@ def test_the_guides_app_holds_on_postgresql(
             )
         assert {"audit", "pipelinekit_leads"} <= tables  # it ran where it was told
     finally:
+        for name in ("storage", "engine"):  # what the guide made, even if it stopped early
+            made = namespace.get(name)
+            if made is not None:
+                made.close() if name == "storage" else made.dispose()  # type: ignore[attr-defined]
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()

@@ -27,6 +27,7 @@ from .errors import (
     InvalidTransition,
     PipelineDefinitionError,
     PipelineMismatch,
+    StaleTime,
     UnknownGuard,
 )
 from .events import (
@@ -100,6 +101,7 @@ __all__ = [
     "PipelineChanged",
     "PipelineDefinitionError",
     "PipelineMismatch",
+    "StaleTime",
     "PipelineSet",
     "PipelineSpec",
     "ProbabilityChanged",

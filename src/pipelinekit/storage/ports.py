@@ -34,12 +34,12 @@ from ..domain.history import StageChange
 from ..domain.leads import Lead
 from ..domain.opportunities import Opportunity
 from ..domain.prospects import Prospect
-from ..errors import Problem, ValidationError
+from ..errors import PipelinekitError, Problem, ValidationError
 from ..qualification.results import QualificationResult
 from ..serialization import from_dict, to_dict
 from ._kinds import INDEX, replace_unchecked, validated, with_version
 from .erasure import ErasureReport, plan_erasure
-from .errors import NotFound, ReadOnlyUnitOfWork, StorageError, UnitOfWorkClosed
+from .errors import NotFound, ReadOnlyUnitOfWork, UnitOfWorkClosed
 from .queries import (
     Criteria,
     IndexRow,
@@ -696,9 +696,10 @@ class Storage(abc.ABC):
 
         ``fn`` reads what it needs through ``uow`` and writes; when it returns,
         the unit of work is committed and ``fn``'s result returned.  If it (or
-        the commit) raises a :class:`~pipelinekit.storage.errors.StorageError`
-        whose ``retryable`` is true (:class:`ConcurrencyConflict`,
-        :class:`StorageBusy`, a serialization failure, a lost connection), the
+        the commit) raises a :class:`~pipelinekit.PipelinekitError` whose
+        ``retryable`` is true (:class:`ConcurrencyConflict`, :class:`StorageBusy`,
+        a serialization failure, a lost connection, a
+        :class:`~pipelinekit.pipelines.StaleTime` from a time taken too early), the
         unit of work is rolled back and ``fn`` runs again in a new one, up to
         ``retries`` more times, after ``backoff`` seconds doubled at each try
         (with jitter).  ``fn`` must therefore re-read everything it changes
@@ -727,7 +728,7 @@ class Storage(abc.ABC):
                     if not read_only:
                         uow.commit()
                 return result
-            except StorageError as error:
+            except PipelinekitError as error:
                 if not error.retryable or attempt >= retries:
                     raise
             time.sleep(backoff * (2**attempt) * (0.5 + _JITTER.random()))

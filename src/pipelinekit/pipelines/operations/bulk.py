@@ -27,7 +27,7 @@ from ...domain.kinds import LEAD, OPPORTUNITY, EntityKind
 from ...domain.leads import Lead
 from ...domain.opportunities import Opportunity, Outcome, ProbabilitySource
 from ...errors import PipelinekitError, Problem, ValidationError
-from ..errors import BulkTransitionError, InvalidTransition, PipelineMismatch
+from ..errors import BulkTransitionError, InvalidTransition, PipelineMismatch, StaleTime
 from ..guards import GuardCheck, Subject
 from ..machine import Candidate, PipelineMachine
 from ..outcomes import BulkFailure, BulkResult, E
@@ -221,7 +221,9 @@ class Bulk(PipelineMachine):
             history: tuple[StageChange, ...] = entity.history
             last = history[-1].at if history else entity.created_at
             if when < last:
-                failures.append(BulkFailure(index, entity.id, build=partial(_too_early, last)))
+                failures.append(
+                    BulkFailure(index, entity.id, build=partial(_too_early, when, last))
+                )
                 continue
             updated_at = when if when > entity.updated_at else entity.updated_at
             target_kind = target_stage.kind
@@ -307,10 +309,8 @@ class Bulk(PipelineMachine):
         return BulkResult(moved, failures, pipeline.key, event, pipeline.closed_stages())
 
 
-def _too_early(last: datetime) -> PipelinekitError:
-    return ValidationError(
-        "move", [Problem("$.at", f"is before the last recorded change ({last.isoformat()})")]
-    )
+def _too_early(at: datetime, last: datetime) -> PipelinekitError:
+    return StaleTime("move", at, last)
 
 
 def _no_bulk_conversion(

@@ -21,7 +21,7 @@ from ...domain.kinds import LEAD, EntityKind
 from ...domain.leads import Lead
 from ...domain.opportunities import Opportunity, Outcome
 from ...errors import Problem, ValidationError
-from ..errors import InvalidTransition
+from ..errors import InvalidTransition, StaleTime
 from ..events import (
     DomainEvent,
     OpportunityLost,
@@ -105,15 +105,7 @@ def apply_move(
     """Build the moved entity, its history record and the domain events (already validated)."""
     last = entity.history[-1].at if entity.history else entity.created_at
     if at < last:
-        raise ValidationError(
-            "move",
-            [
-                Problem(
-                    "$.at",
-                    f"{at.isoformat()} is before the last recorded change ({last.isoformat()})",
-                )
-            ],
-        )
+        raise StaleTime("move", at, last)
     if (
         not kind.closable
         and isinstance(reason, str)

@@ -112,8 +112,8 @@ class SqlStorage(Storage):
         self._given = engine
         self._auto_schema = auto_schema
         self._engine: Engine | None = None
-        self._disposer: weakref.finalize[[], Any] | None = None
         self._ready = False
+        self._disposer: weakref.finalize[[], Any] | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -129,7 +129,7 @@ class SqlStorage(Storage):
             if self._given is not None:
                 self._engine = self._given
             else:
-                engine = self._engine = self._create_engine()
+                self._engine = engine = self._create_engine()
                 # A storage dropped without close() still closes its pooled
                 # connections when it is collected, instead of leaving them
                 # to the garbage collector (an unclosed-database warning).
