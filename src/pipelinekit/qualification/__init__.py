@@ -4,8 +4,9 @@
   :func:`checklist`;
 * :func:`icp_fit` with :func:`one_of`, :func:`bands`, :func:`pattern`,
   :func:`present` and :func:`predicate` criteria;
-* :func:`engagement` with :func:`rule` and a decay (:func:`half_life`,
-  :func:`step_decay`, :func:`window`, :func:`no_decay`);
+* :func:`engagement` with :func:`rule`, :func:`event_group` and a decay
+  (:func:`half_life`, :func:`step_decay`, :func:`linear_decay`,
+  :func:`window`, :func:`no_decay`);
 * composites: :func:`weighted`, :func:`matrix` (A1..C3), :func:`gate`;
 * :func:`preview` shows what a draft configuration would change,
   :func:`best_persona` / :func:`to_prospect` turn fitting leads into prospects;
@@ -35,7 +36,19 @@ from .base import (
 from .checklist import Item, anum, bant, champ, checklist, faint, gpctba_ci, item, meddpicc
 from .composite import DEFAULT_GRID, gate, matrix, normalized, weighted
 from .config import build, from_toml
-from .engagement import Decay, Rule, engagement, half_life, no_decay, rule, step_decay, window
+from .engagement import (
+    Decay,
+    EventGroup,
+    Rule,
+    engagement,
+    event_group,
+    half_life,
+    linear_decay,
+    no_decay,
+    rule,
+    step_decay,
+    window,
+)
 from .errors import EvaluationError, PluginWarning, UnknownQualifier
 from .icp import (
     Criterion,
@@ -70,6 +83,7 @@ __all__ = [
     "CriterionStatus",
     "Decay",
     "EvaluationError",
+    "EventGroup",
     "Grade",
     "Item",
     "MissingData",
@@ -96,6 +110,7 @@ __all__ = [
     "describe",
     "engagement",
     "evaluate_many",
+    "event_group",
     "faint",
     "from_toml",
     "gate",
@@ -106,6 +121,7 @@ __all__ = [
     "icp_fit",
     "item",
     "link_prospect",
+    "linear_decay",
     "matrix",
     "meddpicc",
     "no_decay",

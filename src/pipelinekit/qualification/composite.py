@@ -104,7 +104,7 @@ class _Composite(StrategyBase):
         explain: bool,
     ) -> QualificationResult:
         knockouts = tuple(f"{c.strategy}.{k}" for c in children for k in c.knockouts)
-        if knockouts and score is not None:
+        if knockouts:  # whatever the other children returned, scored or not
             verdict = Verdict.DISQUALIFIED
         known = sum(1 for c in children if c.score is not None)
         return QualificationResult(
@@ -218,11 +218,13 @@ class _Matrix(_Weighted):
         engagement_cuts: tuple[Decimal, Decimal],
         grid: Mapping[str, Verdict],
         missing: str,
+        cuts_in: str,
     ) -> None:
         super().__init__(name, [fit, engagement], weights, missing, ())
         self.fit_cuts = fit_cuts
         self.engagement_cuts = engagement_cuts
         self.grid = dict(grid)
+        self.cuts_in = cuts_in
 
     def config(self) -> dict[str, Any]:
         return {
@@ -230,12 +232,13 @@ class _Matrix(_Weighted):
             "fit_cuts": list(self.fit_cuts),
             "engagement_cuts": list(self.engagement_cuts),
             "grid": {k: v.value for k, v in self.grid.items()},
+            "cuts_in": self.cuts_in,
         }
 
     def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
         children = self._children(subject, as_of, explain)
         score, lines = self._blend(children)
-        fit, eng = (normalized(c) for c in children)
+        fit, eng = (self._position(c) for c in children)
         grade: str | None = None
         if fit is not None and eng is not None:
             letter = "A" if fit >= self.fit_cuts[0] else "B" if fit >= self.fit_cuts[1] else "C"
@@ -254,6 +257,18 @@ class _Matrix(_Weighted):
             subject, as_of, children, score, verdict, lines,
             scale_max=_HUNDRED, grade=grade, band=grade, explain=explain,
         )  # fmt: skip
+
+    def _position(self, child: QualificationResult) -> Decimal | None:
+        """Where a child stands against its cuts: 0-100, or its own points.
+
+        An unscored child counts as 0 when ``missing="zero"`` (so the subject
+        still gets a letter and a digit), else it has no position.
+        """
+        if child.score is None:
+            return _ZERO if self.missing == "zero" else None
+        if self.cuts_in == "points":
+            return child.score
+        return normalized(child)
 
 
 _ORDER = [
@@ -389,13 +404,18 @@ def matrix(
     engagement_cuts: tuple[Decimal | int | str, Decimal | int | str] = (70, 40),
     grid: Mapping[str, Verdict | str] | None = None,
     missing: str = "block",
+    cuts_in: str = "percent",
 ) -> StrategyBase:
     """HubSpot-style combined score: fit letter (A-C) x engagement digit (1-3).
 
-    Both children are normalised to 0-100; ``fit_cuts`` are the A and B
-    thresholds, ``engagement_cuts`` the 1 and 2 thresholds.  The grade
-    (``"A1"`` .. ``"C3"``) picks the verdict from ``grid`` (default
-    :data:`DEFAULT_GRID`); the score is the weighted blend of both.
+    ``fit_cuts`` are the A and B thresholds, ``engagement_cuts`` the 1 and 2
+    thresholds: on each child's 0-100 rescaled score (``cuts_in="percent"``,
+    the default) or on its configured points (``cuts_in="points"``, as
+    HubSpot's thresholds are set).  The grade (``"A1"`` .. ``"C3"``) picks
+    the verdict from ``grid`` (default :data:`DEFAULT_GRID`); the score is
+    the weighted blend of both.  With ``missing="zero"`` an unscored child
+    counts as 0 for the blend and for its letter or digit.  For HubSpot's
+    additive total (fit points + engagement points) use :func:`combined`.
     """
     checks = Checks()
     checks.text("$.name", name, required=True, max_length=200)
@@ -409,7 +429,9 @@ def matrix(
         high = to_decimal(checks, f"$.{label}[0]", pair[0])
         low = to_decimal(checks, f"$.{label}[1]", pair[1])
         if high is not None and low is not None:
-            if not 0 <= low < high <= 100:
+            if cuts_in == "points" and not low < high:
+                checks.add(f"$.{label}", f"need second < first, got {high}, {low}")
+            elif cuts_in != "points" and not 0 <= low < high <= 100:
                 checks.add(f"$.{label}", f"need 0 <= second < first <= 100, got {high}, {low}")
             cuts[label] = (high, low)
     cells: dict[str, Verdict] = dict(DEFAULT_GRID)
@@ -427,10 +449,20 @@ def matrix(
             checks.add(f"$.grid.{key}", f"must be one of {choices}; got {value!r}")
     if missing not in ("block", "zero"):
         checks.add("$.missing", f"must be 'block' or 'zero', got {missing!r}")
+    if cuts_in not in ("percent", "points"):
+        checks.add("$.cuts_in", f"must be 'percent' or 'points', got {cuts_in!r}")
     if checks.problems:
         raise ValidationError("matrix", checks.problems)
     return _Matrix(
-        name, fit, engagement, blend, cuts["fit_cuts"], cuts["engagement_cuts"], cells, missing
+        name,
+        fit,
+        engagement,
+        blend,
+        cuts["fit_cuts"],
+        cuts["engagement_cuts"],
+        cells,
+        missing,
+        cuts_in,
     )
 
 

@@ -47,7 +47,19 @@ from ..validation import Invalid, Structurer, json_type
 from .base import Band, Grade, Strategy
 from .checklist import Item, anum, bant, champ, checklist, faint, gpctba_ci, item, meddpicc
 from .composite import gate, matrix, weighted
-from .engagement import Decay, Rule, engagement, half_life, no_decay, rule, step_decay, window
+from .engagement import (
+    Decay,
+    EventGroup,
+    Rule,
+    engagement,
+    event_group,
+    half_life,
+    linear_decay,
+    no_decay,
+    rule,
+    step_decay,
+    window,
+)
 from .errors import UnknownQualifier
 from .icp import Criterion, MissingData, NumericBand, bands, icp_fit, one_of, pattern, predicate
 from .icp import present as present_criterion
@@ -168,6 +180,7 @@ class _IcpSettings:
     bands: tuple[Band, ...] = attrs.field(default=(), metadata=_NESTED)
     grades: tuple[Grade, ...] = attrs.field(default=(), metadata=_NESTED)
     min_coverage: Decimal = _ZERO
+    scale: str = "points"
 
 
 @attrs.frozen(kw_only=True)
@@ -206,17 +219,35 @@ class _RuleSettings:
     where: dict[str, Any] | None = None
     daily_cap: int | None = None
     cap: Decimal | None = None
+    minimum: Decimal | None = None
+    group: str | None = None
+    times: Any = None  # a list like ["between", 1, 3]: rule() reads it
+    first_only: bool = False
 
 
 @attrs.frozen(kw_only=True)
-class _HalfLife:
-    days: Decimal
+class _GroupSettings:
+    name: str
+    limit: Decimal | None = None
+    minimum: Decimal | None = None
+    decay: Decay | None = attrs.field(default=None, metadata=_NESTED)
+    decay_negative: bool = False
+
+
+# ``days`` / ``every_days`` are the older spellings of ``every`` (in days)
+@attrs.frozen(kw_only=True)
+class _Period:
+    every: Decimal | None = None
+    unit: str = "days"
+    days: Decimal | None = None
 
 
 @attrs.frozen(kw_only=True)
-class _Step:
+class _Rated:
     rate: Decimal
-    every_days: Decimal
+    every: Decimal | None = None
+    unit: str = "days"
+    every_days: Decimal | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -224,10 +255,36 @@ class _None:
     pass
 
 
+def _periodic(factory: Callable[..., Decay]) -> Callable[..., Decay]:
+    def make(
+        *,
+        every: Any = None,
+        unit: str = "days",
+        days: Any = None,
+        every_days: Any = None,
+        **rest: Any,
+    ) -> Decay:
+        given = {"every": every, "days": days, "every_days": every_days}
+        named = [k for k, v in given.items() if v is not None]
+        if len(named) != 1:
+            raise ValidationError("decay", [Problem("$.every", "give the period once, as every")])
+        key = named[0]
+        try:
+            return factory(every=given[key], unit=unit, **rest)
+        except ValidationError as error:  # report the key as the configuration spelt it
+            problems = [
+                Problem(f"$.{key}", p.message) if p.path == "$.every" else p for p in error.problems
+            ]
+            raise ValidationError("decay", problems) from None
+
+    return make
+
+
 _DECAYS: dict[str, tuple[type, Callable[..., Decay]]] = {
-    "half_life": (_HalfLife, half_life),
-    "step": (_Step, step_decay),
-    "window": (_HalfLife, window),
+    "half_life": (_Period, _periodic(half_life)),
+    "step": (_Rated, _periodic(step_decay)),
+    "linear": (_Rated, _periodic(linear_decay)),
+    "window": (_Period, _periodic(window)),
     "none": (_None, no_decay),
 }
 
@@ -241,6 +298,8 @@ class _EngagementSettings:
     floor: Decimal = _ZERO
     bands: tuple[Band, ...] = attrs.field(default=(), metadata=_NESTED)
     unmatched: str = "null"
+    groups: tuple[EventGroup, ...] = attrs.field(default=(), metadata=_NESTED)
+    decay_negative: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -267,6 +326,7 @@ class _MatrixSettings:
     engagement_cuts: tuple[Decimal, Decimal] = (Decimal(70), Decimal(40))
     grid: dict[str, Verdict] | None = None
     missing: str = "block"
+    cuts_in: str = "percent"
 
 
 @attrs.frozen(kw_only=True)
@@ -356,6 +416,13 @@ def _rule(value: object) -> Rule:
     return _call(make, _RuleSettings, value, "rule")
 
 
+def _group(value: object) -> EventGroup:
+    def make(*, name: str, **options: Any) -> EventGroup:
+        return event_group(name, **options)
+
+    return _call(make, _GroupSettings, value, "event_group")
+
+
 def _item(value: object) -> Item:
     def make(*, key: str, label: str | None = None, levels: list[str] | int = 5) -> Item:
         return item(key, label, levels)
@@ -364,6 +431,9 @@ def _item(value: object) -> Item:
 
 
 def _strategy(value: object) -> Strategy:
+    # a composite's config() lists each child as {name, version, config}
+    if isinstance(value, Mapping) and "kind" not in value and "config" in value:
+        return _build(value["config"])
     return _build(value)
 
 
@@ -372,6 +442,7 @@ _STRUCTURER.register(Named, _named)
 _STRUCTURER.register(Criterion, _criterion)
 _STRUCTURER.register(Decay, _decay)
 _STRUCTURER.register(Rule, _rule)
+_STRUCTURER.register(EventGroup, _group)
 _STRUCTURER.register(Item, _item)
 _STRUCTURER.register(Strategy, _strategy)
 
