@@ -8,16 +8,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipelinekit import Event
 from pipelinekit.qualification import (
     Verdict,
+    build,
     engagement,
+    event_group,
+    half_life,
     icp_fit,
+    linear_decay,
     matrix,
     one_of,
     present,
     rule,
+    step_decay,
+    window,
 )
 
 from .conftest import AS_OF, make_lead
@@ -140,3 +150,241 @@ def test_a_line_clipped_by_the_floor_shows_its_raw_and_its_counted_points() -> N
     assert lines["unsubscribe"].points == -21
     assert "-25 points, -21 counted under the floor of 0" in lines["unsubscribe"].reason
     assert sum(line.points for line in result.breakdown) == result.score
+
+
+# -- 3. decayed points are rounded once per line, to the nearest cent
+
+
+def test_a_decayed_line_is_rounded_once_to_the_nearest_cent() -> None:
+    strategy = engagement("e", [rule("click", "email_click", 5)], decay=half_life(30))
+    lead = make_lead(engagement=(Event("email_click", AS_OF - timedelta(days=15)),))
+    # 5 x 0.5 ** 0.5 = 3.5355...: 3.54 (it was rounded down to 3.53)
+    assert strategy.evaluate(lead, as_of=AS_OF).score == D("3.54")
+    three = make_lead(
+        engagement=tuple(Event("email_click", AS_OF - timedelta(days=15)) for _ in range(3))
+    )
+    # 3 x 3.535533 (factors to 6 places) = 10.606599 -> 10.61, not 3 x 3.54 = 10.62
+    assert strategy.evaluate(three, as_of=AS_OF).score == D("10.61")
+
+
+# -- 5. engagement groups with their own limits, minimums and decay
+
+
+def web_and_email():  # type: ignore[no-untyped-def]
+    return engagement(
+        "e",
+        [
+            rule("pricing", "page_view", 10, where={"url": "/pricing"}, group="web"),
+            rule("blog", "page_view", 3, where={"url": "/blog"}, group="web"),
+            rule("click", "email_click", 5, group="email"),
+            rule("bounce", "email_bounce", -15, group="email"),
+            rule("demo", "demo_request", 30),
+        ],
+        groups=[
+            event_group("web", limit=20, decay=step_decay("0.5", 1, "months")),
+            event_group("email", limit=15, minimum=-10),
+        ],
+    )
+
+
+def test_each_group_is_limited_and_decayed_on_its_own() -> None:
+    recent, old = AS_OF - timedelta(days=3), AS_OF - timedelta(days=40)
+    events = (
+        Event("page_view", recent, {"url": "/pricing"}),
+        Event("page_view", recent, {"url": "/pricing"}),
+        Event("page_view", old, {"url": "/pricing"}),  # a month and more: half, 5
+        Event("page_view", recent, {"url": "/blog"}),
+        *(Event("email_click", recent) for _ in range(4)),  # 20, limited to 15
+        Event("demo_request", old),  # outside any group: no decay
+    )
+    result = web_and_email().evaluate(make_lead(engagement=events), as_of=AS_OF)
+    # web: 10 + 10 + 5 + 3 = 28 -> 20; email: 20 -> 15; demo 30
+    assert result.score == 65
+    lines = {line.criterion: line for line in result.breakdown}
+    assert lines["pricing"].points + lines["blog"].points == 20
+    assert (lines["pricing"].points, lines["blog"].points) == (20, 0)
+    assert lines["click"].points == 15
+    assert sum(line.points for line in result.breakdown) == result.score
+
+
+def test_a_group_minimum_bounds_its_negative_points() -> None:
+    events = (Event("email_bounce", AS_OF), Event("demo_request", AS_OF))
+    result = web_and_email().evaluate(make_lead(engagement=events), as_of=AS_OF)
+    # bounce -15, but the email group gives at least -10: 30 - 10
+    assert result.score == 20
+    bounce = next(line for line in result.breakdown if line.criterion == "bounce")
+    assert bounce.points == -10
+    assert "-15 points, -10 counted under the group 'email' minimum of -10" in bounce.reason
+
+
+# -- 6. frequency rules and first-only
+
+
+def test_frequency_rules_give_their_points_once_for_a_count() -> None:
+    strategy = engagement(
+        "e",
+        [
+            rule("few views", "page_view", 2, times=["between", 1, 3]),
+            rule("many views", "page_view", 5, times=["at_least", 4]),
+            rule("two forms", "form_submit", 7, times=["exactly", 2]),
+            rule("rare opener", "email_open", 1, times=["at_most", 1]),
+            rule("first webinar", "webinar", 8, first_only=True),
+        ],
+    )
+
+    def score(**counts: int) -> Decimal | None:
+        events = tuple(
+            Event(kind, AS_OF - timedelta(hours=i)) for kind, n in counts.items() for i in range(n)
+        )
+        return strategy.evaluate(make_lead(engagement=events), as_of=AS_OF).score
+
+    assert score(page_view=3) == 2
+    assert score(page_view=4) == 5
+    assert score(page_view=9, form_submit=2) == 5 + 7
+    assert score(form_submit=3) == 0
+    assert score(email_open=1, webinar=3) == 1 + 8
+    assert score(email_open=2) == 0
+
+
+# -- 8. calendar decay: linear month steps, negative points by choice
+
+
+def test_decay_by_calendar_months_and_linear_fades() -> None:
+    def at(decay, start, end):  # type: ignore[no-untyped-def]
+        strategy = engagement("e", [rule("form", "form_submit", 10)], decay=decay)
+        lead = make_lead(engagement=(Event("form_submit", start),))
+        return strategy.evaluate(lead, as_of=end).score
+
+    jan31 = AS_OF.replace(month=1, day=31)
+    monthly = step_decay("0.5", 1, "months")
+    # a month after 31 January is 28 February (the day kept, or the month's last)
+    assert at(monthly, jan31, AS_OF.replace(month=2, day=27)) == 10
+    assert at(monthly, jan31, AS_OF.replace(month=2, day=28)) == 5
+    assert at(monthly, jan31, AS_OF.replace(month=3, day=30)) == 5
+    assert at(monthly, jan31, AS_OF.replace(month=3, day=31)) == 0
+    # linear: 50 % per 30 days, continuously: 15 days -> 75 %
+    assert at(linear_decay("0.5", 30), AS_OF - timedelta(days=15), AS_OF) == D("7.5")
+    assert at(half_life(2, "weeks"), AS_OF - timedelta(days=14), AS_OF) == 5
+
+
+def test_negative_points_decay_only_when_asked() -> None:
+    def score(decay_negative: bool) -> Decimal | None:
+        strategy = engagement(
+            "e",
+            [rule("bounce", "email_bounce", -20), rule("demo", "demo_request", 30)],
+            decay=half_life(30),
+            decay_negative=decay_negative,
+        )
+        events = (Event("email_bounce", AS_OF - timedelta(days=30)), Event("demo_request", AS_OF))
+        return strategy.evaluate(make_lead(engagement=events), as_of=AS_OF).score
+
+    assert score(False) == 10  # 30 - 20
+    assert score(True) == 20  # 30 - 10
+
+
+# -- 9. minimums per rule and a floor for fit scores
+
+
+def test_a_rule_minimum_bounds_a_negative_rule() -> None:
+    strategy = engagement(
+        "e", [rule("bounce", "email_bounce", -5, minimum=-10), rule("demo", "demo_request", 30)]
+    )
+    events = (*(Event("email_bounce", AS_OF) for _ in range(4)), Event("demo_request", AS_OF))
+    assert strategy.evaluate(make_lead(engagement=events), as_of=AS_OF).score == 20
+
+
+def test_engagement_configuration_round_trips_through_build() -> None:
+    strategy = web_and_email()
+    again = build(strategy.config())
+    assert again.config() == strategy.config()
+    assert again.config_hash == strategy.config_hash
+    for decay in (half_life(2, "weeks"), linear_decay("0.25", 1, "months"), window(90)):
+        one = engagement("e", [rule("r", "x", 1, times=["between", 1, 3])], decay=decay)
+        assert build(one.config()).config_hash == one.config_hash
+
+
+# -- every score explains itself exactly -------------------------------------------------
+
+_KINDS = ("page_view", "email_click", "email_bounce", "demo_request", "unsubscribe")
+_events = st.lists(
+    st.tuples(
+        st.sampled_from(_KINDS),
+        st.integers(0, 60 * 24 * 200),
+        st.sampled_from(["/pricing", "/blog"]),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    _events,
+    st.sampled_from(
+        [step_decay("0.5", 1, "months"), half_life(3, "weeks"), linear_decay("0.1", 7)]
+    ),
+    st.booleans(),
+    st.sampled_from([0, -10]),
+)
+def test_grouped_decayed_engagement_breakdowns_sum_exactly(
+    raw: list[tuple[str, int, str]], decay: Any, fades: bool, floor: int
+) -> None:
+    strategy = engagement(
+        "e",
+        [
+            rule("pricing", "page_view", 10, where={"url": "/pricing"}, group="web"),
+            rule(
+                "blog", "page_view", 3, where={"url": "/blog"}, group="web", times=["at_least", 2]
+            ),
+            rule("click", "email_click", 5, group="email", daily_cap=2),
+            rule("bounce", "email_bounce", -7, group="email", minimum=-14),
+            rule("demo", "demo_request", 30, first_only=True),
+            rule("unsubscribe", "unsubscribe", -25),
+        ],
+        groups=[
+            event_group("web", limit=20, decay=decay, decay_negative=fades),
+            event_group("email", limit=15, minimum=-10),
+        ],
+        decay=half_life(30),
+        total_cap=60,
+        floor=floor,
+        decay_negative=fades,
+    )
+    start = AS_OF - timedelta(days=200)
+    lead = make_lead(
+        engagement=tuple(
+            Event(kind, start + timedelta(minutes=m), {"url": url}) for kind, m, url in raw
+        )
+    )
+    result = strategy.evaluate(lead, as_of=AS_OF)
+    quick = strategy.evaluate(lead, as_of=AS_OF, explain=False)
+    assert quick.score == result.score
+    if result.score is not None:
+        assert floor <= result.score <= 60
+        assert sum(line.points for line in result.breakdown) == result.score
+        groups: dict[str | None, Decimal] = {}
+        for line in result.breakdown:
+            groups[line.group] = groups.get(line.group, D(0)) + line.points
+        assert groups.get("web", D(0)) <= 20
+        assert -10 <= groups.get("email", D(0)) <= 15
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.permutations(range(4)), st.integers(0, 3), st.sampled_from([None, 25, 40]))
+def test_icp_attribution_does_not_depend_on_the_criteria_order(
+    order: list[int], missing: int, cap: int | None
+) -> None:
+    criteria = [
+        one_of("industry", "company.industry", {"software": 20}, group="g"),
+        one_of("country", "company.country", {"DE": 15}, group="g"),
+        present("email", "contact.email", points=15, group="g"),
+        present("title", "contact.job_title", points=10),
+    ]
+    fields = [{"industry": None}, {"country": None}, {"email": None}, {"title": None}][missing]
+    lead = make_lead(**fields)  # type: ignore[arg-type]
+    results = set()
+    for ordering in (order, sorted(order)):
+        fit = icp_fit("f", [criteria[i] for i in ordering], groups={"g": 30}, total_cap=cap)
+        result = fit.evaluate(lead, as_of=AS_OF)
+        assert sum(line.points for line in result.breakdown) == result.score
+        results.add(frozenset((line.criterion, line.points) for line in result.breakdown))
+    assert len(results) == 1

@@ -94,8 +94,9 @@ def _add_months(moment: datetime, months: int) -> datetime:
 def calendar_months(start: datetime, end: datetime) -> Decimal:
     """Calendar months from ``start`` to ``end`` (>= start): whole months plus a fraction.
 
-    Jan 31 to Feb 28 is not yet a month; Jan 15 to Feb 15 is exactly one.  The
-    fraction is the share of the next month-long period already gone.
+    A month after 15 January is 15 February; after 31 January, 28 (or 29)
+    February: the day is kept, or the month's last day when it has fewer.
+    The fraction is the share of the next month-long period already gone.
     """
     whole = (end.year - start.year) * 12 + end.month - start.month
     while whole > 0 and _add_months(start, whole) > end:
