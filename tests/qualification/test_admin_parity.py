@@ -10,21 +10,28 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelinekit import Event
+from pipelinekit import Event, ValidationError
 from pipelinekit.qualification import (
+    Cause,
     Verdict,
     build,
+    combined,
     engagement,
     event_group,
+    graded,
     half_life,
     icp_fit,
     linear_decay,
     matrix,
     one_of,
+    pattern,
     present,
+    preview,
+    profile_grade,
     rule,
     step_decay,
     window,
@@ -388,3 +395,224 @@ def test_icp_attribution_does_not_depend_on_the_criteria_order(
         assert sum(line.points for line in result.breakdown) == result.score
         results.add(frozenset((line.criterion, line.points) for line in result.breakdown))
     assert len(results) == 1
+
+
+# -- 7. an additive combined score, and matrix cuts in configured points
+
+
+def hubspot_fit():  # type: ignore[no-untyped-def]
+    return icp_fit(
+        "fit",
+        [
+            one_of("industry", "company.industry", {"software": 40}, knockout=["gambling"]),
+            one_of("country", "company.country", {"DE": 30}),
+            present("title", "contact.job_title", points=30),
+        ],
+    )
+
+
+def hubspot_engagement():  # type: ignore[no-untyped-def]
+    return engagement(
+        "engagement",
+        [rule("demo", "demo_request", 46), rule("open", "email_open", 2)],
+        total_cap=100,
+    )
+
+
+def test_the_combined_score_adds_fit_and_engagement_points() -> None:
+    total = combined("total", hubspot_fit(), hubspot_engagement(), limit=200)
+    lead = make_lead(engagement=(Event("demo_request", AS_OF), Event("email_open", AS_OF)))
+    result = total.evaluate(lead, as_of=AS_OF)
+    # fit 100 + engagement 48 = 148 (the matrix would average rescaled scores: 74)
+    assert result.score == 148
+    assert [c.score for c in result.children] == [100, 48]
+    assert [line.points for line in result.breakdown] == [100, 48]
+    capped = combined("total", hubspot_fit(), hubspot_engagement()).evaluate(lead, as_of=AS_OF)
+    assert capped.score == 100  # HubSpot's default limit
+    assert [line.points for line in capped.breakdown] == [100, 0]
+    assert "48 points, 0 counted under the limit of 100" in capped.breakdown[1].reason
+    assert build(total.config()).config_hash == total.config_hash
+
+
+def test_the_combined_score_honours_knockouts_and_missing_children() -> None:
+    total = combined("total", hubspot_fit(), hubspot_engagement(), missing="zero")
+    knocked = total.evaluate(make_lead(industry="gambling"), as_of=AS_OF)
+    assert (knocked.score, knocked.verdict) == (D(60), Verdict.DISQUALIFIED)
+    blocked = combined("total", hubspot_fit(), hubspot_engagement()).evaluate(
+        make_lead(), as_of=AS_OF
+    )
+    assert (blocked.score, blocked.verdict) == (None, Verdict.INSUFFICIENT_DATA)
+
+
+def test_matrix_cuts_can_be_set_in_configured_points() -> None:
+    grid = matrix(
+        "m",
+        hubspot_fit(),
+        hubspot_engagement(),
+        fit_cuts=(80, 50),
+        engagement_cuts=(40, 10),
+        cuts_in="points",
+    )
+    lead = make_lead(country=None, engagement=(Event("demo_request", AS_OF),))
+    result = grid.evaluate(lead, as_of=AS_OF)
+    # fit 70 points (B: >= 50, < 80), engagement 46 points (1: >= 40)
+    assert result.grade == "B1"
+    assert build(grid.config()).config_hash == grid.config_hash
+
+
+# -- 10. Pardot grades
+
+
+def pardot():  # type: ignore[no-untyped-def]
+    return profile_grade(
+        "grade",
+        [
+            graded(one_of("industry", "company.industry", {"software": 1, "fintech": 1}), up=2),
+            graded(one_of("country", "company.country", {"DE": 1}), up=1, down=1),
+            graded(pattern("title", "contact.job_title", {"cto|vp": 1}), up=3, down=2),
+        ],
+    )
+
+
+def test_pardot_grades_start_at_d_and_move_in_thirds() -> None:
+    best = pardot().evaluate(make_lead(), as_of=AS_OF)
+    # D (2) + 2 + 1 + 3 = 8: B
+    assert (best.score, best.grade) == (D(8), "B")
+    assert sum(line.points for line in best.breakdown) == best.score
+    worst = pardot().evaluate(
+        make_lead(industry="retail", country="FR", title="intern"), as_of=AS_OF
+    )
+    # D (2) - 2 - 1 - 2 = -3, no worse than F (0)
+    assert (worst.score, worst.grade, worst.verdict) == (D(0), "F", Verdict.DISQUALIFIED)
+    assert sum(line.points for line in worst.breakdown) == 0
+    partial = pardot().evaluate(make_lead(industry=None, country=None), as_of=AS_OF)
+    # unknown is neutral: D + a whole letter = C
+    assert partial.grade == "C"
+
+
+def test_a_pardot_grade_waits_until_something_is_known() -> None:
+    nothing = pardot().evaluate(make_lead(industry=None, country=None, title=None), as_of=AS_OF)
+    assert (nothing.score, nothing.grade, nothing.verdict) == (
+        None,
+        None,
+        Verdict.INSUFFICIENT_DATA,
+    )
+    assert build(pardot().config()).config_hash == pardot().config_hash
+
+
+def test_every_built_in_configuration_is_accepted_by_its_builder() -> None:
+    from pipelinekit.qualification import bands, bant, gate, meddpicc, weighted
+
+    fit = icp_fit(
+        "fit",
+        [
+            one_of("industry", "company.industry", {"software": 40}, knockout=["gambling"]),
+            bands("size", "company.employees", [(None, 50, 0), (50, None, 20)]),
+            pattern("title", "contact.job_title", {"cto": 10}),
+            present("email", "contact.email", points=5),
+        ],
+        groups={"g": 30},
+    )
+    eng = web_and_email()
+    strategies = [
+        fit,
+        eng,
+        bant(),
+        meddpicc(),
+        weighted("w", [(fit, 3), (bant(), 1)], missing="zero"),
+        matrix("m", fit, eng, cuts_in="points", fit_cuts=(60, 30), engagement_cuts=(50, 20)),
+        gate("g", [fit, bant()], mode="any"),
+        combined("c", fit, eng, limit=150, floor=-20),
+        pardot(),
+    ]
+    for strategy in strategies:
+        again = build(strategy.config())
+        assert again.config() == strategy.config(), strategy
+        assert again.config_hash == strategy.config_hash
+
+
+# -- 12. a preview that explains
+
+
+def test_preview_shows_grade_moves_and_their_causes() -> None:
+    current = icp_fit(
+        "fit",
+        [
+            one_of("industry", "company.industry", {"software": 60}),
+            present("email", "contact.email", points=40),
+        ],
+    )
+    draft = icp_fit(
+        "fit",
+        [
+            one_of("industry", "company.industry", {"software": 45}),
+            present("email", "contact.email", points=40),
+        ],
+        total_cap=100,
+    )
+    lead = make_lead()
+    stored = lead.evolve(qualification=current.evaluate(lead, as_of=AS_OF))
+    # the first lead: 100 (A) -> 85 (A), the same grade; the second 60 (B) -> 45 (C)
+    no_email = make_lead("l2", email=None)
+    stored2 = no_email.evolve(qualification=current.evaluate(no_email, as_of=AS_OF))
+    report = preview(draft, [stored, stored2], as_of=AS_OF)
+    second = report.changes[1]
+    # 60 of 100 (B) -> 45 of 100 (C)
+    assert (second.before.grade, second.after.grade) == ("B", "C")  # type: ignore[union-attr]
+    assert report.grade_moves == {("B", "C"): 1}
+    assert second.causes == (Cause("industry", D(60), D(45)),)
+    assert report.causes() == {"industry": D(-30)}
+    assert "grade B -> C: 1" in report.summary()
+    assert "industry -15" in report.table()
+
+
+def test_preview_flags_a_verdict_moved_by_the_bands_not_the_score() -> None:
+    draft = icp_fit(
+        "fit", [one_of("industry", "company.industry", {"software": 45})], total_cap=100
+    )
+    current = icp_fit(
+        "fit", [one_of("industry", "company.industry", {"software": 40})], total_cap=50
+    )
+    lead = make_lead()
+    stored = lead.evolve(qualification=current.evaluate(lead, as_of=AS_OF))
+    report = preview(draft, [stored], as_of=AS_OF)
+    # 40 of 50 was qualified (from 35); 45 of 100 is nurture (40 to 70): the score
+    # rose by 5 yet the verdict fell, because the draft's range moved
+    change = report.changes[0]
+    assert (change.delta, change.before.verdict, change.after.verdict) == (  # type: ignore[union-attr]
+        5,
+        Verdict.QUALIFIED,
+        Verdict.NURTURE,
+    )
+    assert report.band_shifts == ("lead-1",)
+    assert report.range_moved
+    assert "moved against the score" in report.summary()
+
+
+def test_preview_refuses_stored_results_of_another_strategy() -> None:
+    from pipelinekit.qualification import bant
+
+    lead = make_lead()
+    stored = lead.evolve(qualification=bant().evaluate(lead, as_of=AS_OF))
+    draft = icp_fit("fit", [present("email", "contact.email", points=10)])
+    with pytest.raises(ValidationError) as caught:
+        preview(draft, [stored, stored], as_of=AS_OF)
+    assert caught.value.paths == ("$.subjects[0]", "$.subjects[1]")
+
+
+def test_preview_separates_decay_from_the_rule_change() -> None:
+    rules = [rule("demo", "demo_request", 40)]
+    current = engagement("e", rules, decay=half_life(30))
+    lead = make_lead(engagement=(Event("demo_request", AS_OF),))
+    stored = lead.evolve(qualification=current.evaluate(lead, as_of=AS_OF))
+    later = AS_OF + timedelta(days=30)
+    # the unchanged configuration 30 days later: nothing is "lower" because of the rules
+    same = preview(current, [stored], as_of=later)
+    assert (same.raised, same.lowered, same.unchanged, same.faded) == (0, 0, 1, 1)
+    assert same.changes[0].time_delta == -20
+    # a draft worth 50 per demo: +10 from the rules, then decay
+    draft = engagement("e", [rule("demo", "demo_request", 50)], decay=half_life(30))
+    moved = preview(draft, [stored], as_of=later)
+    change = moved.changes[0]
+    assert (change.rule_delta, change.time_delta, change.delta) == (10, -25, -15)
+    assert (moved.raised, moved.lowered, moved.faded) == (1, 0, 1)

@@ -7,7 +7,10 @@
 * :func:`engagement` with :func:`rule`, :func:`event_group` and a decay
   (:func:`half_life`, :func:`step_decay`, :func:`linear_decay`,
   :func:`window`, :func:`no_decay`);
-* composites: :func:`weighted`, :func:`matrix` (A1..C3), :func:`gate`;
+* composites: :func:`weighted`, :func:`matrix` (A1..C3), :func:`combined`
+  (fit points + engagement points), :func:`gate`;
+* :func:`profile_grade` with :func:`graded` criteria: Pardot-style letter
+  grades (F to A+, in thirds);
 * :func:`preview` shows what a draft configuration would change,
   :func:`best_persona` / :func:`to_prospect` turn fitting leads into prospects;
 * :func:`build` / :func:`from_toml` make strategies from configuration, and
@@ -34,7 +37,7 @@ from .base import (
     grade_for,
 )
 from .checklist import Item, anum, bant, champ, checklist, faint, gpctba_ci, item, meddpicc
-from .composite import DEFAULT_GRID, gate, matrix, normalized, weighted
+from .composite import DEFAULT_GRID, combined, gate, matrix, normalized, weighted
 from .config import build, from_toml
 from .engagement import (
     Decay,
@@ -50,6 +53,7 @@ from .engagement import (
     window,
 )
 from .errors import EvaluationError, PluginWarning, UnknownQualifier
+from .grading import LETTERS, ProfileCriterion, graded, profile_grade
 from .icp import (
     Criterion,
     MissingData,
@@ -62,7 +66,7 @@ from .icp import (
     present,
 )
 from .personas import PersonaMatch, best_persona, link_prospect, to_prospect
-from .preview import Change, Preview, preview
+from .preview import Cause, Change, Preview, preview
 from .registry import (
     GROUP,
     available_qualifiers,
@@ -78,6 +82,7 @@ __all__ = [
     "GROUP",
     "Band",
     "BreakdownLine",
+    "Cause",
     "Change",
     "Criterion",
     "CriterionStatus",
@@ -86,11 +91,13 @@ __all__ = [
     "EventGroup",
     "Grade",
     "Item",
+    "LETTERS",
     "MissingData",
     "NumericBand",
     "PersonaMatch",
     "PluginWarning",
     "Preview",
+    "ProfileCriterion",
     "QualificationResult",
     "Rule",
     "Strategy",
@@ -106,6 +113,7 @@ __all__ = [
     "build",
     "champ",
     "checklist",
+    "combined",
     "config_hash",
     "describe",
     "engagement",
@@ -116,6 +124,7 @@ __all__ = [
     "gate",
     "get_qualifier",
     "gpctba_ci",
+    "graded",
     "grade_for",
     "half_life",
     "icp_fit",
@@ -131,6 +140,7 @@ __all__ = [
     "predicate",
     "present",
     "preview",
+    "profile_grade",
     "register_qualifier",
     "rule",
     "step_decay",

@@ -167,7 +167,7 @@ class _Checklist(StrategyBase):
                 {"key": i.key, "label": i.label, "levels": list(i.levels)} for i in self.items
             ],
             "policy": self.policy,
-            "k": self.k,
+            "k": self.k if self.policy == "k_of_n" else None,
             "met_at": self.met_at,
             "floor": self.floor,
             "gates": list(self.gates),

@@ -1,4 +1,5 @@
-"""Composite strategies: a weighted blend, the fit x engagement matrix (A1..C3), gates.
+"""Composite strategies: a weighted blend, the fit x engagement matrix (A1..C3), the
+additive combined score (fit points + engagement points), gates.
 
 Each composite evaluates its children and keeps their results
 (``result.children``); its own breakdown has one line per child, adding up
@@ -17,9 +18,10 @@ from typing import Any
 from ..domain._checks import Checks, to_decimal
 from ..errors import ValidationError
 from .base import Band, Strategy, StrategyBase, as_list, band_for, check_ascending, subject_id
+from .limits import charge
 from .results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
 
-__all__ = ["DEFAULT_GRID", "gate", "matrix", "normalized", "weighted"]
+__all__ = ["DEFAULT_GRID", "combined", "gate", "matrix", "normalized", "weighted"]
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -99,6 +101,7 @@ class _Composite(StrategyBase):
         lines: list[BreakdownLine],
         *,
         scale_max: Decimal,
+        scale_min: Decimal = _ZERO,
         grade: str | None = None,
         band: str | None = None,
         explain: bool,
@@ -113,7 +116,7 @@ class _Composite(StrategyBase):
             config_hash=self.config_hash,
             as_of=as_of,
             score=score,
-            scale_min=_ZERO,
+            scale_min=scale_min,
             scale_max=scale_max,
             verdict=verdict,
             coverage=(Decimal(known) / len(children)).quantize(Decimal("0.0001")),
@@ -150,9 +153,14 @@ class _Weighted(_Composite):
         )
 
     def config(self) -> dict[str, Any]:
+        base = self._base_config()
+        children = base.pop("children")
         return {
-            **self._base_config(),
-            "weights": list(self.weights),
+            **base,
+            "parts": [
+                {"strategy": child, "weight": weight}
+                for child, weight in zip(children, self.weights, strict=True)
+            ],
             "missing": self.missing,
             "bands": [{"name": b.name, "min": b.min, "verdict": b.verdict} for b in self.bands],
         }
@@ -227,8 +235,14 @@ class _Matrix(_Weighted):
         self.cuts_in = cuts_in
 
     def config(self) -> dict[str, Any]:
+        base = self._base_config()
+        children = base.pop("children")
         return {
-            **super().config(),
+            **base,
+            "fit": children[0],
+            "engagement": children[1],
+            "weights": list(self.weights),
+            "missing": self.missing,
             "fit_cuts": list(self.fit_cuts),
             "engagement_cuts": list(self.engagement_cuts),
             "grid": {k: v.value for k, v in self.grid.items()},
@@ -269,6 +283,93 @@ class _Matrix(_Weighted):
         if self.cuts_in == "points":
             return child.score
         return normalized(child)
+
+
+class _Combined(_Composite):
+    kind = "combined"
+
+    def __init__(
+        self,
+        name: str,
+        fit: Strategy,
+        engagement: Strategy,
+        limit: Decimal | None,
+        floor: Decimal | None,
+        bands: tuple[Band, ...],
+        missing: str,
+    ) -> None:
+        super().__init__(name, [fit, engagement])
+        self.limit = limit
+        self.floor = floor
+        self.missing = missing
+        top = limit if limit is not None else _HUNDRED
+        self.bands = bands or (
+            Band("cold", floor if floor is not None and floor < 0 else _ZERO, Verdict.NURTURE),
+            Band("warm", (top * Decimal("0.4")).quantize(_CENT), Verdict.REVIEW),
+            Band("hot", (top * Decimal("0.7")).quantize(_CENT), Verdict.QUALIFIED),
+        )
+
+    def config(self) -> dict[str, Any]:
+        base = self._base_config()
+        children = base.pop("children")
+        return {
+            **base,
+            "fit": children[0],
+            "engagement": children[1],
+            "limit": self.limit,
+            "floor": self.floor,
+            "bands": [{"name": b.name, "min": b.min, "verdict": b.verdict} for b in self.bands],
+            "missing": self.missing,
+        }
+
+    def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
+        children = self._children(subject, as_of, explain)
+        lines: list[BreakdownLine] = []
+        score: Decimal | None = _ZERO
+        low = high = _ZERO
+        for child in children:
+            low += min(child.scale_min, _ZERO)
+            high += child.scale_max
+            if child.score is None:
+                if self.missing == "block":
+                    score = None
+                points, reason = _ZERO, f"{child.strategy}: not scored ({self.missing})"
+            else:
+                points = child.score
+                reason = f"{child.strategy}: {_num(points)} points"
+                if child.grade:
+                    reason += f" (grade {child.grade})"
+            if score is not None:
+                score += points
+            lines.append(
+                BreakdownLine(
+                    criterion=child.strategy,
+                    status=_child_status(child),
+                    points=points,
+                    reason=reason,
+                    observed=None if child.score is None else child.score,
+                    evidence=(f"child:{child.strategy}",),
+                )
+            )
+        if self.floor is not None:
+            low = self.floor
+        if self.limit is not None:
+            high = self.limit
+        band: str | None = None
+        if score is None:
+            verdict = Verdict.INSUFFICIENT_DATA
+        else:
+            kept = min(max(score, low), high)
+            if kept != score and explain:
+                what = f"limit of {_num(high)}" if score > kept else f"floor of {_num(low)}"
+                charge(lines, range(len(lines)), score - kept, what)
+            score = kept
+            chosen = band_for(self.bands, score)
+            band, verdict = chosen.name, chosen.verdict
+        return self._result(
+            subject, as_of, children, score, verdict, lines,
+            scale_max=max(high, low), scale_min=low, band=band, explain=explain,
+        )  # fmt: skip
 
 
 _ORDER = [
@@ -464,6 +565,48 @@ def matrix(
         missing,
         cuts_in,
     )
+
+
+def combined(
+    name: str,
+    fit: Strategy,
+    engagement: Strategy,
+    *,
+    limit: Decimal | int | str | None = 100,
+    floor: Decimal | int | str | None = None,
+    bands: Sequence[Band] = (),
+    missing: str = "block",
+) -> StrategyBase:
+    """HubSpot's combined score: fit points plus engagement points, side by side.
+
+    The score is the sum of both children's scores in their own points (no
+    rescaling), kept within ``[floor, limit]`` (HubSpot's total limit, 100 by
+    default; ``None`` for none); each child's own result stays in
+    ``result.children``.  Default bands: cold (nurture), warm (review) from
+    40 % and hot (qualified) from 70 % of ``limit`` (of 100 without one).
+    ``missing="block"`` leaves the total unscored when a child is;
+    ``"zero"`` counts that child as 0.  A child's knockout disqualifies.
+    """
+    checks = Checks()
+    checks.text("$.name", name, required=True, max_length=200)
+    _check_children(checks, [fit, engagement], "$.children")
+    top = None if limit is None else to_decimal(checks, "$.limit", limit)
+    if top is not None and top <= 0:
+        checks.add("$.limit", f"must be > 0, got {top}")
+    low = None if floor is None else to_decimal(checks, "$.floor", floor)
+    if low is not None and top is not None and low >= top:
+        checks.add("$.floor", f"must be below the limit ({top}), got {low}")
+    if missing not in ("block", "zero"):
+        checks.add("$.missing", f"must be 'block' or 'zero', got {missing!r}")
+    bands = as_list(checks, "$.bands", bands)
+    for i, band in enumerate(bands):
+        if not isinstance(band, Band):
+            checks.add(f"$.bands[{i}]", "must be a Band")
+    if not checks.problems:
+        check_ascending(checks, "$.bands", list(bands))
+    if checks.problems:
+        raise ValidationError("combined", checks.problems)
+    return _Combined(name, fit, engagement, top, low, tuple(bands), missing)
 
 
 def gate(name: str, children: Sequence[Strategy], *, mode: str = "all") -> StrategyBase:

@@ -46,7 +46,7 @@ from ..errors import Problem, ValidationError
 from ..validation import Invalid, Structurer, json_type
 from .base import Band, Grade, Strategy
 from .checklist import Item, anum, bant, champ, checklist, faint, gpctba_ci, item, meddpicc
-from .composite import gate, matrix, weighted
+from .composite import combined, gate, matrix, weighted
 from .engagement import (
     Decay,
     EventGroup,
@@ -61,6 +61,7 @@ from .engagement import (
     window,
 )
 from .errors import UnknownQualifier
+from .grading import ProfileCriterion, graded, profile_grade
 from .icp import Criterion, MissingData, NumericBand, bands, icp_fit, one_of, pattern, predicate
 from .icp import present as present_criterion
 from .registry import get_qualifier
@@ -127,6 +128,9 @@ class _PresentSettings:
     weight: Decimal = _ONE
     group: str | None = None
     required: bool = False
+    # what Criterion.config() lists for every kind; presence has no other policy
+    missing: MissingData = MissingData.NEUTRAL
+    penalty: Decimal = _ZERO
 
 
 @attrs.frozen(kw_only=True)
@@ -158,6 +162,19 @@ def _pattern_criterion(**settings: Any) -> Criterion:
     )
 
 
+def _present_criterion(
+    *, missing: MissingData = MissingData.NEUTRAL, penalty: Decimal = _ZERO, **settings: Any
+) -> Criterion:
+    problems = []
+    if missing is not MissingData.NEUTRAL:
+        problems.append(Problem("$.missing", "a presence check has no missing-data policy"))
+    if penalty:
+        problems.append(Problem("$.penalty", "a presence check has no penalty; use absent"))
+    if problems:
+        raise ValidationError("present", problems)
+    return present_criterion(settings.pop("name"), settings.pop("field"), **settings)
+
+
 def _predicate_criterion(**settings: Any) -> Criterion:
     return predicate(settings.pop("name"), _resolved(settings.pop("test")), **settings)
 
@@ -166,7 +183,7 @@ _CRITERIA: dict[str, tuple[type, Callable[..., Criterion]]] = {
     "one_of": (_OneOfSettings, _one_of_criterion),
     "bands": (_BandsSettings, _bands_criterion),
     "pattern": (_PatternSettings, _pattern_criterion),
-    "present": (_PresentSettings, present_criterion),
+    "present": (_PresentSettings, _present_criterion),
     "predicate": (_PredicateSettings, _predicate_criterion),
 }
 
@@ -330,6 +347,32 @@ class _MatrixSettings:
 
 
 @attrs.frozen(kw_only=True)
+class _CombinedSettings:
+    name: str
+    fit: Strategy = attrs.field(metadata=_NESTED)
+    engagement: Strategy = attrs.field(metadata=_NESTED)
+    limit: Decimal | None = Decimal(100)
+    floor: Decimal | None = None
+    bands: tuple[Band, ...] = attrs.field(default=(), metadata=_NESTED)
+    missing: str = "block"
+
+
+@attrs.frozen(kw_only=True)
+class _ProfileCriterionSettings:
+    criterion: Criterion = attrs.field(metadata=_NESTED)
+    up: int = 2
+    down: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _GradeSettings:
+    name: str
+    criteria: tuple[ProfileCriterion, ...] = attrs.field(metadata=_NESTED)
+    start: str = "D"
+    bands: tuple[Band, ...] = attrs.field(default=(), metadata=_NESTED)
+
+
+@attrs.frozen(kw_only=True)
 class _GateSettings:
     name: str
     children: tuple[Strategy, ...] = attrs.field(metadata=_NESTED)
@@ -423,6 +466,13 @@ def _group(value: object) -> EventGroup:
     return _call(make, _GroupSettings, value, "event_group")
 
 
+def _profile_criterion(value: object) -> ProfileCriterion:
+    def make(*, criterion: Criterion, **options: Any) -> ProfileCriterion:
+        return graded(criterion, **options)
+
+    return _call(make, _ProfileCriterionSettings, value, "graded")
+
+
 def _item(value: object) -> Item:
     def make(*, key: str, label: str | None = None, levels: list[str] | int = 5) -> Item:
         return item(key, label, levels)
@@ -443,6 +493,7 @@ _STRUCTURER.register(Criterion, _criterion)
 _STRUCTURER.register(Decay, _decay)
 _STRUCTURER.register(Rule, _rule)
 _STRUCTURER.register(EventGroup, _group)
+_STRUCTURER.register(ProfileCriterion, _profile_criterion)
 _STRUCTURER.register(Item, _item)
 _STRUCTURER.register(Strategy, _strategy)
 
@@ -523,6 +574,24 @@ def build_matrix(config: Mapping[str, Any]) -> Strategy:
         return matrix(name, fit, engagement, **options)
 
     return _call(make, _MatrixSettings, config, "matrix")
+
+
+def build_combined(config: Mapping[str, Any]) -> Strategy:
+    """Build a combined (fit + engagement points) score: ``fit = {...}``, ``engagement = {...}``."""
+
+    def make(*, name: str, fit: Strategy, engagement: Strategy, **options: Any) -> Strategy:
+        return combined(name, fit, engagement, **options)
+
+    return _call(make, _CombinedSettings, config, "combined")
+
+
+def build_grade(config: Mapping[str, Any]) -> Strategy:
+    """Build a Pardot-style grade: ``criteria = [{criterion = {...}, up = 2}]``."""
+
+    def make(*, name: str, criteria: tuple[ProfileCriterion, ...], **options: Any) -> Strategy:
+        return profile_grade(name, criteria, **options)
+
+    return _call(make, _GradeSettings, config, "grade")
 
 
 def build_gate(config: Mapping[str, Any]) -> Strategy:
