@@ -30,6 +30,7 @@ never 0.
 from __future__ import annotations
 
 import decimal
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -68,6 +69,8 @@ _US_PER_DAY = 86_400_000_000
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _UNITS = {"days": 1, "weeks": 7, "months": 0}
 _TIMES = ("exactly", "between", "at_least", "at_most")
+_MATCH, _NO_MATCH = CriterionStatus.MATCH, CriterionStatus.NO_MATCH
+_UNKNOWN = CriterionStatus.UNKNOWN
 _RANK = {
     Verdict.DISQUALIFIED: 0,
     Verdict.NURTURE: 1,
@@ -120,6 +123,16 @@ class Decay:
     every: Decimal = _ZERO
     rate: Decimal = _ZERO
     unit: str = "days"
+    _whole_us: int = attrs.field(init=False, eq=False, repr=False, default=0)
+    _period_us: float = attrs.field(init=False, eq=False, repr=False, default=0.0)
+
+    def __attrs_post_init__(self) -> None:
+        if self.unit == "months" or self.form == "none":
+            return
+        period = self.every * _UNITS[self.unit] * _US_PER_DAY
+        object.__setattr__(self, "_period_us", float(period))
+        if period == period.to_integral_value():
+            object.__setattr__(self, "_whole_us", int(period))
 
     def age(self, at: datetime, as_of: datetime) -> Decimal:
         """How many periods (``every`` units) old an event at ``at`` is at ``as_of``."""
@@ -132,6 +145,22 @@ class Decay:
         """The share of points left for an event at ``at``, seen at ``as_of``."""
         if self.form == "none":
             return _ONE
+        if self._period_us and self.form == "half_life":
+            # 0.5 ** x in binary floating point is within 1e-15 of the exact value,
+            # so its 6 decimal places rounded down are exact unless it lies within
+            # 1e-6 of a multiple of 1e-6: only then is the exact power computed.
+            delta = as_of - at
+            micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+            scaled = 0.5 ** (micros / self._period_us) * 1e6
+            whole = math.floor(scaled)
+            if 1e-6 < scaled - whole < 1 - 1e-6:
+                return Decimal(whole).scaleb(-6, _CONTEXT)
+        if self._whole_us:  # days or weeks, a whole number of them: integer arithmetic
+            whole = _micros(as_of - at) // self._whole_us
+            if self.form == "window":
+                return _ONE if whole < 1 else _ZERO
+            if self.form == "step":
+                return max(_ZERO, _ONE - self.rate * whole)
         periods = self.age(at, as_of)
         if self.form == "window":
             return _ONE if periods < 1 else _ZERO
@@ -439,18 +468,30 @@ def _evidence(index: int, event: Event) -> str:
     return f"event:{ident}" if ident is not None else f"$.engagement[{index}]"
 
 
-@attrs.frozen
 class _Tally:
     """One rule's events at ``as_of``: what counted, and its points."""
 
-    rule: Rule
-    counted: list[int]
-    skipped: int
-    raw: Decimal  # decayed, rounded to the cent, before the rule's cap / minimum
-    points: Decimal  # after the rule's cap / minimum
-    fresh: Decimal  # undecayed, after the rule's cap / minimum
-    decay: Decay
-    fired: bool  # a frequency rule: whether the count matched
+    __slots__ = ("counted", "decay", "fired", "fresh", "points", "raw", "rule", "skipped")
+
+    def __init__(
+        self,
+        rule: Rule,
+        counted: list[int],
+        skipped: int,
+        raw: Decimal,
+        points: Decimal,
+        fresh: Decimal,
+        decay: Decay,
+        fired: bool,
+    ) -> None:
+        self.rule = rule
+        self.counted = counted
+        self.skipped = skipped
+        self.raw = raw  # decayed, rounded to the cent, before the rule's cap / minimum
+        self.points = points  # after the rule's cap / minimum
+        self.fresh = fresh  # undecayed, after the rule's cap / minimum
+        self.decay = decay
+        self.fired = fired  # a frequency rule: whether the count matched
 
 
 def _bounded(value: Decimal, low: Decimal | None, high: Decimal | None) -> Decimal:
@@ -493,8 +534,16 @@ class _Engagement(StrategyBase):
             )
             for r in rules
         ]
-        self._members = [[j for j, r in enumerate(rules) if r.group == g.name] for g in groups]
-        self._kinds = frozenset(k for r in rules for k in r.kinds)
+        self._texts = {
+            r.name: self._describe(r, d, fades)
+            for r, (d, fades) in zip(rules, self._decays, strict=True)
+        }
+        self._filters = [tuple(r.where.items()) for r in rules]
+        self._group_rules = [[r.name for r in rules if r.group == g.name] for g in groups]
+        self._by_kind: dict[str, list[int]] = {}
+        for j, r in enumerate(rules):
+            for k in sorted(r.kinds):
+                self._by_kind.setdefault(k, []).append(j)
         span = total_cap - floor
         self.bands = bands or (
             Band("cold", floor, Verdict.NURTURE),
@@ -521,17 +570,31 @@ class _Engagement(StrategyBase):
 
     def _tally(self, events: Sequence[Event], as_of: datetime) -> list[_Tally]:
         """Per rule that saw an event: what counted and its points at ``as_of``."""
-        kinds = self._kinds
-        wanted = [i for i, e in enumerate(events) if e.kind in kinds and e.at <= as_of]
+        by_kind = self._by_kind
+        wanted = [i for i, e in enumerate(events) if e.kind in by_kind and e.at <= as_of]
         if not wanted:
             return []
-        wanted.sort(key=lambda i: (events[i].at, i))
+        if len(wanted) > 1:  # by time; a stable sort keeps simultaneous events in order
+            wanted.sort(key=lambda i: events[i].at)
+        rules, filters = self.rules, self._filters
+        found: dict[int, list[int]] = {}
+        for i in wanted:
+            event = events[i]
+            for j in by_kind[event.kind]:
+                where = filters[j]
+                if where:
+                    get = event.properties.get
+                    if not all(get(k) in allowed for k, allowed in where):
+                        continue
+                if j in found:
+                    found[j].append(i)
+                else:
+                    found[j] = [i]
         out = []
-        for r, (decay, fades) in zip(self.rules, self._decays, strict=True):
-            matching = [i for i in wanted if r.matches(events[i])]
-            if not matching:
-                continue
-            counted, skipped = self._counted(r, events, matching)
+        for j in sorted(found):
+            r = rules[j]
+            decay, fades = self._decays[j]
+            counted, skipped = self._counted(r, events, found[j])
             fired = True
             if r.times is not None:
                 fired = r.fires(len(counted))
@@ -539,18 +602,17 @@ class _Engagement(StrategyBase):
                 basis = [counted[-1]] if fired else []
             else:
                 basis = counted
-            exact = fresh = _ZERO
-            fading = decay.form != "none" and (r.points > 0 or fades)
-            for i in basis:
-                fresh += r.points
-                if fading:
-                    exact += r.points * decay.factor_at(events[i].at, as_of)
-                else:
-                    exact += r.points
-            raw = exact.quantize(_CENT, rounding=decimal.ROUND_HALF_EVEN)
-            points = _bounded(raw, r.minimum, r.cap)
+            points = r.points
+            fresh = points * len(basis)
+            if decay.form != "none" and (points > 0 or fades):
+                factor = decay.factor_at
+                exact = sum([factor(events[i].at, as_of) for i in basis], _ZERO) * points
+                raw = exact.quantize(_CENT, rounding=decimal.ROUND_HALF_EVEN)
+            else:
+                raw = fresh.quantize(_CENT, rounding=decimal.ROUND_HALF_EVEN)
+            kept = _bounded(raw, r.minimum, r.cap)
             fresh = _bounded(fresh, r.minimum, r.cap)
-            out.append(_Tally(r, counted, skipped, raw, points, fresh, decay, fired))
+            out.append(_Tally(r, counted, skipped, raw, kept, fresh, decay, fired))
         return out
 
     @staticmethod
@@ -572,22 +634,33 @@ class _Engagement(StrategyBase):
             counted.append(i)
         return counted, skipped
 
-    def _score(self, values: dict[str, Decimal]) -> Decimal:
-        """The score from each rule's points: group limits, then the total cap and floor."""
-        total = _ZERO
-        grouped: dict[str, Decimal] = {}
-        for r in self.rules:
-            value = values.get(r.name)
-            if value is None:
-                continue
-            if r.group is None:
-                total += value
+    def _scores(self, tally: list[_Tally]) -> tuple[Decimal, Decimal]:
+        """The score and the undecayed score: group limits, then the total cap and floor."""
+        if not self.groups:
+            return (
+                self._clamp(sum([t.points for t in tally], _ZERO)),
+                self._clamp(sum([t.fresh for t in tally], _ZERO)),
+            )
+        total = fresh = _ZERO
+        grouped: dict[str, list[Decimal]] = {}
+        for t in tally:
+            group = t.rule.group
+            if group is None:
+                total += t.points
+                fresh += t.fresh
             else:
-                grouped[r.group] = grouped.get(r.group, _ZERO) + value
+                sums = grouped.get(group)
+                if sums is None:
+                    grouped[group] = [t.points, t.fresh]
+                else:
+                    sums[0] += t.points
+                    sums[1] += t.fresh
         for g in self.groups:
-            if g.name in grouped:
-                total += _bounded(grouped[g.name], g.minimum, g.limit)
-        return self._clamp(total)
+            sums = grouped.get(g.name)
+            if sums is not None:
+                total += _bounded(sums[0], g.minimum, g.limit)
+                fresh += _bounded(sums[1], g.minimum, g.limit)
+        return self._clamp(total), self._clamp(fresh)
 
     def _clamp(self, total: Decimal) -> Decimal:
         return min(max(total, self.floor), self.total_cap)
@@ -603,8 +676,7 @@ class _Engagement(StrategyBase):
         if not matched and self.unmatched == "null":
             score, verdict = None, Verdict.INSUFFICIENT_DATA
         else:
-            score = self._score({t.rule.name: t.points for t in tally})
-            undecayed = self._score({t.rule.name: t.fresh for t in tally})
+            score, undecayed = self._scores(tally)
             chosen = band_for(self.bands, score)
             band, verdict = chosen.name, chosen.verdict
             stale = _RANK[verdict] < _RANK[band_for(self.bands, undecayed).verdict]
@@ -630,8 +702,8 @@ class _Engagement(StrategyBase):
         lines = [self._line(events, t) for t in tally]
         index = {line.criterion: j for j, line in enumerate(lines)}
         total = _ZERO
-        for g in self.groups:
-            members = [index[r.name] for r in self.rules if r.group == g.name and r.name in index]
+        for g, names in zip(self.groups, self._group_rules, strict=True):
+            members = [index[name] for name in names if name in index]
             value = sum((lines[j].points for j in members), _ZERO)
             kept = _bounded(value, g.minimum, g.limit)
             if kept != value:
@@ -654,57 +726,50 @@ class _Engagement(StrategyBase):
 
     def _line(self, events: Sequence[Event], t: _Tally) -> BreakdownLine:
         r, counted, points = t.rule, t.counted, t.points
+        head, decayed = self._texts[r.name]
         if r.times is not None:
-            op, n, m = r.times
-            wanted = f"{n}-{m}" if op == "between" else f"{op.replace('_', ' ')} {n}"
             verb = "matches" if t.fired else "does not match"
-            parts = [f"{len(counted)} x {'/'.join(sorted(r.kinds))} {verb} {wanted} times"]
+            parts = [f"{len(counted)} x {head.format(verb=verb)}"]
             if t.fired:
                 parts.append(f"{_num(r.points)} once")
         else:
-            first = " (first only)" if r.first_only else ""
-            parts = [
-                f"{len(counted)} x {'/'.join(sorted(r.kinds))}{first} at {_num(r.points)} each"
-            ]
+            parts = [f"{len(counted)} x {head}"]
         if counted:
-            last = events[counted[-1]].at.date().isoformat()
-            parts.append(f"last on {last}")
+            parts.append(f"last on {events[counted[-1]].at.date().isoformat()}")
         if t.skipped and not r.first_only:
             parts.append(f"{t.skipped} more over the daily cap of {r.daily_cap} not counted")
-        fades = t.decay.form != "none" and (r.points > 0 or self._fades(r))
-        if fades and t.fired:
-            parts.append(
-                f"{_num(r.points * (1 if r.times else len(counted)))} before decay "
-                f"({t.decay.describe()}), {_num(t.raw)} after"
-            )
-        if r.cap is not None and t.raw > r.cap:
-            parts.append(f"limited by the rule cap of {_num(r.cap)}")
+        if decayed and t.fired:
+            before = _num(r.points * (1 if r.times else len(counted)))
+            parts.append(f"{before} before decay ({decayed}), {_num(t.raw)} after")
+        clipped = r.cap is not None and t.raw > r.cap
+        if clipped:
+            parts.append(f"limited by the rule cap of {_num(r.cap)}")  # type: ignore[arg-type]
         if r.minimum is not None and t.raw < r.minimum:
             parts.append(f"limited by the rule minimum of {_num(r.minimum)}")
-        status = (
-            CriterionStatus.MATCH
-            if points > 0
-            else CriterionStatus.NO_MATCH
-            if counted
-            else CriterionStatus.UNKNOWN
-        )
-        clipped = r.cap is not None and t.raw > r.cap
+        status = _MATCH if points > 0 else _NO_MATCH if counted else _UNKNOWN
         return BreakdownLine(
-            criterion=r.name,
-            status=status,
-            points=points,
-            reason="; ".join(parts),
-            observed=len(counted),
-            cap=r.cap if clipped else None,
-            group=r.group,
-            evidence=tuple(_evidence(i, events[i]) for i in counted),
+            r.name,
+            status,
+            points,
+            "; ".join(parts),
+            len(counted),
+            r.cap if clipped else None,
+            r.group,
+            tuple([_evidence(i, events[i]) for i in counted]),
         )
 
-    def _fades(self, r: Rule) -> bool:
-        for g in self.groups:
-            if g.name == r.group:
-                return g.decay_negative
-        return self.decay_negative
+    def _describe(self, r: Rule, decay: Decay, fades: bool) -> tuple[str, str]:
+        """The fixed parts of a rule's reason: what it counts, and its decay (or '')."""
+        kinds = "/".join(sorted(r.kinds))
+        if r.times is not None:
+            op, n, m = r.times
+            wanted = f"{n}-{m}" if op == "between" else f"{op.replace('_', ' ')} {n}"
+            head = f"{kinds} {{verb}} {wanted} times"
+        else:
+            first = " (first only)" if r.first_only else ""
+            head = f"{kinds}{first} at {_num(r.points)} each"
+        decayed = decay.describe() if decay.form != "none" and (r.points > 0 or fades) else ""
+        return head, decayed
 
 
 def engagement(
