@@ -183,7 +183,7 @@ class Decay:
 
     def describe(self) -> str:
         """A short phrase for breakdown reasons."""
-        period = f"{_num(self.every)} {self.unit}"
+        period = self.unit[:-1] if self.every == 1 else f"{_num(self.every)} {self.unit}"
         if self.form == "none":
             return "no decay"
         if self.form == "window":
