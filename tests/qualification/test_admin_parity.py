@@ -616,3 +616,46 @@ def test_preview_separates_decay_from_the_rule_change() -> None:
     change = moved.changes[0]
     assert (change.rule_delta, change.time_delta, change.delta) == (10, -25, -15)
     assert (moved.raised, moved.lowered, moved.faded) == (1, 0, 1)
+
+
+# -- 11. AND-rules in configuration
+
+
+def test_an_and_rule_needs_every_criterion_to_match_and_round_trips() -> None:
+    from pipelinekit.qualification import all_of, from_toml
+
+    fit = from_toml(
+        r"""
+kind = "icp"
+name = "fit"
+
+[[criteria]]
+kind = "all_of"
+name = "senior buyer at a software company"
+points = 30
+otherwise = -5
+criteria = [
+  { kind = "one_of", name = "software", field = "company.industry", points = { software = 1 } },
+  { kind = "pattern", name = "senior", field = "contact.job_title", patterns = { 'cto|vp' = 1 } },
+]
+
+[[criteria]]
+kind = "present"
+name = "email"
+field = "contact.email"
+points = 10
+"""
+    )
+    assert fit.evaluate(make_lead(), as_of=AS_OF).score == 40  # both match: 30 + 10
+    assert fit.evaluate(make_lead(title="Intern"), as_of=AS_OF).score == 5  # -5 + 10
+    unknown = fit.evaluate(make_lead(industry=None), as_of=AS_OF)  # one unknown, none fails
+    assert unknown.score == 10
+    assert unknown.breakdown[0].status.value == "unknown"
+    assert fit.evaluate(make_lead(industry=None, title="Intern"), as_of=AS_OF).score == 5
+    assert build(fit.config()).config_hash == fit.config_hash
+    for explain in (True, False):
+        quick = fit.evaluate(make_lead(title="Intern"), as_of=AS_OF, explain=explain)
+        assert quick.score == 5
+    with pytest.raises(ValidationError) as caught:
+        all_of("x", [one_of("a", "company.industry", {"software": 1})])
+    assert caught.value.paths == ("$.criteria",)

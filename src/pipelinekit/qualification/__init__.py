@@ -3,7 +3,7 @@
 * :func:`bant` (the default) and the other checklist presets, or your own
   :func:`checklist`;
 * :func:`icp_fit` with :func:`one_of`, :func:`bands`, :func:`pattern`,
-  :func:`present` and :func:`predicate` criteria;
+  :func:`present`, :func:`predicate` and :func:`all_of` (AND-rule) criteria;
 * :func:`engagement` with :func:`rule`, :func:`event_group` and a decay
   (:func:`half_life`, :func:`step_decay`, :func:`linear_decay`,
   :func:`window`, :func:`no_decay`);
@@ -58,6 +58,7 @@ from .icp import (
     Criterion,
     MissingData,
     NumericBand,
+    all_of,
     bands,
     icp_fit,
     one_of,
@@ -104,6 +105,7 @@ __all__ = [
     "StrategyBase",
     "UnknownQualifier",
     "Verdict",
+    "all_of",
     "anum",
     "available_qualifiers",
     "band_for",

@@ -62,7 +62,17 @@ from .engagement import (
 )
 from .errors import UnknownQualifier
 from .grading import ProfileCriterion, graded, profile_grade
-from .icp import Criterion, MissingData, NumericBand, bands, icp_fit, one_of, pattern, predicate
+from .icp import (
+    Criterion,
+    MissingData,
+    NumericBand,
+    all_of,
+    bands,
+    icp_fit,
+    one_of,
+    pattern,
+    predicate,
+)
 from .icp import present as present_criterion
 from .registry import get_qualifier
 
@@ -148,6 +158,29 @@ class _PredicateSettings:
     required: bool = False
 
 
+@attrs.frozen(kw_only=True)
+class _AllOfSettings:
+    name: str
+    criteria: tuple[Criterion, ...] = attrs.field(metadata=_NESTED)
+    field: str | None = None  # Criterion.config() lists it; an AND-rule reads no field
+    points: Decimal = _ONE
+    otherwise: Decimal = _ZERO
+    knockout: bool = False
+    weight: Decimal = _ONE
+    group: str | None = None
+    missing: MissingData = MissingData.NEUTRAL
+    penalty: Decimal = _ZERO
+    required: bool = False
+
+
+def _all_of_criterion(*, field: str | None = None, **settings: Any) -> Criterion:
+    if field is not None:
+        raise ValidationError(
+            "all_of", [Problem("$.field", "an AND-rule reads its criteria's fields, not its own")]
+        )
+    return all_of(settings.pop("name"), settings.pop("criteria"), **settings)
+
+
 def _bands_criterion(**settings: Any) -> Criterion:
     return bands(settings.pop("name"), settings.pop("field"), settings.pop("bands"), **settings)
 
@@ -185,6 +218,7 @@ _CRITERIA: dict[str, tuple[type, Callable[..., Criterion]]] = {
     "pattern": (_PatternSettings, _pattern_criterion),
     "present": (_PresentSettings, _present_criterion),
     "predicate": (_PredicateSettings, _predicate_criterion),
+    "all_of": (_AllOfSettings, _all_of_criterion),
 }
 
 
