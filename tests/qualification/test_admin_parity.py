@@ -659,3 +659,38 @@ points = 10
     with pytest.raises(ValidationError) as caught:
         all_of("x", [one_of("a", "company.industry", {"software": 1})])
     assert caught.value.paths == ("$.criteria",)
+
+
+# -- 11. weighted checklist items on a 0-3 scale, "Unknown" from a CRM picklist
+
+
+def test_weighted_checklist_items_and_an_unknown_answer() -> None:
+    from pipelinekit.qualification import checklist, item
+
+    scale = ["none", "weak", "good", "strong"]
+    crm = checklist(
+        "meddpicc-lite",
+        [
+            item("metrics", levels=scale, weight=2, unknown="Unknown", unknown_level=0),
+            item("champion", levels=scale, weight=3, unknown=["Unknown", "n/a"]),
+            item("paper_process", levels=scale),
+        ],
+        prefix="m",
+    )
+    lead = make_lead(
+        custom={"m.metrics": "Unknown", "m.champion": "strong", "m.paper_process": "good"}
+    )
+    result = crm.evaluate(lead, as_of=AS_OF)
+    # metrics "Unknown" counts as level 0 (x 2); champion 3 x 3 = 9; paper process 2
+    assert (result.score, result.scale_max, result.coverage) == (D(11), D(18), D(1))
+    lines = {line.criterion: line for line in result.breakdown}
+    assert lines["metrics"].points == 0
+    assert lines["champion"].points == 9
+    assert "x weight 3" in lines["champion"].reason
+    # for champion, "Unknown" is no answer (not an invalid one)
+    vague = crm.evaluate(make_lead(custom={"m.champion": "n/a"}), as_of=AS_OF)
+    assert vague.score is None  # nothing known
+    champion = next(line for line in vague.breakdown if line.criterion == "champion")
+    assert champion.status.value == "unknown"
+    assert "answered 'n/a'" in champion.reason
+    assert build(crm.config()).config_hash == crm.config_hash

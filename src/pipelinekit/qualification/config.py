@@ -254,6 +254,9 @@ class _ItemSettings:
     key: str
     label: str | None = None
     levels: Any = 5  # level names, or their count: item() reads it
+    weight: Decimal = _ONE
+    unknown: Any = ()  # an answer or a list of them: item() reads it
+    unknown_level: int | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -508,8 +511,10 @@ def _profile_criterion(value: object) -> ProfileCriterion:
 
 
 def _item(value: object) -> Item:
-    def make(*, key: str, label: str | None = None, levels: list[str] | int = 5) -> Item:
-        return item(key, label, levels)
+    def make(
+        *, key: str, label: str | None = None, levels: list[str] | int = 5, **options: Any
+    ) -> Item:
+        return item(key, label, levels, **options)
 
     return _call(make, _ItemSettings, value, "item")
 
