@@ -694,3 +694,35 @@ def test_weighted_checklist_items_and_an_unknown_answer() -> None:
     assert champion.status.value == "unknown"
     assert "answered 'n/a'" in champion.reason
     assert build(crm.config()).config_hash == crm.config_hash
+
+
+# -- 11. a company scored from its contacts' engagement
+
+
+def test_a_company_rolls_up_its_contacts_engagement() -> None:
+    import attrs
+
+    from pipelinekit.qualification import rollup
+
+    @attrs.frozen
+    class Account:
+        id: str
+        contacts: tuple[Any, ...]
+
+    clicks = engagement("clicks", [rule("click", "email_click", 10)])
+    ada = make_lead("ada", engagement=(Event("email_click", AS_OF), Event("email_click", AS_OF)))
+    bob = make_lead("bob", engagement=(Event("email_click", AS_OF),))
+    quiet = make_lead("cleo")
+    account = Account("acme", (ada, bob, quiet))
+    summed = rollup("company", clicks, limit=25).evaluate(account, as_of=AS_OF)
+    # 20 + 10 = 30, limited to 25: bob's 10 (the smaller) gives up 5
+    assert summed.score == 25
+    assert [line.points for line in summed.breakdown] == [20, 5, 0]
+    assert sum(line.points for line in summed.breakdown) == summed.score
+    assert summed.coverage == D("0.6667")
+    best = rollup("company", clicks, aggregate="max").evaluate(account, as_of=AS_OF)
+    assert (best.score, [line.points for line in best.breakdown]) == (20, [20, 0, 0])
+    nobody = rollup("company", clicks).evaluate(Account("x", (quiet,)), as_of=AS_OF)
+    assert (nobody.score, nobody.verdict) == (None, Verdict.INSUFFICIENT_DATA)
+    strategy = rollup("company", clicks, aggregate="max", limit=None)
+    assert build(strategy.config()).config_hash == strategy.config_hash

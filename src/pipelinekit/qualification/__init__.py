@@ -11,6 +11,7 @@
   (fit points + engagement points), :func:`gate`;
 * :func:`profile_grade` with :func:`graded` criteria: Pardot-style letter
   grades (F to A+, in thirds);
+* :func:`rollup` scores a company from its contacts' results;
 * :func:`preview` shows what a draft configuration would change,
   :func:`best_persona` / :func:`to_prospect` turn fitting leads into prospects;
 * :func:`build` / :func:`from_toml` make strategies from configuration, and
@@ -77,6 +78,7 @@ from .registry import (
 )
 from .report import describe
 from .results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
+from .rollup import rollup
 
 __all__ = [
     "DEFAULT_GRID",
@@ -144,6 +146,7 @@ __all__ = [
     "preview",
     "profile_grade",
     "register_qualifier",
+    "rollup",
     "rule",
     "step_decay",
     "to_prospect",

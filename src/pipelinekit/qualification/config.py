@@ -75,6 +75,7 @@ from .icp import (
 )
 from .icp import present as present_criterion
 from .registry import get_qualifier
+from .rollup import rollup
 
 __all__ = ["build", "from_toml"]
 
@@ -410,6 +411,16 @@ class _GradeSettings:
 
 
 @attrs.frozen(kw_only=True)
+class _RollupSettings:
+    name: str
+    strategy: Strategy = attrs.field(metadata=_NESTED)
+    members: str = "contacts"
+    aggregate: str = "sum"
+    limit: Decimal | None = Decimal(100)
+    bands: tuple[Band, ...] = attrs.field(default=(), metadata=_NESTED)
+
+
+@attrs.frozen(kw_only=True)
 class _GateSettings:
     name: str
     children: tuple[Strategy, ...] = attrs.field(metadata=_NESTED)
@@ -631,6 +642,15 @@ def build_grade(config: Mapping[str, Any]) -> Strategy:
         return profile_grade(name, criteria, **options)
 
     return _call(make, _GradeSettings, config, "grade")
+
+
+def build_rollup(config: Mapping[str, Any]) -> Strategy:
+    """Build a roll-up: ``strategy = {...}`` evaluated on each of a subject's members."""
+
+    def make(*, name: str, strategy: Strategy, **options: Any) -> Strategy:
+        return rollup(name, strategy, **options)
+
+    return _call(make, _RollupSettings, config, "rollup")
 
 
 def build_gate(config: Mapping[str, Any]) -> Strategy:
