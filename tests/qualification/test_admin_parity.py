@@ -726,3 +726,24 @@ def test_a_company_rolls_up_its_contacts_engagement() -> None:
     assert (nobody.score, nobody.verdict) == (None, Verdict.INSUFFICIENT_DATA)
     strategy = rollup("company", clicks, aggregate="max", limit=None)
     assert build(strategy.config()).config_hash == strategy.config_hash
+
+
+def test_a_fit_floor_bounds_negative_criteria() -> None:
+    fit = icp_fit(
+        "fit",
+        [
+            one_of("industry", "company.industry", {"software": 30, "competitor": -40}),
+            present("email", "contact.email", points=10, absent=-20),
+        ],
+        floor=-25,
+    )
+    worst = make_lead(industry="competitor", email=None)
+    for explain in (True, False):
+        result = fit.evaluate(worst, as_of=AS_OF, explain=explain)
+        assert result.score == -25  # -40 - 20 = -60, no lower than -25
+    lines = {line.criterion: line.points for line in fit.evaluate(worst, as_of=AS_OF).breakdown}
+    # the smaller loss gives back first: email -20 -> 0, then industry -40 -> -25
+    assert lines == {"industry": D(-25), "email": D(0)}
+    assert fit.evaluate_many([worst], as_of=AS_OF)[0].score == -25
+    assert fit.score_many([worst], as_of=AS_OF) == [D(-25)]
+    assert build(fit.config()).config_hash == fit.config_hash

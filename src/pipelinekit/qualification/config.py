@@ -233,6 +233,7 @@ class _IcpSettings:
     grades: tuple[Grade, ...] = attrs.field(default=(), metadata=_NESTED)
     min_coverage: Decimal = _ZERO
     scale: str = "points"
+    floor: Decimal | None = None
 
 
 @attrs.frozen(kw_only=True)

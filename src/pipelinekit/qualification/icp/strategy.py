@@ -55,9 +55,11 @@ class _IcpFit(StrategyBase):
         grades: tuple[Grade, ...],
         min_coverage: Decimal,
         scale: str = "points",
+        floor: Decimal | None = None,
     ) -> None:
         self.name = name
         self.scale = scale
+        self.floor = floor
         self.criteria = tuple(criteria)
         self.groups = dict(groups)
         self.total_cap = total_cap
@@ -97,6 +99,8 @@ class _IcpFit(StrategyBase):
             high += hi if cap is None else min(hi, cap)
         if total_cap is not None:
             high = min(high, total_cap)
+        if floor is not None:
+            low = max(low, floor)
         self.scale_min, self.scale_max = low, max(high, low)
         # Default cuts: shares of the configured points (0 up to the total cap, or
         # up to the most the criteria can give), so negative rules never lift a
@@ -147,6 +151,7 @@ class _IcpFit(StrategyBase):
             "grades": [{"letter": g.letter, "min": g.min} for g in self.grades],
             "min_coverage": self.min_coverage,
             "scale": self.scale,
+            "floor": self.floor,
         }
 
     # score-only fast path: no BreakdownLine objects at all
@@ -154,6 +159,8 @@ class _IcpFit(StrategyBase):
         _, flags, known, total, _ = self._run_scores(subject)
         if flags & _BLOCK:
             return None, flags, known
+        if self.floor is not None and total < self.floor:
+            total = self.floor
         return total, flags, known
 
     def _trim(self, lines: list[BreakdownLine]) -> list[BreakdownLine]:
@@ -175,12 +182,16 @@ class _IcpFit(StrategyBase):
         if self.total_cap is not None and total > self.total_cap:
             what = f"total cap of {num(self.total_cap)}"
             charge(lines, self._everyone, total - self.total_cap, what, mark_cap=self.total_cap)
+        elif self.floor is not None and total < self.floor:
+            charge(lines, self._everyone, total - self.floor, f"floor of {num(self.floor)}")
         return lines
 
     def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
         if explain:
             return self._explained(subject, as_of, *self._run_lines(subject))
         each, flags, known, total, _ = self._run_scores(subject)
+        if self.floor is not None and total < self.floor:
+            total = self.floor
         knockouts: tuple[str, ...] = ()
         if flags & _KO:
             knockouts = tuple(c.name for c, f in zip(self.criteria, each, strict=True) if f & _KO)
@@ -196,6 +207,8 @@ class _IcpFit(StrategyBase):
         total: Decimal,
         over: bool,
     ) -> QualificationResult:
+        if self.floor is not None and total < self.floor:
+            total, over = self.floor, True
         if over:
             breakdown = tuple(self._trim(list(breakdown)))
         knockouts: tuple[str, ...] = ()
@@ -259,10 +272,16 @@ class _IcpFit(StrategyBase):
         full = len(self._coverage) - 1
         unchecked = not self._check_coverage
         disqualified, knockout, lowest = Verdict.DISQUALIFIED, _K, self._lowest_grade
+        floor = self.floor
 
         def one(subject: Any) -> QualificationResult:
             breakdown, flags, known, total, over = run(subject)
-            if over or flags & unusual or not (unchecked or known == full):
+            if (
+                over
+                or flags & unusual
+                or not (unchecked or known == full)
+                or (floor is not None and total < floor)
+            ):
                 return explained(subject, as_of, breakdown, flags, known, total, over)
             band, verdict, grade = graded_get(total) or graded_for(total)
             knockouts: tuple[str, ...] = ()
@@ -305,6 +324,7 @@ def icp_fit(
     grades: Sequence[Grade] = (),
     min_coverage: Decimal | int | str = 0,
     scale: str = "points",
+    floor: Decimal | int | str | None = None,
 ) -> StrategyBase:
     """An ICP fit strategy: the sum of its criteria's points, explained line by line.
 
@@ -321,7 +341,8 @@ def icp_fit(
     from the lowest possible score.  A knocked-out subject gets the lowest
     grade.  Which lines lose points to a cap follows
     :mod:`pipelinekit.qualification.limits` (the smallest first, whatever
-    the criteria's order).  Below ``min_coverage`` (the share of criteria
+    the criteria's order).  ``floor`` is the lowest score negative criteria
+    can bring (HubSpot's minimum for fit scores).  Below ``min_coverage`` (the share of criteria
     with known data) the verdict is insufficient data.
     """
     checks = Checks()
@@ -345,6 +366,9 @@ def icp_fit(
     if total is not None and total <= 0:
         checks.add("$.total_cap", f"must be > 0, got {total}")
     coverage = to_decimal(checks, "$.min_coverage", min_coverage)
+    lowest = None if floor is None else to_decimal(checks, "$.floor", floor)
+    if lowest is not None and lowest > 0:
+        checks.add("$.floor", f"must be <= 0, got {lowest}")
     if scale not in ("points", "relative"):
         checks.add("$.scale", f"must be 'points' or 'relative', got {scale!r}")
     if coverage is not None and not 0 <= coverage <= 1:
@@ -388,4 +412,5 @@ def icp_fit(
         tuple(grades),
         coverage if coverage is not None else _ZERO,
         scale,
+        lowest,
     )
