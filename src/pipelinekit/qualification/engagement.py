@@ -43,7 +43,14 @@ from ..domain.engagement import Event
 from ..errors import ValidationError
 from .base import Band, StrategyBase, as_list, band_for, check_ascending, subject_id
 from .limits import charge
-from .results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
+from .results import (
+    BreakdownLine,
+    CriterionStatus,
+    QualificationResult,
+    Verdict,
+    trusted_line,
+    trusted_result,
+)
 
 __all__ = [
     "Decay",
@@ -172,6 +179,26 @@ class Decay:
         else:
             value = _CONTEXT.power(_HALF, periods)
         return value.quantize(_FACTOR, rounding=decimal.ROUND_FLOOR)
+
+    def total_factor(self, moments: Iterable[datetime], as_of: datetime) -> Decimal:
+        """The sum of :meth:`factor_at` over events at ``moments`` (exact, one call)."""
+        period = self._period_us
+        if not period or self.form != "half_life":
+            factor = self.factor_at
+            return sum([factor(at, as_of) for at in moments], _ZERO)
+        millionths = 0
+        slow = _ZERO
+        floor = math.floor
+        for at in moments:
+            delta = as_of - at
+            micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+            scaled = 0.5 ** (micros / period) * 1e6
+            whole = floor(scaled)
+            if 1e-6 < scaled - whole < 1 - 1e-6:
+                millionths += whole
+            else:  # too close to a cut for the float: the exact power
+                slow += self.factor_at(at, as_of)
+        return Decimal(millionths).scaleb(-6, _CONTEXT) + slow
 
     def factor(self, age: timedelta) -> Decimal:
         """The share of points left after ``age`` (``age`` >= 0).
@@ -571,11 +598,11 @@ class _Engagement(StrategyBase):
     def _tally(self, events: Sequence[Event], as_of: datetime) -> list[_Tally]:
         """Per rule that saw an event: what counted and its points at ``as_of``."""
         by_kind = self._by_kind
-        wanted = [i for i, e in enumerate(events) if e.kind in by_kind and e.at <= as_of]
+        # by time; simultaneous events in their given order
+        timed = sorted([(e.at, i) for i, e in enumerate(events) if e.kind in by_kind])
+        wanted = [i for at, i in timed if at <= as_of]
         if not wanted:
             return []
-        if len(wanted) > 1:  # by time; a stable sort keeps simultaneous events in order
-            wanted.sort(key=lambda i: events[i].at)
         rules, filters = self.rules, self._filters
         found: dict[int, list[int]] = {}
         for i in wanted:
@@ -605,8 +632,7 @@ class _Engagement(StrategyBase):
             points = r.points
             fresh = points * len(basis)
             if decay.form != "none" and (points > 0 or fades):
-                factor = decay.factor_at
-                exact = sum([factor(events[i].at, as_of) for i in basis], _ZERO) * points
+                exact = decay.total_factor([events[i].at for i in basis], as_of) * points
                 raw = exact.quantize(_CENT, rounding=decimal.ROUND_HALF_EVEN)
             else:
                 raw = fresh.quantize(_CENT, rounding=decimal.ROUND_HALF_EVEN)
@@ -682,17 +708,18 @@ class _Engagement(StrategyBase):
             stale = _RANK[verdict] < _RANK[band_for(self.bands, undecayed).verdict]
             if explain:
                 lines = self._lines(events, tally)
-        return QualificationResult(
-            strategy=self.name,
-            strategy_version=self.version,
-            config_hash=self.config_hash,
-            as_of=as_of,
-            score=score,
-            scale_min=self.floor,
-            scale_max=self.total_cap,
-            verdict=verdict,
-            coverage=_ONE if matched else _ZERO,
-            breakdown=tuple(lines),
+        # the configuration was checked once; the score and breakdown are checked here
+        return trusted_result(
+            self.name,
+            self.version,
+            self.config_hash,
+            as_of,
+            score,
+            self.floor,
+            self.total_cap,
+            verdict,
+            _ONE if matched else _ZERO,
+            tuple(lines),
             band=band,
             subject_id=subject_id(subject),
             stale=stale,
@@ -747,7 +774,7 @@ class _Engagement(StrategyBase):
         if r.minimum is not None and t.raw < r.minimum:
             parts.append(f"limited by the rule minimum of {_num(r.minimum)}")
         status = _MATCH if points > 0 else _NO_MATCH if counted else _UNKNOWN
-        return BreakdownLine(
+        return trusted_line(
             r.name,
             status,
             points,
