@@ -231,8 +231,16 @@ class Decay:
         return out
 
 
+_SHOWN: dict[Decimal, str] = {}
+
+
 def _num(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value else "0"
+    shown = _SHOWN.get(value)
+    if shown is None:
+        shown = format(value.normalize(), "f") if value else "0"
+        if len(_SHOWN) < 4096:  # points repeat; decayed values mostly do not
+            _SHOWN[value] = shown
+    return shown
 
 
 def _period(
@@ -488,11 +496,6 @@ def rule(
         raise ValidationError("rule", checks.problems)
     assert value is not None
     return Rule(name, kinds, value, filters, daily_cap, limit, lowest, group, frequency, first_only)
-
-
-def _evidence(index: int, event: Event) -> str:
-    ident = event.properties.get("id")
-    return f"event:{ident}" if ident is not None else f"$.engagement[{index}]"
 
 
 class _Tally:
@@ -782,7 +785,12 @@ class _Engagement(StrategyBase):
             len(counted),
             r.cap if clipped else None,
             r.group,
-            tuple([_evidence(i, events[i]) for i in counted]),
+            tuple(
+                [
+                    f"$.engagement[{i}]" if ident is None else f"event:{ident}"
+                    for i, ident in [(i, events[i].properties.get("id")) for i in counted]
+                ]
+            ),
         )
 
     def _describe(self, r: Rule, decay: Decay, fades: bool) -> tuple[str, str]:
