@@ -12,6 +12,8 @@
 * :func:`profile_grade` with :func:`graded` criteria: Pardot-style letter
   grades (F to A+, in thirds);
 * :func:`rollup` scores a company from its contacts' results;
+* :func:`predictive`, a naive Bayes model learnt from won and lost deals
+  (Odoo-compatible numbers, explained in log-odds);
 * :func:`preview` shows what a draft configuration would change,
   :func:`best_persona` / :func:`to_prospect` turn fitting leads into prospects;
 * :func:`build` / :func:`from_toml` make strategies from configuration, and
@@ -68,6 +70,7 @@ from .icp import (
     present,
 )
 from .personas import PersonaMatch, best_persona, link_prospect, to_prospect
+from .predictive import FrequencyRow, FrequencyTable, PredictiveStrategy, predictive
 from .preview import Cause, Change, Preview, preview
 from .registry import (
     GROUP,
@@ -92,6 +95,8 @@ __all__ = [
     "Decay",
     "EvaluationError",
     "EventGroup",
+    "FrequencyRow",
+    "FrequencyTable",
     "Grade",
     "Item",
     "LETTERS",
@@ -99,6 +104,7 @@ __all__ = [
     "NumericBand",
     "PersonaMatch",
     "PluginWarning",
+    "PredictiveStrategy",
     "Preview",
     "ProfileCriterion",
     "QualificationResult",
@@ -142,6 +148,7 @@ __all__ = [
     "one_of",
     "pattern",
     "predicate",
+    "predictive",
     "present",
     "preview",
     "profile_grade",
