@@ -735,3 +735,30 @@ def test_pipeline_import_writes_crm_definitions_as_toml(
     assert code == ExitCode.INVALID
     assert "$.results[0].label" in err
     assert "$.results[0].stages[0].metadata" in err
+
+
+def test_qualify_preview_shows_moves_and_causes_and_writes_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    Path("in.csv").write_text("id,company,industry\n1,Acme,software\n2,Shop,retail\n")
+    run(capsys, "import", "in.csv")
+    fit = (
+        'kind = "icp"\nname = "industry-fit"\n[[criteria]]\nkind = "one_of"\nname = "industry"\n'
+        'field = "company.industry"\npoints = { software = 25, retail = 5 }\n'
+    )
+    Path("fit.toml").write_text(fit)
+    run(capsys, "qualify", "--strategy", "fit.toml", "--no-apply")
+    Path("draft.toml").write_text(fit.replace("retail = 5", "retail = 20"))
+    code, out, _ = run(capsys, "qualify", "--preview", "draft.toml")
+    assert code == 0
+    assert "1 scored higher" in out
+    assert "by criterion: industry +15" in out
+    assert "5 -> 20" in out  # the table row of the retail lead
+    # nothing was written: the stored result is still the old one
+    code, out, _ = run(capsys, "qualify", "--preview", "draft.toml")
+    assert "1 scored higher" in out
+    # a draft of another strategy is refused, with the subjects' paths
+    Path("other.toml").write_text(fit.replace("industry-fit", "other"))
+    code, _, err = run(capsys, "qualify", "--preview", "other.toml")
+    assert code == ExitCode.INPUT
+    assert "$.subjects[0]" in err

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar, overload
 
 from ._checks import BIG_INT, BIG_INT_MESSAGE, SURROGATE_MESSAGE, Checks, fail, shown, unencodable
+
+_T = TypeVar("_T")
 
 __all__ = ["CustomValue", "FrozenMap", "custom_fields"]
 
@@ -43,6 +45,18 @@ class FrozenMap(Mapping[str, CustomValue]):
 
     def __getitem__(self, key: str) -> CustomValue:
         return self._data[key]
+
+    # the dict's own lookups: scoring reads event properties millions of times
+    @overload
+    def get(self, key: str, /) -> CustomValue | None: ...
+    @overload
+    def get(self, key: str, /, default: CustomValue | _T) -> CustomValue | _T: ...
+    def get(self, key: str, /, default: object = None) -> object:
+        """The value for ``key``, or ``default``."""
+        return self._data.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)

@@ -111,9 +111,21 @@ def qualify(
     ] = None,
     top: TopOption = 10,
     json_out: JsonOption = False,
+    preview_: Annotated[
+        str | None,
+        typer.Option(
+            "--preview",
+            metavar="FILE",
+            help="Only show what the draft qualifier definition (TOML) would change "
+            "against the stored results: moves, grades, causes. Writes nothing.",
+        ),
+    ] = None,
 ) -> None:
     """Score open leads (new, contacted, nurturing, qualified); store results; apply verdicts."""
     run = state(ctx)
+    if preview_ is not None:
+        _preview(ctx, _strategy(preview_), as_of(as_of_), json_out=json_out)
+        return
     scorer = _strategy(strategy or run.settings.strategy)
     work = _Run(scorer, as_of(as_of_), apply=apply)
     storage = run.storage(must_exist=True)
@@ -155,3 +167,47 @@ def qualify(
         return
     print_qualified(scorer.name, len(work.scored), verdicts, moves)
     print_top(best)
+
+
+def _preview(ctx: typer.Context, draft: Strategy, when: datetime, *, json_out: bool) -> None:
+    """Print what ``draft`` would change for the open leads with a stored result."""
+    from ...qualification import preview
+
+    storage = state(ctx).storage(must_exist=True)
+    try:
+        with storage.unit_of_work() as uow:
+            leads = [
+                lead
+                for lead in uow.leads.iterate()
+                if lead.status in OPEN_STATUSES and lead.qualification is not None
+            ]
+    finally:
+        storage.close()
+    try:
+        report = preview(draft, leads, as_of=when)
+    except PipelinekitError as error:
+        raise UserError(
+            f"cannot preview {draft.name!r} against the stored results",
+            ExitCode.INPUT,
+            tuple(getattr(error, "problems", ()))[:20],
+        ) from error
+    if json_out:
+        print_json(
+            {
+                "draft": report.draft,
+                "as_of": when,
+                "subjects": len(report.changes),
+                "raised": report.raised,
+                "lowered": report.lowered,
+                "unchanged": report.unchanged,
+                "faded": report.faded,
+                "band_shifts": list(report.band_shifts),
+                "causes": {k: str(v) for k, v in report.causes().items()},
+            }
+        )
+        return
+    typer.echo(report.summary())
+    table = report.table()
+    if "\n" in table:
+        typer.echo("")
+        typer.echo(table)
