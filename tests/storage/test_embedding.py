@@ -373,7 +373,9 @@ def _increment(opp_id: str) -> Callable[[UnitOfWork], int]:
     "kind", ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
 @settings(
-    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=5,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(threads=st.integers(2, 6), each=st.integers(1, 4))
 def test_threads_incrementing_through_run_lose_nothing(
