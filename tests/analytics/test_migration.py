@@ -20,7 +20,7 @@ def _downgrade_to_version_1(path: Path) -> None:
     engine = sa.create_engine(f"sqlite:///{path}")
     with engine.begin() as conn:
         for table in ("leads", "prospects", "opportunities"):
-            for column in ANALYTICS_COLUMNS:
+            for column in (*ANALYTICS_COLUMNS, "result_fp"):
                 conn.execute(sa.text(f"ALTER TABLE pipelinekit_{table} DROP COLUMN {column}"))
         conn.execute(sa.text("UPDATE pipelinekit_schema SET version = 1"))
     engine.dispose()
@@ -44,7 +44,7 @@ def test_opening_a_version_1_database_adds_and_backfills_the_columns(tmp_path: P
     _downgrade_to_version_1(path)
 
     reopened = sqlite_storage(path)
-    assert reopened.schema_version() == SCHEMA_VERSION == 2
+    assert reopened.schema_version() == SCHEMA_VERSION
     table = reopened.tables.entities["opportunity"]
     with reopened.engine.connect() as conn:
         rows = {

@@ -14,7 +14,6 @@ import abc
 import json
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
@@ -61,7 +60,16 @@ from ..queries import Criteria, Query, micros
 from ..records import EventRecord
 from ._driver import translate, when
 from .analytics import SqlAnalyticsQueries
-from .schema import SCHEMA_VERSION, Tables, analytics_values, ensure_schema, stored_version
+from .schema import (
+    RESULT_KEYS,
+    SCHEMA_VERSION,
+    Tables,
+    analytics_values,
+    dumps,
+    ensure_schema,
+    result_row,
+    stored_version,
+)
 
 __all__ = ["SqlStorage"]
 
@@ -73,8 +81,7 @@ T = TypeVar("T")
 BATCH = 5000
 
 
-def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+_dumps = dumps
 
 
 class SqlStorage(Storage):
@@ -275,26 +282,50 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
     def history_table(self) -> Table | None:
         return self._uow.tables.history.get(self.kind)
 
-    def _load(self, docs: Sequence[Any]) -> list[E]:
+    def _documents(self) -> Select[tuple[str, str | None]]:
+        """SELECT of each entity's document and its qualification result's (joined back)."""
+        t = self.table
+        r = self._uow.tables.results
+        # a correlated lookup (one unique-index probe per row) leaves the entity
+        # query's own plan as it is, whatever the planner knows about the results
+        result = (
+            select(r.c.doc)
+            .where(
+                r.c.subject_kind == self.kind,
+                r.c.subject_id == t.c.id,
+                r.c.fingerprint == t.c.result_fp,
+            )
+            .scalar_subquery()
+        )
+        return select(t.c.doc, result)
+
+    def _load(self, rows: Sequence[Any]) -> list[E]:
         cls = self.entity_type
         loads = json.loads
-        return [from_dict(cls, loads(doc)) for doc in docs]
+        key = RESULT_KEYS.get(self.kind)
+        out: list[E] = []
+        for doc, result_doc in rows:
+            data = loads(doc)
+            if key is not None and key not in data:
+                data[key] = None if result_doc is None else loads(result_doc)
+            out.append(from_dict(cls, data))
+        return out
 
     def _get(self, entity_id: str) -> E | None:
         t = self.table
         with translate(f"reading {self.kind}"):
-            doc = self._uow.conn.execute(select(t.c.doc).where(t.c.id == entity_id)).scalar()
-        return None if doc is None else self._load([doc])[0]
+            row = self._uow.conn.execute(self._documents().where(t.c.id == entity_id)).first()
+        return None if row is None else self._load([row])[0]
 
     def _get_by_external_ids(self, external_ids: Sequence[str]) -> dict[str, E]:
         t = self.table
         found: dict[str, E] = {}
         with translate(f"reading {self.kind}s by external id"):
             for chunk in _chunks(list(dict.fromkeys(external_ids))):
-                docs = self._uow.conn.execute(
-                    select(t.c.doc).where(t.c.external_id.in_(chunk))
-                ).scalars()
-                for entity in self._load(list(docs)):
+                rows = self._uow.conn.execute(
+                    self._documents().where(t.c.external_id.in_(chunk))
+                ).all()
+                for entity in self._load(rows):
                     assert entity.external_id is not None
                     found[entity.external_id] = entity
         return found
@@ -320,7 +351,7 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
             clauses.append(c.id > criteria.after)
         return clauses
 
-    def select_for(self, criteria: Criteria) -> Select[tuple[str]]:
+    def select_for(self, criteria: Criteria) -> Select[tuple[str, str | None]]:
         """The SELECT a query runs (public to the test suite for query-plan checks)."""
         t = self.table
         order: ColumnElement[Any] = t.c.id
@@ -331,15 +362,15 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
             # primary key to return rows in id order.  An expression it cannot take
             # from an index makes it search the range index and sort the matches.
             order = t.c.id + ""
-        stmt = select(t.c.doc).where(*self._where(criteria)).order_by(order)
+        stmt = self._documents().where(*self._where(criteria)).order_by(order)
         if criteria.limit is not None:
             stmt = stmt.limit(criteria.limit)
         return stmt
 
     def _find(self, criteria: Criteria) -> list[E]:
         with translate(f"querying {self.kind}s"):
-            docs = self._uow.conn.execute(self.select_for(criteria)).scalars().all()
-        return self._load(docs)
+            rows = self._uow.conn.execute(self.select_for(criteria)).all()
+        return self._load(rows)
 
     def _count(self, criteria: Criteria) -> int:
         stmt = select(func.count()).select_from(self.table).where(*self._where(criteria))
@@ -359,6 +390,7 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[StoredResult]]:
         index = INDEX[self.entity_type]
         kind = self.kind
+        key = RESULT_KEYS.get(kind)
         has_history = self.history_table is not None
         rows: list[dict[str, Any]] = []
         history: list[dict[str, Any]] = []
@@ -366,6 +398,11 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
         for entity in entities:
             data = to_dict(entity)
             ix = index(entity)
+            # the result is stored once, in the results table; the row references it
+            result_doc = None if key is None else data.pop(key, None)
+            stored = None if result_doc is None else StoredResult.from_doc(kind, ix.id, result_doc)
+            if stored is not None:
+                results.append(stored)
             rows.append(
                 {
                     "id": ix.id,
@@ -379,6 +416,7 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
                     "version": entity.version,
                     "doc": _dumps(data),
                     **analytics_values(entity),
+                    "result_fp": None if stored is None else stored.fingerprint,
                 }
             )
             if has_history:
@@ -396,9 +434,6 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
                             "pipeline": change.pipeline,
                         }
                     )
-            result_doc = data.get("qualification") if kind == "lead" else data.get("fit")
-            if result_doc is not None:
-                results.append(StoredResult.from_doc(kind, ix.id, result_doc))
         return rows, history, results
 
     def _write(self, inserts: list[E], updates: list[tuple[int, E]]) -> None:
@@ -543,19 +578,7 @@ class _Opportunities(_SqlRepository[Opportunity, Any], OpportunityRepository):
     pass
 
 
-def _result_row(item: StoredResult) -> dict[str, Any]:
-    doc = item.doc
-    score = doc.get("score")
-    as_of = datetime.fromisoformat(doc["as_of"])
-    return {
-        "subject_kind": item.subject_kind,
-        "subject_id": item.subject_id,
-        "fingerprint": item.fingerprint,
-        "strategy": doc["strategy"],
-        "as_of_us": micros(as_of),
-        "score": None if score is None else float(score),
-        "doc": _dumps(doc),
-    }
+_result_row = result_row
 
 
 class _Results(ResultStore):
@@ -586,6 +609,13 @@ class _Results(ResultStore):
         conn = self._uow.conn
         mine = and_(r.c.subject_kind == old.subject_kind, r.c.subject_id == old.subject_id)
         with translate("rewriting a qualification result"), conn.begin_nested():
+            entities = self._uow.tables.entities.get(old.subject_kind)
+            if entities is not None:  # the entity's reference follows its result
+                conn.execute(
+                    update(entities)
+                    .where(entities.c.id == old.subject_id, entities.c.result_fp == old.fingerprint)
+                    .values(result_fp=new.fingerprint)
+                )
             clash = conn.execute(
                 select(r.c.rid).where(mine, r.c.fingerprint == new.fingerprint)
             ).first()
