@@ -20,7 +20,7 @@ def _downgrade_to_version_1(path: Path) -> None:
     engine = sa.create_engine(f"sqlite:///{path}")
     with engine.begin() as conn:
         for table in ("leads", "prospects", "opportunities"):
-            for column in ANALYTICS_COLUMNS:
+            for column in (*ANALYTICS_COLUMNS, "result_fp"):
                 conn.execute(sa.text(f"ALTER TABLE pipelinekit_{table} DROP COLUMN {column}"))
         conn.execute(sa.text("UPDATE pipelinekit_schema SET version = 1"))
     engine.dispose()

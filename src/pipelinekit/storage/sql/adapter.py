@@ -15,7 +15,6 @@ import json
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
@@ -67,7 +66,16 @@ from ..queries import Criteria, Query, micros
 from ..records import EventRecord
 from ._driver import translate, when
 from .analytics import SqlAnalyticsQueries
-from .schema import SCHEMA_VERSION, Tables, analytics_values, ensure_schema, stored_version
+from .schema import (
+    RESULT_KEYS,
+    SCHEMA_VERSION,
+    Tables,
+    analytics_values,
+    dumps,
+    ensure_schema,
+    result_row,
+    stored_version,
+)
 
 __all__ = ["SqlStorage"]
 
@@ -79,8 +87,7 @@ T = TypeVar("T")
 BATCH = 5000
 
 
-def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+_dumps = dumps
 
 
 class SqlStorage(Storage):
@@ -470,21 +477,47 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
     def history_table(self) -> Table | None:
         return self._uow.tables.history.get(self.kind)
 
-    def _load(self, docs: Sequence[Any]) -> list[E]:
+    def _documents(self) -> Select[tuple[str, str | None]]:
+        """SELECT of each entity's document and its qualification result's (joined back)."""
+        t = self.table
+        r = self._uow.tables.results
+        # a correlated lookup (one unique-index probe per row) leaves the entity
+        # query's own plan as it is, whatever the planner knows about the results
+        result = (
+            select(r.c.doc)
+            .where(
+                r.c.subject_kind == self.kind,
+                r.c.subject_id == t.c.id,
+                r.c.fingerprint == t.c.result_fp,
+            )
+            .scalar_subquery()
+        )
+        return select(t.c.doc, result)
+
+    def _load(self, rows: Sequence[Any]) -> list[E]:
         cls = self.entity_type
         loads = json.loads
+        key = RESULT_KEYS.get(self.kind)
         try:
-            return [from_dict(cls, loads(doc)) for doc in docs]
+            out: list[E] = []
+            for doc, result_doc in rows:
+                data = loads(doc)
+                if key is not None and key not in data:
+                    data[key] = None if result_doc is None else loads(result_doc)
+                out.append(from_dict(cls, data))
+            return out
         except (ValueError, TypeError, RecursionError):
             pass  # ValidationError and JSONDecodeError are ValueErrors: find the bad one
-        out: list[E] = []
-        for doc in docs:
-            data: Any = None
+        out = []
+        for doc, result_doc in rows:
+            found: Any = None
             try:
-                data = decode_json(doc, cls.__name__) if isinstance(doc, str | bytes) else doc
-                out.append(from_dict(cls, data))
+                found = decode_json(doc, cls.__name__) if isinstance(doc, str | bytes) else doc
+                if key is not None and isinstance(found, dict) and key not in found:
+                    found[key] = None if result_doc is None else decode_json(result_doc, key)
+                out.append(from_dict(cls, found))
             except ValidationError as error:
-                raise CorruptRecord(self.table.name, self._id_of(doc, data), str(error)) from None
+                raise CorruptRecord(self.table.name, self._id_of(doc, found), str(error)) from None
         return out  # pragma: no cover - the fast path refused what this read
 
     def _id_of(self, doc: Any, data: Any) -> str | None:
@@ -499,18 +532,18 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
     def _get(self, entity_id: str) -> E | None:
         t = self.table
         with translate(f"reading {self.kind}"):
-            doc = self._uow.conn.execute(select(t.c.doc).where(t.c.id == entity_id)).scalar()
-        return None if doc is None else self._load([doc])[0]
+            row = self._uow.conn.execute(self._documents().where(t.c.id == entity_id)).first()
+        return None if row is None else self._load([row])[0]
 
     def _get_by_external_ids(self, external_ids: Sequence[str]) -> dict[str, E]:
         t = self.table
         found: dict[str, E] = {}
         with translate(f"reading {self.kind}s by external id"):
             for chunk in _chunks(list(dict.fromkeys(external_ids))):
-                docs = self._uow.conn.execute(
-                    select(t.c.doc).where(t.c.external_id.in_(chunk))
-                ).scalars()
-                for entity in self._load(list(docs)):
+                rows = self._uow.conn.execute(
+                    self._documents().where(t.c.external_id.in_(chunk))
+                ).all()
+                for entity in self._load(rows):
                     assert entity.external_id is not None
                     found[entity.external_id] = entity
         return found
@@ -536,7 +569,7 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
             clauses.append(c.id > criteria.after)
         return clauses
 
-    def select_for(self, criteria: Criteria) -> Select[tuple[str]]:
+    def select_for(self, criteria: Criteria) -> Select[tuple[str, str | None]]:
         """The SELECT a query runs (public to the test suite for query-plan checks)."""
         t = self.table
         order: ColumnElement[Any] = t.c.id
@@ -547,15 +580,15 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
             # primary key to return rows in id order.  An expression it cannot take
             # from an index makes it search the range index and sort the matches.
             order = t.c.id + ""
-        stmt = select(t.c.doc).where(*self._where(criteria)).order_by(order)
+        stmt = self._documents().where(*self._where(criteria)).order_by(order)
         if criteria.limit is not None:
             stmt = stmt.limit(criteria.limit)
         return stmt
 
     def _find(self, criteria: Criteria) -> list[E]:
         with translate(f"querying {self.kind}s"):
-            docs = self._uow.conn.execute(self.select_for(criteria)).scalars().all()
-        return self._load(docs)
+            rows = self._uow.conn.execute(self.select_for(criteria)).all()
+        return self._load(rows)
 
     def _count(self, criteria: Criteria) -> int:
         stmt = select(func.count()).select_from(self.table).where(*self._where(criteria))
@@ -575,6 +608,7 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[StoredResult]]:
         index = INDEX[self.entity_type]
         kind = self.kind
+        key = RESULT_KEYS.get(kind)
         has_history = self.history_table is not None
         rows: list[dict[str, Any]] = []
         history: list[dict[str, Any]] = []
@@ -582,6 +616,11 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
         for entity in entities:
             data = to_dict(entity)
             ix = index(entity)
+            # the result is stored once, in the results table; the row references it
+            result_doc = None if key is None else data.pop(key, None)
+            stored = None if result_doc is None else StoredResult.from_doc(kind, ix.id, result_doc)
+            if stored is not None:
+                results.append(stored)
             rows.append(
                 {
                     "id": ix.id,
@@ -595,6 +634,7 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
                     "version": entity.version,
                     "doc": _dumps(data),
                     **analytics_values(entity),
+                    "result_fp": None if stored is None else stored.fingerprint,
                 }
             )
             if has_history:
@@ -612,9 +652,6 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
                             "pipeline": change.pipeline,
                         }
                     )
-            result_doc = data.get("qualification") if kind == "lead" else data.get("fit")
-            if result_doc is not None:
-                results.append(StoredResult.from_doc(kind, ix.id, result_doc))
         return rows, history, results
 
     def _write(self, inserts: list[E], updates: list[tuple[int, E]]) -> None:
@@ -759,19 +796,7 @@ class _Opportunities(_SqlRepository[Opportunity, Any], OpportunityRepository):
     pass
 
 
-def _result_row(item: StoredResult) -> dict[str, Any]:
-    doc = item.doc
-    score = doc.get("score")
-    as_of = datetime.fromisoformat(doc["as_of"])
-    return {
-        "subject_kind": item.subject_kind,
-        "subject_id": item.subject_id,
-        "fingerprint": item.fingerprint,
-        "strategy": doc["strategy"],
-        "as_of_us": micros(as_of),
-        "score": None if score is None else float(score),
-        "doc": _dumps(doc),
-    }
+_result_row = result_row
 
 
 class _Results(ResultStore):
@@ -802,6 +827,13 @@ class _Results(ResultStore):
         conn = self._uow.conn
         mine = and_(r.c.subject_kind == old.subject_kind, r.c.subject_id == old.subject_id)
         with translate("rewriting a qualification result"), conn.begin_nested():
+            entities = self._uow.tables.entities.get(old.subject_kind)
+            if entities is not None:  # the entity's reference follows its result
+                conn.execute(
+                    update(entities)
+                    .where(entities.c.id == old.subject_id, entities.c.result_fp == old.fingerprint)
+                    .values(result_fp=new.fingerprint)
+                )
             clash = conn.execute(
                 select(r.c.rid).where(mine, r.c.fingerprint == new.fingerprint)
             ).first()
