@@ -63,6 +63,7 @@ VALUES: tuple[type, ...] = (
     StageChange,
     BreakdownLine,
     QualificationResult,
+    FrozenMap,
 )
 
 _Migration = Callable[[dict[str, Any]], dict[str, Any]]
