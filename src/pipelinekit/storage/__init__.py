@@ -34,6 +34,7 @@ from .ports import (
     Repository,
     ResultStore,
     Storage,
+    StoredResult,
     UnitOfWork,
 )
 from .queries import LeadQuery, OpportunityQuery, Page, ProspectQuery, Query
@@ -63,6 +64,7 @@ __all__ = [
     "Storage",
     "StorageBusy",
     "StorageError",
+    "StoredResult",
     "UnitOfWork",
     "UnitOfWorkClosed",
     "memory_storage",

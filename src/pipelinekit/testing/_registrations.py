@@ -63,6 +63,7 @@ from ..storage import (
     Page,
     ProspectQuery,
     Query,
+    StoredResult,
 )
 from . import strategies as pks
 from .pipelines import pipeline_sets, pipeline_specs, pipelines
@@ -277,6 +278,12 @@ def registrations() -> dict[type, st.SearchStrategy[Any]]:
         ),
         errors.Problem: _PROBLEMS,
         EventRecord: _event_records(),
+        StoredResult: st.builds(
+            StoredResult.of,
+            st.sampled_from(["lead", "prospect", "opportunity"]),
+            pks.ids(),
+            pks.qualification_results(),
+        ),
         Query: _ANY_QUERY,
         LeadQuery: _scored_queries(LeadQuery, status=st.none() | _WORDS),
         ProspectQuery: _scored_queries(ProspectQuery, persona=st.none() | _WORDS),

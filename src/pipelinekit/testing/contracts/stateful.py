@@ -44,8 +44,15 @@ def _outcome(run: Callable[[UnitOfWork], Any], uow: UnitOfWork) -> tuple[str, An
         return ("error", type(error).__name__)
 
 
-def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBasedStateMachine]:
-    """A state machine class comparing storages from ``make_storage`` with ``memory_storage()``."""
+def storage_state_machine(
+    make_storage: Callable[[], Storage],
+    release_storage: Callable[[Storage], None] | None = None,
+) -> type[RuleBasedStateMachine]:
+    """A state machine class comparing storages from ``make_storage`` with ``memory_storage()``.
+
+    ``release_storage`` cleans up after each run (default: close the storage).
+    """
+    release = release_storage if release_storage is not None else _close
 
     class StorageAgreesWithMemory(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -56,7 +63,7 @@ def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBased
             self.clock = 0
 
         def teardown(self) -> None:
-            self.real.close()
+            release(self.real)
 
         def both(self, run: Callable[[UnitOfWork], Any], *, commit: bool = True) -> Any:
             outcomes: list[tuple[Any, ...]] = []
@@ -206,6 +213,10 @@ def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBased
     return StorageAgreesWithMemory
 
 
+def _close(storage: Storage) -> None:
+    storage.close()
+
+
 class StatefulStorageContract:
     """Runs :func:`storage_state_machine` against ``make_storage()`` (subclass and implement it).
 
@@ -222,9 +233,14 @@ class StatefulStorageContract:
     )
 
     def make_storage(self) -> Storage:
-        """Return a new, empty storage of the adapter under test."""
+        """Return a new, empty storage of the adapter under test (set up per example)."""
         raise NotImplementedError("subclasses return a fresh, empty storage")
 
+    def release_storage(self, storage: Storage) -> None:
+        """Clean up after one example (default: close the storage)."""
+        storage.close()
+
     def test_agrees_with_the_in_memory_model(self) -> None:
-        machine = storage_state_machine(self.make_storage)
+        """Random operations on your adapter and on the in-memory reference agree."""
+        machine = storage_state_machine(self.make_storage, self.release_storage)
         run_state_machine_as_test(machine, settings=self.state_machine_settings)
