@@ -173,6 +173,11 @@ def declared_subjects(
     the mode drawn per field from ``modes``.  ``base`` draws the subject to fill
     (default :func:`scorable_leads`, which always has a company)."""
     subject = draw(base if base is not None else scorable_leads())
+    if base is None:  # the declared fields of the contact and company need somewhere to live
+        if subject.contact is None and any(p.startswith("contact.") for p in reads):
+            subject = subject.evolve(contact=Person(name=f"Person of {subject.id}"))
+        if subject.company is None and any(p.startswith("company.") for p in reads):
+            subject = subject.evolve(company=Company(f"Company of {subject.id}"))
     for path, understood in sorted(reads.items()):
         choices = [m for m in modes if m != "invalid" or path.startswith("custom.")]
         if not choices:
