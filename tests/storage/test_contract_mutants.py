@@ -175,7 +175,14 @@ def test_the_correct_memory_adapter_passes_both_contracts() -> None:
     assert _failures(_storage_of(_MemoryUnitOfWork)) == {}
 
 
+# The erased payloads the machine appends hold no personal data: the example tests
+# catch an erasure that keeps events, the machine catches every other defect on its own.
+CAUGHT_BY_THE_EXAMPLES_ONLY = {"erasure that keeps events"}
+
+
 @pytest.mark.parametrize("defect", list(MUTANTS))
 def test_the_contract_catches_an_adapter_that_loses_data(defect: str) -> None:
     failed = _failures(_storage_of(MUTANTS[defect]))
     assert failed, f"both storage contracts passed an adapter with this defect: {defect}"
+    if defect not in CAUGHT_BY_THE_EXAMPLES_ONLY:
+        assert "stateful machine" in failed, f"the state machine passed: {defect}"
