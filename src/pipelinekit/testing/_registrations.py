@@ -32,8 +32,10 @@ from ..pipelines import (
     PipelineDefinitionError,
     PipelineSet,
     PipelineSpec,
+    StageKind,
     TransitionSpec,
     default_guards,
+    sales_pipeline,
 )
 from ..qualification import (
     Band,
@@ -41,6 +43,7 @@ from ..qualification import (
     Grade,
     Item,
     NumericBand,
+    PredictiveStrategy,
     Preview,
     Rule,
     Strategy,
@@ -52,6 +55,7 @@ from ..qualification import (
     item,
     one_of,
     pattern,
+    predictive,
     present,
     preview,
     rule,
@@ -67,6 +71,8 @@ from ..storage import (
 )
 from . import strategies as pks
 from .pipelines import pipeline_sets, pipeline_specs, pipelines
+
+_OPEN_STAGES = [s.key for s in sales_pipeline().spec.stages if s.kind is StageKind.OPEN]
 
 __all__ = ["registrations"]
 
@@ -302,5 +308,12 @@ def registrations() -> dict[type, st.SearchStrategy[Any]]:
         Strategy: _qualifiers(),
         StrategyBase: _qualifiers(),
         Preview: _previews(),
+        PredictiveStrategy: st.builds(
+            lambda qualify, review: predictive(
+                stages=_OPEN_STAGES, qualify_at=qualify, review_at=review
+            ),
+            st.integers(50, 100),
+            st.integers(0, 49),
+        ),
         BulkResult: _bulk_results(),
     }
