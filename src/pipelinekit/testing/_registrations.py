@@ -62,12 +62,21 @@ from ..qualification import (
 )
 from ..storage import (
     EventRecord,
+    EventStore,
     LeadQuery,
+    LeadRepository,
     OpportunityQuery,
+    OpportunityRepository,
     Page,
     ProspectQuery,
+    ProspectRepository,
     Query,
+    Repository,
+    ResultStore,
+    Storage,
     StoredResult,
+    UnitOfWork,
+    memory_storage,
 )
 from . import strategies as pks
 from .pipelines import pipeline_sets, pipeline_specs, pipelines
@@ -251,6 +260,12 @@ def _bulk_results(draw: st.DrawFn) -> BulkResult[Any]:
     return BulkResult(moved, failures, pipeline="sales", event=draw(_WORDS))
 
 
+def _units(read_only: bool | None = None) -> st.SearchStrategy[UnitOfWork]:
+    """Units of work (not yet entered) of new in-memory storages."""
+    flags = st.booleans() if read_only is None else st.just(read_only)
+    return flags.map(lambda flag: memory_storage().unit_of_work(read_only=flag))
+
+
 def registrations() -> dict[type, st.SearchStrategy[Any]]:
     """Every public type that ``st.from_type`` cannot build from annotations, with its strategy."""
     return {
@@ -284,6 +299,17 @@ def registrations() -> dict[type, st.SearchStrategy[Any]]:
         ),
         errors.Problem: _PROBLEMS,
         EventRecord: _event_records(),
+        # The ports: the in-memory adapter (whatever subclasses a test suite defines).
+        Storage: st.builds(memory_storage),
+        UnitOfWork: _units(),
+        Repository: _units().flatmap(
+            lambda u: st.sampled_from([u.leads, u.prospects, u.opportunities])
+        ),
+        LeadRepository: _units().map(lambda u: u.leads),
+        ProspectRepository: _units().map(lambda u: u.prospects),
+        OpportunityRepository: _units().map(lambda u: u.opportunities),
+        ResultStore: _units().map(lambda u: u.results),
+        EventStore: _units().map(lambda u: u.events),
         StoredResult: st.builds(
             StoredResult.of,
             st.sampled_from(["lead", "prospect", "opportunity"]),
