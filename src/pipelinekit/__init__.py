@@ -37,7 +37,9 @@ if TYPE_CHECKING:
         Outcome,
         Person,
         PhoneNumber,
+        Probability,
         ProbabilitySource,
+        ProbabilityUnit,
         Prospect,
         ProspectId,
         QualificationResult,
@@ -93,7 +95,7 @@ if TYPE_CHECKING:
         weighted,
     )
     from .qualification import build as build_qualifier
-    from .serialization import SCHEMA_VERSION, from_dict, from_json, to_dict, to_json
+    from .serialization import SCHEMA_VERSION, from_dict, from_input, from_json, to_dict, to_json
     from .storage import (
         ConcurrencyConflict,
         DuplicateExternalId,
@@ -146,7 +148,9 @@ __all__ = [
     "PipelineSpec",
     "PipelinekitError",
     "PluginWarning",
+    "Probability",
     "ProbabilitySource",
+    "ProbabilityUnit",
     "Problem",
     "Proposal",
     "Prospect",
@@ -174,6 +178,7 @@ __all__ = [
     "describe",
     "engagement",
     "from_dict",
+    "from_input",
     "from_json",
     "gate",
     "icp_fit",
@@ -200,8 +205,9 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "domain": (
         "BreakdownLine", "Channel", "Company", "CriterionStatus", "CustomValue",
         "EmailAddress", "Event", "FrozenMap", "Lead", "LeadId", "Money", "Opportunity",
-        "OpportunityId", "Outcome", "Person", "PhoneNumber", "ProbabilitySource", "Prospect",
-        "ProspectId", "QualificationResult", "Seniority", "Source", "StageChange", "Verdict",
+        "OpportunityId", "Outcome", "Person", "PhoneNumber", "Probability", "ProbabilitySource",
+        "ProbabilityUnit", "Prospect", "ProspectId", "QualificationResult", "Seniority",
+        "Source", "StageChange", "Verdict",
         "custom_fields",
     ),
     "errors": (
@@ -221,7 +227,9 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "describe", "engagement", "gate", "icp_fit", "matrix", "preview", "register_qualifier",
         "to_prospect", "weighted",
     ),
-    "serialization": ("SCHEMA_VERSION", "from_dict", "from_json", "to_dict", "to_json"),
+    "serialization": (
+        "SCHEMA_VERSION", "from_dict", "from_input", "from_json", "to_dict", "to_json",
+    ),
     "storage": (
         "ConcurrencyConflict", "DuplicateExternalId", "NotFound", "StorageError",
         "memory_storage",

@@ -21,6 +21,7 @@ from .. import domain, errors
 from ..analytics.errors import MixedCurrencies
 from ..clock import Clock, FixedClock, SystemClock
 from ..domain import results
+from ..domain.probability import Probability
 from ..lifecycle import Hysteresis, Proposal, propose
 from ..pipelines import (
     BulkFailure,
@@ -40,6 +41,8 @@ from ..pipelines import (
 from ..qualification import (
     Band,
     Criterion,
+    Decay,
+    EventGroup,
     Grade,
     Item,
     NumericBand,
@@ -51,8 +54,11 @@ from ..qualification import (
     bands,
     bant,
     engagement,
+    event_group,
+    half_life,
     icp_fit,
     item,
+    no_decay,
     one_of,
     pattern,
     predictive,
@@ -129,6 +135,10 @@ def _scored_queries(kind: Callable[..., Query], **extra: st.SearchStrategy[Any])
     )
 
 
+def _percent(value: Decimal | None) -> Probability | None:
+    return None if value is None else Probability.percent(value)
+
+
 @st.composite
 def _opportunity_queries(draw: st.DrawFn) -> OpportunityQuery:
     base = draw(_queries(lambda **kw: kw))
@@ -138,8 +148,8 @@ def _opportunity_queries(draw: st.DrawFn) -> OpportunityQuery:
         pipeline=draw(st.none() | _WORDS),
         stage=draw(st.none() | pks.stage_keys()),
         lead_id=draw(st.none() | pks.ids()),
-        min_probability=scores["min_score"],
-        max_probability=scores["max_score"],
+        min_probability=_percent(scores["min_score"]),
+        max_probability=_percent(scores["max_score"]),
     )
 
 
@@ -237,7 +247,8 @@ def _qualifiers() -> st.SearchStrategy[StrategyBase]:
 
 @st.composite
 def _previews(draw: st.DrawFn) -> Preview:
-    subjects = draw(st.lists(pks.leads(), max_size=3))
+    # unscored subjects: a stored result of another strategy is refused by design
+    subjects = draw(st.lists(pks.leads(qualification=st.none()), max_size=3))
     return preview(draw(_qualifiers()), subjects, as_of=draw(pks.aware_datetimes()))
 
 
@@ -334,6 +345,17 @@ def registrations() -> dict[type, st.SearchStrategy[Any]]:
         Strategy: _qualifiers(),
         StrategyBase: _qualifiers(),
         Preview: _previews(),
+        Probability: st.one_of(
+            st.integers(0, 100).map(Probability.percent),
+            st.decimals(0, 1, places=3).map(Probability.fraction),
+        ),
+        Decay: st.one_of(st.just(no_decay()), st.integers(1, 365).map(half_life)),
+        EventGroup: st.builds(
+            lambda name, limit, decay: event_group(name, limit=limit, decay=decay),
+            _WORDS,
+            st.none() | st.integers(1, 100),
+            st.none() | st.integers(1, 365).map(half_life),
+        ),
         PredictiveStrategy: st.builds(
             lambda qualify, review: predictive(
                 stages=_OPEN_STAGES, qualify_at=qualify, review_at=review

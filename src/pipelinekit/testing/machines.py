@@ -34,13 +34,13 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from ..domain import Money, Opportunity, Outcome
+from ..domain.probability import Probability
 from ..errors import PipelinekitError
 from ..pipelines import (
     OpportunityLost,
@@ -145,10 +145,12 @@ def pipeline_state_machine(
         def _stage_keys(self) -> st.SearchStrategy[str]:
             return st.sampled_from(self.pipeline.spec.stage_keys)
 
-        def _probabilities(self) -> st.SearchStrategy[Decimal | None]:
-            # the pipeline's own stage probabilities are valid in whatever unit it uses
+        def _probabilities(self) -> st.SearchStrategy[Probability | None]:
+            # the pipeline's own stage probabilities (kept in percent), in either unit
             known = sorted({s.probability for s in self.pipeline.spec.stages})
-            return st.none() | st.sampled_from(known)
+            percent = st.sampled_from(known).map(Probability.percent)
+            fraction = st.sampled_from(known).map(lambda p: Probability.fraction(p / 100))
+            return st.none() | percent | fraction
 
         @rule(data=st.data(), reason=_REASONS)
         def fire(self, data: st.DataObject, reason: str | None) -> None:

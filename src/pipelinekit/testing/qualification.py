@@ -392,13 +392,19 @@ class StrategyContract:
         self._given(check, subjects=st.lists(self.subjects(), max_size=4))
 
     def test_none_means_unscored_never_zero(self) -> None:
-        """``score=None`` always comes with the verdict insufficient data and no grade."""
+        """``score=None`` comes with no grade and the verdict insufficient data.
+
+        The one exception: a knockout decides without a score (a composite
+        whose fit child is knocked out while its engagement child is unscored
+        is disqualified, and lists the knockout).
+        """
 
         def check(subject: Any) -> None:
             strategy = self.make_strategy()
             result = self._evaluate(strategy, subject)
+            unscored = Verdict.DISQUALIFIED if result.knockouts else Verdict.INSUFFICIENT_DATA
             if result.score is None and (
-                result.verdict is not Verdict.INSUFFICIENT_DATA or result.grade is not None
+                result.verdict is not unscored or result.grade is not None
             ):
                 raise _fail(
                     strategy,

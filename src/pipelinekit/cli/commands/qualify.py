@@ -16,7 +16,7 @@ from ...io import not_utf8
 from ...lifecycle import apply_proposal, propose
 from ...qualification import Strategy
 from ...storage import UnitOfWork
-from .._context import JsonOption, TopOption, UserError, as_of, state
+from .._context import JsonOption, TopOption, UserError, as_of, interruptible, state
 from .._printing import print_json, print_qualified, print_top, progress_bar
 from ..exit_codes import ExitCode
 
@@ -111,14 +111,30 @@ def qualify(
     ] = None,
     top: TopOption = 10,
     json_out: JsonOption = False,
+    preview_: Annotated[
+        str | None,
+        typer.Option(
+            "--preview",
+            metavar="FILE",
+            help="Only show what the draft qualifier definition (TOML) would change "
+            "against the stored results: moves, grades, causes. Writes nothing.",
+        ),
+    ] = None,
 ) -> None:
     """Score open leads (new, contacted, nurturing, qualified); store results; apply verdicts."""
     run = state(ctx)
+    if preview_ is not None:
+        _preview(ctx, _strategy(preview_), as_of(as_of_), json_out=json_out)
+        return
     scorer = _strategy(strategy or run.settings.strategy)
     work = _Run(scorer, as_of(as_of_), apply=apply)
     storage = run.storage(must_exist=True)
+
+    def resume() -> str:
+        return "no lead was changed (qualify writes in one transaction); run it again"
+
     try:
-        with storage.unit_of_work() as uow:
+        with interruptible(resume), storage.unit_of_work() as uow:
             total = uow.leads.count()
             with progress_bar("Qualifying", enabled=not json_out) as update:
                 batch: list[Lead] = []
@@ -151,3 +167,47 @@ def qualify(
         return
     print_qualified(scorer.name, len(work.scored), verdicts, moves)
     print_top(best)
+
+
+def _preview(ctx: typer.Context, draft: Strategy, when: datetime, *, json_out: bool) -> None:
+    """Print what ``draft`` would change for the open leads with a stored result."""
+    from ...qualification import preview
+
+    storage = state(ctx).storage(must_exist=True)
+    try:
+        with storage.unit_of_work() as uow:
+            leads = [
+                lead
+                for lead in uow.leads.iterate()
+                if lead.status in OPEN_STATUSES and lead.qualification is not None
+            ]
+    finally:
+        storage.close()
+    try:
+        report = preview(draft, leads, as_of=when)
+    except PipelinekitError as error:
+        raise UserError(
+            f"cannot preview {draft.name!r} against the stored results",
+            ExitCode.INPUT,
+            tuple(getattr(error, "problems", ()))[:20],
+        ) from error
+    if json_out:
+        print_json(
+            {
+                "draft": report.draft,
+                "as_of": when,
+                "subjects": len(report.changes),
+                "raised": report.raised,
+                "lowered": report.lowered,
+                "unchanged": report.unchanged,
+                "faded": report.faded,
+                "band_shifts": list(report.band_shifts),
+                "causes": {k: str(v) for k, v in report.causes().items()},
+            }
+        )
+        return
+    typer.echo(report.summary())
+    table = report.table()
+    if "\n" in table:
+        typer.echo("")
+        typer.echo(table)

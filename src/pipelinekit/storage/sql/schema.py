@@ -52,7 +52,7 @@ from ..queries import micros
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Tables", "build_tables", "ensure_schema"]
 
 #: The storage schema version this pipelinekit writes (2: analytics columns).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 Migration = Callable[[Connection, "Tables"], None]
 
@@ -60,6 +60,10 @@ Migration = Callable[[Connection, "Tables"], None]
 MIGRATIONS: dict[int, Migration] = {}
 
 _COMPONENT = "pipelinekit.storage"
+
+#: Stage keys and event names are external ids (a CRM's own stage ids and API
+#: values) of up to 255 characters.
+STAGE_LENGTH = 255
 
 
 def _id(length: int = 128) -> String:
@@ -90,7 +94,7 @@ def _entity_table(metadata: MetaData, prefix: str, kind: str) -> Table:
         metadata,
         Column("id", _id(), primary_key=True),
         Column("external_id", _id(200), nullable=True),
-        Column("stage", String(200), nullable=False),
+        Column("stage", String(STAGE_LENGTH), nullable=False),
         Column("pipeline", String(100), nullable=True),
         Column("owner", String(200), nullable=True),
         Column("lead_id", _id(), nullable=True),
@@ -229,6 +233,27 @@ def _add_analytics_columns(conn: Connection, tables: Tables) -> None:
 MIGRATIONS[1] = _add_analytics_columns
 
 
+def _widen_stage_columns(conn: Connection, tables: Tables) -> None:
+    """Migration 2 -> 3: stage keys and event names hold external ids of up to 255
+    characters (SQLite does not enforce a length; PostgreSQL's columns are widened)."""
+    if conn.dialect.name != "postgresql":
+        return
+    preparer = conn.dialect.identifier_preparer
+    widened: list[tuple[Table, tuple[str, ...]]] = [
+        (t, ("stage",)) for t in tables.entities.values()
+    ]
+    widened += [(t, ("from_stage", "to_stage", "event")) for t in tables.history.values()]
+    for table, columns in widened:
+        name = preparer.format_table(table)
+        for column in columns:
+            conn.execute(
+                text(f"ALTER TABLE {name} ALTER COLUMN {column} TYPE VARCHAR({STAGE_LENGTH})")
+            )
+
+
+MIGRATIONS[2] = _widen_stage_columns
+
+
 def _history_table(metadata: MetaData, prefix: str, kind: str, parent: Table) -> Table:
     table = Table(
         f"{prefix}{kind}_stage_changes",
@@ -240,9 +265,9 @@ def _history_table(metadata: MetaData, prefix: str, kind: str, parent: Table) ->
             primary_key=True,
         ),
         Column("seq", Integer(), primary_key=True, autoincrement=False),
-        Column("from_stage", String(100), nullable=True),
-        Column("to_stage", String(100), nullable=False),
-        Column("event", String(100), nullable=False),
+        Column("from_stage", String(STAGE_LENGTH), nullable=True),
+        Column("to_stage", String(STAGE_LENGTH), nullable=False),
+        Column("event", String(STAGE_LENGTH), nullable=False),
         Column("at_us", BigInteger(), nullable=False),
         Column("actor", String(200), nullable=True),
         Column("note", Text(), nullable=True),
@@ -324,9 +349,11 @@ def ensure_schema(
     target = SCHEMA_VERSION if target is None else target
     migrations = MIGRATIONS if migrations is None else migrations
     schema = tables.metadata.schema
+    # The lock comes first: two PostgreSQL sessions running CREATE SCHEMA IF NOT EXISTS
+    # at once both see no schema and the second fails on pg_namespace's unique index.
+    _lock(conn, tables)
     if schema is not None and conn.dialect.name == "postgresql":
         conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-    _lock(conn, tables)
     found = stored_version(conn, tables)
     if found is None:
         tables.metadata.create_all(conn)
