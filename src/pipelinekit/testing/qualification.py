@@ -440,6 +440,8 @@ class StrategyContract:
         fewer = settings(
             self.kit_settings,
             max_examples=max(1, self.kit_settings.max_examples // 8),
+            deadline=None,
+            suppress_health_check=_SUPPRESS,
             phases=[p for p in self.kit_settings.phases if p is not Phase.shrink],
         )
         fewer(given(batch=st.lists(subjects, min_size=size, max_size=size))(check))()
