@@ -402,10 +402,10 @@ class StrategyContract:
         def check(subject: Any) -> None:
             strategy = self.make_strategy()
             result = self._evaluate(strategy, subject)
-            unscored = Verdict.DISQUALIFIED if result.knockouts else Verdict.INSUFFICIENT_DATA
-            if result.score is None and (
-                result.verdict is not unscored or result.grade is not None
-            ):
+            allowed = {Verdict.INSUFFICIENT_DATA}
+            if result.knockouts:  # a knockout may decide without a score
+                allowed.add(Verdict.DISQUALIFIED)
+            if result.score is None and (result.verdict not in allowed or result.grade is not None):
                 raise _fail(
                     strategy,
                     subject,
