@@ -74,6 +74,7 @@ VALUES: tuple[type, ...] = (
     StageChange,
     BreakdownLine,
     QualificationResult,
+    FrozenMap,
 )
 
 _Migration = Callable[[dict[str, Any]], dict[str, Any]]
