@@ -205,6 +205,21 @@ class _SqliteStorage(SqlStorage):
             read_only = conn.get_execution_options().get("pipelinekit_read_only", False)
             conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
+    def _ensure(self, engine: Engine, doing: str = "creating the schema") -> int:
+        # Creating the schema is idempotent, and SQLite can refuse it at once (without
+        # waiting in its busy handler) while other processes open the same new file:
+        # retried here until the busy timeout, as any other wait for a lock is.
+        deadline = time.monotonic() + self._busy_ms / 1000
+        pause = 0.01
+        while True:
+            try:
+                return super()._ensure(engine, doing)
+            except StorageBusy:
+                if time.monotonic() + pause >= deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
+
     def _after_erasure(self, conn: Connection) -> None:
         # Copy the erased pages into the main file and empty the WAL, so no old
         # page image with the erased data is left in the -wal file.
