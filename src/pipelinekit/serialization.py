@@ -27,7 +27,7 @@ from .domain.companies import Company
 from .domain.contacts import EmailAddress, Person, PhoneNumber
 from .domain.custom import EMPTY, CustomValue, FrozenMap
 from .domain.engagement import Event
-from .domain.history import StageChange
+from .domain.history import ProbabilityChange, StageChange
 from .domain.leads import Lead
 from .domain.money import Money
 from .domain.opportunities import Opportunity
@@ -61,6 +61,7 @@ VALUES: tuple[type, ...] = (
     Source,
     Event,
     StageChange,
+    ProbabilityChange,
     BreakdownLine,
     QualificationResult,
 )

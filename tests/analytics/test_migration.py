@@ -1,4 +1,5 @@
-"""Schema version 2: a version-1 database gains the analytics columns, backfilled from documents."""
+"""Schema versions 2 and 3: an older database gains the analytics columns (backfilled from
+the documents) and the probability history table."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ def _downgrade_to_version_1(path: Path) -> None:
         for table in ("leads", "prospects", "opportunities"):
             for column in ANALYTICS_COLUMNS:
                 conn.execute(sa.text(f"ALTER TABLE pipelinekit_{table} DROP COLUMN {column}"))
+        conn.execute(sa.text("DROP TABLE pipelinekit_opportunity_probability_changes"))
         conn.execute(sa.text("UPDATE pipelinekit_schema SET version = 1"))
     engine.dispose()
 
@@ -44,7 +46,7 @@ def test_opening_a_version_1_database_adds_and_backfills_the_columns(tmp_path: P
     _downgrade_to_version_1(path)
 
     reopened = sqlite_storage(path)
-    assert reopened.schema_version() == SCHEMA_VERSION == 2
+    assert reopened.schema_version() == SCHEMA_VERSION == 3
     table = reopened.tables.entities["opportunity"]
     with reopened.engine.connect() as conn:
         rows = {
@@ -64,4 +66,33 @@ def test_opening_a_version_1_database_adds_and_backfills_the_columns(tmp_path: P
             deals, SALES, by="stage"
         )
         assert analytics.funnel(uow, SALES) == analytics.funnel(deals, SALES)
+    reopened.close()
+
+
+def test_a_version_2_database_gains_the_probability_history(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    storage = sqlite_storage(path)
+    storage.schema_version()
+    storage.close()
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE pipelinekit_opportunity_probability_changes"))
+        conn.execute(sa.text("UPDATE pipelinekit_schema SET version = 2"))
+    engine.dispose()
+    deal = SALES.open(name="d", amount=Money(1000, "EUR"), at=T0).entity
+    deal = SALES.set_probability(deal, manual=70, actor="ana", at=T0 + timedelta(days=1)).entity
+    deal = SALES.fire(deal, "advance", at=T0 + timedelta(days=2)).entity
+    reopened = sqlite_storage(path)
+    with reopened.unit_of_work() as uow:
+        uow.opportunities.save(deal)
+        uow.commit()
+    assert reopened.schema_version() == 3
+    with reopened.unit_of_work(read_only=True) as uow:
+        (stored,) = list(uow.opportunities.iterate())
+        assert stored.probability_history == deal.probability_history
+        for day in (0, 1, 2):
+            moment = T0 + timedelta(days=day, hours=1)
+            assert analytics.forecast(uow, SALES, as_of=moment) == analytics.forecast(
+                [deal], SALES, as_of=moment
+            )
     reopened.close()

@@ -19,6 +19,7 @@ from ._common import (
     check_rates,
     convert,
     opportunities_of,
+    probability_at,
     specs_of,
     state_at,
     utc_day,
@@ -86,10 +87,12 @@ def forecast(
     Open deals add ``amount x probability / 100`` to ``weighted``; won deals
     add their amount to ``booked``; lost deals weigh nothing (they are only
     counted).  With ``as_of=`` the stage each deal was in at that moment is
-    read from its history (deals created later are left out); history records
-    stage moves only, so amounts, owners and expected close dates are the
-    current ones, and a deal not in its current stage at ``as_of`` weighs its
-    stage's default probability.
+    read from its history with the pipeline it was in then (deals created
+    later are left out), and an open deal weighs the probability in force
+    then: the manual or automated probability recorded in its
+    ``probability_history``, else the stage's default (its own probability
+    when nothing was recorded after ``as_of``).  Amounts, owners and expected
+    close dates are the current ones.
 
     Every line keeps its currency, so several currencies are never added:
     pass ``rates`` (``{"USD": Decimal("0.92")}``: how many ``currency`` one
@@ -141,31 +144,34 @@ def _group(
         for pair, (_, category, _) in table.items()
     }
     for opp in opportunities:
-        pipeline = opp.pipeline
-        if pipeline not in specs:
-            continue
         since: datetime | None = None
         if moment is None:
-            stage = opp.stage
+            pipeline, stage = opp.pipeline, opp.stage
+            state = None
         else:
             state = state_at(opp, moment)
             if state is None:
                 continue
-            stage, since = state
+            pipeline, stage, since = state
+        if pipeline not in specs:
+            continue
         pair = (pipeline, stage)
         info = table.get(pair)
         if info is None:  # a stage its definition does not have: omitted, weighing nothing
             code, category, probability = UNKNOWN_STAGE
+        elif info[0] != _OPEN:
+            code, category, _ = info
+            probability = _HUNDRED if code == _WON else zero
         else:
-            code, category, default = info
-            if code == _OPEN:
-                probability = opp.probability if stage == opp.stage else default
+            code, category, _ = info
+            if state is None:
+                probability = opp.probability
             else:
-                probability = _HUNDRED if code == _WON else zero
+                probability = probability_at(opp, specs[pipeline], state, moment)
         if static and info is not None:
             key = fixed[pair]
         else:
-            key = _key(names, opp, category, stage, code, since, period)
+            key = _key(names, opp, pipeline, category, stage, code, since, period)
         amount = opp.amount
         gkey: tuple[tuple[str | None, ...], str | None, int, Decimal]
         if amount is None:
@@ -196,6 +202,7 @@ def _stage_key(
 def _key(
     names: tuple[str, ...],
     opp: Opportunity,
+    pipeline: str,
     category: str,
     stage: str,
     code: int,
@@ -211,7 +218,7 @@ def _key(
         elif name == "owner":
             out.append(opp.owner)
         elif name == "pipeline":
-            out.append(opp.pipeline)
+            out.append(pipeline)
         else:
             out.append(_period_of(opp, code, since, period))
     return tuple(out)

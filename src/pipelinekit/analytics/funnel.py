@@ -32,6 +32,7 @@ from ._common import (
     leads_of,
     opportunities_of,
     specs_of,
+    state_at,
     utc_day,
     visits,
 )
@@ -113,7 +114,7 @@ def funnel(
         if "source" in names:
             sources = sources_of(leads_of(opportunities) if source else leads)
         return _count(
-            ((opp.pipeline, opp) for opp in opportunities_of(opportunities)),
+            ((None, opp) for opp in opportunities_of(opportunities)),
             specs,
             moment,
             lambda opp: tuple(_value(name, opp, sources, period) for name in names),
@@ -154,7 +155,11 @@ def lead_funnel(
     ``contacted``, ``nurturing``, ``qualified`` for the built-in one) and then
     its won stage (``converted``); a lead qualified straight from ``new``
     counts as having passed ``contacted`` and ``nurturing``; a disqualified
-    lead stays counted where it got to; a recycled lead counts once.  ``by``
+    lead stays counted where it got to; a recycled lead counts once.  Every
+    lead counts from its creation, at least in the first step (a lead
+    without a recorded entry was in the first status of its history, or in
+    its current status, since it was created), so the first step holds as
+    many leads as :func:`lead_conversion` counts at the same moment.  ``by``
     slices by ``cohort``, ``owner`` and ``source`` (the lead's channel).
     """
     names = check_by(by, FUNNEL_DIMENSIONS, "lead funnel")
@@ -179,37 +184,44 @@ def lead_funnel(
 
 
 def _count(
-    entities: Iterable[tuple[str, E]],
+    entities: Iterable[tuple[str | None, E]],
     specs: Mapping[str, PipelineSpec],
     moment: datetime | None,
     segment_of: Callable[[E], tuple[str | None, ...]],
 ) -> Counts:
-    """Per entity: the furthest step reached by the moment and its kind then; counted."""
+    """Per entity: the pipeline it is in at the moment, the furthest step of that
+    pipeline it reached by then and its stage's kind then; counted.
+
+    ``entities`` pairs each entity with its pipeline for leads (their
+    lifecycle) or ``None`` for opportunities (whose history names it).
+    """
     steps = {key: step_index(spec) for key, spec in specs.items()}
     kinds = {key: kind_codes(spec) for key, spec in specs.items()}
     tops = {key: len(funnel_steps(spec)) - 1 for key, spec in specs.items()}
     counts: Counts = {}
-    for pipeline, entity in entities:
+    for home, entity in entities:
+        seen = [v for v in visits(entity, home) if moment is None or v.at <= moment]
+        if not seen:
+            continue
+        pipeline, last = seen[-1].pipeline, seen[-1].stage
+        if moment is None:  # now: where it is (the same as its last move, when it has history)
+            last = current_stage(entity)
+            if home is None and isinstance(entity, Opportunity):
+                pipeline = entity.pipeline
         index = steps.get(pipeline)
         if index is None:
             continue
         top = tops[pipeline]
         level = -1
-        last: str | None = None
-        for stage, at in visits(entity):
-            if moment is not None and at > moment:
-                break
-            last = stage
-            step = index.get(stage)
-            if step is not None and step < top and step > level:
+        for visit in seen:
+            step = index.get(visit.stage) if visit.pipeline == pipeline else None
+            if step is not None and level < step < top:
                 level = step
-        if last is None:
-            continue
-        if moment is None:  # now: where it is (the same as its last move, when it has history)
-            last = current_stage(entity)
-            step = index.get(last)
-            if level < 0 and step is not None and step < top:
-                level = step
+        step = index.get(last)
+        if level < 0 and step is not None and step < top:
+            level = step
+        if home is not None and level < 0:  # a lead starts in the lifecycle's first status
+            level = 0
         code = kinds[pipeline].get(last, _OTHER)
         if code == _WON:
             level = top
@@ -386,15 +398,11 @@ def _tally_conversion(
     for opp in opportunities:
         if opp.lead_id is None:
             continue
-        last: str | None = None
-        for stage, at in visits(opp):
-            if moment is not None and at > moment:
-                break
-            last = stage
+        last = state_at(opp, moment)
         if last is None:
             continue
-        codes = kinds.get(opp.pipeline)
-        won = codes is not None and codes.get(last) == _WON
+        codes = kinds.get(last.pipeline)
+        won = codes is not None and codes.get(last.stage) == _WON
         status[opp.lead_id] = max(status.get(opp.lead_id, 0), 2 if won else 1)
     tallies: dict[tuple[str | None, ...], list[int]] = {}
     for lead in leads:

@@ -121,22 +121,22 @@ def _tally(
     kinds = {(key, stage.key): stage.kind for key, spec in specs.items() for stage in spec.stages}
     tallies: dict[tuple[str | None, ...], Tally] = {}
     for opp in opportunities:
-        if opp.pipeline not in specs:
+        seen = visits(opp)
+        before = [v for v in seen if v.at < hi]
+        # the pipeline it was in at the end of the period (where it began, if not yet recorded)
+        pipeline = (before[-1] if before else seen[0]).pipeline
+        if pipeline not in specs:
             continue
-        segment = tuple(opp.owner if name == "owner" else opp.pipeline for name in names)
+        segment = tuple(opp.owner if name == "owner" else pipeline for name in names)
         created = opp.created_at
         tally: Tally | None = None
         if lo <= created < hi:
             tally = tallies.setdefault(segment, Tally())
             tally.created += 1
-        last: tuple[str, datetime] | None = None
-        for stage, at in visits(opp):
-            if at >= hi:
-                break
-            last = (stage, at)
+        last = (before[-1].stage, before[-1].at) if before else None
         if last is None or last[1] < lo:
             continue
-        kind = kinds.get((opp.pipeline, last[0]))
+        kind = kinds.get((pipeline, last[0]))
         if kind is StageKind.WON:
             tally = tally or tallies.setdefault(segment, Tally())
             tally.won += 1

@@ -9,7 +9,7 @@ from .companies import Company
 from .contacts import EmailAddress, Person, PhoneNumber, Seniority
 from .custom import CustomValue, FrozenMap, custom_fields
 from .engagement import Event
-from .history import StageChange
+from .history import ProbabilityChange, StageChange
 from .ids import LeadId, OpportunityId, ProspectId, new_id, uuid7
 from .leads import Lead
 from .money import Money
@@ -35,6 +35,7 @@ __all__ = [
     "Outcome",
     "Person",
     "PhoneNumber",
+    "ProbabilityChange",
     "ProbabilitySource",
     "Prospect",
     "ProspectId",

@@ -275,6 +275,10 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
     def history_table(self) -> Table | None:
         return self._uow.tables.history.get(self.kind)
 
+    @property
+    def probability_table(self) -> Table | None:
+        return self._uow.tables.probabilities if self.kind == "opportunity" else None
+
     def _load(self, docs: Sequence[Any]) -> list[E]:
         cls = self.entity_type
         loads = json.loads
@@ -357,6 +361,7 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
     def _rows(
         self, entities: Sequence[E]
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[StoredResult]]:
+        """Entity rows, stage history rows and stored results of ``entities``."""
         index = INDEX[self.entity_type]
         kind = self.kind
         has_history = self.history_table is not None
@@ -401,10 +406,28 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
                 results.append(StoredResult.from_doc(kind, ix.id, result_doc))
         return rows, history, results
 
+    @staticmethod
+    def _probability_rows(entities: Sequence[E]) -> list[dict[str, Any]]:
+        """The probability history rows of opportunities (exact decimal text)."""
+        return [
+            {
+                "entity_id": entity.id,
+                "seq": seq,
+                "layer": change.layer,
+                "from_value": None if change.from_value is None else str(change.from_value),
+                "to_value": None if change.to_value is None else str(change.to_value),
+                "at_us": micros(change.at),
+                "actor": change.actor,
+            }
+            for entity in entities
+            for seq, change in enumerate(getattr(entity, "probability_history", ()))
+        ]
+
     def _write(self, inserts: list[E], updates: list[tuple[int, E]]) -> None:
         conn = self._uow.conn
         t = self.table
         history_table = self.history_table
+        chances = self.probability_table
         try:
             with translate(f"saving {self.kind}s"), conn.begin_nested():
                 if inserts:
@@ -412,6 +435,8 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
                     _insert_many(conn, t, rows)
                     if history_table is not None:
                         _insert_many(conn, history_table, history)
+                    if chances is not None:
+                        _insert_many(conn, chances, self._probability_rows(inserts))
                     self._uow.results._add(results)
                 if updates:
                     rows, history, results = self._rows([e for _, e in updates])
@@ -428,13 +453,16 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
                             changed = sum(conn.execute(stmt, row).rowcount for row in chunk)
                         if changed != len(chunk):
                             raise _Mismatch
-                    if history_table is not None:
-                        ids = [e.id for _, e in updates]
+                    ids = [e.id for _, e in updates]
+                    for table, fresh in (
+                        (history_table, history),
+                        (chances, self._probability_rows([e for _, e in updates])),
+                    ):
+                        if table is None:
+                            continue
                         for id_chunk in _chunks(ids):
-                            conn.execute(
-                                delete(history_table).where(history_table.c.entity_id.in_(id_chunk))
-                            )
-                        _insert_many(conn, history_table, history)
+                            conn.execute(delete(table).where(table.c.entity_id.in_(id_chunk)))
+                        _insert_many(conn, table, fresh)
                     self._uow.results._add(results)
         except _Mismatch:
             self._raise_conflict(inserts, updates, None)

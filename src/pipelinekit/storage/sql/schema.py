@@ -51,8 +51,9 @@ from ..queries import micros
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Tables", "build_tables", "ensure_schema"]
 
-#: The storage schema version this pipelinekit writes (2: analytics columns).
-SCHEMA_VERSION = 2
+#: The storage schema version this pipelinekit writes (2: analytics columns;
+#: 3: opportunities' probability history).
+SCHEMA_VERSION = 3
 
 Migration = Callable[[Connection, "Tables"], None]
 
@@ -79,6 +80,7 @@ class Tables:
     entities: Mapping[str, Table]
     history: Mapping[str, Table]
     results: Table
+    probabilities: Table
     events: Table
     version: Table
 
@@ -252,11 +254,46 @@ def _history_table(metadata: MetaData, prefix: str, kind: str, parent: Table) ->
     return table
 
 
+def _probability_table(metadata: MetaData, prefix: str, parent: Table) -> Table:
+    """Schema version 3: ``Opportunity.probability_history``, one row per layer change.
+
+    Values are the exact decimal text of the layer (``NULL``: unset).
+    """
+    table = Table(
+        f"{prefix}opportunity_probability_changes",
+        metadata,
+        Column(
+            "entity_id",
+            _id(),
+            ForeignKey(parent.c.id, ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        Column("seq", Integer(), primary_key=True, autoincrement=False),
+        Column("layer", String(20), nullable=False),
+        Column("from_value", Text(), nullable=True),
+        Column("to_value", Text(), nullable=True),
+        Column("at_us", BigInteger(), nullable=False),
+        Column("actor", String(200), nullable=True),
+    )
+    Index(f"{table.name}_at", table.c.at_us)
+    return table
+
+
+def _add_probability_history(conn: Connection, tables: Tables) -> None:
+    """Migration 2 -> 3: the probability history table (documents of older versions
+    have no probability history, so there is nothing to backfill)."""
+    tables.probabilities.create(conn)
+
+
+MIGRATIONS[2] = _add_probability_history
+
+
 def build_tables(prefix: str = "pipelinekit_", schema: str | None = None) -> Tables:
     """Describe the tables (nothing is created here)."""
     metadata = MetaData(schema=schema)
     entities = {k: _entity_table(metadata, prefix, k) for k in ("lead", "prospect", "opportunity")}
     history = {k: _history_table(metadata, prefix, k, entities[k]) for k in ("lead", "opportunity")}
+    probabilities = _probability_table(metadata, prefix, entities["opportunity"])
     results = Table(
         f"{prefix}qualification_results",
         metadata,
@@ -287,7 +324,7 @@ def build_tables(prefix: str = "pipelinekit_", schema: str | None = None) -> Tab
         Column("component", String(100), primary_key=True),
         Column("version", Integer(), nullable=False),
     )
-    return Tables(metadata, entities, history, results, events, version)
+    return Tables(metadata, entities, history, results, probabilities, events, version)
 
 
 def _lock(conn: Connection, tables: Tables) -> None:
