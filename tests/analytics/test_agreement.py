@@ -260,6 +260,11 @@ MUTANTS = {
         _rows(lambda r: r._replace(cycle_us=r.cycle_us // 2)),
         "sales_metrics",
     ),
+    "open deals not counted for velocity": (
+        "metrics_rows",
+        _rows(lambda r: r._replace(open=0)),
+        "sales_metrics",
+    ),
     "stage visits in milliseconds": (
         "stage_visits",
         _rows(lambda r: r._replace(duration_us=r.duration_us // 1000)),

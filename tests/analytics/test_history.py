@@ -13,7 +13,16 @@ from typing import Any
 
 import pytest
 
-from pipelinekit import Company, Lead, Money, Opportunity, ProbabilityChange, StageChange, analytics
+from pipelinekit import (
+    Company,
+    Lead,
+    Money,
+    Opportunity,
+    ProbabilityChange,
+    StageChange,
+    ValidationError,
+    analytics,
+)
 from pipelinekit.pipelines import LEAD_LIFECYCLE, compile_pipeline
 from pipelinekit.storage.sql import sqlite_storage
 
@@ -184,3 +193,39 @@ def test_an_unchanged_layer_is_not_recorded() -> None:
     deal = SALES.set_probability(deal, manual=50, at=day(1)).entity
     again = SALES.set_probability(deal, manual="50.0", automated=30, at=day(2)).entity
     assert [c.layer for c in again.probability_history] == ["manual", "automated"]
+
+
+# -- standard velocity -----------------------------------------------------------------------------
+
+
+def test_velocity_counts_the_open_deals_not_the_new_ones(both) -> None:
+    won = SALES.open(name="Won", amount=Money(9_000, "EUR"), at=day(0)).entity
+    won = SALES.fire(SALES.fire(won, "advance", at=day(1)).entity, "advance", at=day(2)).entity
+    won = SALES.fire(won, "advance", at=day(3)).entity
+    won = SALES.win(won, at=day(10)).entity
+    lost = SALES.lose(
+        SALES.open(name="Lost", at=day(1)).entity, reason="no budget", at=day(5)
+    ).entity
+    waiting = [SALES.open(name=f"Open {n}", at=day(n)).entity for n in range(4)]
+    deals = [won, lost, *waiting]
+
+    def metrics(source: Any, start: float, end: float, **options: Any) -> Any:
+        report = analytics.sales_metrics(
+            _deals(source), SALES, start=day(start), end=day(end), **options
+        )
+        return report.overall
+
+    # 4 open x 9,000 x 1/2 / 10 days, whatever the length of the period
+    for line in both([], deals, lambda s: metrics(s, 0, 20)):
+        assert line.velocity == Money(1_800, "EUR")
+    for line in both([], deals, lambda s: metrics(s, -100, 20)):
+        assert line.velocity == Money(1_800, "EUR")
+    # a period with a win and a loss but no new deal still has a velocity
+    for line in both([], deals, lambda s: metrics(s, 4.5, 20)):
+        assert (line.created, line.won, line.lost) == (0, 1, 1)
+        assert line.velocity == Money(1_800, "EUR")
+    # the earlier definition by name: the 6 deals created in the period
+    for line in both([], deals, lambda s: metrics(s, 0, 20, velocity="created")):
+        assert line.velocity == Money(2_700, "EUR")
+    with pytest.raises(ValidationError, match=r"\$\.velocity: must be one of standard, created"):
+        analytics.sales_metrics(deals, SALES, start=day(0), end=day(1), velocity="fast")

@@ -494,6 +494,7 @@ def _metrics_rows(
         won = and_(closed, code == _WON)
         lost = and_(closed, code == _LOST)
         created = and_(sub.c.created_us >= lo_us, sub.c.created_us < hi_us)
+        still_open = and_(visible, code == _OPEN)
         dims = [sub.c.owner if name == "owner" else pipeline for name in names]
         inexact = case((sub.c.amount_units.is_(None), sub.c.amount), else_=null())
         stmt = (
@@ -507,14 +508,15 @@ def _metrics_rows(
                 func.sum(case((won, since - sub.c.created_us), else_=0)),
                 func.sum(case((won, sub.c.amount_units), else_=null())),
                 func.sum(case((and_(won, sub.c.amount.is_not(None)), 1), else_=0)),
+                func.sum(case((still_open, 1), else_=0)),
             )
-            .where(pipeline == spec.key, or_(created, won, lost))
+            .where(pipeline == spec.key, or_(created, won, lost, still_open))
             .group_by(*dims, sub.c.currency, inexact)
         )
         with translate("computing sales metrics"):
             rows = conn.execute(stmt).all()
         for row in rows:
-            *values, cur, exact_text, n_created, n_won, n_lost, cycle, units, priced = row
+            *values, cur, exact_text, n_created, n_won, n_lost, cycle, units, priced, n_open = row
             segment = tuple(None if v is None else str(v) for v in values)
             amount = Decimal(0)
             if int(priced):
@@ -533,6 +535,7 @@ def _metrics_rows(
                     cur,
                     amount,
                     int(priced),
+                    int(n_open or 0),
                 )
             )
     return out
