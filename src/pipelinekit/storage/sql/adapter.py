@@ -13,6 +13,7 @@ from __future__ import annotations
 import abc
 import json
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -91,6 +92,7 @@ class SqlStorage(Storage):
         self.tables = tables
         self._display = display
         self._engine: Engine | None = None
+        self._disposer: weakref.finalize[[], Any] | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -114,6 +116,10 @@ class SqlStorage(Storage):
                         engine.dispose()
                         raise
                     self._engine = engine
+                    # A storage dropped without close() still closes its pooled
+                    # connections when it is collected, instead of leaving them
+                    # to the garbage collector (an unclosed-database warning).
+                    self._disposer = weakref.finalize(self, engine.dispose)
         return self._engine
 
     def schema_version(self) -> int:
@@ -136,6 +142,9 @@ class SqlStorage(Storage):
         """Close pooled connections; the storage reconnects if used again."""
         with self._lock:
             if self._engine is not None:
+                if self._disposer is not None:
+                    self._disposer.detach()
+                    self._disposer = None
                 self._engine.dispose()
                 self._engine = None
 
