@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -229,3 +230,30 @@ def test_velocity_counts_the_open_deals_not_the_new_ones(both) -> None:
         assert line.velocity == Money(2_700, "EUR")
     with pytest.raises(ValidationError, match=r"\$\.velocity: must be one of standard, created"):
         analytics.sales_metrics(deals, SALES, start=day(0), end=day(1), velocity="fast")
+
+
+# -- periods in a time zone ------------------------------------------------------------------------
+
+
+def test_periods_are_utc_dates_unless_a_time_zone_is_given(both) -> None:
+    new_york = ZoneInfo("America/New_York")
+    evening = datetime(2026, 1, 31, 20, 0, tzinfo=new_york)  # 01:00 UTC on 1 February
+    deal = SALES.open(name="Late", amount=Money(500, "EUR"), at=evening - timedelta(days=3)).entity
+    for _ in range(3):
+        deal = SALES.fire(deal, "advance", at=evening - timedelta(days=2)).entity
+    deal = SALES.win(deal, at=evening).entity
+    lead = Lead.create(company=Company("Late"), at=evening)
+
+    def reports(source: Any, tz: Any) -> tuple[Any, ...]:
+        deals, leads = _deals(source), _leads(source)
+        forecast = analytics.forecast(deals, SALES, by="period", tz=tz)
+        cohorts = analytics.lead_funnel(leads, by="cohort", tz=tz)
+        return {line.key for line in forecast.lines}, {s.segment for s in cohorts.steps}
+
+    for forecast, cohorts in both([lead], [deal], lambda s: reports(s, None)):
+        assert (forecast, cohorts) == ({("2026-02",)}, {("2026-02",)})
+    for tz in ("America/New_York", new_york):
+        for forecast, cohorts in both([lead], [deal], lambda s, z=tz: reports(s, z)):
+            assert (forecast, cohorts) == ({("2026-01",)}, {("2026-01",)})
+    with pytest.raises(ValidationError, match=r"\$\.tz: unknown time zone 'Mars/Base'"):
+        analytics.forecast([deal], SALES, by="period", tz="Mars/Base")

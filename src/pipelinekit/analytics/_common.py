@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, Final, NamedTuple, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..clock import ensure_aware
 from ..domain import Lead, Money, Opportunity
@@ -53,11 +54,15 @@ def aggregated(
     ask: Callable[[AnalyticsQueries], Iterable[R] | None],
     fold: Callable[[Iterable[R]], A],
     compute: Callable[[], A],
+    *,
+    zone: tzinfo | None = None,
 ) -> A:
     """A report's aggregate: ``fold`` of the rows a source offering
     :class:`AnalyticsQueries` gives when ``ask``-ed, else (or when it declines)
-    ``compute()`` in memory."""
-    rows = ask(source) if isinstance(source, AnalyticsQueries) else None
+    ``compute()`` in memory.  Periods in a time ``zone`` other than UTC are
+    always bucketed in memory (the queries take UTC dates)."""
+    asks = isinstance(source, AnalyticsQueries) and zone is None
+    rows = ask(source) if asks and isinstance(source, AnalyticsQueries) else None
     return compute() if rows is None else fold(rows)
 
 
@@ -127,9 +132,33 @@ def from_epoch_day(days: int) -> date:
     return _EPOCH_DAY + timedelta(days=days)
 
 
-def utc_day(moment: datetime) -> date:
-    """The UTC calendar date of an aware datetime."""
-    return moment.astimezone(UTC).date()
+def utc_day(moment: datetime, zone: tzinfo | None = None) -> date:
+    """The calendar date of an aware datetime in ``zone`` (UTC when ``None``)."""
+    return moment.astimezone(zone or UTC).date()
+
+
+def check_tz(tz: object) -> tzinfo | None:
+    """``tz=`` as a time zone for period bucketing: ``None`` for UTC (the default),
+    else a ``tzinfo`` or an IANA name such as ``"America/New_York"``."""
+    if tz is None:
+        return None
+    if isinstance(tz, str):
+        try:
+            zone: tzinfo = ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValidationError(
+                "tz", [Problem("$.tz", f"unknown time zone {tz!r} (an IANA name, or a tzinfo)")]
+            ) from error
+    elif isinstance(tz, tzinfo):
+        zone = tz
+    else:
+        raise ValidationError(
+            "tz", [Problem("$.tz", f"must be a tzinfo or an IANA name, got {type(tz).__name__}")]
+        )
+    probe = datetime(2000, 1, 1, tzinfo=UTC)
+    if zone is UTC or (zone.utcoffset(probe) == timedelta(0) and str(zone) in ("UTC", "Etc/UTC")):
+        return None
+    return zone
 
 
 def specs_of(pipelines: PipelinesArg | object) -> dict[str, PipelineSpec]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal, localcontext
 from typing import Final
 
@@ -17,6 +17,7 @@ from ._common import (
     check_by,
     check_period,
     check_rates,
+    check_tz,
     convert,
     opportunities_of,
     probability_at,
@@ -72,6 +73,7 @@ def forecast(
     period: Period = "month",
     rates: Rates | None = None,
     currency: str | None = None,
+    tz: tzinfo | str | None = None,
 ) -> Forecast:
     """The weighted pipeline of ``opportunities``, sliced by ``by``.
 
@@ -81,8 +83,10 @@ def forecast(
     ``by`` takes any of ``category`` (the stage's forecast category),
     ``stage``, ``owner``, ``pipeline`` and ``period`` (the expected close date's
     period for open deals, the close date's for closed ones; ``period=`` picks
-    day, week, month, quarter or year).  Only opportunities of the given
-    ``pipelines`` count.
+    day, week, month, quarter or year; a closed deal's date is taken in
+    ``tz``, UTC by default, so a deal won at 20:00 in New York on 31 January
+    is in February unless ``tz="America/New_York"``).  Only opportunities of
+    the given ``pipelines`` count.
 
     Open deals add ``amount x probability / 100`` to ``weighted``; won deals
     add their amount to ``booked``; lost deals weigh nothing (they are only
@@ -103,11 +107,13 @@ def forecast(
     moment = aware(as_of, "as_of")
     specs = specs_of(pipelines)
     checked, currency = check_rates(rates, currency)
+    zone = check_tz(tz)
     groups = aggregated(
         opportunities,
         lambda queries: queries.forecast_rows(specs, by=names, as_of=moment, period=period),
         fold_forecast,
-        lambda: _group(opportunities_of(opportunities), specs, names, moment, period),
+        lambda: _group(opportunities_of(opportunities), specs, names, moment, period, zone),
+        zone=zone,
     )
     return finish(groups, names, moment, period, checked, currency)
 
@@ -132,6 +138,7 @@ def _group(
     names: tuple[str, ...],
     moment: datetime | None,
     period: Period,
+    zone: tzinfo | None = None,
 ) -> Groups:
     """Deals and amount sums per (key, currency, kind, probability), in one pass."""
     groups: Groups = {}
@@ -171,7 +178,7 @@ def _group(
         if static and info is not None:
             key = fixed[pair]
         else:
-            key = _key(names, opp, pipeline, category, stage, code, since, period)
+            key = _key(names, opp, pipeline, category, stage, code, since, period, zone)
         amount = opp.amount
         gkey: tuple[tuple[str | None, ...], str | None, int, Decimal]
         if amount is None:
@@ -208,6 +215,7 @@ def _key(
     code: int,
     since: datetime | None,
     period: Period,
+    zone: tzinfo | None,
 ) -> tuple[str | None, ...]:
     out: list[str | None] = []
     for name in names:
@@ -220,16 +228,18 @@ def _key(
         elif name == "pipeline":
             out.append(pipeline)
         else:
-            out.append(_period_of(opp, code, since, period))
+            out.append(_period_of(opp, code, since, period, zone))
     return tuple(out)
 
 
-def _period_of(opp: Opportunity, code: int, since: datetime | None, period: Period) -> str | None:
+def _period_of(
+    opp: Opportunity, code: int, since: datetime | None, period: Period, zone: tzinfo | None
+) -> str | None:
     if code == _OPEN:
         return None if opp.expected_close is None else period_label(opp.expected_close, period)
     if since is None:  # now: the entry into the current stage
         since = opp.history[-1].at if opp.history else opp.created_at
-    return period_label(utc_day(since), period)
+    return period_label(utc_day(since, zone), period)
 
 
 def finish(

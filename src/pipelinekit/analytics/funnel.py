@@ -16,7 +16,7 @@ How a linear funnel counts (the choices users of a funnel report expect):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Final, TypeVar, overload
 
 from ..domain import Lead, Opportunity
@@ -28,6 +28,7 @@ from ._common import (
     aware,
     check_by,
     check_period,
+    check_tz,
     current_stage,
     leads_of,
     opportunities_of,
@@ -85,6 +86,7 @@ def funnel(
     by: str | Sequence[str] = (),
     period: Period = "month",
     leads: Iterable[Lead] | None = None,
+    tz: tzinfo | str | None = None,
 ) -> Funnel:
     """The funnel of each pipeline in ``pipelines`` from the opportunities' stage history.
 
@@ -96,10 +98,12 @@ def funnel(
     created in; ``period=`` picks its length), ``owner`` (the current owner)
     and ``source`` (the channel of the lead it came from: pass ``leads=``, or
     a unit of work, which brings its leads).  With ``as_of=`` only history up
-    to that moment counts.
+    to that moment counts.  Cohorts are calendar dates in ``tz`` (UTC by
+    default).
     """
     names = check_by(by, FUNNEL_DIMENSIONS, "funnel")
     check_period(period)
+    zone = check_tz(tz)
     moment = aware(as_of, "as_of")
     specs = specs_of(pipelines)
     source = isinstance(opportunities, AnalyticsSource)
@@ -117,7 +121,7 @@ def funnel(
             ((None, opp) for opp in opportunities_of(opportunities)),
             specs,
             moment,
-            lambda opp: tuple(_value(name, opp, sources, period) for name in names),
+            lambda opp: tuple(_value(name, opp, sources, period, zone) for name in names),
         )
 
     counts = aggregated(
@@ -127,6 +131,7 @@ def funnel(
         ),
         fold_funnel,
         compute,
+        zone=zone,
     )
     return finish_funnel(counts, specs, names, moment, period)
 
@@ -147,6 +152,7 @@ def lead_funnel(
     as_of: datetime | None = None,
     by: str | Sequence[str] = (),
     period: Period = "month",
+    tz: tzinfo | str | None = None,
 ) -> Funnel:
     """The funnel of leads through their lifecycle (``Lead.status`` and its history).
 
@@ -164,6 +170,7 @@ def lead_funnel(
     """
     names = check_by(by, FUNNEL_DIMENSIONS, "lead funnel")
     check_period(period)
+    zone = check_tz(tz)
     moment = aware(as_of, "as_of")
     specs = specs_of(lifecycle)
     (key,) = specs
@@ -177,8 +184,9 @@ def lead_funnel(
             ((key, lead) for lead in leads_of(leads)),
             specs,
             moment,
-            lambda lead: tuple(_lead_value(name, lead, period) for name in names),
+            lambda lead: tuple(_lead_value(name, lead, period, zone) for name in names),
         ),
+        zone=zone,
     )
     return finish_funnel(counts, specs, names, moment, period)
 
@@ -233,12 +241,16 @@ def _count(
 
 
 def _value(
-    name: str, opp: Opportunity, sources: Mapping[str, str | None], period: Period
+    name: str,
+    opp: Opportunity,
+    sources: Mapping[str, str | None],
+    period: Period,
+    zone: tzinfo | None,
 ) -> str | None:
     if name == "owner":
         return opp.owner
     if name == "cohort":
-        return period_label(utc_day(opp.created_at), period)
+        return period_label(utc_day(opp.created_at, zone), period)
     return None if opp.lead_id is None else sources.get(opp.lead_id)
 
 
@@ -303,6 +315,7 @@ def lead_conversion(
     as_of: datetime | None = None,
     by: str | Sequence[str] = (),
     period: Period = "month",
+    tz: tzinfo | str | None = None,
 ) -> LeadConversion: ...
 
 
@@ -315,6 +328,7 @@ def lead_conversion(
     as_of: datetime | None = None,
     by: str | Sequence[str] = (),
     period: Period = "month",
+    tz: tzinfo | str | None = None,
 ) -> LeadConversion: ...
 
 
@@ -326,6 +340,7 @@ def lead_conversion(
     as_of: datetime | None = None,
     by: str | Sequence[str] = (),
     period: Period = "month",
+    tz: tzinfo | str | None = None,
 ) -> LeadConversion:
     """How many leads became opportunities, and how many of those were won.
 
@@ -334,7 +349,8 @@ def lead_conversion(
     it *converted* if an opportunity linked to it (``Opportunity.lead_id``)
     existed at the moment, and it was *won* if one of them was in a won stage
     of its pipeline then.  ``by`` slices by ``cohort`` (the period the lead
-    was created in), ``owner`` and ``source`` (the lead's channel).  With
+    was created in, as a calendar date in ``tz``, UTC by default), ``owner``
+    and ``source`` (the lead's channel).  With
     ``as_of=`` leads and opportunities created later, and moves after it,
     are left out.
     """
@@ -356,6 +372,7 @@ def lead_conversion(
         )
     names = check_by(by, LEAD_DIMENSIONS, "lead conversion")
     check_period(period)
+    zone = check_tz(tz)
     moment = aware(as_of, "as_of")
     specs = specs_of(opportunities if source is not None else pipelines)
     tallies = aggregated(
@@ -369,7 +386,9 @@ def lead_conversion(
             names,
             moment,
             period,
+            zone,
         ),
+        zone=zone,
     )
     return finish_conversion(tallies, names, moment, period)
 
@@ -392,6 +411,7 @@ def _tally_conversion(
     names: tuple[str, ...],
     moment: datetime | None,
     period: Period,
+    zone: tzinfo | None = None,
 ) -> dict[tuple[str | None, ...], list[int]]:
     kinds = {key: kind_codes(spec) for key, spec in specs.items()}
     status: dict[str, int] = {}  # lead id -> 1 converted, 2 won
@@ -408,7 +428,7 @@ def _tally_conversion(
     for lead in leads:
         if moment is not None and lead.created_at > moment:
             continue
-        segment = tuple(_lead_value(name, lead, period) for name in names)
+        segment = tuple(_lead_value(name, lead, period, zone) for name in names)
         slot = tallies.setdefault(segment, [0, 0, 0])
         slot[0] += 1
         reached = status.get(lead.id, 0)
@@ -419,11 +439,11 @@ def _tally_conversion(
     return tallies
 
 
-def _lead_value(name: str, lead: Lead, period: Period) -> str | None:
+def _lead_value(name: str, lead: Lead, period: Period, zone: tzinfo | None) -> str | None:
     if name == "owner":
         return lead.owner
     if name == "cohort":
-        return period_label(utc_day(lead.created_at), period)
+        return period_label(utc_day(lead.created_at, zone), period)
     return None if lead.source is None else lead.source.channel.value
 
 
