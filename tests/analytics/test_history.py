@@ -125,6 +125,13 @@ def _moved_deal() -> Opportunity:
 def test_reports_before_a_pipeline_change_see_the_deal_where_it_was(both) -> None:
     deal = _moved_deal()
     assert deal.pipeline == "partners"
+    moved = deal.history[-1]
+    assert (moved.from_pipeline, moved.from_stage, moved.pipeline, moved.to_stage) == (
+        "sales",
+        "meeting",
+        "partners",
+        "pilot",
+    )
     by = ("pipeline", "category", "stage")
     for before in both(
         [], [deal], lambda s: analytics.forecast(_deals(s), PIPELINES, as_of=day(25), by=by)

@@ -9,12 +9,19 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from pipelinekit import Channel, Company, Lead, Money, Source, analytics
-from pipelinekit.pipelines import sales_pipeline
+from pipelinekit.pipelines import PipelineBuilder, compile_pipeline, sales_pipeline
 from pipelinekit.storage.sql import SCHEMA_VERSION, sqlite_storage
 from pipelinekit.storage.sql.schema import ANALYTICS_COLUMNS, analytics_values
 
 SALES = sales_pipeline()
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _downgrade_version_3(conn: sa.Connection) -> None:
+    conn.execute(sa.text("DROP TABLE pipelinekit_opportunity_probability_changes"))
+    for kind in ("lead", "opportunity"):
+        table = f"pipelinekit_{kind}_stage_changes"
+        conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN from_pipeline"))
 
 
 def _downgrade_to_version_1(path: Path) -> None:
@@ -23,7 +30,7 @@ def _downgrade_to_version_1(path: Path) -> None:
         for table in ("leads", "prospects", "opportunities"):
             for column in ANALYTICS_COLUMNS:
                 conn.execute(sa.text(f"ALTER TABLE pipelinekit_{table} DROP COLUMN {column}"))
-        conn.execute(sa.text("DROP TABLE pipelinekit_opportunity_probability_changes"))
+        _downgrade_version_3(conn)
         conn.execute(sa.text("UPDATE pipelinekit_schema SET version = 1"))
     engine.dispose()
 
@@ -76,12 +83,24 @@ def test_a_version_2_database_gains_the_probability_history(tmp_path: Path) -> N
     storage.close()
     engine = sa.create_engine(f"sqlite:///{path}")
     with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE pipelinekit_opportunity_probability_changes"))
+        _downgrade_version_3(conn)
         conn.execute(sa.text("UPDATE pipelinekit_schema SET version = 2"))
     engine.dispose()
     deal = SALES.open(name="d", amount=Money(1000, "EUR"), at=T0).entity
     deal = SALES.set_probability(deal, manual=70, actor="ana", at=T0 + timedelta(days=1)).entity
     deal = SALES.fire(deal, "advance", at=T0 + timedelta(days=2)).entity
+    partners = compile_pipeline(
+        PipelineBuilder("partners")
+        .stage("pilot", probability=50)
+        .stage("signed", kind="won")
+        .stage("dropped", kind="lost")
+        .transition("sign", "pilot", "signed")
+        .transition("drop", "pilot", "dropped")
+        .build()
+    )
+    deal = SALES.change_pipeline(
+        deal, partners, mapping={"qualification": "pilot"}, at=T0 + timedelta(days=3)
+    ).entity
     reopened = sqlite_storage(path)
     with reopened.unit_of_work() as uow:
         uow.opportunities.save(deal)
@@ -90,9 +109,11 @@ def test_a_version_2_database_gains_the_probability_history(tmp_path: Path) -> N
     with reopened.unit_of_work(read_only=True) as uow:
         (stored,) = list(uow.opportunities.iterate())
         assert stored.probability_history == deal.probability_history
-        for day in (0, 1, 2):
+        assert stored.history == deal.history
+        assert stored.history[-1].from_pipeline == "sales"
+        for day in (0, 1, 2, 3):
             moment = T0 + timedelta(days=day, hours=1)
-            assert analytics.forecast(uow, SALES, as_of=moment) == analytics.forecast(
-                [deal], SALES, as_of=moment
+            assert analytics.forecast(uow, (SALES, partners), as_of=moment) == analytics.forecast(
+                [deal], (SALES, partners), as_of=moment
             )
     reopened.close()

@@ -226,7 +226,8 @@ def visits(entity: Opportunity | Lead, home: str | None = None) -> tuple[Visit, 
     first = history[0]
     if first.from_stage is not None:
         start = min(entity.created_at, first.at)
-        out.insert(0, Visit(out[0].pipeline, first.from_stage, start))
+        home = out[0].pipeline if lead else first.from_pipeline or out[0].pipeline
+        out.insert(0, Visit(home, first.from_stage, start))
     return tuple(out)
 
 

@@ -24,12 +24,13 @@ class StageChange:
     ``move_to``...).  ``note`` is free text and counts as personal data for
     erasure.  Time in stage is derived from consecutive records.
 
-    ``pipeline`` is the pipeline ``to_stage`` belongs to; a ``change_pipeline``
-    record moves from ``from_stage`` of the pipeline of the record before it
-    to ``to_stage`` of ``pipeline``, so every record says where the entity
-    stood from then on.  A record without a pipeline counts as in the
-    entity's current pipeline.  A history whose first record has a
-    ``from_stage`` means the entity was in that stage from its creation.
+    ``pipeline`` is the pipeline ``to_stage`` belongs to and ``from_pipeline``
+    the one ``from_stage`` belongs to when they differ: a ``change_pipeline``
+    record moves from ``from_stage`` of ``from_pipeline`` to ``to_stage`` of
+    ``pipeline``, so every record says where the entity stood from then on.
+    A record without a pipeline counts as in the entity's current pipeline.
+    A history whose first record has a ``from_stage`` means the entity was in
+    that stage from its creation.
     """
 
     from_stage: str | None
@@ -39,6 +40,7 @@ class StageChange:
     actor: str | None = None
     note: str | None = attrs.field(default=None, repr=False)  # personal data: never in reprs
     pipeline: str | None = None
+    from_pipeline: str | None = None
 
     def __init__(
         self,
@@ -49,6 +51,7 @@ class StageChange:
         actor: str | None = None,
         note: str | None = None,
         pipeline: str | None = None,
+        from_pipeline: str | None = None,
     ) -> None:
         checks = Checks()
         checks.text("$.from_stage", from_stage, required=False, max_length=100)
@@ -58,9 +61,10 @@ class StageChange:
         checks.text("$.actor", actor, required=False, max_length=200)
         checks.free_text("$.note", note)
         checks.text("$.pipeline", pipeline, required=False, max_length=100)
+        checks.text("$.from_pipeline", from_pipeline, required=False, max_length=100)
         checks.done(type(self))
         assert when is not None
-        self.__attrs_init__(from_stage, to_stage, event, when, actor, note, pipeline)
+        self.__attrs_init__(from_stage, to_stage, event, when, actor, note, pipeline, from_pipeline)
 
 
 @attrs.frozen(init=False)

@@ -145,7 +145,9 @@ class Opening(PipelineMachine):
             raise ValidationError(
                 "change_pipeline", [Problem("$.at", "is before the last recorded change")]
             )
-        change = StageChange(stage, new_stage, "change_pipeline", when, actor, note, target.key)
+        change = StageChange(
+            stage, new_stage, "change_pipeline", when, actor, note, target.key, self.key
+        )
         probability, origin = target.stages[new_stage].effective_probability(
             opportunity.manual_probability, opportunity.automated_probability
         )

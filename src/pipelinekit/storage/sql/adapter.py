@@ -408,6 +408,7 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
                             "actor": change.actor,
                             "note": change.note,
                             "pipeline": change.pipeline,
+                            "from_pipeline": change.from_pipeline,
                         }
                     )
             result_doc = data.get("qualification") if kind == "lead" else data.get("fit")
@@ -565,6 +566,7 @@ def _stage_change(row: Any) -> StageChange:
         actor=row["actor"],
         note=row["note"],
         pipeline=row["pipeline"],
+        from_pipeline=row["from_pipeline"],
     )
 
 

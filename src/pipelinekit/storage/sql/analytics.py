@@ -195,14 +195,17 @@ def _frame(
     some = last.c.seq.is_not(None)
     implicit_at = case((first.c.at_us < o.c.created_us, first.c.at_us), else_=o.c.created_us)
     implicit = and_(has_hist, first.c.from_stage.is_not(None), seen(implicit_at))
-    first_pipeline = case((has_hist, home(first)), else_=o.c.pipeline)
+    # the pipeline of the first visit: the one the first row leaves, or enters
+    began = home(first) if lead else func.coalesce(first.c.from_pipeline, home(first))
+    began = case((first.c.from_stage.is_not(None), began), else_=home(first))
+    first_pipeline = case((has_hist, began), else_=o.c.pipeline)
     if moment_us is None:
         pipeline: Any = o.c.pipeline
         stage: Any = o.c.stage
         since: Any = o.c.stage_since_us
         visible: Any = literal(True)
     else:
-        pipeline = case((~has_hist, o.c.pipeline), (some, home(last)), else_=home(first))
+        pipeline = case((~has_hist, o.c.pipeline), (some, home(last)), else_=began)
         stage = case((~has_hist, o.c.stage), (some, last.c.to_stage), else_=first.c.from_stage)
         since = case((~has_hist, o.c.created_us), (some, last.c.at_us), else_=implicit_at)
         visible = case((~has_hist, seen(o.c.created_us)), (some, literal(True)), else_=implicit)
@@ -648,7 +651,7 @@ def _stage_visits(
             .select_from(o.join(first, first.c.entity_id == o.c.id))
             .where(
                 first.c.seq == earliest,
-                func.coalesce(first.c.pipeline, o.c.pipeline) == key,
+                func.coalesce(first.c.from_pipeline, first.c.pipeline, o.c.pipeline) == key,
                 first.c.from_stage.in_(opens),
                 start <= moment_us,
             )

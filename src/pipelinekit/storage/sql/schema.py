@@ -249,6 +249,7 @@ def _history_table(metadata: MetaData, prefix: str, kind: str, parent: Table) ->
         Column("actor", String(200), nullable=True),
         Column("note", Text(), nullable=True),
         Column("pipeline", String(100), nullable=True),
+        Column("from_pipeline", String(100), nullable=True),  # schema version 3
     )
     Index(f"{table.name}_at", table.c.at_us)
     return table
@@ -280,9 +281,15 @@ def _probability_table(metadata: MetaData, prefix: str, parent: Table) -> Table:
 
 
 def _add_probability_history(conn: Connection, tables: Tables) -> None:
-    """Migration 2 -> 3: the probability history table (documents of older versions
-    have no probability history, so there is nothing to backfill)."""
+    """Migration 2 -> 3: the probability history table and the stage history's
+    ``from_pipeline`` column (documents of older versions have neither, so there is
+    nothing to backfill)."""
     tables.probabilities.create(conn)
+    preparer = conn.dialect.identifier_preparer
+    for table in tables.history.values():
+        kind_sql = table.c.from_pipeline.type.compile(dialect=conn.dialect)
+        name = preparer.format_table(table)
+        conn.execute(text(f"ALTER TABLE {name} ADD COLUMN from_pipeline {kind_sql}"))
 
 
 MIGRATIONS[2] = _add_probability_history

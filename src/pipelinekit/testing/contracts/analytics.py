@@ -143,7 +143,16 @@ def opportunities_with_history(
                 st.sampled_from([s.key for s in other.stages if s.kind is StageKind.OPEN])
             )
             at = later()
-            history.append(StageChange(current, target, "change_pipeline", at, pipeline=other.key))
+            history.append(
+                StageChange(
+                    current,
+                    target,
+                    "change_pipeline",
+                    at,
+                    pipeline=other.key,
+                    from_pipeline=spec.key,
+                )
+            )
             spec, current = other, target
             continue
         if spec.stage(current).kind is StageKind.OPEN:
@@ -255,7 +264,9 @@ def replayed_opportunity(opportunity: Opportunity, moment: datetime) -> Opportun
         pipeline = kept[-1].pipeline or opportunity.pipeline
         stage, since = kept[-1].to_stage, kept[-1].at
     elif history and history[0].from_stage is not None and opportunity.created_at <= moment:
-        pipeline, stage = history[0].pipeline or opportunity.pipeline, history[0].from_stage
+        first = history[0]
+        pipeline = first.from_pipeline or first.pipeline or opportunity.pipeline
+        stage = first.from_stage or first.to_stage
     elif not history and opportunity.created_at <= moment:
         pipeline, stage = opportunity.pipeline, opportunity.stage
     else:
