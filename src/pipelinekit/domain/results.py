@@ -5,12 +5,16 @@ that showed its fit (``Prospect.fit``), so the result is part of the domain;
 the strategies that produce results live in :mod:`pipelinekit.qualification`.
 
 Invariant: when a result has both a score and a breakdown, the breakdown's
-points add up *exactly* to the score (checked on construction).  A subject
+points add up *exactly* to the score (checked on construction).  A
+probability model explains itself in log-odds instead: its result carries
+``logit``, the breakdown adds up exactly to ``logit``, and the score is
+:func:`percent_from_logit` of it.  A subject
 that cannot be scored has ``score=None``, never 0.
 """
 
 from __future__ import annotations
 
+import decimal
 import enum
 import operator
 from datetime import UTC, date, datetime
@@ -22,7 +26,13 @@ from ._checks import Checks, to_decimal
 from ._entity import check_tuple
 from .custom import CustomValue, value_problem
 
-__all__ = ["BreakdownLine", "CriterionStatus", "QualificationResult", "Verdict"]
+__all__ = [
+    "BreakdownLine",
+    "CriterionStatus",
+    "QualificationResult",
+    "Verdict",
+    "percent_from_logit",
+]
 
 _POINTS = operator.attrgetter("points")
 # Observed values the fast path accepts without further checks (Decimal and
@@ -30,6 +40,27 @@ _POINTS = operator.attrgetter("points")
 _PLAIN_OBSERVED = frozenset({str, int, bool, date, type(None)})
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
+_CENT = Decimal("0.01")
+_FLOOR = Decimal("0.01")
+_CEILING = Decimal("99.99")
+_PRECISE = decimal.Context(prec=40)
+
+
+def percent_from_logit(logit: Decimal) -> Decimal:
+    """The probability in percent that log-odds ``logit`` stand for, as a score shows it.
+
+    ``100 / (1 + e**-logit)``, rounded half-even to two decimals and kept within
+    ``[0.01, 99.99]``, so a model's estimate never reads as a certain win or loss.
+    Computed with 40 significant digits, the same on every platform.
+    """
+    with decimal.localcontext(_PRECISE):
+        if logit < -300:
+            raw = _ZERO
+        elif logit > 300:
+            raw = Decimal(100)
+        else:
+            raw = Decimal(100) / (_ONE + (-logit).exp())
+    return min(max(raw.quantize(_CENT, rounding=decimal.ROUND_HALF_EVEN), _FLOOR), _CEILING)
 
 
 class Verdict(enum.StrEnum):
@@ -122,6 +153,10 @@ class QualificationResult:
     ``stale`` is true when the verdict is lower than it would be without
     decay: the subject has not been disqualified, its engagement has faded
     (a lifecycle proposal marks it stale instead of demoting it).
+
+    ``logit`` is set by probability models (the predictive strategy): their
+    breakdown lines are log-odds contributions that add up exactly to ``logit``,
+    and ``score`` is :func:`percent_from_logit` of it.
     """
 
     strategy: str
@@ -140,6 +175,7 @@ class QualificationResult:
     subject_id: str | None = None
     children: tuple[QualificationResult, ...] = ()
     stale: bool = False
+    logit: Decimal | None = None
 
     def __init__(
         self,
@@ -159,11 +195,13 @@ class QualificationResult:
         subject_id: str | None = None,
         children: tuple[QualificationResult, ...] | list[QualificationResult] = (),
         stale: bool = False,
+        logit: Decimal | int | str | None = None,
     ) -> None:
         if (
             # Fast path for results strategies build in bulk: every check of the
             # slow path, on values that already have their final types.
-            type(scale_min) is Decimal
+            logit is None
+            and type(scale_min) is Decimal
             and type(scale_max) is Decimal
             and type(coverage) is Decimal
             and type(verdict) is Verdict
@@ -213,9 +251,28 @@ class QualificationResult:
         checks.text("$.subject_id", subject_id, required=False, max_length=128)
         if not isinstance(stale, bool):
             checks.add("$.stale", f"must be true or false, got {type(stale).__name__}")
-        if value is not None and lines and all(isinstance(line, BreakdownLine) for line in lines):
+        odds = None if logit is None else to_decimal(checks, "$.logit", logit)
+        if odds is not None and value is not None and value != percent_from_logit(odds):
+            checks.add(
+                "$.score",
+                f"must be {percent_from_logit(odds)}, the percent of logit {odds}, got {value}",
+            )
+        if odds is not None and value is None:
+            checks.add("$.logit", "must be null when the score is null (nothing was estimated)")
+        explained = value if logit is None else odds
+        if (
+            explained is not None
+            and lines
+            and all(isinstance(line, BreakdownLine) for line in lines)
+        ):
             total = sum((line.points for line in lines), _ZERO)
-            if total != value:
+            if logit is not None and total != explained:
+                checks.add(
+                    "$.breakdown",
+                    f"log-odds add up to {total} but the logit is {explained}: a breakdown must "
+                    "explain the score exactly",
+                )
+            elif logit is None and total != value:
                 checks.add(
                     "$.breakdown",
                     f"points add up to {total} but the score is {value}: a breakdown must "
@@ -229,7 +286,7 @@ class QualificationResult:
         assert kind is not None
         self.__attrs_init__(
             strategy, strategy_version, config_hash, when, value, lo, hi, kind, share, lines,
-            grade, band, knocked, subject_id, nested, stale,
+            grade, band, knocked, subject_id, nested, stale, odds,
         )  # fmt: skip
 
     @property

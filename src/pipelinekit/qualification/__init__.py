@@ -7,6 +7,8 @@
 * :func:`engagement` with :func:`rule` and a decay (:func:`half_life`,
   :func:`step_decay`, :func:`window`, :func:`no_decay`);
 * composites: :func:`weighted`, :func:`matrix` (A1..C3), :func:`gate`;
+* :func:`predictive`, a naive Bayes model learnt from won and lost deals
+  (Odoo-compatible numbers, explained in log-odds);
 * :func:`preview` shows what a draft configuration would change,
   :func:`best_persona` / :func:`to_prospect` turn fitting leads into prospects;
 * :func:`build` / :func:`from_toml` make strategies from configuration, and
@@ -49,6 +51,7 @@ from .icp import (
     present,
 )
 from .personas import PersonaMatch, best_persona, link_prospect, to_prospect
+from .predictive import FrequencyRow, FrequencyTable, PredictiveStrategy, predictive
 from .preview import Change, Preview, preview
 from .registry import (
     GROUP,
@@ -70,12 +73,15 @@ __all__ = [
     "CriterionStatus",
     "Decay",
     "EvaluationError",
+    "FrequencyRow",
+    "FrequencyTable",
     "Grade",
     "Item",
     "MissingData",
     "NumericBand",
     "PersonaMatch",
     "PluginWarning",
+    "PredictiveStrategy",
     "Preview",
     "QualificationResult",
     "Rule",
@@ -113,6 +119,7 @@ __all__ = [
     "one_of",
     "pattern",
     "predicate",
+    "predictive",
     "present",
     "preview",
     "register_qualifier",

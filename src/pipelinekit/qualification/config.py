@@ -51,6 +51,7 @@ from .engagement import Decay, Rule, engagement, half_life, no_decay, rule, step
 from .errors import UnknownQualifier
 from .icp import Criterion, MissingData, NumericBand, bands, icp_fit, one_of, pattern, predicate
 from .icp import present as present_criterion
+from .predictive import predictive
 from .registry import get_qualifier
 
 __all__ = ["build", "from_toml"]
@@ -461,6 +462,28 @@ def build_gate(config: Mapping[str, Any]) -> Strategy:
         return gate(name, children, **options)
 
     return _call(make, _GateSettings, config, "gate")
+
+
+def build_predictive(config: Mapping[str, Any]) -> Strategy:
+    """Build a predictive strategy: ``stages``, ``fields``, ``segment``, learnt ``table``."""
+    known = {
+        "name",
+        "stages",
+        "fields",
+        "segment",
+        "tag_minimum",
+        "qualify_at",
+        "review_at",
+        "table",
+    }
+    unknown = sorted(set(config) - known, key=str)
+    if unknown:
+        raise ValidationError(
+            "predictive", [Problem(f"$.{key}", "unknown setting") for key in unknown]
+        )
+    if "stages" not in config:
+        raise ValidationError("predictive", [Problem("$.stages", "is required")])
+    return predictive(**config)
 
 
 def _build(config: object) -> Strategy:

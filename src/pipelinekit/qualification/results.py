@@ -101,6 +101,7 @@ def result_maker(
         fixed={
             "strategy": strategy, "strategy_version": strategy_version, "config_hash": config_hash,
             "scale_min": scale_min, "scale_max": scale_max, "children": (), "stale": False,
+            "logit": None,
         },
     )  # fmt: skip
     lo, hi = scale_min, scale_max
@@ -157,6 +158,7 @@ def trusted_result(
     subject_id: str | None = None,
     children: tuple[QualificationResult, ...] = (),
     stale: bool = False,
+    logit: Decimal | None = None,
 ) -> QualificationResult:
     """Build a result from parts a strategy has already validated, for batch scoring.
 
@@ -166,11 +168,13 @@ def trusted_result(
     adds up *exactly* to it.  A violation is a strategy bug and raises
     :class:`~pipelinekit.qualification.errors.EvaluationError`.
     """
-    if not names_ok(strategy, strategy_version, config_hash):
-        # Not reached by a valid strategy; the validating constructor says what is wrong.
+    if logit is not None or not names_ok(strategy, strategy_version, config_hash):
+        # A log-odds result, or names a valid strategy never stamps: the validating
+        # constructor checks the logit's promises and says what is wrong.
         return QualificationResult(
             strategy, strategy_version, config_hash, as_of, score, scale_min, scale_max,
             verdict, coverage, breakdown, grade, band, knockouts, subject_id, children, stale,
+            logit,
         )  # fmt: skip
     if score is not None:
         problem = _promise_broken(score, scale_min, scale_max, breakdown)
@@ -178,7 +182,7 @@ def trusted_result(
             raise EvaluationError(strategy, subject_id, problem)
     result: QualificationResult = _build_result(
         strategy, strategy_version, config_hash, as_of, score, scale_min, scale_max, verdict,
-        coverage, breakdown, grade, band, knockouts, subject_id, children, stale,
+        coverage, breakdown, grade, band, knockouts, subject_id, children, stale, None,
     )  # fmt: skip
     return result
 

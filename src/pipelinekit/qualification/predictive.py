@@ -1,0 +1,574 @@
+"""Predictive scoring: a naive Bayes model learnt from won and lost deals, as Odoo scores leads.
+
+The model keeps won/lost counts per *(segment, field, value)* in a
+:class:`FrequencyTable` and estimates the probability that a subject is won:
+
+* every new row starts at 0.1 won and 0.1 lost (smoothing); a count taken
+  back (a deal reopened) never falls below 0.1;
+* a **won** deal adds one won to each of its values and to **every** stage; a
+  **lost** deal adds one lost to each of its values and to every stage up to
+  the one it was lost in (stage order of the pipeline);
+* the prior comes from the first stage: ``W = won(first)``, ``L = lost(first)``,
+  ``P(won) = W / (W + L)``; nothing is estimated while ``W`` or ``L`` is 0;
+* for the subject's stage ``s``: ``pw = won(s) / W`` and ``pl = lost(s) / L``;
+  for any other field value ``v``: ``pw = won(f, v) / Σ won(f, ·)`` and
+  ``pl = lost(f, v) / Σ lost(f, ·)`` within the segment; a value without a row
+  or a field with a zero total is skipped; a tag seen on fewer than
+  ``tag_minimum`` closed deals (50) is ignored;
+* a subject whose segment has no rows (or that has none) is scored on the
+  table pooled over every segment;
+* the score is ``100 * P(won)Πpw / (P(won)Πpw + P(lost)Πpl)``, rounded to two
+  decimals and kept within ``[0.01, 99.99]``; a won deal scores 100 and a lost
+  one 0.
+
+``email_quality`` and ``phone_quality`` are derived fields: ``"correct"`` when
+the subject has an email address (a phone number), else the explicit value
+``"false"``, which is counted rather than skipped.  A lead has no stage yet: it
+is scored as standing at the pipeline's first stage.
+
+The explanation is exact in log-odds: the prior adds ``ln(P(won)/P(lost))``
+and each factor ``ln(pw/pl)`` (points rounded to 12 decimals); the result's
+``logit`` is their sum and its score is
+:func:`~pipelinekit.domain.results.percent_from_logit` of it.  Lines are ranked
+as Odoo's tooltip ranks them: what pushes the score up first, strongest first.
+"""
+
+from __future__ import annotations
+
+import decimal
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from ..domain.results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
+from ..domain.results import percent_from_logit as percent_from_logit
+from ..errors import Problem, ValidationError
+from ._fields import getter, is_missing, path_problem
+from .base import StrategyBase, subject_id
+
+__all__ = [
+    "DERIVED_FIELDS",
+    "FrequencyRow",
+    "FrequencyTable",
+    "PredictiveStrategy",
+    "predictive",
+    "stage_reached",
+]
+
+#: Fields computed from the subject rather than read from one path.
+DERIVED_FIELDS = frozenset({"email_quality", "phone_quality"})
+
+_SMOOTH = Decimal("0.1")
+_ZERO = Decimal(0)
+_HUNDRED = Decimal(100)
+_POINT = Decimal("1e-12")
+_PRECISE = decimal.Context(prec=40)
+_STAGE = "stage"
+_PRIOR = "prior"
+
+
+@attrs.frozen
+class FrequencyRow:
+    """Won and lost counts of one value of one field in one segment (``None``: no segment).
+
+    ``closed`` counts the closed deals behind the row without smoothing (it is
+    what the tag minimum compares against).
+    """
+
+    segment: str | None
+    field: str
+    value: str
+    won: Decimal
+    lost: Decimal
+    closed: int
+
+
+class FrequencyTable:
+    """Won/lost counts per (segment, field, value), updated as deals close and reopen.
+
+    Thread-safe: updates and reads of one table may come from several threads.
+    """
+
+    def __init__(self, rows: Iterable[FrequencyRow] = ()) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[tuple[str | None, str, str], list[Any]] = {}
+        for row in rows:
+            self._rows[(row.segment, row.field, row.value)] = [row.won, row.lost, row.closed]
+
+    def rows(self) -> list[FrequencyRow]:
+        """Every row, sorted by segment, field and value."""
+        with self._lock:
+            items = sorted(self._rows.items(), key=lambda kv: (kv[0][0] or "", kv[0][1:]))
+            return [FrequencyRow(s, f, v, w, lo, c) for (s, f, v), (w, lo, c) in items]
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def add(self, pairs: Iterable[tuple[str | None, str, str]], *, won: bool, delta: int) -> None:
+        """Add ``delta`` (1 or -1) to the won (or lost) count of each (segment, field, value)."""
+        column = 0 if won else 1
+        with self._lock:
+            for key in pairs:
+                row = self._rows.get(key)
+                if row is None:
+                    row = self._rows[key] = [_SMOOTH, _SMOOTH, 0]
+                count = row[column] + delta
+                row[column] = count if count > 0 else _SMOOTH
+                row[2] = max(row[2] + delta, 0)
+
+    def view(self, segment: str | None) -> dict[str, dict[str, tuple[Decimal, Decimal]]]:
+        """Won/lost counts per field and value for ``segment``, pooled when it has no rows."""
+        with self._lock:
+            own = [(k, v) for k, v in self._rows.items() if k[0] == segment]
+            rows = own if segment is not None and own else list(self._rows.items())
+        table: dict[str, dict[str, tuple[Decimal, Decimal]]] = defaultdict(dict)
+        for (_segment, field, value), (won, lost, _closed) in rows:
+            before = table[field].get(value, (_ZERO, _ZERO))
+            table[field][value] = (before[0] + won, before[1] + lost)
+        return table
+
+    def closed_count(self, field: str, value: str) -> int:
+        """Closed deals counted for ``field`` = ``value`` over every segment (no smoothing)."""
+        with self._lock:
+            return sum(
+                c for (_s, f, v), (_w, _l, c) in self._rows.items() if f == field and v == value
+            )
+
+
+def stage_reached(subject: Any, stages: Sequence[str]) -> str | None:
+    """The open stage of ``stages`` a deal stood in last: its own, else the last in its history."""
+    stage = getattr(subject, "stage", None)
+    if stage in stages:
+        return str(stage)
+    for change in reversed(getattr(subject, "history", ()) or ()):
+        if change.from_stage in stages:
+            return str(change.from_stage)
+        if change.to_stage in stages:
+            return str(change.to_stage)
+    return None
+
+
+class PredictiveStrategy(StrategyBase):
+    """A naive Bayes estimate of the probability that a subject is won (see the module docs)."""
+
+    version = "1"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        stages: Sequence[str],
+        fields: Sequence[str],
+        segment: str | None,
+        tag_minimum: int,
+        qualify_at: Decimal,
+        review_at: Decimal,
+        table: FrequencyTable,
+    ) -> None:
+        self.name = name
+        self.stages = tuple(stages)
+        self.fields = tuple(fields)
+        self.segment = segment
+        self.tag_minimum = tag_minimum
+        self.qualify_at = qualify_at
+        self.review_at = review_at
+        self.table = table
+        self._rank = {stage: i for i, stage in enumerate(self.stages)}
+        self._segment = None if segment is None else getter(segment)
+        self._readers = {
+            f: getter(f) for f in self.fields if f not in DERIVED_FIELDS and f != "tags"
+        }
+        self._email = getter("contact.email")
+        self._phone = getter("contact.phone")
+
+    # -- configuration -------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """The settings and the learnt table (a trained model round-trips through build())."""
+        return {
+            "kind": "predictive",
+            "name": self.name,
+            "stages": list(self.stages),
+            "fields": list(self.fields),
+            "segment": self.segment,
+            "tag_minimum": self.tag_minimum,
+            "qualify_at": str(self.qualify_at),
+            "review_at": str(self.review_at),
+            "table": [
+                {
+                    "segment": r.segment,
+                    "field": r.field,
+                    "value": r.value,
+                    "won": str(r.won),
+                    "lost": str(r.lost),
+                    "closed": r.closed,
+                }
+                for r in self.table.rows()
+            ],
+        }
+
+    # -- learning ------------------------------------------------------------------
+    def values(self, subject: Any) -> list[tuple[str, str]]:
+        """The (field, value) pairs of ``subject`` the model counts (stage excluded)."""
+        pairs: list[tuple[str, str]] = []
+        for field in self.fields:
+            if field == "email_quality":
+                pairs.append((field, "false" if is_missing(self._email(subject)) else "correct"))
+            elif field == "phone_quality":
+                pairs.append((field, "false" if is_missing(self._phone(subject)) else "correct"))
+            elif field == "tags":
+                tags = getattr(subject, "tags", None) or ()
+                pairs.extend(("tags", str(tag)) for tag in sorted(tags, key=str))
+            else:
+                value = self._readers[field](subject)
+                if not is_missing(value):
+                    pairs.append((field, _text(value)))
+        return pairs
+
+    def _segment_of(self, subject: Any) -> str | None:
+        if self._segment is None:
+            return None
+        value = self._segment(subject)
+        return None if is_missing(value) else _text(value)
+
+    def record(self, subject: Any, *, won: bool, stage: str | None = None) -> None:
+        """Count a deal that was just won or lost (``stage``: where a lost deal was lost).
+
+        Call it *before* re-scoring, so the new probability already includes the
+        outcome.  ``stage`` defaults to :func:`stage_reached`.
+        """
+        self._update(subject, won=won, stage=stage, delta=1)
+
+    def forget(self, subject: Any, *, won: bool, stage: str | None = None) -> None:
+        """Take back a counted outcome (the deal was reopened); counts never fall below 0.1."""
+        self._update(subject, won=won, stage=stage, delta=-1)
+
+    def learn(self, deals: Iterable[Any]) -> int:
+        """Count every closed deal of ``deals`` (open ones are skipped); returns the count."""
+        counted = 0
+        for deal in deals:
+            outcome = str(getattr(deal, "outcome", "open"))
+            if outcome in ("won", "lost"):
+                self._update(deal, won=outcome == "won", stage=None, delta=1)
+                counted += 1
+        return counted
+
+    def _update(self, subject: Any, *, won: bool, stage: str | None, delta: int) -> None:
+        reached = stage if stage is not None else stage_reached(subject, self.stages)
+        if reached is not None and reached not in self._rank:
+            raise ValidationError(
+                "predictive",
+                [
+                    Problem(
+                        "$.stage", f"unknown stage {reached!r}; stages: {', '.join(self.stages)}"
+                    )
+                ],
+            )
+        segment = self._segment_of(subject)
+        pairs = [(segment, field, value) for field, value in self.values(subject)]
+        if won:
+            pairs.extend((segment, _STAGE, s) for s in self.stages)
+        elif reached is not None:
+            last = self._rank[reached]
+            pairs.extend((segment, _STAGE, s) for s in self.stages[: last + 1])
+        self.table.add(pairs, won=won, delta=delta)
+        self._hash = None
+
+    # -- scoring ---------------------------------------------------------------------
+    def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
+        outcome = str(getattr(subject, "outcome", "open"))
+        ident = subject_id(subject)
+        if outcome in ("won", "lost"):
+            points = _HUNDRED if outcome == "won" else _ZERO
+            line = BreakdownLine(
+                "outcome",
+                CriterionStatus.MATCH if outcome == "won" else CriterionStatus.NO_MATCH,
+                points,
+                f"the deal is {outcome}",
+                outcome,
+            )
+            return QualificationResult(
+                self.name, self.version, self.config_hash, as_of, points, _ZERO, _HUNDRED,
+                Verdict.QUALIFIED if outcome == "won" else Verdict.DISQUALIFIED, Decimal(1),
+                (line,) if explain else (), subject_id=ident,
+            )  # fmt: skip
+        table = self.table.view(self._segment_of(subject))
+        stages = table.get(_STAGE, {})
+        first = stages.get(self.stages[0]) if self.stages else None
+        if first is None or first[0] == 0 or first[1] == 0:
+            return QualificationResult(
+                self.name, self.version, self.config_hash, as_of, None, _ZERO, _HUNDRED,
+                Verdict.INSUFFICIENT_DATA, _ZERO, subject_id=ident,
+            )  # fmt: skip
+        won_first, lost_first = first
+        with decimal.localcontext(_PRECISE):
+            prior = _points(
+                (won_first / (won_first + lost_first)) / (lost_first / (won_first + lost_first))
+            )
+            stage = getattr(subject, "stage", None) or self.stages[0]
+            factors: list[tuple[str, str, Decimal | None, str]] = []
+            counts = stages.get(stage)
+            if counts is None:
+                factors.append((_STAGE, stage, None, f"no closed deal reached stage {stage!r}"))
+            else:
+                pw, pl = counts[0] / won_first, counts[1] / lost_first
+                factors.append(
+                    (
+                        _STAGE,
+                        stage,
+                        _points(pw / pl),
+                        _tally(counts, won_first, lost_first, "at this stage"),
+                    )
+                )
+            known = 0
+            pairs = self.values(subject)
+            for field, value in pairs:
+                if field == "tags" and self.table.closed_count("tags", value) < self.tag_minimum:
+                    factors.append(
+                        (
+                            field,
+                            value,
+                            None,
+                            f"tag seen on fewer than {self.tag_minimum} closed deals",
+                        )
+                    )
+                    continue
+                column = table.get(field, {})
+                counts = column.get(value)
+                won_total = sum((c[0] for c in column.values()), _ZERO)
+                lost_total = sum((c[1] for c in column.values()), _ZERO)
+                if counts is None or won_total == 0 or lost_total == 0:
+                    factors.append((field, value, None, "no closed deal had this value"))
+                    continue
+                known += 1
+                pw, pl = counts[0] / won_total, counts[1] / lost_total
+                factors.append(
+                    (
+                        field,
+                        value,
+                        _points(pw / pl),
+                        _tally(counts, won_total, lost_total, "with this value"),
+                    )
+                )
+        logit = prior + sum((f[2] for f in factors if f[2] is not None), _ZERO)
+        score = percent_from_logit(logit)
+        breakdown: tuple[BreakdownLine, ...] = ()
+        if explain:
+            share = won_first / (won_first + lost_first)
+            ranked = sorted(
+                (f for f in factors if f[2] is not None),
+                key=lambda f: (-(f[2] or _ZERO), f[0], f[1]),
+            )
+            skipped = [f for f in factors if f[2] is None]
+            built = [
+                BreakdownLine(
+                    _PRIOR,
+                    CriterionStatus.PARTIAL,
+                    prior,
+                    f"base rate: {_pct(share)} of closed deals were won",
+                    None,
+                )
+            ]
+            built.extend(_line(f) for f in ranked)
+            built.extend(_line(f) for f in skipped)
+            breakdown = tuple(built)
+        fields = len(self.fields) or 1
+        coverage = min(Decimal(known) / fields, Decimal(1)) if self.fields else Decimal(1)
+        verdict = (
+            Verdict.QUALIFIED
+            if score >= self.qualify_at
+            else Verdict.REVIEW
+            if score >= self.review_at
+            else Verdict.NURTURE
+        )
+        return QualificationResult(
+            self.name, self.version, self.config_hash, as_of, score, _ZERO, _HUNDRED, verdict,
+            coverage, breakdown, subject_id=ident, logit=logit,
+        )  # fmt: skip
+
+    def factors(self, subject: Any) -> Iterator[tuple[str, str, Decimal]]:
+        """Odoo's per-factor view: (field, value, pw / (pw + pl)); above 0.5 pushes up."""
+        with decimal.localcontext(_PRECISE):
+            result = self._evaluate(subject, _EPOCH, True)
+            for line in result.breakdown:
+                if line.criterion in (_PRIOR, "outcome") or line.status is CriterionStatus.UNKNOWN:
+                    continue
+                ratio = line.points.exp()
+                yield (
+                    line.criterion,
+                    str(line.observed),
+                    (ratio / (1 + ratio)).quantize(Decimal("0.0001")),
+                )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _points(ratio: Decimal) -> Decimal:
+    with decimal.localcontext(_PRECISE):
+        return ratio.ln().quantize(_POINT)
+
+
+def _tally(counts: tuple[Decimal, Decimal], won: Decimal, lost: Decimal, where: str) -> str:
+    return f"won {counts[0]} of {won}, lost {counts[1]} of {lost} {where}"
+
+
+def _pct(share: Decimal) -> str:
+    return f"{(share * 100).quantize(Decimal('0.1'))} %"
+
+
+def _line(factor: tuple[str, str, Decimal | None, str]) -> BreakdownLine:
+    field, value, points, reason = factor
+    if points is None:
+        return BreakdownLine(field, CriterionStatus.UNKNOWN, _ZERO, f"skipped: {reason}", value)
+    status = (
+        CriterionStatus.MATCH
+        if points > 0
+        else CriterionStatus.NO_MATCH
+        if points < 0
+        else CriterionStatus.PARTIAL
+    )
+    push = "pushes up" if points > 0 else "pushes down" if points < 0 else "neutral"
+    return BreakdownLine(field, status, points, f"{push}: {reason}", value)
+
+
+def _text(value: object) -> str:
+    if hasattr(value, "value") and isinstance(value.value, str):
+        return str(value.value)
+    return str(value)
+
+
+def predictive(
+    name: str = "predictive",
+    *,
+    stages: Sequence[str],
+    fields: Sequence[str] = (
+        "email_quality",
+        "phone_quality",
+        "company.country",
+        "source.channel",
+        "tags",
+    ),
+    segment: str | None = None,
+    tag_minimum: int = 50,
+    qualify_at: Decimal | int | str = 60,
+    review_at: Decimal | int | str = 30,
+    table: Iterable[FrequencyRow | Mapping[str, Any]] = (),
+) -> PredictiveStrategy:
+    """A predictive strategy over the pipeline's open ``stages`` (in order) and ``fields``.
+
+    ``segment`` is the field that splits the counts (Odoo's sales team, e.g.
+    ``"owner"`` or ``"custom.team"``).  ``table`` restores learnt counts (rows or
+    the mappings :meth:`PredictiveStrategy.config` writes).  Raises
+    :class:`~pipelinekit.ValidationError` listing every problem.
+    """
+    problems: list[Problem] = []
+    if not isinstance(name, str) or not name.strip():
+        problems.append(Problem("$.name", "must be a non-empty name"))
+    if isinstance(stages, str) or not isinstance(stages, Sequence) or not stages:
+        problems.append(Problem("$.stages", "must list the pipeline's open stages in order"))
+        stages = ()
+    else:
+        for i, stage in enumerate(stages):
+            if not isinstance(stage, str) or not stage:
+                problems.append(Problem(f"$.stages[{i}]", "must be a stage key"))
+        if len(set(stages)) != len(stages):
+            problems.append(Problem("$.stages", "lists a stage twice"))
+    if isinstance(fields, str) or not isinstance(fields, Sequence):
+        problems.append(Problem("$.fields", "must be a list of field paths"))
+        fields = ()
+    for i, field in enumerate(fields):
+        if field in DERIVED_FIELDS or field == "tags":
+            continue
+        problem = path_problem(field)
+        if problem is not None:
+            problems.append(Problem(f"$.fields[{i}]", problem))
+    if segment is not None and path_problem(segment) is not None:
+        problems.append(Problem("$.segment", str(path_problem(segment))))
+    if isinstance(tag_minimum, bool) or not isinstance(tag_minimum, int) or tag_minimum < 0:
+        problems.append(
+            Problem("$.tag_minimum", f"must be a whole number >= 0, got {tag_minimum!r}")
+        )
+    thresholds: list[Decimal] = []
+    for key, value in (("qualify_at", qualify_at), ("review_at", review_at)):
+        try:
+            number = Decimal(str(value)) if not isinstance(value, bool | float) else None
+        except decimal.InvalidOperation:
+            number = None
+        if number is None or not number.is_finite() or not 0 <= number <= 100:
+            problems.append(Problem(f"$.{key}", f"must be a number from 0 to 100, got {value!r}"))
+            number = _ZERO
+        thresholds.append(number)
+    rows = _rows(table, problems)
+    if problems:
+        raise ValidationError("predictive", problems)
+    return PredictiveStrategy(
+        name,
+        stages=stages,
+        fields=fields,
+        segment=segment,
+        tag_minimum=tag_minimum,
+        qualify_at=thresholds[0],
+        review_at=thresholds[1],
+        table=FrequencyTable(rows),
+    )
+
+
+def _rows(
+    table: Iterable[FrequencyRow | Mapping[str, Any]], problems: list[Problem]
+) -> list[FrequencyRow]:
+    rows: list[FrequencyRow] = []
+    if isinstance(table, str | bytes) or not isinstance(table, Iterable):
+        problems.append(Problem("$.table", "must be a list of rows"))
+        return rows
+    for i, item in enumerate(table):
+        if isinstance(item, FrequencyRow):
+            rows.append(item)
+            continue
+        path = f"$.table[{i}]"
+        if not isinstance(item, Mapping):
+            problems.append(
+                Problem(path, "must be a row {segment, field, value, won, lost, closed}")
+            )
+            continue
+        unknown = set(item) - {"segment", "field", "value", "won", "lost", "closed"}
+        for key in sorted(unknown, key=str):
+            problems.append(Problem(f"{path}.{key}", "unknown key"))
+        segment, field, value = item.get("segment"), item.get("field"), item.get("value")
+        if segment is not None and not isinstance(segment, str):
+            problems.append(Problem(f"{path}.segment", "must be text or null"))
+        for key, text in (("field", field), ("value", value)):
+            if not isinstance(text, str) or not text:
+                problems.append(Problem(f"{path}.{key}", "must be non-empty text"))
+        counts: list[Decimal] = []
+        for key in ("won", "lost"):
+            raw = item.get(key)
+            try:
+                number = (
+                    Decimal(raw)
+                    if isinstance(raw, str | int) and not isinstance(raw, bool)
+                    else None
+                )
+            except decimal.InvalidOperation:
+                number = None
+            if number is None or not number.is_finite() or number < _SMOOTH:
+                problems.append(Problem(f"{path}.{key}", f"must be a count >= 0.1, got {raw!r}"))
+                number = _SMOOTH
+            counts.append(number)
+        closed = item.get("closed", 0)
+        if isinstance(closed, bool) or not isinstance(closed, int) or closed < 0:
+            problems.append(
+                Problem(f"{path}.closed", f"must be a whole number >= 0, got {closed!r}")
+            )
+            closed = 0
+        if (
+            isinstance(field, str)
+            and isinstance(value, str)
+            and (segment is None or isinstance(segment, str))
+        ):
+            rows.append(FrequencyRow(segment, field, value, counts[0], counts[1], closed))
+    return rows
