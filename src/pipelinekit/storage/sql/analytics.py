@@ -233,11 +233,13 @@ def _frame(
             current = case((pipeline == stages.spec.key, current), else_=null())
         level = _greater(agg.c.level_rows, start)
         columns.append(case((level.is_(None), current), else_=level).label("level_open"))
-    joined = (
-        o.outerjoin(agg, agg.c.entity_id == o.c.id)
-        .outerjoin(first, and_(first.c.entity_id == o.c.id, first.c.seq == agg.c.first_seq))
-        .outerjoin(last, and_(last.c.entity_id == o.c.id, last.c.seq == agg.c.last_seq))
+    joined = o.outerjoin(agg, agg.c.entity_id == o.c.id).outerjoin(
+        first, and_(first.c.entity_id == o.c.id, first.c.seq == agg.c.first_seq)
     )
+    if moment_us is not None:  # now, the entity's own columns say where it is
+        joined = joined.outerjoin(
+            last, and_(last.c.entity_id == o.c.id, last.c.seq == agg.c.last_seq)
+        )
     return select(*columns).select_from(joined).subquery()
 
 
