@@ -3,6 +3,9 @@
 ``suite`` (loaded here) suits a shared, loaded machine: no deadline, and no health
 check that fails only because generating entities is slow under load.
 
+``fuzz`` runs every property at 2,000 examples, for long runs of the fuzz suite
+(``pytest tests/fuzz --hypothesis-profile=fuzz``).
+
 ``mutation`` is loaded only by mutation runs (``[tool.mutmut] pytest_add_cli_args``
 passes ``--hypothesis-profile=mutation``; see ``tests/mutation/run.py``): fewer
 examples, the same examples on every run so that a score is reproducible, and
@@ -38,6 +41,8 @@ settings.register_profile(
     database=None,
     print_blob=False,
 )
+# long runs of the fuzz properties (tests/fuzz/test_properties.py): 2,000 examples per test
+settings.register_profile("fuzz", settings.get_profile("suite"), max_examples=2000)
 # HYPOTHESIS_PROFILE or --hypothesis-profile=NAME (applied after this) picks another one.
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 

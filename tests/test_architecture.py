@@ -27,6 +27,7 @@ RANKS: dict[str, int] = {
     "clock": 0,
     "_slots": 0,
     "_plugins": 0,
+    "_decoding": 0,
     # the domain: entities, values, qualification results
     "domain": 1,
     # structuring plain data (every loader's validation)

@@ -23,7 +23,9 @@ source = pk.Source("referral")
 person = pk.Person.of("Ada", email="ada@example.com", seniority="vp")
 lead: pk.Lead = pk.Lead.create(contact=person, source=source, at=now)
 lead_id: pk.LeadId = lead.id
-deal = pk.Opportunity.create(name="Deal", pipeline="sales", stage="s", probability="12.5", at=now)
+deal = pk.Opportunity.create(
+    name="Deal", pipeline="sales", stage="s", probability=pk.Probability.percent("12.5"), at=now
+)
 again: pk.Lead = pk.from_dict(pk.Lead, pk.to_dict(lead))
 """
 

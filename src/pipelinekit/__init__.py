@@ -37,8 +37,10 @@ if TYPE_CHECKING:
         Outcome,
         Person,
         PhoneNumber,
+        Probability,
         ProbabilityChange,
         ProbabilitySource,
+        ProbabilityUnit,
         Prospect,
         ProspectId,
         QualificationResult,
@@ -94,7 +96,7 @@ if TYPE_CHECKING:
         weighted,
     )
     from .qualification import build as build_qualifier
-    from .serialization import SCHEMA_VERSION, from_dict, from_json, to_dict, to_json
+    from .serialization import SCHEMA_VERSION, from_dict, from_input, from_json, to_dict, to_json
     from .storage import (
         ConcurrencyConflict,
         DuplicateExternalId,
@@ -147,8 +149,10 @@ __all__ = [
     "PipelineSpec",
     "PipelinekitError",
     "PluginWarning",
+    "Probability",
     "ProbabilityChange",
     "ProbabilitySource",
+    "ProbabilityUnit",
     "Problem",
     "Proposal",
     "Prospect",
@@ -176,6 +180,7 @@ __all__ = [
     "describe",
     "engagement",
     "from_dict",
+    "from_input",
     "from_json",
     "gate",
     "icp_fit",
@@ -202,9 +207,9 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "domain": (
         "BreakdownLine", "Channel", "Company", "CriterionStatus", "CustomValue",
         "EmailAddress", "Event", "FrozenMap", "Lead", "LeadId", "Money", "Opportunity",
-        "OpportunityId", "Outcome", "Person", "PhoneNumber", "ProbabilityChange",
-        "ProbabilitySource", "Prospect",
-        "ProspectId", "QualificationResult", "Seniority", "Source", "StageChange", "Verdict",
+        "OpportunityId", "Outcome", "Person", "PhoneNumber", "Probability",
+        "ProbabilityChange", "ProbabilitySource", "ProbabilityUnit", "Prospect", "ProspectId",
+        "QualificationResult", "Seniority", "Source", "StageChange", "Verdict",
         "custom_fields",
     ),
     "errors": (
@@ -224,7 +229,9 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "describe", "engagement", "gate", "icp_fit", "matrix", "preview", "register_qualifier",
         "to_prospect", "weighted",
     ),
-    "serialization": ("SCHEMA_VERSION", "from_dict", "from_json", "to_dict", "to_json"),
+    "serialization": (
+        "SCHEMA_VERSION", "from_dict", "from_input", "from_json", "to_dict", "to_json",
+    ),
     "storage": (
         "ConcurrencyConflict", "DuplicateExternalId", "NotFound", "StorageError",
         "memory_storage",

@@ -88,7 +88,11 @@ class PluginSource(Generic[T]):
             return None
         try:
             return self._make(name, point.load())
-        except Exception as error:  # one broken plugin must not break the others
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:
+            # One broken plugin must not break the others, nor end the process: a
+            # plugin calling sys.exit() at import is contained like any other error.
             reason = f"{type(error).__name__}: {error}"
             with self._lock:
                 first = name not in self._broken

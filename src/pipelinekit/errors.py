@@ -23,7 +23,14 @@ __all__ = [
 
 
 class PipelinekitError(Exception):
-    """Root of every error raised by pipelinekit."""
+    """Root of every error raised by pipelinekit.
+
+    ``retryable`` says whether running the same unit of work again, from a
+    fresh read, may succeed (:meth:`pipelinekit.storage.Storage.run` retries
+    exactly those).
+    """
+
+    retryable: bool = False
 
 
 @attrs.frozen

@@ -23,11 +23,13 @@ from typing import Any, TypeVar
 
 import attrs
 
+from .clock import Clock, resolve_time
 from .domain.companies import Company
 from .domain.contacts import EmailAddress, Person, PhoneNumber
 from .domain.custom import EMPTY, CustomValue, FrozenMap
 from .domain.engagement import Event
 from .domain.history import ProbabilityChange, StageChange
+from .domain.ids import new_id
 from .domain.leads import Lead
 from .domain.money import Money
 from .domain.opportunities import Opportunity
@@ -35,11 +37,20 @@ from .domain.prospects import Prospect
 from .domain.results import BreakdownLine, QualificationResult
 from .domain.sources import Source
 from .errors import Problem, ValidationError
-from .validation import Invalid, Structurer, decimal, each_value, json_type
+from .validation import (
+    Invalid,
+    Structurer,
+    check_data,
+    decimal,
+    decode_json,
+    each_value,
+    json_type,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
     "from_dict",
+    "from_input",
     "from_json",
     "register_migration",
     "to_dict",
@@ -98,6 +109,10 @@ def _custom_value(value: Any) -> CustomValue:
     # custom values are tagged where JSON has no type of its own
     if value is None or isinstance(value, str | int):  # bool is an int
         return value
+    if isinstance(value, Decimal):  # as the constructors take them, from Python data
+        return decimal(value)
+    if isinstance(value, date):  # a datetime is a date; FrozenMap refuses naive ones
+        return value
     if isinstance(value, dict) and len(value) == 1:
         ((tag, raw),) = value.items()
         if tag == "decimal":
@@ -111,12 +126,14 @@ def _custom_value(value: Any) -> CustomValue:
 
 
 def _frozen_map(value: Any) -> FrozenMap:
+    if value is None:  # as the constructors take it: no custom fields
+        return EMPTY
     if not isinstance(value, Mapping):
         raise Invalid(f"must be a mapping, got {json_type(value)}")
     if not value:
         return EMPTY
-    # every value structured and checked here, so it can be wrapped as it is
-    return FrozenMap._trusted(each_value(value, _custom_value))
+    # the keys and values checked as the constructors check them (non-empty keys, no NUL)
+    return FrozenMap(each_value(value, _custom_value))
 
 
 def _text(value: Any) -> str:
@@ -168,6 +185,7 @@ def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
         raise ValidationError(
             cls.__name__, [Problem("$", f"must be an object, got {json_type(data)}")]
         )
+    check_data(data, cls.__name__)
     payload = dict(data)
     if cls in ENTITIES:
         payload = _migrate(cls, payload)
@@ -184,20 +202,86 @@ def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
     return _STRUCTURER.structure(payload, cls, subject=cls.__name__)
 
 
+#: Keys of a new entity that the server sets, never the client (refused by from_input).
+SERVER_OWNED: Mapping[type, tuple[str, ...]] = {
+    Lead: (
+        "id",
+        "version",
+        "schema_version",
+        "created_at",
+        "updated_at",
+        "status",
+        "history",
+        "qualification",
+        "prospect_id",
+        "opportunity_id",
+    ),
+    Prospect: ("id", "version", "schema_version", "created_at", "updated_at", "fit"),
+}
+
+
+def from_input(
+    cls: type[T], data: Mapping[str, Any], *, at: datetime | None = None, clock: Clock | None = None
+) -> T:
+    """Build a *new* ``Lead`` or ``Prospect`` from a client's data (an API request body).
+
+    The server's part is filled in: a fresh id, ``created_at`` and
+    ``updated_at`` at ``at`` (else ``clock.now()``, else the system clock),
+    version 0.  Keys only the server sets (``id``, ``version``, ``created_at``,
+    ``status``, ``history``, ``qualification``...: :data:`SERVER_OWNED`) are
+    refused with their paths, together with every other problem
+    (:class:`~pipelinekit.ValidationError`).  Opportunities are opened
+    through their pipeline (``pipeline.open(...)``), which sets the stage.
+
+    >>> at = datetime.fromisoformat("2026-03-02T09:00:00+00:00")
+    >>> lead = from_input(Lead, {"company": {"name": "Acme"}, "tags": ["web"]}, at=at)
+    >>> (lead.company.name, lead.status, lead.version, lead.created_at.isoformat())
+    ('Acme', 'new', 0, '2026-03-02T09:00:00+00:00')
+    """
+    if cls not in SERVER_OWNED:
+        raise TypeError(
+            f"from_input() builds new leads and prospects, not {cls!r}; "
+            "open opportunities through their pipeline (pipeline.open(...))"
+        )
+    if not isinstance(data, Mapping):
+        raise ValidationError(
+            cls.__name__, [Problem("$", f"must be an object, got {json_type(data)}")]
+        )
+    owned = SERVER_OWNED[cls]
+    problems = [
+        Problem(f"$.{key}", "is set by the server, not by the client")
+        for key in owned
+        if key in data
+    ]
+    now = resolve_time(at, clock)
+    stamp = now.isoformat()
+    payload = {k: v for k, v in data.items() if k not in owned}
+    payload.update(id=new_id(now), created_at=stamp, updated_at=stamp)
+    built: T | None = None
+    try:
+        built = from_dict(cls, payload)
+    except ValidationError as error:
+        problems.extend(error.problems)
+    if problems or built is None:
+        raise ValidationError(cls.__name__, sorted(problems, key=lambda p: p.path))
+    return built
+
+
 def to_json(obj: Any, *, indent: int | None = None) -> str:
     """Return ``obj`` as a JSON string (see :func:`to_dict`)."""
     return json.dumps(to_dict(obj), indent=indent, ensure_ascii=False)
 
 
 def from_json(cls: type[T], text: str | bytes) -> T:
-    """Build a ``cls`` from a JSON string (see :func:`from_dict`)."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValidationError(
-            cls.__name__, [Problem("$", f"is not valid JSON: {error.msg} at line {error.lineno}")]
-        ) from error
-    return from_dict(cls, data)
+    """Build a ``cls`` from JSON text, a ``str`` or UTF-8/16/32 ``bytes`` (see :func:`from_dict`).
+
+    Text that is not JSON, bytes that are not text, and input beyond the
+    decoding limits (:mod:`pipelinekit.validation`) raise a
+    :class:`~pipelinekit.ValidationError` like any other refused input.
+    """
+    if cls not in ENTITIES and cls not in VALUES:
+        raise TypeError(f"from_json() builds pipelinekit entities and value objects, not {cls!r}")
+    return from_dict(cls, decode_json(text, cls.__name__))
 
 
 def _migrate(cls: type, payload: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,13 @@ cattrs converter is never touched): a fast one for valid input, and a
 detailed one that runs only to explain refused input.  A plugin author can
 use :func:`structure` (or a :class:`Structurer` of their own, with hooks for
 their types) to read a qualifier configuration the same way.
+
+Before structuring, every loader reads its input through one decoding
+boundary (:func:`decode_json`, :func:`decode_toml`, :func:`check_data`):
+nesting deeper than :data:`MAX_DEPTH`, numbers of more than
+:data:`MAX_DIGITS` digits or beyond ``1e±``:data:`MAX_EXPONENT`, strings longer
+than :data:`MAX_TEXT` or holding lone surrogates, and bytes that are not
+UTF-8 are problems with their paths, like any other.
 """
 
 from __future__ import annotations
@@ -40,13 +47,35 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn, override
 
+from ._decoding import (
+    MAX_DEPTH,
+    MAX_DIGITS,
+    MAX_EXPONENT,
+    MAX_TEXT,
+    check_data,
+    data_problems,
+    decimal_problem,
+    decode_json,
+    decode_toml,
+    json_problems,
+)
 from .errors import Problem, ValidationError
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_DIGITS",
+    "MAX_EXPONENT",
+    "MAX_TEXT",
     "Invalid",
     "Structurer",
+    "check_data",
+    "data_problems",
     "decimal",
+    "decimal_problem",
+    "decode_json",
+    "decode_toml",
     "each_value",
+    "json_problems",
     "json_type",
     "key_of",
     "structure",
@@ -137,6 +166,9 @@ def decimal(value: object, _: object = None) -> Decimal:
         raise Invalid(f"must be a decimal number, got {json_type(value)}")
     if not result.is_finite():
         raise Invalid(f"must be a finite number, got {value!r}")
+    problem = decimal_problem(result)
+    if problem is not None:
+        raise Invalid(problem)
     return result
 
 
@@ -174,7 +206,10 @@ def _enum(kind: type[enum.Enum]) -> Hook:
         try:
             return kind(value)
         except ValueError:
-            raise Invalid(f"must be one of {choices}; got {value!r}") from None
+            names = [str(member.value) for member in kind]
+            close = difflib.get_close_matches(str(value), names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise Invalid(f"must be one of {choices}; got {value!r}{hint}") from None
 
     return structure
 
@@ -509,23 +544,72 @@ def _renamed(cl: type) -> dict[str, Any]:
 
 
 def _attrs_hook(conv: cattrs.Converter, cl: type) -> Callable[[object, object], object]:
-    """cattrs' generated hook, plus unknown keys reported *with* the field problems."""
+    """cattrs' generated hook, plus unknown keys and the class's own checks of the fields
+    that are valid reported *with* the problems of the fields that are not."""
     inner: Callable[[Any, Any], object] = make_dict_structure_fn(cl, conv, **_renamed(cl))
     allowed = frozenset(key_of(a) for a in attrs.fields(cl) if a.init)
 
     def structure(value: object, kind: object) -> object:
         if not isinstance(value, Mapping):
             raise Invalid(f"must be a mapping, got {json_type(value)}")
-        if allowed.issuperset(value):
-            return inner(value, kind)
-        unknown = ForbiddenExtraKeysError("", cl, set(value.keys() - allowed))
+        errors: list[Exception] = []
         try:
-            inner(value, kind)
+            result = inner(value, kind)
         except ClassValidationError as error:
-            raise ClassValidationError(error.message, [*error.exceptions, unknown], cl) from None
-        raise ClassValidationError(f"While structuring {cl.__name__}", [unknown], cl)
+            errors.extend(error.exceptions)
+            errors.extend(_own_checks(conv, cl, value))
+        except ValidationError as error:  # the class's own checks, every field well-typed
+            errors.append(error)
+        else:
+            if allowed.issuperset(value):
+                return result
+        if not allowed.issuperset(value):
+            errors.append(ForbiddenExtraKeysError("", cl, set(value.keys() - allowed)))
+        raise ClassValidationError(f"While structuring {cl.__name__}", errors, cl)
 
     return structure
+
+
+def _own_checks(conv: cattrs.Converter, cl: type, value: Mapping[Any, Any]) -> list[Exception]:
+    """The problems ``cl``'s constructor finds with the fields that structure validly.
+
+    The refused fields are handed over as ``None``; what the constructor then says
+    about them (or about the object as a whole, ``$``) is dropped, since the field's
+    own problem is already reported.
+    """
+    arguments: dict[str, Any] = {}
+    refused: list[str] = []
+    for field in _fields(cl):
+        if not field.init:
+            continue
+        key, alias = key_of(field), str(field.alias)
+        if key not in value:
+            if field.default is attrs.NOTHING:
+                refused.append(key)
+                arguments[alias] = None
+            continue
+        try:
+            arguments[alias] = conv.structure(value[key], cast("type[Any]", field.type))
+        except Exception:
+            refused.append(key)
+            arguments[alias] = None
+    if not refused:  # every field structured: the constructor's own error is reported
+        return []
+    try:
+        cl(**arguments)
+    except ValidationError as error:
+
+        def own(problem: Problem) -> bool:
+            at = problem.path
+            return at != "$" and not any(
+                at == f"$.{key}" or at.startswith((f"$.{key}.", f"$.{key}[")) for key in refused
+            )
+
+        kept = [p for p in error.problems if own(p)]
+        return [ValidationError(error.subject, kept)] if kept else []
+    except Exception:  # a constructor that cannot take None for a refused field
+        return []
+    return []
 
 
 # -- flattening cattrs' exception tree into problems -------------------------------------

@@ -93,7 +93,7 @@ def test_money_axes_read_as_money_and_the_legend_sits_outside_the_data() -> None
     assert not legend.get_window_extent(renderer).overlaps(plot)
     colours = {patch.get_facecolor() for patch in axes.patches}
     assert len(colours) == 2  # booked and weighted stand apart
-    assert "as of 2026-07-24 09:00 UTC" in axes.get_title()
+    assert "as of 2026-07-24 09:00 UTC" in axes.get_title("left")
 
 
 def test_the_time_in_stage_legend_leaves_the_top_bar_visible() -> None:
@@ -109,13 +109,13 @@ def test_the_time_in_stage_legend_leaves_the_top_bar_visible() -> None:
         (legend,) = figure.legends
         assert not legend.get_window_extent(renderer).overlaps(axes.get_window_extent(renderer))
         assert _overlaps(figure, "y") == []
-        assert "as of" in axes.get_title()
+        assert "as of" in axes.get_title("left")
 
 
 def test_the_funnel_title_names_the_segment_and_the_moment() -> None:
     deals = [d.evolve(owner="ana") for d in _deals(3, timedelta(days=31))]
     report = analytics.funnel(deals, SALES, by="owner", as_of=T0 + timedelta(days=3))
     figure = charts.funnel_chart(report, pipeline="sales", segment=("ana",))
-    title = figure.axes[0].get_title()
+    title = figure.axes[0].get_title("left")
     assert "owner=ana" in title
     assert "as of 2026-01-08 09:00 UTC" in title

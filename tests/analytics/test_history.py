@@ -19,6 +19,7 @@ from pipelinekit import (
     Lead,
     Money,
     Opportunity,
+    Probability,
     ProbabilityChange,
     StageChange,
     ValidationError,
@@ -178,7 +179,9 @@ def test_reports_before_a_pipeline_change_see_the_deal_where_it_was(both) -> Non
 
 def test_a_past_forecast_uses_the_manual_probability_in_force_then(both) -> None:
     deal = SALES.open(name="Manual", amount=Money(1000, "EUR"), at=day(0)).entity
-    deal = SALES.set_probability(deal, manual=70, actor="ana", at=day(1)).entity
+    deal = SALES.set_probability(
+        deal, manual=Probability.percent(70), actor="ana", at=day(1)
+    ).entity
     deal = SALES.fire(deal, "advance", at=day(2)).entity  # the manual value stays in force
     deal = SALES.set_probability(deal, clear_manual=True, actor="bo", at=day(3)).entity
     deal = SALES.fire(deal, "advance", at=day(4)).entity
@@ -198,9 +201,24 @@ def test_a_past_forecast_uses_the_manual_probability_in_force_then(both) -> None
 
 def test_an_unchanged_layer_is_not_recorded() -> None:
     deal = SALES.open(name="Same", amount=Money(1000, "EUR"), at=day(0)).entity
-    deal = SALES.set_probability(deal, manual=50, at=day(1)).entity
-    again = SALES.set_probability(deal, manual="50.0", automated=30, at=day(2)).entity
+    deal = SALES.set_probability(deal, manual=Probability.percent(50), at=day(1)).entity
+    again = SALES.set_probability(  # the same value in another unit is no change
+        deal, manual=Probability.fraction("0.5"), automated=Probability.percent(30), at=day(2)
+    ).entity
     assert [c.layer for c in again.probability_history] == ["manual", "automated"]
+
+
+def test_the_history_keeps_the_canonical_percent_whatever_the_unit_given() -> None:
+    deal = SALES.open(name="Units", amount=Money(1000, "EUR"), at=day(0)).entity
+    deal = SALES.set_probability(deal, automated=Probability.fraction("0.35"), at=day(1)).entity
+    deal = SALES.set_probability(deal, automated=Probability.percent("12.5"), at=day(2)).entity
+    assert deal.probability_history == (
+        ProbabilityChange("automated", None, Decimal(35), day(1)),
+        ProbabilityChange("automated", Decimal(35), Decimal("12.5"), day(2)),
+    )
+    assert deal.automated_probability == Decimal("12.5")
+    weighted = analytics.forecast([deal], SALES, as_of=day(1.5), by=()).lines[0].weighted
+    assert weighted == Decimal(350)
 
 
 # -- standard velocity -----------------------------------------------------------------------------

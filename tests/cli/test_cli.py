@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 import sysconfig
@@ -57,15 +58,18 @@ def test_end_to_end_demo_import_qualify_report(
         deals = list(uow.opportunities.iterate())
     assert len(leads) == demo["leads"] == 150
     assert len(deals) == demo["opportunities"] > 0
-    funnel = {row["step"]: row["count"] for row in demo["funnel"]}
-    assert funnel["leads"] == 150
-    assert funnel["initial_contact"] == len(deals) == sum(x.status == "converted" for x in leads)
-    assert funnel["closed_won"] == sum(d.outcome == "won" for d in deals)
+    lead_funnel = {row["step"]: row["count"] for row in demo["lead_funnel"]}
+    deal_funnel = {row["step"]: row["count"] for row in demo["deal_funnel"]}
+    assert lead_funnel["new"] == 150
+    converted = sum(x.status == "converted" for x in leads)
+    assert lead_funnel["converted"] == converted == len(deals) == deal_funnel["initial_contact"]
+    assert deal_funnel["closed_won"] == sum(d.outcome == "won" for d in deals)
     by_source = {row["source"]: row for row in demo["by_source"]}
     assert sum(row["leads"] for row in by_source.values()) == 150
-    assert sum(row["won"] for row in by_source.values()) == funnel["closed_won"]
-    counts = [row["count"] for row in demo["funnel"]]
-    assert counts == sorted(counts, reverse=True)  # a funnel only narrows
+    assert sum(row["won"] for row in by_source.values()) == deal_funnel["closed_won"]
+    for funnel in ("lead_funnel", "deal_funnel"):
+        counts = [row["count"] for row in demo[funnel]]
+        assert counts == sorted(counts, reverse=True)  # a funnel only narrows
     open_deals = [d for d in deals if d.outcome == "open"]
     assert sum(r["count"] for r in demo["forecast"]["stages"]) == len(open_deals)
     best = demo["top_leads"][0]
@@ -106,7 +110,7 @@ def test_end_to_end_demo_import_qualify_report(
         assert uow.leads.count() == 152
 
     # qualify: scores the open leads, stores results, applies verdicts
-    code, qualified = run_json(capsys, "--db", db, "qualify", "--as-of", "2026-12-01")
+    code, qualified = run_json(capsys, "--db", db, "qualify")  # as of now, after the demo
     assert code == 0
     with storage.unit_of_work(read_only=True) as uow:
         ada = uow.leads.by_external_id("crm-1")
@@ -121,13 +125,14 @@ def test_end_to_end_demo_import_qualify_report(
     # report: tables and an HTML file
     code, out, _ = run(capsys, "--db", db, "report", "--html", "report.html")
     assert code == 0
-    assert "Funnel" in out
+    assert "Lead funnel" in out
+    assert "Deal funnel" in out
     assert "Forecast" in out
     assert "Best leads" in out
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert html.startswith("<!doctype html>")
-    assert "Funnel" in html
-    assert html.count("<svg") == 2  # funnel and forecast charts (the report extra)
+    assert "Lead funnel" in html
+    assert html.count("<svg") == 3  # two funnels and the forecast (the report extra)
     storage.close()
 
 
@@ -141,6 +146,7 @@ def test_demo_twice_reports_the_stored_data(capsys: pytest.CaptureFixture[str]) 
     _, first = run_json(capsys, "demo", "--leads", "60")
     code, second = run_json(capsys, "demo", "--leads", "60")
     assert code == 0
+    assert first.pop("as_of") <= second.pop("as_of")  # each report is dated when it runs
     assert first == second
     assert Path("pipelinekit.sqlite3").exists()  # the default database
 
@@ -466,3 +472,293 @@ def test_square_brackets_in_messages_and_data_are_printed_as_written(
     code, out, _ = run(capsys, "import", "[q1] leads.csv")
     assert code == 0
     assert "Imported [q1] leads.csv into" in out
+
+
+def test_missing_extras_are_named_with_their_brackets(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # the postgres extra is missing
+    url = "postgresql+psycopg://app@127.0.0.1:1/sales"
+    code, _, err = run(capsys, "--db", url, "report")
+    assert code == ExitCode.MISSING_EXTRA
+    assert 'pip install "pipelinekit[postgres]"' in " ".join(err.split())
+    monkeypatch.setitem(sys.modules, "pydot", None)  # and the diagrams extra
+    code, _, err = run(capsys, "pipeline", "diagram", "sales", "--format", "svg", "--out", "s.svg")
+    assert code == ExitCode.MISSING_EXTRA
+    assert "pipelinekit[diagrams]" in " ".join(err.split())
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+COMMANDS = ["demo", "import", "qualify", "report", "backtest", "export", "pipeline validate",
+            "pipeline show", "pipeline diagram"]  # fmt: skip
+
+
+def test_the_readme_names_exactly_the_commands_that_take_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    said = re.search(r"the commands that print results take `--json` \(([^;]*);", text)
+    assert said, "the README says which commands take --json"
+    listed = set(re.findall(r"`([^`]+)`", said.group(1)))
+    taking = set()
+    for command in COMMANDS:
+        code, out, _ = run(capsys, *command.split(), "--help")
+        assert code == 0
+        if "--json" in out:
+            taking.add(command)
+    assert listed == taking
+
+
+def test_smaller_edges_of_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--db", "mysql://app@db/sales", "report")
+    assert code == ExitCode.USAGE
+    assert "unsupported storage URL 'mysql'" in err
+    assert "sql_storage" not in err
+    code, _, err = run(capsys, "--db", "postgresql+psycopg://postgres@127.0.0.1:1/x", "report")
+    assert code == ExitCode.STORAGE
+    assert "opening the database failed" in err
+    assert "schema" not in err  # a read-only command creates nothing
+    run(capsys, "demo", "--leads", "5")
+    code, out, err = run(capsys, "export", "--kind", "prospects")
+    assert (code, out) == (0, "")
+    assert "No prospects are stored in pipelinekit.sqlite3: nothing was exported." in err
+    Path("www.csv").write_text(
+        "id,company,domain\nw1,Example,www.example\nw2,Bad,https://www.bad_host.com/\n"
+    )
+    code, out, err = run(capsys, "import", "www.csv", "--json")
+    problems = json.loads(out)["errors"]
+    assert [(e["line"], e["reason"]) for e in problems] == [
+        (
+            3,
+            "domain 'bad_host.com' has an invalid label 'bad_host' "
+            "(given as 'https://www.bad_host.com/')",
+        )
+    ]
+    with sqlite_storage("pipelinekit.sqlite3") as storage, storage.unit_of_work() as uow:
+        stored = uow.leads.by_external_id("w1")
+        assert stored is not None
+        assert stored.company is not None
+        assert stored.company.domain == "www.example"
+
+
+def test_tables_fit_80_columns_without_cutting_keys_or_wrapping_titles(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelinekit.pipelines import sales_pipeline
+
+    run(capsys, "demo", "--leads", "20")
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run(capsys, "pipeline", "show", "sales")
+    assert code == 0
+    assert max(len(line) for line in out.splitlines()) <= 80
+    rows = [line for line in out.splitlines() if line.startswith("│")]
+    for stage in sales_pipeline().spec.stages:
+        assert any(f"│ {stage.key} " in row and f"│ {stage.label} " in row for row in rows)
+    code, out, _ = run(capsys, "qualify")
+    assert code == 0
+    assert re.fullmatch(r"Qualified \d+ leads with fit-score", out.splitlines()[0].strip())
+    assert out.splitlines()[1].startswith("┏")  # the title is one line
+
+
+def test_checklist_answers_are_checked_on_import_with_the_accepted_values(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    Path("bant.csv").write_text(
+        "id,name,bant.budget,bant.need,meddpicc.champion,plan\n"
+        "b1,Ann,yes,3,validated,gold\n"
+        "b2,Bob,High,,maybe,\n"
+        "b3,Cy,confirmed,7,,\n",
+        encoding="utf-8",
+    )
+    code, data = run_json(capsys, "import", "bant.csv")
+    assert code == ExitCode.ROWS_REJECTED
+    assert [(e["line"], e["path"], e["reason"]) for e in data["errors"]] == [
+        (2, "$.custom.bant.budget", "'yes' is not an answer for bant.budget: "
+            "use one of none, low, medium, high, confirmed (or 0-4)"),
+        (3, "$.custom.meddpicc.champion", "'maybe' is not an answer for meddpicc.champion: "
+            "use one of none, partial, validated (or 0-2)"),
+        (4, "$.custom.bant.need", "'7' is not an answer for bant.need: "
+            "use one of none, low, medium, high, confirmed (or 0-4)"),
+    ]  # fmt: skip
+    Path("fixed.csv").write_text("id,name,bant.budget,bant.need\nb1,Ann,HIGH,3\n", encoding="utf-8")
+    code, data = run_json(capsys, "import", "fixed.csv")
+    assert (code, data["inserted"]) == (0, 1)
+
+
+def test_the_cli_docs_list_every_checklist_answer_column_and_its_values() -> None:
+    from pipelinekit.qualification import checklist_answers
+
+    page = (README.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    documented: dict[str, str] = {}
+    for columns, values in re.findall(r"^  \| (`[^|]+`) \| ([^|]+) \|$", page, re.MULTILINE):
+        for column in re.findall(r"`([^`]+)`", columns):
+            documented[column] = values.strip()
+    expected = {
+        key: f"{', '.join(entry.levels)} (or 0-{entry.max})"
+        for key, entry in checklist_answers().items()
+    }
+    assert documented == expected
+
+
+def test_csv_columns_may_be_separated_by_semicolons_or_tabs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    Path("semi.csv").write_text(
+        'id;name;email;company\ns1;Ann;ann@x.example;"Big; Co"\n', encoding="utf-8"
+    )
+    Path("tabs.csv").write_text("id\tname\tcompany\nt1\tBo\tAcme, Inc\n", encoding="utf-8")
+    code, out, _ = run(capsys, "import", "semi.csv")
+    assert code == 0
+    assert "Columns separated by semicolon." in out
+    code, data = run_json(capsys, "import", "tabs.csv")
+    assert (code, data["inserted"], data["delimiter"]) == (0, 1, "\t")
+    with sqlite_storage("pipelinekit.sqlite3") as storage, storage.unit_of_work() as uow:
+        semi = uow.leads.by_external_id("s1")
+        tabs = uow.leads.by_external_id("t1")
+    assert semi is not None and semi.company is not None  # noqa: PT018
+    assert semi.company.name == "Big; Co"
+    assert tabs is not None and tabs.company is not None  # noqa: PT018
+    assert tabs.company.name == "Acme, Inc"
+
+
+def test_a_csv_file_with_no_recognised_column_is_one_clear_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    Path("de.csv").write_text("Kennung;Vorname;Firma\n1;Ann;Acme\n", encoding="utf-8")
+    code, _, err = run(capsys, "import", "de.csv")
+    said = " ".join(err.split())
+    assert code == ExitCode.INPUT
+    assert "no column is recognised as a lead field" in said
+    assert "split at each semicolon, gives 'Kennung', 'Vorname', 'Firma'" in said
+    assert "external_id, name, email, phone, job_title, company" in said
+    assert "--map FIELD=COLUMN" in said
+    assert not Path("pipelinekit.sqlite3").exists()  # refused before the database is made
+    code, data = run_json(capsys, "import", "de.csv", "--map", "company=Firma")
+    assert (code, data["inserted"]) == (0, 1)
+
+
+def test_unbalanced_quotes_are_row_errors_and_swallow_no_row_silently(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    Path("q.csv").write_text(
+        "id,name,email,notes\n"
+        'a1,"Ann",ann@x.example,"two\nlines"\n'
+        'b2,"Bob,bob@x.example,\n'
+        'c3,"Cy",cy@x.example,\n'
+        "d4,Dee,dee@x.example,\n"
+        'e5,"Eve,eve@x.example,\n'
+        "f6,Fay,fay@x.example,\n",
+        encoding="utf-8",
+    )
+    code, data = run_json(capsys, "import", "q.csv")
+    assert code == ExitCode.ROWS_REJECTED
+    assert [(e["line"], e["path"]) for e in data["errors"]] == [(4, "$"), (7, "$")]
+    first, last = (e["reason"] for e in data["errors"])
+    assert first.startswith("unbalanced quotes: a quote opened on line 4")
+    assert "lines 4-5 could not be read as rows" in first
+    assert "lines 7-8 could not be read as rows" in last
+    with sqlite_storage("pipelinekit.sqlite3") as storage, storage.unit_of_work() as uow:
+        assert {lead.external_id for lead in uow.leads.iterate()} == {"a1", "d4"}
+        a1 = uow.leads.by_external_id("a1")
+    assert a1 is not None
+    assert a1.notes == "two\nlines"  # a quoted value may still span lines
+
+
+def test_the_report_reads_at_a_glance(capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).date()
+    code, _, err = run(capsys, "demo", "--leads", "200", "--seed", "25")
+    assert code == 0
+    assert f"(as of {today})" in err  # the demo's story ends today, as `qualify` sees it
+    with sqlite_storage("pipelinekit.sqlite3") as storage, storage.unit_of_work() as uow:
+        deals = list(uow.opportunities.iterate())
+    assert deals
+    assert all(deal.expected_close is not None for deal in deals)
+    assert all(d.expected_close > today for d in deals if d.outcome == "open")  # type: ignore[operator]
+
+    code, out, _ = run(capsys, "report", "--html", "report.html", "--locale", "de_DE")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith(f"Report of {today.day}. ")  # German long date, then the time
+    assert f"as of {today}" in lines[0]
+    assert "Lead funnel (furthest step reached)" in out
+    assert "Deal funnel: Sales pipeline (stage or later entered)" in out
+    for label in ("New", "Contacted", "Qualified", "Converted", "Initial contact", "Closed won"):
+        assert f"│ {label} " in out
+    for key in ("initial_contact", "closed_won", "cold_email", "inbound_form"):
+        assert key not in out  # labels, not keys
+    assert "top 3 of 9 criteria: " in out
+    assert "job title matches CEO, CTO or VP (+16.7)" in " ".join(out.split())
+    assert "\\b" not in out  # no regular expressions
+    assert re.search(r"\d{1,3}(\.\d{3})+,\d{2}\s€", out)  # 103.500,00 €
+
+    page = Path("report.html").read_text(encoding="utf-8")
+    assert f"as of {today}" in page
+    assert "<h2>Lead funnel</h2>" in page
+    assert "<h2>Deal funnel: Sales pipeline</h2>" in page
+    assert page.count("<svg") == 3
+    assert re.search(r"<td class=\"n\">\d{1,3}(\.\d{3})+,\d{2}\s€</td>", page)
+    assert "<td>Initial contact</td>" in page
+    assert "initial_contact" not in page
+
+
+def test_the_quickstart_installs_what_the_html_charts_need() -> None:
+    text = README.read_text(encoding="utf-8")
+    quickstart = text[text.index("## Quickstart") : text.index("## A short tour")]
+    first = re.search(r'pip install -e "\.\[([^\]]*)\]" && pipelinekit demo', quickstart)
+    assert first, "the Quickstart installs pipelinekit and runs the demo"
+    assert {"cli", "report"} <= set(first.group(1).split(","))
+
+
+def test_pipeline_import_writes_crm_definitions_as_toml(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    examples = Path(__file__).parents[2] / "examples" / "crm"
+    code, out, _ = run(
+        capsys, "pipeline", "import", str(examples / "hubspot-deal-pipelines.json"),
+        "--out", str(tmp_path / "hubspot"), "--unit", "fraction",
+    )  # fmt: skip
+    assert code == ExitCode.OK
+    written = sorted(p.name for p in (tmp_path / "hubspot").iterdir())
+    assert written == ["default.toml", "hubspot_87654321.toml"]
+    renewals = pk.load_pipeline(tmp_path / "hubspot" / "hubspot_87654321.toml")
+    assert renewals.stage("12345679").probability == 75
+    assert "probability = 0.75" in (tmp_path / "hubspot" / "hubspot_87654321.toml").read_text()
+    xml = examples / "OpportunityStage.standardValueSet-meta.xml"
+    code, out, _ = run(capsys, "pipeline", "import", str(xml), "--key", "deals")
+    assert code == ExitCode.OK
+    assert pk.loads_pipeline(out).stage("Closed Won").kind == "won"
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"results": [{"id": "x", "stages": [{"id": "a"}]}]}', encoding="utf-8")
+    code, _, err = run(capsys, "pipeline", "import", str(bad))
+    assert code == ExitCode.INVALID
+    assert "$.results[0].label" in err
+    assert "$.results[0].stages[0].metadata" in err
+
+
+def test_qualify_preview_shows_moves_and_causes_and_writes_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    Path("in.csv").write_text("id,company,industry\n1,Acme,software\n2,Shop,retail\n")
+    run(capsys, "import", "in.csv")
+    fit = (
+        'kind = "icp"\nname = "industry-fit"\n[[criteria]]\nkind = "one_of"\nname = "industry"\n'
+        'field = "company.industry"\npoints = { software = 25, retail = 5 }\n'
+    )
+    Path("fit.toml").write_text(fit)
+    run(capsys, "qualify", "--strategy", "fit.toml", "--no-apply")
+    Path("draft.toml").write_text(fit.replace("retail = 5", "retail = 20"))
+    code, out, _ = run(capsys, "qualify", "--preview", "draft.toml")
+    assert code == 0
+    assert "1 scored higher" in out
+    assert "by criterion: industry +15" in out
+    assert "5 -> 20" in out  # the table row of the retail lead
+    # nothing was written: the stored result is still the old one
+    code, out, _ = run(capsys, "qualify", "--preview", "draft.toml")
+    assert "1 scored higher" in out
+    # a draft of another strategy is refused, with the subjects' paths
+    Path("other.toml").write_text(fit.replace("industry-fit", "other"))
+    code, _, err = run(capsys, "qualify", "--preview", "other.toml")
+    assert code == ExitCode.INPUT
+    assert "$.subjects[0]" in err

@@ -53,6 +53,7 @@ def test_demo_import_and_report_on_postgresql(
     assert main(["--db", pg_url, "report", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["leads"] == demo["leads"] + 1 == 61
-    counts = [(row["step"], row["count"]) for row in report["funnel"]]
-    assert counts[3:] == [(row["step"], row["count"]) for row in demo["funnel"]][3:]
+    counts = [(row["step"], row["count"]) for row in report["deal_funnel"]]
+    assert counts == [(row["step"], row["count"]) for row in demo["deal_funnel"]]
+    assert report["lead_funnel"][0]["count"] == demo["lead_funnel"][0]["count"] + 1
     assert "password" not in json.dumps(report)

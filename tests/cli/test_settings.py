@@ -61,7 +61,7 @@ def test_settings_precedence_and_errors(tmp_path: Path) -> None:
         load_settings(config=tmp_path / "missing.toml", environ={})
     assert "missing.toml" in caught.value.source
     (tmp_path / "bad.toml").write_text("db = \n")
-    with pytest.raises(ConfigError, match="not valid TOML"):
+    with pytest.raises(ConfigError, match="invalid TOML"):
         load_settings(config=tmp_path / "bad.toml", environ={})
     (tmp_path / "pw.toml").write_text('db = "postgresql://me:secret@host/db"\n')
     assert "secret" not in load_settings(config=tmp_path / "pw.toml", environ={}).describe_db()

@@ -15,6 +15,7 @@ from pipelinekit import (
     Opportunity,
     Outcome,
     Person,
+    Probability,
     Prospect,
     ValidationError,
 )
@@ -109,9 +110,25 @@ class TestOpportunity:
     def test_probability_range_and_type(self) -> None:
         with pytest.raises(ValidationError) as info:
             Opportunity.create(
-                name="Deal", pipeline="sales", stage="s", probability=Decimal(101), at=NOW
-            ).evolve()
+                name="Deal",
+                pipeline="sales",
+                stage="s",
+                probability=Decimal("0.35"),
+                at=NOW,  # type: ignore[arg-type]
+            )
         assert info.value.paths == ("$.probability",)
+        assert "Probability.percent(Decimal('0.35')) or Probability.fraction(" in str(info.value)
+        with pytest.raises(ValidationError) as info:
+            Probability.percent(101)
+        assert info.value.paths == ("$.value",)
+        made = Opportunity.create(
+            name="Deal",
+            pipeline="sales",
+            stage="s",
+            probability=Probability.fraction("0.35"),
+            at=NOW,
+        )
+        assert made.probability == Decimal(35)
         with pytest.raises(ValidationError):
             Opportunity.create(name="Deal", pipeline="sales", stage="s", probability=0.5, at=NOW)  # type: ignore[arg-type]
 
@@ -132,7 +149,7 @@ class TestOpportunity:
             pipeline="sales",
             stage="s",
             amount=Money("1000.00", "EUR"),
-            probability=Decimal(25),
+            probability=Probability.percent(25),
             at=NOW,
         )
         assert opp.weighted_amount == Money("250", "EUR")

@@ -549,12 +549,12 @@ def test_stage_change_problems() -> None:
     assert problems(lambda: StageChange(None, "s", "e", T0, note="a\x00")) == {
         "$.note": "must not contain NUL characters (databases such as PostgreSQL cannot store them)"
     }
-    long = "s" * 101
+    long = "s" * 256
     assert set(
         problems(lambda: StageChange(long, long, long, T0, actor="a" * 201, pipeline=long))
     ) == {"$.from_stage", "$.to_stage", "$.event", "$.actor", "$.pipeline"}
     ok = StageChange(
-        "s" * 100, "s" * 100, "e" * 100, T0, actor="a" * 200, note="", pipeline="p" * 100
+        "s" * 255, "s" * 255, "e" * 255, T0, actor="a" * 200, note="", pipeline="p" * 100
     )
     assert ok.note == ""
 
@@ -571,21 +571,21 @@ TEXT_LIMITS: list[tuple[Callable[..., object], str, int]] = [
             **{"from_stage": None, "to_stage": "s", "event": "e", "at": T0, **kw}
         ),
         "from_stage",
-        100,
+        255,  # external ids (a CRM's stage ids and API values)
     ),
     (
         lambda **kw: StageChange(
             **{"from_stage": None, "to_stage": "s", "event": "e", "at": T0, **kw}
         ),
         "to_stage",
-        100,
+        255,  # external ids (a CRM's stage ids and API values)
     ),
     (
         lambda **kw: StageChange(
             **{"from_stage": None, "to_stage": "s", "event": "e", "at": T0, **kw}
         ),
         "event",
-        100,
+        255,  # external ids (a CRM's stage ids and API values)
     ),
     (
         lambda **kw: StageChange(

@@ -42,7 +42,10 @@ rows_strategy = st.lists(
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40,
+    deadline=None,
+    # leads are generated row by row (slow on a loaded machine); tmp_path is reused on purpose
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(rows=rows_strategy)
 def test_good_rows_are_stored_bad_rows_reported_and_rerunning_changes_nothing(

@@ -17,6 +17,7 @@ from pipelinekit.pipelines import (
     InvalidTransition,
     Pipeline,
     PipelineMismatch,
+    StaleTime,
     compile_pipeline,
 )
 from pipelinekit.testing.pipelines import opportunities_in, pipeline_specs
@@ -142,7 +143,9 @@ def test_bulk_reads_a_generator_once_and_refuses_a_non_iterable(
 def test_bulk_refuses_moves_dated_before_the_last_change(sales: Pipeline) -> None:
     opp = sales.open(name="Deal", at=WHEN).entity
     result = sales.bulk([opp], "advance", at=WHEN - timedelta(days=1))
-    assert isinstance(result.failures[0].error, ValidationError)
+    error = result.failures[0].error
+    assert isinstance(error, StaleTime)  # the same error as a single move's, retryable
+    assert (error.at, error.last, error.retryable) == (WHEN - timedelta(days=1), WHEN, True)
 
 
 def test_bulk_keeps_no_machine_objects(sales: Pipeline) -> None:

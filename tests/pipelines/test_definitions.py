@@ -250,7 +250,7 @@ def test_broken_toml_reports_every_problem_at_once_with_paths() -> None:
             "$.stages[1].required_fields[0]",
             "dotted field path",
         ),
-        (lambda d: d["transitions"][0].update(event="Go!"), "$.transitions[0].event", "identifier"),
+        (lambda d: d["transitions"][0].update(event=" "), "$.transitions[0].event", "blank"),
         (
             lambda d: d["transitions"][0].update(source="nowhere"),
             "$.transitions[0].source",

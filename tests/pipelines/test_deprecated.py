@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import pipelinekit.pipelines
-from pipelinekit import Lead, Person
+from pipelinekit import Lead, Person, Probability
 from pipelinekit.pipelines import Pipeline, operations
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -37,7 +37,12 @@ def test_each_old_function_does_what_the_method_does(
         ("lose", (opp,), {"reason": "price", "at": at}, sales.lose),
         ("explain", (opp, "win"), {}, sales.explain),
         ("available_events", (opp,), {}, sales.available_events),
-        ("set_probability", (opp,), {"manual": 40, "at": at}, sales.set_probability),
+        (
+            "set_probability",
+            (opp,),
+            {"manual": Probability.percent(40), "at": at},
+            sales.set_probability,
+        ),
         ("is_rotting", (opp,), {"as_of": at}, sales.is_rotting),
         ("fire_many", ([opp], "advance"), {"at": at}, sales.bulk),
     ]:

@@ -15,6 +15,7 @@ from pipelinekit import (
     Money,
     Opportunity,
     Outcome,
+    Probability,
     ProbabilitySource,
     ValidationError,
     to_dict,
@@ -26,6 +27,7 @@ from pipelinekit.pipelines import (
     Pipeline,
     PipelineBuilder,
     PipelineMismatch,
+    StaleTime,
     compile_pipeline,
     guard,
     stage_durations,
@@ -100,7 +102,7 @@ def test_every_path_of_the_sales_pipeline_with_history(sales: Pipeline) -> None:
 
 def test_reopen_is_explicit_recorded_and_restores_probability(sales: Pipeline) -> None:
     opp = sales.move(_open(sales), "qualification", at=at(1)).entity
-    opp = sales.set_probability(opp, automated=35, at=at(1)).entity
+    opp = sales.set_probability(opp, automated=Probability.percent(35), at=at(1)).entity
     lost = sales.lose(opp, reason="no budget", at=at(2)).entity
     assert lost.automated_probability == 35
     assert lost.probability == 0
@@ -200,12 +202,12 @@ def test_guards_and_required_fields_refuse_moves_without_changing_anything(lead:
 
 def test_a_stage_change_never_overwrites_a_manual_probability(sales: Pipeline) -> None:
     opp = _open(sales)
-    opp = sales.set_probability(opp, automated="42.5", at=at(1)).entity
+    opp = sales.set_probability(opp, automated=Probability.percent("42.5"), at=at(1)).entity
     assert (opp.probability, opp.probability_source) == (
         Decimal("42.5"),
         ProbabilitySource.AUTOMATED,
     )
-    manual = sales.set_probability(opp, manual=70, actor="ana", at=at(1))
+    manual = sales.set_probability(opp, manual=Probability.fraction("0.7"), actor="ana", at=at(1))
     assert [e.kind for e in manual.events] == ["probability_changed"]
     opp = manual.entity
     opp = sales.fire(opp, "advance", at=at(2)).entity
@@ -215,7 +217,7 @@ def test_a_stage_change_never_overwrites_a_manual_probability(sales: Pipeline) -
         at=at(4),
     ).entity
     assert (won.probability, won.manual_probability) == (100, 70)
-    still = sales.set_probability(won, manual=10, at=at(5)).entity
+    still = sales.set_probability(won, manual=Probability.percent(10), at=at(5)).entity
     assert still.probability == 100
     assert still.probability_source is ProbabilitySource.CLOSED
     cleared = sales.set_probability(opp, clear_manual=True, at=at(5)).entity
@@ -224,7 +226,7 @@ def test_a_stage_change_never_overwrites_a_manual_probability(sales: Pipeline) -
         ProbabilitySource.AUTOMATED,
     )
     with pytest.raises(ValidationError) as bad:
-        sales.set_probability(opp, manual=101, automated="x", at=at(5))
+        sales.set_probability(opp, manual=Decimal("0.35"), automated="x", at=at(5))  # type: ignore[arg-type]
     assert set(bad.value.paths) == {"$.manual", "$.automated"}
 
 
@@ -233,8 +235,11 @@ def test_time_comes_from_the_clock_and_must_not_go_backwards(sales: Pipeline) ->
     opp = sales.fire(_open(sales), "advance", clock=clock).entity
     assert opp.history[-1].at == at(2)
     assert opp.updated_at == at(2)
-    with pytest.raises(ValidationError, match="before the last recorded change"):
+    with pytest.raises(StaleTime, match="before the last recorded change") as stale:
         sales.fire(opp, "advance", at=at(1))
+    assert not isinstance(stale.value, ValidationError)  # a race, not bad input
+    assert stale.value.retryable
+    assert (stale.value.at, stale.value.last) == (at(1), at(2))
     with pytest.raises(ValidationError, match="naive"):
         sales.fire(opp, "advance", at=datetime(2026, 3, 9))
 
@@ -333,7 +338,7 @@ def test_ordinary_mistakes_get_validation_errors_with_paths(
     assert paths(lambda: sales.fire({"id": 1}, "advance", at=at(1))) == ("$.entity",)
     assert paths(lambda: lifecycle.convert(opp, pipeline=sales, at=at(1))) == ("$.lead",)
     assert paths(
-        lambda: lifecycle.set_probability(lead, manual=50, at=at(1))  # type: ignore[arg-type]
+        lambda: lifecycle.set_probability(lead, manual=Probability.percent(50), at=at(1))  # type: ignore[arg-type]
     ) == ("$.opportunity",)
     # nothing was half-changed
     assert opp.stage == "initial_contact"

@@ -27,6 +27,7 @@ from pipelinekit import (
     Outcome,
     Person,
     PipelinekitError,
+    Probability,
     ProbabilitySource,
     ValidationError,
     to_dict,
@@ -120,9 +121,9 @@ def _apply(opp: Opportunity, action: tuple[str, Any], at: datetime) -> Any:
     if name == "reopen":
         return SALES.reopen(opp, to=arg, at=at)
     if name == "manual":
-        return SALES.set_probability(opp, manual=arg, at=at)
+        return SALES.set_probability(opp, manual=Probability.percent(arg), at=at)
     if name == "automated":
-        return SALES.set_probability(opp, automated=arg, at=at)
+        return SALES.set_probability(opp, automated=Probability.percent(arg), at=at)
     return SALES.set_probability(opp, clear_manual=True, at=at)
 
 
@@ -185,7 +186,7 @@ def test_bulk_agrees_with_firing_one_by_one(
     opps = []
     for stage, manual, automated in specs:
         opp = _walk_to(SALES.open(name="D", at=T0).entity, stage)
-        opp = SALES.set_probability(opp, manual=manual, automated=automated, at=T0).entity
+        opp = SALES.set_probability(opp, manual=_p(manual), automated=_p(automated), at=T0).entity
         opps.append(opp)
     at = T0 + timedelta(days=1)
     result = SALES.bulk(opps, event, at=at, reason=reason, actor="bot")
@@ -207,6 +208,10 @@ def test_bulk_agrees_with_firing_one_by_one(
     assert len(list(result.events())) >= len(result.moved)
 
 
+def _p(value: Decimal | None) -> Probability | None:
+    return None if value is None else Probability.percent(value)
+
+
 def _walk_to(opp: Opportunity, stage: str) -> Opportunity:
     while opp.stage != stage:
         opp = SALES.fire(opp, "advance", at=T0).entity
@@ -218,7 +223,9 @@ def test_set_probability_layers(
     manual: Decimal | None, automated: Decimal | None, stage: str
 ) -> None:
     opp = _walk_to(SALES.open(name="D", at=T0).entity, stage)
-    moved = SALES.set_probability(opp, manual=manual, automated=automated, actor="ana", at=T0)
+    moved = SALES.set_probability(
+        opp, manual=_p(manual), automated=_p(automated), actor="ana", at=T0
+    )
     new = moved.entity
     assert new.manual_probability == manual
     assert new.automated_probability == automated
@@ -245,7 +252,8 @@ def test_set_probability_layers(
         ({"manual": 101}, ["$.manual"]),
         ({"automated": "-1"}, ["$.automated"]),
         ({"manual": 1.5}, ["$.manual"]),
-        ({"manual": 10, "clear_manual": True}, ["$.clear_manual"]),
+        ({"manual": Probability.percent(10), "clear_manual": True}, ["$.clear_manual"]),
+        ({"manual": Decimal("0.35")}, ["$.manual"]),
         ({"clear_manual": "yes"}, ["$.clear_manual"]),
         ({"manual": 200, "automated": 300}, ["$.manual", "$.automated"]),
     ],
@@ -259,7 +267,9 @@ def test_set_probability_refuses_bad_layers(kwargs: dict[str, Any], paths: list[
 
 def test_a_closed_opportunity_keeps_its_closed_probability() -> None:
     won = SALES.win(_walk_to(SALES.open(name="D", at=T0).entity, "proposal"), at=T0).entity
-    after = SALES.set_probability(won, manual=30, automated=40, at=T0).entity
+    after = SALES.set_probability(
+        won, manual=Probability.percent(30), automated=Probability.percent(40), at=T0
+    ).entity
     assert (after.probability, after.probability_source) == (100, ProbabilitySource.CLOSED)
     assert (after.manual_probability, after.automated_probability) == (30, 40)
     reopened = SALES.reopen(after, to="meeting", at=T0 + timedelta(hours=1)).entity

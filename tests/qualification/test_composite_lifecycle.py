@@ -365,3 +365,16 @@ def test_lifecycle_names_moved_from_qualification_warn_and_still_work(name: str)
     assert name not in pipelinekit.qualification.__all__
     with pytest.raises(AttributeError):
         pipelinekit.qualification.no_such_name  # noqa: B018
+
+
+def test_a_proposal_takes_its_time_from_a_clock_when_applied() -> None:
+    from pipelinekit import FixedClock
+
+    lead = make_lead()
+    scored = result(Verdict.QUALIFIED, "80")
+    later = AS_OF + timedelta(hours=3)
+    moved = apply_proposal(propose(lead, scored), lead, clock=FixedClock(later), result=scored)
+    assert moved is not None
+    assert moved.change is not None
+    assert moved.change.at == later
+    assert moved.entity.updated_at == later

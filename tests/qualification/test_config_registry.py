@@ -7,6 +7,7 @@ import sys
 import warnings
 from decimal import Decimal
 from importlib.metadata import EntryPoint
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -298,3 +299,34 @@ def test_two_plugins_with_one_name_warn_and_the_builtin_wins(
         assert build({"kind": "bant"}).name == "bant"  # pipelinekit's own, no import error
     finally:
         registry._reset()
+
+
+@pytest.mark.parametrize(
+    ("raises", "contained"), [("SystemExit(3)", True), ("KeyboardInterrupt", False)]
+)
+def test_a_plugin_ending_the_process_at_import_is_contained_but_ctrl_c_is_not(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, raises: str, contained: bool
+) -> None:
+    module = f"pk_plugin_raising_{'exit' if contained else 'interrupt'}"
+    (tmp_path / f"{module}.py").write_text(f"raise {raises}\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    real = _plugins.entry_points
+
+    def with_exiting(group: str) -> list[EntryPoint]:
+        exiting = EntryPoint("exiting", f"{module}:build", GROUP)
+        return [*real(group=group), exiting] if group == GROUP else list(real(group=group))
+
+    monkeypatch.setattr(_plugins, "entry_points", with_exiting)
+    registry._reset()
+    try:
+        if contained:
+            with pytest.warns(PluginWarning, match="exiting"), pytest.raises(UnknownQualifier):
+                get_qualifier("exiting")
+            assert "exiting" not in available_qualifiers()
+            assert build({"kind": "bant"}).name == "bant"
+        else:
+            with pytest.raises(KeyboardInterrupt):
+                get_qualifier("exiting")
+    finally:
+        registry._reset()
+        sys.modules.pop(module, None)

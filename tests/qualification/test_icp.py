@@ -58,13 +58,14 @@ def test_points_add_up_and_each_line_explains_itself() -> None:
     assert "10-200" in lines["size"].reason
 
 
-def test_group_cap_trims_the_last_line_and_says_so() -> None:
+def test_group_cap_trims_the_smallest_line_and_says_so() -> None:
     result = firmographic().evaluate(make_lead(employees=250), as_of=AS_OF)  # type: ignore[attr-defined]
     lines = {line.criterion: line for line in result.breakdown}
     assert lines["industry"].points + lines["size"].points == 40  # 20 + 25 capped at 40
-    assert lines["size"].points == 20
-    assert lines["size"].cap == 40
-    assert "group 'firmo' cap" in lines["size"].reason
+    # the largest line counts first: size keeps 25, industry gives up 5 (20 -> 15)
+    assert (lines["size"].points, lines["industry"].points) == (25, 15)
+    assert lines["industry"].cap == 40
+    assert "20 points, 15 counted under the group 'firmo' cap of 40" in lines["industry"].reason
     assert result.score == 40 + 20 + 5
 
 

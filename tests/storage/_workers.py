@@ -69,6 +69,30 @@ def bulk_import(args: dict[str, Any]) -> dict[str, Any]:
     return {"done": True}
 
 
+def open_fresh_databases(
+    targets: list[dict[str, Any]], explicit: bool, barrier: Any, failures: Any
+) -> None:
+    """For each target in turn, start together with the others (``barrier``) and open it.
+
+    ``explicit`` workers run ``create_schema()``, the others their first unit of
+    work (the schema is then created on first use); every failure is put on
+    ``failures`` as text.
+    """
+    for target in targets:
+        storage = open_storage(target)
+        barrier.wait(300)
+        try:
+            if explicit:
+                storage.create_schema()  # type: ignore[attr-defined]
+            else:
+                with storage.unit_of_work() as uow:
+                    uow.leads.count()
+        except Exception as error:  # reported to the test, which fails on any
+            failures.put(f"{target}: {type(error).__name__}: {error}")
+        finally:
+            storage.close()
+
+
 if __name__ == "__main__":
     job, raw = sys.argv[1], sys.argv[2]
     result = {"update_counters": update_counters, "bulk_import": bulk_import}[job](json.loads(raw))

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from pipelinekit import ValidationError
+from pipelinekit import Probability, ValidationError
 from pipelinekit.storage import (
     ConcurrencyConflict,
     DuplicateExternalId,
@@ -36,6 +36,14 @@ def test_queries_report_every_problem_with_its_path() -> None:
     with pytest.raises(ValidationError) as floats:
         OpportunityQuery(min_probability=0.5)  # type: ignore[arg-type]
     assert floats.value.paths == ("$.min_probability",)
+    with pytest.raises(ValidationError) as bare:
+        OpportunityQuery(min_probability=50)  # type: ignore[arg-type]
+    assert "Probability.percent(50)" in str(bare.value)
+    with pytest.raises(ValidationError) as crossed:
+        OpportunityQuery(
+            min_probability=Probability.fraction("0.6"), max_probability=Probability.percent(50)
+        )
+    assert crossed.value.paths == ("$.max_probability",)
 
 
 def test_event_records_must_be_json_and_about_a_known_kind() -> None:

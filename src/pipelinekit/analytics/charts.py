@@ -21,13 +21,13 @@ import functools
 import html
 import io
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeGuard
 
 from ..errors import PipelinekitError
-from .report import PipelineReport
+from .report import PipelineReport, ReportStep, format_amount, key_label, report_date
 from .results import Forecast, Funnel, StageTimes, days
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ __all__ = [
     "forecast_chart",
     "funnel_chart",
     "render_html",
+    "report_step_chart",
     "save",
     "stage_time_chart",
     "to_svg",
@@ -75,12 +76,13 @@ def funnel_chart(
     pipeline: str | None = None,
     segment: tuple[str | None, ...] = (),
     title: str | None = None,
-    size: tuple[float, float] = (7.0, 4.0),
+    size: tuple[float, float] | None = None,
 ) -> Figure:
     """A horizontal funnel: deals that entered each stage, with conversion to the next.
 
     The title names the pipeline, the segment and the report's ``as_of``;
-    ``size`` is the figure's width and height in inches."""
+    ``size`` is the figure's width and height in inches (by default 7 wide
+    and as tall as the stages need)."""
     segments = funnel.segments()
     if pipeline is None:
         pipelines = sorted({key[0] for key in segments if key[0] is not None})
@@ -90,30 +92,60 @@ def funnel_chart(
     steps = segments.get((pipeline, *segment))
     if steps is None:
         raise ValueError(f"no funnel for pipeline {pipeline!r} and segment {segment!r}")
-    figure = _figure(*size)
-    axes = figure.add_subplot()
-    labels = [step.label for step in steps]
-    counts = [step.entered for step in steps]
-    positions = list(range(len(steps)))[::-1]
-    axes.barh(positions, counts, color=_COLOURS[0])
-    axes.set_yticks(positions, labels)
-    top = max(counts, default=0) or 1
-    for y, step in zip(positions, steps, strict=True):
-        note = f"{step.entered}"
-        if step.conversion is not None:
-            note += f"  ({_percent(step.conversion)} to next)"
-        axes.text(step.entered + top * 0.01, y, note, va="center", fontsize=9)
-    axes.set_xlim(0, top * 1.35)
-    axes.set_xlabel("opportunities that entered the stage")
     shown = ", ".join(
         f"{name}={value if value is not None else '(none)'}"
         for name, value in zip(funnel.by, segment, strict=False)
     )
-    axes.set_title(
-        title or f"Funnel: {pipeline}" + (f" ({shown})" if shown else "") + _when(funnel.as_of)
+    return _steps_figure(
+        [step.label for step in steps],
+        [step.entered for step in steps],
+        [step.conversion for step in steps],
+        title=title
+        or f"Funnel: {pipeline}" + (f" ({shown})" if shown else "") + _when(funnel.as_of),
+        xlabel="opportunities that entered the stage",
+        size=size,
     )
+
+
+def _steps_figure(
+    labels: Sequence[str],
+    counts: Sequence[int],
+    onward: Sequence[Decimal | None],
+    *,
+    title: str,
+    xlabel: str,
+    size: tuple[float, float] | None = None,
+) -> Figure:
+    """Horizontal bars, first step on top, each with its count and the share that went on
+    (``size`` in inches; by default 7 wide and as tall as the steps need)."""
+    figure = _figure(*(size or (7.0, max(2.2, 0.5 * len(labels) + 1.2))))
+    axes = figure.add_subplot()
+    positions = list(range(len(labels)))[::-1]
+    axes.barh(positions, counts, color=_COLOURS[0])
+    axes.set_yticks(positions, labels)
+    top = max(counts, default=0) or 1
+    for y, count, share in zip(positions, counts, onward, strict=True):
+        note = f"{count:,}"
+        if share is not None:
+            note += f"  ({_percent(share)} to next)"
+        axes.text(count + top * 0.01, y, note, va="center", fontsize=9)
+    axes.set_xlim(0, top * 1.45)
+    axes.set_xlabel(xlabel)
+    axes.set_title(title, loc="left")
     axes.spines[["top", "right"]].set_visible(False)
     return figure
+
+
+def report_step_chart(steps: Sequence[ReportStep], *, title: str, xlabel: str) -> Figure:
+    """A funnel chart of a report's steps (its lead funnel or its deal funnel)."""
+    onward = [after.step_rate for after in steps[1:]] + [None]
+    return _steps_figure(
+        [step.label for step in steps],
+        [step.count for step in steps],
+        onward[: len(steps)],
+        title=title,
+        xlabel=xlabel,
+    )
 
 
 def forecast_chart(
@@ -147,6 +179,15 @@ def forecast_chart(
         booked[label] = booked.get(label, Decimal(0)) + line.booked
         weighted[label] = weighted.get(label, Decimal(0)) + line.weighted
     periods = sorted(set(booked) | set(weighted), key=lambda p: (p == "no date", p))
+
+    # periods with nothing at either end say nothing: leave them out
+    def empty(p: str) -> bool:
+        return not booked.get(p) and not weighted.get(p)
+
+    while periods and empty(periods[0]):
+        periods.pop(0)
+    while periods and empty(periods[-1]):
+        periods.pop()
     figure = _figure(*size)
     axes = figure.add_subplot()
     low = [float(booked.get(p, 0)) for p in periods]
@@ -158,7 +199,9 @@ def forecast_chart(
     _legend_outside(figure, axes)
     others = [name for name in forecast.by if name != "period"]
     sliced = f" (by {', '.join(others)})" if others else ""
-    axes.set_title(title or f"Forecast by {forecast.period}{sliced}{_when(forecast.as_of)}")
+    axes.set_title(
+        title or f"Forecast by {forecast.period}{sliced}{_when(forecast.as_of)}", loc="left"
+    )
     axes.spines[["top", "right"]].set_visible(False)
     _period_axis(figure, axes, positions, [_period_text(p) for p in periods])
     return figure
@@ -247,7 +290,7 @@ def stage_time_chart(
     axes.set_yticks(positions, labels)
     axes.set_xlabel("days in stage")
     _legend_outside(figure, axes)
-    axes.set_title(title or f"Time in stage{_when(times.as_of)}")
+    axes.set_title(title or f"Time in stage{_when(times.as_of)}", loc="left")
     axes.spines[["top", "right"]].set_visible(False)
     return figure
 
@@ -294,7 +337,8 @@ _STYLE = (
     "table{border-collapse:collapse;margin:1rem 0}"
     "th,td{padding:.3rem .7rem;border-bottom:1px solid #ddd;text-align:left}"
     "th{background:#f3f3f3}td.n{text-align:right}.bar{background:#4a7bd0;height:1rem}"
-    "svg{max-width:100%;height:auto}"
+    "svg{max-width:100%;height:auto}p.meta{color:#555;margin-top:-.5rem}"
+    "section{margin-top:2rem}"
 )
 _NO_CHARTS = (
     '<p><i>Install the report extra (pip install "pipelinekit[report]") for charts.</i></p>'
@@ -302,22 +346,27 @@ _NO_CHARTS = (
 
 
 def render_html(
-    *items: object, title: str = "Pipeline report", charts: ChartsMode = "always"
+    *items: object,
+    title: str = "Pipeline report",
+    charts: ChartsMode = "always",
+    locale: str | None = None,
 ) -> str:
     """One self-contained HTML page (no external assets): for each item a heading, a chart, a table.
 
     An item is an analytics result (a funnel, a forecast, time in stage,
     metrics, stale deals...), a :class:`~pipelinekit.analytics.report.PipelineReport`
-    (its funnel with bars, conversion by source, open forecast and best leads),
-    a matplotlib figure, or a ``(heading, item)`` pair.  Funnels of one
-    pipeline and segment, forecasts by period and time in stage get a chart;
-    every result gets its table; every text is escaped.
+    (its date, lead funnel and deal funnel with charts, the forecast by month
+    of expected close, conversion by source and best leads), a matplotlib
+    figure, or a ``(heading, item)`` pair.  Funnels of one pipeline and
+    segment, forecasts by period and time in stage get a chart; every result
+    gets its table; every text is escaped.  Amounts are written as
+    ``locale`` writes money (:func:`~pipelinekit.analytics.format_amount`).
 
     ``charts="always"`` draws charts (raising :class:`ChartDependencyError`
     without matplotlib), ``"if-available"`` draws them when matplotlib is
     installed and otherwise says how to install it, ``"never"`` leaves them out.
     """
-    page = _Page(charts)
+    page = _Page(charts, locale)
     parts = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -341,10 +390,12 @@ def render_html(
 class _Page:
     """Charts as the page's mode wants them (inline SVG, or a note when they cannot be drawn)."""
 
-    def __init__(self, mode: ChartsMode) -> None:
+    def __init__(self, mode: ChartsMode, locale: str | None = None) -> None:
         if mode not in ("always", "if-available", "never"):
             raise ValueError(f"charts must be 'always', 'if-available' or 'never', got {mode!r}")
         self.mode = mode
+        self.locale = locale
+        self.noted = False
 
     def chart(self, draw: Callable[[], Figure | None]) -> list[str]:
         """The figure ``draw()`` makes as inline SVG (none if it makes none), or the note."""
@@ -355,85 +406,116 @@ class _Page:
         except ChartDependencyError:
             if self.mode == "always":
                 raise
-            return [_NO_CHARTS]
+            noted, self.noted = self.noted, True
+            return [] if noted else [_NO_CHARTS]  # said once per page
         return [] if figure is None else [_svg_element(to_svg(figure))]
+
+    def money(self, amount: Decimal, currency: str | None) -> str:
+        """An amount as the page's locale writes it, escaped."""
+        return html.escape(format_amount(amount, currency, locale=self.locale))
 
     def report(self, report: PipelineReport) -> list[str]:
         """The sections of a pipeline report."""
-        out = [f"<p>{report.leads} leads, {report.opportunities} opportunities.</p>"]
-        if report.opportunities:
-            drawn = self.chart(lambda: funnel_chart(report.sales_funnel, title="Funnel"))
-            out += drawn
-            if drawn != [_NO_CHARTS] and len(report.monthly_forecast.currencies()) == 1:
-                title = "Forecast by month"
-                out += self.chart(lambda: forecast_chart(report.monthly_forecast, title=title))
-        top = max((step.count for step in report.funnel), default=0) or 1
-        funnel_rows = [
-            [
-                html.escape(step.step),
-                str(step.count),
-                f"{step.rate:.1%}",
-                f'<div class="bar" style="width:{300 * step.count // top}px"></div>',
-            ]
-            for step in report.funnel
+        out = [
+            f'<p class="meta">{html.escape(report_date(report.as_of, locale=self.locale))}'
+            f" &middot; {report.leads:,} leads, {report.opportunities:,} opportunities"
+            f" in the {html.escape(report.pipeline)} pipeline</p>"
         ]
-        out.append(
-            "<h2>Funnel</h2>" + _table(["step", "count", "of leads", ""], funnel_rows, {1, 2})
+        out += self._funnel(
+            "Lead funnel",
+            "Leads by the furthest step they reached: new, contacted, qualified, "
+            "converted (into an opportunity).",
+            report.lead_funnel,
+            "leads",
+            "of leads",
         )
-        source_rows = [
-            [
-                html.escape(str(line.segment[0])),
-                str(line.leads),
-                str(line.opportunities),
-                str(line.won),
-                f"{line.lead_to_won or 0:.1%}",
-            ]
-            for line in report.by_source.lines
-        ]
-        headers = ["source", "leads", "opportunities", "won", "lead to won"]
-        out.append(
-            "<h2>Lead conversion by source</h2>" + _table(headers, source_rows, {1, 2, 3, 4})
+        out += self._funnel(
+            f"Deal funnel: {report.pipeline} pipeline",
+            "Opportunities that entered each stage (or a later one), in pipeline order.",
+            report.deal_funnel,
+            "opportunities",
+            "of opportunities",
         )
+        out.append("<section><h2>Forecast by month of expected close</h2>")
+        if report.opportunities and len(report.monthly_forecast.currencies()) == 1:
+            out += self.chart(
+                lambda: forecast_chart(
+                    report.monthly_forecast, title="Won, and open weighted by stage probability"
+                )
+            )
         forecast_rows = [
             [
-                html.escape(line.stage),
-                str(line.deals),
-                _money(line.amount, line.currency),
-                _money(line.weighted, line.currency),
+                html.escape(line.label or key_label(line.stage)),
+                f"{line.deals:,}",
+                self.money(line.amount, line.currency),
+                self.money(line.weighted, line.currency),
             ]
             for line in report.open_stages
         ]
         forecast_rows += [
             [
-                "<b>total</b>",
+                "<b>Total</b>",
                 "",
-                f"<b>{_money(total.amount, total.currency)}</b>",
-                f"<b>{_money(total.weighted, total.currency)}</b>",
+                f"<b>{self.money(total.amount, total.currency)}</b>",
+                f"<b>{self.money(total.weighted, total.currency)}</b>",
             ]
             for total in report.open_totals
         ]
-        headers = ["stage", "deals", "amount", "weighted"]
+        headers = ["Stage", "Open deals", "Amount", "Weighted"]
+        out.append("<h3>Open opportunities</h3>" + _table(headers, forecast_rows, {1, 2, 3}))
+        won = ", ".join(self.money(amount, currency) for currency, amount in report.won)
+        out.append(f"<p>Won so far: {won or 'nothing yet'}</p></section>")
+        source_rows = [
+            [
+                html.escape(key_label(str(line.segment[0]))),
+                f"{line.leads:,}",
+                f"{line.opportunities:,}",
+                f"{line.won:,}",
+                f"{line.lead_to_won or 0:.1%}",
+            ]
+            for line in report.by_source.lines
+        ]
+        headers = ["Source", "Leads", "Opportunities", "Won", "Lead to won"]
         out.append(
-            "<h2>Forecast (open opportunities)</h2>" + _table(headers, forecast_rows, {1, 2, 3})
+            "<section><h2>Lead conversion by source</h2>"
+            + _table(headers, source_rows, {1, 2, 3, 4})
+            + "</section>"
         )
-        won = ", ".join(_money(amount, currency) for currency, amount in report.won)
-        out.append(f"<p>Won so far: {won or 'nothing yet'}</p>")
         lead_rows = [
             [
                 html.escape(lead.label),
                 f"{lead.score:.1f}",
-                html.escape(lead.status),
+                html.escape(key_label(lead.status)),
                 html.escape(lead.why),
             ]
             for lead in report.top_leads
         ]
-        headers = ["lead", "score", "status", "why"]
-        out.append("<h2>Best leads</h2>" + _table(headers, lead_rows, {1}))
+        headers = ["Lead", "Score", "Status", "Why it scored"]
+        out.append("<section><h2>Best leads</h2>" + _table(headers, lead_rows, {1}) + "</section>")
         return out
 
-
-def _money(amount: Decimal, currency: str | None) -> str:
-    return f"{amount} {html.escape(currency)}" if currency else str(amount)
+    def _funnel(
+        self, heading: str, note: str, steps: Sequence[ReportStep], noun: str, share: str
+    ) -> list[str]:
+        out = [f"<section><h2>{html.escape(heading)}</h2><p>{html.escape(note)}</p>"]
+        if steps and steps[0].count:
+            out += self.chart(
+                lambda: report_step_chart(steps, title=heading, xlabel=f"{noun} per step")
+            )
+        rows = [
+            [
+                html.escape(step.label),
+                f"{step.count:,}",
+                f"{step.rate:.1%}",
+                "" if step.step_rate is None else f"{step.step_rate:.1%}",
+            ]
+            for step in steps
+        ]
+        out.append(
+            _table(["Step", noun.capitalize(), share, "of the step before"], rows, {1, 2, 3})
+        )
+        out.append("</section>")
+        return out
 
 
 def _svg_element(svg: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
@@ -23,8 +24,8 @@ import attrs
 from ..domain import BreakdownLine, Lead, Opportunity, QualificationResult
 from ..pipelines import Pipeline, PipelineSpec, sales_pipeline
 from .forecast import forecast
-from .funnel import funnel, lead_conversion
-from .results import Forecast, Funnel, LeadConversion, rate
+from .funnel import funnel, lead_conversion, lead_funnel
+from .results import Forecast, Funnel, FunnelStep, LeadConversion, rate
 
 __all__ = [
     "OpenStage",
@@ -32,25 +33,29 @@ __all__ = [
     "PipelineReport",
     "ReportStep",
     "TopLead",
+    "format_amount",
+    "key_label",
     "pipeline_report",
+    "report_date",
     "score_reasons",
     "top_leads",
 ]
 
-#: Lead statuses that count as qualified in the report's funnel.
-_QUALIFIED: Final = frozenset({"qualified", "converted"})
-_CONTACTED: Final = frozenset({"contacted", "nurturing"}) | _QUALIFIED
+#: The lead lifecycle steps the report's lead funnel shows (nurturing is a side track).
+LEAD_STEPS: Final = ("new", "contacted", "qualified", "converted")
 
 
 @attrs.frozen
 class ReportStep:
-    """One step of the report's funnel: how many got there, of all leads and of the step before.
+    """One step of a report funnel: how many got there, of the first step and of the one before.
 
-    The first steps count leads (all, contacted, qualified, from the lead
-    lifecycle history); the next ones are the sales pipeline's funnel steps.
+    ``step`` is the stage key and ``label`` its name for people; ``rate`` is
+    the share of the funnel's first step, ``step_rate`` of the step before
+    (``None`` on the first step).
     """
 
     step: str
+    label: str
     count: int
     rate: Decimal
     step_rate: Decimal | None
@@ -59,6 +64,7 @@ class ReportStep:
         """The step as plain data (rates as floats, as ``--json`` prints them)."""
         return {
             "step": self.step,
+            "label": self.label,
             "count": self.count,
             "rate": float(self.rate),
             "step_rate": None if self.step_rate is None else float(self.step_rate),
@@ -69,7 +75,8 @@ class ReportStep:
 class OpenStage:
     """The open opportunities of one stage in one currency: how many, their amount, weighted.
 
-    ``currency`` is ``None`` for the deals without an amount (counted, adding nothing).
+    ``currency`` is ``None`` for the deals without an amount (counted, adding nothing);
+    ``label`` is the stage's name for people.
     """
 
     stage: str
@@ -77,6 +84,7 @@ class OpenStage:
     deals: int
     amount: Decimal
     weighted: Decimal
+    label: str = ""
 
 
 @attrs.frozen
@@ -117,14 +125,19 @@ class TopLead:
 class PipelineReport:
     """Everything the pipeline overview shows (see :func:`pipeline_report`).
 
-    ``sales_funnel`` and ``monthly_forecast`` are the analytics results behind
-    the charts of the HTML page.
+    ``as_of`` is the moment the report describes (``None`` when not given and
+    there is no data).  ``lead_funnel`` follows leads (new, contacted,
+    qualified, converted) and ``deal_funnel`` the opportunities through the
+    sales pipeline's stages, in order; ``pipeline`` names that pipeline.
+    ``sales_funnel`` and ``monthly_forecast`` are the analytics results
+    behind the charts of the HTML page.
     """
 
     leads: int
     opportunities: int
     lead_status: tuple[tuple[str, int], ...]
-    funnel: tuple[ReportStep, ...]
+    lead_funnel: tuple[ReportStep, ...]
+    deal_funnel: tuple[ReportStep, ...]
     open_stages: tuple[OpenStage, ...]
     open_totals: tuple[OpenTotal, ...]
     won: tuple[tuple[str, Decimal], ...]
@@ -132,18 +145,24 @@ class PipelineReport:
     top_leads: tuple[TopLead, ...]
     sales_funnel: Funnel = attrs.field(repr=False)
     monthly_forecast: Forecast = attrs.field(repr=False)
+    as_of: datetime | None = None
+    pipeline: str = "Sales"
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain data: what ``pipelinekit report --json`` prints."""
         return {
+            "as_of": None if self.as_of is None else self.as_of.isoformat(),
+            "pipeline": self.pipeline,
             "leads": self.leads,
             "opportunities": self.opportunities,
             "lead_status": dict(self.lead_status),
-            "funnel": [step.to_dict() for step in self.funnel],
+            "lead_funnel": [step.to_dict() for step in self.lead_funnel],
+            "deal_funnel": [step.to_dict() for step in self.deal_funnel],
             "forecast": {
                 "stages": [
                     {
                         "stage": s.stage,
+                        "label": s.label,
                         "currency": s.currency,
                         "count": s.deals,
                         "amount": str(s.amount),
@@ -168,14 +187,17 @@ def pipeline_report(
     *,
     pipeline: Pipeline | PipelineSpec | None = None,
     top: int = 10,
+    as_of: datetime | None = None,
 ) -> PipelineReport:
     """The overview of leads and the opportunities of one sales ``pipeline`` (default: the
-    built-in one): funnel, conversion by source, open forecast and the ``top`` best leads.
+    built-in one): two funnels, conversion by source, open forecast and the ``top`` best leads.
 
-    The funnel's lead steps count every lead that ever reached them (from the
-    lead lifecycle history); its sales steps come from
-    :func:`~pipelinekit.analytics.funnel` (entered a stage or a later one).
-    The forecast keeps currencies apart.
+    The lead funnel counts every lead that ever reached new, contacted,
+    qualified and converted (:func:`~pipelinekit.analytics.lead_funnel`); the
+    deal funnel the opportunities that entered each stage or a later one
+    (:func:`~pipelinekit.analytics.funnel`).  The forecast keeps currencies
+    apart.  ``as_of`` is recorded as the moment the report describes; without
+    it, the latest change in the data is used.
     """
     lead_list = list(leads)
     deals = list(opportunities)
@@ -184,6 +206,7 @@ def pipeline_report(
     flow = funnel(deals, spec)
     by_stage = forecast(deals, spec, by="stage")
     order = {s.key: s.order for s in spec.stages}
+    labels = {s.key: s.label for s in spec.stages}
     open_lines = sorted(
         (line for line in by_stage.lines if line.open_deals),
         key=lambda line: (
@@ -207,14 +230,25 @@ def pipeline_report(
     ranked = sorted(
         sources.lines, key=lambda line: (-(line.lead_to_won or 0), str(line.segment[0]))
     )
+    lead_steps = {step.stage: step for step in lead_funnel(lead_list).steps}
+    changes = [x.updated_at for x in lead_list] + [x.updated_at for x in deals]
     return PipelineReport(
         leads=len(lead_list),
         opportunities=len(deals),
         lead_status=tuple(sorted(Counter(lead.status for lead in lead_list).items())),
-        funnel=_steps(lead_list, flow),
+        lead_funnel=_steps(
+            [(key, _entered(lead_steps.get(key), len(lead_list))) for key in LEAD_STEPS],
+            {key: key_label(key) for key in LEAD_STEPS},
+        ),
+        deal_funnel=_steps([(step.stage, step.entered) for step in flow.steps], labels),
         open_stages=tuple(
             OpenStage(
-                line.key[0] or "", line.currency, line.open_deals, line.open_amount, line.weighted
+                line.key[0] or "",
+                line.currency,
+                line.open_deals,
+                line.open_amount,
+                line.weighted,
+                labels.get(line.key[0] or "", key_label(line.key[0] or "")),
             )
             for line in open_lines
         ),
@@ -224,32 +258,74 @@ def pipeline_report(
         top_leads=top_leads(lead_list, top),
         sales_funnel=flow,
         monthly_forecast=forecast(deals, spec, by="period", period="month"),
+        as_of=as_of if as_of is not None else max(changes, default=None),
+        pipeline=spec.label,
     )
 
 
-def _steps(leads: list[Lead], flow: Funnel) -> tuple[ReportStep, ...]:
-    counts = [
-        ("leads", len(leads)),
-        ("contacted", sum(_reached(x, _CONTACTED) or _left(x, "contacted") for x in leads)),
-        ("qualified", sum(_reached(x, _QUALIFIED) for x in leads)),
-        *((step.stage, step.entered) for step in flow.steps),
-    ]
-    total = counts[0][1] or 1
+def _entered(step: FunnelStep | None, leads: int) -> int:
+    # every lead starts new: the first step counts them all (lead_funnel leaves out the
+    # leads disqualified straight from new, whose history never names 'new' as entered)
+    if step is None or step.stage == LEAD_STEPS[0]:
+        return leads
+    return step.entered
+
+
+def _steps(counts: list[tuple[str, int]], labels: dict[str, str]) -> tuple[ReportStep, ...]:
+    total = counts[0][1] if counts else 0
     out = []
     previous: int | None = None
     for step, count in counts:
-        step_rate = None if previous is None else rate(count, previous or 1)
-        out.append(ReportStep(step, count, rate(count, total) or Decimal(0), step_rate))
+        step_rate = None if previous is None else rate(count, previous) or Decimal(0)
+        label = labels.get(step) or key_label(step)
+        out.append(ReportStep(step, label, count, rate(count, total) or Decimal(0), step_rate))
         previous = count
     return tuple(out)
 
 
-def _reached(lead: Lead, stages: frozenset[str]) -> bool:
-    return lead.status in stages or any(change.to_stage in stages for change in lead.history)
+def key_label(key: str) -> str:
+    """A key as people read it: ``closed_won`` is ``Closed won``, ``cold_email`` ``Cold email``."""
+    words = key.replace("_", " ").replace(".", " ").strip()
+    return words[:1].upper() + words[1:]
 
 
-def _left(lead: Lead, stage: str) -> bool:
-    return any(change.from_stage == stage for change in lead.history)
+def report_date(as_of: datetime | None, *, locale: str | None = None) -> str:
+    """The header line of a report: ``Report of 29 November 2026, as of 11:55 UTC``."""
+    if as_of is None:
+        return "No data yet."
+    try:
+        from babel.dates import format_date
+    except ImportError:
+        day = f"{as_of.day} {as_of:%B %Y}"
+    else:
+        try:
+            day = str(format_date(as_of, format="long", locale=locale or "en_US"))
+        except ValueError:
+            day = f"{as_of.day} {as_of:%B %Y}"
+    zone = as_of.tzname() or "UTC"
+    return f"Report of {day}, as of {as_of:%Y-%m-%d %H:%M} {zone}"
+
+
+def format_amount(amount: Decimal, currency: str | None, *, locale: str | None = None) -> str:
+    """An amount for people, grouped and rounded as ``locale`` writes money.
+
+    With Babel installed (the ``report`` extra), ``locale`` (``"de_DE"``,
+    ``"en_US"``; default ``"en_US"``) decides separators, symbol and its
+    place: ``1.234,50 €`` in German, ``€1,234.50`` in US English.  Without
+    Babel, or for an unknown locale: ``1,234.50 EUR``.  ``currency=None`` (an
+    amount of no currency) is grouped the same way without a symbol.
+    """
+    try:
+        from babel.core import UnknownLocaleError
+        from babel.numbers import format_currency, format_decimal
+    except ImportError:
+        return f"{amount:,.2f} {currency or ''}".strip()
+    try:
+        if currency is None:
+            return str(format_decimal(amount, format="#,##0.00", locale=locale or "en_US"))
+        return str(format_currency(amount, currency, locale=locale or "en_US"))
+    except (UnknownLocaleError, ValueError):
+        return f"{amount:,.2f} {currency or ''}".strip()
 
 
 def top_leads(leads: Iterable[Lead], count: int) -> tuple[TopLead, ...]:
@@ -281,24 +357,63 @@ def _label(lead: Lead) -> str:
 
 
 def score_reasons(result: QualificationResult | None, count: int = 3) -> str:
-    """The ``count`` criteria that gave a result the most points, as one line.
+    """Why a result scored, in words: the ``count`` criteria that added the most.
 
-    A composite's children are searched too; ``not scored`` without a result.
+    Every criterion is shown when there are ``count`` or fewer; otherwise the
+    line says so: ``top 3 of 9 criteria: job title matches CEO, CTO or VP
+    (+16.7); ...``.  The points are each criterion's share of the result's
+    own score, so a composite's children (a weighted ICP fit and BANT) are
+    weighed as the composite weighs them.  ``not scored`` without a result.
     """
     if result is None:
         return "not scored"
-    lines: list[BreakdownLine] = []
-    stack = [result]
-    while stack:
-        current = stack.pop()
-        if current.children:
-            stack.extend(current.children)
+    shares = _shares(result, Decimal(1))
+    shares.sort(key=lambda item: -item[1])
+    best = [(line, points) for line, points in shares if points > 0][: max(count, 0)]
+    if not best:
+        return "no criterion gave points"
+    said = "; ".join(f"{_in_words(line)} (+{_points(points)})" for line, points in best)
+    if len(shares) <= count:
+        return said
+    return f"top {len(best)} of {len(shares)} criteria: {said}"
+
+
+def _shares(result: QualificationResult, factor: Decimal) -> list[tuple[BreakdownLine, Decimal]]:
+    """Each leaf criterion and the points it adds to the outermost score."""
+    if not result.children:
+        return [(line, line.points * factor) for line in result.breakdown]
+    out: list[tuple[BreakdownLine, Decimal]] = []
+    for child in result.children:
+        line = next(
+            (
+                x
+                for x in result.breakdown
+                if f"child:{child.strategy}" in x.evidence or x.criterion == child.strategy
+            ),
+            None,
+        )
+        if line is None or not child.score:
+            scale = factor if line is None else Decimal(0)
         else:
-            lines.extend(current.breakdown)
-    lines.sort(key=lambda line: -line.points)
-    best = [
-        f"{line.criterion} +{line.points.normalize():f} ({line.reason.split('; ')[0]})"
-        for line in lines[:count]
-        if line.points > 0
-    ]
-    return "; ".join(best) or "no criterion gave points"
+            scale = factor * line.points / child.score
+        out.extend(_shares(child, scale))
+    return out
+
+
+def _points(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.1')).normalize():f}"
+
+
+def _in_words(line: BreakdownLine) -> str:
+    """A breakdown line for people: ``job title matches CEO, CTO or VP``."""
+    reason = line.reason.split("; ")[0]
+    field = next((e[2:] for e in line.evidence if e.startswith("$.")), None)
+    if field is None:
+        return f"{key_label(line.criterion)}: {reason}"
+    parts = field.split(".")
+    subject = key_label(parts[-1]).lower()
+    reason = reason.replace(field, subject)
+    if subject in reason.lower():
+        return reason
+    joiner = " " if reason.startswith(("matches", "in band", "is ")) else ": "
+    return f"{subject}{joiner}{reason}"

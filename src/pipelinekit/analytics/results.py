@@ -338,7 +338,7 @@ class LeadConversionLine:
 
     @property
     def lead_to_won(self) -> Decimal | None:
-        """Share of the leads that became customers (the seeds' "1 in 25")."""
+        """Share of the leads that became customers (sales guides' "1 in 25")."""
         return rate(self.won, self.leads)
 
     def row(self) -> tuple[Any, ...]:

@@ -25,6 +25,27 @@ def _debugging(argv: Sequence[str]) -> bool:
     return "--debug" in argv or os.environ.get("PIPELINEKIT_DEBUG", "") not in ("", "0")
 
 
+#: The extra that installs each optional library the command may need.
+_EXTRA_OF = {
+    "psycopg": ("postgres", "PostgreSQL"),
+    "sqlalchemy": ("sql", "SQL storage"),
+    "matplotlib": ("report", "charts"),
+    "pydot": ("diagrams", "DOT/SVG/PNG diagrams"),
+    "typer": ("cli", "the command"),
+    "rich": ("cli", "the command"),
+}
+
+
+def _install_hint(error: ImportError) -> str:
+    """What to install for a library that could not be imported, with the extra's name."""
+    root = (error.name or "").partition(".")[0]
+    if root in _EXTRA_OF:
+        extra, purpose = _EXTRA_OF[root]
+        return f'{root} is not installed; {purpose} needs it: pip install "pipelinekit[{extra}]"'
+    choices = ", ".join(f'"pipelinekit[{e}]" for {p}' for e, p in dict(_EXTRA_OF.values()).items())
+    return f"{error}. Install the extra that provides it: {choices}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
 
@@ -60,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = command.main(args=args, prog_name="pipelinekit", standalone_mode=False)
     except KeyboardInterrupt:
-        return fail("interrupted", ExitCode.INTERRUPTED)
+        return fail("interrupted (Ctrl-C)", ExitCode.INTERRUPTED)
     except UserError as error:
         return fail(str(error), error.code, error.problems)
     except ConfigError as error:
@@ -79,12 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError as error:  # a driver or optional library needed only now
         if isinstance(error, PipelinekitError):  # already names its extra
             return fail(str(error), ExitCode.MISSING_EXTRA)
-        return fail(
-            f"{error}. Install the extra that provides it: "
-            '"pipelinekit[postgres]" for PostgreSQL, "pipelinekit[report]" for charts, '
-            '"pipelinekit[diagrams]" for DOT/SVG/PNG diagrams',
-            ExitCode.MISSING_EXTRA,
-        )
+        return fail(_install_hint(error), ExitCode.MISSING_EXTRA)
     except PipelinekitError as error:
         return fail(str(error), ExitCode.INPUT)
     except Exception as error:
@@ -96,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             getattr(error, "show", lambda: None)()  # prints Click's usage message
             return int(getattr(error, "exit_code", ExitCode.USAGE))
         if "Abort" in kinds:
-            return fail("interrupted", ExitCode.INTERRUPTED)
+            return fail("interrupted (Ctrl-C)", ExitCode.INTERRUPTED)
         if debug:
             raise
         return fail(
@@ -104,4 +120,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             "rerun with --debug for the traceback and report it",
             ExitCode.INTERNAL,
         )
+    if code == ExitCode.INTERRUPTED:  # Typer returns Ctrl-C outside a command's own note as 130
+        print_error("interrupted (Ctrl-C)")
     return code if isinstance(code, int) else 0

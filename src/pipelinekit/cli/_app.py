@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ._context import State
-from .commands import demo, export, import_, pipeline, qualify, report
+from .commands import backtest, db, demo, export, import_, pipeline, qualify, report
 from .settings import load_settings
 
 __all__ = ["app"]
@@ -24,6 +24,11 @@ app = typer.Typer(
 pipeline_app = typer.Typer(
     help="Check, show and draw pipeline definitions "
     "(TOML files or a built-in: sales, lead_lifecycle).",
+    no_args_is_help=True,
+)
+
+db_app = typer.Typer(
+    help="The storage schema as a deployment step: create or migrate it, or check it.",
     no_args_is_help=True,
 )
 
@@ -74,7 +79,12 @@ app.command("import")(import_.import_file)
 app.command()(qualify.qualify)
 app.command()(report.report)
 app.command()(export.export)
+app.command()(backtest.backtest)
 app.add_typer(pipeline_app, name="pipeline")
 pipeline_app.command()(pipeline.validate)
 pipeline_app.command()(pipeline.show)
 pipeline_app.command()(pipeline.diagram)
+pipeline_app.command(name="import")(pipeline.import_)
+app.add_typer(db_app, name="db")
+db_app.command()(db.upgrade)
+db_app.command()(db.check)

@@ -2,23 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import attrs
 import typer
 
 from ..clock import system_clock
 from ..errors import PipelinekitError, Problem
-from ..storage import Storage
 from .exit_codes import ExitCode
 from .settings import Settings
 
-__all__ = ["JsonOption", "State", "TopOption", "UserError", "as_of", "now", "state"]
+if TYPE_CHECKING:
+    from ..storage.sql import SqlStorage
+
+__all__ = [
+    "JsonOption",
+    "LocaleOption",
+    "State",
+    "TopOption",
+    "UserError",
+    "as_of",
+    "interruptible",
+    "locale_for",
+    "now",
+    "state",
+]
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")
+]
+LocaleOption = Annotated[
+    str | None,
+    typer.Option(
+        "--locale",
+        metavar="LOCALE",
+        help="Write amounts and dates as this locale does (e.g. de_DE, en_GB); "
+        "default: LC_ALL / LC_MONETARY / LANG, else en_US.",
+        show_default=False,
+    ),
 ]
 TopOption = Annotated[
     int, typer.Option("--top", metavar="N", min=0, help="How many best leads to list.")
@@ -52,7 +77,7 @@ class State:
         """The database for messages and output, never with a password."""
         return attrs.evolve(self.settings, db=self.db).describe_db().removeprefix("sqlite:///")
 
-    def storage(self, *, must_exist: bool = False) -> Storage:
+    def storage(self, *, must_exist: bool = False) -> SqlStorage:
         """The run's SQL storage (nothing connects yet); a :class:`UserError` says what is wrong.
 
         With ``must_exist``, a SQLite file that is not there is refused (the
@@ -86,7 +111,9 @@ class State:
                 ExitCode.MISSING_EXTRA,
             ) from error
         except ValueError as error:
-            raise UserError(f"--db {settings.describe_db()}: {error}", ExitCode.USAGE) from error
+            problems = getattr(error, "problems", ())
+            reason = "; ".join(p.message for p in problems) if problems else str(error)
+            raise UserError(f"--db {settings.describe_db()}: {reason}", ExitCode.USAGE) from error
 
 
 def state(ctx: typer.Context) -> State:
@@ -113,3 +140,32 @@ def as_of(value: str | None) -> datetime:
             ExitCode.USAGE,
         ) from error
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@contextmanager
+def interruptible(done: Callable[[], str]) -> Iterator[None]:
+    """Ctrl-C inside the block becomes a :class:`UserError` (exit 130) saying ``done()``.
+
+    ``done`` tells what the command had committed when it was interrupted and
+    how to carry on; it is called only when Ctrl-C is pressed.
+    """
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise UserError(f"interrupted (Ctrl-C): {done()}", ExitCode.INTERRUPTED) from None
+
+
+def locale_for(value: str | None) -> str | None:
+    """``--locale``, else the environment's money locale (``LC_ALL``, ``LC_MONETARY``, ``LANG``).
+
+    Read from the variables only (the process locale is left alone); ``None``
+    (US English) when they name none or the C locale, or Babel is not installed.
+    """
+    if value:
+        return value
+    try:
+        from babel import default_locale
+    except ImportError:
+        return None
+    found = default_locale("LC_MONETARY")
+    return None if found is None or found.endswith("POSIX") else found

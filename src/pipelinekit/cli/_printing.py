@@ -21,8 +21,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from ..analytics import PipelineReport, TopLead
-from ..io import ImportSummary
+from ..analytics import (
+    PipelineReport,
+    ReportStep,
+    TopLead,
+    format_amount,
+    key_label,
+    report_date,
+)
+from ..io import DELIMITERS, ImportSummary
 from ..pipelines import PipelineSpec
 
 __all__ = [
@@ -100,55 +107,86 @@ def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Callable
 
 def _table(title: str, columns: Iterable[str], *, left: int = 1) -> Table:
     """A table whose first ``left`` columns are text (left-aligned) and the rest figures."""
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", min_width=len(title))  # titles never wrap
     for i, name in enumerate(columns):
         table.add_column(name, justify="left" if i < left else "right")
     return table
 
 
-def _money(amount: Decimal, currency: str | None) -> str:
-    return f"{amount:,.2f} {currency or ''}".strip()
+def _keep_whole(table: Table, column: int, values: Iterable[str]) -> None:
+    """Keys in ``column`` are never cut or wrapped: the column is as wide as its longest key."""
+    widest = max((len(value) for value in values), default=0)
+    table.columns[column].no_wrap = True
+    table.columns[column].min_width = max(widest, len(str(table.columns[column].header)))
 
 
-def print_report(report: PipelineReport) -> None:
-    """The report's funnel, conversion by source, open forecast and best leads, as tables."""
-    out = console()
-    funnel = _table("Funnel", ("step", "count", "of leads", "of previous"))
-    for step in report.funnel:
+def _funnel(title: str, steps: Iterable[ReportStep], noun: str, share: str) -> Table:
+    table = _table(title, ("step", noun, share, "of the step before"))
+    for step in steps:
         step_rate = "" if step.step_rate is None else f"{step.step_rate:.1%}"
-        funnel.add_row(step.step, str(step.count), f"{step.rate:.1%}", step_rate)
-    out.print(funnel)
+        table.add_row(step.label, f"{step.count:,}", f"{step.rate:.1%}", step_rate)
+    return table
+
+
+def print_report(report: PipelineReport, *, locale: str | None = None) -> None:
+    """The report's date, its two funnels, conversion by source, open forecast and best leads.
+
+    Amounts are written as ``locale`` writes money (see
+    :func:`pipelinekit.analytics.format_amount`).
+    """
+
+    def money(amount: Decimal, currency: str | None) -> str:
+        return format_amount(amount, currency, locale=locale)
+
+    out = console()
+    out.print(
+        f"{report_date(report.as_of, locale=locale)}: {report.leads:,} leads, "
+        f"{report.opportunities:,} opportunities in the {report.pipeline} pipeline"
+    )
+    out.print(
+        _funnel("Lead funnel (furthest step reached)", report.lead_funnel, "leads", "of leads")
+    )
+    out.print(
+        _funnel(
+            f"Deal funnel: {report.pipeline} pipeline (stage or later entered)",
+            report.deal_funnel,
+            "opportunities",
+            "of opportunities",
+        )
+    )
     sources = _table(
-        "Lead conversion by source", ("source", "leads", "opportunities", "won", "lead -> won")
+        "Lead conversion by source", ("source", "leads", "opportunities", "won", "lead to won")
     )
     for line in report.by_source.lines:
         sources.add_row(
-            str(line.segment[0]),
-            str(line.leads),
-            str(line.opportunities),
-            str(line.won),
+            key_label(str(line.segment[0])),
+            f"{line.leads:,}",
+            f"{line.opportunities:,}",
+            f"{line.won:,}",
             f"{line.lead_to_won or 0:.1%}",
         )
     out.print(sources)
-    forecast = _table("Forecast (open opportunities)", ("stage", "deals", "amount", "weighted"))
+    forecast = _table(
+        "Forecast (open opportunities)", ("stage", "open deals", "amount", "weighted")
+    )
     for stage in report.open_stages:
         forecast.add_row(
-            stage.stage,
-            str(stage.deals),
-            _money(stage.amount, stage.currency),
-            _money(stage.weighted, stage.currency),
+            stage.label or key_label(stage.stage),
+            f"{stage.deals:,}",
+            money(stage.amount, stage.currency),
+            money(stage.weighted, stage.currency),
         )
     for total in report.open_totals:
         forecast.add_row(
-            "total",
+            "Total",
             "",
-            _money(total.amount, total.currency),
-            _money(total.weighted, total.currency),
+            money(total.amount, total.currency),
+            money(total.weighted, total.currency),
             style="bold",
         )
     out.print(forecast)
     for currency, amount in report.won:
-        out.print(f"Won so far: {_money(amount, currency)}")
+        out.print(f"Won so far: {money(amount, currency)}")
     print_top(report.top_leads)
 
 
@@ -158,7 +196,7 @@ def print_top(leads: Iterable[TopLead]) -> None:
     table.add_column("status")
     table.add_column("why", overflow="fold")
     for lead in leads:
-        table.add_row(lead.label, f"{lead.score:.1f}", lead.status, lead.why)
+        table.add_row(lead.label, f"{lead.score:.1f}", key_label(lead.status), lead.why)
     console().print(table)
 
 
@@ -169,6 +207,8 @@ def print_import(summary: ImportSummary, *, title: str, report: str | None) -> N
     counts = _table(title, names, left=0)
     counts.add_row(*(str(getattr(summary, name)) for name in names))
     out.print(counts)
+    if summary.delimiter is not None:
+        out.print(f"Columns separated by {DELIMITERS.get(summary.delimiter, summary.delimiter)}.")
     if not summary.errors:
         return
     shown = _table("Rejected rows (first 10 problems)", ("line", "field", "reason"), left=3)
@@ -198,14 +238,23 @@ def print_qualified(
 def print_pipeline(spec: PipelineSpec) -> None:
     """A pipeline's stages and transitions."""
     out = console()
-    names = ("stage", "label", "kind", "probability", "forecast", "rotting days")
+    names = ("stage", "label", "kind", "win %", "forecast", "rots after")
     stages = _table(f"{spec.label} ({spec.key})", names, left=len(names))
+    _keep_whole(stages, 0, (s.key for s in spec.stages))
+    _keep_whole(stages, 1, (s.label for s in spec.stages))
     for s in sorted(spec.stages, key=lambda s: s.order):
         stages.add_row(
-            s.key, s.label, s.kind.value, f"{s.probability}%", s.forecast, str(s.rotting_days or "")
+            s.key,
+            s.label,
+            s.kind.value,
+            f"{s.probability}%",
+            s.forecast,
+            f"{s.rotting_days} days" if s.rotting_days else "",
         )
     out.print(stages)
     moves = _table("Transitions", ("event", "from", "to", "guards"), left=4)
+    _keep_whole(moves, 0, (t.event for t in spec.transitions))
+    _keep_whole(moves, 2, (t.target for t in spec.transitions))
     for t in spec.transitions:
         moves.add_row(t.event, ", ".join(t.sources), t.target, ", ".join(g.name for g in t.guards))
     out.print(moves)

@@ -27,16 +27,15 @@ This module needs no CLI library.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NewType
 
 import attrs
 
-from ..errors import PipelinekitError, Problem
+from ..errors import PipelinekitError, Problem, ValidationError
 from ..io import FIELDS, not_utf8
-from ..validation import Invalid, Structurer, json_type, unknown_field
+from ..validation import Invalid, Structurer, decode_toml, json_type, unknown_field
 
 __all__ = ["DEFAULT_DB", "ConfigError", "Settings", "load_settings"]
 
@@ -177,11 +176,9 @@ def load_settings(
         file = here / CONFIG_NAME
     if file is not None:
         try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError(
-                str(file), [Problem("$", f"not valid TOML ({error}): fix the syntax at that line")]
-            ) from error
+            data = decode_toml(file.read_text(encoding="utf-8"), "settings")
+        except ValidationError as error:
+            raise ConfigError(str(file), list(error.problems)) from error
         except OSError as error:
             raise ConfigError(
                 str(file), [Problem("$", f"cannot read: {error.strerror}")]

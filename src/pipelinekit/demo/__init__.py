@@ -4,7 +4,7 @@
   BANT answers, months of engagement events) for demos and experiments;
 * :func:`run_scenario` qualifies them with :func:`demo_scorer` (an ICP fit
   score blended with BANT), converts the qualified ones and works the deals
-  through the seeds' sales pipeline: about one lead in 25 becomes a customer.
+  through the classic five-stage sales pipeline: about one lead in 25 becomes a customer.
 
 Needs nothing beyond pipelinekit's core dependencies::
 

@@ -2,9 +2,9 @@
 
 :func:`demo_scorer` is the fit score the demo uses (an ICP fit score and BANT,
 blended); :func:`run_scenario` walks every lead through the lead lifecycle and
-every opportunity through the seeds' five-stage sales pipeline, with seeded
+every opportunity through the classic five-stage sales pipeline, with seeded
 outcomes driven by each lead's hidden intent: about one lead in 25 ends up a
-paying customer, as in the seeds.  Everything goes through the public
+paying customer, as sales guides report.  Everything goes through the public
 pipeline and qualification APIs, so the histories, results and domain events
 are the real thing.
 """
@@ -60,7 +60,11 @@ def demo_icp() -> Strategy:
             pattern(
                 "seniority",
                 "contact.job_title",
-                {r"\b(ceo|cto|vp)\b": 25, r"\bhead of\b": 20, r"\bmanager\b": 8},
+                [
+                    {"regex": r"\b(ceo|cto|vp)\b", "points": 25, "label": "CEO, CTO or VP"},
+                    {"regex": r"\bhead of\b", "points": 20, "label": "head of"},
+                    {"regex": r"\bmanager\b", "points": 8, "label": "manager"},
+                ],
             ),
             present("email", "contact.email", points=10),
         ],
@@ -127,11 +131,17 @@ def run_scenario(
     later; each deal then advances, is lost (with a reason) or won, one step
     every one to three weeks, with chances that rise with the lead's hidden
     intent.  Nothing happens after ``as_of``, so recent deals stay open.
+    Each deal gets an expected close date one to four months after it is
+    created; an open deal whose date has passed by ``as_of`` is pushed out
+    (one week to two and a half months after ``as_of``).
     ``progress(done, total)`` is called every 100 leads, if given.
     The same leads and ``seed`` give the same story; only the new
     opportunities' ids differ from run to run.
     """
     rng = random.Random(seed * 7919 + 1)
+    dates = random.Random(
+        seed * 7919 + 2
+    )  # expected close dates: the story's draws stay as they were
     scorer = scorer if scorer is not None else demo_scorer()
     sales = sales if sales is not None else sales_pipeline()
     lifecycle = lead_lifecycle()
@@ -168,6 +178,8 @@ def run_scenario(
             lead, pipeline=sales, amount=_amount(lead, currency, rng), actor="ae", at=now
         )
         lead, deal = conversion.lead, conversion.opportunity
+        # the account executive's first estimate: one to four months out
+        deal = deal.evolve(expected_close=(now + timedelta(days=dates.randint(30, 120))).date())
         events.extend(conversion.events)
         out_leads.append(lead)
         while deal.outcome == "open":
@@ -193,5 +205,9 @@ def run_scenario(
                 )
             deal = moved_deal.entity
             events.extend(moved_deal.events)
+        if deal.outcome == "open" and deal.expected_close and deal.expected_close <= as_of.date():
+            # an open deal past its date has been pushed out by its owner, as in any CRM
+            pushed = (as_of + timedelta(days=dates.randint(7, 75))).date()
+            deal = deal.evolve(expected_close=pushed)
         opportunities.append(deal)
     return DemoOutcome(tuple(out_leads), tuple(opportunities), tuple(events), as_of)

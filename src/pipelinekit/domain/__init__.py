@@ -14,6 +14,7 @@ from .ids import LeadId, OpportunityId, ProspectId, new_id, uuid7
 from .leads import Lead
 from .money import Money
 from .opportunities import Opportunity, Outcome, ProbabilitySource
+from .probability import Probability, ProbabilityUnit
 from .prospects import Prospect
 from .results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
 from .sources import Channel, Source
@@ -35,8 +36,10 @@ __all__ = [
     "Outcome",
     "Person",
     "PhoneNumber",
+    "Probability",
     "ProbabilityChange",
     "ProbabilitySource",
+    "ProbabilityUnit",
     "Prospect",
     "ProspectId",
     "QualificationResult",

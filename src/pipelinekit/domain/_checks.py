@@ -16,6 +16,38 @@ from ..errors import Problem, ValidationError
 E = TypeVar("E", bound=StrEnum)
 _NUL = "\x00"
 _NUL_MESSAGE = "must not contain NUL characters (databases such as PostgreSQL cannot store them)"
+SURROGATE_MESSAGE = "holds a lone surrogate, which no UTF-8 text can hold (decoded wrongly?)"
+
+
+#: Integers at or beyond this size are refused (as every loader refuses more than 100
+#: digits): they could not be written as text, nor stored.
+BIG_INT = 10**100
+BIG_INT_MESSAGE = "must have at most 100 digits"
+
+
+def shown(value: object, limit: int = 200) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters; never raises (the repr of
+    an integer past the interpreter's int/str limit, or of a container holding itself
+    too deeply, would)."""
+    if isinstance(value, int) and not -BIG_INT < value < BIG_INT:
+        digits = int(value.bit_length() * 0.30103)
+        return f"an integer of about {digits} digits"
+    try:
+        text = repr(value)
+    except Exception:
+        return f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def unencodable(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate, so that it cannot be written as UTF-8."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class Checks:
@@ -36,7 +68,13 @@ class Checks:
 
     def text(self, path: str, value: object, *, required: bool, max_length: int = 1000) -> None:
         """Check an optional or required free-text field."""
-        if type(value) is str and value.strip() and len(value) <= max_length and _NUL not in value:
+        if (
+            type(value) is str
+            and value.strip()
+            and len(value) <= max_length
+            and _NUL not in value
+            and not unencodable(value)
+        ):
             return
         if value is None:
             if required:
@@ -49,6 +87,8 @@ class Checks:
             self.add(path, f"must be at most {max_length} characters, got {len(value)}")
         elif _NUL in value:
             self.add(path, _NUL_MESSAGE)
+        else:
+            self.add(path, SURROGATE_MESSAGE)
 
     def free_text(self, path: str, value: object) -> None:
         """Check optional free text (notes): a string without NUL characters, or None."""
@@ -58,6 +98,8 @@ class Checks:
             self.add(path, f"must be a string, got {type(value).__name__}")
         elif _NUL in value:
             self.add(path, _NUL_MESSAGE)
+        elif unencodable(value):
+            self.add(path, SURROGATE_MESSAGE)
 
     def instance(
         self, path: str, value: object, kind: type | tuple[type, ...], *, optional: bool
@@ -95,7 +137,7 @@ class Checks:
             except ValueError:
                 pass
         choices = ", ".join(member.value for member in kind)
-        self.add(path, f"must be one of {choices}; got {value!r}")
+        self.add(path, f"must be one of {choices}; got {shown(value)}")
         return None
 
     def done(self, subject: object) -> None:
@@ -123,7 +165,7 @@ def to_decimal(checks: Checks, path: str, value: Any) -> Decimal | None:
         try:
             result = Decimal(value.strip())
         except ArithmeticError:
-            checks.add(path, f"must be a decimal number, got {value!r}")
+            checks.add(path, f"must be a decimal number, got {shown(value)}")
             return None
     elif isinstance(value, float):
         checks.add(path, "floats are refused (inexact): pass a Decimal or a string like '12.50'")
@@ -132,7 +174,7 @@ def to_decimal(checks: Checks, path: str, value: Any) -> Decimal | None:
         checks.add(path, f"must be a Decimal, int or numeric string, got {type(value).__name__}")
         return None
     if not result.is_finite():
-        checks.add(path, f"must be a finite number, got {value!r}")
+        checks.add(path, f"must be a finite number, got {shown(value)}")
         return None
     return result
 

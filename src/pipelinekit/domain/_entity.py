@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar, cast
 
-from ._checks import Checks
+from ._checks import BIG_INT, Checks, shown, unencodable
 from .custom import FrozenMap, check_custom
 
 __all__ = ["Common", "check_common", "check_tuple"]
@@ -38,13 +38,13 @@ def check_common(
 ) -> Common:
     """Validate the fields every entity has; return them normalised (UTC, frozen)."""
     if not isinstance(id, str) or not id.strip() or len(id) > 128:
-        checks.add("$.id", f"must be a non-empty string of at most 128 characters, got {id!r}")
+        checks.add("$.id", f"must be a non-empty string of at most 128 characters, got {shown(id)}")
     created = checks.aware("$.created_at", created_at)
     updated = checks.aware("$.updated_at", updated_at)
     if created is not None and updated is not None and updated < created:
         checks.add("$.updated_at", "must not be before created_at")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-        checks.add("$.version", f"must be an int >= 0, got {version!r}")
+    if not isinstance(version, int) or isinstance(version, bool) or not 0 <= version < BIG_INT:
+        checks.add("$.version", f"must be an int >= 0, got {shown(version)}")
     checks.text("$.owner", owner, required=False, max_length=200)
     checks.text("$.external_id", external_id, required=False, max_length=200)
     checks.free_text("$.notes", notes)
@@ -68,8 +68,8 @@ def _tags(checks: Checks, tags: object) -> frozenset[str]:
             checks.add("$.tags", "tags must be strings")
             return _EMPTY_TAGS
     for tag in tags:
-        if not isinstance(tag, str) or not tag.strip():
-            checks.add("$.tags", f"tags must be non-empty strings, got {tag!r}")
+        if not isinstance(tag, str) or not tag.strip() or unencodable(tag):
+            checks.add("$.tags", f"tags must be non-empty strings, got {shown(tag)}")
     return cast("frozenset[str]", tags)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from ._checks import Checks
+from ._checks import BIG_INT, BIG_INT_MESSAGE, Checks, shown
 from ._iso import COUNTRIES
 from .contacts import domain_problem
 from .money import Money
@@ -17,8 +17,9 @@ class Company:
     """A company: the account a lead or opportunity belongs to.
 
     ``domain`` is a bare host name (``example.com``), lower-cased; a URL such as
-    ``https://www.Example.com/`` is reduced to ``example.com``.  ``country`` is an
-    ISO 3166-1 alpha-2 code (upper-cased on input).
+    ``https://www.Example.com/`` is reduced to ``example.com`` (a leading ``www.``
+    is dropped only when what is left still has a dot: ``www.example`` stays).
+    ``country`` is an ISO 3166-1 alpha-2 code (upper-cased on input).
 
     >>> Company("Acme", domain="https://www.ACME.io/about", country="de").domain
     'acme.io'
@@ -50,14 +51,17 @@ class Company:
                 host = _host(domain)
                 problem = domain_problem(host)
                 if problem:
-                    checks.add("$.domain", problem)
+                    given = "" if host == domain.strip() else f" (given as {domain.strip()!r})"
+                    checks.add("$.domain", problem + given)
             else:
                 checks.add("$.domain", f"must be a string, got {type(domain).__name__}")
         checks.text("$.industry", industry, required=False, max_length=200)
         if checks.instance("$.employees", employees, int, optional=True):
             assert employees is not None
             if employees < 0:
-                checks.add("$.employees", f"must be >= 0, got {employees}")
+                checks.add("$.employees", f"must be >= 0, got {shown(employees)}")
+            elif employees >= BIG_INT:
+                checks.add("$.employees", BIG_INT_MESSAGE)
         if checks.instance("$.annual_revenue", annual_revenue, Money, optional=True):
             assert annual_revenue is not None
             if annual_revenue.amount < 0:
@@ -84,6 +88,6 @@ def _host(text: str) -> str:
         if host.startswith(prefix):
             host = host[len(prefix) :]
     host = host.split("/", 1)[0].split("?", 1)[0].rstrip(".")
-    if host.startswith("www."):
+    if host.startswith("www.") and "." in host[4:]:  # www.example is a host of its own
         host = host[4:]
     return host

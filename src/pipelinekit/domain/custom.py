@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar, overload
 
-from ._checks import Checks, fail
+from ._checks import BIG_INT, BIG_INT_MESSAGE, SURROGATE_MESSAGE, Checks, fail, shown, unencodable
+
+_T = TypeVar("_T")
 
 __all__ = ["CustomValue", "FrozenMap", "custom_fields"]
 
@@ -43,6 +45,18 @@ class FrozenMap(Mapping[str, CustomValue]):
 
     def __getitem__(self, key: str) -> CustomValue:
         return self._data[key]
+
+    # the dict's own lookups: scoring reads event properties millions of times
+    @overload
+    def get(self, key: str, /) -> CustomValue | None: ...
+    @overload
+    def get(self, key: str, /, default: CustomValue | _T) -> CustomValue | _T: ...
+    def get(self, key: str, /, default: object = None) -> object:
+        """The value for ``key``, or ``default``."""
+        return self._data.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)
@@ -89,10 +103,18 @@ def value_problem(item: object) -> str | None:
             f"unsupported value type {type(item).__name__}: use str, int, bool, Decimal, "
             "date, datetime or None"
         )
+    if isinstance(item, int) and not -BIG_INT < item < BIG_INT:
+        return BIG_INT_MESSAGE
     if isinstance(item, Decimal) and not item.is_finite():
         return "must be a finite number"
+    if isinstance(item, Decimal) and (
+        len(item.as_tuple().digits) > 100 or abs(item.adjusted()) > 100
+    ):  # as every loader refuses: it could not be read back
+        return "must have at most 100 digits and an exponent within ±100"
     if isinstance(item, str) and "\x00" in item:
         return "must not contain NUL characters (databases such as PostgreSQL cannot store them)"
+    if isinstance(item, str) and unencodable(item):
+        return SURROGATE_MESSAGE
     if isinstance(item, datetime) and item.utcoffset() is None:
         return "naive datetime refused: pass a timezone-aware one"
     return None
@@ -117,7 +139,10 @@ def check_custom(checks: Checks, path: str, value: object) -> FrozenMap:
 def _check_items(checks: Checks, path: str, value: Mapping[Any, Any]) -> None:
     for key, item in value.items():
         if not isinstance(key, str) or not key:
-            checks.add(f"{path}[{key!r}]", "keys must be non-empty strings")
+            checks.add(f"{path}[{shown(key)}]", "keys must be non-empty strings")
+            continue
+        if unencodable(key):
+            checks.add(f"{path}[{key!r}]", f"key {SURROGATE_MESSAGE}")
             continue
         problem = value_problem(item)
         if problem is not None:

@@ -54,9 +54,9 @@ class StageChange:
         from_pipeline: str | None = None,
     ) -> None:
         checks = Checks()
-        checks.text("$.from_stage", from_stage, required=False, max_length=100)
-        checks.text("$.to_stage", to_stage, required=True, max_length=100)
-        checks.text("$.event", event, required=True, max_length=100)
+        checks.text("$.from_stage", from_stage, required=False, max_length=255)
+        checks.text("$.to_stage", to_stage, required=True, max_length=255)
+        checks.text("$.event", event, required=True, max_length=255)
         when = checks.aware("$.at", at)
         checks.text("$.actor", actor, required=False, max_length=200)
         checks.free_text("$.note", note)

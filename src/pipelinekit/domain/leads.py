@@ -86,7 +86,7 @@ class Lead:
         if contact is None and company is None:
             checks.add("$", "a lead needs a contact, a company, or both")
         checks.instance("$.source", source, Source, optional=True)
-        checks.text("$.status", status, required=True, max_length=100)
+        checks.text("$.status", status, required=True, max_length=255)
         checks.text("$.prospect_id", prospect_id, required=False, max_length=128)
         checks.text("$.opportunity_id", opportunity_id, required=False, max_length=128)
         events = check_tuple(checks, "$.engagement", engagement, Event)

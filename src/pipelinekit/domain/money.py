@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from decimal import ROUND_HALF_EVEN, Context, Decimal
+from typing import Any, Final
 
 import attrs
 
@@ -11,7 +11,20 @@ from ..errors import CurrencyMismatch
 from ._checks import Checks, to_decimal
 from ._iso import CURRENCIES, MINOR_UNITS
 
-__all__ = ["Money"]
+__all__ = ["MAX_AMOUNT", "MAX_PLACES", "Money"]
+
+#: Amounts must be strictly between ``-MAX_AMOUNT`` and ``MAX_AMOUNT`` (10**18).
+MAX_AMOUNT: Final = Decimal(10) ** 18
+#: Amounts have at most this many decimal places; a product is rounded half-even to it.
+MAX_PLACES: Final = 100
+_SMALLEST: Final = Decimal(1).scaleb(-MAX_PLACES)
+# Money's own arithmetic context, never the caller's: within the range, sums and
+# differences need at most 18 + 100 digits, so they are exact.
+_EXACT: Final = Context(prec=2 * (18 + MAX_PLACES), rounding=ROUND_HALF_EVEN)
+
+
+def _in_range(amount: Decimal) -> bool:
+    return -MAX_AMOUNT < amount < MAX_AMOUNT and int(amount.as_tuple().exponent) >= -MAX_PLACES
 
 
 @attrs.frozen(order=False, init=False)
@@ -22,6 +35,13 @@ class Money:
     floats are refused because they are inexact.  ``currency`` is an ISO 4217
     code (upper-cased on input).  Arithmetic and comparison work only within one
     currency; mixing currencies raises :class:`~pipelinekit.CurrencyMismatch`.
+
+    Amounts lie strictly between ``-10**18`` and ``10**18``, with at most 100
+    decimal places (:data:`MAX_AMOUNT`, :data:`MAX_PLACES`); anything else is
+    refused with a :class:`~pipelinekit.ValidationError`, whether given or
+    computed.  Within that range sums and differences are exact, whatever the
+    caller's decimal context; a product is exact up to 100 decimal places,
+    rounded half-even beyond.
 
     >>> Money("19.90", "eur") + Money(10, "EUR")
     Money(amount=Decimal('29.90'), currency='EUR')
@@ -34,6 +54,7 @@ class Money:
         if (
             type(amount) is Decimal
             and amount.is_finite()
+            and _in_range(amount)
             and type(currency) is str
             and currency in CURRENCIES
         ):
@@ -49,6 +70,12 @@ class Money:
             code = currency.strip().upper()
             if code not in CURRENCIES:
                 checks.add("$.currency", f"unknown ISO 4217 currency code {currency!r}")
+        if number is not None and not _in_range(number):
+            checks.add(
+                "$.amount",
+                "must be between -10**18 and 10**18 (exclusive), with at most "
+                f"{MAX_PLACES} decimal places",
+            )
         checks.done(type(self))
         assert number is not None
         self.__attrs_init__(number, code)
@@ -66,7 +93,7 @@ class Money:
     def rounded(self, rounding: str = ROUND_HALF_EVEN) -> Money:
         """Return the amount rounded to the currency's minor unit (banker's rounding by default)."""
         exp = Decimal(1).scaleb(-self.minor_unit)
-        return Money(self.amount.quantize(exp, rounding=rounding), self.currency)
+        return Money(self.amount.quantize(exp, rounding=rounding, context=_EXACT), self.currency)
 
     def _same(self, other: Money, operation: str) -> None:
         if self.currency != other.currency:
@@ -75,7 +102,7 @@ class Money:
     def __add__(self, other: object) -> Money:
         if isinstance(other, Money):
             self._same(other, "add")
-            return Money(self.amount + other.amount, self.currency)
+            return Money(_EXACT.add(self.amount, other.amount), self.currency)
         return NotImplemented
 
     def __radd__(self, other: object) -> Money:
@@ -87,21 +114,21 @@ class Money:
     def __sub__(self, other: object) -> Money:
         if isinstance(other, Money):
             self._same(other, "subtract")
-            return Money(self.amount - other.amount, self.currency)
+            return Money(_EXACT.subtract(self.amount, other.amount), self.currency)
         return NotImplemented
 
     def __mul__(self, factor: object) -> Money:
         if isinstance(factor, Decimal | int) and not isinstance(factor, bool):
-            return Money(self.amount * factor, self.currency)
+            return Money(_product(self.amount, factor), self.currency)
         return NotImplemented
 
     __rmul__ = __mul__
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return Money(_EXACT.minus(self.amount), self.currency)
 
     def __abs__(self) -> Money:
-        return Money(abs(self.amount), self.currency)
+        return Money(_EXACT.abs(self.amount), self.currency)
 
     def __bool__(self) -> bool:
         return bool(self.amount)
@@ -130,3 +157,16 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}"
+
+
+def _product(amount: Decimal, factor: Decimal | int) -> Decimal:
+    """``amount x factor``, exact up to :data:`MAX_PLACES` decimal places (half-even beyond)."""
+    number = Decimal(factor)
+    if not number.is_finite() or abs(number.adjusted()) > 2 * MAX_PLACES:
+        return number  # refused by the constructor: no result is in range
+    context = _EXACT.copy()
+    context.prec += len(number.as_tuple().digits)
+    product = context.multiply(amount, number)
+    if int(product.as_tuple().exponent) < -MAX_PLACES:
+        product = product.quantize(_SMALLEST, context=context)
+    return product

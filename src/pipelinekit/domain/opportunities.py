@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 
 from ..clock import Clock, resolve_time
+from ..errors import Problem, ValidationError
 from ._checks import Checks, to_decimal
 from ._entity import check_common, check_tuple
 from .companies import Company
@@ -19,6 +20,7 @@ from .custom import EMPTY, FrozenMap
 from .history import ProbabilityChange, StageChange
 from .ids import LeadId, OpportunityId, ProspectId, new_id
 from .money import Money
+from .probability import Probability, check_probability
 
 __all__ = ["Opportunity", "Outcome", "ProbabilitySource"]
 
@@ -53,12 +55,15 @@ class Opportunity:
 
     ``pipeline`` and ``stage`` are keys of a pipeline definition (with the
     definition's ``pipeline_version`` recorded when known).  ``probability`` is
-    the effective win probability in percent (0-100) and
+    the effective win probability, kept in its canonical form, exact percent
+    (0-100); the constructor takes a :class:`~pipelinekit.domain.Probability`
+    or that stored percent form (what storage and ``from_dict`` hand back) and
     ``probability_source`` says which layer supplied it; the manual and
-    automated layers are kept so a stage change can recompute the effective
-    value without losing a person's input.  ``probability_history`` records
-    every change of those two layers (when, by whom, from and to), as
-    ``history`` records the stage moves.
+    automated layers (same forms) are kept so a stage change can recompute the
+    effective value without losing a person's input.  ``probability_history``
+    records every change of those two layers (when, by whom, from and to), as
+    ``history`` records the stage moves.  A lost opportunity needs a
+    ``lost_reason`` when made through :meth:`evolve` (see there).
     """
 
     id: OpportunityId
@@ -105,10 +110,10 @@ class Opportunity:
         contact: Person | None = None,
         company: Company | None = None,
         amount: Money | None = None,
-        probability: Decimal | int | str = _ZERO,
+        probability: Probability | Decimal | int | str = _ZERO,
         probability_source: ProbabilitySource | str = ProbabilitySource.STAGE_DEFAULT,
-        manual_probability: Decimal | int | str | None = None,
-        automated_probability: Decimal | int | str | None = None,
+        manual_probability: Probability | Decimal | int | str | None = None,
+        automated_probability: Probability | Decimal | int | str | None = None,
         expected_close: date | None = None,
         owner: str | None = None,
         outcome: Outcome | str = Outcome.OPEN,
@@ -129,7 +134,7 @@ class Opportunity:
         )
         checks.text("$.name", name, required=True, max_length=300)
         checks.text("$.pipeline", pipeline, required=True, max_length=100)
-        checks.text("$.stage", stage, required=True, max_length=100)
+        checks.text("$.stage", stage, required=True, max_length=255)
         checks.text("$.pipeline_version", pipeline_version, required=False, max_length=128)
         checks.text("$.lead_id", lead_id, required=False, max_length=128)
         checks.text("$.prospect_id", prospect_id, required=False, max_length=128)
@@ -222,7 +227,7 @@ class Opportunity:
         contact: Person | None = None,
         company: Company | None = None,
         amount: Money | None = None,
-        probability: Decimal | int | str = 0,
+        probability: Probability | None = None,
         expected_close: date | None = None,
         owner: str | None = None,
         tags: Iterable[str] = (),
@@ -235,7 +240,13 @@ class Opportunity:
 
         Pipelines normally create opportunities for you (conversion, or
         ``Pipeline.open``), filling in the stage default probability.
+        ``probability`` is a :class:`~pipelinekit.domain.Probability`
+        (``Probability.percent(20)``); a bare number is refused, since its unit
+        cannot be known.
         """
+        checks = Checks()
+        chance = check_probability(checks, "$.probability", probability)
+        checks.done(cls)
         now = resolve_time(at, clock)
         return cls(
             id=OpportunityId(new_id(now)),
@@ -250,7 +261,7 @@ class Opportunity:
             contact=contact,
             company=company,
             amount=amount,
-            probability=probability,
+            probability=_ZERO if chance is None else chance.as_percent,
             expected_close=expected_close,
             owner=owner,
             tags=tags,
@@ -258,12 +269,38 @@ class Opportunity:
             external_id=external_id,
         )
 
-    def evolve(self, **changes: Any) -> Opportunity:
-        """Return a copy with ``changes`` applied and validated."""
-        return attrs.evolve(self, **changes)
+    def evolve(self, *, lost_reason_optional: bool = False, **changes: Any) -> Opportunity:
+        """Return a copy with ``changes`` applied and validated.
+
+        A change that leaves the opportunity lost without a ``lost_reason`` is
+        refused (the entity's invariant: a deal is lost *for a reason*), unless
+        ``lost_reason_optional=True``, which a pipeline passes when its
+        definition opts out (``require_lost_reason = false``).  A record that
+        was stored lost without a reason can still be changed otherwise.
+        """
+        evolved = attrs.evolve(self, **changes)
+        if (
+            not lost_reason_optional
+            and evolved.outcome is Outcome.LOST
+            and evolved.lost_reason is None
+            and not (self.outcome is Outcome.LOST and self.lost_reason is None)
+        ):
+            raise ValidationError(
+                "Opportunity",
+                [
+                    Problem(
+                        "$.lost_reason",
+                        "a lost opportunity needs a lost reason (pass lost_reason=, or "
+                        "lost_reason_optional=True where the pipeline opts out)",
+                    )
+                ],
+            )
+        return evolved
 
 
 def _percent(checks: Checks, path: str, value: object) -> Decimal | None:
+    if isinstance(value, Probability):
+        return value.as_percent
     number = to_decimal(checks, path, value)
     if number is not None and not _ZERO <= number <= _HUNDRED:
         checks.add(path, f"must be between 0 and 100, got {number}")

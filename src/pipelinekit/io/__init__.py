@@ -15,10 +15,15 @@ from any application (no command-line library needed)::
 * :func:`export_entities` writes stored leads, opportunities or prospects as
   JSON Lines (complete: :func:`pipelinekit.from_dict` reads each line back) or
   CSV (:func:`lead_row`, :func:`opportunity_row`; a leads CSV imports again).
+* :func:`read_hubspot`, :func:`read_salesforce` and :func:`read_odoo` turn
+  pipeline definitions exported from HubSpot (pipelines API JSON), Salesforce
+  (OpportunityStage metadata XML) and Odoo (``crm.stage`` CSV) into
+  :class:`~pipelinekit.pipelines.PipelineSpec` values (:mod:`pipelinekit.io.definitions`).
 
 See docs/io.md.
 """
 
+from .definitions import ImportGraph, MissingExtra, read_hubspot, read_odoo, read_salesforce
 from .errors import ImportFileError, OutputFileError
 from .exporter import (
     EXPORT_FORMATS,
@@ -29,7 +34,7 @@ from .exporter import (
     lead_row,
     opportunity_row,
 )
-from .formats import IMPORT_FORMATS, detect_format, not_utf8, read_rows
+from .formats import DELIMITERS, IMPORT_FORMATS, detect_format, not_utf8, read_rows
 from .importer import (
     ERROR_REPORT_COLUMNS,
     ImportSummary,
@@ -42,6 +47,7 @@ from .rows import DEFAULT_COLUMNS, FIELDS, Unmapped
 
 __all__ = [
     "DEFAULT_COLUMNS",
+    "DELIMITERS",
     "ERROR_REPORT_COLUMNS",
     "EXPORT_FORMATS",
     "EXPORT_KINDS",
@@ -50,7 +56,9 @@ __all__ = [
     "ExportFormat",
     "ExportKind",
     "ImportFileError",
+    "ImportGraph",
     "ImportSummary",
+    "MissingExtra",
     "OutputFileError",
     "RowError",
     "Unmapped",
@@ -61,6 +69,9 @@ __all__ = [
     "lead_row",
     "not_utf8",
     "opportunity_row",
+    "read_hubspot",
+    "read_odoo",
     "read_rows",
+    "read_salesforce",
     "write_error_report",
 ]

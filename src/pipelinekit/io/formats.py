@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from ..validation import json_problems
 from .errors import ImportFileError
 
-__all__ = ["IMPORT_FORMATS", "column_key", "detect_format", "not_utf8", "read_rows"]
+__all__ = [
+    "DELIMITERS",
+    "IMPORT_FORMATS",
+    "column_key",
+    "csv_header",
+    "detect_format",
+    "not_utf8",
+    "read_rows",
+]
 
 #: The file formats the import engine reads.
 IMPORT_FORMATS: Final = ("csv", "jsonl")
 _ALIASES: Final = {"ndjson": "jsonl", "json": "jsonl", "tsv": "csv"}
+#: The column separators a CSV file may use, and their names (for messages).
+DELIMITERS: Final = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 
 def column_key(name: str) -> str:
@@ -70,17 +80,58 @@ def count_lines(path: Path) -> int:
     return count
 
 
-def read_rows(path: str | Path, format: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+def csv_header(path: str | Path, delimiter: str | None = None) -> tuple[str, list[str]]:
+    """A CSV file's column separator and header: ``(",", ["id", "name", ...])``.
+
+    Without ``delimiter``, the separator is the one of :data:`DELIMITERS` that
+    splits the header line into the most columns (comma on a tie; tab first
+    for a ``.tsv`` file).  Raises :class:`ImportFileError` for an empty file
+    or a header that cannot be read.
+    """
+    file = Path(path)
+    try:
+        with file.open(encoding="utf-8-sig", newline="") as handle:
+            first = handle.readline()
+    except OSError as error:
+        raise ImportFileError(file, f"cannot open: {error.strerror or error}") from error
+    except UnicodeDecodeError as error:
+        raise ImportFileError(file, not_utf8(error, 1)) from error
+    if not first.strip():
+        raise ImportFileError(file, "the file is empty: a CSV import needs a header line")
+    candidates = [delimiter] if delimiter else list(DELIMITERS)
+    if delimiter is None and file.suffix.lower() == ".tsv":
+        candidates.sort(key=lambda d: d != "\t")
+    best: tuple[str, list[str]] | None = None
+    for candidate in candidates:
+        try:
+            header = next(csv.reader([first], delimiter=candidate, strict=True))
+        except csv.Error:
+            continue
+        if best is None or len(header) > len(best[1]):
+            best = (candidate, header)
+    if best is None:
+        raise ImportFileError(file, "the header line cannot be read: check its quotes")
+    return best
+
+
+def read_rows(
+    path: str | Path, format: str | None = None, *, delimiter: str | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line, row)`` for each data row of a CSV or JSON Lines file.
 
-    CSV rows map header names to strings (the header is line 1); JSON Lines
-    objects are flattened (``{"company": {"name": ...}}`` gives
-    ``company.name``) and blank lines are skipped.  A line that cannot be read
-    as a row yields ``{"__error__": reason}`` so it is reported like any bad
-    row; a file that cannot be read at all raises :class:`ImportFileError`.
+    CSV rows map header names to strings (the header is line 1; ``line`` is
+    where the row starts); the column separator is ``delimiter``, or found
+    from the header (:func:`csv_header`).  JSON Lines objects are flattened
+    (``{"company": {"name": ...}}`` gives ``company.name``) and blank lines
+    are skipped.  A line that cannot be read as a row (in CSV also a quote
+    left open, which would swallow the rows after it) yields
+    ``{"__error__": reason}`` so it is reported like any bad row; a file that
+    cannot be read at all raises :class:`ImportFileError`.
     """
     file = Path(path)
     fmt = detect_format(file, format)
+    if fmt == "csv" and delimiter is None:
+        delimiter = csv_header(file)[0]
     try:
         handle = file.open(encoding="utf-8-sig", newline="")
     except OSError as error:
@@ -88,35 +139,66 @@ def read_rows(path: str | Path, format: str | None = None) -> Iterator[tuple[int
     try:
         with handle:
             if fmt == "csv":
-                yield from _csv_rows(file, handle)
+                yield from _csv_rows(file, handle, delimiter or ",")
             else:
                 yield from _json_rows(handle)
     except UnicodeDecodeError as error:
         raise ImportFileError(file, "not UTF-8: re-save the file as UTF-8") from error
 
 
-def _csv_rows(file: Path, handle: TextIO) -> Iterator[tuple[int, dict[str, Any]]]:
-    delimiter = "\t" if file.suffix.lower() == ".tsv" else ","
-    reader = csv.DictReader(handle, delimiter=delimiter)
-    if reader.fieldnames is None:
-        raise ImportFileError(file, "the file is empty: a CSV import needs a header line")
-    _check_header(file, reader.fieldnames)
-    for row in reader:
-        extra = row.pop(None, None)  # the values beyond the header (restkey None)
-        out: dict[str, Any] = row
-        if extra:
-            out["__error__"] = f"{len(extra)} more value(s) than header columns"
-        yield reader.line_num, out
+def _csv_rows(file: Path, handle: TextIO, delimiter: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    # strict: a quote that closes where no value ends is an error, not text swallowed
+    reader = csv.reader(handle, delimiter=delimiter, strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFileError(file, "the file is empty: a CSV import needs a header line") from None
+    except csv.Error as error:
+        raise ImportFileError(file, f"the header line cannot be read: {error}") from error
+    _check_header(file, header)
+    last = reader.line_num
+    while True:
+        start = last + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            last = reader.line_num
+            yield start, {"__error__": _broken_quotes(start, last, str(error))}
+            continue
+        end, last = reader.line_num, reader.line_num
+        if not values:
+            continue  # a blank line
+        if end > start and len(values) != len(header):
+            # a quoted value ran over line ends and took the next rows' values with it
+            yield start, {"__error__": _broken_quotes(start, end, "")}
+            continue
+        out: dict[str, Any] = dict(zip(header, values, strict=False))
+        out.update(dict.fromkeys(header[len(values) :]))  # missing values
+        if len(values) > len(header):
+            out["__error__"] = f"{len(values) - len(header)} more value(s) than header columns"
+        yield start, out
+
+
+def _broken_quotes(start: int, end: int, detail: str) -> str:
+    """What to say about a row whose quotes do not balance."""
+    lines = f"line {start}" if start == end else f"lines {start}-{end}"
+    because = f" ({detail})" if detail else ""
+    return (
+        f"unbalanced quotes: a quote opened on line {start} does not close where a value ends, "
+        f"so {lines} could not be read as rows{because}; fix the quotes and import again"
+    )
 
 
 def _json_rows(handle: TextIO) -> Iterator[tuple[int, dict[str, Any]]]:
     for number, text in enumerate(handle, start=1):
         if not text.strip():
             continue
-        try:
-            data = json.loads(text, parse_float=Decimal)
-        except json.JSONDecodeError as error:
-            yield number, {"__error__": f"not valid JSON: {error.msg} (column {error.colno})"}
+        data, problems = json_problems(text, parse_float=Decimal)
+        if problems:
+            reasons = (p.message if p.path == "$" else str(p) for p in problems)
+            yield number, {"__error__": "; ".join(reasons)}
             continue
         if not isinstance(data, dict):
             kind = type(data).__name__

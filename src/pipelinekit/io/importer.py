@@ -29,7 +29,7 @@ from ..domain import Lead, Money
 from ..errors import Problem, ValidationError
 from ..storage import Storage, UnitOfWork
 from .errors import ImportFileError, OutputFileError
-from .formats import count_lines, detect_format, read_rows
+from .formats import DELIMITERS, count_lines, csv_header, detect_format, read_rows
 from .rows import FIELDS, Columns, Unmapped, imported_attributes, lead_of, text
 
 __all__ = [
@@ -73,7 +73,9 @@ class ImportSummary:
     """What an import did: rows read, inserted, updated, unchanged, rejected, and why.
 
     ``rejected`` counts rows (a row may have several ``errors``);
-    ``error_report`` is the file the errors were written to, if any.
+    ``error_report`` is the file the errors were written to, if any;
+    ``delimiter`` is the column separator a CSV file was read with (``None``
+    for JSON Lines).
     """
 
     rows: int
@@ -83,6 +85,7 @@ class ImportSummary:
     rejected: int
     errors: tuple[RowError, ...] = attrs.field(repr=False)
     error_report: Path | None = None
+    delimiter: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -97,6 +100,7 @@ class ImportSummary:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "rejected": self.rejected,
+            "delimiter": self.delimiter,
             "errors": [e.to_dict() for e in self.errors],
         }
 
@@ -180,9 +184,13 @@ def import_leads(
     report = None if error_report is None else check_writable(error_report)
     # progress counts data rows (a CSV file's first line is its header)
     total = max(0, count_lines(file) - (fmt == "csv"))
+    delimiter = None
+    if fmt == "csv":
+        delimiter, header = csv_header(file)
+        _check_recognised(file, delimiter, header, mapping or {})
     run = _Run(at=at, mapping=dict(mapping or {}), currency=currency, unmapped=unmapped)
     with storage.unit_of_work() as uow:
-        for line, row in read_rows(file, fmt):
+        for line, row in read_rows(file, fmt, delimiter=delimiter):
             run.add(line, row)
             if len(run.batch) >= batch_size:
                 run.flush(uow)
@@ -205,6 +213,24 @@ def import_leads(
         rejected=len({e.line for e in errors}),
         errors=errors,
         error_report=report if errors else None,
+        delimiter=delimiter,
+    )
+
+
+def _check_recognised(
+    file: Path, delimiter: str, header: list[str], mapping: Mapping[str, str]
+) -> None:
+    """Refuse a CSV file none of whose columns feeds a lead field (a wrong separator, say)."""
+    if Columns(header, mapping).field_of:
+        return
+    shown = ", ".join(repr(name) for name in header[:8]) + (", ..." if len(header) > 8 else "")
+    raise ImportFileError(
+        file,
+        f"no column is recognised as a lead field: the header, split at each "
+        f"{DELIMITERS.get(delimiter, repr(delimiter))}, gives {shown}. Name the columns "
+        f"{', '.join(FIELDS)} (case, spaces and dashes ignored), or map yours to "
+        "fields (--map FIELD=COLUMN on the command line); columns may be separated by "
+        "commas, semicolons or tabs",
     )
 
 

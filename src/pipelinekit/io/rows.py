@@ -11,6 +11,8 @@ from typing import Any, Final, Literal, TypeVar
 
 from ..domain import Company, Lead, Money, Person, Source
 from ..errors import Problem, ValidationError
+from ..qualification import Item, checklist_answers
+from ..validation import decimal_problem
 from .formats import column_key
 
 __all__ = ["DEFAULT_COLUMNS", "FIELDS", "Columns", "Unmapped", "imported_attributes", "lead_of"]
@@ -174,17 +176,24 @@ def lead_of(
     tags = [t.strip() for t in (tags_text or "").replace(";", ",").split(",") if t.strip()]
     custom: dict[str, Any] = {}
     if unmapped == "custom":
+        answers = checklist_answers()
         for column in columns.extra:
             value = _custom_value(row.get(column))
-            if value is not None:
-                custom[column] = value
+            if value is None:
+                continue
+            answered = answers.get(column)
+            if answered is not None and not isinstance(answered.level(value), int):
+                reason = _bad_answer(column, value, answered)
+                problems.append(Problem(f"$.custom.{column}", reason))
+            custom[column] = value
     external_id = text(get(row, "external_id")) or _digest(row)
     if problems:
         raise ValidationError("Lead", problems)
     if contact is None and company is None:
-        raise ValidationError(
-            "Lead", [Problem("$", "a lead needs a contact (name, email, phone) or a company")]
-        )
+        reason = "a lead needs a contact (name, email, phone) or a company"
+        if not columns.field_of:
+            reason += f"; no column of this row is a lead field (fields: {', '.join(FIELDS)})"
+        raise ValidationError("Lead", [Problem("$", reason)])
     return Lead.create(
         contact=contact,
         company=company,
@@ -196,6 +205,13 @@ def lead_of(
         notes=text(get(row, "notes")),
         at=at,
     )
+
+
+def _bad_answer(column: str, value: object, answered: Item) -> str:
+    """Why a checklist answer would be scored as unknown, and the answers accepted."""
+    shown = repr(value) if isinstance(value, str) else str(value)
+    levels = ", ".join(answered.levels)
+    return f"{shown} is not an answer for {column}: use one of {levels} (or 0-{answered.max})"
 
 
 def _digest(row: Mapping[str, object]) -> str:
@@ -216,6 +232,10 @@ def _number(problems: list[Problem], path: str, value: object) -> Decimal | None
     if not number.is_finite():
         problems.append(Problem(path, f"not a finite number: {raw!r}"))
         return None
+    beyond = decimal_problem(number)
+    if beyond is not None:
+        problems.append(Problem(path, beyond))
+        return None
     return number
 
 
@@ -235,7 +255,8 @@ def _custom_value(value: Any) -> Any:
     if isinstance(value, float):
         return Decimal(str(value))
     if isinstance(value, list | dict):
-        return json.dumps(value, sort_keys=True)
+        # a list or object cell is kept as its JSON text (decimals written as strings)
+        return json.dumps(value, sort_keys=True, default=str)
     return value
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..clock import Clock
 from ..domain.leads import Lead
 from ..domain.results import QualificationResult
 from ..errors import Problem, ValidationError
@@ -22,12 +23,17 @@ def apply_proposal(
     proposal: Proposal,
     lead: Lead,
     *,
-    at: datetime,
+    at: datetime | None = None,
+    clock: Clock | None = None,
     result: QualificationResult | None = None,
     pipeline: Pipeline | None = None,
     actor: str | None = "qualification",
 ) -> Moved[Lead] | None:
     """Fire the proposal's event on ``lead`` through the lead lifecycle machine.
+
+    The move is recorded at ``at``, else at ``clock.now()`` (else the system
+    clock's), taken when called: pass ``clock`` and call it after reading
+    the lead, inside the unit of work.
 
     Returns the pipeline's ``Moved`` outcome (the moved lead, its history
     record, the domain events), or ``None`` when the proposal changes no
@@ -70,4 +76,6 @@ def apply_proposal(
     if result is not None:
         lead = lead.evolve(qualification=result)
     lifecycle = pipeline if pipeline is not None else lead_lifecycle()
-    return lifecycle.fire(lead, proposal.event, at=at, actor=actor, note=proposal.reason)
+    return lifecycle.fire(
+        lead, proposal.event, at=at, clock=clock, actor=actor, note=proposal.reason
+    )

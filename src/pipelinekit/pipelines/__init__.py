@@ -27,6 +27,7 @@ from .errors import (
     InvalidTransition,
     PipelineDefinitionError,
     PipelineMismatch,
+    StaleTime,
     UnknownGuard,
 )
 from .events import (
@@ -55,10 +56,22 @@ from .operations import deprecated as _deprecated
 from .outcomes import BulkFailure, BulkResult, Conversion, Moved
 from .pipeline import Pipeline
 from .registry import PipelineSet, UnknownPipeline
-from .spec import ANY_OPEN, GuardSpec, PipelineSpec, StageKind, StageSpec, TransitionSpec
+from .spec import (
+    ANY_OPEN,
+    BUILTIN_FORECAST_CATEGORIES,
+    ForecastCategory,
+    GuardSpec,
+    PipelineSpec,
+    StageKind,
+    StageSpec,
+    TransitionSpec,
+    forecast_category,
+)
+from .writing import dumps_pipeline, write_pipeline
 
 __all__ = [
     "ANY_OPEN",
+    "BUILTIN_FORECAST_CATEGORIES",
     "LEAD_LIFECYCLE",
     "MISSING",
     "SALES",
@@ -70,6 +83,7 @@ __all__ = [
     "ConversionError",
     "DiagramDependencyError",
     "DomainEvent",
+    "ForecastCategory",
     "Guard",
     "GuardFailed",
     "GuardParameterError",
@@ -87,6 +101,7 @@ __all__ = [
     "PipelineChanged",
     "PipelineDefinitionError",
     "PipelineMismatch",
+    "StaleTime",
     "PipelineSet",
     "PipelineSpec",
     "ProbabilityChanged",
@@ -99,6 +114,8 @@ __all__ = [
     "UnknownPipeline",
     "compile_pipeline",
     "default_guards",
+    "dumps_pipeline",
+    "forecast_category",
     "guard",
     "lead_lifecycle",
     "load_pipeline",
@@ -112,6 +129,7 @@ __all__ = [
     "to_markdown",
     "to_mermaid",
     "write_image",
+    "write_pipeline",
 ]
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from ..domain.probability import Probability, ProbabilityUnit
 from .guards import GuardRegistry
 from .loading import pipeline_from_dict
 from .spec import GuardSpec, PipelineSpec
@@ -13,7 +14,7 @@ from .spec import GuardSpec, PipelineSpec
 __all__ = ["PipelineBuilder", "guard"]
 
 
-def guard(name: str, **params: Any) -> GuardSpec:
+def guard(name: str, /, **params: Any) -> GuardSpec:
     """Name a registered guard with its parameters: ``guard("min_score", min=9)``."""
     return GuardSpec.of(name, **params)
 
@@ -46,8 +47,23 @@ class PipelineBuilder:
         )
     """
 
-    def __init__(self, key: str, *, label: str | None = None, description: str | None = None):
+    def __init__(
+        self,
+        key: str,
+        *,
+        label: str | None = None,
+        description: str | None = None,
+        probability_unit: ProbabilityUnit | str | None = None,
+        require_lost_reason: bool = True,
+        lost_reasons: Iterable[str] = (),
+    ):
         self._data: dict[str, Any] = {"key": key, "stages": [], "transitions": []}
+        if probability_unit is not None:
+            self._data["probability_unit"] = probability_unit
+        if require_lost_reason is not True:
+            self._data["require_lost_reason"] = require_lost_reason
+        if lost_reasons:
+            self._data["lost_reasons"] = _as_list(lost_reasons)
         if label is not None:
             self._data["label"] = label
         if description is not None:
@@ -59,12 +75,16 @@ class PipelineBuilder:
         *,
         label: str | None = None,
         kind: str = "open",
-        probability: int | Decimal | str | None = None,
+        probability: Probability | int | Decimal | str | None = None,
         forecast: str | None = None,
         rotting_days: int | None = None,
         required_fields: Iterable[str] = (),
     ) -> PipelineBuilder:
         """Add a stage; stages are ordered as added.
+
+        ``probability`` is a :class:`~pipelinekit.domain.Probability`, or a number
+        in the builder's ``probability_unit`` (percent unless declared), exactly as
+        a definition file reads it.
 
         ``required_fields`` is a list of field paths; a lone string is refused
         by :meth:`build` (as in :func:`pipeline_from_dict`)."""

@@ -1,4 +1,4 @@
-"""The built-in pipelines: the seeds' sales pipeline and the lead lifecycle."""
+"""The built-in pipelines: the classic five-stage sales pipeline and the lead lifecycle."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ _LIFECYCLE: dict[str, Any] = {
     ],
 }
 
-#: The seeds' five-stage sales pipeline (lost reachable from every open stage).
+#: The classic five-stage sales pipeline (lost reachable from every open stage).
 SALES: PipelineSpec = pipeline_from_dict(_SALES)
 #: The lead lifecycle shared with qualification's verdict proposals.
 LEAD_LIFECYCLE: PipelineSpec = pipeline_from_dict(_LIFECYCLE)

@@ -8,6 +8,7 @@ the guard that refused a move and why.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from ..errors import PipelinekitError, Problem
 
@@ -18,6 +19,7 @@ __all__ = [
     "InvalidTransition",
     "PipelineDefinitionError",
     "PipelineMismatch",
+    "StaleTime",
     "UnknownGuard",
 ]
 
@@ -148,6 +150,30 @@ class PipelineMismatch(PipelinekitError, ValueError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (_rebuild, (type(self), self.__dict__.copy(), str(self)))
+
+
+class StaleTime(PipelinekitError, ValueError):
+    """A change's time ``at`` is earlier than the last change recorded on the entity (``last``).
+
+    Usually a race, not bad input: the time was taken before reading, and
+    another request recorded a later change meanwhile.  Take the time inside
+    the unit of work after reading (``clock=``); it is ``retryable``, so
+    :meth:`~pipelinekit.storage.Storage.run` reads again and retries.
+    """
+
+    retryable = True
+
+    def __init__(self, operation: str, at: datetime, last: datetime) -> None:
+        self.operation = operation
+        self.at = at
+        self.last = last
+        super().__init__(
+            f"{operation}: $.at: {at.isoformat()} is before the last recorded change "
+            f"({last.isoformat()}); take the time after reading the entity"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.operation, self.at, self.last))
 
 
 class ConversionError(PipelinekitError, ValueError):

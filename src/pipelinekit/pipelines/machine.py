@@ -14,8 +14,10 @@ The operations (:mod:`pipelinekit.pipelines.operations`) work on a machine;
 
 from __future__ import annotations
 
+import difflib
+import re
 import types
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import cast
 
 import attrs
@@ -74,9 +76,35 @@ class Model:
 Chart = StateChart[Model]
 
 
-def event_attr(event: str) -> str:
-    """The attribute (and event id) under which the chart knows ``event``."""
-    return f"ev_{event}"
+_PLAIN = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def safe_ids(names: Iterable[str], prefix: str) -> dict[str, str]:
+    """A distinct Python identifier (``prefix`` + the name made safe) for each name.
+
+    Stage keys and event names are external ids (``"12345678"``, ``"Closed
+    Won"``); the state chart, Mermaid and DOT need identifiers.  A name made of
+    letters, digits and underscores keeps its spelling (``st_closed_won``);
+    any other is reduced to those characters, and a clash gets a number.
+    """
+    ordered = list(dict.fromkeys(names))
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    plain = [n for n in ordered if _PLAIN.match(n)]
+    for name in plain:
+        out[name] = f"{prefix}{name}"
+        used.add(out[name])
+    for name in ordered:
+        if name in out:
+            continue
+        base = f"{prefix}{re.sub(r'[^A-Za-z0-9]+', '_', name).strip('_').lower() or 'x'}"
+        ident, n = base, 1
+        while ident in used:
+            n += 1
+            ident = f"{base}_{n}"
+        out[name] = ident
+        used.add(ident)
+    return out
 
 
 class PipelineMachine:
@@ -88,8 +116,12 @@ class PipelineMachine:
 
     def __init__(self, spec: PipelineSpec, registry: GuardRegistry) -> None:
         self.spec = spec
-        self.machine_class, guard_of = _build_class(spec, registry)
-        self.table = _derive_table(self.machine_class, guard_of)
+        #: stage key -> the state's identifier, event name -> the event's identifier
+        self.state_ids = safe_ids(spec.stage_keys, "st_")
+        self.event_ids = safe_ids(spec.events, "ev_")
+        self.machine_class, guard_of = _build_class(spec, registry, self.state_ids, self.event_ids)
+        event_of = {ident: event for event, ident in self.event_ids.items()}
+        self.table = _derive_table(self.machine_class, guard_of, event_of)
         self.stages: Mapping[str, StageSpec] = {s.key: s for s in spec.stages}
         allowed: dict[str, list[str]] = {key: [] for key in spec.stage_keys}
         for stage, event in self.table:
@@ -174,18 +206,45 @@ class PipelineMachine:
             reason=reason,
         )
 
+    def unknown_stage(self, name: object) -> str | None:
+        """Why ``name`` is not a stage of this pipeline (``None`` if it is one).
+
+        A stage's label given where its key is expected names the key; a
+        misspelt key names the nearest one."""
+        if isinstance(name, str) and name in self.stages:
+            return None
+        if isinstance(name, str):
+            wanted = name.strip().casefold()
+            for stage in self.spec.stages:
+                if stage.label.strip().casefold() == wanted:
+                    return (
+                        f"unknown stage {name!r}; did you mean key {stage.key!r} "
+                        f"for label {stage.label!r}?"
+                    )
+            close = difflib.get_close_matches(name, list(self.spec.stage_keys), n=1)
+            if close:
+                return f"unknown stage {name!r}; did you mean {close[0]!r}?"
+        return f"unknown stage {name!r}; this pipeline's stages are " + ", ".join(
+            repr(k) for k in self.spec.stage_keys
+        )
+
+    def unknown_event(self, event: object) -> str:
+        """The refusal reason for an event this pipeline does not have."""
+        names = list(self.spec.events)
+        close = difflib.get_close_matches(event, names, n=1) if isinstance(event, str) else []
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return f"unknown event; {hint}this pipeline's events are {', '.join(names)}"
+
     def select(
         self, kind: EntityKind, entity_id: str, stage: str, event: str, to: str | None
     ) -> tuple[Candidate, ...] | InvalidTransition:
         """The transitions ``event`` (towards ``to``) can take from ``stage``, or why none."""
         if event not in self.spec.events:
-            return self.refusal(
-                kind,
-                entity_id,
-                stage,
-                event,
-                f"unknown event; this pipeline's events are {', '.join(self.spec.events)}",
-            )
+            return self.refusal(kind, entity_id, stage, event, self.unknown_event(event))
+        if to is not None:
+            unknown = self.unknown_stage(to)
+            if unknown is not None:
+                return self.refusal(kind, entity_id, stage, event, unknown)
         candidates = self.candidates(stage, event)
         if to is not None:
             candidates = tuple(c for c in candidates if c.target == to)
@@ -196,6 +255,16 @@ class PipelineMachine:
         if not candidates:
             return self.refusal(kind, entity_id, stage, event, f"no transition from {stage!r}")
         return candidates
+
+    def lost_refusal(
+        self, kind: EntityKind, entity_id: str, stage: str, event: str, target: str, reason: object
+    ) -> InvalidTransition | None:
+        """The refusal of closing a deal as lost in ``target`` with ``reason``, if this
+        pipeline's lost-reason settings refuse it (leads have no lost reason)."""
+        if not kind.closable or self.stages[target].kind is not StageKind.LOST:
+            return None
+        why = self.spec.lost_reason_problem(reason)
+        return None if why is None else self.refusal(kind, entity_id, stage, event, why)
 
     def guard_failure(
         self,
@@ -269,11 +338,14 @@ def _target_cond(target: str) -> Callable[..., bool]:
 
 
 def _class_name(key: str) -> str:
-    return "".join(part.capitalize() for part in key.split("_")) + "Pipeline"
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", key)) + "Pipeline"
 
 
 def _build_class(
-    spec: PipelineSpec, registry: GuardRegistry
+    spec: PipelineSpec,
+    registry: GuardRegistry,
+    state_ids: Mapping[str, str],
+    event_ids: Mapping[str, str],
 ) -> tuple[type[Chart], dict[Callable[..., bool], Guard]]:
     problems: list[Problem] = []
     resolved: dict[int, list[Guard]] = {}
@@ -311,7 +383,7 @@ def _build_class(
     for transition in spec.transitions:
         for source in spec.sources_of(transition):
             targets_of.setdefault((source, transition.event), set()).add(transition.target)
-    namespace: dict[str, object] = {f"st_{k}": s for k, s in states.items()}
+    namespace: dict[str, object] = {state_ids[k]: s for k, s in states.items()}
     lists: dict[str, TransitionList] = {}
     guard_of: dict[Callable[..., bool], Guard] = {}
     for index, transition in enumerate(spec.transitions):
@@ -328,7 +400,7 @@ def _build_class(
             previous = lists.get(transition.event)
             lists[transition.event] = built if previous is None else previous | built
     for event, transitions in lists.items():
-        namespace[event_attr(event)] = Event(transitions, name=event)
+        namespace[event_ids[event]] = Event(transitions, name=event)
     namespace.update(_STRICT)
     namespace["__doc__"] = (
         f"State machine compiled from pipeline {spec.key!r} ({spec.version[:12]})."
@@ -343,7 +415,9 @@ def _build_class(
 
 
 def _derive_table(
-    machine_class: type[Chart], guard_of: Mapping[Callable[..., bool], Guard]
+    machine_class: type[Chart],
+    guard_of: Mapping[Callable[..., bool], Guard],
+    event_of: Mapping[str, str],
 ) -> dict[tuple[str, str], tuple[Candidate, ...]]:
     """Read ``(stage, event) -> candidates`` back from a compiled class, in the order the
     machine tries them."""
@@ -354,7 +428,7 @@ def _derive_table(
             target = transition.target
             assert target is not None
             for event in transition.events:
-                table.setdefault((state.value, str(event).removeprefix("ev_")), []).append(
+                table.setdefault((state.value, event_of[str(event)]), []).append(
                     Candidate(target.value, guards)
                 )
     return {key: tuple(value) for key, value in table.items()}

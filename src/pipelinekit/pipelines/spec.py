@@ -10,6 +10,7 @@ as ``pipeline_version``.
 
 from __future__ import annotations
 
+import difflib
 import enum
 import hashlib
 import json
@@ -28,21 +29,140 @@ from .guards import GuardRegistry
 
 __all__ = [
     "ANY_OPEN",
+    "BUILTIN_FORECAST_CATEGORIES",
     "FORECAST_CATEGORIES",
+    "ForecastCategory",
     "GuardSpec",
     "PipelineSpec",
     "StageKind",
     "StageSpec",
     "TransitionSpec",
+    "forecast_category",
 ]
 
 #: A transition source meaning "every open stage (other than the target)".
 ANY_OPEN: Final = "*"
 
-#: Forecast categories a stage may belong to (Salesforce's set, lower-case).
-FORECAST_CATEGORIES: Final = frozenset({"pipeline", "best_case", "commit", "closed", "omitted"})
+#: Forecast categories a stage may belong to (Salesforce's set, in snake case).
+FORECAST_CATEGORIES: Final = frozenset(
+    {"pipeline", "best_case", "commit", "most_likely", "closed", "omitted"}
+)
+
+#: The CRMs' names of the forecast categories (Salesforce's API values and labels,
+#: HubSpot's labels), folded to lower case without spaces, and pipelinekit's own.
+_CATEGORY_NAMES: Final = {
+    "pipeline": "pipeline",
+    "bestcase": "best_case",
+    "best_case": "best_case",
+    "upside": "best_case",
+    "forecast": "commit",
+    "commit": "commit",
+    "mostlikely": "most_likely",
+    "most_likely": "most_likely",
+    "closed": "closed",
+    "closedwon": "closed",
+    "omitted": "omitted",
+    "notforecasted": "omitted",
+}
+
+
+@attrs.frozen
+class ForecastCategory:
+    """A forecast category: its ``name`` (what stages name in ``forecast``), ``label``,
+    ``order`` (where it comes in a forecast) and whether deals in it count as ``closed``."""
+
+    name: str
+    label: str
+    order: int
+    closed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The definition form of this category."""
+        return {"name": self.name, "label": self.label, "order": self.order, "closed": self.closed}
+
+
+#: The built-in categories, in Salesforce's order; a pipeline may add its own (or relabel,
+#: reorder these) with ``[[forecast_categories]]``.
+BUILTIN_FORECAST_CATEGORIES: Final = (
+    ForecastCategory("omitted", "Omitted", 0),
+    ForecastCategory("pipeline", "Pipeline", 1),
+    ForecastCategory("best_case", "Best case", 2),
+    ForecastCategory("most_likely", "Most likely", 3),
+    ForecastCategory("commit", "Commit", 4),
+    ForecastCategory("closed", "Closed", 5, closed=True),
+)
+
+
+def check_categories(categories: object) -> list[Problem]:
+    """Problems with a pipeline's declared ``forecast_categories``."""
+    if not isinstance(categories, tuple | list):
+        return [Problem("$.forecast_categories", "must be a list of categories")]
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for index, category in enumerate(categories):
+        here = f"$.forecast_categories[{index}]"
+        if not isinstance(category, ForecastCategory):
+            problems.append(Problem(here, f"must be a forecast category, got {category!r}"))
+            continue
+        if not isinstance(category.name, str) or not _KEY.match(category.name):
+            problems.append(
+                Problem(f"{here}.name", f"must be a lower-case identifier, got {category.name!r}")
+            )
+        elif category.name in seen:
+            problems.append(Problem(f"{here}.name", f"duplicate category {category.name!r}"))
+        else:
+            seen.add(category.name)
+        if not isinstance(category.label, str) or not category.label.strip():
+            problems.append(Problem(f"{here}.label", "must be a non-blank string"))
+        if not isinstance(category.order, int) or isinstance(category.order, bool):
+            problems.append(Problem(f"{here}.order", "must be an integer"))
+        if not isinstance(category.closed, bool):
+            problems.append(Problem(f"{here}.closed", "must be true or false"))
+    return problems
+
+
+def merged_categories(declared: Iterable[ForecastCategory]) -> tuple[ForecastCategory, ...]:
+    """The built-in categories with ``declared`` added (a declared name replaces a built-in
+    one), in order."""
+    by_name = {c.name: c for c in BUILTIN_FORECAST_CATEGORIES}
+    by_name.update({c.name: c for c in declared})
+    return tuple(sorted(by_name.values(), key=lambda c: (c.order, c.name)))
+
+
+def forecast_category(name: str) -> str | None:
+    """pipelinekit's forecast category for a CRM's name of it, or ``None`` if unknown.
+
+    ``BestCase`` / ``Best Case`` -> ``best_case``, ``Forecast`` / ``Commit`` ->
+    ``commit`` (Salesforce's API value for Commit is ``Forecast``),
+    ``MostLikely`` -> ``most_likely``, ``Omitted`` / ``Not forecasted`` ->
+    ``omitted``, ``Pipeline`` and ``Closed`` as they are."""
+    return _CATEGORY_NAMES.get("".join(name.split()).casefold())
+
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+#: The longest stage key or event name (a CRM's own ids and API values fit).
+MAX_ID_LENGTH: Final = 255
+
+
+def id_problem(value: object, what: str) -> str | None:
+    """Why ``value`` cannot be a stage key or event name (``None`` if it can be one).
+
+    Keys are external ids: any non-blank string of printable characters up to
+    255 long, such as HubSpot's ``"12345678"`` or Salesforce's ``"Closed Won"``
+    and ``"Id. Decision Makers"``; labels are separate."""
+    if not isinstance(value, str):
+        return f"{what} must be a string, got {type(value).__name__}"
+    if not value.strip():
+        return f"{what} must not be empty or blank"
+    if len(value) > MAX_ID_LENGTH:
+        return f"{what} must be at most {MAX_ID_LENGTH} characters, got {len(value)}"
+    if not value.isprintable():
+        return f"{what} must be printable characters (no tabs, newlines or control characters)"
+    if value != value.strip():
+        return f"{what} must not start or end with spaces, got {value!r}"
+    return None
+
+
 _HUNDRED = Decimal(100)
 _ZERO = Decimal(0)
 
@@ -71,8 +191,8 @@ class GuardSpec:
     params: tuple[tuple[str, Any], ...] = ()
 
     @classmethod
-    def of(cls, name: str, **params: Any) -> GuardSpec:
-        """``GuardSpec.of("field_present", field="amount")``."""
+    def of(cls, name: str, /, **params: Any) -> GuardSpec:
+        """``GuardSpec.of("field_present", field="amount")`` (any parameter name, ``cls`` too)."""
         return cls(name, tuple(sorted((k, _freeze(v)) for k, v in params.items())))
 
     @property
@@ -198,6 +318,9 @@ class PipelineSpec:
     stages: tuple[StageSpec, ...]
     transitions: tuple[TransitionSpec, ...]
     description: str | None = None
+    require_lost_reason: bool = True
+    lost_reasons: tuple[str, ...] = ()
+    forecast_categories: tuple[ForecastCategory, ...] = ()
     version: str = attrs.field(init=False, repr=False, eq=False)
 
     def __init__(
@@ -207,14 +330,38 @@ class PipelineSpec:
         stages: tuple[StageSpec, ...],
         transitions: tuple[TransitionSpec, ...],
         description: str | None = None,
+        require_lost_reason: bool = True,
+        lost_reasons: tuple[str, ...] = (),
+        forecast_categories: tuple[ForecastCategory, ...] = (),
     ) -> None:
-        problems = check_definition(
-            key, label, list(enumerate(stages)), list(enumerate(transitions)), guards=None
+        problems = check_categories(forecast_categories)
+        names = (
+            {c.name for c in merged_categories(forecast_categories)}
+            if not problems
+            else set(FORECAST_CATEGORIES)
         )
+        problems += check_definition(
+            key,
+            label,
+            list(enumerate(stages)),
+            list(enumerate(transitions)),
+            guards=None,
+            categories=frozenset(names),
+        )
+        problems += check_lost_reasons(require_lost_reason, lost_reasons)
         if problems:
             raise PipelineDefinitionError(key if isinstance(key, str) else None, problems)
         ordered = tuple(sorted(stages, key=lambda s: s.order))
-        self.__attrs_init__(key, label, ordered, transitions, description)
+        self.__attrs_init__(
+            key,
+            label,
+            ordered,
+            transitions,
+            description,
+            require_lost_reason,
+            tuple(lost_reasons),
+            tuple(forecast_categories),
+        )
         canonical = json.dumps(
             self.as_dict(), sort_keys=True, separators=(",", ":"), default=_canonical
         )
@@ -269,7 +416,76 @@ class PipelineSpec:
         }
         if self.description is not None:
             out["description"] = self.description
+        # written only when set, so definitions from before these settings keep their version
+        if not self.require_lost_reason:
+            out["require_lost_reason"] = False
+        if self.lost_reasons:
+            out["lost_reasons"] = list(self.lost_reasons)
+        if self.forecast_categories:
+            out["forecast_categories"] = [c.as_dict() for c in self.forecast_categories]
         return out
+
+    @property
+    def categories(self) -> tuple[ForecastCategory, ...]:
+        """Every forecast category this pipeline knows (built-in and declared), in order."""
+        return merged_categories(self.forecast_categories)
+
+    def lost_reason_problem(self, reason: object) -> str | None:
+        """Why ``reason`` cannot close a deal of this pipeline as lost (``None`` if it can).
+
+        With ``require_lost_reason`` (the default) a reason must be given; with
+        ``lost_reasons`` it must be one of them, or ``"other: <free text>"``
+        when ``"other"`` is among them.
+        """
+        if reason is None or (isinstance(reason, str) and not reason.strip()):
+            if not self.require_lost_reason:
+                return None
+            hint = f" (one of {_listed(self.lost_reasons)})" if self.lost_reasons else ""
+            return (
+                f"a lost reason is required{hint}: pass reason= (this pipeline sets "
+                "require_lost_reason; a pipeline may opt out with require_lost_reason = false)"
+            )
+        if not isinstance(reason, str) or not self.lost_reasons or reason in self.lost_reasons:
+            return None
+        if OTHER_REASON in self.lost_reasons:
+            head, sep, text = reason.partition(":")
+            if head.strip() == OTHER_REASON and sep and text.strip():
+                return None
+        close = difflib.get_close_matches(reason, list(self.lost_reasons), n=1)
+        other = f", or '{OTHER_REASON}: <your words>'" if OTHER_REASON in self.lost_reasons else ""
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return (
+            f"lost reason {reason!r} is not one of this pipeline's lost reasons "
+            f"({_listed(self.lost_reasons)}{other}){hint}"
+        )
+
+
+#: The allowed lost reason that admits free text: ``"other: went dark"``.
+OTHER_REASON: Final = "other"
+
+
+def _listed(names: Iterable[str]) -> str:
+    return ", ".join(repr(n) for n in names)
+
+
+def check_lost_reasons(require: object, reasons: object) -> list[Problem]:
+    """Problems with the ``require_lost_reason`` / ``lost_reasons`` settings."""
+    problems: list[Problem] = []
+    if not isinstance(require, bool):
+        problems.append(Problem("$.require_lost_reason", "must be true or false"))
+    if not isinstance(reasons, tuple | list):
+        problems.append(Problem("$.lost_reasons", "must be a list of reasons"))
+        return problems
+    seen: set[str] = set()
+    for index, reason in enumerate(reasons):
+        path = f"$.lost_reasons[{index}]"
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+            problems.append(Problem(path, "must be a non-blank string of at most 500 characters"))
+        elif reason in seen:
+            problems.append(Problem(path, f"duplicate lost reason {reason!r}"))
+        else:
+            seen.add(reason)
+    return problems
 
 
 def check_definition(
@@ -279,8 +495,10 @@ def check_definition(
     transitions: list[tuple[int, TransitionSpec]],
     *,
     guards: GuardRegistry | None,
+    categories: frozenset[str] = FORECAST_CATEGORIES,
 ) -> list[Problem]:
-    """Every problem with a definition, with paths; ``guards`` also checks guard names."""
+    """Every problem with a definition, with paths; ``guards`` also checks guard names and
+    ``categories`` are the forecast categories a stage may name."""
     problems: list[Problem] = []
     add = problems.append
     if not isinstance(key, str) or not _KEY.match(key):
@@ -291,19 +509,31 @@ def check_definition(
         add(Problem("$.stages", "a pipeline needs at least one open, one won and one lost stage"))
         return problems
     kinds: dict[str, StageKind] = {}
+    bad_stages = 0  # stages whose key or kind was refused: their knock-on effects are not
+    unsure: set[str] = set()  # keys of stages whose kind was refused
     orders: dict[int, int] = {}
     first_index: dict[str, int] = {}
     for index, stage in stages:
         here = f"$.stages[{index}]"
-        if not isinstance(stage.key, str) or not _KEY.match(stage.key):
-            add(Problem(f"{here}.key", f"must be a lower-case identifier, got {stage.key!r}"))
+        wrong = id_problem(stage.key, "a stage key")
+        if wrong is None and stage.key == ANY_OPEN:
+            wrong = "'*' means 'any open stage' in a transition's source; it cannot be a key"
+        if wrong is not None:
+            add(Problem(f"{here}.key", wrong))
+            bad_stages += 1
             continue
         if stage.key in kinds:
             add(Problem(f"{here}.key", f"duplicate stage key {stage.key!r}"))
-        if not isinstance(stage.label, str) or not stage.label.strip() or len(stage.label) > 200:
-            add(Problem(f"{here}.label", "must be a non-blank string of at most 200 characters"))
+        if (
+            not isinstance(stage.label, str)
+            or not stage.label.strip()
+            or len(stage.label) > MAX_ID_LENGTH
+        ):
+            add(Problem(f"{here}.label", "must be a non-blank string of at most 255 characters"))
         if not isinstance(stage.kind, StageKind):
             add(Problem(f"{here}.kind", f"must be open, won or lost, got {stage.kind!r}"))
+            bad_stages += 1
+            unsure.add(stage.key)
             continue
         kinds.setdefault(stage.key, stage.kind)
         first_index.setdefault(stage.key, index)
@@ -326,12 +556,17 @@ def check_definition(
             )
         else:
             orders[stage.order] = index
-        if not isinstance(stage.forecast, str) or stage.forecast not in FORECAST_CATEGORIES:
+        if not isinstance(stage.forecast, str) or stage.forecast not in categories:
+            known = forecast_category(stage.forecast) if isinstance(stage.forecast, str) else None
+            close = [known] if known in categories else []
+            if not close and isinstance(stage.forecast, str):
+                close = difflib.get_close_matches(stage.forecast, sorted(categories), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
             add(
                 Problem(
                     f"{here}.forecast",
-                    f"must be one of {', '.join(sorted(FORECAST_CATEGORIES))}, "
-                    f"got {stage.forecast!r}",
+                    f"must be one of {', '.join(sorted(categories))} (or a category the "
+                    f"pipeline declares in forecast_categories), got {stage.forecast!r}{hint}",
                 )
             )
         if stage.rotting_days is not None:
@@ -352,18 +587,23 @@ def check_definition(
                     )
                 )
     kind_values = set(kinds.values())
-    if StageKind.OPEN not in kind_values:
-        add(Problem("$.stages", "needs at least one open stage"))
-    if StageKind.WON not in kind_values:
-        add(Problem("$.stages", "needs a won stage (kind = 'won')"))
-    if StageKind.LOST not in kind_values:
-        add(Problem("$.stages", "needs a lost stage (kind = 'lost')"))
+    # A stage refused above (its key or kind) may be the missing one: its problem is
+    # the root cause, and "needs a won stage" would only be its echo.
+    if not bad_stages:
+        if StageKind.OPEN not in kind_values:
+            add(Problem("$.stages", "needs at least one open stage"))
+        if StageKind.WON not in kind_values:
+            add(Problem("$.stages", "needs a won stage (kind = 'won')"))
+        if StageKind.LOST not in kind_values:
+            add(Problem("$.stages", "needs a lost stage (kind = 'lost')"))
     valid_orders = [
         (s.order, s.key)
         for _, s in stages
         if isinstance(s.order, int) and s.key in kinds and isinstance(s.kind, StageKind)
     ]
     first = min(valid_orders)[1] if valid_orders else None
+    if bad_stages:
+        first = None  # which stage comes first, and what reaches what, is not known yet
     if first is not None and kinds[first] is not StageKind.OPEN:
         add(Problem("$.stages", f"the first stage ({first!r}) must be an open stage"))
         first = None  # reachability from a closed start would only add noise
@@ -372,16 +612,12 @@ def check_definition(
     seen: dict[tuple[str, str, str], int] = {}
     for index, transition in transitions:
         here = f"$.transitions[{index}]"
-        if not isinstance(transition.event, str) or not _KEY.match(transition.event):
-            add(
-                Problem(
-                    f"{here}.event",
-                    f"must be a lower-case identifier like 'advance', got {transition.event!r}",
-                )
-            )
+        wrong = id_problem(transition.event, "an event name")
+        if wrong is not None:
+            add(Problem(f"{here}.event", wrong))
         target_ok = isinstance(transition.target, str) and transition.target in kinds
-        if not target_ok:
-            add(Problem(f"{here}.target", f"unknown stage {transition.target!r}"))
+        if not target_ok and transition.target not in unsure:
+            add(Problem(f"{here}.target", unknown_stage(transition.target, kinds)))
         if not transition.sources:
             add(Problem(f"{here}.source", "needs at least one source stage (or '*')"))
         concrete: list[str] = []
@@ -397,8 +633,10 @@ def check_definition(
                     for k, kind in kinds.items()
                     if kind is StageKind.OPEN and k != transition.target
                 )
+            elif source in unsure:
+                continue  # its stage's kind was refused: that is the problem
             elif source not in kinds:
-                add(Problem(spath, f"unknown stage {source!r}"))
+                add(Problem(spath, unknown_stage(source, kinds)))
             elif source == transition.target:
                 add(Problem(spath, f"a stage cannot move to itself ({source!r})"))
             else:
@@ -461,6 +699,13 @@ def check_definition(
                     )
                 )
     return problems
+
+
+def unknown_stage(name: object, keys: Iterable[str]) -> str:
+    """``unknown stage 'x'`` with the nearest key (``did you mean 'y'?``) when one is close."""
+    close = difflib.get_close_matches(str(name), list(keys), n=1) if isinstance(name, str) else []
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown stage {name!r}{hint}"
 
 
 def _canonical(value: object) -> object:

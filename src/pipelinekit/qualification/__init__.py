@@ -3,10 +3,15 @@
 * :func:`bant` (the default) and the other checklist presets, or your own
   :func:`checklist`;
 * :func:`icp_fit` with :func:`one_of`, :func:`bands`, :func:`pattern`,
-  :func:`present` and :func:`predicate` criteria;
-* :func:`engagement` with :func:`rule` and a decay (:func:`half_life`,
-  :func:`step_decay`, :func:`window`, :func:`no_decay`);
-* composites: :func:`weighted`, :func:`matrix` (A1..C3), :func:`gate`;
+  :func:`present`, :func:`predicate` and :func:`all_of` (AND-rule) criteria;
+* :func:`engagement` with :func:`rule`, :func:`event_group` and a decay
+  (:func:`half_life`, :func:`step_decay`, :func:`linear_decay`,
+  :func:`window`, :func:`no_decay`);
+* composites: :func:`weighted`, :func:`matrix` (A1..C3), :func:`combined`
+  (fit points + engagement points), :func:`gate`;
+* :func:`profile_grade` with :func:`graded` criteria: Pardot-style letter
+  grades (F to A+, in thirds);
+* :func:`rollup` scores a company from its contacts' results;
 * :func:`predictive`, a naive Bayes model learnt from won and lost deals
   (Odoo-compatible numbers, explained in log-odds);
 * :func:`preview` shows what a draft configuration would change,
@@ -34,15 +39,40 @@ from .base import (
     evaluate_many,
     grade_for,
 )
-from .checklist import Item, anum, bant, champ, checklist, faint, gpctba_ci, item, meddpicc
-from .composite import DEFAULT_GRID, gate, matrix, normalized, weighted
+from .checklist import (
+    Item,
+    anum,
+    bant,
+    champ,
+    checklist,
+    checklist_answers,
+    faint,
+    gpctba_ci,
+    item,
+    meddpicc,
+)
+from .composite import DEFAULT_GRID, combined, gate, matrix, normalized, weighted
 from .config import build, from_toml
-from .engagement import Decay, Rule, engagement, half_life, no_decay, rule, step_decay, window
+from .engagement import (
+    Decay,
+    EventGroup,
+    Rule,
+    engagement,
+    event_group,
+    half_life,
+    linear_decay,
+    no_decay,
+    rule,
+    step_decay,
+    window,
+)
 from .errors import EvaluationError, PluginWarning, UnknownQualifier
+from .grading import LETTERS, ProfileCriterion, graded, profile_grade
 from .icp import (
     Criterion,
     MissingData,
     NumericBand,
+    all_of,
     bands,
     icp_fit,
     one_of,
@@ -52,7 +82,7 @@ from .icp import (
 )
 from .personas import PersonaMatch, best_persona, link_prospect, to_prospect
 from .predictive import FrequencyRow, FrequencyTable, PredictiveStrategy, predictive
-from .preview import Change, Preview, preview
+from .preview import Cause, Change, Preview, preview
 from .registry import (
     GROUP,
     available_qualifiers,
@@ -62,33 +92,39 @@ from .registry import (
 )
 from .report import describe
 from .results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
+from .rollup import rollup
 
 __all__ = [
     "DEFAULT_GRID",
     "GROUP",
     "Band",
     "BreakdownLine",
+    "Cause",
     "Change",
     "Criterion",
     "CriterionStatus",
     "Decay",
     "EvaluationError",
+    "EventGroup",
     "FrequencyRow",
     "FrequencyTable",
     "Grade",
     "Item",
+    "LETTERS",
     "MissingData",
     "NumericBand",
     "PersonaMatch",
     "PluginWarning",
     "PredictiveStrategy",
     "Preview",
+    "ProfileCriterion",
     "QualificationResult",
     "Rule",
     "Strategy",
     "StrategyBase",
     "UnknownQualifier",
     "Verdict",
+    "all_of",
     "anum",
     "available_qualifiers",
     "band_for",
@@ -98,20 +134,25 @@ __all__ = [
     "build",
     "champ",
     "checklist",
+    "checklist_answers",
+    "combined",
     "config_hash",
     "describe",
     "engagement",
     "evaluate_many",
+    "event_group",
     "faint",
     "from_toml",
     "gate",
     "get_qualifier",
     "gpctba_ci",
+    "graded",
     "grade_for",
     "half_life",
     "icp_fit",
     "item",
     "link_prospect",
+    "linear_decay",
     "matrix",
     "meddpicc",
     "no_decay",
@@ -122,7 +163,9 @@ __all__ = [
     "predictive",
     "present",
     "preview",
+    "profile_grade",
     "register_qualifier",
+    "rollup",
     "rule",
     "step_decay",
     "to_prospect",

@@ -20,11 +20,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
+from types import MappingProxyType
 from typing import Any
 
 import attrs
 
-from ..domain._checks import Checks
+from ..domain._checks import Checks, to_decimal
 from ..errors import ValidationError
 from .base import Band, StrategyBase, as_list, band_for, check_ascending, subject_id
 from .errors import EvaluationError
@@ -36,6 +38,7 @@ __all__ = [
     "bant",
     "champ",
     "checklist",
+    "checklist_answers",
     "faint",
     "gpctba_ci",
     "item",
@@ -48,14 +51,42 @@ Reader = Callable[[Any], Mapping[str, Any] | None]
 
 @attrs.frozen(init=False)
 class Item:
-    """One criterion of a checklist: a key, a label and its level names (index = points)."""
+    """One criterion of a checklist: a key, a label and its level names (index = level).
+
+    A level is worth ``level x weight`` points.  ``unknown`` lists answers
+    that mean "not known" (a CRM picklist's ``"Unknown"``): they are read as
+    no answer, or as ``unknown_level`` when that is set.
+    """
 
     key: str
     label: str
     levels: tuple[str, ...]
+    weight: Decimal = Decimal(1)
+    unknown: tuple[str, ...] = ()
+    unknown_level: int | None = None
 
-    def __init__(self, key: str, label: str, levels: Iterable[str]) -> None:
+    def __init__(
+        self,
+        key: str,
+        label: str,
+        levels: Iterable[str],
+        weight: Decimal | int | str = 1,
+        unknown: Iterable[str] = (),
+        unknown_level: int | None = None,
+    ) -> None:
         checks = Checks()
+        factor = to_decimal(checks, "$.weight", weight)
+        if factor is not None and factor <= 0:
+            checks.add("$.weight", f"must be > 0, got {factor}")
+        unknowns: tuple[str, ...] = ()
+        if isinstance(unknown, str):
+            unknown = (unknown,)
+        if not isinstance(unknown, Iterable) or not all(
+            isinstance(u, str) and u.strip() for u in unknown
+        ):
+            checks.add("$.unknown", "must list the answers that mean unknown, e.g. ['Unknown']")
+        else:
+            unknowns = tuple(unknown)
         checks.text("$.key", key, required=True, max_length=100)
         checks.text("$.label", label, required=True, max_length=200)
         names: tuple[str, ...] = ()
@@ -71,8 +102,37 @@ class Item:
             folded = [n.casefold() for n in names if isinstance(n, str)]
             if len(set(folded)) != len(folded):
                 checks.add("$.levels", "level names must be distinct")
+            clash = [u for u in unknowns if u.strip().casefold() in folded]
+            if clash:
+                checks.add("$.unknown", f"{clash} are also level names")
+        if unknown_level is not None and (
+            isinstance(unknown_level, bool)
+            or not isinstance(unknown_level, int)
+            or not 0 <= unknown_level < max(len(names), 1)
+        ):
+            checks.add("$.unknown_level", f"must be one of the levels, got {unknown_level!r}")
         checks.done(type(self))
-        self.__attrs_init__(key, label, names)
+        self.__attrs_init__(
+            key, label, names, factor if factor is not None else Decimal(1), unknowns, unknown_level
+        )
+
+    def means_unknown(self, answer: Any) -> bool:
+        """Whether ``answer`` is one of the answers that mean "not known"."""
+        if not self.unknown or not isinstance(answer, str):
+            return False
+        text = answer.strip().casefold()
+        return any(u.strip().casefold() == text for u in self.unknown)
+
+    def config(self) -> dict[str, Any]:
+        """This item as plain data (weight and unknown answers only when set)."""
+        out: dict[str, Any] = {"key": self.key, "label": self.label, "levels": list(self.levels)}
+        if self.weight != 1:
+            out["weight"] = self.weight
+        if self.unknown:
+            out["unknown"] = list(self.unknown)
+        if self.unknown_level is not None:
+            out["unknown_level"] = self.unknown_level
+        return out
 
     @property
     def max(self) -> int:
@@ -101,18 +161,31 @@ class Item:
         return f"{type(answer).__name__} is not a level"
 
 
-def item(key: str, label: str | None = None, levels: Sequence[str] | int = 5) -> Item:
-    """A checklist criterion; ``levels`` names the levels, or gives their count (0..n-1)."""
+def item(
+    key: str,
+    label: str | None = None,
+    levels: Sequence[str] | int = 5,
+    *,
+    weight: Decimal | int | str = 1,
+    unknown: Sequence[str] | str = (),
+    unknown_level: int | None = None,
+) -> Item:
+    """A checklist criterion; ``levels`` names the levels, or gives their count (0..n-1).
+
+    ``weight`` multiplies its level's points (MEDDPICC items weighted on a
+    0-3 scale); ``unknown`` answers (``"Unknown"``) are read as no answer,
+    or as ``unknown_level`` when given.
+    """
     names: Any = levels  # a lone string or a non-list is refused by Item, with its path
     if isinstance(levels, int) and not isinstance(levels, bool):
         names = tuple(str(i) for i in range(levels))
     elif isinstance(levels, Iterable) and not isinstance(levels, str):
         names = tuple(levels)
     shown = key.replace("_", " ").capitalize() if isinstance(key, str) and key else "item"
-    return Item(key, label or shown, names)
+    return Item(key, label or shown, names, weight, unknown, unknown_level)
 
 
-def _default_bands(top: int) -> tuple[Band, ...]:
+def _default_bands(top: Decimal) -> tuple[Band, ...]:
     # BANT's bands generalised: quarters of the scale (0-4, 5-8, 9-12, 13-16 on 16).
     return (
         Band("unqualified", Decimal(0), Verdict.DISQUALIFIED),
@@ -149,7 +222,7 @@ class _Checklist(StrategyBase):
         self.floor = floor
         self.gates = gates
         self.gate_at = gate_at
-        self.top = sum(i.max for i in items)
+        self.top = sum((i.max * i.weight for i in items), _ZERO)
         self.bands = bands or _default_bands(self.top)
         self.min_known = min_known
         self.prefix = prefix
@@ -163,11 +236,9 @@ class _Checklist(StrategyBase):
         return {
             "kind": "checklist",
             "name": self.name,
-            "items": [
-                {"key": i.key, "label": i.label, "levels": list(i.levels)} for i in self.items
-            ],
+            "items": [i.config() for i in self.items],
             "policy": self.policy,
-            "k": self.k,
+            "k": self.k if self.policy == "k_of_n" else None,
             "met_at": self.met_at,
             "floor": self.floor,
             "gates": list(self.gates),
@@ -205,7 +276,7 @@ class _Checklist(StrategyBase):
     def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
         answers = self._answers(subject)
         lines: list[BreakdownLine] = []
-        total = 0
+        total = _ZERO
         known = 0
         met = 0
         knockouts: list[str] = []
@@ -213,7 +284,10 @@ class _Checklist(StrategyBase):
         below_floor = False
         for entry, key in self._keys:
             raw = answers.get(key)
-            level = None if raw is None else entry.level(raw)
+            if raw is not None and entry.means_unknown(raw):
+                level: int | str | None = entry.unknown_level
+            else:
+                level = None if raw is None else entry.level(raw)
             is_gate = entry.key in self.gates
             met_at = entry.max if self.met_at is None else min(self.met_at, entry.max)
             if not isinstance(level, int):
@@ -222,7 +296,13 @@ class _Checklist(StrategyBase):
                 if self.floor is not None:
                     below_floor = True
                 if explain:
-                    why = "no answer" if level is None else f"invalid answer: {level}"
+                    why = (
+                        "no answer"
+                        if raw is None
+                        else f"answered {raw!r}"
+                        if level is None
+                        else f"invalid answer: {level}"
+                    )
                     lines.append(
                         BreakdownLine(
                             criterion=entry.key,
@@ -235,7 +315,8 @@ class _Checklist(StrategyBase):
                     )
                 continue
             known += 1
-            total += level
+            points = level * entry.weight
+            total += points
             status = (
                 CriterionStatus.MATCH
                 if level >= met_at
@@ -259,15 +340,16 @@ class _Checklist(StrategyBase):
                     BreakdownLine(
                         criterion=entry.key,
                         status=status,
-                        points=Decimal(level),
+                        points=points,
                         reason=f"{entry.label}: {entry.levels[level]} "
-                        f"(level {level} of {entry.max}){extra}",
+                        f"(level {level} of {entry.max}"
+                        f"{'' if entry.weight == 1 else f' x weight {entry.weight}'}){extra}",
                         observed=entry.levels[level],
                         evidence=(f"$.custom.{key}",) if self.reader is None else (),
                     )
                 )
         coverage = self._coverage[known]
-        score: Decimal | None = Decimal(total)
+        score: Decimal | None = total
         band: str | None = None
         if known < self.min_known:
             score, verdict = None, Verdict.INSUFFICIENT_DATA
@@ -293,7 +375,7 @@ class _Checklist(StrategyBase):
             as_of=as_of,
             score=score,
             scale_min=_ZERO,
-            scale_max=Decimal(self.top),
+            scale_max=self.top,
             verdict=verdict,
             coverage=coverage,
             breakdown=tuple(lines),
@@ -398,11 +480,12 @@ _THREE = ("none", "partial", "validated")
 
 
 def _preset(
-    name: str, items: Sequence[tuple[str, str]], levels: tuple[str, ...], **options: Any
+    key: str, items: Sequence[tuple[str, str]], levels: tuple[str, ...], /, **options: Any
 ) -> StrategyBase:
+    # positional-only: ``name`` among the options renames the preset (``bant(name="x")``)
     if options.get("reader") is None:
-        options.setdefault("prefix", name)
-    title = options.pop("name", None) or name
+        options.setdefault("prefix", key)
+    title = options.pop("name", None) or key
     return checklist(title, [Item(k, label, levels) for k, label in items], **options)
 
 
@@ -472,3 +555,20 @@ def gpctba_ci(**options: Any) -> StrategyBase:
         ("implications", "Positive implications"),
     ]
     return _preset("gpctba_ci", items, _THREE, **options)
+
+
+@cache
+def checklist_answers() -> Mapping[str, Item]:
+    """The custom fields the built-in checklist presets read, and the item each one answers.
+
+    ``{"bant.budget": Item("budget", "Budget", ("none", "low", ...)), ...}`` for
+    BANT, MEDDPICC, CHAMP, ANUM, FAINT and GPCTBA/C&I with their default
+    prefixes.  An answer is valid when :meth:`Item.level` gives a level for
+    it; importers use this to refuse values the presets would score as unknown.
+    """
+    answers: dict[str, Item] = {}
+    for preset in (bant, meddpicc, champ, anum, faint, gpctba_ci):
+        built = preset()
+        assert isinstance(built, _Checklist)
+        answers.update((key, entry) for entry, key in built._keys)
+    return MappingProxyType(answers)

@@ -1,4 +1,5 @@
-"""Composite strategies: a weighted blend, the fit x engagement matrix (A1..C3), gates.
+"""Composite strategies: a weighted blend, the fit x engagement matrix (A1..C3), the
+additive combined score (fit points + engagement points), gates.
 
 Each composite evaluates its children and keeps their results
 (``result.children``); its own breakdown has one line per child, adding up
@@ -17,9 +18,10 @@ from typing import Any
 from ..domain._checks import Checks, to_decimal
 from ..errors import ValidationError
 from .base import Band, Strategy, StrategyBase, as_list, band_for, check_ascending, subject_id
+from .limits import charge
 from .results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
 
-__all__ = ["DEFAULT_GRID", "gate", "matrix", "normalized", "weighted"]
+__all__ = ["DEFAULT_GRID", "combined", "gate", "matrix", "normalized", "weighted"]
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -99,12 +101,13 @@ class _Composite(StrategyBase):
         lines: list[BreakdownLine],
         *,
         scale_max: Decimal,
+        scale_min: Decimal = _ZERO,
         grade: str | None = None,
         band: str | None = None,
         explain: bool,
     ) -> QualificationResult:
         knockouts = tuple(f"{c.strategy}.{k}" for c in children for k in c.knockouts)
-        if knockouts and score is not None:
+        if knockouts:  # whatever the other children returned, scored or not
             verdict = Verdict.DISQUALIFIED
         known = sum(1 for c in children if c.score is not None)
         return QualificationResult(
@@ -113,7 +116,7 @@ class _Composite(StrategyBase):
             config_hash=self.config_hash,
             as_of=as_of,
             score=score,
-            scale_min=_ZERO,
+            scale_min=scale_min,
             scale_max=scale_max,
             verdict=verdict,
             coverage=(Decimal(known) / len(children)).quantize(Decimal("0.0001")),
@@ -150,9 +153,14 @@ class _Weighted(_Composite):
         )
 
     def config(self) -> dict[str, Any]:
+        base = self._base_config()
+        children = base.pop("children")
         return {
-            **self._base_config(),
-            "weights": list(self.weights),
+            **base,
+            "parts": [
+                {"strategy": child, "weight": weight}
+                for child, weight in zip(children, self.weights, strict=True)
+            ],
             "missing": self.missing,
             "bands": [{"name": b.name, "min": b.min, "verdict": b.verdict} for b in self.bands],
         }
@@ -218,24 +226,33 @@ class _Matrix(_Weighted):
         engagement_cuts: tuple[Decimal, Decimal],
         grid: Mapping[str, Verdict],
         missing: str,
+        cuts_in: str,
     ) -> None:
         super().__init__(name, [fit, engagement], weights, missing, ())
         self.fit_cuts = fit_cuts
         self.engagement_cuts = engagement_cuts
         self.grid = dict(grid)
+        self.cuts_in = cuts_in
 
     def config(self) -> dict[str, Any]:
+        base = self._base_config()
+        children = base.pop("children")
         return {
-            **super().config(),
+            **base,
+            "fit": children[0],
+            "engagement": children[1],
+            "weights": list(self.weights),
+            "missing": self.missing,
             "fit_cuts": list(self.fit_cuts),
             "engagement_cuts": list(self.engagement_cuts),
             "grid": {k: v.value for k, v in self.grid.items()},
+            "cuts_in": self.cuts_in,
         }
 
     def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
         children = self._children(subject, as_of, explain)
         score, lines = self._blend(children)
-        fit, eng = (normalized(c) for c in children)
+        fit, eng = (self._position(c) for c in children)
         grade: str | None = None
         if fit is not None and eng is not None:
             letter = "A" if fit >= self.fit_cuts[0] else "B" if fit >= self.fit_cuts[1] else "C"
@@ -253,6 +270,105 @@ class _Matrix(_Weighted):
         return self._result(
             subject, as_of, children, score, verdict, lines,
             scale_max=_HUNDRED, grade=grade, band=grade, explain=explain,
+        )  # fmt: skip
+
+    def _position(self, child: QualificationResult) -> Decimal | None:
+        """Where a child stands against its cuts: 0-100, or its own points.
+
+        An unscored child counts as 0 when ``missing="zero"`` (so the subject
+        still gets a letter and a digit), else it has no position.
+        """
+        if child.score is None:
+            return _ZERO if self.missing == "zero" else None
+        if self.cuts_in == "points":
+            return child.score
+        return normalized(child)
+
+
+class _Combined(_Composite):
+    kind = "combined"
+
+    def __init__(
+        self,
+        name: str,
+        fit: Strategy,
+        engagement: Strategy,
+        limit: Decimal | None,
+        floor: Decimal | None,
+        bands: tuple[Band, ...],
+        missing: str,
+    ) -> None:
+        super().__init__(name, [fit, engagement])
+        self.limit = limit
+        self.floor = floor
+        self.missing = missing
+        top = limit if limit is not None else _HUNDRED
+        self.bands = bands or (
+            Band("cold", floor if floor is not None and floor < 0 else _ZERO, Verdict.NURTURE),
+            Band("warm", (top * Decimal("0.4")).quantize(_CENT), Verdict.REVIEW),
+            Band("hot", (top * Decimal("0.7")).quantize(_CENT), Verdict.QUALIFIED),
+        )
+
+    def config(self) -> dict[str, Any]:
+        base = self._base_config()
+        children = base.pop("children")
+        return {
+            **base,
+            "fit": children[0],
+            "engagement": children[1],
+            "limit": self.limit,
+            "floor": self.floor,
+            "bands": [{"name": b.name, "min": b.min, "verdict": b.verdict} for b in self.bands],
+            "missing": self.missing,
+        }
+
+    def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
+        children = self._children(subject, as_of, explain)
+        lines: list[BreakdownLine] = []
+        score: Decimal | None = _ZERO
+        low = high = _ZERO
+        for child in children:
+            low += min(child.scale_min, _ZERO)
+            high += child.scale_max
+            if child.score is None:
+                if self.missing == "block":
+                    score = None
+                points, reason = _ZERO, f"{child.strategy}: not scored ({self.missing})"
+            else:
+                points = child.score
+                reason = f"{child.strategy}: {_num(points)} points"
+                if child.grade:
+                    reason += f" (grade {child.grade})"
+            if score is not None:
+                score += points
+            lines.append(
+                BreakdownLine(
+                    criterion=child.strategy,
+                    status=_child_status(child),
+                    points=points,
+                    reason=reason,
+                    observed=None if child.score is None else child.score,
+                    evidence=(f"child:{child.strategy}",),
+                )
+            )
+        if self.floor is not None:
+            low = self.floor
+        if self.limit is not None:
+            high = self.limit
+        band: str | None = None
+        if score is None:
+            verdict = Verdict.INSUFFICIENT_DATA
+        else:
+            kept = min(max(score, low), high)
+            if kept != score and explain:
+                what = f"limit of {_num(high)}" if score > kept else f"floor of {_num(low)}"
+                charge(lines, range(len(lines)), score - kept, what)
+            score = kept
+            chosen = band_for(self.bands, score)
+            band, verdict = chosen.name, chosen.verdict
+        return self._result(
+            subject, as_of, children, score, verdict, lines,
+            scale_max=max(high, low), scale_min=low, band=band, explain=explain,
         )  # fmt: skip
 
 
@@ -389,13 +505,18 @@ def matrix(
     engagement_cuts: tuple[Decimal | int | str, Decimal | int | str] = (70, 40),
     grid: Mapping[str, Verdict | str] | None = None,
     missing: str = "block",
+    cuts_in: str = "percent",
 ) -> StrategyBase:
     """HubSpot-style combined score: fit letter (A-C) x engagement digit (1-3).
 
-    Both children are normalised to 0-100; ``fit_cuts`` are the A and B
-    thresholds, ``engagement_cuts`` the 1 and 2 thresholds.  The grade
-    (``"A1"`` .. ``"C3"``) picks the verdict from ``grid`` (default
-    :data:`DEFAULT_GRID`); the score is the weighted blend of both.
+    ``fit_cuts`` are the A and B thresholds, ``engagement_cuts`` the 1 and 2
+    thresholds: on each child's 0-100 rescaled score (``cuts_in="percent"``,
+    the default) or on its configured points (``cuts_in="points"``, as
+    HubSpot's thresholds are set).  The grade (``"A1"`` .. ``"C3"``) picks
+    the verdict from ``grid`` (default :data:`DEFAULT_GRID`); the score is
+    the weighted blend of both.  With ``missing="zero"`` an unscored child
+    counts as 0 for the blend and for its letter or digit.  For HubSpot's
+    additive total (fit points + engagement points) use :func:`combined`.
     """
     checks = Checks()
     checks.text("$.name", name, required=True, max_length=200)
@@ -409,7 +530,9 @@ def matrix(
         high = to_decimal(checks, f"$.{label}[0]", pair[0])
         low = to_decimal(checks, f"$.{label}[1]", pair[1])
         if high is not None and low is not None:
-            if not 0 <= low < high <= 100:
+            if cuts_in == "points" and not low < high:
+                checks.add(f"$.{label}", f"need second < first, got {high}, {low}")
+            elif cuts_in != "points" and not 0 <= low < high <= 100:
                 checks.add(f"$.{label}", f"need 0 <= second < first <= 100, got {high}, {low}")
             cuts[label] = (high, low)
     cells: dict[str, Verdict] = dict(DEFAULT_GRID)
@@ -427,11 +550,63 @@ def matrix(
             checks.add(f"$.grid.{key}", f"must be one of {choices}; got {value!r}")
     if missing not in ("block", "zero"):
         checks.add("$.missing", f"must be 'block' or 'zero', got {missing!r}")
+    if cuts_in not in ("percent", "points"):
+        checks.add("$.cuts_in", f"must be 'percent' or 'points', got {cuts_in!r}")
     if checks.problems:
         raise ValidationError("matrix", checks.problems)
     return _Matrix(
-        name, fit, engagement, blend, cuts["fit_cuts"], cuts["engagement_cuts"], cells, missing
+        name,
+        fit,
+        engagement,
+        blend,
+        cuts["fit_cuts"],
+        cuts["engagement_cuts"],
+        cells,
+        missing,
+        cuts_in,
     )
+
+
+def combined(
+    name: str,
+    fit: Strategy,
+    engagement: Strategy,
+    *,
+    limit: Decimal | int | str | None = 100,
+    floor: Decimal | int | str | None = None,
+    bands: Sequence[Band] = (),
+    missing: str = "block",
+) -> StrategyBase:
+    """HubSpot's combined score: fit points plus engagement points, side by side.
+
+    The score is the sum of both children's scores in their own points (no
+    rescaling), kept within ``[floor, limit]`` (HubSpot's total limit, 100 by
+    default; ``None`` for none); each child's own result stays in
+    ``result.children``.  Default bands: cold (nurture), warm (review) from
+    40 % and hot (qualified) from 70 % of ``limit`` (of 100 without one).
+    ``missing="block"`` leaves the total unscored when a child is;
+    ``"zero"`` counts that child as 0.  A child's knockout disqualifies.
+    """
+    checks = Checks()
+    checks.text("$.name", name, required=True, max_length=200)
+    _check_children(checks, [fit, engagement], "$.children")
+    top = None if limit is None else to_decimal(checks, "$.limit", limit)
+    if top is not None and top <= 0:
+        checks.add("$.limit", f"must be > 0, got {top}")
+    low = None if floor is None else to_decimal(checks, "$.floor", floor)
+    if low is not None and top is not None and low >= top:
+        checks.add("$.floor", f"must be below the limit ({top}), got {low}")
+    if missing not in ("block", "zero"):
+        checks.add("$.missing", f"must be 'block' or 'zero', got {missing!r}")
+    bands = as_list(checks, "$.bands", bands)
+    for i, band in enumerate(bands):
+        if not isinstance(band, Band):
+            checks.add(f"$.bands[{i}]", "must be a Band")
+    if not checks.problems:
+        check_ascending(checks, "$.bands", list(bands))
+    if checks.problems:
+        raise ValidationError("combined", checks.problems)
+    return _Combined(name, fit, engagement, top, low, tuple(bands), missing)
 
 
 def gate(name: str, children: Sequence[Strategy], *, mode: str = "all") -> StrategyBase:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextvars
 import difflib
-import tomllib
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
@@ -43,16 +42,40 @@ import attrs
 
 from ..domain.results import Verdict
 from ..errors import Problem, ValidationError
-from ..validation import Invalid, Structurer, json_type
+from ..validation import Invalid, Structurer, check_data, decode_toml, json_type
 from .base import Band, Grade, Strategy
 from .checklist import Item, anum, bant, champ, checklist, faint, gpctba_ci, item, meddpicc
-from .composite import gate, matrix, weighted
-from .engagement import Decay, Rule, engagement, half_life, no_decay, rule, step_decay, window
+from .composite import combined, gate, matrix, weighted
+from .engagement import (
+    Decay,
+    EventGroup,
+    Rule,
+    engagement,
+    event_group,
+    half_life,
+    linear_decay,
+    no_decay,
+    rule,
+    step_decay,
+    window,
+)
 from .errors import UnknownQualifier
-from .icp import Criterion, MissingData, NumericBand, bands, icp_fit, one_of, pattern, predicate
+from .grading import ProfileCriterion, graded, profile_grade
+from .icp import (
+    Criterion,
+    MissingData,
+    NumericBand,
+    all_of,
+    bands,
+    icp_fit,
+    one_of,
+    pattern,
+    predicate,
+)
 from .icp import present as present_criterion
 from .predictive import predictive
 from .registry import get_qualifier
+from .rollup import rollup
 
 __all__ = ["build", "from_toml"]
 
@@ -116,6 +139,9 @@ class _PresentSettings:
     weight: Decimal = _ONE
     group: str | None = None
     required: bool = False
+    # what Criterion.config() lists for every kind; presence has no other policy
+    missing: MissingData = MissingData.NEUTRAL
+    penalty: Decimal = _ZERO
 
 
 @attrs.frozen(kw_only=True)
@@ -133,6 +159,29 @@ class _PredicateSettings:
     required: bool = False
 
 
+@attrs.frozen(kw_only=True)
+class _AllOfSettings:
+    name: str
+    criteria: tuple[Criterion, ...] = attrs.field(metadata=_NESTED)
+    field: str | None = None  # Criterion.config() lists it; an AND-rule reads no field
+    points: Decimal = _ONE
+    otherwise: Decimal = _ZERO
+    knockout: bool = False
+    weight: Decimal = _ONE
+    group: str | None = None
+    missing: MissingData = MissingData.NEUTRAL
+    penalty: Decimal = _ZERO
+    required: bool = False
+
+
+def _all_of_criterion(*, field: str | None = None, **settings: Any) -> Criterion:
+    if field is not None:
+        raise ValidationError(
+            "all_of", [Problem("$.field", "an AND-rule reads its criteria's fields, not its own")]
+        )
+    return all_of(settings.pop("name"), settings.pop("criteria"), **settings)
+
+
 def _bands_criterion(**settings: Any) -> Criterion:
     return bands(settings.pop("name"), settings.pop("field"), settings.pop("bands"), **settings)
 
@@ -147,6 +196,19 @@ def _pattern_criterion(**settings: Any) -> Criterion:
     )
 
 
+def _present_criterion(
+    *, missing: MissingData = MissingData.NEUTRAL, penalty: Decimal = _ZERO, **settings: Any
+) -> Criterion:
+    problems = []
+    if missing is not MissingData.NEUTRAL:
+        problems.append(Problem("$.missing", "a presence check has no missing-data policy"))
+    if penalty:
+        problems.append(Problem("$.penalty", "a presence check has no penalty; use absent"))
+    if problems:
+        raise ValidationError("present", problems)
+    return present_criterion(settings.pop("name"), settings.pop("field"), **settings)
+
+
 def _predicate_criterion(**settings: Any) -> Criterion:
     return predicate(settings.pop("name"), _resolved(settings.pop("test")), **settings)
 
@@ -155,8 +217,9 @@ _CRITERIA: dict[str, tuple[type, Callable[..., Criterion]]] = {
     "one_of": (_OneOfSettings, _one_of_criterion),
     "bands": (_BandsSettings, _bands_criterion),
     "pattern": (_PatternSettings, _pattern_criterion),
-    "present": (_PresentSettings, present_criterion),
+    "present": (_PresentSettings, _present_criterion),
     "predicate": (_PredicateSettings, _predicate_criterion),
+    "all_of": (_AllOfSettings, _all_of_criterion),
 }
 
 
@@ -169,6 +232,8 @@ class _IcpSettings:
     bands: tuple[Band, ...] = attrs.field(default=(), metadata=_NESTED)
     grades: tuple[Grade, ...] = attrs.field(default=(), metadata=_NESTED)
     min_coverage: Decimal = _ZERO
+    scale: str = "points"
+    floor: Decimal | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -191,6 +256,9 @@ class _ItemSettings:
     key: str
     label: str | None = None
     levels: Any = 5  # level names, or their count: item() reads it
+    weight: Decimal = _ONE
+    unknown: Any = ()  # an answer or a list of them: item() reads it
+    unknown_level: int | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -207,17 +275,35 @@ class _RuleSettings:
     where: dict[str, Any] | None = None
     daily_cap: int | None = None
     cap: Decimal | None = None
+    minimum: Decimal | None = None
+    group: str | None = None
+    times: Any = None  # a list like ["between", 1, 3]: rule() reads it
+    first_only: bool = False
 
 
 @attrs.frozen(kw_only=True)
-class _HalfLife:
-    days: Decimal
+class _GroupSettings:
+    name: str
+    limit: Decimal | None = None
+    minimum: Decimal | None = None
+    decay: Decay | None = attrs.field(default=None, metadata=_NESTED)
+    decay_negative: bool = False
+
+
+# ``days`` / ``every_days`` are the older spellings of ``every`` (in days)
+@attrs.frozen(kw_only=True)
+class _Period:
+    every: Decimal | None = None
+    unit: str = "days"
+    days: Decimal | None = None
 
 
 @attrs.frozen(kw_only=True)
-class _Step:
+class _Rated:
     rate: Decimal
-    every_days: Decimal
+    every: Decimal | None = None
+    unit: str = "days"
+    every_days: Decimal | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -225,10 +311,36 @@ class _None:
     pass
 
 
+def _periodic(factory: Callable[..., Decay]) -> Callable[..., Decay]:
+    def make(
+        *,
+        every: Any = None,
+        unit: str = "days",
+        days: Any = None,
+        every_days: Any = None,
+        **rest: Any,
+    ) -> Decay:
+        given = {"every": every, "days": days, "every_days": every_days}
+        named = [k for k, v in given.items() if v is not None]
+        if len(named) != 1:
+            raise ValidationError("decay", [Problem("$.every", "give the period once, as every")])
+        key = named[0]
+        try:
+            return factory(every=given[key], unit=unit, **rest)
+        except ValidationError as error:  # report the key as the configuration spelt it
+            problems = [
+                Problem(f"$.{key}", p.message) if p.path == "$.every" else p for p in error.problems
+            ]
+            raise ValidationError("decay", problems) from None
+
+    return make
+
+
 _DECAYS: dict[str, tuple[type, Callable[..., Decay]]] = {
-    "half_life": (_HalfLife, half_life),
-    "step": (_Step, step_decay),
-    "window": (_HalfLife, window),
+    "half_life": (_Period, _periodic(half_life)),
+    "step": (_Rated, _periodic(step_decay)),
+    "linear": (_Rated, _periodic(linear_decay)),
+    "window": (_Period, _periodic(window)),
     "none": (_None, no_decay),
 }
 
@@ -242,6 +354,8 @@ class _EngagementSettings:
     floor: Decimal = _ZERO
     bands: tuple[Band, ...] = attrs.field(default=(), metadata=_NESTED)
     unmatched: str = "null"
+    groups: tuple[EventGroup, ...] = attrs.field(default=(), metadata=_NESTED)
+    decay_negative: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -268,6 +382,43 @@ class _MatrixSettings:
     engagement_cuts: tuple[Decimal, Decimal] = (Decimal(70), Decimal(40))
     grid: dict[str, Verdict] | None = None
     missing: str = "block"
+    cuts_in: str = "percent"
+
+
+@attrs.frozen(kw_only=True)
+class _CombinedSettings:
+    name: str
+    fit: Strategy = attrs.field(metadata=_NESTED)
+    engagement: Strategy = attrs.field(metadata=_NESTED)
+    limit: Decimal | None = Decimal(100)
+    floor: Decimal | None = None
+    bands: tuple[Band, ...] = attrs.field(default=(), metadata=_NESTED)
+    missing: str = "block"
+
+
+@attrs.frozen(kw_only=True)
+class _ProfileCriterionSettings:
+    criterion: Criterion = attrs.field(metadata=_NESTED)
+    up: int = 2
+    down: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _GradeSettings:
+    name: str
+    criteria: tuple[ProfileCriterion, ...] = attrs.field(metadata=_NESTED)
+    start: str = "D"
+    bands: tuple[Band, ...] = attrs.field(default=(), metadata=_NESTED)
+
+
+@attrs.frozen(kw_only=True)
+class _RollupSettings:
+    name: str
+    strategy: Strategy = attrs.field(metadata=_NESTED)
+    members: str = "contacts"
+    aggregate: str = "sum"
+    limit: Decimal | None = Decimal(100)
+    bands: tuple[Band, ...] = attrs.field(default=(), metadata=_NESTED)
 
 
 @attrs.frozen(kw_only=True)
@@ -357,14 +508,33 @@ def _rule(value: object) -> Rule:
     return _call(make, _RuleSettings, value, "rule")
 
 
+def _group(value: object) -> EventGroup:
+    def make(*, name: str, **options: Any) -> EventGroup:
+        return event_group(name, **options)
+
+    return _call(make, _GroupSettings, value, "event_group")
+
+
+def _profile_criterion(value: object) -> ProfileCriterion:
+    def make(*, criterion: Criterion, **options: Any) -> ProfileCriterion:
+        return graded(criterion, **options)
+
+    return _call(make, _ProfileCriterionSettings, value, "graded")
+
+
 def _item(value: object) -> Item:
-    def make(*, key: str, label: str | None = None, levels: list[str] | int = 5) -> Item:
-        return item(key, label, levels)
+    def make(
+        *, key: str, label: str | None = None, levels: list[str] | int = 5, **options: Any
+    ) -> Item:
+        return item(key, label, levels, **options)
 
     return _call(make, _ItemSettings, value, "item")
 
 
 def _strategy(value: object) -> Strategy:
+    # a composite's config() lists each child as {name, version, config}
+    if isinstance(value, Mapping) and "kind" not in value and "config" in value:
+        return _build(value["config"])
     return _build(value)
 
 
@@ -373,6 +543,8 @@ _STRUCTURER.register(Named, _named)
 _STRUCTURER.register(Criterion, _criterion)
 _STRUCTURER.register(Decay, _decay)
 _STRUCTURER.register(Rule, _rule)
+_STRUCTURER.register(EventGroup, _group)
+_STRUCTURER.register(ProfileCriterion, _profile_criterion)
 _STRUCTURER.register(Item, _item)
 _STRUCTURER.register(Strategy, _strategy)
 
@@ -455,6 +627,33 @@ def build_matrix(config: Mapping[str, Any]) -> Strategy:
     return _call(make, _MatrixSettings, config, "matrix")
 
 
+def build_combined(config: Mapping[str, Any]) -> Strategy:
+    """Build a combined (fit + engagement points) score: ``fit = {...}``, ``engagement = {...}``."""
+
+    def make(*, name: str, fit: Strategy, engagement: Strategy, **options: Any) -> Strategy:
+        return combined(name, fit, engagement, **options)
+
+    return _call(make, _CombinedSettings, config, "combined")
+
+
+def build_grade(config: Mapping[str, Any]) -> Strategy:
+    """Build a Pardot-style grade: ``criteria = [{criterion = {...}, up = 2}]``."""
+
+    def make(*, name: str, criteria: tuple[ProfileCriterion, ...], **options: Any) -> Strategy:
+        return profile_grade(name, criteria, **options)
+
+    return _call(make, _GradeSettings, config, "grade")
+
+
+def build_rollup(config: Mapping[str, Any]) -> Strategy:
+    """Build a roll-up: ``strategy = {...}`` evaluated on each of a subject's members."""
+
+    def make(*, name: str, strategy: Strategy, **options: Any) -> Strategy:
+        return rollup(name, strategy, **options)
+
+    return _call(make, _RollupSettings, config, "rollup")
+
+
 def build_gate(config: Mapping[str, Any]) -> Strategy:
     """Build a gate: ``children = [{...}, ...]``, ``mode = "all"`` or ``"any"``."""
 
@@ -519,6 +718,7 @@ def build(
     predicates (``test = "has_budget"``) and checklist readers.  Raises
     :class:`~pipelinekit.ValidationError` listing every problem with its path.
     """
+    check_data(config, "qualifier")
     token = _NAMED.set(dict(named or {}))
     try:
         return _build(config)
@@ -528,8 +728,4 @@ def build(
 
 def from_toml(text: str, *, named: Mapping[str, Callable[..., Any]] | None = None) -> Strategy:
     """Build a strategy from TOML text (numbers with a fraction are read as exact Decimals)."""
-    try:
-        data = tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as error:
-        raise ValidationError("qualifier", [Problem("$", f"invalid TOML: {error}")]) from error
-    return build(data, named=named)
+    return build(decode_toml(text, "qualifier"), named=named)

@@ -1,22 +1,38 @@
-"""Engagement scoring from events, with daily caps and decay.
+"""Engagement scoring from events: rules, frequency rules, groups with limits, decay.
 
 Rules give points per matching :class:`~pipelinekit.Event` (a kind plus
 property filters); a rule may count at most ``daily_cap`` events per UTC day
-(Marketo: 20) and at most ``cap`` points in all.  Positive points fade with
-age through a :class:`Decay`: exponential half-life ``0.5 ** (age / h)``,
-HubSpot-like steps ``max(0, 1 - r * floor(age / period))``, a Marketo-like
-window (full inside N days, nothing after), or none.  Negative rules
-(unsubscribes, bounces) never fade, so the passing of time can only lower a
-score.  Each breakdown line cites the events behind it.
+(Marketo: 20), only the first event (``first_only``), or give its points once
+when the number of events is ``exactly`` / ``between`` / ``at_least`` /
+``at_most`` some count (``times``, HubSpot's frequency criteria).  A positive
+rule may give at most ``cap`` points, a negative one at least ``minimum``.
 
-A subject with no matching event is unscored (``None``), never 0.
+Rules may sit in :func:`event_group` groups, each with its own ``limit``,
+``minimum`` and :class:`Decay` (HubSpot decays and limits per group); rules
+outside a group use the strategy's decay.  The score is then kept within
+``[floor, total_cap]``.
+
+Decay gives the share of an event's points left at its age, in days, weeks
+or calendar months: exponential half-life ``0.5 ** (age / h)``, HubSpot's
+steps ``max(0, 1 - r * floor(age / period))`` ("50 % every month"), a
+continuous linear fade ``max(0, 1 - r * age / period)``, a Marketo-like
+window (full inside N periods, nothing after), or none.  Negative rules
+(unsubscribes, bounces) do not fade unless ``decay_negative=True``.
+
+Exactness: each event's decay factor is rounded down to 6 decimal places;
+a line's decayed points are summed exactly and rounded once, to the cent
+(half to even); limits then move whole cents between lines
+(:mod:`~pipelinekit.qualification.limits`), so the breakdown always adds up
+to the score.  A subject with no matching event is unscored (``None``),
+never 0.
 """
 
 from __future__ import annotations
 
 import decimal
+import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,13 +42,24 @@ from ..domain._checks import Checks, to_decimal
 from ..domain.engagement import Event
 from ..errors import ValidationError
 from .base import Band, StrategyBase, as_list, band_for, check_ascending, subject_id
-from .results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
+from .limits import charge
+from .results import (
+    BreakdownLine,
+    CriterionStatus,
+    QualificationResult,
+    Verdict,
+    trusted_line,
+    trusted_result,
+)
 
 __all__ = [
     "Decay",
+    "EventGroup",
     "Rule",
     "engagement",
+    "event_group",
     "half_life",
+    "linear_decay",
     "no_decay",
     "rule",
     "step_decay",
@@ -46,6 +73,11 @@ _CENT = Decimal("0.01")
 _FACTOR = Decimal("0.000001")
 _CONTEXT = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
 _US_PER_DAY = 86_400_000_000
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_UNITS = {"days": 1, "weeks": 7, "months": 0}
+_TIMES = ("exactly", "between", "at_least", "at_most")
+_MATCH, _NO_MATCH = CriterionStatus.MATCH, CriterionStatus.NO_MATCH
+_UNKNOWN = CriterionStatus.UNKNOWN
 _RANK = {
     Verdict.DISQUALIFIED: 0,
     Verdict.NURTURE: 1,
@@ -59,89 +91,261 @@ def _micros(delta: timedelta) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+def _add_months(moment: datetime, months: int) -> datetime:
+    """``moment`` moved by whole calendar months (the day clamped to the month's end)."""
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    following = datetime(year + (month == 12), month % 12 + 1, 1)
+    last = (following - timedelta(days=1)).day
+    return moment.replace(year=year, month=month, day=min(moment.day, last))
+
+
+def calendar_months(start: datetime, end: datetime) -> Decimal:
+    """Calendar months from ``start`` to ``end`` (>= start): whole months plus a fraction.
+
+    A month after 15 January is 15 February; after 31 January, 28 (or 29)
+    February: the day is kept, or the month's last day when it has fewer.
+    The fraction is the share of the next month-long period already gone.
+    """
+    whole = (end.year - start.year) * 12 + end.month - start.month
+    while whole > 0 and _add_months(start, whole) > end:
+        whole -= 1
+    anchor = _add_months(start, whole)
+    span = _micros(_add_months(start, whole + 1) - anchor)
+    return Decimal(whole) + _CONTEXT.divide(Decimal(_micros(end - anchor)), Decimal(span))
+
+
 @attrs.frozen
 class Decay:
     """How much of an event's points remain at a given age (a factor from 0 to 1).
 
-    Build one with :func:`half_life`, :func:`step_decay`, :func:`window` or
-    :func:`no_decay`.  Factors are rounded down to 6 decimal places, so they
-    never grow with age.
+    Build one with :func:`half_life`, :func:`step_decay`, :func:`linear_decay`,
+    :func:`window` or :func:`no_decay`.  ``every`` counts ``unit`` (days,
+    weeks or calendar months).  Factors are rounded down to 6 decimal
+    places, so they never grow with age.
     """
 
     form: str
-    days: Decimal = _ZERO
+    every: Decimal = _ZERO
     rate: Decimal = _ZERO
+    unit: str = "days"
+    _whole_us: int = attrs.field(init=False, eq=False, repr=False, default=0)
+    _period_us: float = attrs.field(init=False, eq=False, repr=False, default=0.0)
 
-    def factor(self, age: timedelta) -> Decimal:
-        """The share of points left after ``age`` (``age`` >= 0)."""
+    def __attrs_post_init__(self) -> None:
+        if self.unit == "months" or self.form == "none":
+            return
+        period = self.every * _UNITS[self.unit] * _US_PER_DAY
+        object.__setattr__(self, "_period_us", float(period))
+        if period == period.to_integral_value():
+            object.__setattr__(self, "_whole_us", int(period))
+
+    def age(self, at: datetime, as_of: datetime) -> Decimal:
+        """How many periods (``every`` units) old an event at ``at`` is at ``as_of``."""
+        if self.unit == "months":
+            return _CONTEXT.divide(calendar_months(at, as_of), self.every)
+        period = self.every * _UNITS[self.unit] * _US_PER_DAY
+        return _CONTEXT.divide(Decimal(_micros(as_of - at)), period)
+
+    def factor_at(self, at: datetime, as_of: datetime) -> Decimal:
+        """The share of points left for an event at ``at``, seen at ``as_of``."""
         if self.form == "none":
             return _ONE
-        micros = Decimal(_micros(age))
-        period = self.days * _US_PER_DAY
+        if self._period_us and self.form == "half_life":
+            # 0.5 ** x in binary floating point is within 1e-15 of the exact value,
+            # so its 6 decimal places rounded down are exact unless it lies within
+            # 1e-6 of a multiple of 1e-6: only then is the exact power computed.
+            delta = as_of - at
+            micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+            scaled = 0.5 ** (micros / self._period_us) * 1e6
+            whole = math.floor(scaled)
+            if 1e-6 < scaled - whole < 1 - 1e-6:
+                return Decimal(whole).scaleb(-6, _CONTEXT)
+        if self._whole_us:  # days or weeks, a whole number of them: integer arithmetic
+            whole = _micros(as_of - at) // self._whole_us
+            if self.form == "window":
+                return _ONE if whole < 1 else _ZERO
+            if self.form == "step":
+                return max(_ZERO, _ONE - self.rate * whole)
+        periods = self.age(at, as_of)
         if self.form == "window":
-            return _ONE if micros < period else _ZERO
+            return _ONE if periods < 1 else _ZERO
         if self.form == "step":
-            steps = (micros / period).to_integral_value(rounding=decimal.ROUND_FLOOR)
+            steps = periods.to_integral_value(rounding=decimal.ROUND_FLOOR)
             return max(_ZERO, _ONE - self.rate * steps)
-        exponent = _CONTEXT.divide(micros, period)
-        value = _CONTEXT.power(_HALF, exponent)
+        if self.form == "linear":
+            value = max(_ZERO, _ONE - self.rate * periods)
+        else:
+            value = _CONTEXT.power(_HALF, periods)
         return value.quantize(_FACTOR, rounding=decimal.ROUND_FLOOR)
+
+    def total_factor(self, moments: Iterable[datetime], as_of: datetime) -> Decimal:
+        """The sum of :meth:`factor_at` over events at ``moments`` (exact, one call)."""
+        period = self._period_us
+        if not period or self.form != "half_life":
+            factor = self.factor_at
+            return sum([factor(at, as_of) for at in moments], _ZERO)
+        millionths = 0
+        slow = _ZERO
+        floor = math.floor
+        for at in moments:
+            delta = as_of - at
+            micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+            scaled = 0.5 ** (micros / period) * 1e6
+            whole = floor(scaled)
+            if 1e-6 < scaled - whole < 1 - 1e-6:
+                millionths += whole
+            else:  # too close to a cut for the float: the exact power
+                slow += self.factor_at(at, as_of)
+        return Decimal(millionths).scaleb(-6, _CONTEXT) + slow
+
+    def factor(self, age: timedelta) -> Decimal:
+        """The share of points left after ``age`` (``age`` >= 0).
+
+        Calendar months depend on the dates, so for them this counts from
+        1 January 2000; :meth:`factor_at` takes the real dates.
+        """
+        return self.factor_at(_EPOCH, _EPOCH + age)
 
     def describe(self) -> str:
         """A short phrase for breakdown reasons."""
+        period = self.unit[:-1] if self.every == 1 else f"{_num(self.every)} {self.unit}"
         if self.form == "none":
             return "no decay"
         if self.form == "window":
-            return f"counted for {_num(self.days)} days"
+            return f"counted for {period}"
         if self.form == "step":
-            return f"-{_num(self.rate * 100)} % every {_num(self.days)} days"
-        return f"half-life {_num(self.days)} days"
+            return f"-{_num(self.rate * 100)} % every {period}"
+        if self.form == "linear":
+            return f"-{_num(self.rate * 100)} % per {period}, linearly"
+        return f"half-life {period}"
 
     def config(self) -> dict[str, Any]:
-        """This decay as plain data."""
-        return {"form": self.form, "days": self.days, "rate": self.rate}
+        """This decay as plain data (what the configuration builder accepts)."""
+        if self.form == "none":
+            return {"form": "none"}
+        out: dict[str, Any] = {"form": self.form, "every": self.every, "unit": self.unit}
+        if self.form in ("step", "linear"):
+            out["rate"] = self.rate
+        return out
+
+
+_SHOWN: dict[Decimal, str] = {}
 
 
 def _num(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value else "0"
+    shown = _SHOWN.get(value)
+    if shown is None:
+        shown = format(value.normalize(), "f") if value else "0"
+        if len(_SHOWN) < 4096:  # points repeat; decayed values mostly do not
+            _SHOWN[value] = shown
+    return shown
 
 
-def _positive_days(days: Decimal | int | str, what: str) -> Decimal:
+def _period(
+    what: str, every: Decimal | int | str, unit: str, rate: Decimal | int | str | None = None
+) -> tuple[Decimal, Decimal]:
     checks = Checks()
-    value = to_decimal(checks, "$.days", days)
+    value = to_decimal(checks, "$.every", every)
     if value is not None and value <= 0:
-        checks.add("$.days", f"must be > 0, got {value}")
+        checks.add("$.every", f"must be > 0, got {value}")
+    if unit not in _UNITS:
+        checks.add("$.unit", f"must be one of {', '.join(_UNITS)}; got {unit!r}")
+    share = _ZERO
+    if rate is not None:
+        got = to_decimal(checks, "$.rate", rate)
+        if got is not None and not 0 < got <= 1:
+            checks.add("$.rate", f"must be between 0 (exclusive) and 1, got {got}")
+        share = got if got is not None else _ZERO
     if checks.problems:
         raise ValidationError(what, checks.problems)
     assert value is not None
-    return value
+    return value, share
 
 
-def half_life(days: Decimal | int | str) -> Decay:
-    """Exponential decay: points halve every ``days`` days (``0.5 ** (age / days)``)."""
-    return Decay("half_life", _positive_days(days, "half_life"))
+def half_life(every: Decimal | int | str, unit: str = "days") -> Decay:
+    """Exponential decay: points halve every ``every`` days (weeks, months)."""
+    return Decay("half_life", _period("half_life", every, unit)[0], _ZERO, unit)
 
 
-def step_decay(rate: Decimal | str, every_days: Decimal | int | str) -> Decay:
-    """HubSpot-like decay: lose ``rate`` (``"0.25"`` = 25 %) every ``every_days`` days."""
-    checks = Checks()
-    value = to_decimal(checks, "$.rate", rate)
-    if value is not None and not 0 < value <= 1:
-        checks.add("$.rate", f"must be between 0 (exclusive) and 1, got {value}")
-    if checks.problems:
-        raise ValidationError("step_decay", checks.problems)
-    assert value is not None
-    return Decay("step", _positive_days(every_days, "step_decay"), value)
+def step_decay(rate: Decimal | str, every: Decimal | int | str, unit: str = "days") -> Decay:
+    """HubSpot's decay: lose ``rate`` (``"0.5"`` = 50 %) at the end of every period.
+
+    ``step_decay("0.5", 1, "months")``: full points for a month, half for
+    the second, none after two months.
+    """
+    value, share = _period("step_decay", every, unit, rate)
+    return Decay("step", value, share, unit)
 
 
-def window(days: Decimal | int | str) -> Decay:
-    """Marketo-like rolling window: full points inside ``days`` days, none after."""
-    return Decay("window", _positive_days(days, "window"))
+def linear_decay(rate: Decimal | str, every: Decimal | int | str, unit: str = "days") -> Decay:
+    """A continuous fade: lose ``rate`` per period, in proportion to the time gone."""
+    value, share = _period("linear_decay", every, unit, rate)
+    return Decay("linear", value, share, unit)
+
+
+def window(every: Decimal | int | str, unit: str = "days") -> Decay:
+    """Marketo-like rolling window (HubSpot's time frame): full points inside the window."""
+    return Decay("window", _period("window", every, unit)[0], _ZERO, unit)
 
 
 def no_decay() -> Decay:
     """Points never fade."""
     return Decay("none")
+
+
+@attrs.frozen
+class EventGroup:
+    """A group of rules with its own limits and decay.  Build one with :func:`event_group`."""
+
+    name: str
+    limit: Decimal | None = None
+    minimum: Decimal | None = None
+    decay: Decay | None = None
+    decay_negative: bool = False
+
+    def config(self) -> dict[str, Any]:
+        """This group as plain data."""
+        return {
+            "name": self.name,
+            "limit": self.limit,
+            "minimum": self.minimum,
+            "decay": None if self.decay is None else self.decay.config(),
+            "decay_negative": self.decay_negative,
+        }
+
+
+def event_group(
+    name: str,
+    *,
+    limit: Decimal | int | str | None = None,
+    minimum: Decimal | int | str | None = None,
+    decay: Decay | None = None,
+    decay_negative: bool = False,
+) -> EventGroup:
+    """A group of engagement rules (HubSpot's score group).
+
+    Its rules' points together count at most ``limit`` and at least
+    ``minimum`` (<= 0, HubSpot's ``minValue``).  ``decay`` replaces the
+    strategy's decay for these rules; ``decay_negative=True`` lets negative
+    points fade too.
+    """
+    checks = Checks()
+    checks.text("$.name", name, required=True, max_length=200)
+    high = None if limit is None else to_decimal(checks, "$.limit", limit)
+    if high is not None and high <= 0:
+        checks.add("$.limit", f"must be > 0, got {high}")
+    low = None if minimum is None else to_decimal(checks, "$.minimum", minimum)
+    if low is not None and low > 0:
+        checks.add("$.minimum", f"must be <= 0, got {low}")
+    if decay is not None and not isinstance(decay, Decay):
+        checks.add("$.decay", "must be built with half_life, step_decay, linear_decay, ...")
+    if not isinstance(decay_negative, bool):
+        checks.add("$.decay_negative", f"must be true or false, got {decay_negative!r}")
+    if checks.problems:
+        raise ValidationError("event_group", checks.problems)
+    return EventGroup(name, high, low, decay, decay_negative)
 
 
 @attrs.frozen
@@ -154,6 +358,10 @@ class Rule:
     where: Mapping[str, tuple[Any, ...]] = attrs.field(factory=dict)
     daily_cap: int | None = None
     cap: Decimal | None = None
+    minimum: Decimal | None = None
+    group: str | None = None
+    times: tuple[str, int, int | None] | None = None
+    first_only: bool = False
 
     def matches(self, event: Event) -> bool:
         """Whether ``event`` is of one of the kinds and passes every property filter."""
@@ -161,16 +369,60 @@ class Rule:
             return False
         return all(event.properties.get(k) in allowed for k, allowed in self.where.items())
 
+    def fires(self, count: int) -> bool:
+        """Whether a frequency rule gives its points for ``count`` events (count >= 1)."""
+        if self.times is None:
+            return count > 0
+        op, n, m = self.times
+        if count < 1:
+            return False
+        if op == "exactly":
+            return count == n
+        if op == "at_least":
+            return count >= n
+        if op == "at_most":
+            return count <= n
+        assert m is not None
+        return n <= count <= m
+
     def config(self) -> dict[str, Any]:
-        """This rule as plain data."""
-        return {
+        """This rule as plain data (what the configuration builder accepts)."""
+        out: dict[str, Any] = {
             "name": self.name,
-            "kinds": sorted(self.kinds),
+            "kind": sorted(self.kinds),
             "points": self.points,
             "where": {k: list(v) for k, v in self.where.items()},
             "daily_cap": self.daily_cap,
             "cap": self.cap,
         }
+        extra = {
+            "minimum": self.minimum,
+            "group": self.group,
+            "times": None if self.times is None else [x for x in self.times if x is not None],
+            "first_only": self.first_only or None,
+        }
+        out.update({k: v for k, v in extra.items() if v is not None})
+        return out
+
+
+def _times(checks: Checks, value: Any) -> tuple[str, int, int | None] | None:
+    if value is None:
+        return None
+    shape = "e.g. ['at_least', 4], ['between', 1, 3], ['exactly', 1] or ['at_most', 3]"
+    if not isinstance(value, list | tuple) or not value or value[0] not in _TIMES:
+        checks.add("$.times", f"must name a comparison and counts, {shape}")
+        return None
+    op, counts = value[0], list(value[1:])
+    wanted = 2 if op == "between" else 1
+    if len(counts) != wanted or not all(
+        isinstance(c, int) and not isinstance(c, bool) and c >= 1 for c in counts
+    ):
+        checks.add("$.times", f"{op!r} takes {wanted} whole count(s) >= 1, {shape}")
+        return None
+    if op == "between" and counts[0] > counts[1]:
+        checks.add("$.times", f"'between' needs the lower count first, got {counts}")
+        return None
+    return (op, counts[0], counts[1] if op == "between" else None)
 
 
 def rule(
@@ -181,12 +433,22 @@ def rule(
     where: Mapping[str, Any] | None = None,
     daily_cap: int | None = None,
     cap: Decimal | int | str | None = None,
+    minimum: Decimal | int | str | None = None,
+    group: str | None = None,
+    times: Sequence[Any] | None = None,
+    first_only: bool = False,
 ) -> Rule:
     """A scoring rule: ``points`` per event of ``kind`` (one kind or several).
 
     ``where`` filters on event properties: ``{"url": "/pricing"}`` or a list of
     accepted values ``{"url": ["/pricing", "/demo"]}``.  ``daily_cap`` counts
-    at most that many events per UTC day; ``cap`` limits the rule's points.
+    at most that many events per UTC day; ``cap`` limits a positive rule's
+    points, ``minimum`` a negative rule's (``-20``: it takes at most 20).
+    ``group`` puts the rule in an :func:`event_group`.  ``times`` makes it a
+    frequency rule: its points count once when the number of matching
+    events is ``["exactly", n]``, ``["between", n, m]``, ``["at_least", n]``
+    or ``["at_most", n]`` (never for no event), decayed by the age of the
+    latest one.  ``first_only=True`` counts only the first matching event.
     """
     checks = Checks()
     checks.text("$.name", name, required=True, max_length=200)
@@ -217,20 +479,61 @@ def rule(
     if limit is not None and limit <= 0:
         checks.add("$.cap", f"must be > 0, got {limit}")
     if limit is not None and value is not None and value < 0:
-        checks.add("$.cap", "caps apply to positive rules only")
+        checks.add("$.cap", "caps apply to positive rules only; use minimum")
+    lowest = None if minimum is None else to_decimal(checks, "$.minimum", minimum)
+    if lowest is not None and lowest >= 0:
+        checks.add("$.minimum", f"must be < 0, got {lowest}")
+    if lowest is not None and value is not None and value > 0:
+        checks.add("$.minimum", "minimums apply to negative rules only; use cap")
+    if group is not None and (not isinstance(group, str) or not group):
+        checks.add("$.group", f"must be a group name, got {group!r}")
+    frequency = _times(checks, times)
+    if not isinstance(first_only, bool):
+        checks.add("$.first_only", f"must be true or false, got {first_only!r}")
+    elif first_only and frequency is not None:
+        checks.add("$.first_only", "a frequency rule (times) already counts once")
     if checks.problems:
         raise ValidationError("rule", checks.problems)
     assert value is not None
-    return Rule(name, kinds, value, filters, daily_cap, limit)
+    return Rule(name, kinds, value, filters, daily_cap, limit, lowest, group, frequency, first_only)
 
 
-def _evidence(index: int, event: Event) -> str:
-    ident = event.properties.get("id")
-    return f"event:{ident}" if ident is not None else f"$.engagement[{index}]"
+class _Tally:
+    """One rule's events at ``as_of``: what counted, and its points."""
+
+    __slots__ = ("counted", "decay", "fired", "fresh", "points", "raw", "rule", "skipped")
+
+    def __init__(
+        self,
+        rule: Rule,
+        counted: list[int],
+        skipped: int,
+        raw: Decimal,
+        points: Decimal,
+        fresh: Decimal,
+        decay: Decay,
+        fired: bool,
+    ) -> None:
+        self.rule = rule
+        self.counted = counted
+        self.skipped = skipped
+        self.raw = raw  # decayed, rounded to the cent, before the rule's cap / minimum
+        self.points = points  # after the rule's cap / minimum
+        self.fresh = fresh  # undecayed, after the rule's cap / minimum
+        self.decay = decay
+        self.fired = fired  # a frequency rule: whether the count matched
+
+
+def _bounded(value: Decimal, low: Decimal | None, high: Decimal | None) -> Decimal:
+    if high is not None and value > high:
+        value = high
+    if low is not None and value < low:
+        value = low
+    return value
 
 
 class _Engagement(StrategyBase):
-    version = "1"
+    version = "2"
 
     def __init__(
         self,
@@ -241,6 +544,8 @@ class _Engagement(StrategyBase):
         floor: Decimal,
         bands: tuple[Band, ...],
         unmatched: str,
+        groups: tuple[EventGroup, ...],
+        decay_negative: bool,
     ) -> None:
         self.name = name
         self.rules = rules
@@ -248,6 +553,27 @@ class _Engagement(StrategyBase):
         self.total_cap = total_cap
         self.floor = floor
         self.unmatched = unmatched
+        self.groups = groups
+        self.decay_negative = decay_negative
+        by_name = {g.name: g for g in groups}
+        # per rule: (decay, whether negative points fade), from its group or the strategy
+        self._decays = [
+            (
+                by_name[r.group].decay or decay if r.group else decay,
+                by_name[r.group].decay_negative if r.group else decay_negative,
+            )
+            for r in rules
+        ]
+        self._texts = {
+            r.name: self._describe(r, d, fades)
+            for r, (d, fades) in zip(rules, self._decays, strict=True)
+        }
+        self._filters = [tuple(r.where.items()) for r in rules]
+        self._group_rules = [[r.name for r in rules if r.group == g.name] for g in groups]
+        self._by_kind: dict[str, list[int]] = {}
+        for j, r in enumerate(rules):
+            for k in sorted(r.kinds):
+                self._by_kind.setdefault(k, []).append(j)
         span = total_cap - floor
         self.bands = bands or (
             Band("cold", floor, Verdict.NURTURE),
@@ -256,7 +582,7 @@ class _Engagement(StrategyBase):
         )
 
     def config(self) -> dict[str, Any]:
-        return {
+        out = {
             "kind": "engagement",
             "name": self.name,
             "rules": [r.config() for r in self.rules],
@@ -266,42 +592,104 @@ class _Engagement(StrategyBase):
             "bands": [{"name": b.name, "min": b.min, "verdict": b.verdict} for b in self.bands],
             "unmatched": self.unmatched,
         }
-
-    def _tally(
-        self, events: Sequence[Event], as_of: datetime
-    ) -> list[tuple[Rule, list[int], int, Decimal, Decimal]]:
-        """Per rule: counted event indexes, events over the daily cap, points, undecayed."""
-        out = []
-        order = sorted(range(len(events)), key=lambda i: (events[i].at, i))
-        for r in self.rules:
-            counted: list[int] = []
-            per_day: dict[Any, int] = {}
-            skipped = 0
-            points = fresh = _ZERO
-            for i in order:
-                event = events[i]
-                if event.at > as_of or not r.matches(event):
-                    continue
-                if r.daily_cap is not None:
-                    day = event.at.date()
-                    seen = per_day.get(day, 0)
-                    if seen >= r.daily_cap:
-                        skipped += 1
-                        continue
-                    per_day[day] = seen + 1
-                counted.append(i)
-                fresh += r.points
-                if r.points > 0:
-                    points += r.points * self.decay.factor(as_of - event.at)
-                else:
-                    points += r.points
-            if counted or skipped:
-                points = points.quantize(_CENT, rounding=decimal.ROUND_FLOOR)
-                if r.cap is not None:
-                    points = min(points, r.cap)
-                    fresh = min(fresh, r.cap)
-                out.append((r, counted, skipped, points, fresh))
+        if self.groups:
+            out["groups"] = [g.config() for g in self.groups]
+        if self.decay_negative:
+            out["decay_negative"] = True
         return out
+
+    def _tally(self, events: Sequence[Event], as_of: datetime) -> list[_Tally]:
+        """Per rule that saw an event: what counted and its points at ``as_of``."""
+        by_kind = self._by_kind
+        # by time; simultaneous events in their given order
+        timed = sorted([(e.at, i) for i, e in enumerate(events) if e.kind in by_kind])
+        wanted = [i for at, i in timed if at <= as_of]
+        if not wanted:
+            return []
+        rules, filters = self.rules, self._filters
+        found: dict[int, list[int]] = {}
+        for i in wanted:
+            event = events[i]
+            for j in by_kind[event.kind]:
+                where = filters[j]
+                if where:
+                    get = event.properties.get
+                    if not all(get(k) in allowed for k, allowed in where):
+                        continue
+                if j in found:
+                    found[j].append(i)
+                else:
+                    found[j] = [i]
+        out = []
+        for j in sorted(found):
+            r = rules[j]
+            decay, fades = self._decays[j]
+            counted, skipped = self._counted(r, events, found[j])
+            fired = True
+            if r.times is not None:
+                fired = r.fires(len(counted))
+                # one award, as old as the latest event it rests on
+                basis = [counted[-1]] if fired else []
+            else:
+                basis = counted
+            points = r.points
+            fresh = points * len(basis)
+            if decay.form != "none" and (points > 0 or fades):
+                exact = decay.total_factor([events[i].at for i in basis], as_of) * points
+                raw = exact.quantize(_CENT, rounding=decimal.ROUND_HALF_EVEN)
+            else:
+                raw = fresh.quantize(_CENT, rounding=decimal.ROUND_HALF_EVEN)
+            kept = _bounded(raw, r.minimum, r.cap)
+            fresh = _bounded(fresh, r.minimum, r.cap)
+            out.append(_Tally(r, counted, skipped, raw, kept, fresh, decay, fired))
+        return out
+
+    @staticmethod
+    def _counted(r: Rule, events: Sequence[Event], matching: list[int]) -> tuple[list[int], int]:
+        if r.first_only:
+            return matching[:1], len(matching) - 1
+        if r.daily_cap is None:
+            return matching, 0
+        counted: list[int] = []
+        per_day: dict[Any, int] = {}
+        skipped = 0
+        for i in matching:
+            day = events[i].at.date()
+            seen = per_day.get(day, 0)
+            if seen >= r.daily_cap:
+                skipped += 1
+                continue
+            per_day[day] = seen + 1
+            counted.append(i)
+        return counted, skipped
+
+    def _scores(self, tally: list[_Tally]) -> tuple[Decimal, Decimal]:
+        """The score and the undecayed score: group limits, then the total cap and floor."""
+        if not self.groups:
+            return (
+                self._clamp(sum([t.points for t in tally], _ZERO)),
+                self._clamp(sum([t.fresh for t in tally], _ZERO)),
+            )
+        total = fresh = _ZERO
+        grouped: dict[str, list[Decimal]] = {}
+        for t in tally:
+            group = t.rule.group
+            if group is None:
+                total += t.points
+                fresh += t.fresh
+            else:
+                sums = grouped.get(group)
+                if sums is None:
+                    grouped[group] = [t.points, t.fresh]
+                else:
+                    sums[0] += t.points
+                    sums[1] += t.fresh
+        for g in self.groups:
+            sums = grouped.get(g.name)
+            if sums is not None:
+                total += _bounded(sums[0], g.minimum, g.limit)
+                fresh += _bounded(sums[1], g.minimum, g.limit)
+        return self._clamp(total), self._clamp(fresh)
 
     def _clamp(self, total: Decimal) -> Decimal:
         return min(max(total, self.floor), self.total_cap)
@@ -309,7 +697,7 @@ class _Engagement(StrategyBase):
     def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
         events: Sequence[Event] = getattr(subject, "engagement", None) or ()
         tally = self._tally(events, as_of)
-        matched = any(counted for _, counted, _, _, _ in tally)
+        matched = any(t.counted for t in tally)
         score: Decimal | None
         lines: list[BreakdownLine] = []
         stale = False
@@ -317,84 +705,106 @@ class _Engagement(StrategyBase):
         if not matched and self.unmatched == "null":
             score, verdict = None, Verdict.INSUFFICIENT_DATA
         else:
-            raw = sum((t[3] for t in tally), _ZERO)
-            score = self._clamp(raw)
-            undecayed = self._clamp(sum((t[4] for t in tally), _ZERO))
+            score, undecayed = self._scores(tally)
             chosen = band_for(self.bands, score)
             band, verdict = chosen.name, chosen.verdict
             stale = _RANK[verdict] < _RANK[band_for(self.bands, undecayed).verdict]
             if explain:
-                lines = [self._line(events, t) for t in tally]
-                _trim(lines, raw - score)
-        return QualificationResult(
-            strategy=self.name,
-            strategy_version=self.version,
-            config_hash=self.config_hash,
-            as_of=as_of,
-            score=score,
-            scale_min=self.floor,
-            scale_max=self.total_cap,
-            verdict=verdict,
-            coverage=_ONE if matched else _ZERO,
-            breakdown=tuple(lines),
+                lines = self._lines(events, tally)
+        # the configuration was checked once; the score and breakdown are checked here
+        return trusted_result(
+            self.name,
+            self.version,
+            self.config_hash,
+            as_of,
+            score,
+            self.floor,
+            self.total_cap,
+            verdict,
+            _ONE if matched else _ZERO,
+            tuple(lines),
             band=band,
             subject_id=subject_id(subject),
             stale=stale,
         )
 
-    def _line(
-        self, events: Sequence[Event], item: tuple[Rule, list[int], int, Decimal, Decimal]
-    ) -> BreakdownLine:
-        r, counted, skipped, points, fresh = item
-        parts = [f"{len(counted)} x {'/'.join(sorted(r.kinds))} at {_num(r.points)} each"]
+    def _lines(self, events: Sequence[Event], tally: list[_Tally]) -> list[BreakdownLine]:
+        lines = [self._line(events, t) for t in tally]
+        index = {line.criterion: j for j, line in enumerate(lines)}
+        total = _ZERO
+        for g, names in zip(self.groups, self._group_rules, strict=True):
+            members = [index[name] for name in names if name in index]
+            value = sum((lines[j].points for j in members), _ZERO)
+            kept = _bounded(value, g.minimum, g.limit)
+            if kept != value:
+                over = value > kept
+                bound = (g.limit if over else g.minimum) or _ZERO
+                label = "limit" if over else "minimum"
+                what = f"group {g.name!r} {label} of {_num(bound)}"
+                charge(lines, members, value - kept, what, mark_cap=g.limit if over else None)
+            total += kept
+        total += sum((line.points for line in lines if line.group is None), _ZERO)
+        kept = self._clamp(total)
+        if kept != total:
+            what = (
+                f"total cap of {_num(self.total_cap)}"
+                if total > kept
+                else f"floor of {_num(self.floor)}"
+            )
+            charge(lines, range(len(lines)), total - kept, what)
+        return lines
+
+    def _line(self, events: Sequence[Event], t: _Tally) -> BreakdownLine:
+        r, counted, points = t.rule, t.counted, t.points
+        head, decayed = self._texts[r.name]
+        if r.times is not None:
+            verb = "matches" if t.fired else "does not match"
+            parts = [f"{len(counted)} x {head.format(verb=verb)}"]
+            if t.fired:
+                parts.append(f"{_num(r.points)} once")
+        else:
+            parts = [f"{len(counted)} x {head}"]
         if counted:
-            last = events[counted[-1]].at.date().isoformat()
-            parts.append(f"last on {last}")
-        if skipped:
-            parts.append(f"{skipped} more over the daily cap of {r.daily_cap} not counted")
-        if r.points > 0 and self.decay.form != "none":
-            parts.append(f"{_num(fresh)} before decay ({self.decay.describe()})")
-        if r.cap is not None and points == r.cap:
-            parts.append(f"limited by the rule cap of {_num(r.cap)}")
-        status = (
-            CriterionStatus.MATCH
-            if points > 0
-            else CriterionStatus.NO_MATCH
-            if counted
-            else CriterionStatus.UNKNOWN
-        )
-        return BreakdownLine(
-            criterion=r.name,
-            status=status,
-            points=points,
-            reason="; ".join(parts),
-            observed=len(counted),
-            cap=r.cap if r.cap is not None and points == r.cap else None,
-            evidence=tuple(_evidence(i, events[i]) for i in counted),
+            parts.append(f"last on {events[counted[-1]].at.date().isoformat()}")
+        if t.skipped and not r.first_only:
+            parts.append(f"{t.skipped} more over the daily cap of {r.daily_cap} not counted")
+        if decayed and t.fired:
+            before = _num(r.points * (1 if r.times else len(counted)))
+            parts.append(f"{before} before decay ({decayed}), {_num(t.raw)} after")
+        clipped = r.cap is not None and t.raw > r.cap
+        if clipped:
+            parts.append(f"limited by the rule cap of {_num(r.cap)}")  # type: ignore[arg-type]
+        if r.minimum is not None and t.raw < r.minimum:
+            parts.append(f"limited by the rule minimum of {_num(r.minimum)}")
+        status = _MATCH if points > 0 else _NO_MATCH if counted else _UNKNOWN
+        return trusted_line(
+            r.name,
+            status,
+            points,
+            "; ".join(parts),
+            len(counted),
+            r.cap if clipped else None,
+            r.group,
+            tuple(
+                [
+                    f"$.engagement[{i}]" if ident is None else f"event:{ident}"
+                    for i, ident in [(i, events[i].properties.get("id")) for i in counted]
+                ]
+            ),
         )
 
-
-def _trim(lines: list[BreakdownLine], excess: Decimal) -> None:
-    """Take ``excess`` (positive: over the cap; negative: under the floor) off the lines."""
-    if not excess:
-        return
-    sign = 1 if excess > 0 else -1
-    left = abs(excess)
-    for j in reversed(range(len(lines))):
-        if left <= 0:
-            break
-        line = lines[j]
-        if (line.points > 0) != (sign > 0) or not line.points:
-            continue
-        cut = min(abs(line.points), left)
-        left -= cut
-        kept = line.points - sign * cut
-        what = "total cap" if sign > 0 else "floor"
-        lines[j] = attrs.evolve(
-            line,
-            points=kept,
-            reason=f"{line.reason}; {_num(line.points)} limited to {_num(kept)} by the {what}",
-        )
+    def _describe(self, r: Rule, decay: Decay, fades: bool) -> tuple[str, str]:
+        """The fixed parts of a rule's reason: what it counts, and its decay (or '')."""
+        kinds = "/".join(sorted(r.kinds))
+        if r.times is not None:
+            op, n, m = r.times
+            wanted = f"{n}-{m}" if op == "between" else f"{op.replace('_', ' ')} {n}"
+            head = f"{kinds} {{verb}} {wanted} times"
+        else:
+            first = " (first only)" if r.first_only else ""
+            head = f"{kinds}{first} at {_num(r.points)} each"
+        decayed = decay.describe() if decay.form != "none" and (r.points > 0 or fades) else ""
+        return head, decayed
 
 
 def engagement(
@@ -406,32 +816,54 @@ def engagement(
     floor: Decimal | int | str = 0,
     bands: Sequence[Band] = (),
     unmatched: str = "null",
+    groups: Sequence[EventGroup] = (),
+    decay_negative: bool = False,
 ) -> StrategyBase:
     """An engagement strategy over ``subject.engagement`` events.
 
-    ``decay`` defaults to :func:`no_decay`.  The score is kept within
-    ``[floor, total_cap]`` (HubSpot's limit is 100); lines are trimmed so they
-    still add up.  ``bands`` default to cold (nurture), warm (review) from 40 %
-    and hot (qualified) from 70 % of the scale.  ``unmatched="null"`` (the
-    default) leaves a subject without any matching event unscored;
-    ``"zero"`` scores it 0.  When decay alone lowers the verdict below what the
-    undecayed points would give, the result is marked ``stale``.
+    ``decay`` (default :func:`no_decay`) applies to rules outside a group and
+    to groups without their own; ``decay_negative=True`` lets negative
+    points fade too.  ``groups`` (:func:`event_group`) limit their rules'
+    points together.  The score is kept within ``[floor, total_cap]``
+    (HubSpot's limit is 100); lines are trimmed so they still add up (see
+    :mod:`~pipelinekit.qualification.limits` for which).  ``bands`` default
+    to cold (nurture), warm (review) from 40 % and hot (qualified) from 70 %
+    of the scale.  ``unmatched="null"`` (the default) leaves a subject
+    without any matching event unscored; ``"zero"`` scores it 0.  When decay
+    alone lowers the verdict below what the undecayed points would give, the
+    result is marked ``stale``.
     """
     checks = Checks()
     checks.text("$.name", name, required=True, max_length=200)
     built = tuple(rules) if isinstance(rules, Sequence) and not isinstance(rules, str) else ()
     if not built:
         checks.add("$.rules", "needs at least one rule")
+    sets = as_list(checks, "$.groups", groups)
+    declared: set[str] = set()
+    for i, g in enumerate(sets):
+        if not isinstance(g, EventGroup):
+            checks.add(f"$.groups[{i}]", "must be built with event_group(...)")
+        elif g.name in declared:
+            checks.add(f"$.groups[{i}].name", f"duplicate group name {g.name!r}")
+        else:
+            declared.add(g.name)
     names: set[str] = set()
     for i, r in enumerate(built):
         if not isinstance(r, Rule):
             checks.add(f"$.rules[{i}]", "must be built with rule(...)")
-        elif r.name in names:
+            continue
+        if r.name in names:
             checks.add(f"$.rules[{i}].name", f"duplicate rule name {r.name!r}")
-        else:
-            names.add(r.name)
+        names.add(r.name)
+        if r.group is not None and r.group not in declared:
+            listed = ", ".join(sorted(declared)) or "none declared"
+            checks.add(f"$.rules[{i}].group", f"unknown group {r.group!r} (groups: {listed})")
     if decay is not None and not isinstance(decay, Decay):
-        checks.add("$.decay", "must be built with half_life, step_decay, window or no_decay")
+        checks.add(
+            "$.decay", "must be built with half_life, step_decay, linear_decay, window or no_decay"
+        )
+    if not isinstance(decay_negative, bool):
+        checks.add("$.decay_negative", f"must be true or false, got {decay_negative!r}")
     cap = to_decimal(checks, "$.total_cap", total_cap)
     low = to_decimal(checks, "$.floor", floor)
     if cap is not None and low is not None and cap <= low:
@@ -450,4 +882,14 @@ def engagement(
         raise ValidationError("engagement", checks.problems)
     assert cap is not None
     assert low is not None
-    return _Engagement(name, built, decay or no_decay(), cap, low, tuple(bands), unmatched)
+    return _Engagement(
+        name,
+        built,
+        decay or no_decay(),
+        cap,
+        low,
+        tuple(bands),
+        unmatched,
+        tuple(sets),
+        decay_negative,
+    )

@@ -211,6 +211,19 @@ class PredictiveStrategy(StrategyBase):
             ],
         }
 
+    def untrained(self) -> PredictiveStrategy:
+        """A copy with the same settings and an empty table (what a backtest trains)."""
+        return PredictiveStrategy(
+            self.name,
+            stages=self.stages,
+            fields=self.fields,
+            segment=self.segment,
+            tag_minimum=self.tag_minimum,
+            qualify_at=self.qualify_at,
+            review_at=self.review_at,
+            table=FrequencyTable(),
+        )
+
     # -- learning ------------------------------------------------------------------
     def values(self, subject: Any) -> list[tuple[str, str]]:
         """The (field, value) pairs of ``subject`` the model counts (stage excluded)."""

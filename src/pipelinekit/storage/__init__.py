@@ -16,9 +16,11 @@ Every adapter passes the same contract suite
 from .erasure import ERASED, ErasureReport
 from .errors import (
     ConcurrencyConflict,
+    CorruptRecord,
     DuplicateExternalId,
     NotFound,
     ReadOnlyUnitOfWork,
+    SchemaNotReady,
     SchemaVersionError,
     StorageBusy,
     StorageError,
@@ -43,6 +45,7 @@ __all__ = [
     "ERASED",
     "AnalyticsQueries",
     "ConcurrencyConflict",
+    "CorruptRecord",
     "DuplicateExternalId",
     "ErasureReport",
     "EventRecord",
@@ -59,6 +62,7 @@ __all__ = [
     "ReadOnlyUnitOfWork",
     "Repository",
     "ResultStore",
+    "SchemaNotReady",
     "SchemaVersionError",
     "Storage",
     "StorageBusy",

@@ -11,9 +11,11 @@ from ..errors import PipelinekitError
 
 __all__ = [
     "ConcurrencyConflict",
+    "CorruptRecord",
     "DuplicateExternalId",
     "NotFound",
     "ReadOnlyUnitOfWork",
+    "SchemaNotReady",
     "SchemaVersionError",
     "StorageBusy",
     "StorageError",
@@ -67,6 +69,30 @@ class SchemaVersionError(StorageError):
 
     def __reduce__(self) -> tuple[type[SchemaVersionError], tuple[int, int]]:
         return (type(self), (self.found, self.supported))
+
+
+class SchemaNotReady(StorageError):
+    """The database has no pipelinekit schema, or an older one, and this storage may not migrate.
+
+    Raised by a storage opened with ``auto_schema=False`` (and by
+    ``check_schema()``): run ``pipelinekit --db URL db upgrade`` (or call
+    ``storage.create_schema()``) in the deployment step first.  ``found`` is the
+    version recorded in the database (0: no schema), ``needed`` the one this
+    pipelinekit uses.
+    """
+
+    def __init__(self, found: int, needed: int) -> None:
+        self.found = found
+        self.needed = needed
+        state = "has no pipelinekit schema" if found == 0 else f"has schema version {found}"
+        super().__init__(
+            f"the database {state}, and this pipelinekit needs version {needed}: run "
+            "`pipelinekit --db URL db upgrade` (or storage.create_schema()) before opening it "
+            "with auto_schema=False"
+        )
+
+    def __reduce__(self) -> tuple[type[SchemaNotReady], tuple[int, int]]:
+        return (type(self), (self.found, self.needed))
 
 
 class NotFound(StorageError, LookupError):
@@ -130,3 +156,22 @@ class DuplicateExternalId(StorageError):
 
     def __reduce__(self) -> tuple[type[DuplicateExternalId], tuple[str, str, str | None]]:
         return (type(self), (self.kind, self.external_id, self.existing_id))
+
+
+class CorruptRecord(StorageError):
+    """A stored document cannot be read back: not JSON, or not a valid entity any more.
+
+    ``table`` and ``entity_id`` name the record (``entity_id`` is ``None`` when
+    even that cannot be found), ``problem`` says what is wrong with it.  Other
+    records stay readable; repair or delete this one (it was written by
+    something other than pipelinekit, or damaged on disk).
+    """
+
+    def __init__(self, table: str, entity_id: str | None, problem: str) -> None:
+        self.table = table
+        self.entity_id = entity_id
+        self.problem = problem
+        super().__init__(f"corrupt record {entity_id!r} in table {table!r}: {problem}")
+
+    def __reduce__(self) -> tuple[type[CorruptRecord], tuple[str, str | None, str]]:
+        return (type(self), (self.table, self.entity_id, self.problem))

@@ -18,7 +18,9 @@ from __future__ import annotations
 import abc
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Self, TypeVar
@@ -32,7 +34,7 @@ from ..domain.history import StageChange
 from ..domain.leads import Lead
 from ..domain.opportunities import Opportunity
 from ..domain.prospects import Prospect
-from ..errors import Problem, ValidationError
+from ..errors import PipelinekitError, Problem, ValidationError
 from ..qualification.results import QualificationResult
 from ..serialization import from_dict, to_dict
 from ._kinds import INDEX, replace_unchecked, validated, with_version
@@ -65,6 +67,10 @@ __all__ = [
 
 E = TypeVar("E", Lead, Prospect, Opportunity)
 Q = TypeVar("Q", bound=Query)
+T = TypeVar("T")
+
+# The library's own generator for retry jitter: the process-wide `random` state is the app's.
+_JITTER = random.Random()
 
 
 def result_fingerprint(doc: dict[str, Any]) -> str:
@@ -677,6 +683,56 @@ class UnitOfWork(abc.ABC):
 
 class Storage(abc.ABC):
     """A configured store: makes units of work.  Cheap to create; connects on first use."""
+
+    def run(
+        self,
+        fn: Callable[[UnitOfWork], T],
+        *,
+        retries: int = 5,
+        backoff: float = 0.01,
+        read_only: bool = False,
+    ) -> T:
+        """Run ``fn(uow)`` in a new unit of work and commit; retry it on retryable errors.
+
+        ``fn`` reads what it needs through ``uow`` and writes; when it returns,
+        the unit of work is committed and ``fn``'s result returned.  If it (or
+        the commit) raises a :class:`~pipelinekit.PipelinekitError` whose
+        ``retryable`` is true (:class:`ConcurrencyConflict`, :class:`StorageBusy`,
+        a serialization failure, a lost connection, a
+        :class:`~pipelinekit.pipelines.StaleTime` from a time taken too early), the
+        unit of work is rolled back and ``fn`` runs again in a new one, up to
+        ``retries`` more times, after ``backoff`` seconds doubled at each try
+        (with jitter).  ``fn`` must therefore re-read everything it changes
+        and have no effect outside the unit of work.  Any other error is
+        raised at once, as is the last retryable one.  A ``read_only`` unit
+        of work is not committed.
+        """
+        problems: list[Problem] = []
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            problems.append(Problem("$.retries", f"must be an int >= 0, got {retries!r}"))
+        if (
+            isinstance(backoff, bool)
+            or not isinstance(backoff, int | float)
+            or not 0 <= backoff <= 60
+        ):
+            problems.append(Problem("$.backoff", f"must be 0 to 60 seconds, got {backoff!r}"))
+        if not callable(fn):
+            problems.append(Problem("$.fn", f"must be callable, got {type(fn).__name__}"))
+        if problems:
+            raise ValidationError("Storage.run()", problems)
+        attempt = 0
+        while True:
+            try:
+                with self.unit_of_work(read_only=read_only) as uow:
+                    result = fn(uow)
+                    if not read_only:
+                        uow.commit()
+                return result
+            except PipelinekitError as error:
+                if not error.retryable or attempt >= retries:
+                    raise
+            time.sleep(backoff * (2**attempt) * (0.5 + _JITTER.random()))
+            attempt += 1
 
     @abc.abstractmethod
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:

@@ -26,6 +26,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 import attrs
 
 from ..domain._checks import Checks
+from ..domain.probability import Probability, check_probability
 
 __all__ = ["LeadQuery", "OpportunityQuery", "Page", "ProspectQuery", "Query"]
 
@@ -205,27 +206,28 @@ class ProspectQuery(Query):
 
 @attrs.frozen(kw_only=True)
 class OpportunityQuery(Query):
-    """Which opportunities to return: by pipeline, stage, lead, owner, probability, update time."""
+    """Which opportunities to return: by pipeline, stage, lead, owner, probability, update time.
+
+    ``min_probability`` / ``max_probability`` are :class:`~pipelinekit.domain.Probability`
+    values (``Probability.percent(50)``), so the unit is always said.
+    """
 
     pipeline: str | None = None
     stage: str | None = None
     lead_id: str | None = None
-    min_probability: Decimal | int | None = None
-    max_probability: Decimal | int | None = None
+    min_probability: Probability | None = None
+    max_probability: Probability | None = None
 
     def __attrs_post_init__(self) -> None:
         checks = Checks()
         _check_common(self, checks)
         checks.text("$.pipeline", self.pipeline, required=False, max_length=100)
-        checks.text("$.stage", self.stage, required=False, max_length=100)
+        checks.text("$.stage", self.stage, required=False, max_length=255)
         checks.text("$.lead_id", self.lead_id, required=False, max_length=128)
-        _range(
-            checks,
-            "min_probability",
-            self.min_probability,
-            "max_probability",
-            self.max_probability,
-        )
+        low = check_probability(checks, "$.min_probability", self.min_probability)
+        high = check_probability(checks, "$.max_probability", self.max_probability)
+        if low is not None and high is not None and low > high:
+            checks.add("$.max_probability", f"must be >= min_probability ({low}), got {high}")
         checks.done(self)
 
     def criteria(self) -> Criteria:
@@ -235,8 +237,12 @@ class OpportunityQuery(Query):
             stage=self.stage,
             pipeline=self.pipeline,
             lead_id=self.lead_id,
-            min_score=_float(self.min_probability),
-            max_score=_float(self.max_probability),
+            min_score=None
+            if self.min_probability is None
+            else _float(self.min_probability.as_percent),
+            max_score=None
+            if self.max_probability is None
+            else _float(self.max_probability.as_percent),
         )
 
 

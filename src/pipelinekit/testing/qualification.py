@@ -216,12 +216,18 @@ class StrategyContract:
     @_SETTINGS
     @given(data=st.data())
     def test_none_means_unscored_never_zero(self, data: st.DataObject) -> None:
-        """``score=None`` always comes with the verdict insufficient data and no grade."""
+        """``score=None`` comes with no grade and the verdict insufficient data.
+
+        The one exception: a knockout decides without a score (a composite
+        whose fit child is knocked out while its engagement child is unscored
+        is disqualified, and lists the knockout).
+        """
         result = self.make_strategy().evaluate(
             data.draw(self.subjects(), label="subject"), as_of=self.as_of
         )
         if result.score is None:
-            assert result.verdict is Verdict.INSUFFICIENT_DATA
+            expected = Verdict.DISQUALIFIED if result.knockouts else Verdict.INSUFFICIENT_DATA
+            assert result.verdict is expected
             assert result.grade is None
             assert not result.scored
         else:

@@ -8,7 +8,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from ...io import EXPORT_FORMATS, EXPORT_KINDS, export_entities
-from .._context import UserError, state
+from .._context import UserError, interruptible, state
 from .._printing import say
 from ..exit_codes import ExitCode
 
@@ -53,9 +53,17 @@ def export(
     if chosen_format == "csv" and chosen_kind == "prospects":
         raise UserError("prospects export as jsonl only: pass --format jsonl", ExitCode.USAGE)
     storage = state(ctx).storage(must_exist=True)
+
+    def resume() -> str:
+        where = f"{out} may be incomplete" if out else "the output may be incomplete"
+        return f"nothing was changed in the database, but {where}; run it again"
+
     try:
-        count = export_entities(storage, out, kind=chosen_kind, format=chosen_format)
+        with interruptible(resume):
+            count = export_entities(storage, out, kind=chosen_kind, format=chosen_format)
     finally:
         storage.close()
-    if out:
+    if count == 0:
+        say(f"No {kind} are stored in {state(ctx).db_label}: nothing was exported.")
+    elif out:
         say(f"Exported {count} {kind} to {out}")

@@ -16,7 +16,7 @@ from ...io import (
     import_leads,
     write_error_report,
 )
-from .._context import JsonOption, UserError, now, state
+from .._context import JsonOption, UserError, interruptible, now, state
 from .._printing import print_import, print_json, progress_bar
 from ..exit_codes import ExitCode
 
@@ -102,8 +102,29 @@ def import_file(
     if errors is not None:
         check_writable(errors)
     storage = run.storage()
+    committed = [0, 0]  # rows read and committed so far, rows in the file
+
+    def resume() -> str:
+        done, total = committed
+        again = "run the same command again to"
+        if not done:
+            return f"no row of {file} was committed; {again} import it"
+        return (
+            f"the first {done:,} of {total:,} rows of {file} were read and their good rows "
+            f"committed; {again} resume (rows already stored are matched by external_id and "
+            "left unchanged)"
+        )
+
     try:
-        with progress_bar(f"Importing {file.name}", enabled=not json_out) as update:
+        with (
+            interruptible(resume),
+            progress_bar(f"Importing {file.name}", enabled=not json_out) as bar,
+        ):
+
+            def update(done: int, total: int) -> None:
+                committed[:] = [done, total]
+                bar(done, total)
+
             summary = import_leads(
                 file,
                 storage,

@@ -1,4 +1,5 @@
-"""``pipelinekit pipeline validate|show|diagram``: check, show and draw pipeline definitions."""
+"""``pipelinekit pipeline validate|show|diagram|import``: check, show, draw and import
+pipeline definitions."""
 
 from __future__ import annotations
 
@@ -9,12 +10,21 @@ from typing import Annotated, Any
 import attrs
 import typer
 
-from ...io import OutputFileError, not_utf8
+from ...io import (
+    MissingExtra,
+    OutputFileError,
+    not_utf8,
+    read_hubspot,
+    read_odoo,
+    read_salesforce,
+)
 from ...pipelines import (
     DiagramDependencyError,
     Pipeline,
     PipelineDefinitionError,
+    PipelineSpec,
     compile_pipeline,
+    dumps_pipeline,
     lead_lifecycle,
     loads_pipeline,
     sales_pipeline,
@@ -27,7 +37,7 @@ from .._context import JsonOption, UserError
 from .._printing import console, print_json, print_pipeline, say
 from ..exit_codes import ExitCode
 
-__all__ = ["diagram", "show", "validate"]
+__all__ = ["diagram", "import_", "show", "validate"]
 
 FileArg = Annotated[
     str,
@@ -171,3 +181,82 @@ def diagram(
     except OSError as error:
         raise OutputFileError(out, error.strerror or str(error)) from error
     say(f"Wrote {out}")
+
+
+_SOURCES = {".json": "hubspot", ".xml": "salesforce", ".csv": "odoo"}
+
+
+def import_(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A HubSpot pipelines API response (.json), a Salesforce "
+            "OpportunityStage.standardValueSet-meta.xml file or an Odoo crm.stage export (.csv).",
+            show_default=False,
+            metavar="FILE",
+        ),
+    ],
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="hubspot|salesforce|odoo",
+            help="What FILE is (default: from its suffix: .json hubspot, .xml salesforce, "
+            ".csv odoo).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", metavar="DIR", help="Write each pipeline to DIR/<key>.toml (else stdout)."
+        ),
+    ] = None,
+    unit: Annotated[
+        str,
+        typer.Option(
+            "--unit", metavar="percent|fraction", help="Write probabilities in this unit."
+        ),
+    ] = "percent",
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="The pipeline key (Salesforce, Odoo; HubSpot uses its ids)."),
+    ] = None,
+) -> None:
+    """Import pipeline definitions from HubSpot, Salesforce or Odoo as pipelinekit TOML."""
+    kind = source or _SOURCES.get(file.suffix.lower())
+    if kind not in ("hubspot", "salesforce", "odoo"):
+        raise UserError(
+            f"{file}: say what it is with --from hubspot, salesforce or odoo", ExitCode.USAGE
+        )
+    if unit not in ("percent", "fraction"):
+        raise UserError(f"--unit {unit!r}: use percent or fraction", ExitCode.USAGE)
+    if not file.is_file():
+        raise UserError(f"{file}: no such file", ExitCode.INPUT)
+    try:
+        specs: tuple[PipelineSpec, ...]
+        if kind == "hubspot":
+            specs = read_hubspot(file)
+        elif kind == "salesforce":
+            specs = (read_salesforce(file, key=key or "salesforce"),)
+        else:
+            specs = (read_odoo(file, key=key or "odoo"),)
+    except MissingExtra as error:
+        raise UserError(str(error), ExitCode.MISSING_EXTRA) from error
+    except PipelineDefinitionError as error:
+        raise UserError(
+            f"{file}: {len(error.problems)} problem(s) in the {kind} definition",
+            ExitCode.INVALID,
+            tuple(error.problems),
+        ) from error
+    texts = [(spec.key, dumps_pipeline(spec, probability_unit=unit)) for spec in specs]
+    if out is None:
+        for name, text in texts:
+            sys.stdout.write(f"# {name}.toml\n{text}\n")
+        return
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in texts:
+            (out / f"{name}.toml").write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise OutputFileError(out, error.strerror or str(error)) from error
+    say(f"Wrote {len(texts)} pipeline(s) to {out}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -10,16 +11,26 @@ import typer
 from ...analytics import PipelineReport, pipeline_report
 from ...io import OutputFileError
 from ...storage import Storage
-from .._context import JsonOption, TopOption, state
+from .._context import (
+    JsonOption,
+    LocaleOption,
+    TopOption,
+    interruptible,
+    locale_for,
+    now,
+    state,
+)
 from .._printing import console, print_json, print_report
 
 __all__ = ["report", "stored_report"]
 
 
-def stored_report(storage: Storage, top: int) -> PipelineReport:
+def stored_report(storage: Storage, top: int, *, as_of: datetime | None = None) -> PipelineReport:
     """The pipeline report of everything in ``storage`` (one read-only unit of work)."""
     with storage.unit_of_work(read_only=True) as uow:
-        return pipeline_report(uow.leads.iterate(), uow.opportunities.iterate(), top=top)
+        return pipeline_report(
+            uow.leads.iterate(), uow.opportunities.iterate(), top=top, as_of=as_of
+        )
 
 
 def report(
@@ -31,19 +42,30 @@ def report(
         ),
     ] = None,
     top: TopOption = 10,
+    locale: LocaleOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Print the funnel, the forecast of open opportunities and the best leads."""
+    """Print the lead and deal funnels, the forecast of open opportunities and the best leads."""
     run = state(ctx)
     storage = run.storage(must_exist=True)
+
+    def resume() -> str:
+        return "nothing was changed (report only reads); run it again"
+
     try:
-        data = stored_report(storage, top)
+        with interruptible(resume):
+            data = stored_report(storage, top, as_of=now())
     finally:
         storage.close()
     if html is not None:
         from ...analytics.charts import render_html
 
-        page = render_html(data, title=f"pipelinekit report: {run.db_label}", charts="if-available")
+        page = render_html(
+            data,
+            title=f"Pipeline report: {run.db_label}",
+            charts="if-available",
+            locale=locale_for(locale),
+        )
         try:
             html.write_text(page, encoding="utf-8")
         except OSError as error:
@@ -51,6 +73,6 @@ def report(
     if json_out:
         print_json({**data.to_dict(), "html": str(html) if html else None})
         return
-    print_report(data)
+    print_report(data, locale=locale_for(locale))
     if html is not None:
         console().print(f"HTML report: {html}")

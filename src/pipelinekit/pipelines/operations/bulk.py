@@ -27,7 +27,7 @@ from ...domain.kinds import LEAD, OPPORTUNITY, EntityKind
 from ...domain.leads import Lead
 from ...domain.opportunities import Opportunity, Outcome, ProbabilitySource
 from ...errors import PipelinekitError, Problem, ValidationError
-from ..errors import BulkTransitionError, InvalidTransition, PipelineMismatch
+from ..errors import BulkTransitionError, InvalidTransition, PipelineMismatch, StaleTime
 from ..guards import GuardCheck, Subject
 from ..machine import Candidate, PipelineMachine
 from ..outcomes import BulkFailure, BulkResult, E
@@ -148,6 +148,8 @@ class Bulk(PipelineMachine):
             return _Plan(candidates, options)
 
         version = pipeline.version
+        # the one reason of this batch, checked once against the lost-reason settings
+        lost_problem = pipeline.spec.lost_reason_problem(reason)
         key = pipeline.key
         field = kind.stage_field
         is_lead = kind is LEAD
@@ -219,7 +221,9 @@ class Bulk(PipelineMachine):
             history: tuple[StageChange, ...] = entity.history
             last = history[-1].at if history else entity.created_at
             if when < last:
-                failures.append(BulkFailure(index, entity.id, build=partial(_too_early, last)))
+                failures.append(
+                    BulkFailure(index, entity.id, build=partial(_too_early, when, last))
+                )
                 continue
             updated_at = when if when > entity.updated_at else entity.updated_at
             target_kind = target_stage.kind
@@ -268,6 +272,15 @@ class Bulk(PipelineMachine):
                     entity.competitor if competitor is None else competitor,
                 )
             else:
+                if lost_problem is not None:
+                    failures.append(
+                        BulkFailure(
+                            index,
+                            entity.id,
+                            pipeline.refusal(kind, entity.id, stage, event, lost_problem),
+                        )
+                    )
+                    continue
                 values = (
                     _ZERO,
                     closed_src,
@@ -279,13 +292,14 @@ class Bulk(PipelineMachine):
             if verify:
                 append(
                     entity.evolve(
+                        lost_reason_optional=not pipeline.spec.require_lost_reason,
                         **dict(
                             zip(
                                 _OPP_FIELDS,
                                 (target, (*history, change), updated_at, version, *values),
                                 strict=True,
                             )
-                        )
+                        ),
                     )
                 )
             else:
@@ -295,10 +309,8 @@ class Bulk(PipelineMachine):
         return BulkResult(moved, failures, pipeline.key, event, pipeline.closed_stages())
 
 
-def _too_early(last: datetime) -> PipelinekitError:
-    return ValidationError(
-        "move", [Problem("$.at", f"is before the last recorded change ({last.isoformat()})")]
-    )
+def _too_early(at: datetime, last: datetime) -> PipelinekitError:
+    return StaleTime("move", at, last)
 
 
 def _no_bulk_conversion(
@@ -338,7 +350,9 @@ def _invalid(
     else:
         allowed = pipeline.allowed_events(stage)
         if not known_event:
-            reason = f"unknown event; this pipeline's events are {', '.join(pipeline.spec.events)}"
+            reason = pipeline.unknown_event(event)
+        elif to is not None and pipeline.unknown_stage(to) is not None:
+            reason = str(pipeline.unknown_stage(to))
         elif to is not None and pipeline.candidates(stage, event):
             reason = f"{event!r} does not lead to {to!r} from here"
         else:

@@ -44,9 +44,10 @@ class Conversions(PipelineMachine):
         Contact, company, owner, tags and custom fields are carried over (an
         existing opportunity keeps its own values and gains the ones it
         lacks); both are linked.  Converting twice is refused.  A lead whose
-        stage does not allow conversion (or whose conversion guards fail) is
-        refused unless ``force=True``; a forced conversion is noted in the
-        history record and the ``LeadConverted`` event.
+        stage does not allow conversion (or whose conversion guards fail), or
+        an ``into`` opportunity that is already closed, is refused unless
+        ``force=True``; a forced conversion is noted in the history record and
+        the ``LeadConverted`` event.
         """
         when = resolve_time(at, clock)
         if not isinstance(lead, Lead):
@@ -78,8 +79,19 @@ class Conversions(PipelineMachine):
             raise ConversionError(
                 lead.id, f"opportunity {into.id} is already linked to lead {into.lead_id}"
             )
-        choice = closing_choice(self, stage, StageKind.WON)
         forced = False
+        if into is not None and not into.is_open:
+            if not force:
+                raise ConversionError(
+                    lead.id,
+                    f"opportunity {into.id} is already closed {into.outcome.value}; pass "
+                    "force=True to convert into it anyway (it will be recorded)",
+                )
+            forced = True
+            note = f"forced conversion into closed {into.outcome.value} opportunity {into.id}" + (
+                f": {note}" if note else ""
+            )
+        choice = closing_choice(self, stage, StageKind.WON)
         moved: Moved[Lead] | None = None
         refusal: InvalidTransition | None = None
         if choice is None:

@@ -12,7 +12,9 @@ from ...domain._checks import Checks
 from ...domain.history import StageChange
 from ...domain.money import Money
 from ...domain.opportunities import Opportunity
+from ...domain.probability import Probability
 from ...errors import Problem, ValidationError
+from ..errors import StaleTime
 from ..events import DomainEvent, OpportunityOpened, PipelineChanged, StageChanged
 from ..machine import PipelineMachine
 from ..outcomes import Moved
@@ -72,7 +74,7 @@ class Opening(PipelineMachine):
             stage=first.key,
             pipeline_version=self.version,
             amount=amount,
-            probability=first.probability,
+            probability=Probability.percent(first.probability),
             at=when,
             **fields,
         )
@@ -142,9 +144,7 @@ class Opening(PipelineMachine):
         new_stage = mapping[stage]
         last = opportunity.history[-1].at if opportunity.history else opportunity.created_at
         if when < last:
-            raise ValidationError(
-                "change_pipeline", [Problem("$.at", "is before the last recorded change")]
-            )
+            raise StaleTime("change_pipeline", when, last)
         change = StageChange(
             stage, new_stage, "change_pipeline", when, actor, note, target.key, self.key
         )

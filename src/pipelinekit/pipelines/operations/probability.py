@@ -6,18 +6,16 @@ from datetime import datetime
 from decimal import Decimal
 
 from ...clock import Clock, resolve_time
-from ...domain._checks import Checks, to_decimal
+from ...domain._checks import Checks
 from ...domain.history import ProbabilityChange
 from ...domain.opportunities import Opportunity
+from ...domain.probability import Probability, check_probability
 from ...errors import Problem, ValidationError
 from ..events import DomainEvent, ProbabilityChanged
 from ..machine import PipelineMachine
 from ..outcomes import Moved
 
 __all__ = ["Probabilities"]
-
-_HUNDRED = Decimal(100)
-_ZERO = Decimal(0)
 
 
 class Probabilities(PipelineMachine):
@@ -27,8 +25,8 @@ class Probabilities(PipelineMachine):
         self,
         opportunity: Opportunity,
         *,
-        manual: Decimal | int | str | None = None,
-        automated: Decimal | int | str | None = None,
+        manual: Probability | None = None,
+        automated: Probability | None = None,
         clear_manual: bool = False,
         actor: str | None = None,
         at: datetime | None = None,
@@ -37,7 +35,14 @@ class Probabilities(PipelineMachine):
         """Set the manual and/or automated probability layer (or clear the manual one) and
         recompute the effective probability; a closed opportunity stays at 100 / 0.
         Only opportunities have a probability: anything else is refused.  Each layer
-        that changes is recorded in ``probability_history`` with ``at`` and ``actor``."""
+        that changes is recorded in ``probability_history`` with ``at`` and ``actor``
+        (in the canonical percent form, whichever unit it was given in).
+
+        ``manual`` and ``automated`` are :class:`~pipelinekit.domain.Probability`
+        values, so the unit is always said: ``manual=Probability.percent(35)`` or
+        ``manual=Probability.fraction("0.35")``.  A bare number is refused with
+        both spellings in the message (``0.35`` could mean either).
+        """
         when = resolve_time(at, clock)
         if not isinstance(opportunity, Opportunity):
             raise ValidationError(
@@ -51,14 +56,11 @@ class Probabilities(PipelineMachine):
             )
         kind, stage = self.locate(opportunity, "set_probability")
         checks = Checks()
-        values: dict[str, Decimal | None] = {}
+        values: dict[str, Decimal] = {}
         for name, raw in (("manual", manual), ("automated", automated)):
-            if raw is None:
-                continue
-            value = to_decimal(checks, f"$.{name}", raw)
-            if value is not None and not _ZERO <= value <= _HUNDRED:
-                checks.add(f"$.{name}", f"must be between 0 and 100, got {value}")
-            values[name] = value
+            given = check_probability(checks, f"$.{name}", raw)
+            if given is not None:
+                values[name] = given.as_percent
         checks.instance("$.clear_manual", clear_manual, bool, optional=False)
         if clear_manual and manual is not None:
             checks.add("$.clear_manual", "cannot both set and clear the manual probability")

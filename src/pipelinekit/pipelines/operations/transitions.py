@@ -21,7 +21,7 @@ from ...domain.kinds import LEAD, EntityKind
 from ...domain.leads import Lead
 from ...domain.opportunities import Opportunity, Outcome
 from ...errors import Problem, ValidationError
-from ..errors import InvalidTransition
+from ..errors import InvalidTransition, StaleTime
 from ..events import (
     DomainEvent,
     OpportunityLost,
@@ -31,7 +31,7 @@ from ..events import (
     StageChanged,
 )
 from ..guards import Subject
-from ..machine import Candidate, PipelineMachine, event_attr
+from ..machine import Candidate, PipelineMachine
 from ..outcomes import E, Moved
 from ..spec import StageKind
 
@@ -75,12 +75,15 @@ def run_machine(
     subject = Subject(entity, _overrides(reason, competitor))
     chart, model = machine.bind(stage, subject)
     try:
-        chart.send(event_attr(event), to=to)
+        chart.send(machine.event_ids[event], to=to)
     except TransitionNotAllowed:
         raise machine.blocked(kind, entity.id, stage, event, candidates, subject) from None
     target = model.stage
     if kind is LEAD and machine.stages[target].kind is StageKind.WON and not converting:
         raise machine.refusal(kind, entity.id, stage, event, _convert_only(target))
+    unreasoned = machine.lost_refusal(kind, entity.id, stage, event, target, reason)
+    if unreasoned is not None:
+        raise unreasoned
     return apply_move(
         machine, kind, entity, stage, target, event, when, actor, note, reason, competitor
     )
@@ -102,15 +105,7 @@ def apply_move(
     """Build the moved entity, its history record and the domain events (already validated)."""
     last = entity.history[-1].at if entity.history else entity.created_at
     if at < last:
-        raise ValidationError(
-            "move",
-            [
-                Problem(
-                    "$.at",
-                    f"{at.isoformat()} is before the last recorded change ({last.isoformat()})",
-                )
-            ],
-        )
+        raise StaleTime("move", at, last)
     if (
         not kind.closable
         and isinstance(reason, str)
@@ -167,6 +162,9 @@ def apply_move(
                     kind.name, entity.id, at, entity.probability, probability, origin.value, actor
                 )
             )
+    if isinstance(entity, Opportunity):
+        optional = not machine.spec.require_lost_reason
+        return Moved(entity.evolve(lost_reason_optional=optional, **changes), tuple(events), change)
     return Moved(entity.evolve(**changes), tuple(events), change)
 
 
@@ -242,7 +240,7 @@ class Transitions(PipelineMachine):
                     return self.refusal(
                         kind, entity.id, stage, event, _convert_only(candidate.target)
                     )
-                return None
+                return self.lost_refusal(kind, entity.id, stage, event, candidate.target, reason)
         return self.blocked(kind, entity.id, stage, event, candidates, subject)
 
     def available_events(self, entity: Lead | Opportunity) -> tuple[str, ...]:
@@ -263,10 +261,19 @@ class Transitions(PipelineMachine):
         note: str | None = None,
         at: datetime | None = None,
         clock: Clock | None = None,
+        reason: str | None = None,
+        competitor: str | None = None,
     ) -> Moved[E]:
         """Move to stage ``to`` through the first allowed event that leads there (or through
-        ``event``).  Use :meth:`lose` to close lost with a reason."""
+        ``event``).  Moving into a lost stage takes the ``reason`` (and ``competitor``) as
+        :meth:`lose` does; a pipeline that requires a lost reason refuses the move without
+        one."""
         kind, stage = self.locate(entity, event or "move")
+        unknown = self.unknown_stage(to)
+        if unknown is not None:
+            raise self.refusal(kind, entity.id, stage, event or "move", unknown)
+        if event is not None and event not in self.spec.events:
+            raise self.refusal(kind, entity.id, stage, event, self.unknown_event(event))
         options = [
             name
             for name in self.allowed_events(stage)
@@ -277,7 +284,17 @@ class Transitions(PipelineMachine):
             raise self.refusal(
                 kind, entity.id, stage, event or "move", f"no transition from {stage!r} to {to!r}"
             )
-        return self.fire(entity, options[0], to=to, actor=actor, note=note, at=at, clock=clock)
+        return self.fire(
+            entity,
+            options[0],
+            to=to,
+            actor=actor,
+            note=note,
+            at=at,
+            clock=clock,
+            reason=reason,
+            competitor=competitor,
+        )
 
     def win(
         self,
@@ -359,6 +376,9 @@ class Transitions(PipelineMachine):
         kind, stage = self.locate(entity, "reopen")
         if not self.stages[stage].is_closed:
             raise self.refusal(kind, entity.id, stage, "reopen", f"{stage!r} is not closed")
-        if to not in self.stages or self.stages[to].is_closed:
+        unknown = self.unknown_stage(to)
+        if unknown is not None:
+            raise self.refusal(kind, entity.id, stage, "reopen", unknown)
+        if self.stages[to].is_closed:
             raise self.refusal(kind, entity.id, stage, "reopen", f"{to!r} is not an open stage")
         return self.move(entity, to, actor=actor, note=note, at=at, clock=clock)

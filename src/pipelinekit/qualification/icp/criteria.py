@@ -35,6 +35,7 @@ from ..errors import EvaluationError
 
 __all__ = [
     "Criterion",
+    "all_of",
     "MissingData",
     "NumericBand",
     "bands",
@@ -756,4 +757,107 @@ def predicate(
         name=name, weight=common.weight, group=group, missing=common.missing,
         penalty=common.penalty, required=required, test=test, points=yes, otherwise=no,
         knockout=knockout, description=description,
+    )  # fmt: skip
+
+
+# --- all_of ---------------------------------------------------------------------------
+
+
+def matched(criterion: Criterion, value: Any) -> bool | None:
+    """Whether ``criterion`` matches a subject's ``value``: ``None`` when it is unknown.
+
+    A known value matches when it earns points (and is not a knockout).
+    """
+    if value is None or (is_missing(value) and not criterion.presence):
+        return None
+    status, points, _ = criterion.classify(value)
+    if status is _U:
+        return None
+    return points > 0 and status is not _K
+
+
+@attrs.frozen(kw_only=True)
+class _AllOf(Criterion):
+    kind: ClassVar[str] = "all_of"
+
+    criteria: tuple[Criterion, ...]
+    points: Decimal = _ONE
+    otherwise: Decimal = _ZERO
+    knockout: bool = False
+
+    def read(self) -> Callable[[object], object]:
+        readers = [(c, c.read()) for c in self.criteria]
+
+        def read(subject: object) -> object:
+            unknown = False
+            for c, get in readers:
+                answer = matched(c, get(subject))
+                if answer is False:
+                    return False
+                unknown = unknown or answer is None
+            return None if unknown else True
+
+        return read
+
+    def classify(self, value: Any) -> Classified:
+        names = " and ".join(c.name for c in self.criteria)
+        if value:
+            return _status(self.points, self.points), self.points, f"{names}: all match"
+        if self.knockout:
+            return _K, _ZERO, f"{names}: not all match (knockout)"
+        return _status(self.otherwise, self.points), self.otherwise, f"{names}: not all match"
+
+    def _point_values(self) -> Iterable[Decimal]:
+        return [self.points, self.otherwise]
+
+    def _settings(self) -> dict[str, object]:
+        return {
+            "criteria": [c.config() for c in self.criteria],
+            "points": self.points,
+            "otherwise": self.otherwise,
+            "knockout": self.knockout,
+        }
+
+
+def all_of(
+    name: str,
+    criteria: Sequence[Criterion],
+    *,
+    points: Points = 1,
+    otherwise: Points = 0,
+    knockout: bool = False,
+    weight: Points = 1,
+    group: str | None = None,
+    missing: MissingData | str = MissingData.NEUTRAL,
+    penalty: Points = 0,
+    required: bool = False,
+) -> Criterion:
+    """An AND-rule: ``points`` when every one of ``criteria`` matches.
+
+    A sub-criterion matches when the subject's value earns it points; when
+    one does not match the rule gives ``otherwise`` (or knocks out with
+    ``knockout=True``); when none fails but one is unknown, the rule is
+    unknown (the ``missing`` policy applies).  The sub-criteria's own points,
+    weights and groups are not counted: they only say match or not.
+    """
+    checks = Checks()
+    common = _common(
+        checks, name=name, field=None, weight=weight, group=group, missing=missing,
+        penalty=penalty, required=required, needs_field=False,
+    )  # fmt: skip
+    parts: tuple[Any, ...] = ()
+    if isinstance(criteria, str) or not isinstance(criteria, Sequence) or len(criteria) < 2:
+        checks.add("$.criteria", "needs at least two criteria (one_of, bands, pattern, ...)")
+    else:
+        parts = tuple(criteria)
+        for i, c in enumerate(parts):
+            if not isinstance(c, Criterion):
+                checks.add(f"$.criteria[{i}]", "must be built with one_of, bands, pattern, ...")
+    yes = _points(checks, "$.points", points)
+    no = _points(checks, "$.otherwise", otherwise)
+    checks.done(_AllOf)
+    return _AllOf(
+        name=name, weight=common.weight, group=group, missing=common.missing,
+        penalty=common.penalty, required=required, criteria=parts, points=yes, otherwise=no,
+        knockout=knockout,
     )  # fmt: skip

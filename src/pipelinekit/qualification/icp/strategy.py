@@ -13,8 +13,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import attrs
-
 from ...clock import ensure_aware
 from ...domain._checks import Checks, to_decimal
 from ...domain.results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
@@ -28,6 +26,7 @@ from ..base import (
     check_ascending,
     grade_for,
 )
+from ..limits import charge
 from ..results import result_maker
 from .codegen import BLOCK, CACHE_LIMIT, KO, UNCONFIRMED, Plan, generate
 from .criteria import Criterion, num
@@ -55,8 +54,12 @@ class _IcpFit(StrategyBase):
         bands: tuple[Band, ...],
         grades: tuple[Grade, ...],
         min_coverage: Decimal,
+        scale: str = "points",
+        floor: Decimal | None = None,
     ) -> None:
         self.name = name
+        self.scale = scale
+        self.floor = floor
         self.criteria = tuple(criteria)
         self.groups = dict(groups)
         self.total_cap = total_cap
@@ -96,22 +99,36 @@ class _IcpFit(StrategyBase):
             high += hi if cap is None else min(hi, cap)
         if total_cap is not None:
             high = min(high, total_cap)
+        if floor is not None:
+            low = max(low, floor)
         self.scale_min, self.scale_max = low, max(high, low)
+        # Default cuts: shares of the configured points (0 up to the total cap, or
+        # up to the most the criteria can give), so negative rules never lift a
+        # lead with nothing known into a middle band; "relative" takes shares
+        # of the whole range from the lowest possible score instead.
+        base = low if scale == "relative" else _ZERO
+        top = high if scale == "relative" or total_cap is None else total_cap
+        top = max(top, base)
         self.bands = bands or tuple(
             b
             for b in (
                 Band("low", self.scale_min, Verdict.DISQUALIFIED),
-                Band("medium", _pct(low, high, "0.4"), Verdict.NURTURE),
-                Band("high", _pct(low, high, "0.7"), Verdict.QUALIFIED),
+                Band("medium", _pct(base, top, "0.4"), Verdict.NURTURE),
+                Band("high", _pct(base, top, "0.7"), Verdict.QUALIFIED),
             )
             if b.name == "low" or b.min > self.scale_min
         )
-        self.grades = grades or (
-            Grade("D", self.scale_min),
-            Grade("C", _pct(low, high, "0.25")),
-            Grade("B", _pct(low, high, "0.5")),
-            Grade("A", _pct(low, high, "0.75")),
+        self.grades = grades or tuple(
+            g
+            for g in (
+                Grade("D", self.scale_min),
+                Grade("C", _pct(base, top, "0.25")),
+                Grade("B", _pct(base, top, "0.5")),
+                Grade("A", _pct(base, top, "0.75")),
+            )
+            if g.letter == "D" or g.min > self.scale_min
         )
+        self._lowest_grade = self.grades[0].letter
         self._graded: dict[Decimal, tuple[str, Verdict, str | None]] = {}
         self._check_coverage = min_coverage > 0
         count = len(self.criteria)
@@ -133,6 +150,8 @@ class _IcpFit(StrategyBase):
             "bands": [{"name": b.name, "min": b.min, "verdict": b.verdict} for b in self.bands],
             "grades": [{"letter": g.letter, "min": g.min} for g in self.grades],
             "min_coverage": self.min_coverage,
+            "scale": self.scale,
+            "floor": self.floor,
         }
 
     # score-only fast path: no BreakdownLine objects at all
@@ -140,6 +159,8 @@ class _IcpFit(StrategyBase):
         _, flags, known, total, _ = self._run_scores(subject)
         if flags & _BLOCK:
             return None, flags, known
+        if self.floor is not None and total < self.floor:
+            total = self.floor
         return total, flags, known
 
     def _trim(self, lines: list[BreakdownLine]) -> list[BreakdownLine]:
@@ -150,8 +171,8 @@ class _IcpFit(StrategyBase):
             members = self._members[i]
             value = sum((lines[j].points for j in members), _ZERO)
             if cap is not None and value > cap:
-                what = f"group {self._group_names[i]!r} cap"
-                _cap_lines(lines, members, value - cap, cap, what)
+                what = f"group {self._group_names[i]!r} cap of {num(cap)}"
+                charge(lines, members, value - cap, what, mark_cap=cap)
                 value = cap
             total += value
         for j, plan in enumerate(self._plans):
@@ -159,13 +180,18 @@ class _IcpFit(StrategyBase):
                 loose += lines[j].points
         total += loose
         if self.total_cap is not None and total > self.total_cap:
-            _cap_lines(lines, self._everyone, total - self.total_cap, self.total_cap, "total cap")
+            what = f"total cap of {num(self.total_cap)}"
+            charge(lines, self._everyone, total - self.total_cap, what, mark_cap=self.total_cap)
+        elif self.floor is not None and total < self.floor:
+            charge(lines, self._everyone, total - self.floor, f"floor of {num(self.floor)}")
         return lines
 
     def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
         if explain:
             return self._explained(subject, as_of, *self._run_lines(subject))
         each, flags, known, total, _ = self._run_scores(subject)
+        if self.floor is not None and total < self.floor:
+            total = self.floor
         knockouts: tuple[str, ...] = ()
         if flags & _KO:
             knockouts = tuple(c.name for c, f in zip(self.criteria, each, strict=True) if f & _KO)
@@ -181,6 +207,8 @@ class _IcpFit(StrategyBase):
         total: Decimal,
         over: bool,
     ) -> QualificationResult:
+        if self.floor is not None and total < self.floor:
+            total, over = self.floor, True
         if over:
             breakdown = tuple(self._trim(list(breakdown)))
         knockouts: tuple[str, ...] = ()
@@ -208,7 +236,7 @@ class _IcpFit(StrategyBase):
         else:
             band, verdict, grade = self._graded_for(total)
             if flags & _KO:
-                verdict = Verdict.DISQUALIFIED
+                verdict, grade = Verdict.DISQUALIFIED, self._lowest_grade
             elif flags & _UNCONFIRMED or (self._check_coverage and coverage < self.min_coverage):
                 verdict = Verdict.INSUFFICIENT_DATA
         ident = getattr(subject, "id", None)
@@ -243,16 +271,22 @@ class _IcpFit(StrategyBase):
         unusual = _BLOCK | _UNCONFIRMED
         full = len(self._coverage) - 1
         unchecked = not self._check_coverage
-        disqualified, knockout = Verdict.DISQUALIFIED, _K
+        disqualified, knockout, lowest = Verdict.DISQUALIFIED, _K, self._lowest_grade
+        floor = self.floor
 
         def one(subject: Any) -> QualificationResult:
             breakdown, flags, known, total, over = run(subject)
-            if over or flags & unusual or not (unchecked or known == full):
+            if (
+                over
+                or flags & unusual
+                or not (unchecked or known == full)
+                or (floor is not None and total < floor)
+            ):
                 return explained(subject, as_of, breakdown, flags, known, total, over)
             band, verdict, grade = graded_get(total) or graded_for(total)
             knockouts: tuple[str, ...] = ()
             if flags & _KO:
-                verdict = disqualified
+                verdict, grade = disqualified, lowest
                 knockouts = tuple(line.criterion for line in breakdown if line.status is knockout)
             ident = getattr(subject, "id", None)
             return make(
@@ -280,28 +314,6 @@ class _IcpFit(StrategyBase):
             raise self._unreadable(last, error) from error
 
 
-def _cap_lines(
-    lines: list[BreakdownLine], members: list[int], excess: Decimal, cap: Decimal, what: str
-) -> None:
-    """Trim ``excess`` positive points from the last ``members`` lines backwards."""
-    for j in reversed(members):
-        if excess <= 0:
-            break
-        line = lines[j]
-        if line.points <= 0:
-            continue
-        cut = min(line.points, excess)
-        excess -= cut
-        kept = line.points - cut
-        lines[j] = attrs.evolve(
-            line,
-            points=kept,
-            cap=cap,
-            reason=f"{line.reason}; {num(line.points)} points limited to {num(kept)} "
-            f"by the {what} of {num(cap)}",
-        )
-
-
 def icp_fit(
     name: str,
     criteria: Sequence[Criterion],
@@ -311,6 +323,8 @@ def icp_fit(
     bands: Sequence[Band] = (),
     grades: Sequence[Grade] = (),
     min_coverage: Decimal | int | str = 0,
+    scale: str = "points",
+    floor: Decimal | int | str | None = None,
 ) -> StrategyBase:
     """An ICP fit strategy: the sum of its criteria's points, explained line by line.
 
@@ -318,11 +332,18 @@ def icp_fit(
     points count toward its group's cap, and all points toward ``total_cap``
     (HubSpot's default limit is 100).  A capped line says so and keeps the
     breakdown adding up exactly.  ``bands`` (ascending) set the verdict by
-    score; the default is *low* (disqualified) below 40 % of the scale,
+    score; the default is *low* (disqualified) below 40 % of the points,
     *medium* (nurture) from 40 %, *high* (qualified) from 70 %.  ``grades``
-    (ascending) default to D, C, B, A at 0/25/50/75 %.  Below
-    ``min_coverage`` (the share of criteria with known data) the verdict is
-    insufficient data.
+    (ascending) default to D, C, B, A at 0/25/50/75 %.  With
+    ``scale="points"`` (the default) those shares are of the configured
+    points, from 0 up to ``total_cap`` (or, without one, the most the
+    criteria can give); ``scale="relative"`` takes them of the whole range
+    from the lowest possible score.  A knocked-out subject gets the lowest
+    grade.  Which lines lose points to a cap follows
+    :mod:`pipelinekit.qualification.limits` (the smallest first, whatever
+    the criteria's order).  ``floor`` is the lowest score negative criteria
+    can bring (HubSpot's minimum for fit scores).  Below ``min_coverage`` (the share of criteria
+    with known data) the verdict is insufficient data.
     """
     checks = Checks()
     checks.text("$.name", name, required=True, max_length=200)
@@ -345,6 +366,11 @@ def icp_fit(
     if total is not None and total <= 0:
         checks.add("$.total_cap", f"must be > 0, got {total}")
     coverage = to_decimal(checks, "$.min_coverage", min_coverage)
+    lowest = None if floor is None else to_decimal(checks, "$.floor", floor)
+    if lowest is not None and lowest > 0:
+        checks.add("$.floor", f"must be <= 0, got {lowest}")
+    if scale not in ("points", "relative"):
+        checks.add("$.scale", f"must be 'points' or 'relative', got {scale!r}")
     if coverage is not None and not 0 <= coverage <= 1:
         checks.add("$.min_coverage", f"must be between 0 and 1, got {coverage}")
     seen: set[str] = set()
@@ -385,4 +411,6 @@ def icp_fit(
         tuple(bands),
         tuple(grades),
         coverage if coverage is not None else _ZERO,
+        scale,
+        lowest,
     )

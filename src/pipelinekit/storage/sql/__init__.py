@@ -22,6 +22,8 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         '`pip install "pipelinekit[sql]"` (and "pipelinekit[postgres]" for PostgreSQL)'
     ) from error
 
+from sqlalchemy import Engine
+
 from ...errors import Problem, ValidationError
 from .adapter import SqlStorage
 from .postgres import postgres_storage
@@ -39,21 +41,35 @@ __all__ = [
 
 
 def sql_storage(
-    url: str,
+    url: str | Engine,
     *,
     prefix: str = "pipelinekit_",
     busy_timeout: float | None = None,
     schema: str | None = None,
     pool_size: int | None = None,
     engine_options: dict[str, Any] | None = None,
+    auto_schema: bool = True,
 ) -> SqlStorage:
     """Storage for a database URL: ``sqlite:///path/to/file.db`` or ``postgresql://...``.
 
-    ``prefix`` starts every table name; ``busy_timeout`` is a
+    ``url`` may also be a SQLAlchemy :class:`~sqlalchemy.Engine` the
+    application already has (see :func:`sqlite_storage` and
+    :func:`postgres_storage`).  ``prefix`` starts every table name;
+    ``auto_schema=False`` leaves creating the schema to a deployment step
+    (``pipelinekit db upgrade``); ``busy_timeout`` is a
     :func:`sqlite_storage` option, ``schema``, ``pool_size`` and
     ``engine_options`` are :func:`postgres_storage` options (given for the
     other database they are refused, all problems at once).
     """
+    if isinstance(url, Engine):
+        engine = url
+        if engine.dialect.name == "sqlite":
+            if busy_timeout is None:
+                return sqlite_storage(engine, prefix=prefix, auto_schema=auto_schema)
+            return sqlite_storage(
+                engine, prefix=prefix, busy_timeout=busy_timeout, auto_schema=auto_schema
+            )
+        return postgres_storage(engine, schema=schema, prefix=prefix, auto_schema=auto_schema)
     problems: list[Problem] = []
     sqlite = url.startswith("sqlite:///")
     postgres = url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://"))
@@ -82,8 +98,10 @@ def sql_storage(
     if sqlite:
         path = url.removeprefix("sqlite:///")
         if busy_timeout is None:
-            return sqlite_storage(path, prefix=prefix)
-        return sqlite_storage(path, prefix=prefix, busy_timeout=busy_timeout)
+            return sqlite_storage(path, prefix=prefix, auto_schema=auto_schema)
+        return sqlite_storage(
+            path, prefix=prefix, busy_timeout=busy_timeout, auto_schema=auto_schema
+        )
     if url.startswith("postgres://"):
         url = "postgresql://" + url.removeprefix("postgres://")
     return postgres_storage(
@@ -92,4 +110,5 @@ def sql_storage(
         prefix=prefix,
         pool_size=5 if pool_size is None else pool_size,
         engine_options=engine_options,
+        auto_schema=auto_schema,
     )

@@ -33,6 +33,12 @@ def translate(operation: str) -> Iterator[None]:
         raise
     except sa_exc.DBAPIError as error:
         raise _translated(operation, error) from error
+    except sa_exc.TimeoutError as error:
+        # the engine's connection pool had no free connection in time
+        raise StorageBusy(
+            f"{operation} failed: every pooled connection stayed in use ({error}); retry, "
+            "or give the pool as many connections as the threads that use the storage"
+        ) from error
     except sa_exc.SQLAlchemyError as error:
         raise StorageError(f"{operation} failed: {error}") from error
 
@@ -43,7 +49,9 @@ def _translated(operation: str, error: sa_exc.DBAPIError) -> StorageError:
     state = getattr(original, "sqlstate", None)
     message = f"{operation} failed: {detail}"
     if "database is locked" in detail or "database table is locked" in detail:
-        return StorageBusy(message + " (another process kept the database locked; retry)")
+        return StorageBusy(
+            message + " (another connection, of this process or another, held the lock; retry)"
+        )
     if state in _RETRYABLE_PG or error.connection_invalidated:
         return StorageBusy(message)
     if isinstance(error, sa_exc.OperationalError):

@@ -15,7 +15,6 @@ import json
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
@@ -39,11 +38,16 @@ from ...domain.history import StageChange
 from ...domain.leads import Lead
 from ...domain.opportunities import Opportunity
 from ...domain.prospects import Prospect
+from ...errors import ValidationError
 from ...serialization import from_dict, to_dict
+from ...validation import decode_json
 from .._kinds import INDEX
 from ..errors import (
     ConcurrencyConflict,
+    CorruptRecord,
     DuplicateExternalId,
+    SchemaNotReady,
+    SchemaVersionError,
     StorageError,
     UnitOfWorkClosed,
 )
@@ -62,7 +66,16 @@ from ..queries import Criteria, Query, micros
 from ..records import EventRecord
 from ._driver import translate, when
 from .analytics import SqlAnalyticsQueries
-from .schema import SCHEMA_VERSION, Tables, analytics_values, ensure_schema, stored_version
+from .schema import (
+    RESULT_KEYS,
+    SCHEMA_VERSION,
+    Tables,
+    analytics_values,
+    dumps,
+    ensure_schema,
+    result_row,
+    stored_version,
+)
 
 __all__ = ["SqlStorage"]
 
@@ -74,24 +87,39 @@ T = TypeVar("T")
 BATCH = 5000
 
 
-def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+_dumps = dumps
 
 
 class SqlStorage(Storage):
     """A SQL database used as pipelinekit storage (SQLite or PostgreSQL).
 
-    Made by :func:`~pipelinekit.storage.sql.sqlite_storage` or
-    :func:`~pipelinekit.storage.sql.postgres_storage`.  No engine or
-    connection exists until the first unit of work; the schema is created
-    (or migrated forward) then.
+    Made by :func:`~pipelinekit.storage.sql.sqlite_storage`,
+    :func:`~pipelinekit.storage.sql.postgres_storage` or
+    :func:`~pipelinekit.storage.sql.sql_storage`, from a path or URL (the
+    storage then owns its engine) or from an :class:`~sqlalchemy.Engine` the
+    application already has (the application owns it: :meth:`close` leaves it
+    open).  No connection is made until the first unit of work; the schema is
+    created (or migrated forward) then, unless the storage was made with
+    ``auto_schema=False`` (see :meth:`create_schema`).  Use it as a context
+    manager, or call :meth:`close` at shutdown.
     """
 
-    def __init__(self, url: str, tables: Tables, *, display: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        tables: Tables,
+        *,
+        display: str,
+        engine: Engine | None = None,
+        auto_schema: bool = True,
+    ) -> None:
         self._url = url
         self.tables = tables
         self._display = display
+        self._given = engine
+        self._auto_schema = auto_schema
         self._engine: Engine | None = None
+        self._ready = False
         self._disposer: weakref.finalize[[], Any] | None = None
         self._lock = threading.Lock()
 
@@ -102,25 +130,100 @@ class SqlStorage(Storage):
     def _create_engine(self) -> Engine:
         """Create the engine (with dialect-specific connection setup)."""
 
+    def _bare_engine(self) -> Engine:
+        """The engine, created on first use, with no schema step (call under ``_lock``)."""
+        if self._engine is None:
+            if self._given is not None:
+                self._engine = self._given
+            else:
+                self._engine = engine = self._create_engine()
+                # A storage dropped without close() still closes its pooled
+                # connections when it is collected, instead of leaving them
+                # to the garbage collector (an unclosed-database warning).
+                self._disposer = weakref.finalize(self, engine.dispose)
+        return self._engine
+
     @property
     def engine(self) -> Engine:
-        """The SQLAlchemy engine (created, and the schema ensured, on first access)."""
-        if self._engine is None:
+        """The SQLAlchemy engine (created, and the schema ensured or checked, on first access)."""
+        if not self._ready:
             with self._lock:
-                if self._engine is None:
-                    engine = self._create_engine()
+                if not self._ready:
+                    engine = self._bare_engine()
                     try:
-                        with translate("creating the schema"), engine.begin() as conn:
-                            ensure_schema(conn, self.tables)
+                        if self._auto_schema:
+                            self._ensure(engine, "opening the database")
+                        else:
+                            self._check(engine)
                     except BaseException:
-                        engine.dispose()
+                        self._dispose()
                         raise
-                    self._engine = engine
-                    # A storage dropped without close() still closes its pooled
-                    # connections when it is collected, instead of leaving them
-                    # to the garbage collector (an unclosed-database warning).
-                    self._disposer = weakref.finalize(self, engine.dispose)
+                    self._ready = True
+        assert self._engine is not None
         return self._engine
+
+    def _ensure(self, engine: Engine, doing: str = "creating the schema") -> int:
+        with translate(doing), engine.begin() as conn:
+            return ensure_schema(conn, self.tables)
+
+    def _check(self, engine: Engine) -> None:
+        with translate("reading the schema version"), engine.connect() as conn:
+            found = stored_version(conn, self.tables)
+        self._check_version(found)
+
+    @staticmethod
+    def _check_version(found: int | None) -> None:
+        if found is None or found < SCHEMA_VERSION:
+            raise SchemaNotReady(found or 0, SCHEMA_VERSION)
+        if found > SCHEMA_VERSION:
+            raise SchemaVersionError(found, SCHEMA_VERSION)
+
+    def create_schema(self) -> int:
+        """Create the schema, or migrate it forward; return the version found (0: none).
+
+        Idempotent and safe when several processes run it at once (they queue
+        on a lock: PostgreSQL's advisory lock, SQLite's write lock); what
+        ``pipelinekit db upgrade`` runs in a deployment step.  Raises
+        :class:`~pipelinekit.storage.errors.SchemaVersionError` for a database
+        written by a newer pipelinekit.
+        """
+        with self._lock:
+            engine = self._bare_engine()
+            found = self._ensure(engine)
+            self._ready = True
+        return found
+
+    def check_schema(self) -> None:
+        """Raise unless the database has exactly the schema version this pipelinekit uses.
+
+        :class:`~pipelinekit.storage.errors.SchemaNotReady` says which command
+        to run for a missing or older schema;
+        :class:`~pipelinekit.storage.errors.SchemaVersionError` reports a newer
+        one.  Changes nothing.
+        """
+        with self._lock:
+            self._check(self._bare_engine())
+
+    def _prepare_joined(self, conn: Connection) -> None:
+        """Ensure (or check) the schema on the application's connection, inside its savepoint.
+
+        Done there, not on a second connection: on SQLite the application's
+        transaction may hold the write lock, which a second connection would
+        wait for until the busy timeout.  Created in the application's
+        transaction, the schema is marked ready only once a later unit of work
+        finds it committed.
+        """
+        if self._ready:
+            return
+        with translate("reading the schema version"):
+            found = stored_version(conn, self.tables)
+        if found == SCHEMA_VERSION:
+            self._ready = True
+            return
+        if not self._auto_schema:
+            self._check_version(found)
+        with translate("creating the schema"):
+            ensure_schema(conn, self.tables)
 
     def schema_version(self) -> int:
         """The storage schema version recorded in the database."""
@@ -128,9 +231,21 @@ class SqlStorage(Storage):
             found = stored_version(conn, self.tables)
         return SCHEMA_VERSION if found is None else found
 
-    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
-        """Return a new unit of work (one connection and transaction while it is open)."""
-        uow = _SqlUnitOfWork(self)
+    def unit_of_work(
+        self, *, read_only: bool = False, connection: Connection | None = None
+    ) -> UnitOfWork:
+        """Return a new unit of work (one connection and transaction while it is open).
+
+        With ``connection`` (a SQLAlchemy :class:`~sqlalchemy.Connection` the
+        application holds, such as an ORM ``session.connection()``), the unit
+        of work joins that connection's transaction instead: its work runs in
+        a savepoint, :meth:`~pipelinekit.storage.UnitOfWork.commit` releases
+        the savepoint into the application's transaction and rollback (or
+        leaving the ``with`` block on an error) undoes only the unit of
+        work's changes.  pipelinekit never commits, rolls back or closes a
+        transaction it did not begin: the application commits both together.
+        """
+        uow = _SqlUnitOfWork(self, connection)
         uow.read_only = read_only
         return uow
 
@@ -138,15 +253,30 @@ class SqlStorage(Storage):
         """Execution options for the connection of a read-only unit of work."""
         return {"pipelinekit_read_only": True}
 
+    def _acquire_writer(self) -> None:
+        """Hook: a writing unit of work starts (SQLite queues writers of one process here)."""
+
+    def _release_writer(self) -> None:
+        """Hook: a writing unit of work ended."""
+
     def close(self) -> None:
-        """Close pooled connections; the storage reconnects if used again."""
+        """Close pooled connections; the storage reconnects if used again.
+
+        An engine the application passed in is left open (it owns it).  Call
+        this at shutdown: on SQLite the last connection to close also
+        checkpoints and removes the ``-wal`` file.
+        """
         with self._lock:
-            if self._engine is not None:
-                if self._disposer is not None:
-                    self._disposer.detach()
-                    self._disposer = None
-                self._engine.dispose()
-                self._engine = None
+            self._dispose()
+
+    def _dispose(self) -> None:
+        if self._disposer is not None:
+            self._disposer.detach()
+            self._disposer = None
+        if self._engine is not None and self._given is None:
+            self._engine.dispose()
+        self._engine = None
+        self._ready = False
 
     @abc.abstractmethod
     def compact(self) -> None:
@@ -157,9 +287,12 @@ class SqlStorage(Storage):
 
 
 class _SqlUnitOfWork(SqlAnalyticsQueries, UnitOfWork):
-    def __init__(self, storage: SqlStorage) -> None:
+    def __init__(self, storage: SqlStorage, joined: Connection | None = None) -> None:
         self.storage = storage
         self.tables = storage.tables
+        self._joined = joined
+        self._savepoint: Any = None
+        self._writer = False
         self._conn: Connection | None = None
         self._erasure = False
         self.leads = _Leads(self)
@@ -178,26 +311,71 @@ class _SqlUnitOfWork(SqlAnalyticsQueries, UnitOfWork):
         return self._conn
 
     @property
+    def connection(self) -> Connection:
+        """The SQLAlchemy connection this unit of work runs in, for the application's own rows.
+
+        Statements on it (Core, or an ORM ``Session(bind=uow.connection)``,
+        which joins the open transaction) are committed or rolled back with the
+        unit of work's changes: :meth:`commit` makes both durable together.
+        """
+        return self.conn
+
+    @property
     def dialect(self) -> str:
         return self.conn.dialect.name
 
     def _begin(self) -> None:
+        if self._joined is not None:
+            with translate("starting a savepoint"):
+                self._savepoint = self._joined.begin_nested()
+                self._conn = self._joined
+            try:
+                self.storage._prepare_joined(self._joined)
+            except BaseException:
+                self._savepoint.rollback()
+                self._savepoint = self._conn = None
+                raise
+            return
         engine = self.storage.engine
-        with translate("connecting"):
-            self._conn = engine.connect()
-            if self.read_only:
-                self._conn.execution_options(**self.storage._read_only_options())
+        if not self.read_only:
+            self.storage._acquire_writer()
+            self._writer = True
+        try:
+            with translate("connecting"):
+                self._conn = engine.connect()
+                if self.read_only:
+                    self._conn.execution_options(**self.storage._read_only_options())
+                # begun now, so an ORM Session bound to `connection` joins this transaction
+                # instead of beginning (and committing) its own
+                self._conn.begin()
+        except BaseException:
+            try:
+                if self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
+            finally:
+                self._release()
+            raise
+
+    def _release(self) -> None:
+        if self._writer:
+            self._writer = False
+            self.storage._release_writer()
 
     def _commit(self) -> None:
         if self._failed():
             # PostgreSQL would answer COMMIT with a silent ROLLBACK: say so instead
-            with translate("rollback"):
-                self.conn.rollback()
-            self._erasure = False
+            self._rollback()
             raise StorageError(
                 "commit failed: a statement failed in this transaction and the database "
                 "discarded it; nothing since the last commit was stored"
             )
+        if self._joined is not None:
+            with translate("releasing the savepoint"):
+                self._savepoint.commit()
+                self._savepoint = self._joined.begin_nested()
+            self._erasure = False  # purged when the application commits; see compact()
+            return
         with translate("commit"):
             self.conn.commit()
         if self._erasure:
@@ -207,14 +385,29 @@ class _SqlUnitOfWork(SqlAnalyticsQueries, UnitOfWork):
 
     def _rollback(self) -> None:
         self._erasure = False
+        if self._joined is not None:
+            with translate("rolling back to the savepoint"):
+                if self._savepoint is not None and self._savepoint.is_active:
+                    self._savepoint.rollback()
+                self._savepoint = self._joined.begin_nested()
+            return
         with translate("rollback"):
             self.conn.rollback()
 
     def _end(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            with translate("closing the connection"):
-                conn.close()
+        if self._joined is not None:
+            savepoint, self._savepoint, self._conn = self._savepoint, None, None
+            if savepoint is not None and savepoint.is_active:
+                with translate("releasing the savepoint"):
+                    savepoint.commit()  # empty: __exit__ rolled back what was not committed
+            return
+        try:
+            if self._conn is not None:
+                conn, self._conn = self._conn, None
+                with translate("closing the connection"):
+                    conn.close()
+        finally:
+            self._release()
 
     def _erased(self) -> None:
         self._erasure = True
@@ -288,26 +481,73 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
     def probability_table(self) -> Table | None:
         return self._uow.tables.probabilities if self.kind == "opportunity" else None
 
-    def _load(self, docs: Sequence[Any]) -> list[E]:
+    def _documents(self) -> Select[tuple[str, str | None]]:
+        """SELECT of each entity's document and its qualification result's (joined back)."""
+        t = self.table
+        r = self._uow.tables.results
+        # a correlated lookup (one unique-index probe per row) leaves the entity
+        # query's own plan as it is, whatever the planner knows about the results
+        result = (
+            select(r.c.doc)
+            .where(
+                r.c.subject_kind == self.kind,
+                r.c.subject_id == t.c.id,
+                r.c.fingerprint == t.c.result_fp,
+            )
+            .scalar_subquery()
+        )
+        return select(t.c.doc, result)
+
+    def _load(self, rows: Sequence[Any]) -> list[E]:
         cls = self.entity_type
         loads = json.loads
-        return [from_dict(cls, loads(doc)) for doc in docs]
+        key = RESULT_KEYS.get(self.kind)
+        try:
+            out: list[E] = []
+            for doc, result_doc in rows:
+                data = loads(doc)
+                if key is not None and key not in data:
+                    data[key] = None if result_doc is None else loads(result_doc)
+                out.append(from_dict(cls, data))
+            return out
+        except (ValueError, TypeError, RecursionError):
+            pass  # ValidationError and JSONDecodeError are ValueErrors: find the bad one
+        out = []
+        for doc, result_doc in rows:
+            found: Any = None
+            try:
+                found = decode_json(doc, cls.__name__) if isinstance(doc, str | bytes) else doc
+                if key is not None and isinstance(found, dict) and key not in found:
+                    found[key] = None if result_doc is None else decode_json(result_doc, key)
+                out.append(from_dict(cls, found))
+            except ValidationError as error:
+                raise CorruptRecord(self.table.name, self._id_of(doc, found), str(error)) from None
+        return out  # pragma: no cover - the fast path refused what this read
+
+    def _id_of(self, doc: Any, data: Any) -> str | None:
+        """The id of a stored document that cannot be read as an entity."""
+        if isinstance(data, dict) and isinstance(data.get("id"), str):
+            return str(data["id"])
+        t = self.table
+        with translate(f"reading {self.kind}"):
+            found = self._uow.conn.execute(select(t.c.id).where(t.c.doc == doc)).first()
+        return None if found is None else str(found[0])
 
     def _get(self, entity_id: str) -> E | None:
         t = self.table
         with translate(f"reading {self.kind}"):
-            doc = self._uow.conn.execute(select(t.c.doc).where(t.c.id == entity_id)).scalar()
-        return None if doc is None else self._load([doc])[0]
+            row = self._uow.conn.execute(self._documents().where(t.c.id == entity_id)).first()
+        return None if row is None else self._load([row])[0]
 
     def _get_by_external_ids(self, external_ids: Sequence[str]) -> dict[str, E]:
         t = self.table
         found: dict[str, E] = {}
         with translate(f"reading {self.kind}s by external id"):
             for chunk in _chunks(list(dict.fromkeys(external_ids))):
-                docs = self._uow.conn.execute(
-                    select(t.c.doc).where(t.c.external_id.in_(chunk))
-                ).scalars()
-                for entity in self._load(list(docs)):
+                rows = self._uow.conn.execute(
+                    self._documents().where(t.c.external_id.in_(chunk))
+                ).all()
+                for entity in self._load(rows):
                     assert entity.external_id is not None
                     found[entity.external_id] = entity
         return found
@@ -333,7 +573,7 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
             clauses.append(c.id > criteria.after)
         return clauses
 
-    def select_for(self, criteria: Criteria) -> Select[tuple[str]]:
+    def select_for(self, criteria: Criteria) -> Select[tuple[str, str | None]]:
         """The SELECT a query runs (public to the test suite for query-plan checks)."""
         t = self.table
         order: ColumnElement[Any] = t.c.id
@@ -344,15 +584,15 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
             # primary key to return rows in id order.  An expression it cannot take
             # from an index makes it search the range index and sort the matches.
             order = t.c.id + ""
-        stmt = select(t.c.doc).where(*self._where(criteria)).order_by(order)
+        stmt = self._documents().where(*self._where(criteria)).order_by(order)
         if criteria.limit is not None:
             stmt = stmt.limit(criteria.limit)
         return stmt
 
     def _find(self, criteria: Criteria) -> list[E]:
         with translate(f"querying {self.kind}s"):
-            docs = self._uow.conn.execute(self.select_for(criteria)).scalars().all()
-        return self._load(docs)
+            rows = self._uow.conn.execute(self.select_for(criteria)).all()
+        return self._load(rows)
 
     def _count(self, criteria: Criteria) -> int:
         stmt = select(func.count()).select_from(self.table).where(*self._where(criteria))
@@ -373,6 +613,7 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
         """Entity rows, stage history rows and stored results of ``entities``."""
         index = INDEX[self.entity_type]
         kind = self.kind
+        key = RESULT_KEYS.get(kind)
         has_history = self.history_table is not None
         rows: list[dict[str, Any]] = []
         history: list[dict[str, Any]] = []
@@ -380,6 +621,11 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
         for entity in entities:
             data = to_dict(entity)
             ix = index(entity)
+            # the result is stored once, in the results table; the row references it
+            result_doc = None if key is None else data.pop(key, None)
+            stored = None if result_doc is None else StoredResult.from_doc(kind, ix.id, result_doc)
+            if stored is not None:
+                results.append(stored)
             rows.append(
                 {
                     "id": ix.id,
@@ -393,6 +639,7 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
                     "version": entity.version,
                     "doc": _dumps(data),
                     **analytics_values(entity),
+                    "result_fp": None if stored is None else stored.fingerprint,
                 }
             )
             if has_history:
@@ -411,9 +658,6 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
                             "from_pipeline": change.from_pipeline,
                         }
                     )
-            result_doc = data.get("qualification") if kind == "lead" else data.get("fit")
-            if result_doc is not None:
-                results.append(StoredResult.from_doc(kind, ix.id, result_doc))
         return rows, history, results
 
     @staticmethod
@@ -582,19 +826,7 @@ class _Opportunities(_SqlRepository[Opportunity, Any], OpportunityRepository):
     pass
 
 
-def _result_row(item: StoredResult) -> dict[str, Any]:
-    doc = item.doc
-    score = doc.get("score")
-    as_of = datetime.fromisoformat(doc["as_of"])
-    return {
-        "subject_kind": item.subject_kind,
-        "subject_id": item.subject_id,
-        "fingerprint": item.fingerprint,
-        "strategy": doc["strategy"],
-        "as_of_us": micros(as_of),
-        "score": None if score is None else float(score),
-        "doc": _dumps(doc),
-    }
+_result_row = result_row
 
 
 class _Results(ResultStore):
@@ -625,6 +857,13 @@ class _Results(ResultStore):
         conn = self._uow.conn
         mine = and_(r.c.subject_kind == old.subject_kind, r.c.subject_id == old.subject_id)
         with translate("rewriting a qualification result"), conn.begin_nested():
+            entities = self._uow.tables.entities.get(old.subject_kind)
+            if entities is not None:  # the entity's reference follows its result
+                conn.execute(
+                    update(entities)
+                    .where(entities.c.id == old.subject_id, entities.c.result_fp == old.fingerprint)
+                    .values(result_fp=new.fingerprint)
+                )
             clash = conn.execute(
                 select(r.c.rid).where(mine, r.c.fingerprint == new.fingerprint)
             ).first()

@@ -24,25 +24,43 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
 def postgres_storage(
-    url: str,
+    url: str | Engine,
     *,
     schema: str | None = None,
     prefix: str = "pipelinekit_",
     pool_size: int = 5,
     engine_options: dict[str, Any] | None = None,
+    auto_schema: bool = True,
 ) -> SqlStorage:
     """Storage in a PostgreSQL database (``postgresql+psycopg://user@host/db``).
 
-    ``schema`` puts the tables in that PostgreSQL schema (created if
-    missing); ``prefix`` starts every table name.  Nothing connects until the
-    first unit of work.
+    ``url`` may also be a SQLAlchemy :class:`~sqlalchemy.Engine` the
+    application already has (its pool is then the application's:
+    ``pool_size`` and ``engine_options`` are refused, and
+    :meth:`~SqlStorage.close` leaves it open).  ``schema`` puts the tables in
+    that PostgreSQL schema (created if missing); ``prefix`` starts every table
+    name.  Nothing connects until the first unit of work.  With
+    ``auto_schema=False`` the storage does not create or migrate the schema
+    but refuses a database without the current one
+    (:class:`~pipelinekit.storage.errors.SchemaNotReady`).
     """
     problems: list[Problem] = []
+    engine = url if isinstance(url, Engine) else None
+    if isinstance(url, Engine):
+        if pool_size != 5 or engine_options:
+            problems.append(
+                Problem("$.pool_size", "is set on the engine you pass in, not here")
+                if pool_size != 5
+                else Problem("$.engine_options", "are set on the engine you pass in, not here")
+            )
+        url = url.url.render_as_string(hide_password=False)
+    if not isinstance(auto_schema, bool):
+        problems.append(Problem("$.auto_schema", f"must be True or False, got {auto_schema!r}"))
     try:
         parsed = make_url(url)
     except Exception as error:
         raise ValidationError(
-            "postgres_storage()", [Problem("$.url", f"not a database URL: {error}")]
+            "postgres_storage()", [*problems, Problem("$.url", f"not a database URL: {error}")]
         ) from None
     if parsed.get_backend_name() != "postgresql":
         problems.append(Problem("$.url", f"needs a postgresql URL, got {parsed.drivername!r}"))
@@ -57,13 +75,35 @@ def postgres_storage(
     if problems:
         raise ValidationError("postgres_storage()", problems)
     options = {"pool_size": pool_size, "pool_pre_ping": True, **(engine_options or {})}
-    return _PostgresStorage(parsed.render_as_string(hide_password=False), schema, prefix, options)
+    return _PostgresStorage(
+        parsed.render_as_string(hide_password=False),
+        schema,
+        prefix,
+        options,
+        engine=engine,
+        auto_schema=auto_schema,
+    )
 
 
 class _PostgresStorage(SqlStorage):
-    def __init__(self, url: str, schema: str | None, prefix: str, options: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        url: str,
+        schema: str | None,
+        prefix: str,
+        options: dict[str, Any],
+        *,
+        engine: Engine | None,
+        auto_schema: bool,
+    ) -> None:
         shown = make_url(url).render_as_string(hide_password=True)
-        super().__init__(url, build_tables(prefix, schema), display=shown)
+        super().__init__(
+            url,
+            build_tables(prefix, schema),
+            display=shown,
+            engine=engine,
+            auto_schema=auto_schema,
+        )
         self._options = options
 
     def _create_engine(self) -> Engine:

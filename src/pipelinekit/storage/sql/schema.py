@@ -1,9 +1,12 @@
 """The SQL schema: tables, indexes, the recorded schema version and forward migrations.
 
 Every entity kind has one table with the columns queries filter on (indexed)
-and the full document as JSON text (``pipelinekit.to_dict``), so round trips
+and the document as JSON text (``pipelinekit.to_dict``), so round trips
 are exact and nothing is lost.  Stage history, qualification results and
-domain events have their own tables.
+domain events have their own tables.  Each fact is stored once: a lead's
+``qualification`` (a prospect's ``fit``) is not kept in its document but in
+the results table, which the entity row references by the result's
+fingerprint (``result_fp``); reading an entity joins it back.
 
 The schema is created on first use and its version recorded in
 ``<prefix>schema``.  When a pipelinekit release changes the schema it bumps
@@ -18,7 +21,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -42,18 +45,22 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ...domain.leads import Lead
 from ...domain.opportunities import Opportunity
 from ...domain.prospects import Prospect
 from ..errors import SchemaVersionError
+from ..ports import StoredResult
 from ..queries import micros
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Tables", "build_tables", "ensure_schema"]
 
-#: The storage schema version this pipelinekit writes (2: analytics columns;
-#: 3: opportunities' probability history).
-SCHEMA_VERSION = 3
+#: The storage schema version this pipelinekit writes (2: analytics columns, 3: stage
+#: columns wide enough for external ids, 4: each qualification result stored once,
+#: referenced from its entity by ``result_fp``, 5: opportunities' probability history
+#: and the stage history's ``from_pipeline``).
+SCHEMA_VERSION = 5
 
 Migration = Callable[[Connection, "Tables"], None]
 
@@ -61,6 +68,10 @@ Migration = Callable[[Connection, "Tables"], None]
 MIGRATIONS: dict[int, Migration] = {}
 
 _COMPONENT = "pipelinekit.storage"
+
+#: Stage keys and event names are external ids (a CRM's own stage ids and API
+#: values) of up to 255 characters.
+STAGE_LENGTH = 255
 
 
 def _id(length: int = 128) -> String:
@@ -92,7 +103,7 @@ def _entity_table(metadata: MetaData, prefix: str, kind: str) -> Table:
         metadata,
         Column("id", _id(), primary_key=True),
         Column("external_id", _id(200), nullable=True),
-        Column("stage", String(200), nullable=False),
+        Column("stage", String(STAGE_LENGTH), nullable=False),
         Column("pipeline", String(100), nullable=True),
         Column("owner", String(200), nullable=True),
         Column("lead_id", _id(), nullable=True),
@@ -101,6 +112,7 @@ def _entity_table(metadata: MetaData, prefix: str, kind: str) -> Table:
         Column("version", Integer(), nullable=False),
         Column("doc", Text(), nullable=False),
         *_analytics_columns(),
+        Column("result_fp", String(64), nullable=True),
     )
     Index(f"{name}_external_id", table.c.external_id, unique=True)
     Index(f"{name}_stage", table.c.stage, table.c.id)
@@ -230,6 +242,105 @@ def _add_analytics_columns(conn: Connection, tables: Tables) -> None:
 
 MIGRATIONS[1] = _add_analytics_columns
 
+#: The document key holding each entity kind's qualification result (stored apart).
+RESULT_KEYS: Mapping[str, str] = {"lead": "qualification", "prospect": "fit"}
+
+
+def _store_results_once(conn: Connection, tables: Tables) -> None:
+    """Migration 3 -> 4: move each embedded qualification result out of its entity's document.
+
+    The result is (already, as every save recorded it) in the results table;
+    the document loses its copy and the row references it by fingerprint.
+    """
+    preparer = conn.dialect.identifier_preparer
+    results = tables.results
+    for kind, table in tables.entities.items():
+        name = preparer.format_table(table)
+        kind_sql = String(64).compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE {name} ADD COLUMN result_fp {kind_sql}"))
+        key = RESULT_KEYS.get(kind)
+        if key is None:
+            continue
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(doc=bindparam("b_doc"), result_fp=bindparam("b_fp"))
+        )
+        after = ""
+        while True:
+            rows = conn.execute(
+                select(table.c.id, table.c.doc)
+                .where(table.c.id > after)
+                .order_by(table.c.id)
+                .limit(5000)
+            ).all()
+            if not rows:
+                break
+            params = []
+            stored = []
+            for entity_id, doc in rows:
+                data = json.loads(doc)
+                embedded = data.pop(key, None)
+                if embedded is None:
+                    continue
+                item = StoredResult.from_doc(kind, entity_id, embedded)
+                stored.append(result_row(item))
+                params.append({"b_id": entity_id, "b_doc": dumps(data), "b_fp": item.fingerprint})
+            if stored:
+                conn.execute(insert_ignore(conn, results), stored)
+                conn.execute(stmt, params)
+            after = rows[-1][0]
+
+
+MIGRATIONS[3] = _store_results_once
+
+
+def dumps(data: Any) -> str:
+    """The stored JSON text of a document (compact, UTF-8 kept as is)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def insert_ignore(conn: Connection, table: Table) -> Any:
+    """An INSERT of ``table`` rows that skips rows clashing with a stored one."""
+    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing()
+
+
+def result_row(item: StoredResult) -> dict[str, Any]:
+    """The results-table row of a :class:`~pipelinekit.storage.ports.StoredResult`."""
+    doc = item.doc
+    score = doc.get("score")
+    return {
+        "subject_kind": item.subject_kind,
+        "subject_id": item.subject_id,
+        "fingerprint": item.fingerprint,
+        "strategy": doc["strategy"],
+        "as_of_us": micros(datetime.fromisoformat(doc["as_of"])),
+        "score": None if score is None else float(score),
+        "doc": dumps(doc),
+    }
+
+
+def _widen_stage_columns(conn: Connection, tables: Tables) -> None:
+    """Migration 2 -> 3: stage keys and event names hold external ids of up to 255
+    characters (SQLite does not enforce a length; PostgreSQL's columns are widened)."""
+    if conn.dialect.name != "postgresql":
+        return
+    preparer = conn.dialect.identifier_preparer
+    widened: list[tuple[Table, tuple[str, ...]]] = [
+        (t, ("stage",)) for t in tables.entities.values()
+    ]
+    widened += [(t, ("from_stage", "to_stage", "event")) for t in tables.history.values()]
+    for table, columns in widened:
+        name = preparer.format_table(table)
+        for column in columns:
+            conn.execute(
+                text(f"ALTER TABLE {name} ALTER COLUMN {column} TYPE VARCHAR({STAGE_LENGTH})")
+            )
+
+
+MIGRATIONS[2] = _widen_stage_columns
+
 
 def _history_table(metadata: MetaData, prefix: str, kind: str, parent: Table) -> Table:
     table = Table(
@@ -242,21 +353,21 @@ def _history_table(metadata: MetaData, prefix: str, kind: str, parent: Table) ->
             primary_key=True,
         ),
         Column("seq", Integer(), primary_key=True, autoincrement=False),
-        Column("from_stage", String(100), nullable=True),
-        Column("to_stage", String(100), nullable=False),
-        Column("event", String(100), nullable=False),
+        Column("from_stage", String(STAGE_LENGTH), nullable=True),
+        Column("to_stage", String(STAGE_LENGTH), nullable=False),
+        Column("event", String(STAGE_LENGTH), nullable=False),
         Column("at_us", BigInteger(), nullable=False),
         Column("actor", String(200), nullable=True),
         Column("note", Text(), nullable=True),
         Column("pipeline", String(100), nullable=True),
-        Column("from_pipeline", String(100), nullable=True),  # schema version 3
+        Column("from_pipeline", String(100), nullable=True),  # schema version 5
     )
     Index(f"{table.name}_at", table.c.at_us)
     return table
 
 
 def _probability_table(metadata: MetaData, prefix: str, parent: Table) -> Table:
-    """Schema version 3: ``Opportunity.probability_history``, one row per layer change.
+    """Schema version 5: ``Opportunity.probability_history``, one row per layer change.
 
     Values are the exact decimal text of the layer (``NULL``: unset).
     """
@@ -281,7 +392,7 @@ def _probability_table(metadata: MetaData, prefix: str, parent: Table) -> Table:
 
 
 def _add_probability_history(conn: Connection, tables: Tables) -> None:
-    """Migration 2 -> 3: the probability history table and the stage history's
+    """Migration 4 -> 5: the probability history table and the stage history's
     ``from_pipeline`` column (documents of older versions have neither, so there is
     nothing to backfill)."""
     tables.probabilities.create(conn)
@@ -292,7 +403,7 @@ def _add_probability_history(conn: Connection, tables: Tables) -> None:
         conn.execute(text(f"ALTER TABLE {name} ADD COLUMN from_pipeline {kind_sql}"))
 
 
-MIGRATIONS[2] = _add_probability_history
+MIGRATIONS[4] = _add_probability_history
 
 
 def build_tables(prefix: str = "pipelinekit_", schema: str | None = None) -> Tables:
@@ -368,9 +479,11 @@ def ensure_schema(
     target = SCHEMA_VERSION if target is None else target
     migrations = MIGRATIONS if migrations is None else migrations
     schema = tables.metadata.schema
+    # The lock comes first: two PostgreSQL sessions running CREATE SCHEMA IF NOT EXISTS
+    # at once both see no schema and the second fails on pg_namespace's unique index.
+    _lock(conn, tables)
     if schema is not None and conn.dialect.name == "postgresql":
         conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-    _lock(conn, tables)
     found = stored_version(conn, tables)
     if found is None:
         tables.metadata.create_all(conn)

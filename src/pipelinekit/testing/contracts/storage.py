@@ -22,7 +22,7 @@ from decimal import Decimal
 
 import pytest
 
-from pipelinekit import Lead, Money, ValidationError, to_dict
+from pipelinekit import Lead, Money, Probability, ValidationError, to_dict
 from pipelinekit.storage import (
     ConcurrencyConflict,
     DuplicateExternalId,
@@ -415,7 +415,7 @@ class StorageContract:
                 uow.opportunities.get(opps[1].id),
             )
             assert len(find(OpportunityQuery(lead_id="L1")).items) == 2
-            assert len(find(OpportunityQuery(min_probability=50)).items) == 1
+            assert len(find(OpportunityQuery(min_probability=Probability.percent(50))).items) == 1
             assert uow.opportunities.count_by_stage(OpportunityQuery(pipeline="sales")) == {
                 "qualification": 1,
                 "proposal": 1,
