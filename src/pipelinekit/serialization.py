@@ -75,6 +75,7 @@ VALUES: tuple[type, ...] = (
     ProbabilityChange,
     BreakdownLine,
     QualificationResult,
+    FrozenMap,
 )
 
 _Migration = Callable[[dict[str, Any]], dict[str, Any]]

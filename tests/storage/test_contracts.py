@@ -38,6 +38,8 @@ class TestMemoryContract(StorageContract, AnalyticsContract):
 
 
 class TestSqliteContract(StorageContract, StatefulStorageContract, AnalyticsContract):
+    writers_can_overlap = False  # BEGIN IMMEDIATE: one writer at a time
+
     @pytest.fixture(autouse=True)
     def _directory(self, tmp_path: Path) -> None:
         self.directory = tmp_path
@@ -49,6 +51,8 @@ class TestSqliteContract(StorageContract, StatefulStorageContract, AnalyticsCont
 
 @pytest.mark.postgres
 class TestPostgresContract(StorageContract, StatefulStorageContract, AnalyticsContract):
+    uncommitted_writes_can_overlap = False  # the second writer waits for the row lock
+
     @pytest.fixture(autouse=True)
     def _schema(self, pg_schema: str) -> None:
         self.schema = pg_schema

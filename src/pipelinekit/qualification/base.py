@@ -166,6 +166,19 @@ class StrategyBase(abc.ABC):
         evaluate = self._evaluate
         return lambda subject: evaluate(subject, as_of, explain)
 
+    def reads(self) -> Mapping[str, tuple[Any, ...]]:
+        """The fields this strategy reads, each with values it understands.
+
+        Keys are field paths (``"custom.seats"``, ``"company.industry"``);
+        values are examples of valid values (``(0, 10, 250)``), or ``()`` for
+        "any value the field may hold".  The contract kit
+        (:class:`pipelinekit.testing.qualification.StrategyContract`) fills
+        these fields with valid, missing and invalid values.  Optional for
+        plugins: a strategy without ``reads()`` is tested on generic subjects.
+        The default declares nothing.
+        """
+        return {}
+
     def score(self, subject: Any, *, as_of: datetime) -> Decimal | None:
         """Just the score (``None`` when the subject cannot be scored)."""
         return self.evaluate(subject, as_of=as_of, explain=False).score

@@ -232,6 +232,14 @@ class _Checklist(StrategyBase):
             (Decimal(n) / len(items)).quantize(Decimal("0.0001")) for n in range(len(items) + 1)
         ]
 
+    def reads(self) -> Mapping[str, tuple[Any, ...]]:
+        """Each item's custom field, with its level numbers and names (nothing with a reader)."""
+        if self.reader is not None:
+            return {}
+        return {
+            f"custom.{key}": (*range(len(entry.levels)), *entry.levels) for entry, key in self._keys
+        }
+
     def config(self) -> dict[str, Any]:
         return {
             "kind": "checklist",

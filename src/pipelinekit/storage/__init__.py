@@ -36,6 +36,7 @@ from .ports import (
     Repository,
     ResultStore,
     Storage,
+    StoredResult,
     UnitOfWork,
 )
 from .queries import LeadQuery, OpportunityQuery, Page, ProspectQuery, Query
@@ -67,6 +68,7 @@ __all__ = [
     "Storage",
     "StorageBusy",
     "StorageError",
+    "StoredResult",
     "UnitOfWork",
     "UnitOfWorkClosed",
     "memory_storage",

@@ -32,9 +32,25 @@ from ..domain.history import StageChange
 from ..domain.ids import OpportunityId
 from ..domain.money import Money
 from ..domain.opportunities import Opportunity, Outcome
-from ..pipelines import Pipeline, PipelineSpec, StageKind, pipeline_from_dict
+from ..pipelines import (
+    Pipeline,
+    PipelineSet,
+    PipelineSpec,
+    StageKind,
+    compile_pipeline,
+    lead_lifecycle,
+    pipeline_from_dict,
+    sales_pipeline,
+)
 
-__all__ = ["guard_dicts", "opportunities_in", "pipeline_dicts", "pipeline_specs"]
+__all__ = [
+    "guard_dicts",
+    "opportunities_in",
+    "pipeline_dicts",
+    "pipeline_sets",
+    "pipeline_specs",
+    "pipelines",
+]
 
 _EXTRA_EVENTS = ("advance", "skip", "back", "escalate", "review")
 
@@ -66,6 +82,7 @@ def pipeline_dicts(
     max_lost: int = 2,
     max_extra_transitions: int = 6,
     guards: bool = True,
+    key: str = "random",
 ) -> dict[str, Any]:
     """A random valid pipeline definition as plain data (see the module docs)."""
     n_open = draw(st.integers(min_open, max_open))
@@ -118,12 +135,31 @@ def pipeline_dicts(
     for closed in wons + losts:
         if draw(st.booleans()):
             add("reopen", closed, draw(st.sampled_from(opens)), with_guards=False)
-    return {"key": "random", "stages": stages, "transitions": transitions}
+    return {"key": key, "stages": stages, "transitions": transitions}
 
 
 def pipeline_specs(**kwargs: Any) -> st.SearchStrategy[PipelineSpec]:
     """Random valid :class:`PipelineSpec` values (arguments as for :func:`pipeline_dicts`)."""
     return pipeline_dicts(**kwargs).map(pipeline_from_dict)
+
+
+def pipelines(**kwargs: Any) -> st.SearchStrategy[Pipeline]:
+    """Compiled pipelines: the built-in sales pipeline or a random valid one.
+
+    Random ones are compiled with the default guard registry (arguments as for
+    :func:`pipeline_dicts`).
+    """
+    return st.one_of(st.just(sales_pipeline()), pipeline_specs(**kwargs).map(compile_pipeline))
+
+
+@st.composite
+def pipeline_sets(draw: st.DrawFn, *, max_size: int = 3) -> PipelineSet:
+    """A :class:`PipelineSet` of up to ``max_size`` random pipelines with distinct keys,
+    with or without the lead lifecycle."""
+    count = draw(st.integers(1, max_size))
+    members = [compile_pipeline(draw(pipeline_specs(key=f"pipeline_{n}"))) for n in range(count)]
+    lifecycle = lead_lifecycle() if draw(st.booleans()) else None
+    return PipelineSet(*members, lifecycle=lifecycle)
 
 
 _START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -17,6 +17,7 @@ has pipelinekit installed.
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -55,6 +56,7 @@ __all__ = [
     "countries",
     "currencies",
     "custom_fields",
+    "custom_values",
     "email_addresses",
     "events",
     "ids",
@@ -96,6 +98,20 @@ def aware_datetimes(
     return st.datetimes(min_value=min_value, max_value=max_value, timezones=zones)
 
 
+# Entities take their times from a cheaper strategy than st.datetimes: whole
+# seconds from 2000 to 2100 at a fixed UTC offset (a few integer draws each).
+_ZONES = st.one_of(
+    st.just(UTC), st.integers(-14 * 4, 14 * 4).map(lambda q: timezone(timedelta(minutes=15 * q)))
+)
+_AWARE = st.builds(
+    lambda seconds, zone: (_EPOCH_MIN.replace(tzinfo=UTC) + timedelta(seconds=seconds)).astimezone(
+        zone
+    ),
+    st.integers(0, int((_EPOCH_MAX - _EPOCH_MIN).total_seconds())),
+    _ZONES,
+)
+
+
 def currencies() -> st.SearchStrategy[str]:
     """ISO 4217 currency codes."""
     return st.sampled_from(sorted(CURRENCIES))
@@ -127,57 +143,112 @@ def money(
 _currencies = currencies
 
 
-def _labels() -> st.SearchStrategy[str]:
-    return st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
+# Alphabets drawn with st.text, not st.from_regex: regex strategies are many times
+# slower to draw from, and these strategies sit inside every entity.
+_LOWER = string.ascii_lowercase
+_LABEL_CHARS = _LOWER + string.digits
+_LABELS = st.builds(
+    lambda head, middle, tail: head + middle + tail if middle or tail else head,
+    st.sampled_from(_LABEL_CHARS),
+    st.text(_LABEL_CHARS + "-", max_size=10),
+    st.text(_LABEL_CHARS, max_size=1),
+).filter(lambda label: not label.endswith("-"))
+_DOMAINS = st.builds(
+    lambda parts, top: ".".join([*parts, top]),
+    st.lists(_LABELS, min_size=1, max_size=3),
+    st.text(_LOWER, min_size=2, max_size=6),
+)
 
 
 def _domains() -> st.SearchStrategy[str]:
-    tld = st.from_regex(r"[a-z]{2,6}", fullmatch=True)
-    return st.builds(
-        lambda parts, top: ".".join([*parts, top]), st.lists(_labels(), min_size=1, max_size=3), tld
-    )
+    return _DOMAINS
 
 
 def email_addresses(
     *, domains: st.SearchStrategy[str] | None = None
 ) -> st.SearchStrategy[EmailAddress]:
     """Valid :class:`EmailAddress` values (mixed-case local parts)."""
-    local = st.from_regex(r"[A-Za-z0-9_+-]{1,20}(\.[A-Za-z0-9_+-]{1,10}){0,2}", fullmatch=True)
-    return st.builds(
-        lambda lo, dom: EmailAddress(f"{lo}@{dom}"),
-        local,
-        domains if domains is not None else _domains(),
-    )
+    if domains is None:
+        return _EMAILS
+    return st.builds(lambda lo, dom: EmailAddress(f"{lo}@{dom}"), _LOCAL_PARTS, domains)
+
+
+_LOCAL_CHARS = string.ascii_letters + string.digits + "_+-"
+_LOCAL_PARTS = st.builds(
+    lambda first, rest: ".".join([first, *rest]),
+    st.text(_LOCAL_CHARS, min_size=1, max_size=20),
+    st.lists(st.text(_LOCAL_CHARS, min_size=1, max_size=10), max_size=2),
+)
+_EMAILS = st.builds(lambda lo, dom: EmailAddress(f"{lo}@{dom}"), _LOCAL_PARTS, _DOMAINS)
 
 
 def phone_numbers() -> st.SearchStrategy[PhoneNumber]:
     """Valid :class:`PhoneNumber` values, written in a few common styles."""
-    digits = st.from_regex(r"[1-9][0-9]{6,12}", fullmatch=True)
-    styles = st.sampled_from(["+{}", "00{}", "{}", "+{} ext 12"])
-    return st.builds(lambda fmt, d: PhoneNumber(fmt.format(d)), styles, digits)
+    return _PHONES
+
+
+_PHONES = st.builds(
+    lambda fmt, d: PhoneNumber(fmt.format(d)),
+    st.sampled_from(["+{}", "00{}", "{}", "+{} ext 12"]),
+    st.integers(10**6, 10**13 - 1).map(str),
+)
+
+
+def _or_none(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.none(), strategy)
+
+
+# Strategies are built once and reused: building one inside a composite's body
+# makes Hypothesis validate it again for every example, which dominates the cost
+# of generating entities.
+_NAMES = _or_none(_TEXT)
+_OPTIONAL_EMAILS = _or_none(_EMAILS)
+_OPTIONAL_PHONES = _or_none(_PHONES)
+_SENIORITIES = _or_none(st.sampled_from(Seniority))
 
 
 @st.composite
-def people(
+def _people(
     draw: st.DrawFn,
-    *,
-    names: st.SearchStrategy[str | None] | None = None,
-    emails: st.SearchStrategy[EmailAddress | None] | None = None,
-    phones: st.SearchStrategy[PhoneNumber | None] | None = None,
+    names: st.SearchStrategy[str | None],
+    emails: st.SearchStrategy[EmailAddress | None],
+    phones: st.SearchStrategy[PhoneNumber | None],
 ) -> Person:
-    """Valid :class:`Person` values (always at least a name, an email or a phone)."""
-    name = draw(names if names is not None else st.one_of(st.none(), _TEXT))
-    email = draw(emails if emails is not None else st.one_of(st.none(), email_addresses()))
-    phone = draw(phones if phones is not None else st.one_of(st.none(), phone_numbers()))
+    name = draw(names)
+    email = draw(emails)
+    phone = draw(phones)
     if name is None and email is None and phone is None:
         name = draw(_TEXT)
     return Person(
         name=name,
         email=email,
         phone=phone,
-        job_title=draw(st.one_of(st.none(), _TEXT)),
-        seniority=draw(st.one_of(st.none(), st.sampled_from(Seniority))),
+        job_title=draw(_NAMES),
+        seniority=draw(_SENIORITIES),
     )
+
+
+_PEOPLE = _people(_NAMES, _OPTIONAL_EMAILS, _OPTIONAL_PHONES)
+
+
+def people(
+    *,
+    names: st.SearchStrategy[str | None] | None = None,
+    emails: st.SearchStrategy[EmailAddress | None] | None = None,
+    phones: st.SearchStrategy[PhoneNumber | None] | None = None,
+) -> st.SearchStrategy[Person]:
+    """Valid :class:`Person` values (always at least a name, an email or a phone)."""
+    if names is None and emails is None and phones is None:
+        return _PEOPLE
+    return _people(
+        names if names is not None else _NAMES,
+        emails if emails is not None else _OPTIONAL_EMAILS,
+        phones if phones is not None else _OPTIONAL_PHONES,
+    )
+
+
+_EMPLOYEES = _or_none(st.integers(0, 10**6))
+_REVENUES = _or_none(money(min_amount=0, max_amount=10**10))
 
 
 def companies(
@@ -186,41 +257,93 @@ def companies(
     revenues: st.SearchStrategy[Money | None] | None = None,
 ) -> st.SearchStrategy[Company]:
     """Valid :class:`Company` values."""
+    if employees is None and revenues is None:
+        return _COMPANIES
+    return _companies_of(
+        employees if employees is not None else _EMPLOYEES,
+        revenues if revenues is not None else _REVENUES,
+    )
+
+
+def _companies_of(
+    employees: st.SearchStrategy[int | None], revenues: st.SearchStrategy[Money | None]
+) -> st.SearchStrategy[Company]:
     return st.builds(
         Company,
         name=_TEXT,
-        domain=st.one_of(st.none(), _domains()),
-        industry=st.one_of(st.none(), st.sampled_from(["software", "retail", "finance", "health"])),
-        employees=employees
-        if employees is not None
-        else st.one_of(st.none(), st.integers(0, 10**6)),
-        annual_revenue=revenues
-        if revenues is not None
-        else st.one_of(st.none(), money(min_amount=0, max_amount=10**10)),
-        country=st.one_of(st.none(), countries()),
-        region=st.one_of(st.none(), _TEXT),
+        domain=_or_none(_DOMAINS),
+        industry=_or_none(st.sampled_from(["software", "retail", "finance", "health"])),
+        employees=employees,
+        annual_revenue=revenues,
+        country=_or_none(countries()),
+        region=_or_none(_TEXT),
     )
+
+
+_COMPANIES = _companies_of(_EMPLOYEES, _REVENUES)
+
+_SOURCES = st.builds(Source, st.sampled_from(Channel), _or_none(_TEXT))
 
 
 def sources() -> st.SearchStrategy[Source]:
     """Valid :class:`Source` values."""
-    return st.builds(Source, st.sampled_from(Channel), st.one_of(st.none(), _TEXT))
+    return _SOURCES
 
 
-def custom_fields(*, max_size: int = 4) -> st.SearchStrategy[FrozenMap]:
-    """Custom-field maps holding every supported value type."""
-    values: st.SearchStrategy[Any] = st.one_of(
-        st.none(),
-        st.booleans(),
-        st.integers(-(10**12), 10**12),
-        _TEXT,
-        st.decimals(
-            allow_nan=False, allow_infinity=False, places=4, min_value=-(10**9), max_value=10**9
-        ),
-        st.dates(),
-        aware_datetimes(timezones=st.just(UTC)),
+#: Every value type a custom field may hold (:data:`pipelinekit.CustomValue`).
+_CUSTOM_VALUES: st.SearchStrategy[Any] = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    _TEXT,
+    st.decimals(
+        allow_nan=False, allow_infinity=False, places=4, min_value=-(10**9), max_value=10**9
+    ),
+    st.dates(),
+    _AWARE.map(lambda at: at.astimezone(UTC)),
+)
+
+
+def custom_values() -> st.SearchStrategy[Any]:
+    """Any value a custom field may hold (``None``, bool, int, text, Decimal, date, datetime)."""
+    return _CUSTOM_VALUES
+
+
+def custom_fields(
+    *,
+    max_size: int = 4,
+    fields: Mapping[str, st.SearchStrategy[Any]] | None = None,
+    optional: bool = True,
+) -> st.SearchStrategy[FrozenMap]:
+    """Custom-field maps.
+
+    Without ``fields``: random keys holding every supported value type.  With
+    ``fields`` (key -> strategy of its values), those keys are filled from
+    their strategies (each left out at random when ``optional``) and up to
+    ``max_size`` other random keys are added around them, so a plugin that
+    reads ``custom.<key>`` sees its keys among others.
+    """
+    if fields is None:
+        if max_size == 4:
+            return _CUSTOM
+        return st.dictionaries(_WORD, _CUSTOM_VALUES, max_size=max_size).map(FrozenMap)
+    wanted = dict(fields)
+    chosen = (
+        st.fixed_dictionaries({}, optional=wanted) if optional else st.fixed_dictionaries(wanted)
     )
-    return st.dictionaries(_WORD, values, max_size=max_size).map(FrozenMap)
+    others = st.dictionaries(
+        _WORD.filter(lambda key: key not in wanted), _CUSTOM_VALUES, max_size=max_size
+    )
+    return st.builds(lambda extra, mine: FrozenMap({**extra, **mine}), others, chosen)
+
+
+_CUSTOM = st.dictionaries(_WORD, _CUSTOM_VALUES, max_size=4).map(FrozenMap)
+_SMALL_CUSTOM = st.dictionaries(_WORD, _CUSTOM_VALUES, max_size=2).map(FrozenMap)
+_EVENT_KINDS = st.sampled_from(
+    ["website_visit", "email_open", "email_click", "form_submit", "demo_request"]
+)
+
+_EVENTS = st.builds(Event, _EVENT_KINDS, _AWARE, _SMALL_CUSTOM)
 
 
 def events(
@@ -229,91 +352,140 @@ def events(
     times: st.SearchStrategy[datetime] | None = None,
 ) -> st.SearchStrategy[Event]:
     """Valid engagement :class:`Event` values."""
+    if kinds is None and times is None:
+        return _EVENTS
     return st.builds(
         Event,
-        kinds
-        if kinds is not None
-        else st.sampled_from(
-            ["website_visit", "email_open", "email_click", "form_submit", "demo_request"]
-        ),
-        times if times is not None else aware_datetimes(),
-        custom_fields(max_size=2),
+        kinds if kinds is not None else _EVENT_KINDS,
+        times if times is not None else _AWARE,
+        _SMALL_CUSTOM,
     )
+
+
+_STAGE_KEYS = st.builds(
+    lambda head, rest: head + rest,
+    st.sampled_from(_LOWER),
+    st.text(_LOWER + string.digits + "_", max_size=15),
+)
 
 
 def stage_keys() -> st.SearchStrategy[str]:
     """Plausible stage keys (``stage_3``, ``proposal``...)."""
-    return st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True)
+    return _STAGE_KEYS
+
+
+def _stage_changes(times: st.SearchStrategy[datetime]) -> st.SearchStrategy[StageChange]:
+    return st.builds(
+        StageChange,
+        from_stage=_or_none(_STAGE_KEYS),
+        to_stage=_STAGE_KEYS,
+        event=st.sampled_from(["advance", "win", "lose", "reopen", "move_to"]),
+        at=times,
+        actor=_or_none(_WORD),
+        note=_or_none(_TEXT),
+    )
+
+
+_STAGE_CHANGES = _stage_changes(_AWARE)
 
 
 def stage_changes(
     *, times: st.SearchStrategy[datetime] | None = None
 ) -> st.SearchStrategy[StageChange]:
     """Valid :class:`StageChange` records."""
-    return st.builds(
-        StageChange,
-        from_stage=st.one_of(st.none(), stage_keys()),
-        to_stage=stage_keys(),
-        event=st.sampled_from(["advance", "win", "lose", "reopen", "move_to"]),
-        at=times if times is not None else aware_datetimes(),
-        actor=st.one_of(st.none(), _WORD),
-        note=st.one_of(st.none(), _TEXT),
-    )
+    return _STAGE_CHANGES if times is None else _stage_changes(times)
+
+
+_IDS = _AWARE.map(lambda at: str(uuid7(at)))
 
 
 def ids() -> st.SearchStrategy[str]:
     """UUIDv7 id strings."""
-    return aware_datetimes(min_value=datetime(1971, 1, 1)).map(lambda at: str(uuid7(at)))
+    return _IDS
+
+
+_POINTS = st.decimals(min_value=-50, max_value=50, places=2, allow_nan=False, allow_infinity=False)
+
+
+def _breakdown_lines(points: st.SearchStrategy[Decimal]) -> st.SearchStrategy[BreakdownLine]:
+    return st.builds(
+        BreakdownLine,
+        criterion=_WORD,
+        status=st.sampled_from(CriterionStatus),
+        points=points,
+        reason=_TEXT,
+        observed=st.one_of(st.none(), _TEXT, st.integers(0, 1000)),
+    )
+
+
+_BREAKDOWN_LINES = _breakdown_lines(_POINTS)
 
 
 def breakdown_lines(
     *, points: st.SearchStrategy[Decimal] | None = None
 ) -> st.SearchStrategy[BreakdownLine]:
     """Valid :class:`BreakdownLine` values."""
-    return st.builds(
-        BreakdownLine,
-        criterion=_WORD,
-        status=st.sampled_from(CriterionStatus),
-        points=points
-        if points is not None
-        else st.decimals(
-            min_value=-50, max_value=50, places=2, allow_nan=False, allow_infinity=False
-        ),
-        reason=_TEXT,
-        observed=st.one_of(st.none(), _TEXT, st.integers(0, 1000)),
-    )
+    return _BREAKDOWN_LINES if points is None else _breakdown_lines(points)
+
+
+_LINES = st.lists(_BREAKDOWN_LINES, max_size=5)
+_STRATEGY_NAMES = st.sampled_from(["bant", "icp_fit", "engagement"])
+_HASHES = st.text("0123456789abcdef", min_size=16, max_size=16)
+_VERDICTS = st.sampled_from(Verdict)
+_COVERAGE = st.decimals(min_value=0, max_value=1, places=2)
+_GRADES = _or_none(st.sampled_from(["A", "B", "C"]))
 
 
 @st.composite
-def qualification_results(draw: st.DrawFn, *, scored: bool | None = None) -> QualificationResult:
-    """Valid :class:`QualificationResult` values whose breakdown sums exactly to the score."""
-    lines = tuple(draw(st.lists(breakdown_lines(), max_size=5)))
+def _qualification_results(draw: st.DrawFn, scored: bool | None) -> QualificationResult:
+    lines = tuple(draw(_LINES))
     has_score = draw(st.booleans()) if scored is None else scored
     score = sum((line.points for line in lines), Decimal(0)) if has_score else None
     low = min(Decimal(0), score if score is not None else Decimal(0))
     high = max(Decimal(100), score if score is not None else Decimal(0))
     return QualificationResult(
-        strategy=draw(st.sampled_from(["bant", "icp_fit", "engagement"])),
+        strategy=draw(_STRATEGY_NAMES),
         strategy_version="1",
-        config_hash=draw(st.from_regex(r"[0-9a-f]{16}", fullmatch=True)),
-        as_of=draw(aware_datetimes()),
+        config_hash=draw(_HASHES),
+        as_of=draw(_AWARE),
         score=score,
         scale_min=low,
         scale_max=high,
-        verdict=draw(st.sampled_from(Verdict)) if has_score else Verdict.INSUFFICIENT_DATA,
-        coverage=draw(st.decimals(min_value=0, max_value=1, places=2)),
+        verdict=draw(_VERDICTS) if has_score else Verdict.INSUFFICIENT_DATA,
+        coverage=draw(_COVERAGE),
         breakdown=lines,
-        grade=draw(st.one_of(st.none(), st.sampled_from(["A", "B", "C"]))),
+        grade=draw(_GRADES),
     )
 
 
+_RESULTS = {flag: _qualification_results(flag) for flag in (None, True, False)}
+_OPTIONAL_RESULTS = _or_none(_RESULTS[None])
+
+
+def qualification_results(*, scored: bool | None = None) -> st.SearchStrategy[QualificationResult]:
+    """Valid :class:`QualificationResult` values whose breakdown sums exactly to the score."""
+    return _RESULTS[scored]
+
+
+_SPANS = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=900))
+
+
 def _times(draw: st.DrawFn) -> tuple[datetime, datetime]:
-    created = draw(aware_datetimes())
-    updated = created + draw(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=900)))
-    return created, updated
+    created = draw(_AWARE)
+    return created, created + draw(_SPANS)
 
 
 _TAGS = st.frozensets(_WORD, max_size=3)
+_OPTIONAL_WORDS = _or_none(_WORD)
+_OPTIONAL_TEXT = _or_none(_TEXT)
+_VERSIONS = st.integers(0, 50)
+_OPTIONAL_PEOPLE = _or_none(_PEOPLE)
+_OPTIONAL_COMPANIES = _or_none(_COMPANIES)
+_OPTIONAL_SOURCES = _or_none(_SOURCES)
+_LEAD_STATUSES = st.sampled_from(["new", "contacted", "nurturing", "qualified", "disqualified"])
+_ENGAGEMENT = st.lists(_EVENTS, max_size=3).map(tuple)
+_LEAD_HISTORIES = st.lists(_STAGE_CHANGES, max_size=2).map(tuple)
+_LEAD_IDS = _IDS.map(LeadId)
 
 
 @st.composite
@@ -324,67 +496,88 @@ def leads(
     companies: st.SearchStrategy[Company | None] | None = None,
     statuses: st.SearchStrategy[str] | None = None,
     engagement: st.SearchStrategy[tuple[Event, ...]] | None = None,
+    custom: st.SearchStrategy[Mapping[str, Any]] | None = None,
+    qualification: st.SearchStrategy[QualificationResult | None] | None = None,
 ) -> Lead:
-    """Valid :class:`Lead` entities."""
+    """Valid :class:`Lead` entities.
+
+    ``custom`` draws the custom fields (see :func:`custom_fields` with
+    ``fields=`` for the keys a plugin reads); ``qualification`` the stored
+    result (``st.none()`` for unscored leads).
+    """
     created, updated = _times(draw)
-    contact = draw(contacts if contacts is not None else st.one_of(st.none(), people()))
-    company = draw(companies if companies is not None else st.one_of(st.none(), _companies()))
+    contact = draw(contacts if contacts is not None else _OPTIONAL_PEOPLE)
+    company = draw(companies if companies is not None else _OPTIONAL_COMPANIES)
     if contact is None and company is None:
-        company = draw(_companies())
+        company = draw(_COMPANIES)
     return Lead(
-        id=LeadId(draw(ids())),
+        id=draw(_LEAD_IDS),
         created_at=created,
         updated_at=updated,
         contact=contact,
         company=company,
-        source=draw(st.one_of(st.none(), sources())),
-        status=draw(
-            statuses
-            if statuses is not None
-            else st.sampled_from(["new", "contacted", "nurturing", "qualified", "disqualified"])
-        ),
-        owner=draw(st.one_of(st.none(), _WORD)),
+        source=draw(_OPTIONAL_SOURCES),
+        status=draw(statuses if statuses is not None else _LEAD_STATUSES),
+        owner=draw(_OPTIONAL_WORDS),
         tags=draw(_TAGS),
-        custom=draw(custom_fields()),
-        external_id=draw(st.one_of(st.none(), _WORD)),
-        engagement=draw(
-            engagement if engagement is not None else st.lists(events(), max_size=3).map(tuple)
-        ),
-        qualification=draw(st.one_of(st.none(), qualification_results())),
-        history=tuple(draw(st.lists(stage_changes(), max_size=2))),
-        notes=draw(st.one_of(st.none(), _TEXT)),
-        version=draw(st.integers(0, 50)),
+        custom=draw(custom if custom is not None else _CUSTOM),
+        external_id=draw(_OPTIONAL_WORDS),
+        engagement=draw(engagement if engagement is not None else _ENGAGEMENT),
+        qualification=draw(qualification if qualification is not None else _OPTIONAL_RESULTS),
+        history=draw(_LEAD_HISTORIES),
+        notes=draw(_OPTIONAL_TEXT),
+        version=draw(_VERSIONS),
     )
 
 
-_companies = companies
+_PERSONAS = st.sampled_from(["smb", "enterprise"])
+_PROSPECT_IDS = _IDS.map(ProspectId)
 
 
 @st.composite
-def prospects(draw: st.DrawFn, *, personas: st.SearchStrategy[str] | None = None) -> Prospect:
-    """Valid :class:`Prospect` entities."""
+def prospects(
+    draw: st.DrawFn,
+    *,
+    personas: st.SearchStrategy[str] | None = None,
+    people: st.SearchStrategy[Person | None] | None = None,
+    companies: st.SearchStrategy[Company | None] | None = None,
+    custom: st.SearchStrategy[Mapping[str, Any]] | None = None,
+) -> Prospect:
+    """Valid :class:`Prospect` entities (``custom`` as for :func:`leads`)."""
     created, updated = _times(draw)
-    person = draw(st.one_of(st.none(), people()))
-    company = draw(st.one_of(st.none(), _companies()))
+    person = draw(people if people is not None else _OPTIONAL_PEOPLE)
+    company = draw(companies if companies is not None else _OPTIONAL_COMPANIES)
     if person is None and company is None:
-        company = draw(_companies())
+        company = draw(_COMPANIES)
     return Prospect(
-        id=ProspectId(draw(ids())),
+        id=draw(_PROSPECT_IDS),
         created_at=created,
         updated_at=updated,
-        persona=draw(personas if personas is not None else st.sampled_from(["smb", "enterprise"])),
+        persona=draw(personas if personas is not None else _PERSONAS),
         person=person,
         company=company,
-        fit=draw(st.one_of(st.none(), qualification_results())),
-        owner=draw(st.one_of(st.none(), _WORD)),
+        fit=draw(_OPTIONAL_RESULTS),
+        owner=draw(_OPTIONAL_WORDS),
         tags=draw(_TAGS),
-        custom=draw(custom_fields()),
-        external_id=draw(st.one_of(st.none(), _WORD)),
-        version=draw(st.integers(0, 50)),
+        custom=draw(custom if custom is not None else _CUSTOM),
+        external_id=draw(_OPTIONAL_WORDS),
+        version=draw(_VERSIONS),
     )
 
 
 _PROB = st.decimals(min_value=0, max_value=100, places=2)
+_OPTIONAL_PROB = _or_none(_PROB)
+_OPEN_SOURCES = st.sampled_from(
+    [ProbabilitySource.STAGE_DEFAULT, ProbabilitySource.AUTOMATED, ProbabilitySource.MANUAL]
+)
+_OUTCOMES = st.sampled_from(Outcome)
+_AMOUNTS = _or_none(money(min_amount=0, max_amount=10**8))
+_PIPELINE_VERSIONS = _or_none(st.text("0123456789abcdef", min_size=12, max_size=12))
+_OPTIONAL_LEAD_IDS = _or_none(_LEAD_IDS)
+_CLOSE_DATES = _or_none(st.dates(date(2000, 1, 1), date(2100, 1, 1)))
+_OPPORTUNITY_HISTORIES = st.lists(_STAGE_CHANGES, max_size=3).map(tuple)
+_OPPORTUNITY_IDS = _IDS.map(OpportunityId)
+_SALES = st.just("sales")
 
 
 @st.composite
@@ -395,55 +588,48 @@ def opportunities(
     outcomes: st.SearchStrategy[Outcome] | None = None,
     pipelines: st.SearchStrategy[str] | None = None,
     stages: st.SearchStrategy[str] | None = None,
+    custom: st.SearchStrategy[Mapping[str, Any]] | None = None,
 ) -> Opportunity:
-    """Valid :class:`Opportunity` entities (won ones at 100 %, lost ones at 0 %)."""
+    """Valid :class:`Opportunity` entities (won ones at 100 %, lost ones at 0 %).
+
+    ``custom`` as for :func:`leads`.  For opportunities placed in the stages
+    of a real pipeline, use :func:`pipelinekit.testing.pipelines.opportunities_in`.
+    """
     created, updated = _times(draw)
-    outcome = draw(outcomes if outcomes is not None else st.sampled_from(Outcome))
+    outcome = draw(outcomes if outcomes is not None else _OUTCOMES)
     closed_at = None if outcome == Outcome.OPEN else updated
     if outcome == Outcome.OPEN:
-        source = draw(
-            st.sampled_from(
-                [
-                    ProbabilitySource.STAGE_DEFAULT,
-                    ProbabilitySource.AUTOMATED,
-                    ProbabilitySource.MANUAL,
-                ]
-            )
-        )
+        source = draw(_OPEN_SOURCES)
         probability = draw(_PROB)
     else:
         source = ProbabilitySource.CLOSED
         probability = Decimal(100 if outcome == Outcome.WON else 0)
     return Opportunity(
-        id=OpportunityId(draw(ids())),
+        id=draw(_OPPORTUNITY_IDS),
         created_at=created,
         updated_at=updated,
         name=draw(_TEXT),
-        pipeline=draw(pipelines if pipelines is not None else st.just("sales")),
-        stage=draw(stages if stages is not None else stage_keys()),
-        pipeline_version=draw(st.one_of(st.none(), st.from_regex(r"[0-9a-f]{12}", fullmatch=True))),
-        lead_id=draw(st.one_of(st.none(), ids().map(LeadId))),
-        contact=draw(st.one_of(st.none(), people())),
-        company=draw(st.one_of(st.none(), _companies())),
-        amount=draw(
-            amounts
-            if amounts is not None
-            else st.one_of(st.none(), money(min_amount=0, max_amount=10**8))
-        ),
+        pipeline=draw(pipelines if pipelines is not None else _SALES),
+        stage=draw(stages if stages is not None else _STAGE_KEYS),
+        pipeline_version=draw(_PIPELINE_VERSIONS),
+        lead_id=draw(_OPTIONAL_LEAD_IDS),
+        contact=draw(_OPTIONAL_PEOPLE),
+        company=draw(_OPTIONAL_COMPANIES),
+        amount=draw(amounts if amounts is not None else _AMOUNTS),
         probability=probability,
         probability_source=source,
-        manual_probability=draw(st.one_of(st.none(), _PROB)),
-        automated_probability=draw(st.one_of(st.none(), _PROB)),
-        expected_close=draw(st.one_of(st.none(), st.dates(date(2000, 1, 1), date(2100, 1, 1)))),
-        owner=draw(st.one_of(st.none(), _WORD)),
+        manual_probability=draw(_OPTIONAL_PROB),
+        automated_probability=draw(_OPTIONAL_PROB),
+        expected_close=draw(_CLOSE_DATES),
+        owner=draw(_OPTIONAL_WORDS),
         outcome=outcome,
         closed_at=closed_at,
-        lost_reason=draw(st.one_of(st.none(), _TEXT)) if outcome == Outcome.LOST else None,
-        competitor=draw(st.one_of(st.none(), _WORD)) if outcome == Outcome.LOST else None,
-        history=tuple(draw(st.lists(stage_changes(), max_size=3))),
+        lost_reason=draw(_OPTIONAL_TEXT) if outcome == Outcome.LOST else None,
+        competitor=draw(_OPTIONAL_WORDS) if outcome == Outcome.LOST else None,
+        history=draw(_OPPORTUNITY_HISTORIES),
         tags=draw(_TAGS),
-        custom=draw(custom_fields()),
-        external_id=draw(st.one_of(st.none(), _WORD)),
-        notes=draw(st.one_of(st.none(), _TEXT)),
-        version=draw(st.integers(0, 50)),
+        custom=draw(custom if custom is not None else _CUSTOM),
+        external_id=draw(_OPTIONAL_WORDS),
+        notes=draw(_OPTIONAL_TEXT),
+        version=draw(_VERSIONS),
     )

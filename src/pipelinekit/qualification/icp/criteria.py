@@ -181,6 +181,10 @@ class Criterion(abc.ABC):
         assert self.field is not None
         return getter(self.field)
 
+    def understood(self) -> tuple[Any, ...]:
+        """Values of :attr:`field` this criterion classifies (``()``: any value it may hold)."""
+        return ()
+
     def config(self) -> dict[str, object]:
         """This criterion's configuration as plain data."""
         return {
@@ -224,6 +228,12 @@ class _OneOf(Criterion):
     _lookup: dict[str, Decimal] = attrs.field(init=False, eq=False, repr=False)
     _knock: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
     _best: Decimal = attrs.field(init=False, eq=False, repr=False)
+
+    def understood(self) -> tuple[Any, ...]:
+        values = sorted({*self.points, *self.knockout})
+        if self.field == "tags":  # a set of tags holds them
+            return tuple(frozenset([v]) for v in values)
+        return tuple(values)
 
     def __attrs_post_init__(self) -> None:
         fold: Callable[[str], str] = (lambda s: s) if self.case_sensitive else str.casefold

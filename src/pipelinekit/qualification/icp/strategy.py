@@ -140,6 +140,19 @@ class _IcpFit(StrategyBase):
             self.name, self.version, self.config_hash, self.scale_min, self.scale_max
         )
 
+    def reads(self) -> Mapping[str, tuple[Any, ...]]:
+        """Each criterion's field with the values it classifies (nothing when a
+        :func:`~pipelinekit.qualification.predicate` reads what its function reads)."""
+        fields: dict[str, tuple[Any, ...]] = {}
+        for criterion in self.criteria:
+            if criterion.field is None:
+                return {}
+            fields[criterion.field] = (
+                *fields.get(criterion.field, ()),
+                *criterion.understood(),
+            )
+        return fields
+
     def config(self) -> dict[str, Any]:
         return {
             "kind": "icp",

@@ -337,6 +337,10 @@ class AnalyticsContract:
         """Return a new, empty storage of the adapter under test (called once per example)."""
         raise NotImplementedError("subclasses return a fresh, empty storage")
 
+    def release_storage(self, storage: Storage) -> None:
+        """Clean up after one example (default: close the storage)."""
+        storage.close()
+
     def test_every_report_agrees_with_the_entities(self) -> None:
         """Funnels, forecasts, conversion, metrics, time in stage and stale deals, at random."""
 
@@ -442,7 +446,7 @@ class AnalyticsContract:
             with storage.unit_of_work(read_only=True) as uow:
                 check(uow)
         finally:
-            storage.close()
+            self.release_storage(storage)
 
 
 def _priced(n: int, currency: str) -> Opportunity:

@@ -23,9 +23,17 @@ from hypothesis.stateful import (
 )
 
 from pipelinekit import Lead, PipelinekitError, StageChange
-from pipelinekit.storage import EventRecord, LeadQuery, Storage, UnitOfWork, memory_storage
+from pipelinekit.storage import (
+    EventRecord,
+    LeadQuery,
+    OpportunityQuery,
+    ProspectQuery,
+    Storage,
+    UnitOfWork,
+    memory_storage,
+)
 
-from .samples import T0, lead, result
+from .samples import T0, lead, opportunity, prospect, result
 
 __all__ = ["StatefulStorageContract", "storage_state_machine"]
 
@@ -44,8 +52,25 @@ def _outcome(run: Callable[[UnitOfWork], Any], uow: UnitOfWork) -> tuple[str, An
         return ("error", type(error).__name__)
 
 
-def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBasedStateMachine]:
-    """A state machine class comparing storages from ``make_storage`` with ``memory_storage()``."""
+_OTHER_KINDS = st.sampled_from(["prospect", "opportunity"])
+_MAKERS: dict[str, Callable[..., Any]] = {"prospect": prospect, "opportunity": opportunity}
+_REPOSITORIES = {"lead": "leads", "prospect": "prospects", "opportunity": "opportunities"}
+
+
+def storage_state_machine(
+    make_storage: Callable[[], Storage],
+    release_storage: Callable[[Storage], None] | None = None,
+    *,
+    writers_can_overlap: bool = True,
+    uncommitted_writes_can_overlap: bool = True,
+) -> type[RuleBasedStateMachine]:
+    """A state machine class comparing storages from ``make_storage`` with ``memory_storage()``.
+
+    ``release_storage`` cleans up after each run (default: close the storage).  The
+    two flags say which interleavings of units of work your backend allows (see
+    :class:`~pipelinekit.testing.contracts.StorageContract`); the others are not run.
+    """
+    release = release_storage if release_storage is not None else _close
 
     class StorageAgreesWithMemory(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -53,10 +78,11 @@ def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBased
             self.model = memory_storage()
             self.real = make_storage()
             self.ids: list[str] = []
+            self.others: list[tuple[str, str]] = []
             self.clock = 0
 
         def teardown(self) -> None:
-            self.real.close()
+            release(self.real)
 
         def both(self, run: Callable[[UnitOfWork], Any], *, commit: bool = True) -> Any:
             outcomes: list[tuple[Any, ...]] = []
@@ -192,6 +218,64 @@ def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBased
             start = None if since is None else T0 + timedelta(minutes=since)
             self.both(lambda u: u.leads.stage_changes(since=start, to_stage=to_stage), commit=False)
 
+        @rule(kind=_OTHER_KINDS, n=_NUMBERS, owner=_OWNERS, commit=st.booleans())
+        def save_other(self, kind: str, n: int, owner: str | None, commit: bool) -> None:
+            made = _MAKERS[kind](n, owner=owner)
+            repository = _REPOSITORIES[kind]
+            saved = self.both(lambda u: getattr(u, repository).save(made), commit=commit)
+            if saved is not None and commit:
+                self.others.append((kind, saved.id))
+
+        @precondition(lambda self: self.others)
+        @rule(data=st.data(), owner=_OWNERS, delta=st.sampled_from([0, 0, -1, 1]))
+        def update_other(self, data: st.DataObject, owner: str | None, delta: int) -> None:
+            kind, entity_id = data.draw(st.sampled_from(self.others))
+            repository = _REPOSITORIES[kind]
+            read = self.both(lambda u: getattr(u, repository).lookup(entity_id), commit=False)
+            if read is None:
+                return
+            changed = read.evolve(
+                owner=owner, updated_at=self.tick(), version=max(0, read.version + delta)
+            )
+            self.both(lambda u: getattr(u, repository).save(changed))
+
+        @rule(kind=_OTHER_KINDS, n=_NUMBERS, owner=_OWNERS)
+        def upsert_other(self, kind: str, n: int, owner: str | None) -> None:
+            made = _MAKERS[kind](n, owner=owner)
+            repository = _REPOSITORIES[kind]
+            saved = self.both(lambda u: getattr(u, repository).upsert(made))
+            if saved is not None and (kind, saved.id) not in self.others:
+                self.others.append((kind, saved.id))
+
+        @precondition(lambda self: self.ids or self.others)
+        @rule(data=st.data(), score=_SCORES, commit=st.booleans())
+        def add_result(self, data: st.DataObject, score: int | None, commit: bool) -> None:
+            kind, entity_id = data.draw(
+                st.sampled_from([("lead", i) for i in self.ids] + self.others)
+            )
+            made = result(score, as_of=self.tick())
+            self.both(lambda u: u.results.add(kind, entity_id, made), commit=commit)
+
+        @precondition(lambda self: self.ids and writers_can_overlap)
+        @rule(
+            data=st.data(),
+            first_commits=st.booleans(),
+            saves_first=st.booleans() if uncommitted_writes_can_overlap else st.just(False),
+        )
+        def interleave(self, data: st.DataObject, first_commits: bool, saves_first: bool) -> None:
+            """Two units of work read one lead and each save a change; both storages must
+            give the same outcomes (one commit wins, the other conflicts)."""
+            entity_id = data.draw(st.sampled_from(self.ids))
+            now = self.tick()
+            outcomes = []
+            for storage in (self.model, self.real):
+                outcomes.append(_interleaved(storage, entity_id, now, first_commits, saves_first))
+            assert outcomes[0] == outcomes[1], (
+                f"two units of work saving lead {entity_id} (first commits first: "
+                f"{first_commits}, both save first: {saves_first}): memory {outcomes[0]} != "
+                f"adapter {outcomes[1]}"
+            )
+
         @invariant()
         def same_leads_and_events(self) -> None:
             def run(u: UnitOfWork) -> Any:
@@ -203,7 +287,57 @@ def storage_state_machine(make_storage: Callable[[], Storage]) -> type[RuleBased
 
             self.both(run, commit=False)
 
+        @invariant()
+        def same_prospects_opportunities_and_results(self) -> None:
+            def run(u: UnitOfWork) -> Any:
+                prospects = u.prospects.find(ProspectQuery(limit=None)).items
+                deals = u.opportunities.find(OpportunityQuery(limit=None)).items
+                results = [u.results.for_subject("prospect", e.id) for e in prospects]
+                results += [u.results.for_subject("opportunity", e.id) for e in deals]
+                return prospects, deals, results, u.opportunities.stage_changes()
+
+            self.both(run, commit=False)
+
     return StorageAgreesWithMemory
+
+
+def _close(storage: Storage) -> None:
+    storage.close()
+
+
+def _interleaved(
+    storage: Storage, entity_id: str, now: Any, first_commits: bool, saves_first: bool
+) -> list[tuple[str, Any]]:
+    with storage.unit_of_work() as one, storage.unit_of_work() as two:
+        units = [one, two]
+        reads = [unit.leads.lookup(entity_id) for unit in units]
+        changes = [
+            r.evolve(owner=f"writer {i}", updated_at=now)
+            for i, r in enumerate(reads)
+            if r is not None
+        ]
+        if len(changes) < len(units):
+            return [("missing", None)]
+        order = [0, 1] if first_commits else [1, 0]
+        outcome: list[tuple[str, Any]] = []
+
+        def save(i: int) -> tuple[str, Any]:
+            change = changes[i]
+            return _outcome(lambda u: u.leads.save(change).version, units[i])
+
+        if saves_first:
+            for i in order:
+                outcome.append(save(i))
+        for i in order:
+            if saves_first and outcome[order.index(i)][0] == "error":
+                continue
+            if not saves_first:
+                saved = save(i)
+                outcome.append(saved)
+                if saved[0] == "error":
+                    continue
+            outcome.append(_outcome(lambda u: u.commit(), units[i]))
+    return outcome
 
 
 class StatefulStorageContract:
@@ -222,9 +356,19 @@ class StatefulStorageContract:
     )
 
     def make_storage(self) -> Storage:
-        """Return a new, empty storage of the adapter under test."""
+        """Return a new, empty storage of the adapter under test (set up per example)."""
         raise NotImplementedError("subclasses return a fresh, empty storage")
 
+    def release_storage(self, storage: Storage) -> None:
+        """Clean up after one example (default: close the storage)."""
+        storage.close()
+
     def test_agrees_with_the_in_memory_model(self) -> None:
-        machine = storage_state_machine(self.make_storage)
+        """Random operations on your adapter and on the in-memory reference agree."""
+        machine = storage_state_machine(
+            self.make_storage,
+            self.release_storage,
+            writers_can_overlap=getattr(self, "writers_can_overlap", True),
+            uncommitted_writes_can_overlap=getattr(self, "uncommitted_writes_can_overlap", True),
+        )
         run_state_machine_as_test(machine, settings=self.state_machine_settings)

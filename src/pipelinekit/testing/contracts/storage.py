@@ -15,10 +15,13 @@ The in-memory adapter is the reference behaviour; the tests below spell it out.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import timedelta
 from decimal import Decimal
+from typing import ClassVar
 
 import pytest
 
@@ -33,6 +36,7 @@ from pipelinekit.storage import (
     ProspectQuery,
     ReadOnlyUnitOfWork,
     Storage,
+    UnitOfWork,
     UnitOfWorkClosed,
 )
 
@@ -44,18 +48,36 @@ __all__ = ["StorageContract"]
 class StorageContract:
     """Contract tests every storage adapter must pass (subclass and implement ``make_storage``)."""
 
+    #: Whether two writable units of work of one storage may be open at once.  Set it
+    #: to ``False`` for an adapter whose writers exclude each other for the whole unit
+    #: of work (SQLite's ``BEGIN IMMEDIATE``): no update can then be lost, and the
+    #: interleaving tests are skipped.
+    writers_can_overlap: ClassVar[bool] = True
+    #: Whether two open units of work may both hold an uncommitted write of one entity.
+    #: Set it to ``False`` when the second writer waits for the first (a row lock, as in
+    #: PostgreSQL): it then sees the committed version, and no update can be lost.
+    uncommitted_writes_can_overlap: ClassVar[bool] = True
+
     def make_storage(self) -> Storage:
-        """Return a new, empty storage of the adapter under test."""
+        """Return a new, empty storage of the adapter under test (the per-test setup)."""
         raise NotImplementedError("subclasses return a fresh, empty storage")
+
+    def release_storage(self, storage: Storage) -> None:
+        """Clean up after one test (the per-test teardown): closes the storage.
+
+        Override it to remove what ``make_storage`` created (a directory, a schema),
+        calling ``super().release_storage(storage)`` first.
+        """
+        storage.close()
 
     @pytest.fixture
     def storage(self) -> Iterator[Storage]:
-        """A fresh storage per test, closed afterwards."""
+        """A fresh storage per test, released afterwards."""
         made = self.make_storage()
         try:
             yield made
         finally:
-            made.close()
+            self.release_storage(made)
 
     # -- round trips and versions --------------------------------------------------------------
 
@@ -267,6 +289,78 @@ class StorageContract:
         with storage.unit_of_work() as uow:
             assert uow.opportunities.get(stored.id).name == "by the other"
 
+    @pytest.mark.parametrize("saves_first", [False, True])
+    @pytest.mark.parametrize("open_at_once", [2, 3])
+    def test_interleaved_units_of_work_never_lose_an_update(
+        self, storage: Storage, open_at_once: int, saves_first: bool
+    ) -> None:
+        """Units of work open at once, all reading one entity and each saving a change,
+        committing in every order (each saving just before its commit, or all saving
+        first): the first commit wins and every other one raises
+        :class:`ConcurrencyConflict` (at its save or its commit), changing nothing."""
+        if not self.writers_can_overlap:
+            pytest.skip("this adapter's writers exclude each other: no update can be lost")
+        if saves_first and not self.uncommitted_writes_can_overlap:
+            pytest.skip("a second writer of one entity waits for the first: none is lost")
+        orders = list(itertools.permutations(range(open_at_once)))
+        with storage.unit_of_work() as uow:
+            stored = [uow.leads.save(lead(n)) for n in range(len(orders))]
+            uow.commit()
+        for n, order in enumerate(orders):
+            stored_id = stored[n].id
+            outcomes: dict[int, str] = {}
+            with ExitStack() as stack:
+                units: list[UnitOfWork] = [
+                    stack.enter_context(storage.unit_of_work()) for _ in range(open_at_once)
+                ]
+                reads = [unit.leads.get(stored_id) for unit in units]
+                changes = [read.evolve(owner=f"writer {i}") for i, read in enumerate(reads)]
+                if saves_first:
+                    for i in order:
+                        outcomes[i] = _attempt(units[i].leads.save, changes[i])
+                for i in order:
+                    if outcomes.get(i, "committed") == "committed":
+                        if not saves_first:
+                            outcomes[i] = _attempt(units[i].leads.save, changes[i])
+                        if outcomes[i] == "committed":
+                            outcomes[i] = _attempt(units[i].commit)
+            winner = order[0]
+            expected = {i: "committed" if i == winner else "ConcurrencyConflict" for i in order}
+            assert outcomes == expected, (
+                f"{open_at_once} units of work read version 1, "
+                + ("all saved, then " if saves_first else "")
+                + f"committed in the order {order}: got {outcomes}; an update is lost "
+                "unless only the first commits"
+            )
+            with storage.unit_of_work(read_only=True) as uow:
+                final = uow.leads.get(stored_id)
+            assert (final.owner, final.version) == (f"writer {winner}", 2), (
+                f"after the commits in the order {order} the lead is {final.owner!r} at "
+                f"version {final.version}, not 'writer {winner}' at version 2"
+            )
+
+    def test_interleaved_units_of_work_see_only_their_own_uncommitted_changes(
+        self, storage: Storage
+    ) -> None:
+        """A unit of work reads its own uncommitted writes; another open one does not,
+        and sees them once committed (in a unit of work begun after the commit)."""
+        if not self.writers_can_overlap:
+            pytest.skip("this adapter's writers exclude each other")
+        mine, theirs = lead(1), prospect(2)
+        with storage.unit_of_work() as first, storage.unit_of_work() as second:
+            first.leads.save(mine)
+            first.events.append(EventRecord("lead", mine.id, "seen", T0))
+            assert first.leads.lookup(mine.id) is not None
+            assert second.leads.lookup(mine.id) is None
+            assert [r.kind for r in second.events.read()] == []
+            second.prospects.save(theirs)
+            first.commit()
+            second.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.leads.lookup(mine.id) is not None
+            assert uow.prospects.lookup(theirs.id) is not None
+            assert [r.kind for r in uow.events.read()] == ["seen"]
+
     # -- external ids and upserts -------------------------------------------------------------
 
     def test_external_ids_are_unique_per_kind(self, storage: Storage) -> None:
@@ -428,7 +522,7 @@ class StorageContract:
     def test_keyset_pages_cover_every_match_once_in_id_order(self, storage: Storage) -> None:
         leads = [lead(n, status="new" if n % 3 else "lost") for n in range(23)]
         with storage.unit_of_work() as uow:
-            uow.leads.save_all(leads)
+            uow.leads.save_all(leads[::-1])  # stored out of id order: pages must sort
             uow.commit()
         seen: list[str] = []
         query: LeadQuery | None = LeadQuery(status="new", limit=4)
@@ -446,7 +540,7 @@ class StorageContract:
     def test_iterate_yields_every_match_in_batches(self, storage: Storage) -> None:
         leads = [lead(n, owner="kim" if n % 2 else "sam") for n in range(11)]
         with storage.unit_of_work() as uow:
-            uow.leads.save_all(leads)
+            uow.leads.save_all(leads[::-1])
             found = [e.id for e in uow.leads.iterate(LeadQuery(owner="kim", limit=None), batch=2)]
             assert [e.id for e in uow.leads.iterate(batch=3)] == sorted(e.id for e in leads)
         assert found == sorted(e.id for e in leads if e.owner == "kim")
@@ -652,3 +746,11 @@ class StorageContract:
     def test_erasing_an_unknown_lead_raises_not_found(self, storage: Storage) -> None:
         with storage.unit_of_work() as uow, pytest.raises(NotFound):
             uow.erase_personal_data("missing", at=T0 + timedelta(days=1))
+
+
+def _attempt(run: Callable[..., object], *args: object) -> str:
+    try:
+        run(*args)
+    except ConcurrencyConflict:
+        return "ConcurrencyConflict"
+    return "committed"

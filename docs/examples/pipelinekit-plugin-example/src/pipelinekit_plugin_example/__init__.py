@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from pipelinekit import Problem, ValidationError
+from pipelinekit import EmailAddress, Problem, ValidationError
 from pipelinekit.qualification import (
     BreakdownLine,
     CriterionStatus,
@@ -46,6 +46,16 @@ class EmailDomain(StrategyBase):
             "name": self.name,
             "free_mail": sorted(self.free_mail),
             "disposable": sorted(self.disposable),
+        }
+
+    def reads(self) -> Mapping[str, tuple[Any, ...]]:
+        """The one field it reads, with an address of each kind it tells apart."""
+        return {
+            "contact.email": (
+                EmailAddress("ada@acme.io"),
+                EmailAddress("bo@gmail.com"),
+                EmailAddress("cy@mailinator.com"),
+            )
         }
 
     def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
