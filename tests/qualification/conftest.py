@@ -83,6 +83,9 @@ def example_plugin() -> Iterator[str]:
         check=True,
     )
     importlib.invalidate_caches()
+    # a copy imported earlier in the session (from an older install) would shadow it
+    for name in [m for m in sys.modules if m.split(".")[0] == "pipelinekit_plugin_example"]:
+        del sys.modules[name]
     registry._reset()
     yield "email_domain"
     registry._reset()
