@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         Person,
         PhoneNumber,
         Probability,
+        ProbabilityChange,
         ProbabilitySource,
         ProbabilityUnit,
         Prospect,
@@ -149,6 +150,7 @@ __all__ = [
     "PipelinekitError",
     "PluginWarning",
     "Probability",
+    "ProbabilityChange",
     "ProbabilitySource",
     "ProbabilityUnit",
     "Problem",
@@ -205,9 +207,9 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "domain": (
         "BreakdownLine", "Channel", "Company", "CriterionStatus", "CustomValue",
         "EmailAddress", "Event", "FrozenMap", "Lead", "LeadId", "Money", "Opportunity",
-        "OpportunityId", "Outcome", "Person", "PhoneNumber", "Probability", "ProbabilitySource",
-        "ProbabilityUnit", "Prospect", "ProspectId", "QualificationResult", "Seniority",
-        "Source", "StageChange", "Verdict",
+        "OpportunityId", "Outcome", "Person", "PhoneNumber", "Probability",
+        "ProbabilityChange", "ProbabilitySource", "ProbabilityUnit", "Prospect", "ProspectId",
+        "QualificationResult", "Seniority", "Source", "StageChange", "Verdict",
         "custom_fields",
     ),
     "errors": (

@@ -28,7 +28,7 @@ from .domain.companies import Company
 from .domain.contacts import EmailAddress, Person, PhoneNumber
 from .domain.custom import EMPTY, CustomValue, FrozenMap
 from .domain.engagement import Event
-from .domain.history import StageChange
+from .domain.history import ProbabilityChange, StageChange
 from .domain.ids import new_id
 from .domain.leads import Lead
 from .domain.money import Money
@@ -72,6 +72,7 @@ VALUES: tuple[type, ...] = (
     Source,
     Event,
     StageChange,
+    ProbabilityChange,
     BreakdownLine,
     QualificationResult,
     FrozenMap,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, settings
 
 from pipelinekit import ValidationError, analytics
@@ -259,6 +260,11 @@ MUTANTS = {
         _rows(lambda r: r._replace(cycle_us=r.cycle_us // 2)),
         "sales_metrics",
     ),
+    "open deals not counted for velocity": (
+        "metrics_rows",
+        _rows(lambda r: r._replace(open=0)),
+        "sales_metrics",
+    ),
     "stage visits in milliseconds": (
         "stage_visits",
         _rows(lambda r: r._replace(duration_us=r.duration_us // 1000)),
@@ -291,3 +297,55 @@ def test_the_contract_catches_a_broken_pushdown(defect: str, tmp_path: Path) -> 
 
     with pytest.raises(AssertionError, match=rf"^{report}\(.* from a unit of work differs"):
         Broken().test_every_report_agrees_with_the_entities()
+
+
+# -- mutants of the SQL frame: reports as of a moment must equal the replayed entities -----------
+
+
+def _no_layers(tables: Any, moment_us: int) -> tuple[Any, Any, Any]:
+    """Past probabilities from stage defaults only (probability history ignored)."""
+    return sa.null(), sa.null(), sa.literal(False)
+
+
+def _where_it_began(sub: Any, stages: Any) -> tuple[Any, Any]:
+    """A deal counted in the pipeline it began in, whatever it was moved to."""
+    stage_ix = sql_analytics._case(sub.c.stage, stages.index, stages.unknown)
+    return stage_ix, sa.and_(sub.c.visible, sub.c.first_pipeline == stages.spec.key)
+
+
+FRAME_MUTANTS = {
+    "past probabilities ignore their history": ("_layers_at", _no_layers, "forecast"),
+    "deals reported in the pipeline they began in": ("_in_pipeline", _where_it_began, "forecast"),
+    "leads that had not moved yet dropped": (
+        "funnel_rows",
+        _rows(lambda r: None if r.level == 0 and r.pipeline == "lead_lifecycle" else r),
+        "lead_funnel",
+    ),
+}
+
+
+@pytest.mark.parametrize("defect", list(FRAME_MUTANTS))
+def test_the_replay_contract_catches_a_broken_frame(
+    defect: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name, replacement, report = FRAME_MUTANTS[defect]
+
+    class Broken(AnalyticsContract):
+        analytics_settings = settings(
+            max_examples=100,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[Phase.generate],
+            suppress_health_check=[HealthCheck.too_slow],
+        )
+
+        def make_storage(self) -> Storage:
+            if name.endswith("_rows"):
+                return _MutantStorage(_sqlite(tmp_path), name, replacement)
+            return _sqlite(tmp_path)
+
+    if not name.endswith("_rows"):
+        monkeypatch.setattr(sql_analytics, name, replacement)
+    with pytest.raises(AssertionError, match=rf"^{report}\b.* as of .* from a unit of work"):
+        Broken().test_reports_as_of_a_moment_equal_reports_over_the_entities_replayed_to_it()

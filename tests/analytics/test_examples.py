@@ -81,8 +81,12 @@ def test_sales_metrics_refuse_mixed_currencies_without_rates() -> None:
     assert line.won_amount == Money(300, "EUR")
     assert line.average_deal == Money(150, "EUR")
     assert line.cycle == timedelta(days=3)
+    assert line.velocity == Money(0, "EUR")  # nothing left open to sell
+    created = analytics.sales_metrics(
+        won, SALES, rates={"USD": 2}, currency="EUR", velocity="created", **span
+    ).overall
     # 2 created x 150 x 100 % / 3 days
-    assert line.velocity == Money(100, "EUR")
+    assert created.velocity == Money(100, "EUR")
 
 
 def test_bad_arguments_are_reported_together_with_paths() -> None:

@@ -1,28 +1,79 @@
-"""Schema version 2: a version-1 database gains the analytics columns, backfilled from documents."""
+"""Schema migrations of an older database: version 2's analytics columns (backfilled from
+the documents), 3's wider stage columns, 4's results stored once and 5's probability history."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
-from pipelinekit import Channel, Company, Lead, Money, Source, analytics
-from pipelinekit.pipelines import sales_pipeline
+from pipelinekit import Channel, Company, Lead, Money, Probability, Source, analytics
+from pipelinekit.pipelines import PipelineBuilder, compile_pipeline, sales_pipeline
 from pipelinekit.storage.sql import SCHEMA_VERSION, sqlite_storage
-from pipelinekit.storage.sql.schema import ANALYTICS_COLUMNS, analytics_values
+from pipelinekit.storage.sql.schema import ANALYTICS_COLUMNS, RESULT_KEYS, analytics_values
 
 SALES = sales_pipeline()
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+_TABLES = ("leads", "prospects", "opportunities")
+_PLURAL = {"lead": "leads", "prospect": "prospects"}
 
 
-def _downgrade_to_version_1(path: Path) -> None:
+def _undo_version_5(conn: sa.Connection) -> None:
+    """Back to version 4: no probability history table, no ``from_pipeline`` column."""
+    conn.execute(sa.text("DROP TABLE pipelinekit_opportunity_probability_changes"))
+    for kind in ("lead", "opportunity"):
+        table = f"pipelinekit_{kind}_stage_changes"
+        conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN from_pipeline"))
+
+
+def _undo_version_4(conn: sa.Connection) -> None:
+    """Back to version 3: each result embedded in its entity's document, no ``result_fp``."""
+    for kind, key in RESULT_KEYS.items():
+        table = f"pipelinekit_{_PLURAL[kind]}"
+        rows = conn.execute(
+            sa.text(
+                f"SELECT t.id, t.doc, r.doc FROM {table} t LEFT JOIN "
+                "pipelinekit_qualification_results r ON r.subject_kind = :kind "
+                "AND r.subject_id = t.id AND r.fingerprint = t.result_fp"
+            ),
+            {"kind": kind},
+        ).all()
+        for entity_id, doc, result_doc in rows:
+            data = json.loads(doc)
+            data[key] = None if result_doc is None else json.loads(result_doc)
+            conn.execute(
+                sa.text(f"UPDATE {table} SET doc = :doc WHERE id = :id"),
+                {"doc": json.dumps(data), "id": entity_id},
+            )
+    for table in _TABLES:
+        conn.execute(sa.text(f"ALTER TABLE pipelinekit_{table} DROP COLUMN result_fp"))
+
+
+def _undo_version_3(conn: sa.Connection) -> None:
+    """Back to version 2: SQLite never enforced the stage columns' width, nothing to undo."""
+
+
+def _undo_version_2(conn: sa.Connection) -> None:
+    """Back to version 1: no analytics columns."""
+    for table in _TABLES:
+        for column in ANALYTICS_COLUMNS:
+            conn.execute(sa.text(f"ALTER TABLE pipelinekit_{table} DROP COLUMN {column}"))
+
+
+_UNDO = {5: _undo_version_5, 4: _undo_version_4, 3: _undo_version_3, 2: _undo_version_2}
+
+
+def _downgrade(path: Path, version: int) -> None:
+    """Rewrite the SQLite database at ``path`` the way schema ``version`` stored it."""
+    assert set(_UNDO) == set(range(2, SCHEMA_VERSION + 1))  # a new version needs its undo
     engine = sa.create_engine(f"sqlite:///{path}")
     with engine.begin() as conn:
-        for table in ("leads", "prospects", "opportunities"):
-            for column in (*ANALYTICS_COLUMNS, "result_fp"):
-                conn.execute(sa.text(f"ALTER TABLE pipelinekit_{table} DROP COLUMN {column}"))
-        conn.execute(sa.text("UPDATE pipelinekit_schema SET version = 1"))
+        for step in range(SCHEMA_VERSION, version, -1):
+            _UNDO[step](conn)
+        conn.execute(sa.text("UPDATE pipelinekit_schema SET version = :v"), {"v": version})
     engine.dispose()
 
 
@@ -41,10 +92,10 @@ def test_opening_a_version_1_database_adds_and_backfills_the_columns(tmp_path: P
         uow.leads.save(lead)
         uow.commit()
     storage.close()
-    _downgrade_to_version_1(path)
+    _downgrade(path, 1)
 
     reopened = sqlite_storage(path)
-    assert reopened.schema_version() == SCHEMA_VERSION >= 2
+    assert reopened.schema_version() == SCHEMA_VERSION == 5
     table = reopened.tables.entities["opportunity"]
     with reopened.engine.connect() as conn:
         rows = {
@@ -64,4 +115,46 @@ def test_opening_a_version_1_database_adds_and_backfills_the_columns(tmp_path: P
             deals, SALES, by="stage"
         )
         assert analytics.funnel(uow, SALES) == analytics.funnel(deals, SALES)
+    reopened.close()
+
+
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
+def test_an_older_database_gains_the_probability_history(tmp_path: Path, version: int) -> None:
+    path = tmp_path / f"v{version}.db"
+    storage = sqlite_storage(path)
+    storage.schema_version()
+    storage.close()
+    _downgrade(path, version)
+    deal = SALES.open(name="d", amount=Money(1000, "EUR"), at=T0).entity
+    deal = SALES.set_probability(
+        deal, manual=Probability.percent(70), actor="ana", at=T0 + timedelta(days=1)
+    ).entity
+    deal = SALES.fire(deal, "advance", at=T0 + timedelta(days=2)).entity
+    partners = compile_pipeline(
+        PipelineBuilder("partners")
+        .stage("pilot", probability=50)
+        .stage("signed", kind="won")
+        .stage("dropped", kind="lost")
+        .transition("sign", "pilot", "signed")
+        .transition("drop", "pilot", "dropped")
+        .build()
+    )
+    deal = SALES.change_pipeline(
+        deal, partners, mapping={"qualification": "pilot"}, at=T0 + timedelta(days=3)
+    ).entity
+    reopened = sqlite_storage(path)
+    with reopened.unit_of_work() as uow:
+        uow.opportunities.save(deal)
+        uow.commit()
+    assert reopened.schema_version() == SCHEMA_VERSION
+    with reopened.unit_of_work(read_only=True) as uow:
+        (stored,) = list(uow.opportunities.iterate())
+        assert stored.probability_history == deal.probability_history
+        assert stored.history == deal.history
+        assert stored.history[-1].from_pipeline == "sales"
+        for day in (0, 1, 2, 3):
+            moment = T0 + timedelta(days=day, hours=1)
+            assert analytics.forecast(uow, (SALES, partners), as_of=moment) == analytics.forecast(
+                [deal], (SALES, partners), as_of=moment
+            )
     reopened.close()

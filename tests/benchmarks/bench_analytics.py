@@ -36,7 +36,7 @@ SALES = sales_pipeline()
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 OPEN = ("initial_contact", "qualification", "meeting", "proposal")
 _CACHE = Path(tempfile.gettempdir()) / "pipelinekit-bench-analytics"
-_FIXTURE_VERSION = 2
+_FIXTURE_VERSION = 5  # the storage schema version it is built with
 
 
 def _walk(rng: random.Random) -> list[str]:

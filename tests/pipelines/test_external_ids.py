@@ -165,6 +165,13 @@ def test_a_version_2_postgresql_schema_is_widened_for_long_ids() -> None:
             )
             for table in first.tables.entities.values():  # added by version 4
                 conn.execute(sa.text(f'ALTER TABLE "{schema}".{table.name} DROP COLUMN result_fp'))
+            # added by version 5: the probability history and from_pipeline
+            probabilities = first.tables.probabilities.name
+            conn.execute(sa.text(f'DROP TABLE "{schema}".{probabilities}'))
+            for table in first.tables.history.values():
+                conn.execute(
+                    sa.text(f'ALTER TABLE "{schema}".{table.name} DROP COLUMN from_pipeline')
+                )
             conn.execute(sa.text(f'UPDATE "{schema}".pipelinekit_schema SET version = 2'))
         long_key = "Stage " + "x" * 240
         pipeline = compile_pipeline(pipeline_from_dict(_definition([long_key, "Won", "Lost"])))

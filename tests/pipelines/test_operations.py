@@ -402,7 +402,13 @@ def test_leads_move_through_the_lifecycle_on_status(lifecycle: Pipeline, lead: L
     disqualified = lifecycle.fire(nurtured, "disqualify", at=at(3)).entity
     recycled = lifecycle.fire(disqualified, "recycle", at=at(4)).entity
     assert recycled.status == "nurturing"
-    assert [c.event for c in recycled.history] == ["contact", "nurture", "disqualify", "recycle"]
+    assert [c.event for c in recycled.history] == [
+        "create",
+        "contact",
+        "nurture",
+        "disqualify",
+        "recycle",
+    ]
     qualified = lifecycle.fire(recycled, "qualify", at=at(5)).entity
     with pytest.raises(InvalidTransition, match="use convert"):
         lifecycle.fire(qualified, "convert", at=at(6))

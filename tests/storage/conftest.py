@@ -6,6 +6,7 @@ import itertools
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -57,9 +58,35 @@ def pg_schema() -> Iterator[str]:
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         yield schema
     finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        _drop_schema(engine, schema)
         engine.dispose()
+
+
+def _drop_schema(engine: Any, schema: str, batch: int = 100) -> None:
+    """Drop ``schema`` ``batch`` tables per transaction, then the schema itself.
+
+    The session's schema holds the tables of every storage the tests made
+    (thousands of relations); one ``DROP SCHEMA ... CASCADE`` locks them all
+    in one transaction and outgrows the server's lock table
+    (``max_locks_per_transaction`` x ``max_connections``).
+    """
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        tables = (
+            conn.execute(
+                sa.text("SELECT tablename FROM pg_tables WHERE schemaname = :s ORDER BY 1"),
+                {"s": schema},
+            )
+            .scalars()
+            .all()
+        )
+    for start in range(0, len(tables), batch):
+        names = ", ".join(f'"{schema}"."{name}"' for name in tables[start : start + batch])
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {names} CASCADE"))
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
 
 
 def unique_prefix() -> str:

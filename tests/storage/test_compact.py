@@ -148,9 +148,16 @@ def _downgrade_to_version_2(storage: SqlStorage, *, drop_a_result: str | None = 
                 conn.execute(
                     sa.update(table).where(table.c.id == entity_id).values(doc=json.dumps(data))
                 )
+        preparer = conn.dialect.identifier_preparer
         for table in storage.tables.entities.values():
-            name = conn.dialect.identifier_preparer.format_table(table)
-            conn.execute(sa.text(f"ALTER TABLE {name} DROP COLUMN result_fp"))
+            conn.execute(
+                sa.text(f"ALTER TABLE {preparer.format_table(table)} DROP COLUMN result_fp")
+            )
+        # nor schema version 5's probability history and from_pipeline
+        storage.tables.probabilities.drop(conn)
+        for table in storage.tables.history.values():
+            name = preparer.format_table(table)
+            conn.execute(sa.text(f"ALTER TABLE {name} DROP COLUMN from_pipeline"))
         if drop_a_result is not None:
             conn.execute(sa.delete(r).where(r.c.subject_id == drop_a_result))
         conn.execute(sa.update(storage.tables.version).values(version=2))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, Final, NamedTuple, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..clock import ensure_aware
 from ..domain import Lead, Money, Opportunity
+from ..domain.history import PROBABILITY_LAYERS
 from ..errors import Problem, ValidationError
 from ..pipelines import Pipeline, PipelineSpec, StageKind
 from .errors import MissingRate
@@ -27,6 +29,7 @@ __all__ = [
     "PipelinesArg",
     "Rates",
     "State",
+    "Visit",
     "convert",
     "leads_of",
     "opportunities_of",
@@ -51,11 +54,15 @@ def aggregated(
     ask: Callable[[AnalyticsQueries], Iterable[R] | None],
     fold: Callable[[Iterable[R]], A],
     compute: Callable[[], A],
+    *,
+    zone: tzinfo | None = None,
 ) -> A:
     """A report's aggregate: ``fold`` of the rows a source offering
     :class:`AnalyticsQueries` gives when ``ask``-ed, else (or when it declines)
-    ``compute()`` in memory."""
-    rows = ask(source) if isinstance(source, AnalyticsQueries) else None
+    ``compute()`` in memory.  Periods in a time ``zone`` other than UTC are
+    always bucketed in memory (the queries take UTC dates)."""
+    asks = isinstance(source, AnalyticsQueries) and zone is None
+    rows = ask(source) if asks and isinstance(source, AnalyticsQueries) else None
     return compute() if rows is None else fold(rows)
 
 
@@ -125,9 +132,33 @@ def from_epoch_day(days: int) -> date:
     return _EPOCH_DAY + timedelta(days=days)
 
 
-def utc_day(moment: datetime) -> date:
-    """The UTC calendar date of an aware datetime."""
-    return moment.astimezone(UTC).date()
+def utc_day(moment: datetime, zone: tzinfo | None = None) -> date:
+    """The calendar date of an aware datetime in ``zone`` (UTC when ``None``)."""
+    return moment.astimezone(zone or UTC).date()
+
+
+def check_tz(tz: object) -> tzinfo | None:
+    """``tz=`` as a time zone for period bucketing: ``None`` for UTC (the default),
+    else a ``tzinfo`` or an IANA name such as ``"America/New_York"``."""
+    if tz is None:
+        return None
+    if isinstance(tz, str):
+        try:
+            zone: tzinfo = ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValidationError(
+                "tz", [Problem("$.tz", f"unknown time zone {tz!r} (an IANA name, or a tzinfo)")]
+            ) from error
+    elif isinstance(tz, tzinfo):
+        zone = tz
+    else:
+        raise ValidationError(
+            "tz", [Problem("$.tz", f"must be a tzinfo or an IANA name, got {type(tz).__name__}")]
+        )
+    probe = datetime(2000, 1, 1, tzinfo=UTC)
+    if zone is UTC or (zone.utcoffset(probe) == timedelta(0) and str(zone) in ("UTC", "Etc/UTC")):
+        return None
+    return zone
 
 
 def specs_of(pipelines: PipelinesArg | object) -> dict[str, PipelineSpec]:
@@ -153,10 +184,19 @@ def aware(value: datetime | None, name: str) -> datetime | None:
 
 
 class State(NamedTuple):
-    """Where an opportunity stood at a moment: the stage and since when."""
+    """Where an opportunity stood at a moment: the pipeline, the stage and since when."""
 
+    pipeline: str
     stage: str
     since: datetime
+
+
+class Visit(NamedTuple):
+    """One stay in a stage: the pipeline it belongs to, the stage, and when it began."""
+
+    pipeline: str
+    stage: str
+    at: datetime
 
 
 def current_stage(entity: Opportunity | Lead) -> str:
@@ -164,54 +204,98 @@ def current_stage(entity: Opportunity | Lead) -> str:
     return entity.stage if isinstance(entity, Opportunity) else entity.status
 
 
-def visits(entity: Opportunity | Lead) -> tuple[tuple[str, datetime], ...]:
-    """Every stage visit ``(stage, entered)`` in order, from the history.
+def visits(entity: Opportunity | Lead, home: str | None = None) -> tuple[Visit, ...]:
+    """Every stage visit in order, from the history.
 
+    A record's pipeline is the one it names (``home``, or the opportunity's
+    current pipeline, when it names none; leads always count in ``home``).
     An entity without recorded history counts as one visit of its current
-    stage since it was created.
+    stage since it was created; a history whose first record leaves a stage
+    (``from_stage`` set, as for a lead created before its entry was
+    recorded) starts with a visit of that stage since the creation.
     """
+    lead = not isinstance(entity, Opportunity)
+    default = home or (entity.pipeline if isinstance(entity, Opportunity) else "")
     history = entity.history
     if not history:
-        return ((current_stage(entity), entity.created_at),)
-    return tuple((change.to_stage, change.at) for change in history)
+        return (Visit(default, current_stage(entity), entity.created_at),)
+    out = [
+        Visit(default if lead or c.pipeline is None else c.pipeline, c.to_stage, c.at)
+        for c in history
+    ]
+    first = history[0]
+    if first.from_stage is not None:
+        start = min(entity.created_at, first.at)
+        home = out[0].pipeline if lead else first.from_pipeline or out[0].pipeline
+        out.insert(0, Visit(home, first.from_stage, start))
+    return tuple(out)
 
 
 def state_at(opportunity: Opportunity, moment: datetime | None) -> State | None:
-    """The stage at ``moment`` (inclusive) from the history; ``None`` if it did not exist yet.
-
-    ``moment=None`` means now: the current stage.
-    """
+    """The pipeline and stage at ``moment`` (inclusive) from the history;
+    ``None`` if it did not exist yet.  ``moment=None`` means now."""
     history = opportunity.history
     if moment is None:
         since = history[-1].at if history else opportunity.created_at
-        return State(opportunity.stage, since)
-    if not history:
-        if opportunity.created_at <= moment:
-            return State(opportunity.stage, opportunity.created_at)
-        return None
+        return State(opportunity.pipeline, opportunity.stage, since)
     found: State | None = None
-    for change in history:
-        if change.at > moment:
+    for visit in visits(opportunity):
+        if visit.at > moment:
             break
-        found = State(change.to_stage, change.at)
+        found = State(*visit)
     return found
 
 
-def probability_at(opportunity: Opportunity, spec: PipelineSpec, stage: str) -> Decimal:
-    """The win probability in percent the opportunity had in ``stage``.
+def changed_after(opportunity: Opportunity, moment: datetime) -> bool:
+    """Whether a stage move or a probability change was recorded after ``moment``."""
+    return any(c.at > moment for c in opportunity.history) or any(
+        c.at > moment for c in opportunity.probability_history
+    )
 
-    History records stage moves only, so in the opportunity's current stage its
-    effective probability (manual, automated or default) is used; in any
-    other stage the stage default; won stages 100 and lost 0, always.
+
+def layers_at(opportunity: Opportunity, moment: datetime) -> tuple[Decimal | None, Decimal | None]:
+    """The manual and automated probability layers in force at ``moment``.
+
+    A layer's value is the one its last change at or before the moment set;
+    before its first recorded change, the value that change replaced;
+    without any recorded change, unset.
     """
-    kind = kind_of(spec, stage)
+    out: dict[str, Decimal | None] = {}
+    for layer in PROBABILITY_LAYERS:
+        changes = [c for c in opportunity.probability_history if c.layer == layer]
+        before = [c for c in changes if c.at <= moment]
+        if before:
+            out[layer] = before[-1].to_value
+        elif changes:
+            out[layer] = changes[0].from_value
+        else:
+            out[layer] = None
+    return out["manual"], out["automated"]
+
+
+def probability_at(
+    opportunity: Opportunity, spec: PipelineSpec, state: State, moment: datetime | None
+) -> Decimal:
+    """The win probability the opportunity had at ``moment`` in ``state``.
+
+    Won stages 100, lost and unknown ones 0.  In an open stage: when nothing
+    was recorded after the moment, the opportunity's own probability;
+    otherwise the layers in force then (:func:`layers_at`: manual, then
+    automated) over the stage's default.
+    """
+    kind = kind_of(spec, state.stage)
     if kind is StageKind.WON:
         return _HUNDRED
     if kind is StageKind.LOST or kind is None:
         return Decimal(0)
-    if stage == opportunity.stage:
+    if moment is None or not changed_after(opportunity, moment):
         return opportunity.probability
-    return spec.stage(stage).probability
+    manual, automated = layers_at(opportunity, moment)
+    if manual is not None:
+        return manual
+    if automated is not None:
+        return automated
+    return spec.stage(state.stage).probability
 
 
 def kind_of(spec: PipelineSpec, stage: str) -> StageKind | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import html
 import io
+import itertools
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -45,6 +46,10 @@ __all__ = [
 ]
 
 _COLOURS = ("#2f6690", "#3a7ca5", "#81c3d7", "#d9dcd6", "#16425b")
+#: Colours that stay apart from each other (and from white) for series drawn together.
+_BOOKED, _WEIGHTED = "#16425b", "#f4a259"
+_P90, _MEDIAN, _MEAN = "#a9d6e5", "#2f6690", "#d1495b"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 class ChartDependencyError(PipelinekitError, ImportError):
@@ -71,8 +76,13 @@ def funnel_chart(
     pipeline: str | None = None,
     segment: tuple[str | None, ...] = (),
     title: str | None = None,
+    size: tuple[float, float] | None = None,
 ) -> Figure:
-    """A horizontal funnel: deals that entered each stage, with conversion to the next."""
+    """A horizontal funnel: deals that entered each stage, with conversion to the next.
+
+    The title names the pipeline, the segment and the report's ``as_of``;
+    ``size`` is the figure's width and height in inches (by default 7 wide
+    and as tall as the stages need)."""
     segments = funnel.segments()
     if pipeline is None:
         pipelines = sorted({key[0] for key in segments if key[0] is not None})
@@ -82,12 +92,18 @@ def funnel_chart(
     steps = segments.get((pipeline, *segment))
     if steps is None:
         raise ValueError(f"no funnel for pipeline {pipeline!r} and segment {segment!r}")
+    shown = ", ".join(
+        f"{name}={value if value is not None else '(none)'}"
+        for name, value in zip(funnel.by, segment, strict=False)
+    )
     return _steps_figure(
         [step.label for step in steps],
         [step.entered for step in steps],
         [step.conversion for step in steps],
-        title=title or f"Funnel: {pipeline}" + (f" {segment}" if segment else ""),
+        title=title
+        or f"Funnel: {pipeline}" + (f" ({shown})" if shown else "") + _when(funnel.as_of),
         xlabel="opportunities that entered the stage",
+        size=size,
     )
 
 
@@ -98,9 +114,11 @@ def _steps_figure(
     *,
     title: str,
     xlabel: str,
+    size: tuple[float, float] | None = None,
 ) -> Figure:
-    """Horizontal bars, first step on top, each with its count and the share that went on."""
-    figure = _figure(height=max(2.2, 0.5 * len(labels) + 1.2))
+    """Horizontal bars, first step on top, each with its count and the share that went on
+    (``size`` in inches; by default 7 wide and as tall as the steps need)."""
+    figure = _figure(*(size or (7.0, max(2.2, 0.5 * len(labels) + 1.2))))
     axes = figure.add_subplot()
     positions = list(range(len(labels)))[::-1]
     axes.barh(positions, counts, color=_COLOURS[0])
@@ -135,8 +153,15 @@ def forecast_chart(
     *,
     currency: str | None = None,
     title: str | None = None,
+    size: tuple[float, float] = (7.0, 4.0),
 ) -> Figure:
-    """Booked and weighted amounts per period (the forecast must be sliced by ``period``)."""
+    """Booked and weighted amounts per period (the forecast must be sliced by ``period``).
+
+    Period labels read ``Mar 2026``, ``2026 W10`` or ``2026 Q1`` and are
+    turned or thinned until none overlaps, at any span; amounts carry
+    thousands separators and the currency; the legend sits above the plot;
+    the title names the period, the other slices and ``as_of``.  ``size`` is
+    the figure's width and height in inches."""
     if "period" not in forecast.by:
         raise ValueError("forecast_chart needs a forecast sliced by period (by=('period', ...))")
     codes = forecast.currencies()
@@ -163,46 +188,109 @@ def forecast_chart(
         periods.pop(0)
     while periods and empty(periods[-1]):
         periods.pop()
-    figure = _figure()
+    figure = _figure(*size)
     axes = figure.add_subplot()
     low = [float(booked.get(p, 0)) for p in periods]
     high = [float(weighted.get(p, 0)) for p in periods]
-    axes.bar(periods, low, color=_COLOURS[4], label="booked (won)")
-    axes.bar(periods, high, bottom=low, color=_COLOURS[2], label="weighted (open)")
-    tallest = max((a + b for a, b in zip(low, high, strict=True)), default=0.0) or 1.0
-    axes.set_ylim(0, tallest * 1.2)  # room above the tallest bar for the legend
-    from matplotlib.ticker import FuncFormatter
-
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
-    axes.set_ylabel(currency)
-    axes.legend(frameon=False, loc="upper left", ncols=2)
-    axes.set_title(title or "Forecast by period", loc="left")
+    positions = list(range(len(periods)))
+    axes.bar(positions, low, color=_BOOKED, label="booked (won)")
+    axes.bar(positions, high, bottom=low, color=_WEIGHTED, label="weighted (open)")
+    _money_axis(axes, currency)
+    _legend_outside(figure, axes)
+    others = [name for name in forecast.by if name != "period"]
+    sliced = f" (by {', '.join(others)})" if others else ""
+    axes.set_title(
+        title or f"Forecast by {forecast.period}{sliced}{_when(forecast.as_of)}", loc="left"
+    )
     axes.spines[["top", "right"]].set_visible(False)
-    if len(periods) > 6:
-        axes.tick_params(axis="x", labelrotation=45)
+    _period_axis(figure, axes, positions, [_period_text(p) for p in periods])
     return figure
 
 
-def stage_time_chart(times: StageTimes, *, title: str | None = None) -> Figure:
-    """Median and 90th percentile days per stage (the mean as a marker)."""
+def _when(moment: Any) -> str:
+    """``", as of 2026-03-10 09:00 UTC"`` for a report of a past moment (nothing for now)."""
+    if moment is None:
+        return ""
+    return f", as of {moment.strftime('%Y-%m-%d %H:%M')} {moment.tzname() or ''}".rstrip()
+
+
+def _period_text(label: str) -> str:
+    """A period label as read on an axis: ``Mar 2026``, ``2026 W10``, ``2026 Q1``."""
+    year, _, rest = label.partition("-")
+    if rest.isdigit() and len(rest) == 2 and 1 <= int(rest) <= 12:
+        return f"{_MONTHS[int(rest) - 1]} {year}"
+    if rest.startswith(("W", "Q")):
+        return f"{year} {rest}"
+    return label
+
+
+def _money_axis(axes: Any, currency: str | None) -> None:
+    """Amounts with thousands separators, never an offset or ``1e6`` notation."""
+    from matplotlib.ticker import FuncFormatter
+
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    axes.set_ylabel(f"amount ({currency})" if currency else "amount")
+
+
+def _legend_outside(figure: Figure, axes: Any) -> None:
+    """The legend above the plot, framed, never over the data."""
+    handles, labels = axes.get_legend_handles_labels()
+    if handles:
+        figure.legend(handles, labels, loc="outside upper center", ncols=len(handles), frameon=True)
+
+
+def _period_axis(figure: Figure, axes: Any, positions: list[int], labels: list[str]) -> None:
+    """Period ticks that never overlap (measured on the drawn figure): every label
+    when they fit level, else turned, and every n-th one when even that is too dense."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(figure).get_renderer()  # type: ignore[no-untyped-call]
+
+    def fits(step: int, rotation: int) -> bool:
+        shown = positions[::step]
+        axes.set_xticks(
+            shown,
+            [labels[i] for i in shown],
+            rotation=rotation,
+            ha="right" if rotation else "center",
+            rotation_mode="anchor",
+        )
+        figure.draw(renderer)
+        boxes = [t.get_window_extent(renderer) for t in axes.get_xticklabels() if t.get_text()]
+        return not any(a.overlaps(b) for a, b in itertools.pairwise(boxes))
+
+    if fits(1, 0):
+        return
+    for step in range(1, len(positions) + 1):
+        if fits(step, 45):
+            return
+
+
+def stage_time_chart(
+    times: StageTimes, *, title: str | None = None, size: tuple[float, float] = (7.0, 4.0)
+) -> Figure:
+    """Median and 90th percentile days per stage (the mean as a marker), the legend
+    above the plot and ``as_of`` in the title; ``size`` in inches."""
     lines = list(times.lines)
     pipelines = {line.pipeline for line in lines}
     labels = [
         line.label if len(pipelines) == 1 else f"{line.pipeline}: {line.label}" for line in lines
     ]
-    figure = _figure()
+    figure = _figure(*size)
     axes = figure.add_subplot()
     positions = list(range(len(lines)))[::-1]
     p90 = [float(days(line.p90) or 0) for line in lines]
     median = [float(days(line.median) or 0) for line in lines]
     mean = [float(days(line.mean) or 0) for line in lines]
-    axes.barh(positions, p90, color=_COLOURS[2], label="90th percentile")
-    axes.barh(positions, median, color=_COLOURS[0], label="median")
-    axes.scatter(mean, positions, color=_COLOURS[4], marker="D", zorder=3, label="mean")
+    axes.barh(positions, p90, color=_P90, label="90th percentile")
+    axes.barh(positions, median, color=_MEDIAN, label="median")
+    axes.scatter(
+        mean, positions, color=_MEAN, edgecolors="white", marker="D", zorder=3, label="mean"
+    )
     axes.set_yticks(positions, labels)
     axes.set_xlabel("days in stage")
-    axes.legend(frameon=False)
-    axes.set_title(title or "Time in stage")
+    _legend_outside(figure, axes)
+    axes.set_title(title or f"Time in stage{_when(times.as_of)}", loc="left")
     axes.spines[["top", "right"]].set_visible(False)
     return figure
 

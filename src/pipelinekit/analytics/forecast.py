@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal, localcontext
 from typing import Final
 
@@ -17,8 +17,10 @@ from ._common import (
     check_by,
     check_period,
     check_rates,
+    check_tz,
     convert,
     opportunities_of,
+    probability_at,
     specs_of,
     state_at,
     utc_day,
@@ -71,6 +73,7 @@ def forecast(
     period: Period = "month",
     rates: Rates | None = None,
     currency: str | None = None,
+    tz: tzinfo | str | None = None,
 ) -> Forecast:
     """The weighted pipeline of ``opportunities``, sliced by ``by``.
 
@@ -80,16 +83,20 @@ def forecast(
     ``by`` takes any of ``category`` (the stage's forecast category),
     ``stage``, ``owner``, ``pipeline`` and ``period`` (the expected close date's
     period for open deals, the close date's for closed ones; ``period=`` picks
-    day, week, month, quarter or year).  Only opportunities of the given
-    ``pipelines`` count.
+    day, week, month, quarter or year; a closed deal's date is taken in
+    ``tz``, UTC by default, so a deal won at 20:00 in New York on 31 January
+    is in February unless ``tz="America/New_York"``).  Only opportunities of
+    the given ``pipelines`` count.
 
     Open deals add ``amount x probability / 100`` to ``weighted``; won deals
     add their amount to ``booked``; lost deals weigh nothing (they are only
     counted).  With ``as_of=`` the stage each deal was in at that moment is
-    read from its history (deals created later are left out); history records
-    stage moves only, so amounts, owners and expected close dates are the
-    current ones, and a deal not in its current stage at ``as_of`` weighs its
-    stage's default probability.
+    read from its history with the pipeline it was in then (deals created
+    later are left out), and an open deal weighs the probability in force
+    then: the manual or automated probability recorded in its
+    ``probability_history``, else the stage's default (its own probability
+    when nothing was recorded after ``as_of``).  Amounts, owners and expected
+    close dates are the current ones.
 
     Every line keeps its currency, so several currencies are never added:
     pass ``rates`` (``{"USD": Decimal("0.92")}``: how many ``currency`` one
@@ -100,11 +107,13 @@ def forecast(
     moment = aware(as_of, "as_of")
     specs = specs_of(pipelines)
     checked, currency = check_rates(rates, currency)
+    zone = check_tz(tz)
     groups = aggregated(
         opportunities,
         lambda queries: queries.forecast_rows(specs, by=names, as_of=moment, period=period),
         fold_forecast,
-        lambda: _group(opportunities_of(opportunities), specs, names, moment, period),
+        lambda: _group(opportunities_of(opportunities), specs, names, moment, period, zone),
+        zone=zone,
     )
     return finish(groups, names, moment, period, checked, currency)
 
@@ -129,6 +138,7 @@ def _group(
     names: tuple[str, ...],
     moment: datetime | None,
     period: Period,
+    zone: tzinfo | None = None,
 ) -> Groups:
     """Deals and amount sums per (key, currency, kind, probability), in one pass."""
     groups: Groups = {}
@@ -141,31 +151,34 @@ def _group(
         for pair, (_, category, _) in table.items()
     }
     for opp in opportunities:
-        pipeline = opp.pipeline
-        if pipeline not in specs:
-            continue
         since: datetime | None = None
         if moment is None:
-            stage = opp.stage
+            pipeline, stage = opp.pipeline, opp.stage
+            state = None
         else:
             state = state_at(opp, moment)
             if state is None:
                 continue
-            stage, since = state
+            pipeline, stage, since = state
+        if pipeline not in specs:
+            continue
         pair = (pipeline, stage)
         info = table.get(pair)
         if info is None:  # a stage its definition does not have: omitted, weighing nothing
             code, category, probability = UNKNOWN_STAGE
+        elif info[0] != _OPEN:
+            code, category, _ = info
+            probability = _HUNDRED if code == _WON else zero
         else:
-            code, category, default = info
-            if code == _OPEN:
-                probability = opp.probability if stage == opp.stage else default
+            code, category, _ = info
+            if state is None:
+                probability = opp.probability
             else:
-                probability = _HUNDRED if code == _WON else zero
+                probability = probability_at(opp, specs[pipeline], state, moment)
         if static and info is not None:
             key = fixed[pair]
         else:
-            key = _key(names, opp, category, stage, code, since, period)
+            key = _key(names, opp, pipeline, category, stage, code, since, period, zone)
         amount = opp.amount
         gkey: tuple[tuple[str | None, ...], str | None, int, Decimal]
         if amount is None:
@@ -196,11 +209,13 @@ def _stage_key(
 def _key(
     names: tuple[str, ...],
     opp: Opportunity,
+    pipeline: str,
     category: str,
     stage: str,
     code: int,
     since: datetime | None,
     period: Period,
+    zone: tzinfo | None,
 ) -> tuple[str | None, ...]:
     out: list[str | None] = []
     for name in names:
@@ -211,18 +226,20 @@ def _key(
         elif name == "owner":
             out.append(opp.owner)
         elif name == "pipeline":
-            out.append(opp.pipeline)
+            out.append(pipeline)
         else:
-            out.append(_period_of(opp, code, since, period))
+            out.append(_period_of(opp, code, since, period, zone))
     return tuple(out)
 
 
-def _period_of(opp: Opportunity, code: int, since: datetime | None, period: Period) -> str | None:
+def _period_of(
+    opp: Opportunity, code: int, since: datetime | None, period: Period, zone: tzinfo | None
+) -> str | None:
     if code == _OPEN:
         return None if opp.expected_close is None else period_label(opp.expected_close, period)
     if since is None:  # now: the entry into the current stage
         since = opp.history[-1].at if opp.history else opp.created_at
-    return period_label(utc_day(since), period)
+    return period_label(utc_day(since, zone), period)
 
 
 def finish(

@@ -16,7 +16,7 @@ How a linear funnel counts (the choices users of a funnel report expect):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Final, TypeVar, overload
 
 from ..domain import Lead, Opportunity
@@ -28,10 +28,12 @@ from ._common import (
     aware,
     check_by,
     check_period,
+    check_tz,
     current_stage,
     leads_of,
     opportunities_of,
     specs_of,
+    state_at,
     utc_day,
     visits,
 )
@@ -84,6 +86,7 @@ def funnel(
     by: str | Sequence[str] = (),
     period: Period = "month",
     leads: Iterable[Lead] | None = None,
+    tz: tzinfo | str | None = None,
 ) -> Funnel:
     """The funnel of each pipeline in ``pipelines`` from the opportunities' stage history.
 
@@ -95,10 +98,12 @@ def funnel(
     created in; ``period=`` picks its length), ``owner`` (the current owner)
     and ``source`` (the channel of the lead it came from: pass ``leads=``, or
     a unit of work, which brings its leads).  With ``as_of=`` only history up
-    to that moment counts.
+    to that moment counts.  Cohorts are calendar dates in ``tz`` (UTC by
+    default).
     """
     names = check_by(by, FUNNEL_DIMENSIONS, "funnel")
     check_period(period)
+    zone = check_tz(tz)
     moment = aware(as_of, "as_of")
     specs = specs_of(pipelines)
     source = isinstance(opportunities, AnalyticsSource)
@@ -113,10 +118,10 @@ def funnel(
         if "source" in names:
             sources = sources_of(leads_of(opportunities) if source else leads)
         return _count(
-            ((opp.pipeline, opp) for opp in opportunities_of(opportunities)),
+            ((None, opp) for opp in opportunities_of(opportunities)),
             specs,
             moment,
-            lambda opp: tuple(_value(name, opp, sources, period) for name in names),
+            lambda opp: tuple(_value(name, opp, sources, period, zone) for name in names),
         )
 
     counts = aggregated(
@@ -126,6 +131,7 @@ def funnel(
         ),
         fold_funnel,
         compute,
+        zone=zone,
     )
     return finish_funnel(counts, specs, names, moment, period)
 
@@ -146,6 +152,7 @@ def lead_funnel(
     as_of: datetime | None = None,
     by: str | Sequence[str] = (),
     period: Period = "month",
+    tz: tzinfo | str | None = None,
 ) -> Funnel:
     """The funnel of leads through their lifecycle (``Lead.status`` and its history).
 
@@ -154,11 +161,16 @@ def lead_funnel(
     ``contacted``, ``nurturing``, ``qualified`` for the built-in one) and then
     its won stage (``converted``); a lead qualified straight from ``new``
     counts as having passed ``contacted`` and ``nurturing``; a disqualified
-    lead stays counted where it got to; a recycled lead counts once.  ``by``
+    lead stays counted where it got to; a recycled lead counts once.  Every
+    lead counts from its creation, at least in the first step (a lead
+    without a recorded entry was in the first status of its history, or in
+    its current status, since it was created), so the first step holds as
+    many leads as :func:`lead_conversion` counts at the same moment.  ``by``
     slices by ``cohort``, ``owner`` and ``source`` (the lead's channel).
     """
     names = check_by(by, FUNNEL_DIMENSIONS, "lead funnel")
     check_period(period)
+    zone = check_tz(tz)
     moment = aware(as_of, "as_of")
     specs = specs_of(lifecycle)
     (key,) = specs
@@ -172,44 +184,52 @@ def lead_funnel(
             ((key, lead) for lead in leads_of(leads)),
             specs,
             moment,
-            lambda lead: tuple(_lead_value(name, lead, period) for name in names),
+            lambda lead: tuple(_lead_value(name, lead, period, zone) for name in names),
         ),
+        zone=zone,
     )
     return finish_funnel(counts, specs, names, moment, period)
 
 
 def _count(
-    entities: Iterable[tuple[str, E]],
+    entities: Iterable[tuple[str | None, E]],
     specs: Mapping[str, PipelineSpec],
     moment: datetime | None,
     segment_of: Callable[[E], tuple[str | None, ...]],
 ) -> Counts:
-    """Per entity: the furthest step reached by the moment and its kind then; counted."""
+    """Per entity: the pipeline it is in at the moment, the furthest step of that
+    pipeline it reached by then and its stage's kind then; counted.
+
+    ``entities`` pairs each entity with its pipeline for leads (their
+    lifecycle) or ``None`` for opportunities (whose history names it).
+    """
     steps = {key: step_index(spec) for key, spec in specs.items()}
     kinds = {key: kind_codes(spec) for key, spec in specs.items()}
     tops = {key: len(funnel_steps(spec)) - 1 for key, spec in specs.items()}
     counts: Counts = {}
-    for pipeline, entity in entities:
+    for home, entity in entities:
+        seen = [v for v in visits(entity, home) if moment is None or v.at <= moment]
+        if not seen:
+            continue
+        pipeline, last = seen[-1].pipeline, seen[-1].stage
+        if moment is None:  # now: where it is (the same as its last move, when it has history)
+            last = current_stage(entity)
+            if home is None and isinstance(entity, Opportunity):
+                pipeline = entity.pipeline
         index = steps.get(pipeline)
         if index is None:
             continue
         top = tops[pipeline]
         level = -1
-        last: str | None = None
-        for stage, at in visits(entity):
-            if moment is not None and at > moment:
-                break
-            last = stage
-            step = index.get(stage)
-            if step is not None and step < top and step > level:
+        for visit in seen:
+            step = index.get(visit.stage) if visit.pipeline == pipeline else None
+            if step is not None and level < step < top:
                 level = step
-        if last is None:
-            continue
-        if moment is None:  # now: where it is (the same as its last move, when it has history)
-            last = current_stage(entity)
-            step = index.get(last)
-            if level < 0 and step is not None and step < top:
-                level = step
+        step = index.get(last)
+        if level < 0 and step is not None and step < top:
+            level = step
+        if home is not None and level < 0:  # a lead starts in the lifecycle's first status
+            level = 0
         code = kinds[pipeline].get(last, _OTHER)
         if code == _WON:
             level = top
@@ -221,12 +241,16 @@ def _count(
 
 
 def _value(
-    name: str, opp: Opportunity, sources: Mapping[str, str | None], period: Period
+    name: str,
+    opp: Opportunity,
+    sources: Mapping[str, str | None],
+    period: Period,
+    zone: tzinfo | None,
 ) -> str | None:
     if name == "owner":
         return opp.owner
     if name == "cohort":
-        return period_label(utc_day(opp.created_at), period)
+        return period_label(utc_day(opp.created_at, zone), period)
     return None if opp.lead_id is None else sources.get(opp.lead_id)
 
 
@@ -291,6 +315,7 @@ def lead_conversion(
     as_of: datetime | None = None,
     by: str | Sequence[str] = (),
     period: Period = "month",
+    tz: tzinfo | str | None = None,
 ) -> LeadConversion: ...
 
 
@@ -303,6 +328,7 @@ def lead_conversion(
     as_of: datetime | None = None,
     by: str | Sequence[str] = (),
     period: Period = "month",
+    tz: tzinfo | str | None = None,
 ) -> LeadConversion: ...
 
 
@@ -314,6 +340,7 @@ def lead_conversion(
     as_of: datetime | None = None,
     by: str | Sequence[str] = (),
     period: Period = "month",
+    tz: tzinfo | str | None = None,
 ) -> LeadConversion:
     """How many leads became opportunities, and how many of those were won.
 
@@ -322,7 +349,8 @@ def lead_conversion(
     it *converted* if an opportunity linked to it (``Opportunity.lead_id``)
     existed at the moment, and it was *won* if one of them was in a won stage
     of its pipeline then.  ``by`` slices by ``cohort`` (the period the lead
-    was created in), ``owner`` and ``source`` (the lead's channel).  With
+    was created in, as a calendar date in ``tz``, UTC by default), ``owner``
+    and ``source`` (the lead's channel).  With
     ``as_of=`` leads and opportunities created later, and moves after it,
     are left out.
     """
@@ -344,6 +372,7 @@ def lead_conversion(
         )
     names = check_by(by, LEAD_DIMENSIONS, "lead conversion")
     check_period(period)
+    zone = check_tz(tz)
     moment = aware(as_of, "as_of")
     specs = specs_of(opportunities if source is not None else pipelines)
     tallies = aggregated(
@@ -357,7 +386,9 @@ def lead_conversion(
             names,
             moment,
             period,
+            zone,
         ),
+        zone=zone,
     )
     return finish_conversion(tallies, names, moment, period)
 
@@ -380,27 +411,24 @@ def _tally_conversion(
     names: tuple[str, ...],
     moment: datetime | None,
     period: Period,
+    zone: tzinfo | None = None,
 ) -> dict[tuple[str | None, ...], list[int]]:
     kinds = {key: kind_codes(spec) for key, spec in specs.items()}
     status: dict[str, int] = {}  # lead id -> 1 converted, 2 won
     for opp in opportunities:
         if opp.lead_id is None:
             continue
-        last: str | None = None
-        for stage, at in visits(opp):
-            if moment is not None and at > moment:
-                break
-            last = stage
+        last = state_at(opp, moment)
         if last is None:
             continue
-        codes = kinds.get(opp.pipeline)
-        won = codes is not None and codes.get(last) == _WON
+        codes = kinds.get(last.pipeline)
+        won = codes is not None and codes.get(last.stage) == _WON
         status[opp.lead_id] = max(status.get(opp.lead_id, 0), 2 if won else 1)
     tallies: dict[tuple[str | None, ...], list[int]] = {}
     for lead in leads:
         if moment is not None and lead.created_at > moment:
             continue
-        segment = tuple(_lead_value(name, lead, period) for name in names)
+        segment = tuple(_lead_value(name, lead, period, zone) for name in names)
         slot = tallies.setdefault(segment, [0, 0, 0])
         slot[0] += 1
         reached = status.get(lead.id, 0)
@@ -411,11 +439,11 @@ def _tally_conversion(
     return tallies
 
 
-def _lead_value(name: str, lead: Lead, period: Period) -> str | None:
+def _lead_value(name: str, lead: Lead, period: Period, zone: tzinfo | None) -> str | None:
     if name == "owner":
         return lead.owner
     if name == "cohort":
-        return period_label(utc_day(lead.created_at), period)
+        return period_label(utc_day(lead.created_at, zone), period)
     return None if lead.source is None else lead.source.channel.value
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
-from typing import Final
+from typing import Final, Literal
 
 from ..clock import ensure_aware
 from ..domain import Money, Opportunity
@@ -26,10 +26,14 @@ from .errors import MixedCurrencies
 from .ports import MetricsRow, OpportunitySource
 from .results import SalesMetrics, SalesMetricsLine, plain_amount
 
-__all__ = ["METRIC_DIMENSIONS", "Tally", "sales_metrics"]
+__all__ = ["METRIC_DIMENSIONS", "VELOCITY_DEFINITIONS", "Tally", "Velocity", "sales_metrics"]
 
 #: The dimensions sales metrics can be sliced by.
 METRIC_DIMENSIONS: Final = ("owner", "pipeline")
+#: How sales velocity is computed: ``standard`` (open opportunities at the end of
+#: the period) or ``created`` (opportunities created in the period).
+Velocity = Literal["standard", "created"]
+VELOCITY_DEFINITIONS: Final = ("standard", "created")
 
 _MICRO: Final = timedelta(microseconds=1)
 _DAY_US: Final = Decimal(86_400_000_000)
@@ -38,10 +42,11 @@ _DAY_US: Final = Decimal(86_400_000_000)
 class Tally:
     """Raw sums for one segment (shared by the in-memory and SQL paths)."""
 
-    __slots__ = ("created", "cycle_us", "lost", "won", "won_amounts", "won_priced")
+    __slots__ = ("created", "cycle_us", "lost", "open", "won", "won_amounts", "won_priced")
 
     def __init__(self) -> None:
         self.created = 0
+        self.open = 0
         self.won = 0
         self.lost = 0
         self.cycle_us = 0
@@ -65,6 +70,7 @@ def sales_metrics(
     by: str | Sequence[str] = (),
     rates: Rates | None = None,
     currency: str | None = None,
+    velocity: Velocity = "standard",
 ) -> SalesMetrics:
     """Win rate, average deal size, sales cycle length and velocity over ``[start, end)``.
 
@@ -77,7 +83,14 @@ def sales_metrics(
     * ``win_rate = won / (won + lost)``;
     * ``average_deal``: mean amount of the won deals that have an amount;
     * ``cycle``: mean time from creation to close of the won deals;
-    * ``velocity = created x average_deal x win_rate / cycle`` (money per day).
+    * ``velocity`` (money per day), by default the standard formula
+      ``open x average_deal x win_rate / cycle`` where ``open`` counts the
+      opportunities in an open stage at ``end`` and ``cycle`` is in days
+      (the figure Salesforce and HubSpot velocity reports give);
+      ``velocity="created"`` uses the opportunities created in the period
+      instead of the open ones (the definition of earlier releases, which
+      grows with the length of the period).  ``None`` without a won deal with
+      an amount or with a cycle of 0; rounded to cents (half even).
 
     Only history before ``end`` counts, so a past period gives the figures it
     had then (with current amounts).  Amounts in several currencies need
@@ -85,6 +98,16 @@ def sales_metrics(
     ``by`` slices by ``owner`` or ``pipeline``.
     """
     names = check_by(by, METRIC_DIMENSIONS, "metrics")
+    if velocity not in VELOCITY_DEFINITIONS:
+        raise ValidationError(
+            "velocity",
+            [
+                Problem(
+                    "$.velocity",
+                    f"must be one of {', '.join(VELOCITY_DEFINITIONS)}; got {velocity!r}",
+                )
+            ],
+        )
     lo, hi = check_span(start, end)
     specs = specs_of(pipelines)
     checked, currency = check_rates(rates, currency)
@@ -94,15 +117,17 @@ def sales_metrics(
         fold_metrics,
         lambda: _tally(opportunities_of(opportunities), specs, names, lo, hi),
     )
-    return finish_metrics(tallies, names, lo, hi, checked, currency)
+    return finish_metrics(tallies, names, lo, hi, checked, currency, velocity)
 
 
 def fold_metrics(rows: Iterable[MetricsRow]) -> dict[tuple[str | None, ...], Tally]:
     """Tallies from the rows an :class:`~pipelinekit.analytics.ports.AnalyticsQueries` gave."""
     tallies: dict[tuple[str | None, ...], Tally] = {}
-    for segment, created, won, lost, cycle_us, currency, amount, priced in rows:
+    for row in rows:
+        segment, created, won, lost, cycle_us, currency, amount, priced, *rest = row
         tally = tallies.setdefault(tuple(segment), Tally())
         tally.created += int(created)
+        tally.open += int(rest[0]) if rest else 0
         tally.won += int(won)
         tally.lost += int(lost)
         tally.cycle_us += int(cycle_us)
@@ -121,22 +146,25 @@ def _tally(
     kinds = {(key, stage.key): stage.kind for key, spec in specs.items() for stage in spec.stages}
     tallies: dict[tuple[str | None, ...], Tally] = {}
     for opp in opportunities:
-        if opp.pipeline not in specs:
+        seen = visits(opp)
+        before = [v for v in seen if v.at < hi]
+        # the pipeline it was in at the end of the period (where it began, if not yet recorded)
+        pipeline = (before[-1] if before else seen[0]).pipeline
+        if pipeline not in specs:
             continue
-        segment = tuple(opp.owner if name == "owner" else opp.pipeline for name in names)
+        segment = tuple(opp.owner if name == "owner" else pipeline for name in names)
         created = opp.created_at
         tally: Tally | None = None
         if lo <= created < hi:
             tally = tallies.setdefault(segment, Tally())
             tally.created += 1
-        last: tuple[str, datetime] | None = None
-        for stage, at in visits(opp):
-            if at >= hi:
-                break
-            last = (stage, at)
+        last = (before[-1].stage, before[-1].at) if before else None
+        if last is not None and kinds.get((pipeline, last[0])) is StageKind.OPEN:
+            tally = tally or tallies.setdefault(segment, Tally())
+            tally.open += 1
         if last is None or last[1] < lo:
             continue
-        kind = kinds.get((opp.pipeline, last[0]))
+        kind = kinds.get((pipeline, last[0]))
         if kind is StageKind.WON:
             tally = tally or tallies.setdefault(segment, Tally())
             tally.won += 1
@@ -165,6 +193,7 @@ def finish_metrics(
     end: datetime,
     rates: Mapping[str, Decimal] | None,
     target: str | None,
+    definition: Velocity = "standard",
 ) -> SalesMetrics:
     """Compute the metrics from raw tallies (shared by the in-memory and SQL paths)."""
     if rates is None:
@@ -195,8 +224,9 @@ def finish_metrics(
                 mean_us = (Decimal(t.cycle_us) / t.won).quantize(Decimal(1), ROUND_HALF_EVEN)
                 cycle = timedelta(microseconds=int(mean_us))
                 if code is not None and priced and t.cycle_us > 0:
+                    count = t.open if definition == "standard" else t.created
                     exact = (
-                        Decimal(t.created)
+                        Decimal(count)
                         * (total / priced)
                         * Decimal(t.won)
                         / Decimal(t.won + t.lost)

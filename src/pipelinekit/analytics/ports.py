@@ -176,7 +176,8 @@ class MetricsRow(NamedTuple):
     those whose last stage change before ``end`` happened in the period into a
     won / lost stage; ``cycle_us``: the sum, over the won ones, of the
     microseconds from creation to that change; ``won_amount``: the sum of the
-    won ones' amounts in ``currency``, and ``priced`` how many had one.
+    won ones' amounts in ``currency``, and ``priced`` how many had one;
+    ``open``: opportunities in an open stage at ``end`` (for velocity).
     """
 
     segment: Segment
@@ -187,6 +188,7 @@ class MetricsRow(NamedTuple):
     currency: str | None
     won_amount: Decimal
     priced: int
+    open: int = 0
 
 
 class StageVisit(NamedTuple):

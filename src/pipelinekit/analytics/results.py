@@ -390,8 +390,10 @@ class SalesMetricsLine:
     ``created`` counts the opportunities created in the period; ``won`` and
     ``lost`` those closed in it.  ``win_rate = won / (won + lost)``;
     ``average_deal`` is the mean amount of the won deals; ``cycle`` the mean
-    time from creation to close of the won deals; ``velocity`` is
-    ``created x average_deal x win_rate / cycle`` in money per day.
+    time from creation to close of the won deals; ``velocity`` is, by
+    default, ``open x average_deal x win_rate / cycle`` in money per day
+    (``open``: opportunities open at the end of the period; see
+    :func:`~pipelinekit.analytics.sales_metrics` for ``velocity="created"``).
     """
 
     segment: tuple[str | None, ...]

@@ -107,15 +107,13 @@ def _visits(
     }
     durations: dict[tuple[str, str], list[int]] = {}
     for opp in opportunities:
-        if opp.pipeline not in specs:
-            continue
         seen = visits(opp)
-        for i, (stage, at) in enumerate(seen):
+        for i, (pipeline, stage, at) in enumerate(seen):
             if at > moment:
                 break
-            end = seen[i + 1][1] if i + 1 < len(seen) else moment
+            end = seen[i + 1].at if i + 1 < len(seen) else moment
             end = min(end, moment)
-            key = (opp.pipeline, stage)
+            key = (pipeline, stage)
             if key in opens:
                 durations.setdefault(key, []).append((end - at) // _MICRO)
     return durations
@@ -161,12 +159,12 @@ def _stale(
         state = state_at(opp, moment)
         if state is None:
             continue
-        days = limits.get((opp.pipeline, state.stage))
+        days = limits.get((state.pipeline, state.stage))
         if days is None:
             continue
         waited = moment - state.since
         if waited > timedelta(days=days):
             found.append(
-                StaleDeal(opp.id, opp.pipeline, state.stage, opp.owner, state.since, waited, days)
+                StaleDeal(opp.id, state.pipeline, state.stage, opp.owner, state.since, waited, days)
             )
     return found

@@ -9,7 +9,7 @@ from .companies import Company
 from .contacts import EmailAddress, Person, PhoneNumber, Seniority
 from .custom import CustomValue, FrozenMap, custom_fields
 from .engagement import Event
-from .history import StageChange
+from .history import ProbabilityChange, StageChange
 from .ids import LeadId, OpportunityId, ProspectId, new_id, uuid7
 from .leads import Lead
 from .money import Money
@@ -37,6 +37,7 @@ __all__ = [
     "Person",
     "PhoneNumber",
     "Probability",
+    "ProbabilityChange",
     "ProbabilitySource",
     "ProbabilityUnit",
     "Prospect",

@@ -114,7 +114,10 @@ class Lead:
         at: datetime | None = None,
         clock: Clock | None = None,
     ) -> Lead:
-        """Create a new lead with a fresh id, ``status="new"`` and both times set to ``at``."""
+        """Create a new lead with a fresh id, ``status="new"`` and both times set to ``at``.
+
+        Its history starts with the entry into ``new`` (event ``create``), so
+        every report counts the lead from its creation."""
         now = resolve_time(at, clock)
         return cls(
             id=LeadId(new_id(now)),
@@ -128,6 +131,7 @@ class Lead:
             custom=custom,
             external_id=external_id,
             notes=notes,
+            history=(StageChange(None, "new", "create", now),),
         )
 
     def evolve(self, **changes: Any) -> Lead:

@@ -17,7 +17,7 @@ from ._entity import check_common, check_tuple
 from .companies import Company
 from .contacts import Person
 from .custom import EMPTY, FrozenMap
-from .history import StageChange
+from .history import ProbabilityChange, StageChange
 from .ids import LeadId, OpportunityId, ProspectId, new_id
 from .money import Money
 from .probability import Probability, check_probability
@@ -60,8 +60,10 @@ class Opportunity:
     or that stored percent form (what storage and ``from_dict`` hand back) and
     ``probability_source`` says which layer supplied it; the manual and
     automated layers (same forms) are kept so a stage change can recompute the
-    effective value without losing a person's input.  A lost opportunity needs
-    a ``lost_reason`` when made through :meth:`evolve` (see there).
+    effective value without losing a person's input.  ``probability_history``
+    records every change of those two layers (when, by whom, from and to), as
+    ``history`` records the stage moves.  A lost opportunity needs a
+    ``lost_reason`` when made through :meth:`evolve` (see there).
     """
 
     id: OpportunityId
@@ -87,6 +89,7 @@ class Opportunity:
     lost_reason: str | None = None
     competitor: str | None = None
     history: tuple[StageChange, ...] = ()
+    probability_history: tuple[ProbabilityChange, ...] = ()
     tags: frozenset[str] = frozenset()
     custom: FrozenMap = EMPTY
     external_id: str | None = None
@@ -118,6 +121,7 @@ class Opportunity:
         lost_reason: str | None = None,
         competitor: str | None = None,
         history: tuple[StageChange, ...] | list[StageChange] = (),
+        probability_history: tuple[ProbabilityChange, ...] | list[ProbabilityChange] = (),
         tags: Iterable[str] = frozenset(),
         custom: Mapping[str, object] | None = EMPTY,
         external_id: str | None = None,
@@ -158,6 +162,15 @@ class Opportunity:
         checks.text("$.lost_reason", lost_reason, required=False, max_length=500)
         checks.text("$.competitor", competitor, required=False, max_length=200)
         moves = check_tuple(checks, "$.history", history, StageChange)
+        chances = check_tuple(
+            checks, "$.probability_history", probability_history, ProbabilityChange
+        )
+        for i, change in enumerate(chances):
+            if isinstance(change, ProbabilityChange):
+                for name in ("from_value", "to_value"):
+                    value = getattr(change, name)
+                    if value is not None:
+                        _percent(checks, f"$.probability_history[{i}].{name}", value)
         if result is Outcome.OPEN:
             if closed_at is not None:
                 checks.add("$.closed_at", "must be empty while the opportunity is open")
@@ -185,8 +198,8 @@ class Opportunity:
         self.__attrs_init__(
             id, common.created_at, common.updated_at, name, pipeline, stage, pipeline_version,
             lead_id, prospect_id, contact, company, amount, chance, origin, manual, automated,
-            expected_close, owner, result, closed, lost_reason, competitor, moves, common.tags,
-            common.custom, external_id, notes, version,
+            expected_close, owner, result, closed, lost_reason, competitor, moves, chances,
+            common.tags, common.custom, external_id, notes, version,
         )  # fmt: skip
 
     @property

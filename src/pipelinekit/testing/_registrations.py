@@ -277,6 +277,21 @@ def _units(read_only: bool | None = None) -> st.SearchStrategy[UnitOfWork]:
     return flags.map(lambda flag: memory_storage().unit_of_work(read_only=flag))
 
 
+_LAYER_VALUES = st.none() | st.decimals(0, 100, places=2)
+
+
+def _probability_changes() -> st.SearchStrategy[domain.ProbabilityChange]:
+    """Changes of one layer, values in the canonical percent (``None``: unset)."""
+    return st.builds(
+        domain.ProbabilityChange,
+        layer=st.sampled_from(["manual", "automated"]),
+        from_value=_LAYER_VALUES,
+        to_value=_LAYER_VALUES,
+        at=pks.aware_datetimes(),
+        actor=st.none() | _WORDS,
+    )
+
+
 def registrations() -> dict[type, st.SearchStrategy[Any]]:
     """Every public type that ``st.from_type`` cannot build from annotations, with its strategy."""
     return {
@@ -288,6 +303,7 @@ def registrations() -> dict[type, st.SearchStrategy[Any]]:
         domain.Source: pks.sources(),
         domain.Event: pks.events(),
         domain.StageChange: pks.stage_changes(),
+        domain.ProbabilityChange: _probability_changes(),
         domain.FrozenMap: pks.custom_fields(),
         domain.Lead: pks.leads(),
         domain.Prospect: pks.prospects(),

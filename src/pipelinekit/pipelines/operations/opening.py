@@ -145,7 +145,9 @@ class Opening(PipelineMachine):
         last = opportunity.history[-1].at if opportunity.history else opportunity.created_at
         if when < last:
             raise StaleTime("change_pipeline", when, last)
-        change = StageChange(stage, new_stage, "change_pipeline", when, actor, note, target.key)
+        change = StageChange(
+            stage, new_stage, "change_pipeline", when, actor, note, target.key, self.key
+        )
         probability, origin = target.stages[new_stage].effective_probability(
             opportunity.manual_probability, opportunity.automated_probability
         )

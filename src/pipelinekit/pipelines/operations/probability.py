@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from ...clock import Clock, resolve_time
 from ...domain._checks import Checks
+from ...domain.history import ProbabilityChange
 from ...domain.opportunities import Opportunity
 from ...domain.probability import Probability, check_probability
 from ...errors import Problem, ValidationError
@@ -33,7 +34,9 @@ class Probabilities(PipelineMachine):
     ) -> Moved[Opportunity]:
         """Set the manual and/or automated probability layer (or clear the manual one) and
         recompute the effective probability; a closed opportunity stays at 100 / 0.
-        Only opportunities have a probability: anything else is refused.
+        Only opportunities have a probability: anything else is refused.  Each layer
+        that changes is recorded in ``probability_history`` with ``at`` and ``actor``
+        (in the canonical percent form, whichever unit it was given in).
 
         ``manual`` and ``automated`` are :class:`~pipelinekit.domain.Probability`
         values, so the unit is always said: ``manual=Probability.percent(35)`` or
@@ -66,7 +69,16 @@ class Probabilities(PipelineMachine):
         new_manual = None if clear_manual else values.get("manual", opportunity.manual_probability)
         new_automated = values.get("automated", opportunity.automated_probability)
         probability, origin = self.stages[stage].effective_probability(new_manual, new_automated)
+        records = tuple(
+            ProbabilityChange(layer, before, after, when, actor)
+            for layer, before, after in (
+                ("manual", opportunity.manual_probability, new_manual),
+                ("automated", opportunity.automated_probability, new_automated),
+            )
+            if before != after
+        )
         updated = opportunity.evolve(
+            probability_history=(*opportunity.probability_history, *records),
             manual_probability=new_manual,
             automated_probability=new_automated,
             probability=probability,

@@ -477,6 +477,10 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
     def history_table(self) -> Table | None:
         return self._uow.tables.history.get(self.kind)
 
+    @property
+    def probability_table(self) -> Table | None:
+        return self._uow.tables.probabilities if self.kind == "opportunity" else None
+
     def _documents(self) -> Select[tuple[str, str | None]]:
         """SELECT of each entity's document and its qualification result's (joined back)."""
         t = self.table
@@ -606,6 +610,7 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
     def _rows(
         self, entities: Sequence[E]
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[StoredResult]]:
+        """Entity rows, stage history rows and stored results of ``entities``."""
         index = INDEX[self.entity_type]
         kind = self.kind
         key = RESULT_KEYS.get(kind)
@@ -650,14 +655,33 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
                             "actor": change.actor,
                             "note": change.note,
                             "pipeline": change.pipeline,
+                            "from_pipeline": change.from_pipeline,
                         }
                     )
         return rows, history, results
+
+    @staticmethod
+    def _probability_rows(entities: Sequence[E]) -> list[dict[str, Any]]:
+        """The probability history rows of opportunities (exact decimal text)."""
+        return [
+            {
+                "entity_id": entity.id,
+                "seq": seq,
+                "layer": change.layer,
+                "from_value": None if change.from_value is None else str(change.from_value),
+                "to_value": None if change.to_value is None else str(change.to_value),
+                "at_us": micros(change.at),
+                "actor": change.actor,
+            }
+            for entity in entities
+            for seq, change in enumerate(getattr(entity, "probability_history", ()))
+        ]
 
     def _write(self, inserts: list[E], updates: list[tuple[int, E]]) -> None:
         conn = self._uow.conn
         t = self.table
         history_table = self.history_table
+        chances = self.probability_table
         try:
             with translate(f"saving {self.kind}s"), conn.begin_nested():
                 if inserts:
@@ -665,6 +689,8 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
                     _insert_many(conn, t, rows)
                     if history_table is not None:
                         _insert_many(conn, history_table, history)
+                    if chances is not None:
+                        _insert_many(conn, chances, self._probability_rows(inserts))
                     self._uow.results._add(results)
                 if updates:
                     rows, history, results = self._rows([e for _, e in updates])
@@ -681,13 +707,16 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
                             changed = sum(conn.execute(stmt, row).rowcount for row in chunk)
                         if changed != len(chunk):
                             raise _Mismatch
-                    if history_table is not None:
-                        ids = [e.id for _, e in updates]
+                    ids = [e.id for _, e in updates]
+                    for table, fresh in (
+                        (history_table, history),
+                        (chances, self._probability_rows([e for _, e in updates])),
+                    ):
+                        if table is None:
+                            continue
                         for id_chunk in _chunks(ids):
-                            conn.execute(
-                                delete(history_table).where(history_table.c.entity_id.in_(id_chunk))
-                            )
-                        _insert_many(conn, history_table, history)
+                            conn.execute(delete(table).where(table.c.entity_id.in_(id_chunk)))
+                        _insert_many(conn, table, fresh)
                     self._uow.results._add(results)
         except _Mismatch:
             self._raise_conflict(inserts, updates, None)
@@ -781,6 +810,7 @@ def _stage_change(row: Any) -> StageChange:
         actor=row["actor"],
         note=row["note"],
         pipeline=row["pipeline"],
+        from_pipeline=row["from_pipeline"],
     )
 
 

@@ -70,6 +70,7 @@ from ...analytics.ports import (
     step_index,
 )
 from ...clock import Clock
+from ...domain.history import PROBABILITY_LAYERS
 from ...pipelines import LEAD_LIFECYCLE, Pipeline, PipelineSpec, StageKind
 from ..ports import UnitOfWork
 from ..queries import micros
@@ -126,68 +127,127 @@ class _Stages:
         return _OTHER if stage is None else self.kinds[stage]
 
 
-def _per_opportunity(
+def _greater(a: Any, b: Any) -> Any:
+    """The larger of two nullable integers (``NULL`` only when both are)."""
+    return case((a.is_(None), b), (b.is_(None), a), (a >= b, a), else_=b)
+
+
+def _frame(
     tables: Tables,
-    stages: _Stages,
     moment_us: int | None,
     *,
     inclusive: bool = True,
-    funnel: bool = False,
+    stages: _Stages | None = None,
     extra: Sequence[ColumnElement[Any]] = (),
     kind: str = "opportunity",
 ) -> Subquery:
-    """One row per opportunity of the pipeline with its stage at the moment.
+    """One row per entity with where it stood at the moment (``None``: now).
 
-    ``stage_ix`` is the index of the stage it was in (the last history row at
-    or before the moment), ``since_us`` when it entered it and ``visible``
-    whether it existed then.  An opportunity without history is in its
-    current stage since it was created.  With ``funnel``, ``level_open`` is
-    the furthest open step it reached.  ``kind="lead"`` does the same for
-    leads (their lifecycle status).
+    Columns: ``id``, ``created_us``, ``pipeline`` and ``stage`` (where it
+    stood: the last history row at or before the moment, in the pipeline that
+    row names, else the entity's current one), ``since_us`` (when it got
+    there), ``visible`` (whether it existed), ``first_pipeline`` (the
+    pipeline of its first visit), ``later`` (history rows after the moment)
+    and, with ``stages``, ``level_open``: the furthest open step of that
+    pipeline reached by its visits there.  An entity without history is in
+    its current stage since its creation; a history whose first row leaves
+    a stage starts with a visit of that stage since the creation (or that
+    row, if earlier).  Leads count every row in their lifecycle.
     """
     o = tables.entities[kind]
     h = tables.history[kind]
+    lead = kind == "lead"
+
+    def seen(at: Any) -> Any:
+        if moment_us is None:
+            return literal(True)
+        return at <= moment_us if inclusive else at < moment_us
 
     def vis(value: Any) -> Any:
-        if moment_us is None:
-            return value
-        seen = h.c.at_us <= moment_us if inclusive else h.c.at_us < moment_us
-        return case((seen, value), else_=null())
+        return value if moment_us is None else case((seen(h.c.at_us), value), else_=null())
 
-    idx = _case(h.c.to_stage, stages.index, stages.unknown)
-    columns: list[Any] = [
-        o.c.id,
-        o.c.stage,
-        o.c.created_us,
-        func.count(h.c.seq).label("has_hist"),
-        func.count(vis(literal(1))).label("nvis"),
-        func.max(vis(h.c.seq * stages.width + idx)).label("last_code"),
-        func.max(vis(h.c.at_us)).label("last_at"),
-        *extra,
+    def home(row: Any) -> Any:
+        return o.c.pipeline if lead else func.coalesce(row.c.pipeline, o.c.pipeline)
+
+    aggregates: list[Any] = [
+        h.c.entity_id,
+        func.min(h.c.seq).label("first_seq"),
+        func.max(vis(h.c.seq)).label("last_seq"),
     ]
-    if funnel:
-        columns.append(func.max(vis(_case(h.c.to_stage, stages.steps, None))).label("level_open"))
-    stmt = select(*columns).select_from(o.outerjoin(h, h.c.entity_id == o.c.id))
-    if kind == "opportunity":
-        stmt = stmt.where(o.c.pipeline == stages.spec.key)
-    return stmt.group_by(o.c.id).subquery()
-
-
-def _derived(
-    sub: Subquery, stages: _Stages, moment_us: int | None, *, inclusive: bool = True
-) -> tuple[Any, Any, Any]:
-    """``(stage index, entered at, visible)`` expressions over :func:`_per_opportunity`."""
-    c = sub.c
-    no_history = c.has_hist == 0
-    current = _case(c.stage, stages.index, stages.unknown)
-    stage_ix = case((no_history, current), else_=c.last_code % stages.width)
-    since = case((no_history, c.created_us), else_=c.last_at)
+    if moment_us is not None:
+        aggregates.append(func.count(case((~seen(h.c.at_us), 1), else_=null())).label("later"))
+    else:
+        aggregates.append(literal(0).label("later"))
+    if stages is not None:
+        step = _case(h.c.to_stage, stages.steps, None)
+        if not lead:
+            step = case((home(h) == stages.spec.key, step), else_=null())
+        aggregates.append(func.max(vis(step)).label("level_rows"))
+    agg = (
+        select(*aggregates)
+        .select_from(h.join(o, o.c.id == h.c.entity_id))
+        .group_by(h.c.entity_id)
+        .subquery()
+    )
+    first = h.alias(f"{h.name}_first")
+    last = h.alias(f"{h.name}_last")
+    has_hist = agg.c.first_seq.is_not(None)
+    some = last.c.seq.is_not(None)
+    implicit_at = case((first.c.at_us < o.c.created_us, first.c.at_us), else_=o.c.created_us)
+    implicit = and_(has_hist, first.c.from_stage.is_not(None), seen(implicit_at))
+    # the pipeline of the first visit: the one the first row leaves, or enters
+    began = home(first) if lead else func.coalesce(first.c.from_pipeline, home(first))
+    began = case((first.c.from_stage.is_not(None), began), else_=home(first))
+    first_pipeline = case((has_hist, began), else_=o.c.pipeline)
     if moment_us is None:
+        pipeline: Any = o.c.pipeline
+        stage: Any = o.c.stage
+        since: Any = o.c.stage_since_us
         visible: Any = literal(True)
     else:
-        born = c.created_us <= moment_us if inclusive else c.created_us < moment_us
-        visible = case((no_history, born), else_=c.nvis > 0)
-    return stage_ix, since, visible
+        pipeline = case((~has_hist, o.c.pipeline), (some, home(last)), else_=began)
+        stage = case((~has_hist, o.c.stage), (some, last.c.to_stage), else_=first.c.from_stage)
+        since = case((~has_hist, o.c.created_us), (some, last.c.at_us), else_=implicit_at)
+        visible = case((~has_hist, seen(o.c.created_us)), (some, literal(True)), else_=implicit)
+    columns: list[Any] = [
+        o.c.id,
+        o.c.created_us,
+        pipeline.label("pipeline"),
+        stage.label("stage"),
+        since.label("since_us"),
+        visible.label("visible"),
+        first_pipeline.label("first_pipeline"),
+        func.coalesce(agg.c.later, 0).label("later"),
+        *extra,
+    ]
+    if stages is not None:
+        start = case(
+            (
+                and_(implicit, first_pipeline == stages.spec.key) if not lead else implicit,
+                _case(first.c.from_stage, stages.steps, None),
+            ),
+            else_=null(),
+        )
+        current = _case(stage, stages.steps, None)
+        if not lead:
+            current = case((pipeline == stages.spec.key, current), else_=null())
+        level = _greater(agg.c.level_rows, start)
+        columns.append(case((level.is_(None), current), else_=level).label("level_open"))
+    joined = o.outerjoin(agg, agg.c.entity_id == o.c.id).outerjoin(
+        first, and_(first.c.entity_id == o.c.id, first.c.seq == agg.c.first_seq)
+    )
+    if moment_us is not None:  # now, the entity's own columns say where it is
+        joined = joined.outerjoin(
+            last, and_(last.c.entity_id == o.c.id, last.c.seq == agg.c.last_seq)
+        )
+    return select(*columns).select_from(joined).subquery()
+
+
+def _in_pipeline(sub: Subquery, stages: _Stages) -> tuple[Any, Any]:
+    """``(stage index, condition)``: the frame's stage in ``stages``, and that it is
+    visible in that pipeline."""
+    stage_ix = _case(sub.c.stage, stages.index, stages.unknown)
+    return stage_ix, and_(sub.c.visible, sub.c.pipeline == stages.spec.key)
 
 
 # -- queries --------------------------------------------------------------------------------------
@@ -205,21 +265,18 @@ def _funnel_rows(
 ) -> list[FunnelRow]:
     """One pipeline's funnel levels, counted in the database."""
     key = stages.spec.key
-    if moment_us is None:
-        stmt = _funnel_now(tables, stages, extra, len(names), kind)
-    else:
-        sub = _per_opportunity(tables, stages, moment_us, funnel=True, extra=extra, kind=kind)
-        stage_ix, _, visible = _derived(sub, stages, moment_us)
-        code = _case_int(stage_ix, {i: stages.code_of_index(i) for i in range(stages.width)})
-        level = case(
-            (code == _WON, stages.top),
-            (sub.c.has_hist == 0, _case(sub.c.stage, stages.steps, None)),
-            else_=sub.c.level_open,
-        )
-        segs = [sub.c[f"seg_{i}"] for i in range(len(names))]
-        inner = select(*segs, level.label("level"), code.label("code")).where(visible).subquery()
-        group = [*(inner.c[f"seg_{i}"] for i in range(len(names))), inner.c.level, inner.c.code]
-        stmt = select(*group, func.count()).where(inner.c.level.is_not(None)).group_by(*group)
+    sub = _frame(tables, moment_us, stages=stages, extra=extra, kind=kind)
+    stage_ix, where = _in_pipeline(sub, stages)
+    if kind == "lead":
+        where = sub.c.visible
+    code = _case_int(stage_ix, {i: stages.code_of_index(i) for i in range(stages.width)})
+    level = case((code == _WON, stages.top), else_=sub.c.level_open)
+    if kind == "lead":  # a lead starts in the lifecycle's first status
+        level = case((code == _WON, stages.top), else_=func.coalesce(sub.c.level_open, 0))
+    segs = [sub.c[f"seg_{i}"] for i in range(len(names))]
+    inner = select(*segs, level.label("level"), code.label("code")).where(where).subquery()
+    group = [*(inner.c[f"seg_{i}"] for i in range(len(names))), inner.c.level, inner.c.code]
+    stmt = select(*group, func.count()).where(inner.c.level.is_not(None)).group_by(*group)
     with translate("computing the funnel"):
         rows = conn.execute(stmt).all()
     out = []
@@ -228,27 +285,6 @@ def _funnel_rows(
         segment = tuple(_segment_value(names[i], v, period) for i, v in enumerate(values))
         out.append(FunnelRow(key, segment, int(level_value), _KINDS.get(int(code_value)), int(n)))
     return out
-
-
-def _funnel_now(
-    tables: Tables, stages: _Stages, extra: Sequence[Any], width: int, kind: str = "opportunity"
-) -> Any:
-    """The funnel of now: the furthest open step in the history, won from the current stage."""
-    o = tables.entities[kind]
-    h = tables.history[kind]
-    code = _case(o.c.stage, stages.kinds, _OTHER)
-    furthest = func.coalesce(
-        func.max(_case(h.c.to_stage, stages.steps, None)), _case(o.c.stage, stages.steps, None)
-    )
-    level = case((code == _WON, stages.top), else_=furthest)
-    rows = select(*extra, level.label("level"), code.label("code")).select_from(
-        o.outerjoin(h, h.c.entity_id == o.c.id)
-    )
-    if kind == "opportunity":
-        rows = rows.where(o.c.pipeline == stages.spec.key)
-    inner = rows.group_by(o.c.id).subquery()
-    group = [*(inner.c[f"seg_{i}"] for i in range(width)), inner.c.level, inner.c.code]
-    return select(*group, func.count()).where(inner.c.level.is_not(None)).group_by(*group)
 
 
 def _case_int(column: Any, mapping: Mapping[int, int]) -> Any:
@@ -304,32 +340,44 @@ def _forecast_rows(
             visible: Any = o.c.pipeline == key
             cols: Any = o.c
         else:
+            manual, automated, changed = _layers_at(tables, moment_us)
             extra = [
                 o.c.owner,
-                o.c.pipeline,
                 o.c.probability,
                 o.c.amount_units,
                 o.c.amount,
                 o.c.currency,
                 o.c.expected_day,
+                manual.label("manual"),
+                automated.label("automated"),
+                changed.label("changed"),
             ]
-            source = _per_opportunity(tables, stages, moment_us, extra=extra)
-            stage_ix, since, visible = _derived(source, stages, moment_us)
+            source = _frame(tables, moment_us, extra=extra)
+            stage_ix, visible = _in_pipeline(source, stages)
+            since = source.c.since_us
             cols = source.c
         code = _case_int(stage_ix, {i: stages.code_of_index(i) for i in range(stages.width)})
-        own = _case(cols.stage, stages.index, stages.unknown)
         default = {
             i: ("100" if stages.code_of_index(i) == _WON else str(spec.stages[i].probability))
             if stages.code_of_index(i) in (_OPEN, _WON)
             else "0"
             for i in range(len(stages.keys))
         }
-        probability = case(
-            (code == _WON, literal("100")),
-            (code != _OPEN, literal("0")),
-            (stage_ix == own, cols.probability),
-            else_=_case_int_text(stage_ix, default),
-        )
+        if moment_us is None:
+            probability = case(
+                (code == _WON, literal("100")),
+                (code != _OPEN, literal("0")),
+                else_=cols.probability,
+            )
+        else:  # the own probability unless something changed later, else the layers then
+            probability = case(
+                (code == _WON, literal("100")),
+                (code != _OPEN, literal("0")),
+                (and_(cols.later == 0, ~cols.changed), cols.probability),
+                (cols.manual.is_not(None), cols.manual),
+                (cols.automated.is_not(None), cols.automated),
+                else_=_case_int_text(stage_ix, default),
+            )
         dims: list[Any] = []
         for name in names:
             if name == "category":
@@ -383,6 +431,29 @@ def _forecast_rows(
     return out
 
 
+def _layers_at(tables: Tables, moment_us: int) -> tuple[Any, Any, Any]:
+    """``(manual, automated, changed)`` of each opportunity at the moment, as correlated
+    subqueries: each layer's value then (the last change at or before the moment, else
+    what its first change replaced, else unset) and whether a probability change was
+    recorded after the moment."""
+    o = tables.entities["opportunity"]
+    pc = tables.probabilities
+    ours = pc.c.entity_id == o.c.id
+    layers = []
+    for layer in PROBABILITY_LAYERS:
+        mine = and_(ours, pc.c.layer == layer)
+        before = and_(mine, pc.c.at_us <= moment_us)
+        value = (
+            select(pc.c.to_value).where(before).order_by(pc.c.seq.desc()).limit(1)
+        ).scalar_subquery()
+        replaced = (
+            select(pc.c.from_value).where(mine).order_by(pc.c.seq).limit(1)
+        ).scalar_subquery()
+        layers.append(case((select(pc.c.seq).where(before).exists(), value), else_=replaced))
+    changed = select(pc.c.seq).where(ours, pc.c.at_us > moment_us).exists()
+    return layers[0], layers[1], changed
+
+
 def _case_text(column: Any, mapping: Mapping[int, str], default: str | None) -> Any:
     return case(
         {k: literal(v) for k, v in mapping.items()},
@@ -417,15 +488,19 @@ def _metrics_rows(
     out: list[MetricsRow] = []
     for spec in specs.values():
         stages = _Stages(spec)
-        extra = [o.c.owner, o.c.pipeline, o.c.amount_units, o.c.amount, o.c.currency]
-        sub = _per_opportunity(tables, stages, hi_us, inclusive=False, extra=extra)
-        stage_ix, since, visible = _derived(sub, stages, hi_us, inclusive=False)
+        extra = [o.c.owner, o.c.amount_units, o.c.amount, o.c.currency]
+        sub = _frame(tables, hi_us, inclusive=False, extra=extra)
+        stage_ix = _case(sub.c.stage, stages.index, stages.unknown)
+        since, visible = sub.c.since_us, sub.c.visible
+        # the pipeline it was in at the end of the period (where it began, if not yet recorded)
+        pipeline = case((visible, sub.c.pipeline), else_=sub.c.first_pipeline)
         code = _case_int(stage_ix, {i: stages.code_of_index(i) for i in range(stages.width)})
         closed = and_(visible, since >= lo_us)
         won = and_(closed, code == _WON)
         lost = and_(closed, code == _LOST)
         created = and_(sub.c.created_us >= lo_us, sub.c.created_us < hi_us)
-        dims = [sub.c.owner if name == "owner" else sub.c.pipeline for name in names]
+        still_open = and_(visible, code == _OPEN)
+        dims = [sub.c.owner if name == "owner" else pipeline for name in names]
         inexact = case((sub.c.amount_units.is_(None), sub.c.amount), else_=null())
         stmt = (
             select(
@@ -438,14 +513,15 @@ def _metrics_rows(
                 func.sum(case((won, since - sub.c.created_us), else_=0)),
                 func.sum(case((won, sub.c.amount_units), else_=null())),
                 func.sum(case((and_(won, sub.c.amount.is_not(None)), 1), else_=0)),
+                func.sum(case((still_open, 1), else_=0)),
             )
-            .where(or_(created, won, lost))
+            .where(pipeline == spec.key, or_(created, won, lost, still_open))
             .group_by(*dims, sub.c.currency, inexact)
         )
         with translate("computing sales metrics"):
             rows = conn.execute(stmt).all()
         for row in rows:
-            *values, cur, exact_text, n_created, n_won, n_lost, cycle, units, priced = row
+            *values, cur, exact_text, n_created, n_won, n_lost, cycle, units, priced, n_open = row
             segment = tuple(None if v is None else str(v) for v in values)
             amount = Decimal(0)
             if int(priced):
@@ -464,6 +540,7 @@ def _metrics_rows(
                     cur,
                     amount,
                     int(priced),
+                    int(n_open or 0),
                 )
             )
     return out
@@ -482,61 +559,21 @@ def _conversion_rows(
 ) -> list[ConversionRow]:
     """Leads, converted and won per segment of the leads."""
     o = tables.entities["opportunity"]
-    h = tables.history["opportunity"]
     leads = tables.entities["lead"]
+    frame = _frame(tables, moment_us, extra=[o.c.lead_id])
+    f = frame.c
     won_pairs = [
         and_(
-            o.c.pipeline == key,
-            h.c.to_stage.in_([s.key for s in spec.stages if s.kind is StageKind.WON]),
+            f.pipeline == key,
+            f.stage.in_([s.key for s in spec.stages if s.kind is StageKind.WON]),
         )
         for key, spec in specs.items()
     ]
-    is_won = case((or_(*won_pairs), 1), else_=0) if won_pairs else literal(0)
-    current_won = case(
-        (
-            or_(
-                *[
-                    and_(
-                        o.c.pipeline == key,
-                        o.c.stage.in_([s.key for s in spec.stages if s.kind is StageKind.WON]),
-                    )
-                    for key, spec in specs.items()
-                ]
-            ),
-            1,
-        ),
-        else_=0,
-    )
-
-    def vis(value: Any) -> Any:
-        if moment_us is None:
-            return value
-        return case((h.c.at_us <= moment_us, value), else_=null())
-
-    per_opp = (
-        select(
-            o.c.lead_id,
-            o.c.created_us,
-            current_won.label("current_won"),
-            func.count(h.c.seq).label("has_hist"),
-            func.count(vis(literal(1))).label("nvis"),
-            func.max(vis(h.c.seq * 2 + is_won)).label("last_code"),
-        )
-        .select_from(o.outerjoin(h, h.c.entity_id == o.c.id))
-        .where(o.c.lead_id.is_not(None))
-        .group_by(o.c.id)
-        .subquery()
-    )
-    p = per_opp.c
-    status = case((p.has_hist == 0, p.current_won + 1), else_=p.last_code % 2 + 1)
-    if moment_us is None:
-        seen: Any = literal(True)
-    else:
-        seen = case((p.has_hist == 0, p.created_us <= moment_us), else_=p.nvis > 0)
+    status = case((or_(*won_pairs), 2), else_=1) if won_pairs else literal(1)
     reached = (
-        select(p.lead_id, func.max(status).label("status"))
-        .where(seen)
-        .group_by(p.lead_id)
+        select(f.lead_id, func.max(status).label("status"))
+        .where(f.lead_id.is_not(None), f.visible)
+        .group_by(f.lead_id)
         .subquery()
     )
     dims: list[Any] = []
@@ -580,28 +617,49 @@ def _stage_visits(
     """Every visit of an open stage that started by the moment, with its length (a window)."""
     o = tables.entities["opportunity"]
     h = tables.history["opportunity"]
+    first = h.alias(f"{h.name}_first")
+    home = func.coalesce(h.c.pipeline, o.c.pipeline)
     out: list[StageVisit] = []
     for key, spec in specs.items():
         opens = [s.key for s in spec.stages if s.kind is StageKind.OPEN]
         following = func.lead(h.c.at_us).over(partition_by=h.c.entity_id, order_by=h.c.seq)
         visits = (
-            select(h.c.to_stage.label("stage"), h.c.at_us, following.label("next_at"))
+            select(
+                h.c.to_stage.label("stage"),
+                home.label("pipeline"),
+                h.c.at_us,
+                following.label("next_at"),
+            )
             .join(o, o.c.id == h.c.entity_id)
-            .where(o.c.pipeline == key, h.c.at_us <= moment_us)
+            .where(h.c.at_us <= moment_us)
             .subquery()
         )
         with_history = select(h.c.entity_id).where(h.c.entity_id == o.c.id).exists()
         lengths = select(
             visits.c.stage, func.coalesce(visits.c.next_at, moment_us) - visits.c.at_us
-        ).where(visits.c.stage.in_(opens))
+        ).where(visits.c.pipeline == key, visits.c.stage.in_(opens))
         bare = select(o.c.stage, moment_us - o.c.created_us).where(
             o.c.pipeline == key,
             o.c.stage.in_(opens),
             o.c.created_us <= moment_us,
             ~with_history,
         )
+        # a history whose first row leaves a stage: that stage since the creation
+        start = case((first.c.at_us < o.c.created_us, first.c.at_us), else_=o.c.created_us)
+        end = case((first.c.at_us < moment_us, first.c.at_us), else_=moment_us)
+        earliest = select(func.min(h.c.seq)).where(h.c.entity_id == o.c.id).scalar_subquery()
+        implicit = (
+            select(first.c.from_stage, end - start)
+            .select_from(o.join(first, first.c.entity_id == o.c.id))
+            .where(
+                first.c.seq == earliest,
+                func.coalesce(first.c.from_pipeline, first.c.pipeline, o.c.pipeline) == key,
+                first.c.from_stage.in_(opens),
+                start <= moment_us,
+            )
+        )
         with translate("computing time in stage"):
-            for stmt in (lengths, bare):
+            for stmt in (lengths, bare, implicit):
                 out.extend(
                     StageVisit(key, stage, int(length)) for stage, length in conn.execute(stmt)
                 )
@@ -624,8 +682,9 @@ def _stale_deals(
         }
         if not limits:
             continue
-        sub = _per_opportunity(tables, stages, moment_us, extra=[o.c.owner])
-        stage_ix, since, visible = _derived(sub, stages, moment_us)
+        sub = _frame(tables, moment_us, extra=[o.c.owner])
+        stage_ix, visible = _in_pipeline(sub, stages)
+        since = sub.c.since_us
         threshold = case({k: literal(v) for k, v in limits.items()}, value=stage_ix, else_=null())
         stmt = select(sub.c.id, stage_ix, sub.c.owner, since).where(
             visible, threshold.is_not(None), moment_us - since > threshold

@@ -58,8 +58,9 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Tables", "build_tables", "ensure_sch
 
 #: The storage schema version this pipelinekit writes (2: analytics columns, 3: stage
 #: columns wide enough for external ids, 4: each qualification result stored once,
-#: referenced from its entity by ``result_fp``).
-SCHEMA_VERSION = 4
+#: referenced from its entity by ``result_fp``, 5: opportunities' probability history
+#: and the stage history's ``from_pipeline``).
+SCHEMA_VERSION = 5
 
 Migration = Callable[[Connection, "Tables"], None]
 
@@ -90,6 +91,7 @@ class Tables:
     entities: Mapping[str, Table]
     history: Mapping[str, Table]
     results: Table
+    probabilities: Table
     events: Table
     version: Table
 
@@ -358,9 +360,50 @@ def _history_table(metadata: MetaData, prefix: str, kind: str, parent: Table) ->
         Column("actor", String(200), nullable=True),
         Column("note", Text(), nullable=True),
         Column("pipeline", String(100), nullable=True),
+        Column("from_pipeline", String(100), nullable=True),  # schema version 5
     )
     Index(f"{table.name}_at", table.c.at_us)
     return table
+
+
+def _probability_table(metadata: MetaData, prefix: str, parent: Table) -> Table:
+    """Schema version 5: ``Opportunity.probability_history``, one row per layer change.
+
+    Values are the exact decimal text of the layer (``NULL``: unset).
+    """
+    table = Table(
+        f"{prefix}opportunity_probability_changes",
+        metadata,
+        Column(
+            "entity_id",
+            _id(),
+            ForeignKey(parent.c.id, ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        Column("seq", Integer(), primary_key=True, autoincrement=False),
+        Column("layer", String(20), nullable=False),
+        Column("from_value", Text(), nullable=True),
+        Column("to_value", Text(), nullable=True),
+        Column("at_us", BigInteger(), nullable=False),
+        Column("actor", String(200), nullable=True),
+    )
+    Index(f"{table.name}_at", table.c.at_us)
+    return table
+
+
+def _add_probability_history(conn: Connection, tables: Tables) -> None:
+    """Migration 4 -> 5: the probability history table and the stage history's
+    ``from_pipeline`` column (documents of older versions have neither, so there is
+    nothing to backfill)."""
+    tables.probabilities.create(conn)
+    preparer = conn.dialect.identifier_preparer
+    for table in tables.history.values():
+        kind_sql = table.c.from_pipeline.type.compile(dialect=conn.dialect)
+        name = preparer.format_table(table)
+        conn.execute(text(f"ALTER TABLE {name} ADD COLUMN from_pipeline {kind_sql}"))
+
+
+MIGRATIONS[4] = _add_probability_history
 
 
 def build_tables(prefix: str = "pipelinekit_", schema: str | None = None) -> Tables:
@@ -368,6 +411,7 @@ def build_tables(prefix: str = "pipelinekit_", schema: str | None = None) -> Tab
     metadata = MetaData(schema=schema)
     entities = {k: _entity_table(metadata, prefix, k) for k in ("lead", "prospect", "opportunity")}
     history = {k: _history_table(metadata, prefix, k, entities[k]) for k in ("lead", "opportunity")}
+    probabilities = _probability_table(metadata, prefix, entities["opportunity"])
     results = Table(
         f"{prefix}qualification_results",
         metadata,
@@ -398,7 +442,7 @@ def build_tables(prefix: str = "pipelinekit_", schema: str | None = None) -> Tab
         Column("component", String(100), primary_key=True),
         Column("version", Integer(), nullable=False),
     )
-    return Tables(metadata, entities, history, results, events, version)
+    return Tables(metadata, entities, history, results, probabilities, events, version)
 
 
 def _lock(conn: Connection, tables: Tables) -> None:

@@ -38,6 +38,8 @@ from pipelinekit import (
     Opportunity,
     OpportunityId,
     PipelineBuilder,
+    ProbabilityChange,
+    ProbabilitySource,
     Source,
     StageChange,
     StageKind,
@@ -56,6 +58,8 @@ __all__ = [
     "lead_lists",
     "moments",
     "opportunities_with_history",
+    "replayed_lead",
+    "replayed_opportunity",
 ]
 
 #: The base time of the generated data.
@@ -102,40 +106,73 @@ def opportunities_with_history(
     manual: bool = True,
     ident: int = 0,
 ) -> Opportunity:
-    """An opportunity of one of :data:`PIPELINES` with a random stage history.
+    """An opportunity of :data:`PIPELINES` with a random stage and probability history.
 
     The history moves between any stages (skipping, losing, reopening,
-    winning; a quarter of the deals still open at the end are then won); with
-    ``manual`` an open deal may carry a manual probability.
+    winning; a quarter of the deals still open at the end are then won) and
+    may move the deal to the other pipeline on the way (``change_pipeline``);
+    with ``manual`` a person or a scorer may set, change or clear its manual
+    and automated probabilities along the way (recorded in
+    ``probability_history``), or a manual probability may be there without a
+    record (as in data from before probability history).
     ``ident`` makes ids of one list distinct.
     """
-    pipeline = draw(st.sampled_from(PIPELINES))
-    spec = pipeline.spec
+    spec = draw(st.sampled_from(PIPELINES)).spec
     created = T0 + timedelta(hours=draw(st.integers(0, 24 * 60)))
     current = spec.first_stage.key
     at = created
     history = [StageChange(None, current, "open", at, pipeline=spec.key)]
+    layers: dict[str, Decimal | None] = {"manual": None, "automated": None}
+    chances: list[ProbabilityChange] = []
+
+    def later() -> datetime:
+        return at + timedelta(hours=draw(st.integers(0, 24 * 12)))
+
     for _ in range(draw(st.integers(0, 6))):
+        if manual and draw(st.integers(0, 2)) == 0:  # a probability layer changes
+            layer = draw(st.sampled_from(("manual", "automated")))
+            value = draw(st.none() | st.integers(0, 1000).map(lambda n: Decimal(n).scaleb(-1)))
+            at = later()
+            if value != layers[layer]:
+                chances.append(ProbabilityChange(layer, layers[layer], value, at, actor="ana"))
+                layers[layer] = value
+            continue
+        if spec.stage(current).kind is StageKind.OPEN and draw(st.integers(0, 5)) == 0:
+            other = next(p.spec for p in PIPELINES if p.key != spec.key)
+            target = draw(
+                st.sampled_from([s.key for s in other.stages if s.kind is StageKind.OPEN])
+            )
+            at = later()
+            history.append(
+                StageChange(
+                    current,
+                    target,
+                    "change_pipeline",
+                    at,
+                    pipeline=other.key,
+                    from_pipeline=spec.key,
+                )
+            )
+            spec, current = other, target
+            continue
         if spec.stage(current).kind is StageKind.OPEN:
             choices = [s.key for s in spec.stages if s.key != current]
         else:  # reopen into an open stage
             choices = [s.key for s in spec.stages if s.kind is StageKind.OPEN]
         target = draw(st.sampled_from(choices))
-        at = at + timedelta(hours=draw(st.integers(0, 24 * 12)))
+        at = later()
         history.append(StageChange(current, target, "move", at, pipeline=spec.key))
         current = target
     if spec.stage(current).kind is StageKind.OPEN and draw(st.integers(0, 3)) == 0:
         won = next(s.key for s in spec.stages if s.kind is StageKind.WON)  # deals get won too
-        at = at + timedelta(hours=draw(st.integers(0, 24 * 12)))
+        at = later()
         history.append(StageChange(current, won, "win", at, pipeline=spec.key))
         current = won
     stage = spec.stage(current)
     outcome = _OUTCOME[stage.kind]
-    probability = stage.probability
-    manual_probability = None
-    if manual and stage.kind is StageKind.OPEN and draw(st.booleans()):
-        manual_probability = Decimal(draw(st.integers(0, 1000))).scaleb(-1)
-        probability = manual_probability
+    if manual and not chances and stage.kind is StageKind.OPEN and draw(st.booleans()):
+        layers["manual"] = Decimal(draw(st.integers(0, 1000))).scaleb(-1)  # set without a record
+    probability, source = stage.effective_probability(layers["manual"], layers["automated"])
     return Opportunity(
         id=OpportunityId(f"opp-{ident}-{draw(st.integers(0, 10**9))}"),
         created_at=created,
@@ -145,15 +182,17 @@ def opportunities_with_history(
         stage=current,
         amount=draw(_amounts(currencies)),
         probability=probability,
-        probability_source="manual" if manual_probability is not None else "stage_default",
-        manual_probability=manual_probability,
+        probability_source=source,
+        manual_probability=layers["manual"],
+        automated_probability=layers["automated"],
         expected_close=draw(st.none() | st.dates(date(2026, 1, 1), date(2026, 12, 31))),
         owner=draw(st.sampled_from((None, "ana", "bo"))),
         outcome=outcome,
-        closed_at=at if outcome != "open" else None,
+        closed_at=history[-1].at if outcome != "open" else None,
         lost_reason="no budget" if outcome == "lost" else None,
         lead_id=draw(st.none() | st.sampled_from(LEAD_IDS)),
         history=tuple(history),
+        probability_history=tuple(chances),
     )
 
 
@@ -183,8 +222,9 @@ def lead_lists(draw: st.DrawFn) -> list[Lead]:
         channel = draw(st.none() | st.sampled_from((Channel.REFERRAL, Channel.PAID_AD)))
         created = T0 + timedelta(hours=draw(st.integers(-48, 24 * 60)))
         status, at = "new", created
-        history = [StageChange(None, status, "create", at)] if draw(st.integers(0, 4)) else []
-        if history:  # a random walk through the lifecycle, skipping and recycling
+        # the entry into "new" is recorded (as Lead.create does), or not (older data)
+        history = [StageChange(None, status, "create", at)] if draw(st.booleans()) else []
+        if draw(st.integers(0, 4)):  # a random walk through the lifecycle, skipping and recycling
             for _ in range(draw(st.integers(0, 5))):
                 target = draw(st.sampled_from([s for s in _LIFECYCLE if s != status]))
                 at = at + timedelta(hours=draw(st.integers(0, 24 * 10)))
@@ -203,6 +243,84 @@ def lead_lists(draw: st.DrawFn) -> list[Lead]:
             )
         )
     return out
+
+
+def replayed_opportunity(opportunity: Opportunity, moment: datetime) -> Opportunity | None:
+    """The opportunity as it stood at ``moment`` (``None`` if it did not exist yet).
+
+    An oracle written from the documented definitions, independent of the
+    reports: the history and probability history up to the moment, the
+    pipeline and stage of the last move by then (a history whose first move
+    leaves a stage was in that stage since the creation), the outcome of that
+    stage, and its probability then: the deal's own if nothing was recorded
+    after the moment, else the stage's effective probability over the layers
+    in force then (each layer's last change by the moment, else the value its
+    first change replaced, else unset).  Amounts, owners and dates stay.
+    """
+    history = opportunity.history
+    kept = tuple(c for c in history if c.at <= moment)
+    since = opportunity.created_at
+    if kept:
+        pipeline = kept[-1].pipeline or opportunity.pipeline
+        stage, since = kept[-1].to_stage, kept[-1].at
+    elif history and history[0].from_stage is not None and opportunity.created_at <= moment:
+        first = history[0]
+        pipeline = first.from_pipeline or first.pipeline or opportunity.pipeline
+        stage = first.from_stage or first.to_stage
+    elif not history and opportunity.created_at <= moment:
+        pipeline, stage = opportunity.pipeline, opportunity.stage
+    else:
+        return None
+    chances = tuple(c for c in opportunity.probability_history if c.at <= moment)
+    changed = len(kept) < len(history) or len(chances) < len(opportunity.probability_history)
+    layers: dict[str, Decimal | None] = {}
+    for layer in ("manual", "automated"):
+        mine = [c for c in opportunity.probability_history if c.layer == layer]
+        done = [c for c in mine if c.at <= moment]
+        layers[layer] = done[-1].to_value if done else mine[0].from_value if mine else None
+    spec = next((p.spec for p in PIPELINES if p.key == pipeline), None)
+    known = spec is not None and stage in spec.stage_keys
+    kind = spec.stage(stage).kind if spec is not None and known else StageKind.OPEN
+    if not changed:
+        probability, source = opportunity.probability, opportunity.probability_source
+        manual, automated = opportunity.manual_probability, opportunity.automated_probability
+    else:
+        manual, automated = layers["manual"], layers["automated"]
+        if spec is not None and known:
+            probability, source = spec.stage(stage).effective_probability(manual, automated)
+        else:
+            probability, source = Decimal(0), ProbabilitySource.STAGE_DEFAULT
+    outcome = _OUTCOME[kind]
+    return opportunity.evolve(
+        pipeline=pipeline,
+        stage=stage,
+        updated_at=max(since, opportunity.created_at),
+        probability=probability,
+        probability_source=source,
+        manual_probability=manual,
+        automated_probability=automated,
+        outcome=outcome,
+        closed_at=None if outcome == "open" else max(since, opportunity.created_at),
+        lost_reason=(opportunity.lost_reason or "no budget") if outcome == "lost" else None,
+        history=kept,
+        probability_history=chances,
+    )
+
+
+def replayed_lead(lead: Lead, moment: datetime) -> Lead | None:
+    """The lead as it stood at ``moment`` (``None`` if it was created later): its
+    history up to the moment and the status of its last move by then (the first
+    move's ``from_stage`` before it, its status without history)."""
+    if lead.created_at > moment:
+        return None
+    kept = tuple(c for c in lead.history if c.at <= moment)
+    if kept:
+        status = kept[-1].to_stage
+    elif lead.history:
+        status = lead.history[0].from_stage or lead.history[0].to_stage
+    else:
+        status = lead.status
+    return lead.evolve(status=status, history=kept, updated_at=lead.created_at)
 
 
 class AnalyticsContract:
@@ -244,6 +362,34 @@ class AnalyticsContract:
             self._with_stored(
                 leads, deals, lambda uow: _check(uow, leads, deals, moment, by, slices)
             )
+
+        agree()
+
+    def test_reports_as_of_a_moment_equal_reports_over_the_entities_replayed_to_it(self) -> None:
+        """Any report as of t equals the report over the deals and leads as they stood at t
+        (pipeline changes, backward moves, reopens and probability changes included)."""
+
+        @self.analytics_settings
+        @given(
+            deals=deal_lists(currencies=("EUR", "USD")),
+            leads=lead_lists(),
+            moment=moments,
+            slices=st.sampled_from([("category",), ("stage", "pipeline"), ("period", "owner")]),
+        )
+        def agree(
+            deals: list[Opportunity],
+            leads: list[Lead],
+            moment: datetime,
+            slices: tuple[str, ...],
+        ) -> None:
+            past = [d for d in (replayed_opportunity(x, moment) for x in deals) if d]
+            earlier = [x for x in (replayed_lead(x, moment) for x in leads) if x]
+
+            def check(uow: UnitOfWork) -> None:
+                _as_of(uow, past, earlier, moment, slices)
+                _as_of(deals, past, earlier, moment, slices, leads)
+
+            self._with_stored(leads, deals, check)
 
         agree()
 
@@ -381,4 +527,60 @@ def _check(
         f"stale_deals(as_of={at})",
         analytics.stale_deals(uow, PIPELINES, as_of=at),
         analytics.stale_deals(deals, PIPELINES, as_of=at),
+    )
+
+
+def _as_of(
+    source: Any,
+    past: list[Opportunity],
+    earlier: list[Lead],
+    moment: datetime,
+    slices: tuple[str, ...],
+    leads: list[Lead] | None = None,
+) -> None:
+    """Each report of ``source`` as of ``moment`` equals it over the replayed entities."""
+    where = "a unit of work" if leads is None else "the entities"
+    given_leads = source if leads is None else leads
+
+    def same(what: str, got: object, expected: object) -> None:
+        assert got == expected, (
+            f"{what} as of {moment} from {where} differs from the report over the entities "
+            f"replayed to that moment:\n  as of:    {got!r}\n  replayed: {expected!r}"
+        )
+
+    same(
+        f"forecast(by={slices})",
+        analytics.forecast(source, PIPELINES, as_of=moment, by=slices).lines,
+        analytics.forecast(past, PIPELINES, by=slices).lines,
+    )
+    same(
+        "funnel",
+        analytics.funnel(source, PIPELINES, as_of=moment).steps,
+        analytics.funnel(past, PIPELINES).steps,
+    )
+    lead_funnel = analytics.lead_funnel(given_leads, as_of=moment)
+    same("lead_funnel", lead_funnel.steps, analytics.lead_funnel(earlier).steps)
+    if leads is None:
+        conversion = analytics.lead_conversion(source, PIPELINES, as_of=moment)
+    else:
+        conversion = analytics.lead_conversion(leads, source, PIPELINES, as_of=moment)
+    same(
+        "lead_conversion",
+        conversion.lines,
+        analytics.lead_conversion(earlier, past, PIPELINES).lines,
+    )
+    counted = sum(line.leads for line in conversion.lines)
+    assert lead_funnel.steps[0].entered == counted, (
+        f"lead_funnel as of {moment} from {where} counts {lead_funnel.steps[0].entered} leads "
+        f"in its first step, lead_conversion {counted}"
+    )
+    same(
+        "stale_deals",
+        analytics.stale_deals(source, PIPELINES, as_of=moment),
+        analytics.stale_deals(past, PIPELINES, as_of=moment),
+    )
+    same(
+        "time_in_stages",
+        analytics.time_in_stages(source, PIPELINES, as_of=moment),
+        analytics.time_in_stages(past, PIPELINES, as_of=moment),
     )
