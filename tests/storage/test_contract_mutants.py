@@ -186,3 +186,19 @@ def test_the_contract_catches_an_adapter_that_loses_data(defect: str) -> None:
     assert failed, f"both storage contracts passed an adapter with this defect: {defect}"
     if defect not in CAUGHT_BY_THE_EXAMPLES_ONLY:
         assert "stateful machine" in failed, f"the state machine passed: {defect}"
+
+
+def test_an_adapter_claiming_exclusive_writers_must_keep_the_claim() -> None:
+    """The memory adapter lets writers overlap: declaring they exclude each other is caught."""
+
+    class Claims(StorageContract):
+        writers_can_overlap = False
+
+    storage = _storage_of(_MemoryUnitOfWork)()
+    try:
+        with pytest.raises(AssertionError, match="writers_can_overlap = False"):
+            Claims().test_interleaved_units_of_work_see_only_their_own_uncommitted_changes(
+                storage=storage
+            )
+    finally:
+        storage.close()
