@@ -7,15 +7,25 @@ currency; mixing currencies always raises CurrencyMismatch naming the operation.
 from __future__ import annotations
 
 import operator
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, ROUND_UP, Decimal
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Context,
+    Decimal,
+    localcontext,
+)
 from enum import IntEnum
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from pipelinekit import CurrencyMismatch, Money, ValidationError
+from pipelinekit.domain.money import MAX_AMOUNT
 from pipelinekit.testing import strategies as pks
 
 EUR = st.just("EUR")
@@ -167,9 +177,18 @@ def test_truthiness_is_a_non_zero_amount(m: Money) -> None:
 
 
 @given(any_money, st.one_of(st.integers(-1000, 1000), amounts))
+@example(Money(Decimal("1000000000.00"), "AED"), Decimal("1000000000.0000"))  # 10**18: refused
 def test_multiplication_scales_the_amount(m: Money, k: int | Decimal) -> None:
-    assert m * k == Money(m.amount * k, m.currency)
-    assert k * m == m * k
+    with localcontext(Context(prec=200)):
+        exact = m.amount * k
+    if -MAX_AMOUNT < exact < MAX_AMOUNT:
+        assert m * k == Money(exact, m.currency)
+        assert k * m == m * k
+    else:  # a product beyond the documented range is refused, never rounded
+        with pytest.raises(ValidationError, match="10\\*\\*18"):
+            _ = m * k
+        with pytest.raises(ValidationError):
+            _ = k * m
 
 
 @given(any_money, st.one_of(st.booleans(), st.floats(allow_nan=False), st.text(max_size=2)))
