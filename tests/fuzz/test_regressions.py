@@ -3,6 +3,7 @@ with the path of each problem (or accepted, and then working end to end)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from datetime import UTC, datetime
@@ -248,7 +249,7 @@ def test_a_corrupt_stored_document_is_a_corrupt_record(tmp_path: Path, doc: str)
         uow.commit()
     table = storage.tables.entities["lead"].name  # type: ignore[attr-defined]
     doc = doc.replace("will-be-replaced", bad.id)
-    with sqlite3.connect(tmp_path / "db.sqlite") as conn:
+    with contextlib.closing(sqlite3.connect(tmp_path / "db.sqlite")) as conn, conn:
         conn.execute(f"UPDATE {table} SET doc = ? WHERE id = ?", (doc, bad.id))
     with storage.unit_of_work() as uow:
         with pytest.raises(CorruptRecord) as error:
