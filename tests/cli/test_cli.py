@@ -714,7 +714,7 @@ def test_the_quickstart_installs_what_the_html_charts_need() -> None:
 def test_pipeline_import_writes_crm_definitions_as_toml(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    examples = Path(__file__).parents[2] / "examples" / "crm"
+    examples = Path(__file__).parents[2] / "docs" / "examples" / "crm"
     code, out, _ = run(
         capsys, "pipeline", "import", str(examples / "hubspot-deal-pipelines.json"),
         "--out", str(tmp_path / "hubspot"), "--unit", "fraction",

@@ -23,7 +23,7 @@ from pipelinekit.pipelines import (
     loads_pipeline,
 )
 
-EXAMPLES = Path(__file__).parents[2] / "examples" / "crm"
+EXAMPLES = Path(__file__).parents[2] / "docs" / "examples" / "crm"
 HUBSPOT = EXAMPLES / "hubspot-deal-pipelines.json"
 SALESFORCE = EXAMPLES / "OpportunityStage.standardValueSet-meta.xml"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
