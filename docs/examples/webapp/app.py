@@ -46,6 +46,7 @@ from pipelinekit import (
     SystemClock,
     ValidationError,
     analytics,
+    from_dict,
     from_input,
     to_dict,
 )
@@ -221,7 +222,8 @@ def create_app(database_url: str, *, pool_size: int = 20, clock: Clock | None = 
     def convert(lead_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Convert a qualified lead into an opportunity of the sales pipeline."""
         _only("convert", body, {"amount", "currency", "name"})
-        amount = Money(body.get("amount"), body.get("currency"))  # 422 with $.amount, $.currency
+        # 422 with $.amount and $.currency, as in the body
+        amount = from_dict(Money, {k: body[k] for k in ("amount", "currency") if k in body})
 
         def run(uow: UnitOfWork) -> dict[str, Any]:
             lead = uow.leads.get(lead_id)
