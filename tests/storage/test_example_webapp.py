@@ -17,6 +17,7 @@ import importlib.util
 import itertools
 import json
 import random
+import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -268,3 +269,16 @@ def test_concurrent_clients_lose_nothing_and_never_get_a_500(
     assert sum(line["open_deals"] for line in report["forecast"]) == still_open > 0
     open_amount = sum(Decimal(line["open_amount"]) for line in report["forecast"])
     assert open_amount == Decimal("1000.50") * still_open
+
+
+@pytest.mark.slow
+def test_the_example_app_type_checks(tmp_path: Path) -> None:
+    """The app is written as a typed application would be: ``mypy --strict`` accepts it."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(APP_FILE)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout

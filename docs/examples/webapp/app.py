@@ -66,9 +66,8 @@ from pipelinekit.storage import (
     DuplicateExternalId,
     NotFound,
     StorageBusy,
-    UnitOfWork,
 )
-from pipelinekit.storage.sql import sql_storage
+from pipelinekit.storage.sql import SqlStorage, SqlUnitOfWork, sql_storage
 
 # -- the application's own tables (its migrations are its business) -----------------
 
@@ -148,19 +147,31 @@ def create_app(database_url: str, *, pool_size: int = 20, clock: Clock | None = 
     lifecycle = lead_lifecycle()  # compiled once, shared by every request
     sales = sales_pipeline()
     qualifier = bant()
-    shared: dict[str, Any] = {}
+    # one per process: made at startup, closed at shutdown
+    storage: SqlStorage | None = None
+    astorage: AsyncStorage[SqlUnitOfWork] | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nonlocal storage, astorage
         engine = sa.create_engine(database_url, pool_size=pool_size, max_overflow=0)
         storage = sql_storage(engine, auto_schema=False)
-        storage.check_schema()  # a database nobody migrated fails here, not on a request
-        shared.update(engine=engine, storage=storage, astorage=AsyncStorage(storage))
         try:
+            storage.check_schema()  # a database nobody migrated fails here, not on a request
+            astorage = AsyncStorage(storage)
             yield
         finally:
             storage.close()
             engine.dispose()
+            storage = astorage = None
+
+    def store() -> SqlStorage:
+        assert storage is not None, "the app's lifespan has not started"
+        return storage
+
+    def astore() -> AsyncStorage[SqlUnitOfWork]:
+        assert astorage is not None, "the app's lifespan has not started"
+        return astorage
 
     app = FastAPI(title="pipelinekit example CRM", lifespan=lifespan)
 
@@ -170,25 +181,25 @@ def create_app(database_url: str, *, pool_size: int = 20, clock: Clock | None = 
         status, body = status_for(error)
         return JSONResponse(body, status_code=status)
 
-    def record(uow: UnitOfWork, kind: str, entity_id: str, action: str) -> None:
+    def record(uow: SqlUnitOfWork, kind: str, entity_id: str, action: str) -> None:
         """The app's own row, in the unit of work's transaction: committed (and retried) with it."""
         row = {"entity_kind": kind, "entity_id": entity_id, "action": action, "at": clock.now()}
-        uow.connection.execute(sa.insert(activity).values(**row))  # type: ignore[attr-defined]
+        uow.connection.execute(sa.insert(activity).values(**row))
 
     # Sync endpoints: FastAPI runs them on its thread pool; storage.run blocks that thread.
 
     @app.post("/leads", status_code=201)
     def create_lead(body: dict[str, Any]) -> dict[str, Any]:
-        def create(uow: UnitOfWork) -> Lead:
+        def create(uow: SqlUnitOfWork) -> Lead:
             lead = uow.leads.save(from_input(Lead, body, clock=clock))
             record(uow, "lead", lead.id, "created")
             return lead
 
-        return to_dict(shared["storage"].run(create))
+        return to_dict(store().run(create))
 
     @app.get("/leads/{lead_id}")
     def read_lead(lead_id: str) -> dict[str, Any]:
-        lead = shared["storage"].run(lambda uow: uow.leads.get(lead_id), read_only=True)
+        lead = store().run(lambda uow: uow.leads.get(lead_id), read_only=True)
         return to_dict(lead)
 
     @app.post("/leads/{lead_id}/qualify")
@@ -199,7 +210,7 @@ def create_app(database_url: str, *, pool_size: int = 20, clock: Clock | None = 
         if not isinstance(custom, dict):
             raise ValidationError("qualify", [Problem("$.custom", "must be an object")])
 
-        def run(uow: UnitOfWork) -> Lead:
+        def run(uow: SqlUnitOfWork) -> Lead:
             lead = uow.leads.get(lead_id)
             now = clock.now()  # after reading
             if custom:
@@ -214,7 +225,7 @@ def create_app(database_url: str, *, pool_size: int = 20, clock: Clock | None = 
             record(uow, "lead", lead.id, f"qualified:{lead.status}")
             return lead
 
-        lead = shared["storage"].run(run)
+        lead = store().run(run)
         score = lead.qualification.score if lead.qualification else None
         return {"id": lead.id, "status": lead.status, "score": str(score), "version": lead.version}
 
@@ -225,7 +236,7 @@ def create_app(database_url: str, *, pool_size: int = 20, clock: Clock | None = 
         # 422 with $.amount and $.currency, as in the body
         amount = from_dict(Money, {k: body[k] for k in ("amount", "currency") if k in body})
 
-        def run(uow: UnitOfWork) -> dict[str, Any]:
+        def run(uow: SqlUnitOfWork) -> dict[str, Any]:
             lead = uow.leads.get(lead_id)
             done = lifecycle.convert(
                 lead, pipeline=sales, amount=amount, name=body.get("name"), clock=clock
@@ -237,14 +248,13 @@ def create_app(database_url: str, *, pool_size: int = 20, clock: Clock | None = 
             record(uow, "opportunity", deal.id, "opened")
             return to_dict(deal)
 
-        return shared["storage"].run(run)  # type: ignore[no-any-return]
+        return store().run(run)
 
     # Async endpoints: the unit of work runs on a worker thread, the event loop stays free.
 
     @app.get("/deals/{deal_id}")
     async def read_deal(deal_id: str) -> dict[str, Any]:
-        astorage: AsyncStorage = shared["astorage"]
-        deal = await astorage.run(lambda uow: uow.opportunities.get(deal_id), read_only=True)
+        deal = await astore().run(lambda uow: uow.opportunities.get(deal_id), read_only=True)
         return to_dict(deal)
 
     @app.post("/deals/{deal_id}/events")
@@ -254,7 +264,7 @@ def create_app(database_url: str, *, pool_size: int = 20, clock: Clock | None = 
         if not isinstance(body.get("event"), str):
             raise ValidationError("fire", [Problem("$.event", "must be the event's name")])
 
-        def run(uow: UnitOfWork) -> dict[str, Any]:
+        def run(uow: SqlUnitOfWork) -> dict[str, Any]:
             deal = uow.opportunities.get(deal_id)
             moved = sales.fire(
                 deal,
@@ -270,22 +280,20 @@ def create_app(database_url: str, *, pool_size: int = 20, clock: Clock | None = 
             record(uow, "opportunity", deal.id, f"{body['event']}:{deal.stage}")
             return {"id": deal.id, "stage": deal.stage, "version": deal.version}
 
-        astorage: AsyncStorage = shared["astorage"]
-        return await astorage.run(run)
+        return await astore().run(run)
 
     @app.get("/report")
     async def report() -> dict[str, Any]:
         """Lead statuses, the deal funnel and the forecast, computed inside the database."""
 
-        def run(uow: UnitOfWork) -> dict[str, Any]:
+        def run(uow: SqlUnitOfWork) -> dict[str, Any]:
             return {
                 "leads": uow.leads.count_by_stage(),
                 "funnel": _plain(analytics.funnel(uow, sales).to_dicts()),
                 "forecast": _plain(analytics.forecast(uow, sales).to_dicts()),
             }
 
-        astorage: AsyncStorage = shared["astorage"]
-        return await astorage.run(run, read_only=True)
+        return await astore().run(run, read_only=True)
 
     return app
 
