@@ -136,12 +136,19 @@ def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # -- the app -----------------------------------------------------------------------
 
 
-def create_app(database_url: str, *, pool_size: int = 20, clock: Clock | None = None) -> FastAPI:
+#: Threads that may run units of work at once: FastAPI's thread pool for the sync endpoints
+#: (40 threads) and asyncio's default executor, where ``AsyncStorage.run`` runs them.
+THREADS = 40 + min(32, (os.cpu_count() or 1) + 4)
+
+
+def create_app(
+    database_url: str, *, pool_size: int = THREADS, clock: Clock | None = None
+) -> FastAPI:
     """The FastAPI app on ``database_url``, whose schema :func:`migrate` has made.
 
-    ``pool_size`` must cover the threads that run units of work at once: the
-    sync endpoints' thread pool (bounded by how many requests the server
-    admits) and the worker threads of the async endpoints.
+    ``pool_size`` connections cover the threads that may run units of work at
+    once (:data:`THREADS`), so no request waits for a connection; one that
+    still waits longer than the pool's timeout gets ``StorageBusy`` (503).
     """
     clock = clock or SystemClock()
     lifecycle = lead_lifecycle()  # compiled once, shared by every request
