@@ -36,6 +36,7 @@ from pipelinekit.storage.sql import sql_storage
 from .conftest import postgres_url
 
 pytest.importorskip("fastapi", reason="the test extra installs FastAPI for the example app")
+from fastapi import Request
 from fastapi.testclient import TestClient
 
 APP_FILE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "webapp" / "app.py"
@@ -85,7 +86,19 @@ _schemas = itertools.count()
 @pytest.fixture
 def client(webapp: ModuleType, database_url: str) -> Iterator[TestClient]:
     webapp.migrate(database_url)
-    with TestClient(webapp.create_app(database_url, pool_size=CLIENTS + 4)) as client:
+    app = webapp.create_app(database_url, pool_size=CLIENTS + 4)
+    app.state.in_flight = app.state.most_in_flight = 0
+
+    @app.middleware("http")
+    async def count_in_flight(request: Request, call_next: Any) -> Any:
+        app.state.in_flight += 1  # the middleware runs on the event loop: no race
+        app.state.most_in_flight = max(app.state.most_in_flight, app.state.in_flight)
+        try:
+            return await call_next(request)
+        finally:
+            app.state.in_flight -= 1
+
+    with TestClient(app) as client:
         yield client
 
 
@@ -231,6 +244,8 @@ def test_concurrent_clients_lose_nothing_and_never_get_a_500(
     status, report = call("GET", "/report")
     assert status == 200
 
+    # The clients were concurrent: the app had all of them in flight at once
+    assert client.app.state.most_in_flight == CLIENTS  # type: ignore[attr-defined]
     # Never a 500, only what the guide's table allows, and the hot deals did conflict
     assert {status for _, status in answers} <= EXPECTED, Counter(answers)
     assert sum(1 for deal_id, status in moves if deal_id in hot and status == 409) > 0
