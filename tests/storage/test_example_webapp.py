@@ -151,6 +151,8 @@ def test_bad_requests_get_the_librarys_paths_and_statuses(client: TestClient) ->
     lead = client.post("/leads", json=lead_body(1)).json()
     assert client.post("/leads", json=lead_body(1)).status_code == 409  # external id
     assert client.get("/leads/no-such-lead").status_code == 404
+    assert client.get("/deals/no-such-deal").status_code == 404  # from an async endpoint
+    assert client.post("/deals/no-such-deal/events", json={"event": "advance"}).status_code == 404
     unqualified = client.post(
         f"/leads/{lead['id']}/convert", json={"amount": "1", "currency": "EUR"}
     )
