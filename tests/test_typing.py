@@ -63,3 +63,62 @@ def test_typed_ids_are_not_interchangeable(tmp_path: Path) -> None:
     result = _mypy(tmp_path, BAD)
     assert result.returncode == 1
     assert "incompatible types" in result.stdout.lower()
+
+
+STORAGE = """
+from pipelinekit.aio import AsyncStorage
+from pipelinekit.storage import UnitOfWork, memory_storage
+from pipelinekit.storage.sql import SqlUnitOfWork, sqlite_storage
+
+storage = sqlite_storage("app.db")
+
+
+def own_rows(uow: SqlUnitOfWork) -> int:
+    return len(uow.connection.exec_driver_sql("SELECT 1").all())
+
+
+def count(uow: UnitOfWork) -> int:
+    return uow.leads.count()
+
+
+one: int = storage.run(own_rows)
+two: int = storage.run(count)
+
+
+async def later() -> int:
+    astorage: AsyncStorage[SqlUnitOfWork] = AsyncStorage(storage)
+    return await astorage.run(own_rows) + await astorage.run(count)
+
+
+async def elsewhere() -> int:
+    return await AsyncStorage(memory_storage()).run(count)
+"""
+
+NOT_SQL = """
+from pipelinekit.aio import AsyncStorage
+from pipelinekit.storage import UnitOfWork, memory_storage
+from pipelinekit.storage.sql import SqlUnitOfWork
+
+
+def own_rows(uow: SqlUnitOfWork) -> object:
+    return uow.connection
+
+
+def plain(uow: UnitOfWork) -> object:
+    return uow.connection
+
+
+async def run() -> object:
+    return await AsyncStorage(memory_storage()).run(own_rows)
+"""
+
+
+@pytest.mark.slow
+def test_the_sql_unit_of_work_and_its_connection_are_typed(tmp_path: Path) -> None:
+    """Typed apps reach ``uow.connection`` through ``SqlUnitOfWork``, sync and async."""
+    result = _mypy(tmp_path, STORAGE)
+    assert result.returncode == 0, result.stdout
+    refused = _mypy(tmp_path, NOT_SQL)
+    assert refused.returncode == 1
+    assert 'has no attribute "connection"' in refused.stdout  # not on the storage port
+    assert "incompatible type" in refused.stdout  # a SQL function given to another storage

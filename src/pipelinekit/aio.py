@@ -37,22 +37,33 @@ import concurrent.futures
 import functools
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast, overload
 
 from .storage import Storage, UnitOfWork
+
+if TYPE_CHECKING:  # only for the types: importing it needs SQLAlchemy
+    from .storage.sql import SqlStorage, SqlUnitOfWork
 
 __all__ = ["AsyncStorage", "AsyncUnitOfWork"]
 
 T = TypeVar("T")
+U = TypeVar("U", bound=UnitOfWork)
 
 
-class AsyncStorage:
+class AsyncStorage(Generic[U]):
     """An awaitable face of a :class:`~pipelinekit.storage.Storage` (one per process, shared).
 
     Use it as ``async with AsyncStorage(storage) as astorage`` at startup, or
-    call :meth:`aclose` at shutdown (it closes the storage).
+    call :meth:`aclose` at shutdown (it closes the storage).  Its type
+    parameter is the storage's unit of work, which :meth:`run` passes to its
+    function: ``AsyncStorage[SqlUnitOfWork]`` for the SQL adapters (whose
+    units of work have ``connection``), ``AsyncStorage[UnitOfWork]`` for others.
     """
 
+    @overload
+    def __init__(self: AsyncStorage[SqlUnitOfWork], storage: SqlStorage) -> None: ...
+    @overload
+    def __init__(self: AsyncStorage[UnitOfWork], storage: Storage) -> None: ...
     def __init__(self, storage: Storage) -> None:
         if not isinstance(storage, Storage):
             from .errors import Problem, ValidationError
@@ -69,7 +80,7 @@ class AsyncStorage:
 
     async def run(
         self,
-        fn: Callable[[UnitOfWork], T],
+        fn: Callable[[U], T],
         *,
         retries: int = 5,
         backoff: float = 0.01,
@@ -81,8 +92,9 @@ class AsyncStorage:
         event loop keeps serving other requests while it runs and while a
         writer waits for a lock.
         """
+        typed = cast(Callable[[UnitOfWork], T], fn)  # the storage makes U's
         call = functools.partial(
-            self.storage.run, fn, retries=retries, backoff=backoff, read_only=read_only
+            self.storage.run, typed, retries=retries, backoff=backoff, read_only=read_only
         )
         return await asyncio.to_thread(call)
 

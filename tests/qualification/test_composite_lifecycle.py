@@ -378,3 +378,18 @@ def test_a_proposal_takes_its_time_from_a_clock_when_applied() -> None:
     assert moved.change is not None
     assert moved.change.at == later
     assert moved.entity.updated_at == later
+
+
+def test_a_prospect_takes_its_time_from_a_clock() -> None:
+    from pipelinekit import FixedClock
+    from pipelinekit.qualification import link_prospect
+
+    lead = make_lead(country="DE")
+    match = best_persona({"germany": country_fit()}, lead, as_of=AS_OF)  # type: ignore[arg-type]
+    assert match is not None
+    later = AS_OF + timedelta(hours=2)
+    prospect, linked = to_prospect(lead, match, clock=FixedClock(later))
+    assert (prospect.created_at, prospect.updated_at, linked.updated_at) == (later, later, later)
+    relinked = link_prospect(lead, prospect, clock=FixedClock(later + timedelta(hours=1)))
+    assert relinked.updated_at == later + timedelta(hours=1)
+    assert relinked.prospect_id == prospect.id

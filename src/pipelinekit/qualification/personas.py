@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..clock import Clock, resolve_time
 from ..errors import Problem, ValidationError
 from .base import Strategy
 from .composite import normalized
@@ -70,13 +71,21 @@ def best_persona(
 
 
 def to_prospect(
-    lead: Lead, match: PersonaMatch, *, at: datetime, owner: str | None = None
+    lead: Lead,
+    match: PersonaMatch,
+    *,
+    at: datetime | None = None,
+    clock: Clock | None = None,
+    owner: str | None = None,
 ) -> tuple[Prospect, Lead]:
     """Create the Prospect a fitting lead stands for and link the lead to it.
 
     The prospect takes the lead's contact and company, the persona and the
     fit result; returns ``(prospect, linked_lead)``.  A lead already linked to
     a prospect is refused (use :func:`link_prospect` to re-link on purpose).
+    Both are stamped ``at``, else ``clock.now()`` (else the system clock's),
+    taken when called: in a unit of work, pass ``clock`` and call this after
+    reading the lead.
     """
     from ..domain.leads import Lead
 
@@ -87,6 +96,7 @@ def to_prospect(
         wrong.append(Problem("$.match", f"expected a PersonaMatch, got {type(match).__name__}"))
     if wrong:
         raise ValidationError("to_prospect", wrong)
+    when = resolve_time(at, clock)
     if lead.prospect_id is not None:
         raise ValidationError(
             "to_prospect",
@@ -100,14 +110,21 @@ def to_prospect(
         company=lead.company,
         fit=match.result,
         owner=owner if owner is not None else lead.owner,
-        at=at,
+        at=when,
     )
-    return prospect, link_prospect(lead, prospect, at=at)
+    return prospect, link_prospect(lead, prospect, at=when)
 
 
-def link_prospect(lead: Lead, prospect: Prospect, *, at: datetime) -> Lead:
-    """Return ``lead`` linked to an existing ``prospect`` (its fit kept as the lead's result)."""
-    changes: dict[str, Any] = {"prospect_id": prospect.id, "updated_at": max(at, lead.updated_at)}
+def link_prospect(
+    lead: Lead, prospect: Prospect, *, at: datetime | None = None, clock: Clock | None = None
+) -> Lead:
+    """Return ``lead`` linked to an existing ``prospect`` (its fit kept as the lead's result).
+
+    The lead's ``updated_at`` becomes ``at``, else ``clock.now()`` (else the
+    system clock's), unless the lead was updated later than that.
+    """
+    when = resolve_time(at, clock)
+    changes: dict[str, Any] = {"prospect_id": prospect.id, "updated_at": max(when, lead.updated_at)}
     if prospect.fit is not None and lead.qualification is None:
         changes["qualification"] = prospect.fit
     return lead.evolve(**changes)

@@ -25,7 +25,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 from sqlalchemy import Engine
 
 from ...errors import Problem, ValidationError
-from .adapter import SqlStorage
+from .adapter import SqlStorage, SqlUnitOfWork
 from .postgres import postgres_storage
 from .schema import MIGRATIONS, SCHEMA_VERSION
 from .sqlite import sqlite_storage
@@ -34,6 +34,7 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "SqlStorage",
+    "SqlUnitOfWork",
     "postgres_storage",
     "sql_storage",
     "sqlite_storage",

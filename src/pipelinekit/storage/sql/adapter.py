@@ -14,8 +14,8 @@ import abc
 import json
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -231,9 +231,22 @@ class SqlStorage(Storage):
             found = stored_version(conn, self.tables)
         return SCHEMA_VERSION if found is None else found
 
+    def run(
+        self,
+        fn: Callable[[SqlUnitOfWork], T],
+        *,
+        retries: int = 5,
+        backoff: float = 0.01,
+        read_only: bool = False,
+    ) -> T:
+        """:meth:`Storage.run <pipelinekit.storage.Storage.run>`, whose ``fn`` gets a
+        :class:`SqlUnitOfWork` (so typed code can use ``uow.connection``)."""
+        typed = cast(Callable[[UnitOfWork], T], fn)  # every unit of work made here is one
+        return super().run(typed, retries=retries, backoff=backoff, read_only=read_only)
+
     def unit_of_work(
         self, *, read_only: bool = False, connection: Connection | None = None
-    ) -> UnitOfWork:
+    ) -> SqlUnitOfWork:
         """Return a new unit of work (one connection and transaction while it is open).
 
         With ``connection`` (a SQLAlchemy :class:`~sqlalchemy.Connection` the
@@ -245,7 +258,7 @@ class SqlStorage(Storage):
         work's changes.  pipelinekit never commits, rolls back or closes a
         transaction it did not begin: the application commits both together.
         """
-        uow = _SqlUnitOfWork(self, connection)
+        uow = SqlUnitOfWork(self, connection)
         uow.read_only = read_only
         return uow
 
@@ -286,7 +299,14 @@ class SqlStorage(Storage):
         """Hook run after a commit that erased personal data."""
 
 
-class _SqlUnitOfWork(SqlAnalyticsQueries, UnitOfWork):
+class SqlUnitOfWork(SqlAnalyticsQueries, UnitOfWork):
+    """A unit of work of a :class:`SqlStorage`: the port's repositories and stores, plus
+    :attr:`connection`, the SQLAlchemy connection it runs in (for the application's own rows).
+
+    Annotate a function given to :meth:`SqlStorage.run` with it
+    (``def fn(uow: SqlUnitOfWork)``) to use ``uow.connection`` in typed code.
+    """
+
     def __init__(self, storage: SqlStorage, joined: Connection | None = None) -> None:
         self.storage = storage
         self.tables = storage.tables
@@ -467,7 +487,7 @@ def _insert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]])
 
 
 class _SqlRepository(Repository[E, Q], Generic[E, Q]):
-    _uow: _SqlUnitOfWork
+    _uow: SqlUnitOfWork
 
     @property
     def table(self) -> Table:
@@ -830,7 +850,7 @@ _result_row = result_row
 
 
 class _Results(ResultStore):
-    _uow: _SqlUnitOfWork
+    _uow: SqlUnitOfWork
 
     def _add(self, items: list[StoredResult]) -> None:
         if not items:
@@ -879,7 +899,7 @@ class _Results(ResultStore):
 
 
 class _Events(EventStore):
-    _uow: _SqlUnitOfWork
+    _uow: SqlUnitOfWork
 
     def _append(self, records: list[EventRecord]) -> list[int]:
         t = self._uow.tables.events
