@@ -276,3 +276,13 @@ def test_without_pyarrow_the_error_names_the_extra() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("ArrowDependencyError")
     assert "pipelinekit[arrow]" in out.stdout
+
+
+@SLOW
+@given(st.lists(leads(), min_size=3, max_size=6), st.integers(0, 2))
+def test_slices_and_chunked_tables_read_as_their_rows(entities: list[Lead], start: int) -> None:
+    table = to_arrow(entities)
+    assert from_arrow(table.slice(start, 2)) == entities[start : start + 2]
+    chunked = pa.concat_tables([table.slice(0, start + 1), table.slice(start + 1)])
+    assert chunked["history"].num_chunks == 2
+    assert from_arrow(chunked) == entities

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..domain.companies import Company
 from ..domain.contacts import Person
@@ -33,6 +37,14 @@ _NAMES = {cls: name for name, cls in KINDS.items()}
 
 
 # -- encoding -------------------------------------------------------------------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+
+
+def _micros(at: datetime | None) -> int | None:
+    # the timestamp as Arrow stores it: handing pyarrow aware datetimes is ten times slower
+    return None if at is None else (at - _EPOCH) // _MICRO
 
 
 def _person(p: Person | None) -> dict[str, Any] | None:
@@ -74,7 +86,9 @@ def _custom(m: FrozenMap) -> str | None:
 
 
 def _events(events: tuple[Event, ...]) -> list[dict[str, Any]]:
-    return [{"kind": e.kind, "at": e.at, "properties": _custom(e.properties)} for e in events]
+    return [
+        {"kind": e.kind, "at": _micros(e.at), "properties": _custom(e.properties)} for e in events
+    ]
 
 
 def _changes(history: tuple[StageChange, ...]) -> list[dict[str, Any]]:
@@ -83,7 +97,7 @@ def _changes(history: tuple[StageChange, ...]) -> list[dict[str, Any]]:
             "from_stage": c.from_stage,
             "to_stage": c.to_stage,
             "event": c.event,
-            "at": c.at,
+            "at": _micros(c.at),
             "actor": c.actor,
             "note": c.note,
             "pipeline": c.pipeline,
@@ -103,7 +117,7 @@ def _chances(history: tuple[ProbabilityChange, ...]) -> list[dict[str, Any]]:
             "layer": c.layer,
             "from_value": _text(c.from_value),
             "to_value": _text(c.to_value),
-            "at": c.at,
+            "at": _micros(c.at),
             "actor": c.actor,
         }
         for c in history
@@ -115,6 +129,10 @@ def _result(r: QualificationResult | None) -> str | None:
 
 
 _Encoder = Callable[[Any], Any]
+_COMMON_HEAD: list[tuple[str, _Encoder]] = [
+    ("created_at", lambda e: _micros(e.created_at)),
+    ("updated_at", lambda e: _micros(e.updated_at)),
+]
 _COMMON_TAIL: list[tuple[str, _Encoder]] = [
     ("owner", lambda e: e.owner),
     ("tags", lambda e: sorted(e.tags)),
@@ -146,12 +164,13 @@ _ENCODERS: dict[str, list[tuple[str, _Encoder]]] = {
         ("manual_probability", lambda e: _text(e.manual_probability)),
         ("automated_probability", lambda e: _text(e.automated_probability)),
         ("outcome", lambda e: e.outcome.value),
+        ("closed_at", lambda e: _micros(e.closed_at)),
         ("history", lambda e: _changes(e.history)),
         ("probability_history", lambda e: _chances(e.probability_history)),
     ],
 }
 for _kind in _ENCODERS:
-    _ENCODERS[_kind].extend(_COMMON_TAIL)
+    _ENCODERS[_kind].extend(_COMMON_HEAD + _COMMON_TAIL)
 
 
 def to_arrow(entities: Iterable[Lead] | Iterable[Prospect] | Iterable[Opportunity]) -> pa.Table:
@@ -264,10 +283,43 @@ def _to_source(row: _Row, path: str, d: dict[str, Any] | None) -> Source | None:
     return built
 
 
+def _custom_value(value: Any) -> Any:
+    # the tagged form of pipelinekit.to_dict: JSON has no decimals, dates or times
+    if isinstance(value, dict) and len(value) == 1:
+        ((tag, raw),) = value.items()
+        if isinstance(raw, str):
+            if tag == "decimal":
+                return Decimal(raw)
+            if tag == "datetime":
+                return datetime.fromisoformat(raw)
+            if tag == "date":
+                return date.fromisoformat(raw)
+    if isinstance(value, dict | list | float):
+        raise ValueError(
+            "must be a string, integer, boolean, null, or one of "
+            '{"decimal": "..."}, {"date": "..."}, {"datetime": "..."}'
+        )
+    return value
+
+
 def _to_custom(row: _Row, path: str, text: str | None) -> FrozenMap:
     if text is None:
         return EMPTY
-    built: FrozenMap | None = row.build(path, lambda: from_json(FrozenMap, text))
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        row.problems.append(Problem(path, f"is not JSON: {error}"))
+        return EMPTY
+    if not isinstance(data, dict):
+        row.problems.append(Problem(path, "must be a JSON object of field names to values"))
+        return EMPTY
+    values: dict[str, Any] = {}
+    for key, raw in data.items():
+        try:
+            values[key] = _custom_value(raw)
+        except (ValueError, ArithmeticError) as error:
+            row.problems.append(Problem(f"{path}.{key}", str(error) or "is not a valid value"))
+    built: FrozenMap | None = row.build(path, partial(FrozenMap, values))
     return EMPTY if built is None else built
 
 
@@ -388,6 +440,54 @@ _DECODERS: dict[str, Callable[[_Row, dict[str, Any]], dict[str, Any]]] = {
 _MOOT = frozenset({"$", "$.amount", "$.qualification", "$.fit"})
 
 
+def python_values(column: pa.ChunkedArray | pa.Array) -> list[Any]:
+    """``column.to_pylist()``, with timestamps (also inside structs and lists) built faster.
+
+    pyarrow builds each aware ``datetime`` through its time-zone machinery; the
+    schema's timestamps are all microseconds in UTC, so they are added to the
+    epoch here instead: the same values, in a fraction of the time.
+    """
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        epoch, micro = _EPOCH, _MICRO
+        return [
+            None if v is None else epoch + v * micro for v in column.cast(pa.int64()).to_pylist()
+        ]
+    if pa.types.is_struct(kind) and any(_has_time(f.type) for f in kind):
+        names = [f.name for f in kind]
+        fields = [python_values(child) for child in column.flatten()]
+        valid = column.is_valid().to_pylist()
+        return [
+            dict(zip(names, values, strict=True)) if ok else None
+            for ok, values in zip(valid, zip(*fields, strict=True), strict=True)
+        ]
+    if pa.types.is_list(kind) and _has_time(kind.value_type):
+        items = python_values(column.flatten())
+        out: list[Any] = []
+        start = 0
+        for length in pc.list_value_length(column).to_pylist():
+            if length is None:
+                out.append(None)
+            else:
+                out.append(items[start : start + length])
+                start += length
+        return out
+    values: list[Any] = column.to_pylist()
+    return values
+
+
+def _has_time(kind: pa.DataType) -> bool:
+    if pa.types.is_timestamp(kind):
+        return True
+    if pa.types.is_struct(kind):
+        return any(_has_time(f.type) for f in kind)
+    if pa.types.is_list(kind):
+        return _has_time(kind.value_type)
+    return False
+
+
 def kind_of(table: pa.Table, kind: type[Any] | str | None = None) -> str:
     """The entity kind of ``table``: ``kind`` if given, else the table's schema metadata."""
     if isinstance(kind, type):
@@ -486,7 +586,7 @@ def from_arrow(table: pa.Table, kind: type[T] | str | None = None) -> list[T]:
     cls = KINDS[name]
     decode = _DECODERS[name]
     names = data.column_names
-    columns = [data.column(n).to_pylist() for n in names]
+    columns = [python_values(data.column(n)) for n in names]
     out: list[Any] = []
     problems: list[Problem] = []
     for index, values in enumerate(zip(*columns, strict=True)):
