@@ -15,10 +15,18 @@ from ..errors import Problem, ValidationError
 from ..pipelines.pipeline import Pipeline
 from ..qualification.base import Strategy, evaluate_many
 from ..serialization import to_dict
-from ._convert import from_arrow, kind_of, to_arrow
+from ._convert import conform, from_arrow, kind_of, to_arrow
 from ._schema import BREAKDOWN, HISTORY, SCHEMAS, TEXT
 
-__all__ = ["FAILURES", "SCORES", "TableMove", "advance_table", "score_table"]
+__all__ = [
+    "FAILURES",
+    "OUTCOME",
+    "SCORES",
+    "TableMove",
+    "advance_table",
+    "advanced_rows",
+    "score_table",
+]
 
 #: The columns :func:`score_table` adds (``breakdown`` only with ``explain=True``).
 SCORES = pa.schema(
@@ -187,3 +195,34 @@ def advance_table(
         schema=FAILURES,
     )
     return TableMove(moved, history, failures)
+
+
+#: The columns :func:`advanced_rows` adds to every row.
+OUTCOME = pa.schema([("moved", pa.bool_()), ("error", TEXT), ("message", TEXT)])
+
+
+def advanced_rows(table: pa.Table, move: TableMove, kind: str) -> pa.Table:
+    """Every row of ``table`` after ``move``: moved rows as they are now, refused rows as
+    they were, in input order, with :data:`OUTCOME`'s columns saying which and why.
+
+    What a distributed engine writes back in place of its partition.
+    """
+    rows = conform(table, kind)
+    failed = move.failures["index"].to_pylist()
+    refused = set(failed)
+    kept = [i for i in range(rows.num_rows) if i not in refused]
+    merged = pa.concat_tables([move.moved, rows.take(pa.array(failed, pa.int64()))])
+    # moved rows come first, refused ones after: put each back at its input position
+    order = pa.array(sorted(range(len(kept) + len(failed)), key=(kept + failed).__getitem__))
+    out: pa.Table = merged.take(order) if merged.num_rows else merged
+    count = out.num_rows
+    errors = move.failures["error"].to_pylist()
+    texts = move.failures["message"].to_pylist()
+    messages = {i: (e, m) for i, e, m in zip(failed, errors, texts, strict=True)}
+    out = out.append_column("moved", pa.array([i not in refused for i in range(count)]))
+    out = out.append_column(
+        "error", pa.array([messages[i][0] if i in refused else None for i in range(count)], TEXT)
+    )
+    return out.append_column(
+        "message", pa.array([messages[i][1] if i in refused else None for i in range(count)], TEXT)
+    )
