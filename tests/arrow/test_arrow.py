@@ -286,3 +286,20 @@ def test_slices_and_chunked_tables_read_as_their_rows(entities: list[Lead], star
     chunked = pa.concat_tables([table.slice(0, start + 1), table.slice(start + 1)])
     assert chunked["history"].num_chunks == 2
     assert from_arrow(chunked) == entities
+
+
+def test_repeated_values_are_checked_in_every_row() -> None:
+    # equal inputs build one shared value; an equal *bad* input is reported on each row
+    rows = [_lead(n, country="DE").evolve(custom={"plan": "gold"}) for n in range(4)]
+    table = to_arrow(rows)
+    assert from_arrow(table) == rows
+    table = _replace(table, "custom", ['{"plan": 1.5}', '{"plan": "gold"}', '{"plan": 1.5}', None])
+    table = _replace(table, "source", [{"channel": "fax", "detail": None}] * 2 + [None] * 2)
+    with pytest.raises(ValidationError) as caught:
+        from_arrow(table)
+    assert caught.value.paths == (
+        "$[0].custom.plan",
+        "$[0].source.channel",
+        "$[1].source.channel",
+        "$[2].custom.plan",
+    )

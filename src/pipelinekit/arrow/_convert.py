@@ -218,13 +218,30 @@ def to_arrow(entities: Iterable[Lead] | Iterable[Prospect] | Iterable[Opportunit
 # -- decoding -------------------------------------------------------------------------
 
 
+_MEMO_SIZE = 1 << 16
+
+
 class _Row:
     """The problems of one row, with helpers that build nested values or record why not."""
 
-    __slots__ = ("problems",)
+    __slots__ = ("memo", "problems")
 
-    def __init__(self) -> None:
+    def __init__(self, memo: dict[tuple[Any, ...], Any]) -> None:
         self.problems: list[Problem] = []
+        # values already built from the same input in this table: columns repeat
+        # (event properties, sources, companies), and the values are immutable
+        self.memo = memo
+
+    def cached(self, key: tuple[Any, ...], path: str, make: Callable[[], Any]) -> Any:
+        """``build``, reusing the value built from the same ``key`` earlier in the table."""
+        hit = self.memo.get(key)
+        if hit is not None:
+            return hit
+        before = len(self.problems)
+        value = self.build(path, make)
+        if value is not None and len(self.problems) == before and len(self.memo) < _MEMO_SIZE:
+            self.memo[key] = value
+        return value
 
     def build(self, path: str, make: Callable[[], Any]) -> Any:
         try:
@@ -261,7 +278,20 @@ def _to_company(row: _Row, path: str, d: dict[str, Any] | None) -> Company | Non
     if d is None:
         return None
     revenue = _to_money(row, f"{path}.annual_revenue", d["annual_revenue"])
-    built: Company | None = row.build(
+    money = d["annual_revenue"] or {}
+    key = (
+        "company",
+        d["name"],
+        d["domain"],
+        d["industry"],
+        d["employees"],
+        d["country"],
+        d["region"],
+        money.get("amount"),
+        money.get("currency"),
+    )
+    built: Company | None = row.cached(
+        key,
         path,
         lambda: Company(
             d["name"],
@@ -279,7 +309,8 @@ def _to_company(row: _Row, path: str, d: dict[str, Any] | None) -> Company | Non
 def _to_source(row: _Row, path: str, d: dict[str, Any] | None) -> Source | None:
     if d is None:
         return None
-    built: Source | None = row.build(path, lambda: Source(d["channel"], d["detail"]))
+    key = ("source", d["channel"], d["detail"])
+    built: Source | None = row.cached(key, path, lambda: Source(d["channel"], d["detail"]))
     return built
 
 
@@ -305,6 +336,18 @@ def _custom_value(value: Any) -> Any:
 def _to_custom(row: _Row, path: str, text: str | None) -> FrozenMap:
     if text is None:
         return EMPTY
+    hit = row.memo.get(("custom", text))
+    if hit is not None:
+        built_before: FrozenMap = hit
+        return built_before
+    before = len(row.problems)
+    custom = _decode_custom(row, path, text)
+    if len(row.problems) == before and len(row.memo) < _MEMO_SIZE:
+        row.memo[("custom", text)] = custom
+    return custom
+
+
+def _decode_custom(row: _Row, path: str, text: str) -> FrozenMap:
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as error:
@@ -589,8 +632,9 @@ def from_arrow(table: pa.Table, kind: type[T] | str | None = None) -> list[T]:
     columns = [python_values(data.column(n)) for n in names]
     out: list[Any] = []
     problems: list[Problem] = []
+    memo: dict[tuple[Any, ...], Any] = {}
     for index, values in enumerate(zip(*columns, strict=True)):
-        row = _Row()
+        row = _Row(memo)
         fields = decode(row, dict(zip(names, values, strict=True)))
         nested = bool(row.problems)
         try:
