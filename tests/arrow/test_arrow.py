@@ -303,3 +303,10 @@ def test_repeated_values_are_checked_in_every_row() -> None:
         "$[1].source.channel",
         "$[2].custom.plan",
     )
+
+
+def test_values_beyond_the_schema_are_refused_by_row() -> None:
+    big = _lead(2).evolve(company=pk.Company("Huge", employees=2**70))
+    with pytest.raises(ValidationError) as caught:
+        to_arrow([_lead(1), big, _lead(3).evolve(version=2**64)])
+    assert caught.value.paths == ("$[1].company", "$[2].version")

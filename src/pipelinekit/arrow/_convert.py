@@ -200,6 +200,7 @@ def to_arrow(entities: Iterable[Lead] | Iterable[Prospect] | Iterable[Opportunit
     schema = SCHEMAS[kind]
     encoders = dict(_ENCODERS[kind])
     columns = []
+    problems: list[Problem] = []
     for field in schema:
         name = field.name
         encode = encoders.get(name)
@@ -208,11 +209,27 @@ def to_arrow(entities: Iterable[Lead] | Iterable[Prospect] | Iterable[Opportunit
         )
         try:
             columns.append(pa.array(values, type=field.type))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as error:
-            raise ValidationError(
-                "to_arrow", [Problem(f"$[*].{name}", f"does not fit the Arrow column: {error}")]
-            ) from error
+        except _UNFIT:
+            problems.extend(_unfit(name, field.type, values))
+    if problems:
+        raise ValidationError("to_arrow", problems)
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+_UNFIT = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError)
+
+
+def _unfit(name: str, kind: pa.DataType, values: list[Any]) -> list[Problem]:
+    # valid entities whose values the schema cannot hold (an int beyond int64), row by row
+    problems = []
+    for index, value in enumerate(values):
+        try:
+            pa.array([value], type=kind)
+        except _UNFIT as error:
+            problems.append(
+                Problem(f"$[{index}].{name}", f"does not fit the Arrow column: {error}")
+            )
+    return problems
 
 
 # -- decoding -------------------------------------------------------------------------
