@@ -66,7 +66,7 @@ def _examples(strategy: Any, count: int) -> list[Any]:
     found: list[Any] = []
     from hypothesis import HealthCheck, given, settings
 
-    @settings(max_examples=count, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=count, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(strategy)
     def collect(value: Any) -> None:
         found.append(value)
