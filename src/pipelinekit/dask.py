@@ -23,7 +23,7 @@ try:
 except ImportError as error:  # pragma: no cover - exercised without the extra
     raise ArrowDependencyError("dask", "dask[dataframe] and pyarrow") from error
 
-from .arrow._convert import KINDS, to_arrow
+from .arrow._convert import kind_from_columns, to_arrow
 from .arrow._shipping import ShippedPipeline, ShippedStrategy, ship_pipeline, ship_strategy
 from .arrow._tables import advance_table, advanced_rows, score_table
 from .clock import ensure_aware
@@ -42,19 +42,6 @@ def to_dask(
     """A Dask dataframe of ``entities`` in the pipelinekit Arrow schema, Arrow-backed columns."""
     frame = to_arrow(entities).to_pandas(types_mapper=pd.ArrowDtype)
     return dd.from_pandas(frame, npartitions=npartitions, sort=False)
-
-
-def _kind(columns: Iterable[str], kind: type[Any] | str | None) -> str:
-    if isinstance(kind, type):
-        return {cls: name for name, cls in KINDS.items()}.get(kind, kind.__name__)
-    if kind is not None:
-        return kind
-    names = set(columns)
-    if "persona" in names:
-        return "prospect"
-    if {"pipeline", "stage", "outcome"} <= names:
-        return "opportunity"
-    return "lead"
 
 
 def _table(frame: pd.DataFrame) -> pa.Table:
@@ -91,7 +78,7 @@ def score_dataframe(
     """
     when = ensure_aware(as_of, "as_of")
     shipped = ship_strategy(strategy)
-    name = _kind(df.columns, kind)
+    name = kind_from_columns(df.columns, kind)
     meta = _score_partition(df._meta, shipped, when, explain, name)
     return df.map_partitions(_score_partition, shipped, when, explain, name, meta=meta)
 
@@ -130,7 +117,7 @@ def advance_dataframe(
     """
     when = ensure_aware(at, "at")
     shipped = ship_pipeline(pipeline)
-    name = _kind(df.columns, kind)
+    name = kind_from_columns(df.columns, kind)
     options: dict[str, Any] = {
         "at": when,
         "to": to,

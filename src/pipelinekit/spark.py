@@ -24,7 +24,7 @@ try:
 except ImportError as error:  # pragma: no cover - exercised without the extra
     raise ArrowDependencyError("spark", "pyspark and pyarrow") from error
 
-from .arrow._convert import KINDS, to_arrow
+from .arrow._convert import kind_from_columns, to_arrow
 from .arrow._schema import SCHEMAS
 from .arrow._shipping import ShippedPipeline, ShippedStrategy, ship_pipeline, ship_strategy
 from .arrow._tables import OUTCOME, SCORES, advance_table, advanced_rows, score_table
@@ -51,19 +51,6 @@ def to_spark(
 
 def _spark_schema(schema: pa.Schema) -> Any:
     return from_arrow_schema(schema, prefer_timestamp_ntz=False)
-
-
-def _kind(columns: Iterable[str], kind: type[Any] | str | None) -> str:
-    if isinstance(kind, type):
-        return {cls: name for name, cls in KINDS.items()}.get(kind, kind.__name__)
-    if kind is not None:
-        return kind
-    names = set(columns)
-    if "persona" in names:
-        return "prospect"
-    if {"pipeline", "stage", "outcome"} <= names:
-        return "opportunity"
-    return "lead"
 
 
 def _scorer(shipped: ShippedStrategy, as_of: datetime, explain: bool, kind: str) -> _Batches:
@@ -120,7 +107,7 @@ def score_dataframe(
     batch.
     """
     when = ensure_aware(as_of, "as_of")
-    name = _kind(df.columns, kind)
+    name = kind_from_columns(df.columns, kind)
     added = SCORES if explain else pa.schema([f for f in SCORES if f.name != "breakdown"])
     scorer = _scorer(ship_strategy(strategy), when, explain, name)
     return df.mapInArrow(scorer, _extended(df, name, added))
@@ -147,7 +134,7 @@ def advance_dataframe(
     :func:`pipelinekit.dask.advance_dataframe`).
     """
     when = ensure_aware(at, "at")
-    name = _kind(df.columns, kind)
+    name = kind_from_columns(df.columns, kind)
     options: dict[str, Any] = {
         "at": when,
         "to": to,

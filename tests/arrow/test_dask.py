@@ -112,3 +112,14 @@ def test_strategies_and_pipelines_travel_as_configuration() -> None:
     with pytest.raises(ValidationError) as caught:
         forged.build()
     assert caught.value.paths == ("$.config_hash",)
+
+
+def test_the_kind_is_read_from_the_columns_or_checked() -> None:
+    lead = Lead.create(company=pk.Company("Acme"), at=AS_OF)
+    frame = to_dask([lead], npartitions=1)
+    assert list(score_dataframe(frame, ICP, as_of=AS_OF, kind=Lead).compute()["id"]) == [lead.id]
+    with pytest.raises(ValidationError) as caught:
+        score_dataframe(frame, ICP, as_of=AS_OF, kind="account")
+    assert caught.value.paths == ("$.kind",)
+    with pytest.raises(ValidationError):
+        score_dataframe(frame, ICP, as_of=AS_OF, kind=dict)

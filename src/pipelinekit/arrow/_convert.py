@@ -27,7 +27,7 @@ from ..errors import Problem, ValidationError
 from ..serialization import from_json, to_json
 from ._schema import ARROW_SCHEMA_VERSION, KIND_KEY, SCHEMAS, VERSION_KEY
 
-__all__ = ["KINDS", "from_arrow", "kind_of", "to_arrow"]
+__all__ = ["KINDS", "from_arrow", "kind_from_columns", "kind_of", "to_arrow"]
 
 T = TypeVar("T", Lead, Prospect, Opportunity)
 
@@ -546,6 +546,25 @@ def _has_time(kind: pa.DataType) -> bool:
     if pa.types.is_list(kind):
         return _has_time(kind.value_type)
     return False
+
+
+def kind_from_columns(columns: Iterable[str], kind: type[Any] | str | None = None) -> str:
+    """``kind``'s name if given, else the kind whose schema the column names show."""
+    if isinstance(kind, type):
+        kind = _NAMES.get(kind, kind.__name__)
+    if kind is not None:
+        if kind not in KINDS:
+            raise ValidationError(
+                "kind",
+                [Problem("$.kind", f"must be Lead, Prospect or Opportunity, got {kind!r}")],
+            )
+        return kind
+    names = set(columns)
+    if "persona" in names:
+        return "prospect"
+    if {"pipeline", "stage", "outcome"} <= names:
+        return "opportunity"
+    return "lead"
 
 
 def kind_of(table: pa.Table, kind: type[Any] | str | None = None) -> str:
