@@ -310,3 +310,11 @@ def test_values_beyond_the_schema_are_refused_by_row() -> None:
     with pytest.raises(ValidationError) as caught:
         to_arrow([_lead(1), big, _lead(3).evolve(version=2**64)])
     assert caught.value.paths == ("$[1].company", "$[2].version")
+
+
+def test_a_null_in_a_required_column_is_a_problem_of_its_row() -> None:
+    table = to_arrow([_lead(1), _lead(2)])
+    nulls = pa.array([None, "new"], pa.string())
+    with pytest.raises(ValidationError) as caught:
+        from_arrow(table.set_column(table.column_names.index("status"), "status", nulls))
+    assert caught.value.paths == ("$[0].status",)

@@ -604,8 +604,9 @@ def conform(table: object, kind: str) -> pa.Table:
     """``table`` with exactly the columns of ``kind``'s schema, cast to its types.
 
     Columns beyond the schema are dropped; a missing column, a column of a type
-    that does not cast, nulls in a required column and a table from a newer
-    schema version are reported together in one :class:`ValidationError`.
+    that does not cast and a table from a newer schema version are reported
+    together in one :class:`ValidationError` (a null where a value is required
+    is a problem of its row, found when the entity is built).
     """
     if not isinstance(table, pa.Table):
         raise ValidationError(
