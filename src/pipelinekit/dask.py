@@ -55,9 +55,16 @@ def _frame(table: pa.Table, index: pd.Index) -> pd.DataFrame:
 
 
 def _score_partition(
-    frame: pd.DataFrame, shipped: ShippedStrategy, as_of: datetime, explain: bool, kind: str
+    frame: pd.DataFrame,
+    shipped: ShippedStrategy,
+    as_of: datetime,
+    flags: tuple[bool, bool],
+    kind: str,
 ) -> pd.DataFrame:
-    scored = score_table(shipped.build(), _table(frame), as_of=as_of, explain=explain, kind=kind)
+    explain, results = flags
+    scored = score_table(
+        shipped.build(), _table(frame), as_of=as_of, explain=explain, results=results, kind=kind
+    )
     return _frame(scored, frame.index)
 
 
@@ -67,9 +74,11 @@ def score_dataframe(
     *,
     as_of: datetime,
     explain: bool = False,
+    results: bool = False,
     kind: type[Any] | str | None = None,
 ) -> dd.DataFrame:
-    """``df`` with the score columns of :func:`pipelinekit.arrow.score_table`, per partition.
+    """``df`` with the score columns of :func:`pipelinekit.arrow.score_table`, per partition
+    (``explain`` and ``results`` as there).
 
     ``df`` holds leads or prospects in the pipelinekit Arrow schema (see
     :func:`to_dask`); ``kind`` defaults to what its columns say.  Lazy, like
@@ -79,8 +88,9 @@ def score_dataframe(
     when = ensure_aware(as_of, "as_of")
     shipped = ship_strategy(strategy)
     name = kind_from_columns(df.columns, kind)
-    meta = _score_partition(df._meta, shipped, when, explain, name)
-    return df.map_partitions(_score_partition, shipped, when, explain, name, meta=meta)
+    flags = (explain, results)
+    meta = _score_partition(df._meta, shipped, when, flags, name)
+    return df.map_partitions(_score_partition, shipped, when, flags, name, meta=meta)
 
 
 def _advance_partition(

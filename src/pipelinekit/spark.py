@@ -53,13 +53,17 @@ def _spark_schema(schema: pa.Schema) -> Any:
     return from_arrow_schema(schema, prefer_timestamp_ntz=False)
 
 
-def _scorer(shipped: ShippedStrategy, as_of: datetime, explain: bool, kind: str) -> _Batches:
+def _scorer(
+    shipped: ShippedStrategy, as_of: datetime, flags: tuple[bool, bool], kind: str
+) -> _Batches:
+    explain, results = flags
+
     def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         strategy = shipped.build()
         for batch in batches:
             table = pa.Table.from_batches([batch])
             yield from score_table(
-                strategy, table, as_of=as_of, explain=explain, kind=kind
+                strategy, table, as_of=as_of, explain=explain, results=results, kind=kind
             ).to_batches()
 
     return score
@@ -97,9 +101,11 @@ def score_dataframe(
     *,
     as_of: datetime,
     explain: bool = False,
+    results: bool = False,
     kind: type[Any] | str | None = None,
 ) -> DataFrame:
-    """``df`` with the score columns of :func:`pipelinekit.arrow.score_table` (lazy).
+    """``df`` with the score columns of :func:`pipelinekit.arrow.score_table` (lazy;
+    ``explain`` and ``results`` as there).
 
     ``df`` holds leads or prospects in the pipelinekit Arrow schema (see
     :func:`to_spark`); ``kind`` defaults to what its columns say.  Bad rows
@@ -108,8 +114,9 @@ def score_dataframe(
     """
     when = ensure_aware(as_of, "as_of")
     name = kind_from_columns(df.columns, kind)
-    added = SCORES if explain else pa.schema([f for f in SCORES if f.name != "breakdown"])
-    scorer = _scorer(ship_strategy(strategy), when, explain, name)
+    skipped = {name for name, on in (("breakdown", explain), ("result", results)) if not on}
+    added = pa.schema([f for f in SCORES if f.name not in skipped])
+    scorer = _scorer(ship_strategy(strategy), when, (explain, results), name)
     return df.mapInArrow(scorer, _extended(df, name, added))
 
 

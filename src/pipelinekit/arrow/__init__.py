@@ -21,6 +21,7 @@ except ImportError as error:  # pragma: no cover - exercised without the extra
 # the extra is there: the modules built on it follow
 from ._convert import from_arrow, to_arrow
 from ._schema import ARROW_SCHEMA_VERSION, BREAKDOWN, HISTORY, schema_for
+from ._storage import export_parquet, import_results
 from ._tables import TableMove, advance_table, score_table
 
 __all__ = [
@@ -30,7 +31,9 @@ __all__ = [
     "HISTORY",
     "TableMove",
     "advance_table",
+    "export_parquet",
     "from_arrow",
+    "import_results",
     "schema_for",
     "score_table",
     "to_arrow",

@@ -14,7 +14,7 @@ from ..domain.results import BreakdownLine, QualificationResult
 from ..errors import Problem, ValidationError
 from ..pipelines.pipeline import Pipeline
 from ..qualification.base import Strategy, evaluate_many
-from ..serialization import to_dict
+from ..serialization import to_dict, to_json
 from ._convert import conform, from_arrow, kind_of, to_arrow
 from ._schema import BREAKDOWN, HISTORY, SCHEMAS, TEXT
 
@@ -36,6 +36,7 @@ SCORES = pa.schema(
         ("grade", TEXT),
         ("coverage", TEXT),
         ("breakdown", pa.list_(BREAKDOWN)),
+        ("result", TEXT),
     ]
 )
 #: The refused rows of :func:`advance_table`: input row, entity id, error class and message.
@@ -62,7 +63,9 @@ def _line(line: BreakdownLine) -> dict[str, Any]:
     }
 
 
-def score_columns(results: list[QualificationResult], explain: bool) -> dict[str, pa.Array]:
+def score_columns(
+    results: list[QualificationResult], explain: bool, keep: bool = False
+) -> dict[str, pa.Array]:
     """The score columns of ``results``, in their order (see :data:`SCORES`)."""
     columns = {
         "score": pa.array([_text(r.score) for r in results], TEXT),
@@ -74,6 +77,8 @@ def score_columns(results: list[QualificationResult], explain: bool) -> dict[str
         columns["breakdown"] = pa.array(
             [[_line(line) for line in r.breakdown] for r in results], pa.list_(BREAKDOWN)
         )
+    if keep:
+        columns["result"] = pa.array([to_json(r) for r in results], TEXT)
     return columns
 
 
@@ -83,6 +88,7 @@ def score_table(
     *,
     as_of: datetime,
     explain: bool = False,
+    results: bool = False,
     kind: type[Any] | str | None = None,
 ) -> pa.Table:
     """Evaluate ``strategy`` on every row of ``table`` at ``as_of``; return the table with scores.
@@ -92,7 +98,9 @@ def score_table(
     ``table`` with the columns ``score`` and ``coverage`` (exact decimal text;
     ``score`` null when the row cannot be scored), ``verdict`` and ``grade``,
     and with ``explain=True`` a ``breakdown`` list of
-    :data:`~pipelinekit.arrow.BREAKDOWN` structs; score columns already in
+    :data:`~pipelinekit.arrow.BREAKDOWN` structs, and with ``results=True`` a
+    ``result`` column holding each complete result as JSON text (what
+    :func:`~pipelinekit.arrow.import_results` stores); score columns already in
     ``table`` are replaced.  Row for row the values are those of
     ``evaluate_many(strategy, from_arrow(table), as_of=as_of)``.  Bad rows
     raise :class:`~pipelinekit.ValidationError` (paths start with the row
@@ -100,9 +108,9 @@ def score_table(
     """
     when = ensure_aware(as_of, "as_of")
     entities = from_arrow(table, kind_of(table, kind) if isinstance(table, pa.Table) else kind)
-    results = evaluate_many(strategy, entities, as_of=when, explain=explain)
+    found = evaluate_many(strategy, entities, as_of=when, explain=explain)
     out: pa.Table = table
-    for name, column in score_columns(results, explain).items():
+    for name, column in score_columns(found, explain, results).items():
         if name in out.column_names:
             out = out.drop_columns([name])
         out = out.append_column(pa.field(name, column.type), column)
