@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 
 from ..domain.results import QualificationResult
 from ..errors import Problem, ValidationError
-from ..io.errors import OutputFileError
+from ..io.errors import ImportFileError, OutputFileError
 from ..serialization import from_json
 from ..storage import Storage
 from ..storage.ports import Repository, UnitOfWork
@@ -68,8 +68,11 @@ def export_parquet(
     return count
 
 
-def import_results(storage: Storage, table: pa.Table) -> int:
+def import_results(storage: Storage, table: pa.Table | str | Path) -> int:
     """Store the ``result`` column of a scored table (``score_table(..., results=True)``).
+
+    ``table`` is a ``pyarrow.Table`` or the path of a Parquet file (a file that
+    cannot be read raises :class:`~pipelinekit.io.ImportFileError`).
 
     Each row's complete qualification result is stored for the entity of its
     ``id`` (:meth:`~pipelinekit.storage.ResultStore.add`): the same result for
@@ -78,6 +81,8 @@ def import_results(storage: Storage, table: pa.Table) -> int:
     any problem raises one :class:`~pipelinekit.ValidationError`, with the row
     index in each path, and nothing is stored.  Returns the number of rows.
     """
+    if isinstance(table, str | Path):
+        table = _read(Path(table))
     if not isinstance(table, pa.Table):
         raise ValidationError(
             "import_results()",
@@ -116,6 +121,15 @@ def import_results(storage: Storage, table: pa.Table) -> int:
             uow.results.add(kind, ident, result)
         uow.commit()
     return len(found)
+
+
+def _read(path: Path) -> pa.Table:
+    try:
+        return pq.read_table(path)
+    except FileNotFoundError as error:
+        raise ImportFileError(path, "no such file") from error
+    except (OSError, pa.ArrowException) as error:
+        raise ImportFileError(path, f"not a readable Parquet file: {error}") from error
 
 
 def _repository(uow: UnitOfWork, kind: str) -> Repository[Any, Any]:
