@@ -19,6 +19,9 @@ OPTIONAL = (
     "matplotlib",
     "pydot",
     "pandas",
+    "pyarrow",
+    "dask",
+    "pyspark",
 )
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ._context import State
-from .commands import backtest, db, demo, export, import_, pipeline, qualify, report
+from .commands import backtest, db, demo, export, import_, pipeline, qualify, report, results
 from .settings import load_settings
 
 __all__ = ["app"]
@@ -79,6 +79,7 @@ app.command("import")(import_.import_file)
 app.command()(qualify.qualify)
 app.command()(report.report)
 app.command()(export.export)
+app.command("import-results")(results.import_results)
 app.command()(backtest.backtest)
 app.add_typer(pipeline_app, name="pipeline")
 pipeline_app.command()(pipeline.validate)
