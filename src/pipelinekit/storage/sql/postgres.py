@@ -112,13 +112,25 @@ class _PostgresStorage(SqlStorage):
     def _read_only_options(self) -> dict[str, Any]:
         return {"pipelinekit_read_only": True, "postgresql_readonly": True}
 
-    def compact(self) -> None:
-        """VACUUM the pipelinekit tables (dead row versions keep old data until then)."""
+    def compact(self, *, full: bool = False) -> None:
+        """VACUUM the pipelinekit tables; ``full=True`` runs ``VACUUM FULL``.
+
+        After an update, a delete or an erasure, PostgreSQL keeps the old row
+        versions (dead tuples) in the table's and its indexes' files until a
+        VACUUM; a plain VACUUM makes their space reusable, but their bytes stay
+        in the data files until something overwrites them.  ``VACUUM FULL``
+        writes every table and index anew, holding only the live rows, and
+        drops the old files; it locks each table exclusively while it runs
+        (readers and writers wait), so run it in a quiet moment.  Copies in
+        the server's write-ahead log, its archives, replicas and backups are
+        outside pipelinekit's reach.
+        """
+        command = "VACUUM FULL" if full else "VACUUM"
         with translate("compacting"), self.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             for table in self.tables.metadata.sorted_tables:
                 name = table.name if table.schema is None else f'{table.schema}"."{table.name}'
-                conn.execute(text(f'VACUUM "{name}"'))
+                conn.execute(text(f'{command} "{name}"'))
 
     def _after_erasure(self, conn: Connection) -> None:
         """Nothing to do at once; see :meth:`compact` for dead row versions."""
