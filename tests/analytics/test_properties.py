@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
+import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -119,8 +120,7 @@ def test_point_in_time_results_ignore_everything_after_the_moment(
             created_at=moment + timedelta(hours=1),
             updated_at=moment + timedelta(hours=1),
             history=tuple(
-                StageChange(c.from_stage, c.to_stage, c.event, moment + timedelta(hours=1 + i))
-                for i, c in enumerate(d.history)
+                attrs.evolve(c, at=moment + timedelta(hours=1 + i)) for i, c in enumerate(d.history)
             ),
             closed_at=None if d.closed_at is None else moment + timedelta(hours=len(d.history)),
         )

@@ -47,6 +47,7 @@ from .results import (
     StaleDeal,
     StaleDeals,
 )
+from .screening import UnknownStageRow, UnknownStages
 from .stages import stale_deals, time_in_stages
 
 __all__ = [
@@ -76,6 +77,8 @@ __all__ = [
     "StaleDeal",
     "StaleDeals",
     "TopLead",
+    "UnknownStageRow",
+    "UnknownStages",
     "forecast",
     "format_amount",
     "funnel",

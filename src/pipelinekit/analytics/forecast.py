@@ -7,6 +7,8 @@ from datetime import datetime, tzinfo
 from decimal import Decimal, localcontext
 from typing import Final
 
+import attrs
+
 from ..domain import Opportunity
 from ..pipelines import PipelineSpec, StageKind
 from ._common import (
@@ -28,6 +30,7 @@ from ._common import (
 from .errors import MissingRate
 from .ports import ForecastRow, OpportunitySource, Period, period_label
 from .results import Forecast, ForecastLine, plain_amount
+from .screening import UnknownStages, screen_stages
 
 __all__ = ["FORECAST_DIMENSIONS", "forecast"]
 
@@ -74,6 +77,7 @@ def forecast(
     rates: Rates | None = None,
     currency: str | None = None,
     tz: tzinfo | str | None = None,
+    unknown_stages: UnknownStages = "raise",
 ) -> Forecast:
     """The weighted pipeline of ``opportunities``, sliced by ``by``.
 
@@ -101,6 +105,11 @@ def forecast(
     Every line keeps its currency, so several currencies are never added:
     pass ``rates`` (``{"USD": Decimal("0.92")}``: how many ``currency`` one
     unit is worth) with ``currency="EUR"`` to convert everything.
+
+    ``unknown_stages`` says what to do with an opportunity naming a stage its
+    pipeline does not know: ``"raise"`` a :class:`~pipelinekit.ValidationError`
+    with every such stage's path, or ``"skip"`` it and count it in ``skipped``
+    (see :mod:`pipelinekit.analytics.screening`).
     """
     names = check_by(by, FORECAST_DIMENSIONS, "forecast")
     check_period(period)
@@ -108,14 +117,16 @@ def forecast(
     specs = specs_of(pipelines)
     checked, currency = check_rates(rates, currency)
     zone = check_tz(tz)
+    screened, skipped = screen_stages(opportunities, specs, unknown_stages)
     groups = aggregated(
-        opportunities,
+        screened,
         lambda queries: queries.forecast_rows(specs, by=names, as_of=moment, period=period),
         fold_forecast,
-        lambda: _group(opportunities_of(opportunities), specs, names, moment, period, zone),
+        lambda: _group(opportunities_of(screened), specs, names, moment, period, zone),
         zone=zone,
     )
-    return finish(groups, names, moment, period, checked, currency)
+    made = finish(groups, names, moment, period, checked, currency)
+    return attrs.evolve(made, skipped=skipped) if skipped else made
 
 
 def fold_forecast(rows: Iterable[ForecastRow]) -> Groups:

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Final, TypeVar, overload
 
+import attrs
+
 from ..domain import Lead, Opportunity
 from ..errors import Problem, ValidationError
 from ..pipelines import LEAD_LIFECYCLE, Pipeline, PipelineSpec, StageKind
@@ -49,6 +51,7 @@ from .ports import (
     step_index,
 )
 from .results import Funnel, FunnelStep, LeadConversion, LeadConversionLine, rate
+from .screening import UnknownStages, screen_stages
 
 __all__ = ["FUNNEL_DIMENSIONS", "LEAD_DIMENSIONS", "funnel", "lead_conversion", "lead_funnel"]
 
@@ -87,6 +90,7 @@ def funnel(
     period: Period = "month",
     leads: Iterable[Lead] | None = None,
     tz: tzinfo | str | None = None,
+    unknown_stages: UnknownStages = "raise",
 ) -> Funnel:
     """The funnel of each pipeline in ``pipelines`` from the opportunities' stage history.
 
@@ -100,6 +104,11 @@ def funnel(
     a unit of work, which brings its leads).  With ``as_of=`` only history up
     to that moment counts.  Cohorts are calendar dates in ``tz`` (UTC by
     default).
+
+    ``unknown_stages`` says what to do with an opportunity naming a stage its
+    pipeline does not know: ``"raise"`` a :class:`~pipelinekit.ValidationError`
+    with every such stage's path, or ``"skip"`` it and count it in ``skipped``
+    (see :mod:`pipelinekit.analytics.screening`).
     """
     names = check_by(by, FUNNEL_DIMENSIONS, "funnel")
     check_period(period)
@@ -113,19 +122,21 @@ def funnel(
             [Problem("$.leads", "a unit of work brings its own leads: pass leads= with entities")],
         )
 
+    screened, skipped = screen_stages(opportunities, specs, unknown_stages)
+
     def compute() -> Counts:
         sources: dict[str, str | None] = {}
         if "source" in names:
             sources = sources_of(leads_of(opportunities) if source else leads)
         return _count(
-            ((None, opp) for opp in opportunities_of(opportunities)),
+            ((None, opp) for opp in opportunities_of(screened)),
             specs,
             moment,
             lambda opp: tuple(_value(name, opp, sources, period, zone) for name in names),
         )
 
     counts = aggregated(
-        opportunities,
+        screened,
         lambda queries: queries.funnel_rows(
             specs, entities="opportunities", by=names, as_of=moment, period=period
         ),
@@ -133,7 +144,8 @@ def funnel(
         compute,
         zone=zone,
     )
-    return finish_funnel(counts, specs, names, moment, period)
+    made = finish_funnel(counts, specs, names, moment, period)
+    return attrs.evolve(made, skipped=skipped) if skipped else made
 
 
 def fold_funnel(rows: Iterable[FunnelRow]) -> Counts:

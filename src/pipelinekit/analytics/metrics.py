@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Final, Literal
 
+import attrs
+
 from ..clock import ensure_aware
 from ..domain import Money, Opportunity
 from ..errors import Problem, ValidationError
@@ -25,6 +27,7 @@ from ._common import (
 from .errors import MixedCurrencies
 from .ports import MetricsRow, OpportunitySource
 from .results import SalesMetrics, SalesMetricsLine, plain_amount
+from .screening import UnknownStages, screen_stages
 
 __all__ = ["METRIC_DIMENSIONS", "VELOCITY_DEFINITIONS", "Tally", "Velocity", "sales_metrics"]
 
@@ -71,6 +74,7 @@ def sales_metrics(
     rates: Rates | None = None,
     currency: str | None = None,
     velocity: Velocity = "standard",
+    unknown_stages: UnknownStages = "raise",
 ) -> SalesMetrics:
     """Win rate, average deal size, sales cycle length and velocity over ``[start, end)``.
 
@@ -111,13 +115,15 @@ def sales_metrics(
     lo, hi = check_span(start, end)
     specs = specs_of(pipelines)
     checked, currency = check_rates(rates, currency)
+    screened, skipped = screen_stages(opportunities, specs, unknown_stages)
     tallies = aggregated(
-        opportunities,
+        screened,
         lambda queries: queries.metrics_rows(specs, by=names, start=lo, end=hi),
         fold_metrics,
-        lambda: _tally(opportunities_of(opportunities), specs, names, lo, hi),
+        lambda: _tally(opportunities_of(screened), specs, names, lo, hi),
     )
-    return finish_metrics(tallies, names, lo, hi, checked, currency, velocity)
+    made = finish_metrics(tallies, names, lo, hi, checked, currency, velocity)
+    return attrs.evolve(made, skipped=skipped) if skipped else made
 
 
 def fold_metrics(rows: Iterable[MetricsRow]) -> dict[tuple[str | None, ...], Tally]:

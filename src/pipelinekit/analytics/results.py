@@ -154,6 +154,9 @@ class Forecast(_Table):
     period: str
     currency: str | None
     lines: tuple[ForecastLine, ...]
+    #: Opportunities left out because a stage they name is unknown to their
+    #: pipeline (``unknown_stages="skip"``; 0 otherwise).
+    skipped: int = 0
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -274,6 +277,9 @@ class Funnel(_Table):
     by: tuple[str, ...]
     period: str
     steps: tuple[FunnelStep, ...]
+    #: Opportunities left out because a stage they name is unknown to their
+    #: pipeline (``unknown_stages="skip"``; 0 otherwise).
+    skipped: int = 0
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -435,6 +441,9 @@ class SalesMetrics(_Table):
     end: datetime
     by: tuple[str, ...]
     lines: tuple[SalesMetricsLine, ...]
+    #: Opportunities left out because a stage they name is unknown to their
+    #: pipeline (``unknown_stages="skip"``; 0 otherwise).
+    skipped: int = 0
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -497,6 +506,9 @@ class StageTimes(_Table):
 
     as_of: datetime | None
     lines: tuple[StageTime, ...]
+    #: Opportunities left out because a stage they name is unknown to their
+    #: pipeline (``unknown_stages="skip"``; 0 otherwise).
+    skipped: int = 0
     columns: ClassVar[tuple[str, ...]] = (
         "pipeline",
         "stage",
@@ -565,6 +577,9 @@ class StaleDeals(_Table):
         "rotting_days",
         "days_overdue",
     )
+    #: Opportunities left out because a stage they name is unknown to their
+    #: pipeline (``unknown_stages="skip"``; 0 otherwise).
+    skipped: int = 0
 
     def _lines(self) -> Sequence[StaleDeal]:
         return self.deals

@@ -7,12 +7,15 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Final
 
+import attrs
+
 from ..clock import Clock, resolve_time
 from ..domain import Opportunity
 from ..pipelines import PipelineSpec, StageKind
 from ._common import PipelinesArg, aggregated, opportunities_of, specs_of, state_at, visits
 from .ports import OpportunitySource, StageVisit
 from .results import StageTime, StageTimes, StaleDeal, StaleDeals
+from .screening import UnknownStages, screen_stages
 
 __all__ = ["stale_deals", "summarize", "time_in_stages"]
 
@@ -69,6 +72,7 @@ def time_in_stages(
     *,
     as_of: datetime | None = None,
     clock: Clock | None = None,
+    unknown_stages: UnknownStages = "raise",
 ) -> StageTimes:
     """How long opportunities stay in each open stage, per visit, as of ``as_of``.
 
@@ -79,16 +83,23 @@ def time_in_stages(
     current one with its length so far (so deals stuck in a stage show).  A
     deal that returns to a stage makes a second visit.  ``as_of`` defaults to
     ``clock.now()``.
+
+    ``unknown_stages`` says what to do with an opportunity naming a stage its
+    pipeline does not know: ``"raise"`` a :class:`~pipelinekit.ValidationError`
+    with every such stage's path, or ``"skip"`` it and count it in ``skipped``
+    (see :mod:`pipelinekit.analytics.screening`).
     """
     moment = resolve_time(as_of, clock)
     specs = specs_of(pipelines)
+    screened, skipped = screen_stages(opportunities, specs, unknown_stages)
     durations = aggregated(
-        opportunities,
+        screened,
         lambda queries: queries.stage_visits(specs, as_of=moment),
         fold_visits,
-        lambda: _visits(opportunities_of(opportunities), specs, moment),
+        lambda: _visits(opportunities_of(screened), specs, moment),
     )
-    return finish_times(durations, specs, moment)
+    made = finish_times(durations, specs, moment)
+    return attrs.evolve(made, skipped=skipped) if skipped else made
 
 
 def fold_visits(rows: Iterable[StageVisit]) -> dict[tuple[str, str], list[int]]:
@@ -125,6 +136,7 @@ def stale_deals(
     *,
     as_of: datetime | None = None,
     clock: Clock | None = None,
+    unknown_stages: UnknownStages = "raise",
 ) -> StaleDeals:
     """Open opportunities in a stage longer than its ``rotting_days``, as of ``as_of``.
 
@@ -132,17 +144,23 @@ def stale_deals(
     offers :class:`~pipelinekit.analytics.ports.AnalyticsQueries` finds them
     itself).  The stage and the time it was entered come from the history at
     ``as_of`` (default ``clock.now()``); the most overdue come first.
+
+    ``unknown_stages`` says what to do with an opportunity naming a stage its
+    pipeline does not know: ``"raise"`` a :class:`~pipelinekit.ValidationError`
+    with every such stage's path, or ``"skip"`` it and count it in ``skipped``
+    (see :mod:`pipelinekit.analytics.screening`).
     """
     moment = resolve_time(as_of, clock)
     specs = specs_of(pipelines)
+    screened, skipped = screen_stages(opportunities, specs, unknown_stages)
     found = aggregated(
-        opportunities,
+        screened,
         lambda queries: queries.stale_deal_rows(specs, as_of=moment),
         list,
-        lambda: _stale(opportunities_of(opportunities), specs, moment),
+        lambda: _stale(opportunities_of(screened), specs, moment),
     )
     found.sort(key=lambda d: (-(d.overdue // _MICRO), d.opportunity_id))
-    return StaleDeals(moment, tuple(found))
+    return StaleDeals(moment, tuple(found), skipped=skipped)
 
 
 def _stale(

@@ -33,6 +33,7 @@ from ..domain import (
     Lead,
     Opportunity,
     Person,
+    ProbabilityChange,
     Prospect,
     QualificationResult,
     Source,
@@ -127,7 +128,7 @@ class _Scrubber:
     def mapping(self, value: FrozenMap) -> FrozenMap:
         out: dict[str, Any] = {}
         for key, item in value.items():
-            if key.casefold() in PERSONAL_KEYS:
+            if key.casefold() in PERSONAL_KEYS or self.text(key) != key:
                 continue
             out[key] = self.text(item) if isinstance(item, str) else item
         return value if out == dict(value) else FrozenMap(out)
@@ -172,8 +173,29 @@ def _placeholder(person: Person, scrub: _Scrubber) -> Person:
     )
 
 
-def _history(history: tuple[StageChange, ...]) -> tuple[StageChange, ...]:
-    return tuple(attrs.evolve(c, note=None) if c.note is not None else c for c in history)
+def _history(history: tuple[StageChange, ...], scrub: _Scrubber) -> tuple[StageChange, ...]:
+    return tuple(
+        attrs.evolve(c, note=None, actor=scrub.optional(c.actor))
+        if c.note is not None or scrub.optional(c.actor) != c.actor
+        else c
+        for c in history
+    )
+
+
+def _probability_history(
+    history: tuple[ProbabilityChange, ...], scrub: _Scrubber
+) -> tuple[ProbabilityChange, ...]:
+    return tuple(
+        attrs.evolve(c, actor=scrub.optional(c.actor)) if scrub.optional(c.actor) != c.actor else c
+        for c in history
+    )
+
+
+def _tags(tags: frozenset[str], scrub: _Scrubber) -> frozenset[str]:
+    # A tag repeating an erased string ("mail:ada@example.com") keeps its
+    # non-personal part ("mail:[erased]"); one that was nothing but the string goes.
+    out = {scrub.text(tag) for tag in tags} - {ERASED}
+    return tags if out == tags else frozenset(out)
 
 
 def _source(source: Source | None, scrub: _Scrubber) -> Source | None:
@@ -243,7 +265,8 @@ def plan_erasure(
         source=_source(lead.source, scrub),
         external_id=_external_id(lead.external_id, scrub),
         notes=None,
-        history=_history(lead.history),
+        tags=_tags(lead.tags, scrub),
+        history=_history(lead.history, scrub),
         engagement=_engagement(lead.engagement, scrub),
         custom=scrub.mapping(lead.custom),
         qualification=_result(lead.qualification, scrub),
@@ -259,6 +282,7 @@ def plan_erasure(
             ),
             notes=None if prospect_is_person else scrub.optional(prospect.notes),
             external_id=_external_id(prospect.external_id, scrub),
+            tags=_tags(prospect.tags, scrub),
             custom=scrub.mapping(prospect.custom),
             fit=_result(prospect.fit, scrub),
             updated_at=max(now, prospect.updated_at),
@@ -274,7 +298,9 @@ def plan_erasure(
                 contact=contact,
                 external_id=_external_id(opp.external_id, scrub),
                 notes=None,
-                history=_history(opp.history),
+                tags=_tags(opp.tags, scrub),
+                history=_history(opp.history, scrub),
+                probability_history=_probability_history(opp.probability_history, scrub),
                 lost_reason=scrub.optional(opp.lost_reason),
                 competitor=scrub.optional(opp.competitor),
                 custom=scrub.mapping(opp.custom),

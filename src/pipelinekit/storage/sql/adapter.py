@@ -292,8 +292,12 @@ class SqlStorage(Storage):
         self._ready = False
 
     @abc.abstractmethod
-    def compact(self) -> None:
-        """Reclaim space and physically remove deleted or overwritten data (VACUUM)."""
+    def compact(self, *, full: bool = False) -> None:
+        """Reclaim space and physically remove deleted or overwritten data (VACUUM).
+
+        ``full=True`` asks for the thorough form where the database has one
+        (PostgreSQL's ``VACUUM FULL``: every table rewritten, locked meanwhile).
+        """
 
     def _after_erasure(self, conn: Connection) -> None:
         """Hook run after a commit that erased personal data."""

@@ -69,6 +69,7 @@ from ...analytics.ports import (
     period_label,
     step_index,
 )
+from ...analytics.screening import UnknownStageRow
 from ...clock import Clock
 from ...domain.history import PROBABILITY_LAYERS
 from ...pipelines import LEAD_LIFECYCLE, Pipeline, PipelineSpec, StageKind
@@ -706,6 +707,44 @@ def _stale_deals(
 # -- the capability --------------------------------------------------------------------------------
 
 
+def _unknown_stages(
+    conn: Connection, tables: Tables, pipelines: Mapping[str, PipelineSpec]
+) -> list[UnknownStageRow]:
+    o, h = tables.entities["opportunity"], tables.history["opportunity"]
+
+    def unknown(pipeline: Any, stage: Any) -> Any:
+        return or_(
+            *(
+                and_(pipeline == key, stage.not_in(spec.stage_keys))
+                for key, spec in pipelines.items()
+            )
+        )
+
+    moved_in = func.coalesce(h.c.pipeline, o.c.pipeline)
+    left = func.coalesce(h.c.from_pipeline, moved_in)
+    queries = [
+        select(o.c.id, literal("stage"), o.c.pipeline, o.c.stage).where(
+            unknown(o.c.pipeline, o.c.stage)
+        ),
+        select(h.c.entity_id, h.c.seq, moved_in, h.c.to_stage)
+        .join(o, o.c.id == h.c.entity_id)
+        .where(unknown(moved_in, h.c.to_stage)),
+        select(h.c.entity_id, literal(-1), left, h.c.from_stage)
+        .join(o, o.c.id == h.c.entity_id)
+        .where(h.c.seq == 0, h.c.from_stage.is_not(None), unknown(left, h.c.from_stage)),
+    ]
+    out: list[UnknownStageRow] = []
+    with translate("checking the stages of the opportunities"):
+        for query in queries:
+            for entity_id, where, pipeline, stage in conn.execute(query):
+                if where == -1:
+                    where = "history[0].from_stage"
+                elif where != "stage":
+                    where = f"history[{where}].to_stage"
+                out.append(UnknownStageRow(entity_id, where, pipeline, stage))
+    return out
+
+
 class SqlAnalyticsQueries(abc.ABC):
     """The SQL units of work's :class:`~pipelinekit.analytics.ports.AnalyticsQueries`.
 
@@ -796,6 +835,14 @@ class SqlAnalyticsQueries(abc.ABC):
     ) -> list[StaleDeal]:
         """Stale opportunities, found by the database."""
         return _stale_deals(self.conn, self.tables, pipelines, as_of)
+
+    def unknown_stage_rows(self, pipelines: Mapping[str, PipelineSpec]) -> list[UnknownStageRow]:
+        """Stages of stored opportunities (current or in their history) unknown to their pipeline.
+
+        The check every opportunity report makes first
+        (:mod:`pipelinekit.analytics.screening`), answered by the database.
+        """
+        return _unknown_stages(self.conn, self.tables, pipelines)
 
 
 # -- deprecated: the functions of pipelinekit.analytics take the unit of work ---------------------

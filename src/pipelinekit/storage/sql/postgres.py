@@ -8,12 +8,14 @@ of the same row, then re-checks the version, so a stale write is reported as
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from ...errors import Problem, ValidationError
+from ..errors import StorageBusy
 from ._driver import translate
 from .adapter import SqlStorage
 from .schema import build_tables
@@ -112,13 +114,73 @@ class _PostgresStorage(SqlStorage):
     def _read_only_options(self) -> dict[str, Any]:
         return {"pipelinekit_read_only": True, "postgresql_readonly": True}
 
-    def compact(self) -> None:
-        """VACUUM the pipelinekit tables (dead row versions keep old data until then)."""
+    def compact(self, *, full: bool = False) -> None:
+        """VACUUM the pipelinekit tables; ``full=True`` runs ``VACUUM FULL``.
+
+        After an update, a delete or an erasure, PostgreSQL keeps the old row
+        versions (dead tuples) in the table's and its indexes' files until a
+        VACUUM; a plain VACUUM makes their space reusable, but their bytes stay
+        in the data files until something overwrites them.  ``VACUUM FULL``
+        writes every table and index anew, holding only the live rows, and
+        drops the old files; it locks each table exclusively while it runs
+        (readers and writers wait), so run it in a quiet moment.  Copies in
+        the server's write-ahead log, its archives, replicas and backups are
+        outside pipelinekit's reach.
+
+        No VACUUM removes a row version that a transaction still open may
+        see: a snapshot in this database, or a transaction holding a
+        transaction id in any database of the server.  ``full=True`` waits up
+        to 10 seconds for such transactions begun before the call to end;
+        if some remain, the tables are still rewritten but
+        :class:`~pipelinekit.storage.errors.StorageBusy` (retryable) names
+        those sessions: old row versions remain, so end them and call
+        ``compact(full=True)`` again.
+        """
+        command = "VACUUM FULL" if full else "VACUUM"
         with translate("compacting"), self.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            horizon = conn.execute(text("SELECT txid_current()")).scalar_one() % 2**32
+            if full:
+                # Short transactions (an autovacuum's ANALYZE, another writer) are waited for.
+                deadline = time.monotonic() + _SNAPSHOT_WAIT
+                while _older_snapshots(conn, horizon) and time.monotonic() < deadline:
+                    time.sleep(0.05)
             for table in self.tables.metadata.sorted_tables:
                 name = table.name if table.schema is None else f'{table.schema}"."{table.name}'
-                conn.execute(text(f'VACUUM "{name}"'))
+                conn.execute(text(f'{command} "{name}"'))
+            found = _older_snapshots(conn, horizon) if full else []
+        if found:
+            raise StorageBusy(
+                "the tables are rewritten, but sessions "
+                f"{', '.join(map(str, found))} hold snapshots older than compact(), so old "
+                "row versions they may see remain: end those transactions and call "
+                "compact(full=True) again"
+            )
 
     def _after_erasure(self, conn: Connection) -> None:
         """Nothing to do at once; see :meth:`compact` for dead row versions."""
+
+
+#: How long ``compact(full=True)`` waits for older snapshots to end before rewriting.
+_SNAPSHOT_WAIT = 10.0
+
+
+def _older_snapshots(conn: Connection, horizon: int) -> list[int]:
+    """Sessions that keep row versions deleted before transaction ``horizon``.
+
+    A snapshot older than ``horizon`` in this database, or a transaction holding
+    a transaction id older than it in any database of the server: PostgreSQL
+    computes what a VACUUM may remove from both.
+    """
+    return list(
+        conn.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND ("
+                "(datname = current_database() AND backend_xmin IS NOT NULL "
+                "AND age(backend_xmin) > age(CAST(CAST(:h AS text) AS xid))) OR "
+                "(backend_xid IS NOT NULL "
+                "AND age(backend_xid) > age(CAST(CAST(:h AS text) AS xid)))) ORDER BY pid"
+            ),
+            {"h": horizon},
+        ).scalars()
+    )

@@ -247,8 +247,11 @@ class _SqliteStorage(SqlStorage):
                 )
             time.sleep(0.05)
 
-    def compact(self) -> None:
+    def compact(self, *, full: bool = False) -> None:
         """VACUUM the file and truncate the WAL (no free page keeps old data).
+
+        SQLite's VACUUM always rewrites the whole file, so ``full`` (there for
+        the PostgreSQL adapter's ``VACUUM FULL``) changes nothing here.
 
         Raises :class:`~pipelinekit.storage.errors.StorageBusy` if another
         connection keeps the WAL in use longer than the busy timeout.
