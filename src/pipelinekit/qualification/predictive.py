@@ -64,6 +64,7 @@ __all__ = [
 DERIVED_FIELDS = frozenset({"email_quality", "phone_quality"})
 
 _SMOOTH = Decimal("0.1")
+_FRESH = [_SMOOTH, _SMOOTH, 0]
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
 _POINT = Decimal("1e-12")
@@ -110,7 +111,11 @@ class FrequencyTable:
         return len(self._rows)
 
     def add(self, pairs: Iterable[tuple[str | None, str, str]], *, won: bool, delta: int) -> None:
-        """Add ``delta`` (1 or -1) to the won (or lost) count of each (segment, field, value)."""
+        """Add ``delta`` (1 or -1) to the won (or lost) count of each (segment, field, value).
+
+        A row taken back to where it started (0.1 won, 0.1 lost, no closed deal)
+        is removed: a rebuild from the stored history would not have it.
+        """
         column = 0 if won else 1
         with self._lock:
             for key in pairs:
@@ -120,6 +125,8 @@ class FrequencyTable:
                 count = row[column] + delta
                 row[column] = count if count > 0 else _SMOOTH
                 row[2] = max(row[2] + delta, 0)
+                if row == _FRESH:  # every count taken back: as if never counted
+                    del self._rows[key]
 
     def view(self, segment: str | None) -> dict[str, dict[str, tuple[Decimal, Decimal]]]:
         """Won/lost counts per field and value for ``segment``, pooled when it has no rows."""
@@ -213,6 +220,10 @@ class PredictiveStrategy(StrategyBase):
 
     def untrained(self) -> PredictiveStrategy:
         """A copy with the same settings and an empty table (what a backtest trains)."""
+        return self.with_rows(())
+
+    def with_rows(self, rows: Iterable[FrequencyRow]) -> PredictiveStrategy:
+        """A copy with the same settings and the table of ``rows`` (as a storage keeps them)."""
         return PredictiveStrategy(
             self.name,
             stages=self.stages,
@@ -221,7 +232,7 @@ class PredictiveStrategy(StrategyBase):
             tag_minimum=self.tag_minimum,
             qualify_at=self.qualify_at,
             review_at=self.review_at,
-            table=FrequencyTable(),
+            table=FrequencyTable(rows),
         )
 
     # -- learning ------------------------------------------------------------------
@@ -271,6 +282,18 @@ class PredictiveStrategy(StrategyBase):
         return counted
 
     def _update(self, subject: Any, *, won: bool, stage: str | None, delta: int) -> None:
+        self.table.add(self.counted(subject, won=won, stage=stage), won=won, delta=delta)
+        self._hash = None
+
+    def counted(
+        self, subject: Any, *, won: bool, stage: str | None = None
+    ) -> list[tuple[str | None, str, str]]:
+        """The (segment, field, value) rows a won (lost) ``subject`` counts in.
+
+        Its values, and the stages a won deal (every one) or a lost deal (up to
+        ``stage``, by default :func:`stage_reached`) counts for.  Raises
+        :class:`~pipelinekit.ValidationError` for a stage of no pipeline stage.
+        """
         reached = stage if stage is not None else stage_reached(subject, self.stages)
         if reached is not None and reached not in self._rank:
             raise ValidationError(
@@ -288,8 +311,7 @@ class PredictiveStrategy(StrategyBase):
         elif reached is not None:
             last = self._rank[reached]
             pairs.extend((segment, _STAGE, s) for s in self.stages[: last + 1])
-        self.table.add(pairs, won=won, delta=delta)
-        self._hash = None
+        return list(dict.fromkeys(pairs))
 
     # -- scoring ---------------------------------------------------------------------
     def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
