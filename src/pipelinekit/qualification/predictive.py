@@ -70,6 +70,7 @@ _HUNDRED = Decimal(100)
 _POINT = Decimal("1e-12")
 _PRECISE = decimal.Context(prec=40)
 _STAGE = "stage"
+_QUALITY, _TAGS, _PATH = object(), object(), object()
 _PRIOR = "prior"
 
 
@@ -97,6 +98,8 @@ class FrequencyTable:
 
     def __init__(self, rows: Iterable[FrequencyRow] = ()) -> None:
         self._lock = threading.Lock()
+        #: Changes each time a count changes (what a scorer's cached view is keyed on).
+        self.generation = 0
         self._rows: dict[tuple[str | None, str, str], list[Any]] = {}
         for row in rows:
             self._rows[(row.segment, row.field, row.value)] = [row.won, row.lost, row.closed]
@@ -118,6 +121,7 @@ class FrequencyTable:
         """
         column = 0 if won else 1
         with self._lock:
+            self.generation += 1
             for key in pairs:
                 row = self._rows.get(key)
                 if row is None:
@@ -138,6 +142,15 @@ class FrequencyTable:
             before = table[field].get(value, (_ZERO, _ZERO))
             table[field][value] = (before[0] + won, before[1] + lost)
         return table
+
+    def closed_counts(self, field: str) -> dict[str, int]:
+        """Closed deals counted per value of ``field`` over every segment (no smoothing)."""
+        counts: dict[str, int] = defaultdict(int)
+        with self._lock:
+            for (_s, f, v), (_w, _l, c) in self._rows.items():
+                if f == field:
+                    counts[v] += c
+        return dict(counts)
 
     def closed_count(self, field: str, value: str) -> int:
         """Closed deals counted for ``field`` = ``value`` over every segment (no smoothing)."""
@@ -190,8 +203,18 @@ class PredictiveStrategy(StrategyBase):
         self._readers = {
             f: getter(f) for f in self.fields if f not in DERIVED_FIELDS and f != "tags"
         }
-        self._email = getter("contact.email")
-        self._phone = getter("contact.phone")
+        self._views: dict[str | None, tuple[int, _View | None]] = {}
+        email, phone = getter("contact.email"), getter("contact.phone")
+        self._plan: list[tuple[str, object, Any]] = [
+            (f, _QUALITY, email)
+            if f == "email_quality"
+            else (f, _QUALITY, phone)
+            if f == "phone_quality"
+            else (f, _TAGS, None)
+            if f == "tags"
+            else (f, _PATH, self._readers[f])
+            for f in self.fields
+        ]
 
     # -- configuration -------------------------------------------------------------
     def config(self) -> dict[str, Any]:
@@ -239,18 +262,23 @@ class PredictiveStrategy(StrategyBase):
     def values(self, subject: Any) -> list[tuple[str, str]]:
         """The (field, value) pairs of ``subject`` the model counts (stage excluded)."""
         pairs: list[tuple[str, str]] = []
-        for field in self.fields:
-            if field == "email_quality":
-                pairs.append((field, "false" if is_missing(self._email(subject)) else "correct"))
-            elif field == "phone_quality":
-                pairs.append((field, "false" if is_missing(self._phone(subject)) else "correct"))
-            elif field == "tags":
-                tags = getattr(subject, "tags", None) or ()
-                pairs.extend(("tags", str(tag)) for tag in sorted(tags, key=str))
+        append = pairs.append
+        for field, kind, read in self._plan:
+            if kind is _QUALITY:
+                value = read(subject)
+                blank = value is None or (isinstance(value, str) and not value.strip())
+                append((field, "false" if blank else "correct"))
+            elif kind is _TAGS:
+                tags = getattr(subject, "tags", None)
+                if tags:
+                    pairs.extend(("tags", str(tag)) for tag in sorted(tags, key=str))
             else:
-                value = self._readers[field](subject)
-                if not is_missing(value):
-                    pairs.append((field, _text(value)))
+                value = read(subject)
+                if value.__class__ is str:
+                    if value.strip():
+                        append((field, value))
+                elif not is_missing(value):
+                    append((field, _text(value)))
         return pairs
 
     def _segment_of(self, subject: Any) -> str | None:
@@ -331,69 +359,37 @@ class PredictiveStrategy(StrategyBase):
                 Verdict.QUALIFIED if outcome == "won" else Verdict.DISQUALIFIED, Decimal(1),
                 (line,) if explain else (), subject_id=ident,
             )  # fmt: skip
-        table = self.table.view(self._segment_of(subject))
-        stages = table.get(_STAGE, {})
-        first = stages.get(self.stages[0]) if self.stages else None
-        if first is None or first[0] == 0 or first[1] == 0:
+        view = self._view(self._segment_of(subject))
+        if view is None:
             return QualificationResult(
                 self.name, self.version, self.config_hash, as_of, None, _ZERO, _HUNDRED,
                 Verdict.INSUFFICIENT_DATA, _ZERO, subject_id=ident,
             )  # fmt: skip
-        won_first, lost_first = first
-        with decimal.localcontext(_PRECISE):
-            prior = _points(
-                (won_first / (won_first + lost_first)) / (lost_first / (won_first + lost_first))
-            )
-            stage = getattr(subject, "stage", None) or self.stages[0]
-            factors: list[tuple[str, str, Decimal | None, str]] = []
-            counts = stages.get(stage)
-            if counts is None:
-                factors.append((_STAGE, stage, None, f"no closed deal reached stage {stage!r}"))
-            else:
-                pw, pl = counts[0] / won_first, counts[1] / lost_first
-                factors.append(
-                    (
-                        _STAGE,
-                        stage,
-                        _points(pw / pl),
-                        _tally(counts, won_first, lost_first, "at this stage"),
-                    )
-                )
-            known = 0
-            pairs = self.values(subject)
-            for field, value in pairs:
-                if field == "tags" and self.table.closed_count("tags", value) < self.tag_minimum:
-                    factors.append(
-                        (
-                            field,
-                            value,
-                            None,
-                            f"tag seen on fewer than {self.tag_minimum} closed deals",
-                        )
-                    )
-                    continue
-                column = table.get(field, {})
-                counts = column.get(value)
-                won_total = sum((c[0] for c in column.values()), _ZERO)
-                lost_total = sum((c[1] for c in column.values()), _ZERO)
-                if counts is None or won_total == 0 or lost_total == 0:
-                    factors.append((field, value, None, "no closed deal had this value"))
-                    continue
-                known += 1
-                pw, pl = counts[0] / won_total, counts[1] / lost_total
-                factors.append(
-                    (
-                        field,
-                        value,
-                        _points(pw / pl),
-                        _tally(counts, won_total, lost_total, "with this value"),
-                    )
-                )
+        prior = view.prior
+        stage = getattr(subject, "stage", None) or self.stages[0]
+        factors: list[tuple[str, str, Decimal | None, str]] = []
+        found = view.stages.get(stage)
+        if found is None:
+            factors.append((_STAGE, stage, None, f"no closed deal reached stage {stage!r}"))
+        else:
+            factors.append((_STAGE, stage, *found))
+        known = 0
+        for field, value in self.values(subject):
+            if field == "tags" and value not in view.tags:
+                reason = f"tag seen on fewer than {self.tag_minimum} closed deals"
+                factors.append((field, value, None, reason))
+                continue
+            found = view.factors.get((field, value))
+            if found is None:
+                factors.append((field, value, None, "no closed deal had this value"))
+                continue
+            known += 1
+            factors.append((field, value, *found))
         logit = prior + sum((f[2] for f in factors if f[2] is not None), _ZERO)
         score = percent_from_logit(logit)
         breakdown: tuple[BreakdownLine, ...] = ()
         if explain:
-            share = won_first / (won_first + lost_first)
+            share = view.share
             ranked = sorted(
                 (f for f in factors if f[2] is not None),
                 key=lambda f: (-(f[2] or _ZERO), f[0], f[1]),
@@ -425,6 +421,57 @@ class PredictiveStrategy(StrategyBase):
             coverage, breakdown, subject_id=ident, logit=logit,
         )  # fmt: skip
 
+    def _view(self, segment: str | None) -> _View | None:
+        """The log-odds points of every known value for ``segment``, computed once per
+        state of the table (``None``: nothing can be estimated yet)."""
+        generation = self.table.generation
+        cached = self._views.get(segment)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        view = self._prepare(segment)
+        if len(self._views) > 1000:
+            self._views.clear()
+        self._views[segment] = (generation, view)
+        return view
+
+    def _prepare(self, segment: str | None) -> _View | None:
+        table = self.table.view(segment)
+        stages = table.get(_STAGE, {})
+        first = stages.get(self.stages[0]) if self.stages else None
+        if first is None or first[0] == 0 or first[1] == 0:
+            return None
+        won_first, lost_first = first
+        with decimal.localcontext(_PRECISE):
+            total = won_first + lost_first
+            prior = _points((won_first / total) / (lost_first / total))
+            by_stage = {
+                stage: (
+                    _points((c[0] / won_first) / (c[1] / lost_first)),
+                    _tally(c, won_first, lost_first, "at this stage"),
+                )
+                for stage, c in stages.items()
+            }
+            factors: dict[tuple[str, str], tuple[Decimal, str]] = {}
+            for field, column in table.items():
+                if field == _STAGE:
+                    continue
+                won_total = sum((c[0] for c in column.values()), _ZERO)
+                lost_total = sum((c[1] for c in column.values()), _ZERO)
+                if won_total == 0 or lost_total == 0:
+                    continue
+                for value, c in column.items():
+                    factors[(field, value)] = (
+                        _points((c[0] / won_total) / (c[1] / lost_total)),
+                        _tally(c, won_total, lost_total, "with this value"),
+                    )
+            share = won_first / total
+        tags = {
+            value
+            for value, closed in self.table.closed_counts("tags").items()
+            if closed >= self.tag_minimum
+        }
+        return _View(prior, share, by_stage, factors, frozenset(tags))
+
     def factors(self, subject: Any) -> Iterator[tuple[str, str, Decimal]]:
         """Odoo's per-factor view: (field, value, pw / (pw + pl)); above 0.5 pushes up."""
         with decimal.localcontext(_PRECISE):
@@ -441,6 +488,17 @@ class PredictiveStrategy(StrategyBase):
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@attrs.frozen
+class _View:
+    """One segment's model at one state of the table: points and reasons per value."""
+
+    prior: Decimal
+    share: Decimal
+    stages: dict[str, tuple[Decimal, str]]
+    factors: dict[tuple[str, str], tuple[Decimal, str]]
+    tags: frozenset[str]
 
 
 def _points(ratio: Decimal) -> Decimal:
