@@ -92,7 +92,7 @@ def closed_deals(n: int, seed: int = 5) -> list[pk.Opportunity]:
 
 def open_leads(n: int, seed: int = 7) -> list[pk.Lead]:
     rng = random.Random(seed)
-    start = datetime(2026, 1, 1, tzinfo=UTC)
+    start = datetime(2025, 10, 1, tzinfo=UTC)
     out = []
     for i in range(n):
         at = start + timedelta(minutes=i)

@@ -45,11 +45,12 @@ from typing import Any
 
 import attrs
 
+from ..clock import ensure_aware
 from ..domain.results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
 from ..domain.results import percent_from_logit as percent_from_logit
 from ..errors import Problem, ValidationError
 from ._fields import getter, is_missing, path_problem
-from .base import StrategyBase, subject_id
+from .base import _UNREADABLE, StrategyBase, subject_id
 
 __all__ = [
     "DERIVED_FIELDS",
@@ -420,6 +421,42 @@ class PredictiveStrategy(StrategyBase):
             self.name, self.version, self.config_hash, as_of, score, _ZERO, _HUNDRED, verdict,
             coverage, breakdown, subject_id=ident, logit=logit,
         )  # fmt: skip
+
+    def score_many(self, subjects: Iterable[Any], *, as_of: datetime) -> list[Decimal | None]:
+        """Just the scores, as :meth:`evaluate_many` gives them, without building results."""
+        ensure_aware(as_of, "as_of")
+        if isinstance(subjects, str | bytes) or not isinstance(subjects, Iterable):
+            return super().score_many(subjects, as_of=as_of)  # its error names the problem
+        scores: list[Decimal | None] = []
+        for subject in subjects:
+            try:
+                scores.append(self._score(subject))
+            except _UNREADABLE as error:
+                raise self._unreadable(subject, error) from error
+        return scores
+
+    def _score(self, subject: Any) -> Decimal | None:
+        outcome = getattr(subject, "outcome", "open")
+        if outcome == "won":
+            return _HUNDRED
+        if outcome == "lost":
+            return _ZERO
+        view = self._view(self._segment_of(subject))
+        if view is None:
+            return None
+        stage = getattr(subject, "stage", None) or self.stages[0]
+        found = view.stages.get(stage)
+        logit = view.prior
+        if found is not None:
+            logit += found[0]
+        factors, tags = view.factors, view.tags
+        for field, value in self.values(subject):
+            if field == "tags" and value not in tags:
+                continue
+            known = factors.get((field, value))
+            if known is not None:
+                logit += known[0]
+        return percent_from_logit(logit)
 
     def _view(self, segment: str | None) -> _View | None:
         """The log-odds points of every known value for ``segment``, computed once per
