@@ -4,8 +4,9 @@
 time ``t``, as it was at ``t`` (its status, conversion, engagement and stored
 result from before ``t`` only).  A learning strategy, such as the predictive
 one, is trained afresh (from its ``untrained()`` copy) on the deals closed by
-``t``.  A lead is a positive when it converted after ``t`` (or, with
-``outcome="won"``, when its deal was won).  Per strategy it reports ROC-AUC,
+``t`` and the leads disqualified by then (lost leads, as Odoo counts them).
+A lead is a positive when it converted after ``t`` (or, with ``outcome="won"``,
+when its deal was won).  Per strategy it reports ROC-AUC,
 PR-AUC, the lift in the top decile, cumulative gains, the conversion rate per
 band and, for probability-like scores (0-100), the Brier score and calibration
 bins; side by side, with a winner per metric.
@@ -46,6 +47,7 @@ __all__ = [
 ]
 
 _CONVERTED = "converted"
+_DISQUALIFIED = "disqualified"
 
 
 class BacktestDependencyError(PipelinekitError, ImportError):
@@ -245,14 +247,19 @@ def backtest(
     all_deals = list(deals)
     won = {d.id for d in all_deals if d.outcome == "won" and _closed_by(d, end) is not None}
     cases: list[tuple[Lead, bool]] = []
+    lost_leads: list[Lead] = []  # disqualified by the split: what a model learns as lost
     for lead in leads:
         later = lead if end is None else lead_as_of(lead, end)
         positive = later is not None and _positive(later, outcome, won)
         if when is None:
             cases.append((lead, positive))
+            if lead.status == _DISQUALIFIED:
+                lost_leads.append(lead)
             continue
         past = lead_as_of(lead, when)
-        if past is None or past.status in (_CONVERTED, "disqualified"):
+        if past is not None and past.status == _DISQUALIFIED:
+            lost_leads.append(past)
+        if past is None or past.status in (_CONVERTED, _DISQUALIFIED):
             continue  # not yet there, or already decided at the split
         cases.append((past, positive))
     if mode == "current":
@@ -267,7 +274,7 @@ def backtest(
             # a learning strategy is trained afresh on what had closed by the split,
             # so nothing it learnt later leaks in and the caller's model is untouched
             strategy = untrained()
-            strategy.learn(closed)
+            strategy.learn([*closed, *lost_leads])
         report_metrics.append(_judge(strategy, cases, as_of, metrics))
     positives = sum(1 for _, p in cases if p)
     return BacktestReport(

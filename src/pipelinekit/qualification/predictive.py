@@ -7,7 +7,9 @@ The model keeps won/lost counts per *(segment, field, value)* in a
   back (a deal reopened) never falls below 0.1;
 * a **won** deal adds one won to each of its values and to **every** stage; a
   **lost** deal adds one lost to each of its values and to every stage up to
-  the one it was lost in (stage order of the pipeline);
+  the one it was lost in (stage order of the pipeline; the first stage when
+  none is known); a ``disqualified`` lead is a lost one, as Odoo's lost leads
+  count (:func:`closed_outcome`);
 * the prior comes from the first stage: ``W = won(first)``, ``L = lost(first)``,
   ``P(won) = W / (W + L)``; nothing is estimated while ``W`` or ``L`` is 0;
 * for the subject's stage ``s``: ``pw = won(s) / W`` and ``pl = lost(s) / L``;
@@ -57,6 +59,7 @@ __all__ = [
     "FrequencyRow",
     "FrequencyTable",
     "PredictiveStrategy",
+    "closed_outcome",
     "predictive",
     "stage_reached",
 ]
@@ -159,6 +162,19 @@ class FrequencyTable:
             return sum(
                 c for (_s, f, v), (_w, _l, c) in self._rows.items() if f == field and v == value
             )
+
+
+def closed_outcome(subject: Any) -> str | None:
+    """``"won"`` or ``"lost"`` for a subject the model counts, else ``None``.
+
+    A deal's own outcome; a ``disqualified`` lead is lost (Odoo's lost lead); a
+    converted lead is ``None`` (its deal is what counts).
+    """
+    outcome = getattr(subject, "outcome", None)
+    if outcome is not None:
+        text = str(outcome)
+        return text if text in ("won", "lost") else None
+    return "lost" if getattr(subject, "status", None) == "disqualified" else None
 
 
 def stage_reached(subject: Any, stages: Sequence[str]) -> str | None:
@@ -301,11 +317,16 @@ class PredictiveStrategy(StrategyBase):
         self._update(subject, won=won, stage=stage, delta=-1)
 
     def learn(self, deals: Iterable[Any]) -> int:
-        """Count every closed deal of ``deals`` (open ones are skipped); returns the count."""
+        """Count every closed subject of ``deals``; returns how many were counted.
+
+        A deal counts when it is won or lost; a lead when it is ``disqualified``
+        (Odoo's lost lead: lost at the first stage).  Open deals and leads are
+        skipped, and so is a converted lead (its deal is what counts).
+        """
         counted = 0
         for deal in deals:
-            outcome = str(getattr(deal, "outcome", "open"))
-            if outcome in ("won", "lost"):
+            outcome = closed_outcome(deal)
+            if outcome is not None:
                 self._update(deal, won=outcome == "won", stage=None, delta=1)
                 counted += 1
         return counted
@@ -337,8 +358,8 @@ class PredictiveStrategy(StrategyBase):
         pairs = [(segment, field, value) for field, value in self.values(subject)]
         if won:
             pairs.extend((segment, _STAGE, s) for s in self.stages)
-        elif reached is not None:
-            last = self._rank[reached]
+        else:  # a lost subject with no known stage stood at least at the first one
+            last = self._rank[reached] if reached is not None else 0
             pairs.extend((segment, _STAGE, s) for s in self.stages[: last + 1])
         return list(dict.fromkeys(pairs))
 

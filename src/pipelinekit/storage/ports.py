@@ -35,7 +35,7 @@ from ..domain.leads import Lead
 from ..domain.opportunities import Opportunity
 from ..domain.prospects import Prospect
 from ..errors import PipelinekitError, Problem, ValidationError
-from ..qualification.predictive import FrequencyRow, PredictiveStrategy
+from ..qualification.predictive import FrequencyRow, PredictiveStrategy, closed_outcome
 from ..qualification.results import QualificationResult
 from ..serialization import from_dict, to_dict
 from ._kinds import INDEX, replace_unchecked, validated, with_version
@@ -266,13 +266,14 @@ class Repository(abc.ABC, Generic[E, Q]):
     # -- helpers -----------------------------------------------------------------------------
 
     def _store(self, inserts: list[E], updates: list[tuple[int, E]]) -> None:
-        """``_write``, and the followed predictive models' counts of deals whose outcome changed.
+        """``_write``, and the followed predictive models' counts of deals (and leads) whose
+        outcome changed.
 
         The counting is planned (and validated) before anything is written, and
         applied after the write succeeded, in the same unit of work.
         """
         frequencies = getattr(self._uow, "frequencies", None)
-        if self.kind != "opportunity" or not isinstance(frequencies, FrequencyStore):
+        if self.kind == "prospect" or not isinstance(frequencies, FrequencyStore):
             self._write(inserts, updates)
             return
         if not frequencies.followed:
@@ -568,9 +569,10 @@ class FrequencyStore(abc.ABC):
     Each model (a :func:`~pipelinekit.qualification.predictive` strategy) keeps
     its :class:`~pipelinekit.qualification.predictive.FrequencyRow` rows under
     its ``name``.  :meth:`follow` a model in a unit of work and every
-    opportunity saved in it whose outcome changes (won, lost, reopened) updates
-    the counts in the same transaction, before anything is scored again, as
-    Odoo does on won and lost.  :meth:`trained` gives the model with the
+    opportunity saved in it whose outcome changes (won, lost, reopened), and
+    every lead disqualified or requalified (a lost lead, as Odoo counts it),
+    updates the counts in the same transaction, before anything is scored
+    again, as Odoo does on won and lost.  :meth:`trained` gives the model with the
     stored counts; :meth:`rebuild` recounts them from the deals' history.
 
     The stored counts always equal a rebuild from the stored deals: a deal
@@ -675,8 +677,8 @@ def _model(strategy: Any) -> str:
 def _contribution(strategy: PredictiveStrategy, deal: Any) -> tuple[bool, list[_Key]] | None:
     if deal is None:
         return None
-    outcome = str(getattr(deal, "outcome", "open"))
-    if outcome not in ("won", "lost"):
+    outcome = closed_outcome(deal)
+    if outcome is None:
         return None
     won = outcome == "won"
     return won, sorted(_counted(strategy, deal, won, None), key=lambda k: (k[0] or "", k[1], k[2]))

@@ -116,6 +116,25 @@ class FrequencyContract:
             ("stage", "new"): (Decimal("0.1"), Decimal("1.1")),
         }
 
+    def test_a_disqualified_lead_counts_as_lost_at_the_first_stage(self, storage: Storage) -> None:
+        model = _model()
+        lead = Lead.create(company=Company("Acme", country="FR"), at=T0)
+        with storage.unit_of_work() as uow:
+            uow.frequencies.follow(model)
+            stored = uow.leads.save(lead)
+            assert uow.frequencies.rows(model.name) == []  # an open lead counts nothing
+            lost = uow.leads.save(stored.evolve(status="disqualified"))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            rows = uow.frequencies.rows(model.name)
+            assert {(r.field, r.value): (r.won, r.lost, r.closed) for r in rows} == {
+                ("company.country", "FR"): (Decimal("0.1"), Decimal("1.1"), 1),
+                ("stage", "new"): (Decimal("0.1"), Decimal("1.1"), 1),
+            }
+            uow.frequencies.follow(model)
+            uow.leads.save(lost.evolve(status="nurturing"))  # requalified: taken back
+            assert uow.frequencies.rows(model.name) == []
+
     def test_counts_roll_back_with_the_unit_of_work(self, storage: Storage) -> None:
         model = _model()
         with storage.unit_of_work() as uow:
