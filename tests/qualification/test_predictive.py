@@ -357,3 +357,10 @@ def test_score_many_gives_the_scores_evaluate_gives(specs, scored, minimum) -> N
         model.evaluate(s, as_of=T, explain=False).score for s in scored
     ]
     assert model.score_many(scored, as_of=T) == [model.evaluate(s, as_of=T).score for s in scored]
+    for s in scored:  # the quick path gives the explained result, lines aside
+        quick, explained = model.evaluate(s, as_of=T, explain=False), model.evaluate(s, as_of=T)
+        assert (quick.logit, quick.coverage, quick.verdict) == (
+            explained.logit,
+            explained.coverage,
+            explained.verdict,
+        )

@@ -313,7 +313,7 @@ def _judge(
 ) -> Metrics:
     if as_of is None or not cases:
         return Metrics(strategy.name, 0, 0, None, None, None, (), (), None, ())
-    results = [strategy.evaluate(lead, as_of=as_of, explain=False) for lead, _ in cases]
+    results = strategy.evaluate_many([lead for lead, _ in cases], as_of=as_of, explain=False)
     pairs = [
         (float(r.score), positive, r.band or r.grade, r)
         for r, (_, positive) in zip(results, cases, strict=True)

@@ -387,6 +387,9 @@ class PredictiveStrategy(StrategyBase):
                 self.name, self.version, self.config_hash, as_of, None, _ZERO, _HUNDRED,
                 Verdict.INSUFFICIENT_DATA, _ZERO, subject_id=ident,
             )  # fmt: skip
+        if not explain:
+            logit, known = self._logit(subject, view)
+            return self._result(subject, ident, as_of, logit, known, ())
         prior = view.prior
         stage = getattr(subject, "stage", None) or self.stages[0]
         factors: list[tuple[str, str, Decimal | None, str]] = []
@@ -408,7 +411,6 @@ class PredictiveStrategy(StrategyBase):
             known += 1
             factors.append((field, value, *found))
         logit = prior + sum((f[2] for f in factors if f[2] is not None), _ZERO)
-        score = percent_from_logit(logit)
         breakdown: tuple[BreakdownLine, ...] = ()
         if explain:
             share = view.share
@@ -429,6 +431,18 @@ class PredictiveStrategy(StrategyBase):
             built.extend(_line(f) for f in ranked)
             built.extend(_line(f) for f in skipped)
             breakdown = tuple(built)
+        return self._result(subject, ident, as_of, logit, known, breakdown)
+
+    def _result(
+        self,
+        subject: Any,
+        ident: str | None,
+        as_of: datetime,
+        logit: Decimal,
+        known: int,
+        breakdown: tuple[BreakdownLine, ...],
+    ) -> QualificationResult:
+        score = percent_from_logit(logit)
         fields = len(self.fields) or 1
         coverage = min(Decimal(known) / fields, Decimal(1)) if self.fields else Decimal(1)
         verdict = (
@@ -465,19 +479,23 @@ class PredictiveStrategy(StrategyBase):
         view = self._view(self._segment_of(subject))
         if view is None:
             return None
+        return percent_from_logit(self._logit(subject, view)[0])
+
+    def _logit(self, subject: Any, view: _View) -> tuple[Decimal, int]:
+        """The log-odds of ``subject`` (summed as the breakdown sums them) and the
+        number of field values the model knew."""
         stage = getattr(subject, "stage", None) or self.stages[0]
         found = view.stages.get(stage)
-        logit = view.prior
-        if found is not None:
-            logit += found[0]
+        points = [view.prior] if found is None else [view.prior, found[0]]
         factors, tags = view.factors, view.tags
         for field, value in self.values(subject):
             if field == "tags" and value not in tags:
                 continue
-            known = factors.get((field, value))
-            if known is not None:
-                logit += known[0]
-        return percent_from_logit(logit)
+            factor = factors.get((field, value))
+            if factor is not None:
+                points.append(factor[0])
+        known = len(points) - (1 if found is None else 2)
+        return points[0] + sum(points[1:], _ZERO), known
 
     def _view(self, segment: str | None) -> _View | None:
         """The log-odds points of every known value for ``segment``, computed once per
