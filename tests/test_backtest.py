@@ -153,3 +153,90 @@ class TestRefusals:
         monkeypatch.setitem(sys.modules, "sklearn.metrics", None)
         with pytest.raises(BacktestDependencyError, match=r"pipelinekit\[backtest\]"):
             backtest([ByCountry()], history(), split=SPLIT)
+
+
+class TestRollingSplits:
+    SECOND = SPLIT + timedelta(days=30)
+
+    def leads(self) -> list[pk.Lead]:
+        first = SPLIT + timedelta(days=10)  # converted in the first window
+        later = self.SECOND + timedelta(days=10)  # ... in the second
+        leads = [make_lead("BE", converted_at=first) for _ in range(3)]
+        leads += [make_lead("FR", converted_at=later) for _ in range(3)]
+        leads += [make_lead("BE", converted_at=None) for _ in range(2)]
+        leads += [make_lead("FR", converted_at=None) for _ in range(12)]
+        return leads
+
+    def test_each_window_counts_only_its_own_conversions(self) -> None:
+        from pipelinekit.backtest import rolling_backtest
+
+        report = rolling_backtest([ByCountry()], self.leads(), splits=[SPLIT, self.SECOND])
+        first, second = report.windows
+        # first window: all 20 leads open at the split, the 3 Belgian ones convert by SECOND
+        assert (first.split, first.until, first.leads, first.positives) == (
+            SPLIT,
+            self.SECOND,
+            20,
+            3,
+        )
+        # 3 positives (BE, 90) against 17 negatives: 15 French (10) below, 2 Belgian tied
+        assert first.metrics[0].roc_auc == pytest.approx((3 * 15 + 0.5 * 3 * 2) / (3 * 17))
+        # second window: the 3 converted leads are decided; the 3 French ones convert now
+        assert (second.leads, second.positives, second.until) == (17, 3, None)
+        # 3 French positives (10): below the 2 Belgian negatives, tied with 12 French
+        assert second.metrics[0].roc_auc == pytest.approx(0.5 * 3 * 12 / (3 * 14))
+        mean = report.mean("country", "roc_auc")
+        assert mean == pytest.approx((48 / 51 + 18 / 42) / 2)
+        text = report.table()
+        assert "2026-03-01 -> 2026-03-31" in text
+        assert "mean" in text
+
+    def test_a_window_end_bounds_the_positives_of_a_single_backtest(self) -> None:
+        bounded = backtest([ByCountry()], self.leads(), split=SPLIT, until=self.SECOND)
+        open_ended = backtest([ByCountry()], self.leads(), split=SPLIT)
+        assert (bounded.positives, open_ended.positives) == (3, 6)
+
+    def test_splits_must_be_aware_and_increasing(self) -> None:
+        from pipelinekit.backtest import rolling_backtest
+
+        with pytest.raises(pk.ValidationError) as info:
+            rolling_backtest([ByCountry()], [], splits=[self.SECOND, SPLIT])
+        assert info.value.paths == ("$.splits",)
+        with pytest.raises(pk.ValidationError) as info:
+            rolling_backtest([ByCountry()], [], splits=[datetime(2026, 1, 1)])
+        assert info.value.paths == ("$.splits[0]",)
+        with pytest.raises(pk.ValidationError) as info:
+            backtest([ByCountry()], [], split=self.SECOND, until=SPLIT)
+        assert info.value.paths == ("$.until",)
+
+
+class TestHtml:
+    def test_the_page_has_the_metrics_and_both_charts_and_no_script(self) -> None:
+        report = backtest([ByCountry(), ByStatus()], history(), split=SPLIT)
+        page = report.html(title="Q1 <leads>")
+        assert page.startswith("<!DOCTYPE html>")
+        assert "<script" not in page
+        assert "Q1 &lt;leads&gt;" in page  # text is escaped
+        assert page.count("<svg") == 2  # cumulative gains and calibration
+        for metric in ("ROC-AUC", "PR-AUC", "lift top 10%", "Brier"):
+            assert metric in page
+        # every strategy draws its gains curve: one polyline each, plus the axes and diagonal
+        assert page.count("<title>country</title>") == 1
+        assert page.count("<title>status</title>") == 1
+        lift = report.metrics[0].lift_top_decile
+        assert f'<td class="best">{lift:.3f}</td>' in page  # the winner is marked
+
+    def test_calibration_points_sit_where_the_bins_say(self) -> None:
+        report = backtest([ByCountry()], history(), split=SPLIT)
+        page = report.html()
+        for predicted, observed in report.metrics[0].calibration:
+            assert f"predicted {predicted:.1%}, observed {observed:.1%}" in page
+
+    def test_a_rolling_report_has_one_section_per_window(self) -> None:
+        from pipelinekit.backtest import rolling_backtest
+
+        second = SPLIT + timedelta(days=5)
+        report = rolling_backtest([ByCountry()], history(), splits=[SPLIT, second])
+        page = report.html()
+        assert page.count("<h2>") == 2
+        assert "2026-03-01 to 2026-03-06" in page

@@ -116,8 +116,8 @@ class AsyncStorage(Generic[U]):
 class AsyncUnitOfWork:
     """A unit of work used with ``async with``; every call is awaited and runs on its own thread.
 
-    ``uow.leads``, ``uow.prospects``, ``uow.opportunities``, ``uow.events``
-    and ``uow.results`` offer the same methods as their synchronous
+    ``uow.leads``, ``uow.prospects``, ``uow.opportunities``, ``uow.events``,
+    ``uow.results`` and ``uow.frequencies`` offer the same methods as their synchronous
     counterparts, as coroutines (``await uow.leads.save(lead)``);
     :meth:`call` runs any function of the synchronous unit of work there.
     Methods that return lazy iterators (``iterate``) are not offered: use
@@ -132,6 +132,7 @@ class AsyncUnitOfWork:
         self.opportunities: Any = _Proxy(self, "opportunities")
         self.events: Any = _Proxy(self, "events")
         self.results: Any = _Proxy(self, "results")
+        self.frequencies: Any = _Proxy(self, "frequencies")
 
     def __repr__(self) -> str:
         return f"<async {self._uow!r}>"

@@ -89,3 +89,33 @@ def test_usage_mistakes(capsys: pytest.CaptureFixture[str], db: str) -> None:
     )  # fmt: skip
     assert code == ExitCode.USAGE
     assert "distinct names" in err
+
+
+def test_html_report_with_charts(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    code, _, _ = run(
+        capsys, "--db", db, "backtest", "--strategy", "belgium.toml",
+        "--strategy", "france.toml", "--split", "2026-03-01", "--html", "report.html",
+    )  # fmt: skip
+    assert code == ExitCode.OK
+    page = Path("report.html").read_text(encoding="utf-8")
+    assert page.count("<svg") == 2
+    assert "belgium" in page
+    assert "france" in page
+    assert "<script" not in page
+
+
+def test_repeated_splits_give_rolling_windows(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    code, out, _ = run(
+        capsys, "--db", db, "backtest", "--strategy", "belgium.toml",
+        "--split", "2026-02-01", "--split", "2026-03-01", "--json",
+    )  # fmt: skip
+    assert code == ExitCode.OK
+    first, second = json.loads(out)["windows"]
+    # every conversion happens after 2026-03-01: none falls in the first window
+    assert (first["leads"], first["positives"]) == (40, 0)
+    assert (second["leads"], second["positives"]) == (40, 8)
+    code, _, err = run(
+        capsys, "--db", db, "backtest", "--split", "2026-03-01", "--split", "2026-02-01",
+    )  # fmt: skip
+    assert code == ExitCode.USAGE
+    assert "increase" in err

@@ -614,3 +614,41 @@ def test_value_text_fields_are_limited_to_their_length(
     assert problems(lambda: make(**{field: "x" * (limit + 1)})) == {
         f"$.{field}": f"must be at most {limit} characters, got {limit + 1}"
     }
+
+
+# -- percent_from_logit: the float fast path gives the 40-digit Decimal answer -------------
+
+
+def _percent_the_slow_way(logit: Decimal) -> Decimal:
+    import decimal
+
+    with decimal.localcontext(decimal.Context(prec=40)):
+        if logit < -300:
+            raw = Decimal(0)
+        elif logit > 300:
+            raw = Decimal(100)
+        else:
+            raw = Decimal(100) / (1 + (-logit).exp())
+    cents = raw.quantize(Decimal("0.01"), rounding=decimal.ROUND_HALF_EVEN)
+    return min(max(cents, Decimal("0.01")), Decimal("99.99"))
+
+
+def _edge(cents: int, nudge: int) -> Decimal:
+    # the logit whose percent is exactly cents/100 + 0.005, moved by `nudge` 1e-12 steps
+    import decimal
+
+    with decimal.localcontext(decimal.Context(prec=40)):
+        p = Decimal(cents) / 100 + Decimal("0.005")
+        return (p / (100 - p)).ln().quantize(Decimal("1e-12")) + Decimal(nudge).scaleb(-12)
+
+
+@given(
+    st.one_of(
+        st.decimals(min_value=-400, max_value=400, places=12),
+        st.builds(_edge, st.integers(1, 9998), st.integers(-2, 2)),
+    )
+)
+def test_percent_from_logit_agrees_with_forty_digit_decimals(logit: Decimal) -> None:
+    from pipelinekit.domain.results import percent_from_logit
+
+    assert percent_from_logit(logit) == _percent_the_slow_way(logit)

@@ -325,3 +325,42 @@ def test_the_score_is_the_product_formula(specs, country, stage) -> None:  # typ
     edge = (exact * 100 - int(exact * 100)) - Fraction(1, 2)
     if abs(edge) > Fraction(1, 10**9):  # not a tie at the rounding edge
         assert score == expected
+
+
+subjects = st.builds(
+    lambda country, stage, owner, tags, email, outcome: deal(
+        country, stage=stage, owner=owner, tags=tags, email=email, outcome=outcome
+    ),
+    countries,
+    st.sampled_from(STAGES),
+    st.sampled_from(["kim", "lee", None]),
+    st.lists(st.sampled_from(["vip", "trial"]), max_size=2, unique=True).map(tuple),
+    st.sampled_from(["a@example.com", None]),
+    st.sampled_from(["open", "open", "won", "lost"]),
+)
+
+
+@PROPERTY
+@given(st.lists(closed_deals, max_size=25), st.lists(subjects, max_size=8), st.integers(0, 3))
+def test_score_many_gives_the_scores_evaluate_gives(specs, scored, minimum) -> None:  # type: ignore[no-untyped-def]
+    model = predictive(
+        stages=STAGES,
+        fields=["company.country", "owner", "tags", "email_quality"],
+        segment="owner",
+        tag_minimum=minimum,
+    )
+    deals = _deals(specs)
+    for n, d in enumerate(deals):  # some deals carry tags and owners too
+        deals[n] = d.evolve(tags=("vip",) if n % 2 else (), owner="kim" if n % 3 else None)
+    model.learn(deals)
+    assert model.score_many(scored, as_of=T) == [
+        model.evaluate(s, as_of=T, explain=False).score for s in scored
+    ]
+    assert model.score_many(scored, as_of=T) == [model.evaluate(s, as_of=T).score for s in scored]
+    for s in scored:  # the quick path gives the explained result, lines aside
+        quick, explained = model.evaluate(s, as_of=T, explain=False), model.evaluate(s, as_of=T)
+        assert (quick.logit, quick.coverage, quick.verdict) == (
+            explained.logit,
+            explained.coverage,
+            explained.verdict,
+        )

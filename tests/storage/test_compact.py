@@ -153,7 +153,9 @@ def _downgrade_to_version_2(storage: SqlStorage, *, drop_a_result: str | None = 
             conn.execute(
                 sa.text(f"ALTER TABLE {preparer.format_table(table)} DROP COLUMN result_fp")
             )
-        # nor schema version 5's probability history and from_pipeline
+        # nor schema version 5's probability history and from_pipeline, nor version 6's
+        # predictive frequencies
+        storage.tables.frequencies.drop(conn)
         storage.tables.probabilities.drop(conn)
         for table in storage.tables.history.values():
             name = preparer.format_table(table)
@@ -187,3 +189,26 @@ def test_a_version_2_database_moves_its_embedded_results_out(make: Any) -> None:
     with reopened.unit_of_work(read_only=True) as uow:
         assert [uow.leads.get(x.id) for x in saved] == saved
         assert [uow.prospects.get(x.id) for x in saved_prospects] == saved_prospects
+
+
+def test_a_version_5_database_gains_the_predictive_frequency_table(make: Any) -> None:
+    from pipelinekit.qualification import predictive
+
+    storage = make()
+    with storage.unit_of_work() as uow:
+        uow.leads.save(lead(1))
+        uow.commit()
+    with storage.engine.begin() as conn:
+        storage.tables.frequencies.drop(conn)
+        conn.execute(sa.update(storage.tables.version).values(version=5))
+    storage.close()
+
+    reopened = make()
+    assert reopened.schema_version() == SCHEMA_VERSION == 6
+    model = predictive("m", stages=["new"], fields=["company.country"])
+    with reopened.unit_of_work() as uow:
+        assert uow.frequencies.rows("m") == []
+        uow.frequencies.record(model, lead(2), won=True)
+        uow.commit()
+    with reopened.unit_of_work(read_only=True) as uow:
+        assert [r.field for r in uow.frequencies.rows("m")] == ["company.country", "stage"]

@@ -15,9 +15,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from pipelinekit import Lead, StageChange
+from pipelinekit.qualification import FrequencyTable
 from pipelinekit.storage import Storage, StoredResult, UnitOfWork
 from pipelinekit.storage.memory import (
     _Events,
+    _Frequencies,
     _Leads,
     _MemoryStorage,
     _MemoryUnitOfWork,
@@ -100,6 +102,32 @@ class RollbackKeepsWrites(_MemoryUnitOfWork):
         self._commit()  # "flush on close"
 
 
+class _EagerFrequencies(_Frequencies):
+    def _add(self, model: str, keys: Any, won: bool, delta: int) -> None:
+        shared = self._uow._shared  # "counters need no transaction"
+        table = FrequencyTable(shared.frequencies.get(model, []))
+        table.add(keys, won=won, delta=delta)
+        shared.frequencies[model] = table.rows()
+
+
+class CountsOutsideTheUnitOfWork(_MemoryUnitOfWork):
+    def __init__(self, state: Any) -> None:
+        super().__init__(state)
+        self.frequencies = _EagerFrequencies(self)
+
+
+class _GrowingFrequencies(_Frequencies):
+    def _add(self, model: str, keys: Any, won: bool, delta: int) -> None:
+        if delta > 0:  # "a closed deal stays counted"
+            super()._add(model, keys, won, delta)
+
+
+class ReopenedDealsStayCounted(_MemoryUnitOfWork):
+    def __init__(self, state: Any) -> None:
+        super().__init__(state)
+        self.frequencies = _GrowingFrequencies(self)
+
+
 def _storage_of(unit: type[_MemoryUnitOfWork]) -> Callable[[], Storage]:
     class MutantStorage(_MemoryStorage):
         def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
@@ -118,6 +146,8 @@ MUTANTS: dict[str, type[_MemoryUnitOfWork]] = {
     "results dropped": ResultsDropped,
     "find unsorted": FindUnsorted,
     "rollback that keeps writes": RollbackKeepsWrites,
+    "predictive counts outside the unit of work": CountsOutsideTheUnitOfWork,
+    "reopened deals stay counted": ReopenedDealsStayCounted,
 }
 
 _FAST = settings(
@@ -177,7 +207,12 @@ def test_the_correct_memory_adapter_passes_both_contracts() -> None:
 
 # The erased payloads the machine appends hold no personal data: the example tests
 # catch an erasure that keeps events, the machine catches every other defect on its own.
-CAUGHT_BY_THE_EXAMPLES_ONLY = {"erasure that keeps events"}
+CAUGHT_BY_THE_EXAMPLES_ONLY = {
+    "erasure that keeps events",
+    # the machine does not drive predictive models: the frequency examples catch these
+    "predictive counts outside the unit of work",
+    "reopened deals stay counted",
+}
 
 
 @pytest.mark.parametrize("defect", list(MUTANTS))

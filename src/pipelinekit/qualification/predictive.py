@@ -7,7 +7,9 @@ The model keeps won/lost counts per *(segment, field, value)* in a
   back (a deal reopened) never falls below 0.1;
 * a **won** deal adds one won to each of its values and to **every** stage; a
   **lost** deal adds one lost to each of its values and to every stage up to
-  the one it was lost in (stage order of the pipeline);
+  the one it was lost in (stage order of the pipeline; the first stage when
+  none is known); a ``disqualified`` lead is a lost one, as Odoo's lost leads
+  count (:func:`closed_outcome`);
 * the prior comes from the first stage: ``W = won(first)``, ``L = lost(first)``,
   ``P(won) = W / (W + L)``; nothing is estimated while ``W`` or ``L`` is 0;
 * for the subject's stage ``s``: ``pw = won(s) / W`` and ``pl = lost(s) / L``;
@@ -45,17 +47,19 @@ from typing import Any
 
 import attrs
 
+from ..clock import ensure_aware
 from ..domain.results import BreakdownLine, CriterionStatus, QualificationResult, Verdict
 from ..domain.results import percent_from_logit as percent_from_logit
 from ..errors import Problem, ValidationError
 from ._fields import getter, is_missing, path_problem
-from .base import StrategyBase, subject_id
+from .base import _UNREADABLE, StrategyBase, subject_id
 
 __all__ = [
     "DERIVED_FIELDS",
     "FrequencyRow",
     "FrequencyTable",
     "PredictiveStrategy",
+    "closed_outcome",
     "predictive",
     "stage_reached",
 ]
@@ -64,11 +68,13 @@ __all__ = [
 DERIVED_FIELDS = frozenset({"email_quality", "phone_quality"})
 
 _SMOOTH = Decimal("0.1")
+_FRESH = [_SMOOTH, _SMOOTH, 0]
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
 _POINT = Decimal("1e-12")
 _PRECISE = decimal.Context(prec=40)
 _STAGE = "stage"
+_QUALITY, _TAGS, _PATH = object(), object(), object()
 _PRIOR = "prior"
 
 
@@ -96,6 +102,8 @@ class FrequencyTable:
 
     def __init__(self, rows: Iterable[FrequencyRow] = ()) -> None:
         self._lock = threading.Lock()
+        #: Changes each time a count changes (what a scorer's cached view is keyed on).
+        self.generation = 0
         self._rows: dict[tuple[str | None, str, str], list[Any]] = {}
         for row in rows:
             self._rows[(row.segment, row.field, row.value)] = [row.won, row.lost, row.closed]
@@ -110,9 +118,14 @@ class FrequencyTable:
         return len(self._rows)
 
     def add(self, pairs: Iterable[tuple[str | None, str, str]], *, won: bool, delta: int) -> None:
-        """Add ``delta`` (1 or -1) to the won (or lost) count of each (segment, field, value)."""
+        """Add ``delta`` (1 or -1) to the won (or lost) count of each (segment, field, value).
+
+        A row taken back to where it started (0.1 won, 0.1 lost, no closed deal)
+        is removed: a rebuild from the stored history would not have it.
+        """
         column = 0 if won else 1
         with self._lock:
+            self.generation += 1
             for key in pairs:
                 row = self._rows.get(key)
                 if row is None:
@@ -120,6 +133,8 @@ class FrequencyTable:
                 count = row[column] + delta
                 row[column] = count if count > 0 else _SMOOTH
                 row[2] = max(row[2] + delta, 0)
+                if row == _FRESH:  # every count taken back: as if never counted
+                    del self._rows[key]
 
     def view(self, segment: str | None) -> dict[str, dict[str, tuple[Decimal, Decimal]]]:
         """Won/lost counts per field and value for ``segment``, pooled when it has no rows."""
@@ -132,12 +147,34 @@ class FrequencyTable:
             table[field][value] = (before[0] + won, before[1] + lost)
         return table
 
+    def closed_counts(self, field: str) -> dict[str, int]:
+        """Closed deals counted per value of ``field`` over every segment (no smoothing)."""
+        counts: dict[str, int] = defaultdict(int)
+        with self._lock:
+            for (_s, f, v), (_w, _l, c) in self._rows.items():
+                if f == field:
+                    counts[v] += c
+        return dict(counts)
+
     def closed_count(self, field: str, value: str) -> int:
         """Closed deals counted for ``field`` = ``value`` over every segment (no smoothing)."""
         with self._lock:
             return sum(
                 c for (_s, f, v), (_w, _l, c) in self._rows.items() if f == field and v == value
             )
+
+
+def closed_outcome(subject: Any) -> str | None:
+    """``"won"`` or ``"lost"`` for a subject the model counts, else ``None``.
+
+    A deal's own outcome; a ``disqualified`` lead is lost (Odoo's lost lead); a
+    converted lead is ``None`` (its deal is what counts).
+    """
+    outcome = getattr(subject, "outcome", None)
+    if outcome is not None:
+        text = str(outcome)
+        return text if text in ("won", "lost") else None
+    return "lost" if getattr(subject, "status", None) == "disqualified" else None
 
 
 def stage_reached(subject: Any, stages: Sequence[str]) -> str | None:
@@ -183,8 +220,18 @@ class PredictiveStrategy(StrategyBase):
         self._readers = {
             f: getter(f) for f in self.fields if f not in DERIVED_FIELDS and f != "tags"
         }
-        self._email = getter("contact.email")
-        self._phone = getter("contact.phone")
+        self._views: dict[str | None, tuple[int, _View | None]] = {}
+        email, phone = getter("contact.email"), getter("contact.phone")
+        self._plan: list[tuple[str, object, Any]] = [
+            (f, _QUALITY, email)
+            if f == "email_quality"
+            else (f, _QUALITY, phone)
+            if f == "phone_quality"
+            else (f, _TAGS, None)
+            if f == "tags"
+            else (f, _PATH, self._readers[f])
+            for f in self.fields
+        ]
 
     # -- configuration -------------------------------------------------------------
     def config(self) -> dict[str, Any]:
@@ -213,6 +260,10 @@ class PredictiveStrategy(StrategyBase):
 
     def untrained(self) -> PredictiveStrategy:
         """A copy with the same settings and an empty table (what a backtest trains)."""
+        return self.with_rows(())
+
+    def with_rows(self, rows: Iterable[FrequencyRow]) -> PredictiveStrategy:
+        """A copy with the same settings and the table of ``rows`` (as a storage keeps them)."""
         return PredictiveStrategy(
             self.name,
             stages=self.stages,
@@ -221,25 +272,30 @@ class PredictiveStrategy(StrategyBase):
             tag_minimum=self.tag_minimum,
             qualify_at=self.qualify_at,
             review_at=self.review_at,
-            table=FrequencyTable(),
+            table=FrequencyTable(rows),
         )
 
     # -- learning ------------------------------------------------------------------
     def values(self, subject: Any) -> list[tuple[str, str]]:
         """The (field, value) pairs of ``subject`` the model counts (stage excluded)."""
         pairs: list[tuple[str, str]] = []
-        for field in self.fields:
-            if field == "email_quality":
-                pairs.append((field, "false" if is_missing(self._email(subject)) else "correct"))
-            elif field == "phone_quality":
-                pairs.append((field, "false" if is_missing(self._phone(subject)) else "correct"))
-            elif field == "tags":
-                tags = getattr(subject, "tags", None) or ()
-                pairs.extend(("tags", str(tag)) for tag in sorted(tags, key=str))
+        append = pairs.append
+        for field, kind, read in self._plan:
+            if kind is _QUALITY:
+                value = read(subject)
+                blank = value is None or (isinstance(value, str) and not value.strip())
+                append((field, "false" if blank else "correct"))
+            elif kind is _TAGS:
+                tags = getattr(subject, "tags", None)
+                if tags:
+                    pairs.extend(("tags", str(tag)) for tag in sorted(tags, key=str))
             else:
-                value = self._readers[field](subject)
-                if not is_missing(value):
-                    pairs.append((field, _text(value)))
+                value = read(subject)
+                if value.__class__ is str:
+                    if value.strip():
+                        append((field, value))
+                elif not is_missing(value):
+                    append((field, _text(value)))
         return pairs
 
     def _segment_of(self, subject: Any) -> str | None:
@@ -261,16 +317,33 @@ class PredictiveStrategy(StrategyBase):
         self._update(subject, won=won, stage=stage, delta=-1)
 
     def learn(self, deals: Iterable[Any]) -> int:
-        """Count every closed deal of ``deals`` (open ones are skipped); returns the count."""
+        """Count every closed subject of ``deals``; returns how many were counted.
+
+        A deal counts when it is won or lost; a lead when it is ``disqualified``
+        (Odoo's lost lead: lost at the first stage).  Open deals and leads are
+        skipped, and so is a converted lead (its deal is what counts).
+        """
         counted = 0
         for deal in deals:
-            outcome = str(getattr(deal, "outcome", "open"))
-            if outcome in ("won", "lost"):
+            outcome = closed_outcome(deal)
+            if outcome is not None:
                 self._update(deal, won=outcome == "won", stage=None, delta=1)
                 counted += 1
         return counted
 
     def _update(self, subject: Any, *, won: bool, stage: str | None, delta: int) -> None:
+        self.table.add(self.counted(subject, won=won, stage=stage), won=won, delta=delta)
+        self._hash = None
+
+    def counted(
+        self, subject: Any, *, won: bool, stage: str | None = None
+    ) -> list[tuple[str | None, str, str]]:
+        """The (segment, field, value) rows a won (lost) ``subject`` counts in.
+
+        Its values, and the stages a won deal (every one) or a lost deal (up to
+        ``stage``, by default :func:`stage_reached`) counts for.  Raises
+        :class:`~pipelinekit.ValidationError` for a stage of no pipeline stage.
+        """
         reached = stage if stage is not None else stage_reached(subject, self.stages)
         if reached is not None and reached not in self._rank:
             raise ValidationError(
@@ -285,11 +358,10 @@ class PredictiveStrategy(StrategyBase):
         pairs = [(segment, field, value) for field, value in self.values(subject)]
         if won:
             pairs.extend((segment, _STAGE, s) for s in self.stages)
-        elif reached is not None:
-            last = self._rank[reached]
+        else:  # a lost subject with no known stage stood at least at the first one
+            last = self._rank[reached] if reached is not None else 0
             pairs.extend((segment, _STAGE, s) for s in self.stages[: last + 1])
-        self.table.add(pairs, won=won, delta=delta)
-        self._hash = None
+        return list(dict.fromkeys(pairs))
 
     # -- scoring ---------------------------------------------------------------------
     def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
@@ -309,69 +381,39 @@ class PredictiveStrategy(StrategyBase):
                 Verdict.QUALIFIED if outcome == "won" else Verdict.DISQUALIFIED, Decimal(1),
                 (line,) if explain else (), subject_id=ident,
             )  # fmt: skip
-        table = self.table.view(self._segment_of(subject))
-        stages = table.get(_STAGE, {})
-        first = stages.get(self.stages[0]) if self.stages else None
-        if first is None or first[0] == 0 or first[1] == 0:
+        view = self._view(self._segment_of(subject))
+        if view is None:
             return QualificationResult(
                 self.name, self.version, self.config_hash, as_of, None, _ZERO, _HUNDRED,
                 Verdict.INSUFFICIENT_DATA, _ZERO, subject_id=ident,
             )  # fmt: skip
-        won_first, lost_first = first
-        with decimal.localcontext(_PRECISE):
-            prior = _points(
-                (won_first / (won_first + lost_first)) / (lost_first / (won_first + lost_first))
-            )
-            stage = getattr(subject, "stage", None) or self.stages[0]
-            factors: list[tuple[str, str, Decimal | None, str]] = []
-            counts = stages.get(stage)
-            if counts is None:
-                factors.append((_STAGE, stage, None, f"no closed deal reached stage {stage!r}"))
-            else:
-                pw, pl = counts[0] / won_first, counts[1] / lost_first
-                factors.append(
-                    (
-                        _STAGE,
-                        stage,
-                        _points(pw / pl),
-                        _tally(counts, won_first, lost_first, "at this stage"),
-                    )
-                )
-            known = 0
-            pairs = self.values(subject)
-            for field, value in pairs:
-                if field == "tags" and self.table.closed_count("tags", value) < self.tag_minimum:
-                    factors.append(
-                        (
-                            field,
-                            value,
-                            None,
-                            f"tag seen on fewer than {self.tag_minimum} closed deals",
-                        )
-                    )
-                    continue
-                column = table.get(field, {})
-                counts = column.get(value)
-                won_total = sum((c[0] for c in column.values()), _ZERO)
-                lost_total = sum((c[1] for c in column.values()), _ZERO)
-                if counts is None or won_total == 0 or lost_total == 0:
-                    factors.append((field, value, None, "no closed deal had this value"))
-                    continue
-                known += 1
-                pw, pl = counts[0] / won_total, counts[1] / lost_total
-                factors.append(
-                    (
-                        field,
-                        value,
-                        _points(pw / pl),
-                        _tally(counts, won_total, lost_total, "with this value"),
-                    )
-                )
+        if not explain:
+            logit, known = self._logit(subject, view)
+            return self._result(subject, ident, as_of, logit, known, ())
+        prior = view.prior
+        stage = getattr(subject, "stage", None) or self.stages[0]
+        factors: list[tuple[str, str, Decimal | None, str]] = []
+        found = view.stages.get(stage)
+        if found is None:
+            factors.append((_STAGE, stage, None, f"no closed deal reached stage {stage!r}"))
+        else:
+            factors.append((_STAGE, stage, *found))
+        known = 0
+        for field, value in self.values(subject):
+            if field == "tags" and value not in view.tags:
+                reason = f"tag seen on fewer than {self.tag_minimum} closed deals"
+                factors.append((field, value, None, reason))
+                continue
+            found = view.factors.get((field, value))
+            if found is None:
+                factors.append((field, value, None, "no closed deal had this value"))
+                continue
+            known += 1
+            factors.append((field, value, *found))
         logit = prior + sum((f[2] for f in factors if f[2] is not None), _ZERO)
-        score = percent_from_logit(logit)
         breakdown: tuple[BreakdownLine, ...] = ()
         if explain:
-            share = won_first / (won_first + lost_first)
+            share = view.share
             ranked = sorted(
                 (f for f in factors if f[2] is not None),
                 key=lambda f: (-(f[2] or _ZERO), f[0], f[1]),
@@ -389,6 +431,18 @@ class PredictiveStrategy(StrategyBase):
             built.extend(_line(f) for f in ranked)
             built.extend(_line(f) for f in skipped)
             breakdown = tuple(built)
+        return self._result(subject, ident, as_of, logit, known, breakdown)
+
+    def _result(
+        self,
+        subject: Any,
+        ident: str | None,
+        as_of: datetime,
+        logit: Decimal,
+        known: int,
+        breakdown: tuple[BreakdownLine, ...],
+    ) -> QualificationResult:
+        score = percent_from_logit(logit)
         fields = len(self.fields) or 1
         coverage = min(Decimal(known) / fields, Decimal(1)) if self.fields else Decimal(1)
         verdict = (
@@ -402,6 +456,97 @@ class PredictiveStrategy(StrategyBase):
             self.name, self.version, self.config_hash, as_of, score, _ZERO, _HUNDRED, verdict,
             coverage, breakdown, subject_id=ident, logit=logit,
         )  # fmt: skip
+
+    def score_many(self, subjects: Iterable[Any], *, as_of: datetime) -> list[Decimal | None]:
+        """Just the scores, as :meth:`evaluate_many` gives them, without building results."""
+        ensure_aware(as_of, "as_of")
+        if isinstance(subjects, str | bytes) or not isinstance(subjects, Iterable):
+            return super().score_many(subjects, as_of=as_of)  # its error names the problem
+        scores: list[Decimal | None] = []
+        for subject in subjects:
+            try:
+                scores.append(self._score(subject))
+            except _UNREADABLE as error:
+                raise self._unreadable(subject, error) from error
+        return scores
+
+    def _score(self, subject: Any) -> Decimal | None:
+        outcome = getattr(subject, "outcome", "open")
+        if outcome == "won":
+            return _HUNDRED
+        if outcome == "lost":
+            return _ZERO
+        view = self._view(self._segment_of(subject))
+        if view is None:
+            return None
+        return percent_from_logit(self._logit(subject, view)[0])
+
+    def _logit(self, subject: Any, view: _View) -> tuple[Decimal, int]:
+        """The log-odds of ``subject`` (summed as the breakdown sums them) and the
+        number of field values the model knew."""
+        stage = getattr(subject, "stage", None) or self.stages[0]
+        found = view.stages.get(stage)
+        points = [view.prior] if found is None else [view.prior, found[0]]
+        factors, tags = view.factors, view.tags
+        for field, value in self.values(subject):
+            if field == "tags" and value not in tags:
+                continue
+            factor = factors.get((field, value))
+            if factor is not None:
+                points.append(factor[0])
+        known = len(points) - (1 if found is None else 2)
+        return points[0] + sum(points[1:], _ZERO), known
+
+    def _view(self, segment: str | None) -> _View | None:
+        """The log-odds points of every known value for ``segment``, computed once per
+        state of the table (``None``: nothing can be estimated yet)."""
+        generation = self.table.generation
+        cached = self._views.get(segment)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        view = self._prepare(segment)
+        if len(self._views) > 1000:
+            self._views.clear()
+        self._views[segment] = (generation, view)
+        return view
+
+    def _prepare(self, segment: str | None) -> _View | None:
+        table = self.table.view(segment)
+        stages = table.get(_STAGE, {})
+        first = stages.get(self.stages[0]) if self.stages else None
+        if first is None or first[0] == 0 or first[1] == 0:
+            return None
+        won_first, lost_first = first
+        with decimal.localcontext(_PRECISE):
+            total = won_first + lost_first
+            prior = _points((won_first / total) / (lost_first / total))
+            by_stage = {
+                stage: (
+                    _points((c[0] / won_first) / (c[1] / lost_first)),
+                    _tally(c, won_first, lost_first, "at this stage"),
+                )
+                for stage, c in stages.items()
+            }
+            factors: dict[tuple[str, str], tuple[Decimal, str]] = {}
+            for field, column in table.items():
+                if field == _STAGE:
+                    continue
+                won_total = sum((c[0] for c in column.values()), _ZERO)
+                lost_total = sum((c[1] for c in column.values()), _ZERO)
+                if won_total == 0 or lost_total == 0:
+                    continue
+                for value, c in column.items():
+                    factors[(field, value)] = (
+                        _points((c[0] / won_total) / (c[1] / lost_total)),
+                        _tally(c, won_total, lost_total, "with this value"),
+                    )
+            share = won_first / total
+        tags = {
+            value
+            for value, closed in self.table.closed_counts("tags").items()
+            if closed >= self.tag_minimum
+        }
+        return _View(prior, share, by_stage, factors, frozenset(tags))
 
     def factors(self, subject: Any) -> Iterator[tuple[str, str, Decimal]]:
         """Odoo's per-factor view: (field, value, pw / (pw + pl)); above 0.5 pushes up."""
@@ -419,6 +564,17 @@ class PredictiveStrategy(StrategyBase):
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@attrs.frozen
+class _View:
+    """One segment's model at one state of the table: points and reasons per value."""
+
+    prior: Decimal
+    share: Decimal
+    stages: dict[str, tuple[Decimal, str]]
+    factors: dict[tuple[str, str], tuple[Decimal, str]]
+    tags: frozenset[str]
 
 
 def _points(ratio: Decimal) -> Decimal:

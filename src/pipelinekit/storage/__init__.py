@@ -30,6 +30,7 @@ from .memory import memory_storage
 from .ports import (
     AnalyticsQueries,
     EventStore,
+    FrequencyStore,
     LeadRepository,
     OpportunityRepository,
     ProspectRepository,
@@ -51,6 +52,7 @@ __all__ = [
     "ErasureReport",
     "EventRecord",
     "EventStore",
+    "FrequencyStore",
     "LeadQuery",
     "LeadRepository",
     "NotFound",

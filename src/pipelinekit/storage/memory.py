@@ -21,10 +21,12 @@ from ..domain.history import StageChange
 from ..domain.leads import Lead
 from ..domain.opportunities import Opportunity
 from ..domain.prospects import Prospect
+from ..qualification.predictive import FrequencyRow, FrequencyTable
 from ._kinds import INDEX, KIND_NAMES
 from .errors import ConcurrencyConflict, DuplicateExternalId
 from .ports import (
     EventStore,
+    FrequencyStore,
     LeadRepository,
     OpportunityRepository,
     ProspectRepository,
@@ -54,6 +56,7 @@ class _State:
         self.results: dict[_Key, list[StoredResult]] = {}
         self.events: list[EventRecord] = []
         self.seq = itertools.count(1)
+        self.frequencies: dict[str, list[FrequencyRow]] = {}
 
 
 def memory_storage() -> Storage:
@@ -83,6 +86,7 @@ class _MemoryUnitOfWork(UnitOfWork):
         self.opportunities = _Opportunities(self)
         self.events = _Events(self)
         self.results = _Results(self)
+        self.frequencies: _Frequencies = _Frequencies(self)
         self._clear()
 
     def __repr__(self) -> str:
@@ -97,6 +101,8 @@ class _MemoryUnitOfWork(UnitOfWork):
         self.replaced_results: dict[_Key, list[StoredResult]] = {}
         self.new_events: list[EventRecord] = []
         self.event_payloads: dict[int, dict[str, Any]] = {}
+        # frequency changes in order: (model, keys, won, delta) or (model, rows)
+        self.frequency_ops: list[tuple[Any, ...]] = []
 
     def _begin(self) -> None:
         self._clear()
@@ -184,6 +190,10 @@ class _MemoryUnitOfWork(UnitOfWork):
                 ]
             shared.events.extend(self.new_events)
             shared.events.sort(key=lambda r: r.seq or 0)
+            for model in dict.fromkeys(op[0] for op in self.frequency_ops):
+                shared.frequencies[model] = self.frequencies.replay(
+                    model, shared.frequencies.get(model, [])
+                )
         self._clear()
 
 
@@ -388,3 +398,32 @@ class _Events(EventStore):
                 self._uow.new_events[index] = attrs.evolve(record, payload=payload)
                 return
         self._uow.event_payloads[seq] = payload
+
+
+class _Frequencies(FrequencyStore):
+    _uow: _MemoryUnitOfWork
+
+    def replay(self, model: str, committed: list[FrequencyRow]) -> list[FrequencyRow]:
+        """``committed`` with this unit of work's pending changes of ``model`` applied."""
+        table = FrequencyTable(committed)
+        for op in self._uow.frequency_ops:
+            if op[0] != model:
+                continue
+            if len(op) == 2:
+                table = FrequencyTable(op[1])
+            else:
+                table.add(op[1], won=op[2], delta=op[3])
+        return table.rows()
+
+    def _rows(self, model: str) -> list[FrequencyRow]:
+        with self._uow._shared.lock:
+            committed = list(self._uow._shared.frequencies.get(model, []))
+        return self.replay(model, committed)
+
+    def _add(
+        self, model: str, keys: list[tuple[str | None, str, str]], won: bool, delta: int
+    ) -> None:
+        self._uow.frequency_ops.append((model, list(keys), won, delta))
+
+    def _replace(self, model: str, rows: list[FrequencyRow]) -> None:
+        self._uow.frequency_ops.append((model, list(rows)))

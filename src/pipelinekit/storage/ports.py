@@ -35,6 +35,7 @@ from ..domain.leads import Lead
 from ..domain.opportunities import Opportunity
 from ..domain.prospects import Prospect
 from ..errors import PipelinekitError, Problem, ValidationError
+from ..qualification.predictive import FrequencyRow, PredictiveStrategy, closed_outcome
 from ..qualification.results import QualificationResult
 from ..serialization import from_dict, to_dict
 from ._kinds import INDEX, replace_unchecked, validated, with_version
@@ -55,6 +56,7 @@ from .records import ENTITY_KINDS, EventRecord
 __all__ = [
     "AnalyticsQueries",
     "EventStore",
+    "FrequencyStore",
     "LeadRepository",
     "OpportunityRepository",
     "ProspectRepository",
@@ -208,7 +210,7 @@ class Repository(abc.ABC, Generic[E, Q]):
         saved = [with_version(e, e.version + 1) for e in items]
         inserts = [e for e in saved if e.version == 1]
         updates = [(e.version - 1, e) for e in saved if e.version > 1]
-        self._write(inserts, updates)
+        self._store(inserts, updates)
         return saved
 
     def upsert(self, entity: E) -> E:
@@ -247,7 +249,7 @@ class Repository(abc.ABC, Generic[E, Q]):
                 updates.append((old.version, new))
             results.append(new)
         if inserts or updates:
-            self._write(inserts, updates)
+            self._store(inserts, updates)
         return results
 
     def delete(self, entity: E) -> None:
@@ -262,6 +264,29 @@ class Repository(abc.ABC, Generic[E, Q]):
         self._delete(entity.id, entity.version)
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _store(self, inserts: list[E], updates: list[tuple[int, E]]) -> None:
+        """``_write``, and the followed predictive models' counts of deals (and leads) whose
+        outcome changed.
+
+        The counting is planned (and validated) before anything is written, and
+        applied after the write succeeded, in the same unit of work.
+        """
+        frequencies = getattr(self._uow, "frequencies", None)
+        if self.kind == "prospect" or not isinstance(frequencies, FrequencyStore):
+            self._write(inserts, updates)
+            return
+        if not frequencies.followed:
+            self._write(inserts, updates)
+            return
+        plan: list[_Step] = []
+        for entity in inserts:
+            plan.extend(frequencies._plan(None, entity))
+        for _expected, entity in updates:
+            plan.extend(frequencies._plan(self._get(entity.id), entity))
+        self._write(inserts, updates)
+        for model, keys, won, delta in plan:
+            frequencies._add(model, keys, won, delta)
 
     def _query(self, query: Q | None) -> Query:
         if query is None:
@@ -534,6 +559,148 @@ class EventStore(abc.ABC):
         """Overwrite one stored event's payload (used by erasure)."""
 
 
+_Key = tuple[str | None, str, str]
+_Step = tuple[str, list[_Key], bool, int]
+
+
+class FrequencyStore(abc.ABC):
+    """The won/lost counts of predictive models, kept in storage and updated in the unit of work.
+
+    Each model (a :func:`~pipelinekit.qualification.predictive` strategy) keeps
+    its :class:`~pipelinekit.qualification.predictive.FrequencyRow` rows under
+    its ``name``.  :meth:`follow` a model in a unit of work and every
+    opportunity saved in it whose outcome changes (won, lost, reopened), and
+    every lead disqualified or requalified (a lost lead, as Odoo counts it),
+    updates the counts in the same transaction, before anything is scored
+    again, as Odoo does on won and lost.  :meth:`trained` gives the model with the
+    stored counts; :meth:`rebuild` recounts them from the deals' history.
+
+    The stored counts always equal a rebuild from the stored deals: a deal
+    counted once is taken back when it is reopened (or when a closed deal's
+    counted values change) before it is counted again.
+    """
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._followed: dict[str, PredictiveStrategy] = {}
+
+    @property
+    def followed(self) -> tuple[PredictiveStrategy, ...]:
+        """The models this unit of work keeps up to date as deals are saved."""
+        return tuple(self._followed.values())
+
+    def follow(self, strategy: PredictiveStrategy) -> None:
+        """Keep ``strategy``'s stored counts up to date as this unit of work saves deals."""
+        self._uow._check_writable()
+        self._followed[_model(strategy)] = strategy
+
+    def rows(self, model: str) -> list[FrequencyRow]:
+        """The stored rows of ``model`` (a strategy's name), by segment, field and value."""
+        self._uow._check_open()
+        if not isinstance(model, str) or not model.strip() or len(model) > 200:
+            raise ValidationError(
+                "frequencies", [Problem("$.model", f"must be a model name, got {model!r}")]
+            )
+        return sorted(self._rows(model), key=lambda r: (r.segment or "", r.field, r.value))
+
+    def trained(self, strategy: PredictiveStrategy) -> PredictiveStrategy:
+        """A copy of ``strategy`` holding the stored counts (score with it)."""
+        return strategy.with_rows(self.rows(_model(strategy)))
+
+    def record(
+        self, strategy: PredictiveStrategy, deal: Any, *, won: bool, stage: str | None = None
+    ) -> None:
+        """Count one deal that was just won or lost (see ``PredictiveStrategy.record``)."""
+        self._uow._check_writable()
+        self._add(_model(strategy), _counted(strategy, deal, won, stage), won, 1)
+
+    def forget(
+        self, strategy: PredictiveStrategy, deal: Any, *, won: bool, stage: str | None = None
+    ) -> None:
+        """Take back one counted outcome (see ``PredictiveStrategy.forget``)."""
+        self._uow._check_writable()
+        self._add(_model(strategy), _counted(strategy, deal, won, stage), won, -1)
+
+    def rebuild(self, strategy: PredictiveStrategy, deals: Iterable[Any]) -> int:
+        """Replace the stored counts by those of the closed ``deals``; return how many counted.
+
+        ``deals`` is typically every stored opportunity (``uow.opportunities.iterate()``)
+        closed since a start date: Odoo's nightly recount.
+        """
+        self._uow._check_writable()
+        model = _model(strategy)
+        fresh = strategy.untrained()
+        counted = fresh.learn(deals)
+        self._replace(model, fresh.table.rows())
+        return counted
+
+    def _plan(self, before: Any, after: Any) -> list[_Step]:
+        steps: list[_Step] = []
+        for model, strategy in self._followed.items():
+            old, new = _contribution(strategy, before), _contribution(strategy, after)
+            if old == new:
+                continue
+            if old is not None:
+                steps.append((model, old[1], old[0], -1))
+            if new is not None:
+                steps.append((model, new[1], new[0], 1))
+        return steps
+
+    @abc.abstractmethod
+    def _rows(self, model: str) -> list[FrequencyRow]:
+        """The model's rows as this unit of work sees them."""
+
+    @abc.abstractmethod
+    def _add(self, model: str, keys: list[_Key], won: bool, delta: int) -> None:
+        """``FrequencyTable.add`` on the model's stored rows (each key once)."""
+
+    @abc.abstractmethod
+    def _replace(self, model: str, rows: list[FrequencyRow]) -> None:
+        """Replace every row of the model by ``rows``."""
+
+
+def _model(strategy: Any) -> str:
+    if not isinstance(strategy, PredictiveStrategy):
+        raise ValidationError(
+            "frequencies",
+            [
+                Problem(
+                    "$.strategy", f"must be a predictive strategy, got {type(strategy).__name__}"
+                )
+            ],
+        )
+    if len(strategy.name) > 200:
+        raise ValidationError("frequencies", [Problem("$.strategy.name", "is longer than 200")])
+    return strategy.name
+
+
+def _contribution(strategy: PredictiveStrategy, deal: Any) -> tuple[bool, list[_Key]] | None:
+    if deal is None:
+        return None
+    outcome = closed_outcome(deal)
+    if outcome is None:
+        return None
+    won = outcome == "won"
+    return won, sorted(_counted(strategy, deal, won, None), key=lambda k: (k[0] or "", k[1], k[2]))
+
+
+#: The longest segment, field and value a storage keeps.
+_KEY_LIMITS = (("segment", 255), ("field", 255), ("value", 1000))
+
+
+def _counted(strategy: PredictiveStrategy, deal: Any, won: bool, stage: str | None) -> list[_Key]:
+    keys = strategy.counted(deal, won=won, stage=stage)
+    problems = [
+        Problem(f"$.{name}", f"{text[:40]!r}... is longer than {limit} characters")
+        for key in keys
+        for (name, limit), text in zip(_KEY_LIMITS, key, strict=True)
+        if text is not None and len(text) > limit
+    ]
+    if problems:
+        raise ValidationError("frequencies", problems)
+    return keys
+
+
 def _check_kind(kind: str, path: str = "$.entity_kind") -> None:
     if kind not in ENTITY_KINDS:
         raise ValidationError(
@@ -561,6 +728,7 @@ class UnitOfWork(abc.ABC):
     opportunities: OpportunityRepository
     events: EventStore
     results: ResultStore
+    frequencies: FrequencyStore
 
     _state: str = "new"
     #: Whether this unit of work refuses writes (see :meth:`Storage.unit_of_work`).

@@ -15,6 +15,7 @@ import json
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
 from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import (
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -39,6 +41,7 @@ from ...domain.leads import Lead
 from ...domain.opportunities import Opportunity
 from ...domain.prospects import Prospect
 from ...errors import ValidationError
+from ...qualification.predictive import FrequencyRow
 from ...serialization import from_dict, to_dict
 from ...validation import decode_json
 from .._kinds import INDEX
@@ -53,6 +56,7 @@ from ..errors import (
 )
 from ..ports import (
     EventStore,
+    FrequencyStore,
     LeadRepository,
     OpportunityRepository,
     ProspectRepository,
@@ -324,6 +328,7 @@ class SqlUnitOfWork(SqlAnalyticsQueries, UnitOfWork):
         self.opportunities = _Opportunities(self)
         self.events = _Events(self)
         self.results = _Results(self)
+        self.frequencies = _Frequencies(self)
 
     def __repr__(self) -> str:
         return f"<unit of work on {self.storage!r} ({self._state})>"
@@ -957,3 +962,98 @@ class _Events(EventStore):
         conn = self._uow.conn
         with translate("rewriting a domain event"), conn.begin_nested():
             conn.execute(update(t).where(t.c.seq == seq).values(payload=_dumps(payload)))
+
+
+_TENTH = Decimal("0.1")
+
+
+class _Frequencies(FrequencyStore):
+    """Counts in tenths: a deal moves a row with one atomic UPDATE (no lost update on
+    PostgreSQL, where concurrent writers wait for the row lock; keys are updated in
+    one order so two writers cannot deadlock)."""
+
+    _uow: SqlUnitOfWork
+
+    def _rows(self, model: str) -> list[FrequencyRow]:
+        t = self._uow.tables.frequencies
+        stmt = select(
+            t.c.segment, t.c.field, t.c.value, t.c.won_tenths, t.c.lost_tenths, t.c.closed
+        ).where(t.c.model == model)
+        with translate("reading predictive frequencies"):
+            rows = self._uow.conn.execute(stmt).all()
+        return [
+            FrequencyRow(
+                segment or None, field, value, Decimal(won) * _TENTH, Decimal(lost) * _TENTH, closed
+            )
+            for segment, field, value, won, lost, closed in rows
+        ]
+
+    def _add(
+        self, model: str, keys: list[tuple[str | None, str, str]], won: bool, delta: int
+    ) -> None:
+        if not keys:
+            return
+        t = self._uow.tables.frequencies
+        conn = self._uow.conn
+        ordered = sorted({(s or "", f, v) for s, f, v in keys})
+        params = [
+            {"b_model": model, "b_segment": s, "b_field": f, "b_value": v} for s, f, v in ordered
+        ]
+        column = t.c.won_tenths if won else t.c.lost_tenths
+        moved = column + 10 * delta
+        closed = t.c.closed + delta
+        mine = and_(
+            t.c.model == bindparam("b_model"),
+            t.c.segment == bindparam("b_segment"),
+            t.c.field == bindparam("b_field"),
+            t.c.value == bindparam("b_value"),
+        )
+        with translate("counting a closed deal"), conn.begin_nested():
+            conn.execute(
+                self._uow.insert_ignore(t),
+                [
+                    {
+                        "model": model, "segment": s, "field": f, "value": v,
+                        "won_tenths": 1, "lost_tenths": 1, "closed": 0,
+                    }
+                    for s, f, v in ordered
+                ],
+            )  # fmt: skip
+            conn.execute(
+                update(t)
+                .where(mine)
+                .values(
+                    {
+                        column.name: case((moved > 0, moved), else_=1),
+                        "closed": case((closed > 0, closed), else_=0),
+                    }
+                ),
+                params,
+            )
+            if delta < 0:  # a row back where it started is gone (as a rebuild has it)
+                conn.execute(
+                    delete(t).where(
+                        mine, t.c.won_tenths == 1, t.c.lost_tenths == 1, t.c.closed == 0
+                    ),
+                    params,
+                )
+
+    def _replace(self, model: str, rows: list[FrequencyRow]) -> None:
+        t = self._uow.tables.frequencies
+        conn = self._uow.conn
+        values = [
+            {
+                "model": model,
+                "segment": r.segment or "",
+                "field": r.field,
+                "value": r.value,
+                "won_tenths": int(r.won * 10),
+                "lost_tenths": int(r.lost * 10),
+                "closed": r.closed,
+            }
+            for r in rows
+        ]
+        with translate("rebuilding predictive frequencies"), conn.begin_nested():
+            conn.execute(delete(t).where(t.c.model == model))
+            for chunk in _chunks(values):
+                conn.execute(insert(t), list(chunk))

@@ -59,8 +59,8 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Tables", "build_tables", "ensure_sch
 #: The storage schema version this pipelinekit writes (2: analytics columns, 3: stage
 #: columns wide enough for external ids, 4: each qualification result stored once,
 #: referenced from its entity by ``result_fp``, 5: opportunities' probability history
-#: and the stage history's ``from_pipeline``).
-SCHEMA_VERSION = 5
+#: and the stage history's ``from_pipeline``, 6: predictive models' frequency table).
+SCHEMA_VERSION = 6
 
 Migration = Callable[[Connection, "Tables"], None]
 
@@ -94,6 +94,7 @@ class Tables:
     probabilities: Table
     events: Table
     version: Table
+    frequencies: Table
 
 
 def _entity_table(metadata: MetaData, prefix: str, kind: str) -> Table:
@@ -406,6 +407,37 @@ def _add_probability_history(conn: Connection, tables: Tables) -> None:
 MIGRATIONS[4] = _add_probability_history
 
 
+def _frequency_table(metadata: MetaData, prefix: str) -> Table:
+    """Schema version 6: the won/lost counts of predictive models, one row per
+    (model, segment, field, value).
+
+    Counts are kept in tenths as exact integers (every row starts at 0.1, and
+    counts move by whole deals), so a won or lost deal updates them with one
+    atomic ``UPDATE``; ``segment`` is ``''`` for no segment (a blank segment
+    value counts as none).
+    """
+    return Table(
+        f"{prefix}predictive_frequencies",
+        metadata,
+        Column("model", _id(200), primary_key=True),
+        Column("segment", _id(255), primary_key=True),
+        Column("field", _id(255), primary_key=True),
+        Column("value", _id(1000), primary_key=True),
+        Column("won_tenths", BigInteger(), nullable=False),
+        Column("lost_tenths", BigInteger(), nullable=False),
+        Column("closed", BigInteger(), nullable=False),
+    )
+
+
+def _add_frequencies(conn: Connection, tables: Tables) -> None:
+    """Migration 5 -> 6: the predictive frequency table (empty: models are rebuilt from
+    the stored deals with ``uow.frequencies.rebuild``)."""
+    tables.frequencies.create(conn)
+
+
+MIGRATIONS[5] = _add_frequencies
+
+
 def build_tables(prefix: str = "pipelinekit_", schema: str | None = None) -> Tables:
     """Describe the tables (nothing is created here)."""
     metadata = MetaData(schema=schema)
@@ -442,7 +474,8 @@ def build_tables(prefix: str = "pipelinekit_", schema: str | None = None) -> Tab
         Column("component", String(100), primary_key=True),
         Column("version", Integer(), nullable=False),
     )
-    return Tables(metadata, entities, history, results, probabilities, events, version)
+    frequencies = _frequency_table(metadata, prefix)
+    return Tables(metadata, entities, history, results, probabilities, events, version, frequencies)
 
 
 def _lock(conn: Connection, tables: Tables) -> None:

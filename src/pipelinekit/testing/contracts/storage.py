@@ -40,12 +40,13 @@ from pipelinekit.storage import (
     UnitOfWorkClosed,
 )
 
+from .frequencies import FrequencyContract
 from .samples import T0, at, lead, opportunity, prospect, result
 
 __all__ = ["StorageContract"]
 
 
-class StorageContract:
+class StorageContract(FrequencyContract):
     """Contract tests every storage adapter must pass (subclass and implement ``make_storage``)."""
 
     #: Whether two writable units of work of one storage may be open at once.  Set it

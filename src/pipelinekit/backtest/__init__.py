@@ -4,8 +4,9 @@
 time ``t``, as it was at ``t`` (its status, conversion, engagement and stored
 result from before ``t`` only).  A learning strategy, such as the predictive
 one, is trained afresh (from its ``untrained()`` copy) on the deals closed by
-``t``.  A lead is a positive when it converted after ``t`` (or, with
-``outcome="won"``, when its deal was won).  Per strategy it reports ROC-AUC,
+``t`` and the leads disqualified by then (lost leads, as Odoo counts them).
+A lead is a positive when it converted after ``t`` (or, with ``outcome="won"``,
+when its deal was won).  Per strategy it reports ROC-AUC,
 PR-AUC, the lift in the top decile, cumulative gains, the conversion rate per
 band and, for probability-like scores (0-100), the Brier score and calibration
 bins; side by side, with a winner per metric.
@@ -21,6 +22,7 @@ The metrics come from scikit-learn, in the ``backtest`` extra
 from __future__ import annotations
 
 import importlib
+import itertools
 import random
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -28,21 +30,24 @@ from typing import Any, Literal
 
 import attrs
 
-from .clock import ensure_aware
-from .domain.leads import Lead
-from .domain.opportunities import Opportunity
-from .errors import PipelinekitError, Problem, ValidationError
-from .qualification.base import Strategy
+from ..clock import ensure_aware
+from ..domain.leads import Lead
+from ..domain.opportunities import Opportunity
+from ..errors import PipelinekitError, Problem, ValidationError
+from ..qualification.base import Strategy
 
 __all__ = [
     "BacktestDependencyError",
     "BacktestReport",
     "Metrics",
+    "RollingReport",
     "backtest",
     "lead_as_of",
+    "rolling_backtest",
 ]
 
 _CONVERTED = "converted"
+_DISQUALIFIED = "disqualified"
 
 
 class BacktestDependencyError(PipelinekitError, ImportError):
@@ -119,6 +124,7 @@ class BacktestReport:
     positives: int
     base_rate: float
     metrics: tuple[Metrics, ...]
+    until: datetime | None = None
 
     def winners(self) -> dict[str, str]:
         """The best strategy per metric (lower is better for Brier); ties go to the first."""
@@ -137,6 +143,15 @@ class BacktestReport:
                 pick = min(rated, key=lambda r: r[0]) if lower else max(rated, key=lambda r: r[0])
                 best[name] = pick[1]
         return best
+
+    def html(self, *, title: str = "Backtest") -> str:
+        """A standalone HTML page: the metrics side by side, cumulative gains (lift) and
+        calibration charts as inline SVG, and the conversion per band (no script, no
+        dependency)."""
+        from .html import page
+
+        split = "" if self.split is None else f" at {self.split.date().isoformat()}"
+        return page(title, [(f"{self.mode}{split}", self)])
 
     def table(self) -> str:
         """The metrics side by side as plain text, with the base rate and the winners."""
@@ -182,13 +197,16 @@ def backtest(
     outcome: Literal["converted", "won"] = "converted",
     mode: Literal["snapshot", "current"] = "snapshot",
     seed: int = 0,
+    until: datetime | None = None,
 ) -> BacktestReport:
     """Score the leads with every strategy and judge the scores against what happened.
 
     ``split`` is required for ``mode="snapshot"``: the leads open at ``split``
     are scored as they were then, learning strategies are trained afresh on the
     deals closed by then, and a lead is positive when it converted afterwards (with
-    ``outcome="won"``: when the deal it converted into was won).  Raises
+    ``outcome="won"``: when the deal it converted into was won).  ``until``
+    ends the window: only a conversion (a deal's close) by then counts, as
+    :func:`rolling_backtest` uses it.  Raises
     :class:`~pipelinekit.ValidationError` for bad arguments and
     :class:`BacktestDependencyError` without the ``backtest`` extra.
     """
@@ -212,19 +230,36 @@ def backtest(
                 when = ensure_aware(split, "split")
             except PipelinekitError as error:
                 problems.append(Problem("$.split", str(error)))
+    end: datetime | None = None
+    if until is not None:
+        try:
+            end = ensure_aware(until, "until")
+        except PipelinekitError as error:
+            problems.append(Problem("$.until", str(error)))
+        else:
+            if when is not None and end <= when:
+                problems.append(Problem("$.until", "must come after the split"))
+            if mode == "current":
+                problems.append(Problem("$.until", "needs point-in-time snapshots"))
     if problems:
         raise ValidationError("backtest", problems)
     metrics = _metrics_module()
     all_deals = list(deals)
-    won = {d.id for d in all_deals if d.outcome == "won"}
+    won = {d.id for d in all_deals if d.outcome == "won" and _closed_by(d, end) is not None}
     cases: list[tuple[Lead, bool]] = []
+    lost_leads: list[Lead] = []  # disqualified by the split: what a model learns as lost
     for lead in leads:
-        positive = _positive(lead, outcome, won)
+        later = lead if end is None else lead_as_of(lead, end)
+        positive = later is not None and _positive(later, outcome, won)
         if when is None:
             cases.append((lead, positive))
+            if lead.status == _DISQUALIFIED:
+                lost_leads.append(lead)
             continue
         past = lead_as_of(lead, when)
-        if past is None or past.status in (_CONVERTED, "disqualified"):
+        if past is not None and past.status == _DISQUALIFIED:
+            lost_leads.append(past)
+        if past is None or past.status in (_CONVERTED, _DISQUALIFIED):
             continue  # not yet there, or already decided at the split
         cases.append((past, positive))
     if mode == "current":
@@ -239,7 +274,7 @@ def backtest(
             # a learning strategy is trained afresh on what had closed by the split,
             # so nothing it learnt later leaks in and the caller's model is untouched
             strategy = untrained()
-            strategy.learn(closed)
+            strategy.learn([*closed, *lost_leads])
         report_metrics.append(_judge(strategy, cases, as_of, metrics))
     positives = sum(1 for _, p in cases if p)
     return BacktestReport(
@@ -249,6 +284,7 @@ def backtest(
         positives=positives,
         base_rate=positives / len(cases) if cases else 0.0,
         metrics=tuple(report_metrics),
+        until=end,
     )
 
 
@@ -277,7 +313,7 @@ def _judge(
 ) -> Metrics:
     if as_of is None or not cases:
         return Metrics(strategy.name, 0, 0, None, None, None, (), (), None, ())
-    results = [strategy.evaluate(lead, as_of=as_of, explain=False) for lead, _ in cases]
+    results = strategy.evaluate_many([lead for lead, _ in cases], as_of=as_of, explain=False)
     pairs = [
         (float(r.score), positive, r.band or r.grade, r)
         for r, (_, positive) in zip(results, cases, strict=True)
@@ -340,3 +376,97 @@ def _calibration(
     calibration_curve = importlib.import_module("sklearn.calibration").calibration_curve
     observed, mean = calibration_curve(labels, predicted, n_bins=bins, strategy="uniform")
     return tuple((float(p), float(o)) for p, o in zip(mean, observed, strict=True))
+
+
+@attrs.frozen
+class RollingReport:
+    """The result of :func:`rolling_backtest`: one :class:`BacktestReport` per window."""
+
+    windows: tuple[BacktestReport, ...]
+
+    def mean(self, strategy: str, metric: str) -> float | None:
+        """The mean of one metric of ``strategy`` over the windows that have it."""
+        values = [
+            getattr(m, metric)
+            for window in self.windows
+            for m in window.metrics
+            if m.strategy == strategy and getattr(m, metric) is not None
+        ]
+        return sum(values) / len(values) if values else None
+
+    def table(self) -> str:
+        """Per window: leads, positives and each strategy's ROC-AUC and lift; then the means."""
+        names = [m.strategy for m in self.windows[0].metrics] if self.windows else []
+        width = max([16, *(len(n) + 2 for n in names)])
+        head = f"{'window':<26}{'leads':>8}{'pos':>6}" + "".join(
+            f"{n + ' AUC':>{width}}{'lift':>8}" for n in names
+        )
+        rows = [head, "-" * len(head)]
+        for window in self.windows:
+            start = window.split.date().isoformat() if window.split else "-"
+            end = window.until.date().isoformat() if window.until else "now"
+            cells = "".join(
+                f"{_fmt(m.roc_auc):>{width}}{_fmt(m.lift_top_decile):>8}" for m in window.metrics
+            )
+            rows.append(f"{start + ' -> ' + end:<26}{window.leads:>8}{window.positives:>6}{cells}")
+        means = "".join(
+            f"{_fmt(self.mean(n, 'roc_auc')):>{width}}{_fmt(self.mean(n, 'lift_top_decile')):>8}"
+            for n in names
+        )
+        rows.append(f"{'mean':<40}{means}")
+        return "\n".join(rows)
+
+    def html(self, *, title: str = "Rolling backtest") -> str:
+        """A standalone HTML page: the windows' table and each window's charts (inline SVG)."""
+        from .html import page
+
+        return page(title, [(_window_title(w), w) for w in self.windows])
+
+
+def _window_title(window: BacktestReport) -> str:
+    start = window.split.date().isoformat() if window.split else "-"
+    end = window.until.date().isoformat() if window.until else "now"
+    return f"{start} to {end}"
+
+
+def rolling_backtest(
+    strategies: Sequence[Strategy],
+    leads: Iterable[Lead],
+    *,
+    splits: Sequence[datetime],
+    deals: Iterable[Opportunity] = (),
+    outcome: Literal["converted", "won"] = "converted",
+) -> RollingReport:
+    """Walk forward through time: one point-in-time backtest per window between ``splits``.
+
+    Window *i* scores the leads open at ``splits[i]`` as they were then, trains
+    learning strategies on the deals closed by then, and counts as positive a
+    conversion (a win) by ``splits[i + 1]``; the last window runs to now.  How
+    steady a strategy's ranking stays from one period to the next is what one
+    split cannot show.  Raises :class:`~pipelinekit.ValidationError` unless
+    ``splits`` are timezone-aware and strictly increasing.
+    """
+    problems: list[Problem] = []
+    times: list[datetime] = []
+    if isinstance(splits, str | bytes) or not isinstance(splits, Sequence) or not splits:
+        problems.append(Problem("$.splits", "must list at least one split time"))
+    else:
+        for i, split in enumerate(splits):
+            try:
+                times.append(ensure_aware(split, "split"))
+            except PipelinekitError as error:
+                problems.append(Problem(f"$.splits[{i}]", str(error)))
+        if not problems and any(b <= a for a, b in itertools.pairwise(times)):
+            problems.append(Problem("$.splits", "must be strictly increasing"))
+    if problems:
+        raise ValidationError("rolling_backtest", problems)
+    all_leads, all_deals = list(leads), list(deals)
+    ends: list[datetime | None] = [*times[1:], None]
+    return RollingReport(
+        tuple(
+            backtest(
+                strategies, all_leads, split=start, until=end, deals=all_deals, outcome=outcome
+            )
+            for start, end in zip(times, ends, strict=True)
+        )
+    )
