@@ -186,6 +186,16 @@ def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
         raise ValidationError(
             cls.__name__, [Problem("$", f"must be an object, got {json_type(data)}")]
         )
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if cls not in (EmailAddress, PhoneNumber) and (
+        cls not in ENTITIES or (type(version) is int and version == SCHEMA_VERSION)
+    ):
+        # Current data: the limits are checked while structuring (one pass), and refused
+        # input is explained exactly as by the steps below.
+        payload = dict(data)
+        if cls in ENTITIES:
+            payload.pop("schema_version", None)
+        return _STRUCTURER.load(payload, cls, subject=cls.__name__)
     check_data(data, cls.__name__)
     payload = dict(data)
     if cls in ENTITIES:
