@@ -78,6 +78,7 @@ _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _UNITS = {"days": 1, "weeks": 7, "months": 0}
 _TIMES = ("exactly", "between", "at_least", "at_most")
 _FIRST = itemgetter(0)
+_EVEN = decimal.ROUND_HALF_EVEN
 _MATCH, _NO_MATCH = CriterionStatus.MATCH, CriterionStatus.NO_MATCH
 _UNKNOWN = CriterionStatus.UNKNOWN
 _RANK = {
@@ -708,7 +709,35 @@ class _Engagement(StrategyBase):
         the rules each event kind reaches, and the dates shown in reasons."""
         plan = self._plan()
         days: dict[date, str] = {}
-        finish, rule_tally = self._finish, self._rule_tally
+        finish, counted_of = self._finish, self._counted
+        specs = [
+            (r, decay, decay.form != "none" and (r.points > 0 or fades), self._summed(decay, as_of))
+            for r, (decay, fades) in zip(self.rules, self._decays, strict=True)
+        ]
+
+        def rule_tally(j: int, events: Sequence[Event], matching: list[int]) -> _Tally:
+            # _rule_tally's result, with each rule's decay worked out for the batch's as_of
+            r, decay, decays, summed = specs[j]
+            counted, skipped = counted_of(r, events, matching)
+            fired = True
+            if r.times is not None:
+                fired = r.fires(len(counted))
+                basis = [counted[-1]] if fired else []
+            else:
+                basis = counted
+            points = r.points
+            fresh = points * len(basis)
+            if decays:
+                exact = summed([events[i].at for i in basis]) * points
+                raw = exact.quantize(_CENT, rounding=_EVEN)
+            else:
+                raw = fresh.quantize(_CENT, rounding=_EVEN)
+            low, high = r.minimum, r.cap
+            if low is None and high is None:
+                return _Tally(r, counted, skipped, raw, raw, fresh, decay, fired)
+            kept = _bounded(raw, low, high)
+            fresh = _bounded(fresh, low, high)
+            return _Tally(r, counted, skipped, raw, kept, fresh, decay, fired)
 
         def shown_day(moment: datetime) -> str:
             day = moment.date()
@@ -801,13 +830,30 @@ class _Engagement(StrategyBase):
                         found[j] = [i]
                     else:
                         matching.append(i)
-            return [rule_tally(j, events, found[j], as_of) for j in sorted(found)]
+            return [rule_tally(j, events, found[j]) for j in sorted(found)]
 
         def run(subject: Any) -> QualificationResult:
             events: Sequence[Event] = getattr(subject, "engagement", None) or ()
             return finish(subject, events, tally(events), as_of, explain, fast_line)
 
         return run
+
+    @staticmethod
+    def _summed(decay: Decay, as_of: datetime) -> Callable[[list[datetime]], Decimal]:
+        """``decay.total_factor`` at ``as_of``: whole steps of days or weeks inline."""
+        whole_us, rate = decay._whole_us, decay.rate
+        if decay.form != "step" or not whole_us:
+            return lambda moments: decay.total_factor(moments, as_of)
+
+        def summed(moments: list[datetime]) -> Decimal:
+            total = _ZERO
+            for at in moments:
+                delta = as_of - at
+                micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+                total += max(_ZERO, _ONE - rate * (micros // whole_us))
+            return total
+
+        return summed
 
     def _plan(self) -> dict[str, tuple[str | None, list[tuple[int, Any, Any]]]]:
         """Per event kind: the property all its rules' filters read (if just one), and
