@@ -536,11 +536,31 @@ def _within_part(
         if type(value) is str:
             if len(value) > MAX_TEXT or not value.isascii():
                 _checked_text(value)
-        elif value is not None and not within_limits(value, _PART_DEPTH):
+        elif value is not None and not _flat(value) and not within_limits(value, _PART_DEPTH):
             raise Invalid("is beyond the decoding limits")
         return hook(value, kind)
 
     return structure
+
+
+def _flat(value: object) -> bool:
+    """Whether ``value`` is a dict of short ASCII keys and plain values within the limits
+    (custom fields, event properties): the common case, checked without a walk."""
+    if type(value) is not dict:
+        return False
+    for key, item in value.items():
+        if type(key) is not str or len(key) > MAX_TEXT or not key.isascii():
+            return False
+        kind = type(item)
+        if kind is str:
+            if len(item) > MAX_TEXT or not item.isascii():
+                return False
+        elif kind is int:
+            if not -_INT_BOUND < item < _INT_BOUND:
+                return False
+        elif item is not None and kind is not bool:
+            return False
+    return True
 
 
 def _reaches(kind: Any, target: type, registered: Callable[[object], bool]) -> bool:
@@ -619,6 +639,19 @@ def _union_hook(conv: cattrs.Converter, kind: object) -> Callable[[object, objec
     if target is None:
         raise TypeError(f"cannot structure {kind}: register a hook for it")
     inner = conv.get_structure_hook(target)
+    base = target
+    while hasattr(base, "__supertype__"):  # a NewType of str (an id) is read as a str
+        base = base.__supertype__
+    if optional and conv.get_structure_hook(base) is _text:  # the commonest field: in one call
+
+        def text_or_none(value: object, _: object) -> object:
+            if value is None:
+                return None
+            if type(value) is str and len(value) <= MAX_TEXT and value.isascii():
+                return value
+            return _text(value)
+
+        return text_or_none
 
     def structure(value: object, _: object) -> object:
         if value is None and optional:
