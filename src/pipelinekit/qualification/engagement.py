@@ -739,23 +739,17 @@ class _Engagement(StrategyBase):
             fresh = _bounded(fresh, low, high)
             return _Tally(r, counted, skipped, raw, kept, fresh, decay, fired)
 
-        def shown_day(moment: datetime) -> str:
-            day = moment.date()
-            text = days.get(day)
-            if text is None:
-                text = days[day] = day.isoformat()
-            return text
-
         # the parts of a reason that depend only on the rule and the count, shared
-        heads: dict[tuple[str, int, bool], tuple[str, str]] = {}
+        heads: dict[str, dict[int, tuple[str, str]]] = {r.name: {} for r in self.rules}
         texts = self._texts
 
         def fast_line(events: Sequence[Event], t: _Tally) -> BreakdownLine:
             # _line's result, with the reason's fixed parts and dates worked out once
             r, counted, points, raw = t.rule, t.counted, t.points, t.raw
             n = len(counted)
-            known = heads.get((r.name, n, t.fired))
-            if known is None:
+            per_count = heads[r.name]
+            known = per_count.get(n)
+            if known is None:  # the count decides whether a frequency rule fired
                 head, decayed = texts[r.name]
                 if r.times is not None:
                     verb = "matches" if t.fired else "does not match"
@@ -766,27 +760,32 @@ class _Engagement(StrategyBase):
                     first = f"{n} x {head}"
                 before = ""
                 if decayed and t.fired:
-                    before = f"{_num(r.points * (1 if r.times else n))} before decay ({decayed}), "
-                known = heads[(r.name, n, t.fired)] = (first, before)
-            first, before = known
-            parts = [first]
+                    before = (
+                        f"; {_num(r.points * (1 if r.times else n))} before decay ({decayed}), "
+                    )
+                known = per_count[n] = (first, before)
+            reason, before = known
             if counted:
-                parts.append("last on " + shown_day(events[counted[-1]].at))
+                day = events[counted[-1]].at.date()
+                shown = days.get(day)
+                if shown is None:
+                    shown = days[day] = day.isoformat()
+                reason = f"{reason}; last on {shown}"
             if t.skipped and not r.first_only:
-                parts.append(f"{t.skipped} more over the daily cap of {r.daily_cap} not counted")
+                reason += f"; {t.skipped} more over the daily cap of {r.daily_cap} not counted"
             if before:
-                parts.append(f"{before}{_num(raw)} after")
+                reason = f"{reason}{before}{_num(raw)} after"
             cap, minimum = r.cap, r.minimum
             clipped = cap is not None and raw > cap
             if clipped:
-                parts.append(f"limited by the rule cap of {_num(cap)}")  # type: ignore[arg-type]
+                reason += f"; limited by the rule cap of {_num(cap)}"  # type: ignore[arg-type]
             if minimum is not None and raw < minimum:
-                parts.append(f"limited by the rule minimum of {_num(minimum)}")
+                reason += f"; limited by the rule minimum of {_num(minimum)}"
             return trusted_line(
                 r.name,
                 _MATCH if points > 0 else _NO_MATCH if counted else _UNKNOWN,
                 points,
-                "; ".join(parts),
+                reason,
                 n,
                 cap if clipped else None,
                 r.group,
