@@ -22,7 +22,9 @@ boundary (:func:`decode_json`, :func:`decode_toml`, :func:`check_data`):
 nesting deeper than :data:`MAX_DEPTH`, numbers of more than
 :data:`MAX_DIGITS` digits or beyond ``1e±``:data:`MAX_EXPONENT`, strings longer
 than :data:`MAX_TEXT` or holding lone surrogates, and bytes that are not
-UTF-8 are problems with their paths, like any other.
+UTF-8 are problems with their paths, like any other.  :meth:`Structurer.load`
+does both in one pass when the shape of the class lets the structuring hooks
+check every value they read (``from_dict`` uses it).
 """
 
 from __future__ import annotations
