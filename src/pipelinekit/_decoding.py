@@ -34,6 +34,8 @@ __all__ = [
     "decode_json",
     "decode_toml",
     "json_problems",
+    "text_problem",
+    "within_limits",
 ]
 
 #: Containers (mappings, lists) nested deeper than this are refused.
@@ -77,6 +79,8 @@ def decimal_problem(number: Decimal) -> str | None:
     """
     if not number.is_finite():
         return None
+    if len(str(number)) <= MAX_DIGITS and -MAX_EXPONENT <= number.adjusted() <= MAX_EXPONENT:
+        return None  # the common case, without building the digit tuple
     digits = len(number.as_tuple().digits)
     if digits > MAX_DIGITS:
         return _too_many_digits(digits)
@@ -88,7 +92,8 @@ def decimal_problem(number: Decimal) -> str | None:
     return None
 
 
-def _text_problem(text: str) -> str | None:
+def text_problem(text: str) -> str | None:
+    """Why ``text`` is beyond the decoding limits (length, lone surrogates), or ``None``."""
     if len(text) > MAX_TEXT:
         return f"text of {len(text)} characters; at most {MAX_TEXT} are accepted"
     if not text.isascii():
@@ -116,7 +121,7 @@ def _render(root: str, where: _Where) -> str:
     for step in reversed(steps):
         if isinstance(step, int):
             path += f"[{step}]"
-        elif isinstance(step, str) and len(step) <= 200 and _text_problem(step) is None:
+        elif isinstance(step, str) and len(step) <= 200 and text_problem(step) is None:
             path += f".{step}"
         else:
             path += "[<key>]"
@@ -145,7 +150,7 @@ def _walk(value: object, where: _Where, depth: int, found: list[tuple[_Where, st
     if kind is str:
         text: str = value  # type: ignore[assignment]
         if len(text) > MAX_TEXT or not text.isascii():
-            problem = _text_problem(text)
+            problem = text_problem(text)
             if problem is not None:
                 found.append((where, problem))
     elif kind in _PLAIN:
@@ -158,7 +163,7 @@ def _walk(value: object, where: _Where, depth: int, found: list[tuple[_Where, st
             here = (where, key)
             if type(key) is str:
                 if len(key) > MAX_TEXT or not key.isascii():
-                    problem = _text_problem(key)
+                    problem = text_problem(key)
                     if problem is not None:
                         found.append((here, f"key {problem}"))
                         continue
@@ -182,6 +187,18 @@ def _walk(value: object, where: _Where, depth: int, found: list[tuple[_Where, st
         found.append((where, _too_many_digits(value.digits)))
     elif isinstance(value, str):  # a str subclass
         _walk(str(value), where, depth, found)
+
+
+def within_limits(value: object, depth: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` has no problem :func:`data_problems` would report, its containers
+    nested fewer than ``depth`` levels (at most :data:`MAX_DEPTH`).
+
+    For structuring that checks a part of a document on its own, with a depth budget
+    that leaves room for where the part sits.
+    """
+    found: list[tuple[_Where, str]] = []
+    _walk(value, None, MAX_DEPTH - depth, found)
+    return not found
 
 
 def check_data(data: object, subject: str, path: str = "$") -> None:

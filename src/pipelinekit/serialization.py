@@ -78,6 +78,9 @@ VALUES: tuple[type, ...] = (
     FrozenMap,
 )
 
+_ENTITY_SET = frozenset(ENTITIES)
+_LOADABLE = frozenset(ENTITIES + VALUES)
+
 _Migration = Callable[[dict[str, Any]], dict[str, Any]]
 _MIGRATIONS: dict[tuple[str, int], _Migration] = {}
 
@@ -180,12 +183,22 @@ def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
     such as ``$.company.employees``.  Entities written by older versions of
     pipelinekit are migrated first; data from a newer version is refused.
     """
-    if cls not in ENTITIES and cls not in VALUES:
+    if cls not in _LOADABLE:
         raise TypeError(f"from_dict() builds pipelinekit entities and value objects, not {cls!r}")
     if not isinstance(data, Mapping):
         raise ValidationError(
             cls.__name__, [Problem("$", f"must be an object, got {json_type(data)}")]
         )
+    if cls in _ENTITY_SET:
+        version = data.get("schema_version", SCHEMA_VERSION)
+        if type(version) is int and version == SCHEMA_VERSION:
+            # Current data: the limits are checked while structuring (one pass), and
+            # refused input is explained exactly as by the steps below.
+            payload = dict(data)
+            payload.pop("schema_version", None)
+            return _STRUCTURER.load(payload, cls, subject=cls.__name__)
+    elif cls is not EmailAddress and cls is not PhoneNumber:
+        return _STRUCTURER.load(dict(data), cls, subject=cls.__name__)
     check_data(data, cls.__name__)
     payload = dict(data)
     if cls in ENTITIES:

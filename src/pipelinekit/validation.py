@@ -22,7 +22,9 @@ boundary (:func:`decode_json`, :func:`decode_toml`, :func:`check_data`):
 nesting deeper than :data:`MAX_DEPTH`, numbers of more than
 :data:`MAX_DIGITS` digits or beyond ``1e±``:data:`MAX_EXPONENT`, strings longer
 than :data:`MAX_TEXT` or holding lone surrogates, and bytes that are not
-UTF-8 are problems with their paths, like any other.
+UTF-8 are problems with their paths, like any other.  :meth:`Structurer.load`
+does both in one pass when the shape of the class lets the structuring hooks
+check every value they read (``from_dict`` uses it).
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ from ._decoding import (
     decode_json,
     decode_toml,
     json_problems,
+    text_problem,
+    within_limits,
 )
 from .errors import Problem, ValidationError
 
@@ -134,13 +138,42 @@ def unknown_field(name: object, allowed: Collection[str]) -> str:
 # -- leaf hooks -------------------------------------------------------------------------
 
 
-def _strict(kind: type, name: str) -> Leaf:
-    def structure(value: object, _: object = None) -> object:
-        if type(value) is kind or (isinstance(value, kind) and not isinstance(value, bool)):
-            return value
-        raise Invalid(f"must be {name}, got {json_type(value)}")
+_INT_BOUND = 10**MAX_DIGITS
 
-    return structure
+# The leaf hooks also refuse what is beyond the decoding limits (:mod:`._decoding`), so
+# that structuring a class whose shape is closed proves the limits in the same pass
+# (:meth:`Structurer.load`).  After :func:`check_data` those refusals never fire.
+
+
+def _checked_text(text: str) -> None:
+    """Refuse ``text`` if it is beyond the limits (its length, a lone surrogate)."""
+    if len(text) > MAX_TEXT or not text.isascii():
+        problem = text_problem(text)
+        if problem is not None:
+            raise Invalid(problem)
+
+
+def _text(value: object, _: object = None) -> object:
+    if type(value) is str:
+        if len(value) > MAX_TEXT or not value.isascii():
+            _checked_text(value)
+        return value
+    if isinstance(value, str):
+        _checked_text(str(value))
+        return value
+    raise Invalid(f"must be a string, got {json_type(value)}")
+
+
+def _checked_int(number: int) -> None:
+    if not -_INT_BOUND < number < _INT_BOUND:
+        raise Invalid(f"integer has more than {MAX_DIGITS} digits")
+
+
+def _whole(value: object, _: object = None) -> object:
+    if isinstance(value, int) and not isinstance(value, bool):
+        _checked_int(value)
+        return value
+    raise Invalid(f"must be a whole number, got {json_type(value)}")
 
 
 def _bool(value: object, _: object = None) -> bool:
@@ -154,11 +187,13 @@ def decimal(value: object, _: object = None) -> Decimal:
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, str):
+        _checked_text(value)
         try:
             result = Decimal(value.strip())
         except ArithmeticError:
             raise Invalid(f"must be a decimal number, got {value!r}") from None
     elif isinstance(value, int) and not isinstance(value, bool):
+        _checked_int(value)
         result = Decimal(value)
     elif isinstance(value, float):
         raise Invalid("must be a decimal string like '12.50' (floats are inexact)")
@@ -176,6 +211,7 @@ def _datetime(value: object, _: object = None) -> datetime:
     if isinstance(value, datetime):
         result = value
     elif isinstance(value, str):
+        _checked_text(value)
         try:
             result = datetime.fromisoformat(value)
         except ValueError:
@@ -191,10 +227,13 @@ def _date(value: object, _: object = None) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, str):
+        _checked_text(value)
         try:
             return date.fromisoformat(value)
         except ValueError:
             pass
+    elif not within_limits(value):
+        raise Invalid("is beyond the decoding limits")
     raise Invalid(f"must be an ISO 8601 date like '2026-03-31', got {value!r}")
 
 
@@ -203,6 +242,12 @@ def _enum(kind: type[enum.Enum]) -> Hook:
     choices = ", ".join(repr(member.value) for member in kind)
 
     def structure(value: object) -> object:
+        if type(value) is kind:  # a member already (its value is the enum's own)
+            return value
+        if type(value) is str:
+            _checked_text(value)
+        elif not within_limits(value):
+            raise Invalid("is beyond the decoding limits")
         try:
             return kind(value)
         except ValueError:
@@ -279,6 +324,8 @@ class Structurer:
     """
 
     def __init__(self) -> None:
+        self._registered: list[Callable[[object], bool]] = []
+        self._proven: dict[object, bool] = {}
         self._fast = self._converter(detailed=False)
         self._detailed = self._converter(detailed=True)
 
@@ -289,8 +336,11 @@ class Structurer:
         def matches(candidate: object) -> bool:
             return candidate is kind or bool(candidate == kind)
 
-        for conv in (self._fast, self._detailed):
-            conv.register_structure_hook_func(matches, _unary(hook))
+        self._registered.append(matches)
+        self._proven.clear()
+        # the fast converter checks the limits of what a hook is given (see load)
+        self._fast.register_structure_hook_func(matches, _within_part(_unary(hook)))
+        self._detailed.register_structure_hook_func(matches, _unary(hook))
         if unstructure is not None:
             self._fast.register_unstructure_hook_func(matches, unstructure)
 
@@ -309,6 +359,25 @@ class Structurer:
         except Exception as error:
             raise ValidationError(subject or _name(cls), _problems(error, "$")) from error
         return result  # pragma: no cover - the fast path refused what this took
+
+    def load(self, data: object, cls: type[T], *, subject: str | None = None) -> T:
+        """:func:`check_data` and :meth:`structure` in one: ``cls`` from ``data`` within the
+        decoding limits, or one :class:`~pipelinekit.ValidationError` with every problem.
+
+        The result and the problems are those of the two steps one after the other.
+        When the shape of ``cls`` is closed (its fields are strings, numbers, times,
+        enums, attrs classes and collections of them, and nesting beyond
+        :data:`MAX_DEPTH` only through parts that are checked on their own), the
+        structuring's own hooks check the limits of every value they read, so valid
+        input is walked once; anything refused is explained by the two steps.
+        """
+        if self._closed(cls):
+            try:
+                return self._fast.structure(data, cls)
+            except Exception:
+                pass
+        check_data(data, subject or _name(cls))
+        return self.structure(data, cls, subject=subject)
 
     def problems(self, data: object, kind: Any, path: str = "$") -> tuple[Any, list[Problem]]:
         """``data`` structured as ``kind`` and no problems, or ``None`` and every problem."""
@@ -348,6 +417,60 @@ class Structurer:
                 problems.append(Problem(f"{path}.{key}", unknown_field(key, fields)))
         return good, problems
 
+    # -- limits proved by structuring --------------------------------------------------
+
+    def _closed(self, cls: object) -> bool:
+        """Whether the fast converter reads every value of any ``cls`` it accepts through a
+        hook that checks the limits, at a depth that stays within :data:`MAX_DEPTH`."""
+        known = self._proven.get(cls)
+        if known is None:
+            try:
+                known = self._shape_depth(cls, 0) is not None
+            except Exception:  # a type expression this analysis does not know
+                known = False
+            self._proven[cls] = known
+        return known
+
+    def _is_registered(self, kind: object) -> bool:
+        return any(matches(kind) for matches in self._registered)
+
+    def _shape_depth(self, kind: Any, depth: int) -> int | None:
+        """The deepest container level the fast converter accepts for ``kind`` read at
+        ``depth``, or ``None`` if it cannot prove the limits for it."""
+        if self._is_registered(kind) or kind is Any:  # checked on its own (_within_part)
+            return depth if depth <= MAX_DEPTH - _PART_DEPTH else None
+        supertype = getattr(kind, "__supertype__", None)
+        if supertype is not None:  # a NewType
+            return self._shape_depth(supertype, depth)
+        if kind in _CHECKED_LEAVES or _is_enum(kind):
+            return depth
+        if _is_union(kind):
+            levels = [self._shape_depth(arg, depth) for arg in _args(kind) if arg is not type(None)]
+            return None if None in levels else max(cast("list[int]", levels), default=depth)
+        if depth >= MAX_DEPTH:  # a container here is too deep
+            return None
+        if _is_variadic(kind) or _is_frozenset(kind):
+            return self._shape_depth(_args(kind)[0], depth + 1)
+        if _is_fixed_tuple(kind) or _is_mapping(kind):
+            levels = [self._shape_depth(arg, depth + 1) for arg in _args(kind)]
+            return None if None in levels else max(cast("list[int]", levels))
+        if isinstance(kind, type) and attrs.has(kind):
+            deepest = depth
+            for field in _fields(kind):
+                if not field.init:
+                    continue
+                if _recursive_field(kind, field, self._is_registered):
+                    # read through _within_part (see _converter): checked on its own
+                    if depth + 1 > MAX_DEPTH - _PART_DEPTH:
+                        return None
+                    continue
+                level = self._shape_depth(field.type, depth + 1)
+                if level is None:
+                    return None
+                deepest = max(deepest, level)
+            return deepest
+        return None
+
     # -- the converters ---------------------------------------------------------------
 
     def _converter(self, *, detailed: bool) -> cattrs.Converter:
@@ -358,7 +481,8 @@ class Structurer:
             conv.register_structure_hook_factory(attrs.has, lambda cl: _attrs_hook(conv, cl))
         else:
             conv.register_structure_hook_factory(
-                attrs.has, lambda cl: make_dict_structure_fn(cl, conv, **_renamed(cl))
+                attrs.has,
+                lambda cl: make_dict_structure_fn(cl, conv, **_fast_fields(conv, cl, self)),
             )
         conv.register_structure_hook_factory(_is_union, lambda t: _union_hook(conv, t))
         conv.register_structure_hook_factory(_is_variadic, lambda t: _tuple_hook(conv, t))
@@ -366,8 +490,8 @@ class Structurer:
         conv.register_structure_hook_factory(_is_mapping, lambda t: _mapping_hook(conv, t))
         conv.register_structure_hook_factory(_is_frozenset, lambda t: _frozenset_hook(conv, t))
         for kind, hook in (
-            (str, _strict(str, "a string")),
-            (int, _strict(int, "a whole number")),
+            (str, _text),
+            (int, _whole),
             (bool, _bool),
             (Decimal, decimal),
             (datetime, _datetime),
@@ -379,7 +503,9 @@ class Structurer:
         for base in (enum.StrEnum, enum.IntEnum):
             conv.register_structure_hook(base, _any_enum)
         conv.register_structure_hook_factory(_is_enum, lambda t: _unary(_enum(t)))
-        conv.register_structure_hook_func(lambda t: t is Any, _passthrough)
+        conv.register_structure_hook_func(
+            lambda t: t is Any, _passthrough if detailed else _within_part(_passthrough)
+        )
         if not detailed:  # plain data back out (only the fast converter unstructures)
             conv.register_unstructure_hook(Decimal, str)
             conv.register_unstructure_hook(datetime, datetime.isoformat)
@@ -391,6 +517,100 @@ class Structurer:
 
 def _unary(hook: Hook) -> Callable[[object, object], object]:
     return lambda value, _: hook(value)
+
+
+#: The types whose hooks check the limits of every value they accept.
+_CHECKED_LEAVES: frozenset[object] = frozenset({str, int, bool, Decimal, datetime, date})
+#: Nesting allowed below a part checked on its own: a part must sit no deeper than
+#: ``MAX_DEPTH - _PART_DEPTH`` for the two to stay within :data:`MAX_DEPTH`.
+_PART_DEPTH = MAX_DEPTH // 2
+
+
+def _within_part(
+    hook: Callable[[Any, Any], object],
+) -> Callable[[object, object], object]:
+    """``hook`` after a check of the limits of its whole value (nested at most
+    :data:`_PART_DEPTH` levels): for values no checking leaf hook reads (``Any``, a
+    registered hook, a recursive field).  Refusing here only sends the input to the
+    exact check (:meth:`Structurer.load`)."""
+
+    def structure(value: object, kind: object) -> object:
+        if type(value) is str:
+            if len(value) > MAX_TEXT or not value.isascii():
+                _checked_text(value)
+        elif value is not None and not _flat(value) and not within_limits(value, _PART_DEPTH):
+            raise Invalid("is beyond the decoding limits")
+        return hook(value, kind)
+
+    return structure
+
+
+def _flat(value: object) -> bool:
+    """Whether ``value`` is a dict of short ASCII keys and plain values within the limits
+    (custom fields, event properties): the common case, checked without a walk."""
+    if type(value) is not dict:
+        return False
+    for key, item in value.items():
+        if type(key) is not str or len(key) > MAX_TEXT or not key.isascii():
+            return False
+        kind = type(item)
+        if kind is str:
+            if len(item) > MAX_TEXT or not item.isascii():
+                return False
+        elif kind is int:
+            if not -_INT_BOUND < item < _INT_BOUND:
+                return False
+        elif item is not None and kind is not bool:
+            return False
+    return True
+
+
+def _reaches(kind: Any, target: type, registered: Callable[[object], bool]) -> bool:
+    """Whether a value of ``kind`` can hold a ``target`` (through fields and arguments)."""
+    seen: set[object] = set()
+    todo: list[Any] = [kind]
+    while todo:
+        current = todo.pop()
+        if current in seen or registered(current):
+            continue
+        seen.add(current)
+        if current is target:
+            return True
+        supertype = getattr(current, "__supertype__", None)
+        if supertype is not None:
+            todo.append(supertype)
+        todo.extend(_args(current))
+        if isinstance(current, type) and attrs.has(current):
+            todo.extend(f.type for f in _fields(current) if f.init)
+    return False
+
+
+def _recursive_field(
+    cl: type, field: attrs.Attribute[Any], registered: Callable[[object], bool]
+) -> bool:
+    """Whether ``field`` of ``cl`` can hold a ``cl`` again (``children`` of a result)."""
+    return _reaches(field.type, cl, registered)
+
+
+def _fast_fields(conv: cattrs.Converter, cl: type, owner: Structurer) -> dict[str, Any]:
+    """The field overrides of the fast converter's hook for ``cl``: renamed keys, and
+    recursive fields read through :func:`_within_part`, so nesting stays bounded."""
+    out = _renamed(cl)
+    for field in _fields(cl):
+        if not field.init or not _recursive_field(cl, field, owner._is_registered):
+            continue
+        kind = field.type
+        resolved: list[Callable[[Any, Any], object]] = []
+
+        def inner(value: Any, asked: Any, kind: Any = kind, resolved: list[Any] = resolved) -> Any:
+            if not resolved:  # resolved on first use: the hook of cl is being built now
+                resolved.append(conv.get_structure_hook(kind))
+            return resolved[0](value, kind)
+
+        hook = _within_part(inner)
+        key = key_of(field)
+        out[field.name] = override(rename=key if key != field.name else None, struct_hook=hook)
+    return out
 
 
 def _any_enum(value: object, kind: type[enum.Enum]) -> object:
@@ -421,6 +641,19 @@ def _union_hook(conv: cattrs.Converter, kind: object) -> Callable[[object, objec
     if target is None:
         raise TypeError(f"cannot structure {kind}: register a hook for it")
     inner = conv.get_structure_hook(target)
+    base = target
+    while hasattr(base, "__supertype__"):  # a NewType of str (an id) is read as a str
+        base = base.__supertype__
+    if optional and conv.get_structure_hook(base) is _text:  # the commonest field: in one call
+
+        def text_or_none(value: object, _: object) -> object:
+            if value is None:
+                return None
+            if type(value) is str and len(value) <= MAX_TEXT and value.isascii():
+                return value
+            return _text(value)
+
+        return text_or_none
 
     def structure(value: object, _: object) -> object:
         if value is None and optional:

@@ -30,11 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import pipelinekit
-from pipelinekit import PipelinekitError, to_dict, to_json
+from pipelinekit import PipelinekitError, serialization, to_dict, to_json
 from pipelinekit.cli.settings import load_settings
 from pipelinekit.io import import_leads
 from pipelinekit.pipelines import compile_pipeline, loads_pipeline, pipeline_from_dict
@@ -404,3 +405,115 @@ def test_from_dict_accepts_exactly_what_the_constructor_accepts(field: str, valu
     assert (loaded is None) == (built is None), (loaded, built)
     if loaded is not None:
         assert loaded == built
+
+
+# -- the limits checked while structuring ----------------------------------------------------
+
+
+def _outcome(call: Callable[[], object]) -> tuple[str, object]:
+    try:
+        return "built", call()
+    except PipelinekitError as error:
+        return "refused", [(p.path, p.message) for p in getattr(error, "problems", [])]
+
+
+def _two_steps(cls: type, doc: Any) -> object:
+    """The decoding boundary's walk, then structuring: what from_dict does in one pass."""
+    pipelinekit.validation.check_data(doc, cls.__name__)
+    payload = dict(doc)
+    payload.pop("schema_version", None)
+    return serialization._STRUCTURER.structure(payload, cls, subject=cls.__name__)
+
+
+def _nested_result(levels: int) -> dict[str, Any]:
+    """A stored qualification result holding a child ``levels`` deep (2 containers a level)."""
+    doc = to_dict(targets._lead().qualification or _RESULT)
+    root = copy.deepcopy(doc)
+    here = root
+    for _ in range(levels):
+        child = copy.deepcopy(doc)
+        here["children"] = [child]
+        here = child
+    return root
+
+
+_RESULT = pipelinekit.qualification.bant().evaluate(targets._lead(), as_of=AT)
+_EVENT = pipelinekit.Event("page_view", AT, {"url": "/pricing", "id": 7, "seen": True})
+_ONE_PASS = {
+    **_VALID,
+    pipelinekit.QualificationResult: _nested_result(2),
+    pipelinekit.Lead: to_dict(targets._lead().evolve(engagement=(_EVENT,))),
+}
+
+
+@given(st.data())
+def test_from_dict_in_one_pass_refuses_and_builds_what_the_two_steps_do(
+    data: st.DataObject,
+) -> None:
+    cls = data.draw(st.sampled_from(sorted(_ONE_PASS, key=lambda c: c.__name__)))
+    doc = data.draw(planted(_ONE_PASS[cls]))
+    if not isinstance(doc, dict) or doc.get("schema_version", 1) != 1:
+        return  # refused before structuring, the same way as before
+    assert _outcome(lambda: pipelinekit.from_dict(cls, doc)) == _outcome(
+        lambda: _two_steps(cls, doc)
+    )
+
+
+def test_nesting_through_results_holding_results_stops_at_the_depth_limit() -> None:
+    """A result's children are a recursive shape: its depth is checked like any other."""
+    deepest = pipelinekit.validation.MAX_DEPTH // 2 - 2  # two containers per level
+    assert pipelinekit.from_dict(pipelinekit.QualificationResult, _nested_result(deepest))
+    assert pipelinekit.validation.data_problems(_nested_result(deepest + 1))
+    with pytest.raises(pipelinekit.ValidationError) as caught:
+        pipelinekit.from_dict(pipelinekit.QualificationResult, _nested_result(deepest + 1))
+    assert {p.message for p in caught.value.problems} == {
+        f"nested more than {pipelinekit.validation.MAX_DEPTH} levels deep"
+    }
+
+
+def _places(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path] if path else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found.extend(_places(item, (*path, key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(_places(item, (*path, index)))
+    return found
+
+
+def _with(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
+    out = copy.deepcopy(doc)
+    parent = out
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = value
+    return out
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "\ud800",
+        "x" * 1_000_001,
+        10**101,
+        -(10**101),
+        Decimal("1e999999999"),
+        Decimal("1" * 101),
+        _deep(70),
+        [{"k": "\ud800"}],
+        {"id": "x" * 1_000_001},
+        {"\ud800": 1},
+    ],
+    ids=["surrogate", "long", "int", "negative-int", "exponent", "digits", "deep", "in-list",
+         "in-dict", "key"],
+)  # fmt: skip
+def test_one_pass_and_two_steps_agree_with_hostile_data_at_every_place(hostile: Any) -> None:
+    """Every place of every loadable document, including custom fields, event properties
+    and a result's children, holding each kind of value beyond the limits."""
+    for cls, valid in _ONE_PASS.items():
+        for path in _places(valid):
+            doc = _with(valid, path, hostile)
+            one_pass = _outcome(lambda: pipelinekit.from_dict(cls, doc))  # noqa: B023
+            assert one_pass == _outcome(lambda: _two_steps(cls, doc)), (cls, path)  # noqa: B023
+            assert one_pass[0] == "refused", (cls, path)

@@ -70,10 +70,11 @@ class Checks:
         """Check an optional or required free-text field."""
         if (
             type(value) is str
-            and value.strip()
             and len(value) <= max_length
+            and value
+            and not value.isspace()  # what value.strip() would leave empty, without a copy
             and _NUL not in value
-            and not unencodable(value)
+            and (value.isascii() or not unencodable(value))
         ):
             return
         if value is None:

@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import decimal
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 import attrs
@@ -76,6 +77,8 @@ _US_PER_DAY = 86_400_000_000
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _UNITS = {"days": 1, "weeks": 7, "months": 0}
 _TIMES = ("exactly", "between", "at_least", "at_most")
+_FIRST = itemgetter(0)
+_EVEN = decimal.ROUND_HALF_EVEN
 _MATCH, _NO_MATCH = CriterionStatus.MATCH, CriterionStatus.NO_MATCH
 _UNKNOWN = CriterionStatus.UNKNOWN
 _RANK = {
@@ -606,7 +609,7 @@ class _Engagement(StrategyBase):
         wanted = [i for at, i in timed if at <= as_of]
         if not wanted:
             return []
-        rules, filters = self.rules, self._filters
+        filters = self._filters
         found: dict[int, list[int]] = {}
         for i in wanted:
             event = events[i]
@@ -620,29 +623,32 @@ class _Engagement(StrategyBase):
                     found[j].append(i)
                 else:
                     found[j] = [i]
-        out = []
-        for j in sorted(found):
-            r = rules[j]
-            decay, fades = self._decays[j]
-            counted, skipped = self._counted(r, events, found[j])
-            fired = True
-            if r.times is not None:
-                fired = r.fires(len(counted))
-                # one award, as old as the latest event it rests on
-                basis = [counted[-1]] if fired else []
-            else:
-                basis = counted
-            points = r.points
-            fresh = points * len(basis)
-            if decay.form != "none" and (points > 0 or fades):
-                exact = decay.total_factor([events[i].at for i in basis], as_of) * points
-                raw = exact.quantize(_CENT, rounding=decimal.ROUND_HALF_EVEN)
-            else:
-                raw = fresh.quantize(_CENT, rounding=decimal.ROUND_HALF_EVEN)
-            kept = _bounded(raw, r.minimum, r.cap)
-            fresh = _bounded(fresh, r.minimum, r.cap)
-            out.append(_Tally(r, counted, skipped, raw, kept, fresh, decay, fired))
-        return out
+        return [self._rule_tally(j, events, found[j], as_of) for j in sorted(found)]
+
+    def _rule_tally(
+        self, j: int, events: Sequence[Event], matching: list[int], as_of: datetime
+    ) -> _Tally:
+        """Rule ``j``'s tally from the indexes of its matching events, oldest first."""
+        r = self.rules[j]
+        decay, fades = self._decays[j]
+        counted, skipped = self._counted(r, events, matching)
+        fired = True
+        if r.times is not None:
+            fired = r.fires(len(counted))
+            # one award, as old as the latest event it rests on
+            basis = [counted[-1]] if fired else []
+        else:
+            basis = counted
+        points = r.points
+        fresh = points * len(basis)
+        if decay.form != "none" and (points > 0 or fades):
+            exact = decay.total_factor([events[i].at for i in basis], as_of) * points
+            raw = exact.quantize(_CENT, rounding=decimal.ROUND_HALF_EVEN)
+        else:
+            raw = fresh.quantize(_CENT, rounding=decimal.ROUND_HALF_EVEN)
+        kept = _bounded(raw, r.minimum, r.cap)
+        fresh = _bounded(fresh, r.minimum, r.cap)
+        return _Tally(r, counted, skipped, raw, kept, fresh, decay, fired)
 
     @staticmethod
     def _counted(r: Rule, events: Sequence[Event], matching: list[int]) -> tuple[list[int], int]:
@@ -696,7 +702,184 @@ class _Engagement(StrategyBase):
 
     def _evaluate(self, subject: Any, as_of: datetime, explain: bool) -> QualificationResult:
         events: Sequence[Event] = getattr(subject, "engagement", None) or ()
-        tally = self._tally(events, as_of)
+        return self._finish(subject, events, self._tally(events, as_of), as_of, explain, self._line)
+
+    def _batch(self, as_of: datetime, explain: bool) -> Callable[[Any], QualificationResult]:
+        """The same results as :meth:`_evaluate`, with what a batch shares worked out once:
+        the rules each event kind reaches, and the dates shown in reasons."""
+        plan = self._plan()
+        days: dict[date, str] = {}
+        finish, counted_of = self._finish, self._counted
+        specs = [
+            (r, decay, decay.form != "none" and (r.points > 0 or fades), self._summed(decay, as_of))
+            for r, (decay, fades) in zip(self.rules, self._decays, strict=True)
+        ]
+
+        def rule_tally(j: int, events: Sequence[Event], matching: list[int]) -> _Tally:
+            # _rule_tally's result, with each rule's decay worked out for the batch's as_of
+            r, decay, decays, summed = specs[j]
+            counted, skipped = counted_of(r, events, matching)
+            fired = True
+            if r.times is not None:
+                fired = r.fires(len(counted))
+                basis = [counted[-1]] if fired else []
+            else:
+                basis = counted
+            points = r.points
+            fresh = points * len(basis)
+            if decays:
+                exact = summed([events[i].at for i in basis]) * points
+                raw = exact.quantize(_CENT, rounding=_EVEN)
+            else:
+                raw = fresh.quantize(_CENT, rounding=_EVEN)
+            low, high = r.minimum, r.cap
+            if low is None and high is None:
+                return _Tally(r, counted, skipped, raw, raw, fresh, decay, fired)
+            kept = _bounded(raw, low, high)
+            fresh = _bounded(fresh, low, high)
+            return _Tally(r, counted, skipped, raw, kept, fresh, decay, fired)
+
+        # the parts of a reason that depend only on the rule and the count, shared
+        heads: dict[str, dict[int, tuple[str, str]]] = {r.name: {} for r in self.rules}
+        texts = self._texts
+
+        def fast_line(events: Sequence[Event], t: _Tally) -> BreakdownLine:
+            # _line's result, with the reason's fixed parts and dates worked out once
+            r, counted, points, raw = t.rule, t.counted, t.points, t.raw
+            n = len(counted)
+            per_count = heads[r.name]
+            known = per_count.get(n)
+            if known is None:  # the count decides whether a frequency rule fired
+                head, decayed = texts[r.name]
+                if r.times is not None:
+                    verb = "matches" if t.fired else "does not match"
+                    first = f"{n} x {head.format(verb=verb)}"
+                    if t.fired:
+                        first += f"; {_num(r.points)} once"
+                else:
+                    first = f"{n} x {head}"
+                before = ""
+                if decayed and t.fired:
+                    before = (
+                        f"; {_num(r.points * (1 if r.times else n))} before decay ({decayed}), "
+                    )
+                known = per_count[n] = (first, before)
+            reason, before = known
+            if counted:
+                day = events[counted[-1]].at.date()
+                shown = days.get(day)
+                if shown is None:
+                    shown = days[day] = day.isoformat()
+                reason = f"{reason}; last on {shown}"
+            if t.skipped and not r.first_only:
+                reason += f"; {t.skipped} more over the daily cap of {r.daily_cap} not counted"
+            if before:
+                reason = f"{reason}{before}{_num(raw)} after"
+            cap, minimum = r.cap, r.minimum
+            clipped = cap is not None and raw > cap
+            if clipped:
+                reason += f"; limited by the rule cap of {_num(cap)}"  # type: ignore[arg-type]
+            if minimum is not None and raw < minimum:
+                reason += f"; limited by the rule minimum of {_num(minimum)}"
+            return trusted_line(
+                r.name,
+                _MATCH if points > 0 else _NO_MATCH if counted else _UNKNOWN,
+                points,
+                reason,
+                n,
+                cap if clipped else None,
+                r.group,
+                tuple(
+                    [
+                        f"event:{ident}"
+                        if (ident := events[i].properties.get("id")) is not None
+                        else f"$.engagement[{i}]"
+                        for i in counted
+                    ]
+                ),
+            )
+
+        def tally(events: Sequence[Event]) -> list[_Tally]:
+            timed = [(e.at, i) for i, e in enumerate(events) if e.kind in plan]
+            timed.sort(key=_FIRST)  # stable: simultaneous events keep their order
+            found: dict[int, list[int]] = {}
+            for at, i in timed:
+                if at > as_of:
+                    break
+                event = events[i]
+                key, targets = plan[event.kind]
+                if key is not None:  # every filter of the kind reads this one property
+                    value = event.properties.get(key)
+                    for j, allowed, _ in targets:
+                        if allowed is not None and value not in allowed:
+                            continue
+                        matching = found.get(j)
+                        if matching is None:
+                            found[j] = [i]
+                        else:
+                            matching.append(i)
+                    continue
+                for j, _, where in targets:
+                    if where:
+                        get = event.properties.get
+                        if not all(get(k) in allowed for k, allowed in where):
+                            continue
+                    matching = found.get(j)
+                    if matching is None:
+                        found[j] = [i]
+                    else:
+                        matching.append(i)
+            return [rule_tally(j, events, found[j]) for j in sorted(found)]
+
+        def run(subject: Any) -> QualificationResult:
+            events: Sequence[Event] = getattr(subject, "engagement", None) or ()
+            return finish(subject, events, tally(events), as_of, explain, fast_line)
+
+        return run
+
+    @staticmethod
+    def _summed(decay: Decay, as_of: datetime) -> Callable[[list[datetime]], Decimal]:
+        """``decay.total_factor`` at ``as_of``: whole steps of days or weeks inline."""
+        whole_us, rate = decay._whole_us, decay.rate
+        if decay.form != "step" or not whole_us:
+            return lambda moments: decay.total_factor(moments, as_of)
+
+        def summed(moments: list[datetime]) -> Decimal:
+            total = _ZERO
+            for at in moments:
+                delta = as_of - at
+                micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+                total += max(_ZERO, _ONE - rate * (micros // whole_us))
+            return total
+
+        return summed
+
+    def _plan(self) -> dict[str, tuple[str | None, list[tuple[int, Any, Any]]]]:
+        """Per event kind: the property all its rules' filters read (if just one), and
+        per rule its index, the values that one property may take, and its filters."""
+        plan: dict[str, tuple[str | None, list[tuple[int, Any, Any]]]] = {}
+        for kind, indexes in self._by_kind.items():
+            wheres = [self._filters[j] for j in indexes]
+            keys = {k for where in wheres for k, _ in where}
+            key = next(iter(keys)) if len(keys) == 1 and all(len(w) <= 1 for w in wheres) else None
+            plan[kind] = (
+                key,
+                [
+                    (j, where[0][1] if key is not None and where else None, where)
+                    for j, where in zip(indexes, wheres, strict=True)
+                ],
+            )
+        return plan
+
+    def _finish(
+        self,
+        subject: Any,
+        events: Sequence[Event],
+        tally: list[_Tally],
+        as_of: datetime,
+        explain: bool,
+        line: Callable[[Sequence[Event], _Tally], BreakdownLine],
+    ) -> QualificationResult:
         matched = any(t.counted for t in tally)
         score: Decimal | None
         lines: list[BreakdownLine] = []
@@ -710,7 +893,7 @@ class _Engagement(StrategyBase):
             band, verdict = chosen.name, chosen.verdict
             stale = _RANK[verdict] < _RANK[band_for(self.bands, undecayed).verdict]
             if explain:
-                lines = self._lines(events, tally)
+                lines = self._lines(events, tally, line)
         # the configuration was checked once; the score and breakdown are checked here
         return trusted_result(
             self.name,
@@ -728,8 +911,13 @@ class _Engagement(StrategyBase):
             stale=stale,
         )
 
-    def _lines(self, events: Sequence[Event], tally: list[_Tally]) -> list[BreakdownLine]:
-        lines = [self._line(events, t) for t in tally]
+    def _lines(
+        self,
+        events: Sequence[Event],
+        tally: list[_Tally],
+        line: Callable[[Sequence[Event], _Tally], BreakdownLine],
+    ) -> list[BreakdownLine]:
+        lines = [line(events, t) for t in tally]
         index = {line.criterion: j for j, line in enumerate(lines)}
         total = _ZERO
         for g, names in zip(self.groups, self._group_rules, strict=True):

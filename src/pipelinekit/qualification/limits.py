@@ -15,9 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-import attrs
-
 from ..domain.results import BreakdownLine
+from .results import trusted_line
 
 __all__ = ["charge", "num"]
 
@@ -48,8 +47,9 @@ def charge(
     left = abs(excess)
     chosen = [j for j in members if (lines[j].points > 0 if over else lines[j].points < 0)]
     # the smallest contributions lose first; equal ones in reverse name order, so
-    # that of two equal lines the one named first keeps its points
-    chosen.sort(key=lambda j: (abs(lines[j].points), _Reverse(lines[j].criterion)))
+    # that of two equal lines the one named first keeps its points (two stable sorts)
+    chosen.sort(key=lambda j: lines[j].criterion, reverse=True)
+    chosen.sort(key=lambda j: abs(lines[j].points))
     for j in chosen:
         if left <= 0:
             break
@@ -57,18 +57,13 @@ def charge(
         cut = min(abs(line.points), left)
         left -= cut
         kept = line.points - cut if over else line.points + cut
-        lines[j] = attrs.evolve(
-            line,
-            points=kept,
-            cap=mark_cap if mark_cap is not None else line.cap,
-            reason=f"{line.reason}; {num(line.points)} points, {num(kept)} counted "
-            f"under the {what}",
+        lines[j] = trusted_line(
+            line.criterion,
+            line.status,
+            kept,
+            f"{line.reason}; {num(line.points)} points, {num(kept)} counted under the {what}",
+            line.observed,
+            mark_cap if mark_cap is not None else line.cap,
+            line.group,
+            line.evidence,
         )
-
-
-@attrs.frozen(order=False)
-class _Reverse:
-    text: str
-
-    def __lt__(self, other: _Reverse) -> bool:
-        return self.text > other.text
