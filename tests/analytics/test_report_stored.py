@@ -81,15 +81,15 @@ def test_the_latest_change_and_counts_of_an_empty_storage(storage: Storage) -> N
     with storage.unit_of_work(read_only=True) as uow:
         report = pipeline_report(uow, top=3)
     assert report == pipeline_report([], [], top=3)
-    assert report.as_of is None and report.top_leads == ()
+    assert report.as_of is None
+    assert report.top_leads == ()
 
 
 def test_a_unit_of_work_with_opportunities_or_entities_without_them_are_refused(
     storage: Storage,
 ) -> None:
-    with storage.unit_of_work(read_only=True) as uow:
-        with pytest.raises(ValidationError) as refused:
-            pipeline_report(uow, [], top=3)  # type: ignore[call-overload]
+    with storage.unit_of_work(read_only=True) as uow, pytest.raises(ValidationError) as refused:
+        pipeline_report(uow, [], top=3)  # type: ignore[call-overload]
     assert refused.value.problems[0].path == "$.opportunities"
     with pytest.raises(ValidationError) as missing:
         pipeline_report([lead(1)], top=3)  # type: ignore[call-overload]

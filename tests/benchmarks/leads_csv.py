@@ -19,7 +19,8 @@ _LEVELS = ("C", "VP", "Head of", "Director of", "Senior", "Junior", "Lead", "Chi
 _AREAS = ("Sales", "IT", "Operations", "Marketing", "Finance", "Engineering", "Data",
           "Procurement", "Security", "Product", "People", "Legal", "Support", "Growth",
           "Platform", "Revenue")  # fmt: skip
-TITLES = tuple(f"{level} {area}" for level in _LEVELS for area in _AREAS)[:120] + (
+_PAIRS = tuple(f"{level} {area}" for level in _LEVELS for area in _AREAS)[:120]
+TITLES = (*_PAIRS,
     "CEO", "CTO", "CFO", "COO", "CIO", "Founder", "Owner", "Intern", "Student", "Analyst",
     "Buyer", "Office Manager")  # fmt: skip
 INDUSTRIES = ("software", "fintech", "retail", "health", "energy", "media", "logistics",
