@@ -220,11 +220,20 @@ def print_import(summary: ImportSummary, *, title: str, report: str | None) -> N
 
 
 def print_qualified(
-    strategy: str, scored: int, verdicts: Mapping[str, int], moves: Mapping[str, int]
+    strategy: str,
+    scored: int,
+    verdicts: Mapping[str, int],
+    moves: Mapping[str, int],
+    *,
+    unchanged: int = 0,
 ) -> None:
-    """How many leads got which verdict, and the lifecycle moves applied."""
+    """How many leads got which verdict (and how many kept their stored result), and the
+    lifecycle moves applied."""
     out = console()
-    table = _table(f"Qualified {scored} leads with {strategy}", ("verdict", "leads"))
+    title = f"Qualified {scored} leads with {strategy}"
+    if unchanged:
+        title += f" ({unchanged} unchanged, not rewritten)"
+    table = _table(title, ("verdict", "leads"))
     for verdict, count in verdicts.items():
         table.add_row(verdict, str(count))
     out.print(table)

@@ -264,11 +264,12 @@ def scored_lead_lists(draw: st.DrawFn) -> list[Lead]:
     with scores that tie, tie only as floats, or differ."""
     out = []
     for lead in draw(lead_lists()):
-        score = draw(st.sampled_from((*_SCORES, "unscored", "none")))
-        if score == "none":
+        kind = draw(st.sampled_from(("scored", "unscored", "none")))
+        if kind == "none":
             out.append(lead)
             continue
-        qualified = _result(None if score == "unscored" else score, as_of=lead.created_at)
+        score = draw(st.sampled_from(_SCORES)) if kind == "scored" else None
+        qualified = _result(score, as_of=lead.created_at)
         out.append(lead.evolve(qualification=qualified))
     return out
 
