@@ -62,7 +62,9 @@ def test_fire_moves_where_the_state_chart_moves(
         return
     if pipeline.stages[expected].kind is StageKind.LOST and reason is None:
         return  # the chart allows the move; a required lost reason may still refuse it
-    assert pipeline.fire(opp, event, to=to, at=at, reason=reason).entity.stage == expected
+    moved = pipeline.fire(opp, event, to=to, at=at, reason=reason).entity
+    assert moved.stage == expected
+    assert moved.evolve() == moved  # built without re-validation, yet valid as constructed
 
 
 def _routing(first_guarded: bool) -> Pipeline:

@@ -14,6 +14,7 @@ from typing import Any
 
 from statemachine.exceptions import TransitionNotAllowed
 
+from ..._slots import replacer
 from ...clock import Clock, resolve_time
 from ...domain._checks import Checks
 from ...domain.history import StageChange
@@ -188,6 +189,13 @@ def apply_move(
                     kind.name, entity.id, at, entity.probability, probability, origin.value, actor
                 )
             )
+    if reason is None and competitor is None:
+        # every replaced value is valid by construction: the target and probability come
+        # from the compiled pipeline, the history record validated itself, the time was
+        # checked; set them without re-running the entity's checks (as the bulk path does)
+        names = tuple(changes)
+        moved: E = replacer(type(entity), names)(entity, *changes.values())
+        return Moved(moved, tuple(events), change)
     if isinstance(entity, Opportunity):
         optional = not machine.spec.require_lost_reason
         return Moved(entity.evolve(lost_reason_optional=optional, **changes), tuple(events), change)
