@@ -173,3 +173,48 @@ def test_re_qualifying_leads_whose_result_did_not_change_writes_nothing(
     assert {k for k in after if after[k] != versions[k]} == {target.id}
     assert more_results == results + 1
     assert report["unchanged"] == report["scored"] - 1
+
+
+def _seed_scored(path: Path, n: int) -> None:
+    from pipelinekit.testing.contracts.samples import result
+
+    leads = [
+        pk.Lead.create(
+            contact=pk.Person.of(f"Person {i}", job_title=TITLES[i % 7]),
+            company=pk.Company(f"Company {i % 101}", industry=INDUSTRIES[i % 6]),
+            source=pk.Source(("referral", "paid_ad", "website")[i % 3]),
+            external_id=f"crm-{i}",
+            at=T0,
+        ).evolve(qualification=result((i * 37) % 101, as_of=T0))
+        for i in range(n)
+    ]
+    storage = sqlite_storage(path)
+    with storage.unit_of_work() as uow:
+        uow.leads.save_all(leads)
+        uow.commit()
+    storage.close()
+
+
+def _report_peak(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
+    tracemalloc.start()
+    try:
+        code = main(["--db", str(path), "report", "--json", "--top", "5"])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == 0
+    return peak, json.loads(capsys.readouterr()[0])
+
+
+def test_report_memory_does_not_grow_with_the_number_of_leads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    small, large, warm = tmp_path / "small.db", tmp_path / "large.db", tmp_path / "warm.db"
+    _seed_scored(warm, 100)
+    _seed_scored(small, 600)
+    _seed_scored(large, 3000)
+    _report_peak(warm, capsys)  # imports and one-time set-up
+    (low, few), (high, many) = _report_peak(small, capsys), _report_peak(large, capsys)
+    assert (few["leads"], many["leads"]) == (600, 3000)
+    assert [lead["score"] for lead in many["top_leads"]] == ["100"] * 5
+    assert high <= 1.25 * low, (low, high)
