@@ -230,13 +230,12 @@ def print_qualified(
     """How many leads got which verdict (and how many kept their stored result), and the
     lifecycle moves applied."""
     out = console()
-    title = f"Qualified {scored} leads with {strategy}"
-    if unchanged:
-        title += f" ({unchanged} unchanged, not rewritten)"
-    table = _table(title, ("verdict", "leads"))
+    table = _table(f"Qualified {scored} leads with {strategy}", ("verdict", "leads"))
     for verdict, count in verdicts.items():
         table.add_row(verdict, str(count))
     out.print(table)
+    if unchanged:
+        out.print(f"{unchanged} kept their stored result (unchanged, nothing written)")
     if moves:
         moved = _table("Lifecycle moves", ("move", "leads"))
         for move, count in moves.items():
