@@ -7,6 +7,11 @@
   ``csv.DictReader``, builds the same leads and calls ``uow.leads.save_all``
   per batch of 1000 into a fresh SQLite file.  Both end with the same rows
   stored; the extra figures report rows/s for each side.
+* ``qualify_cli``: ``pipelinekit qualify`` in-process over ``n`` stored leads of
+  varied data (tests/benchmarks/leads_csv.py, imported once; every round starts
+  from a fresh copy of that file) vs the scoring itself (``score_many`` of the
+  same leads, already loaded) plus a hand-written ``executemany`` of the
+  results' rows, serialised beforehand.  Both store the same scores (checked).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import atexit
 import csv
 import itertools
 import shutil
+import sqlite3
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,3 +130,98 @@ def cli_import(n: int) -> Pair:
         }
 
     return Pair(pipelinekit=lambda: _import(path), baseline=lambda: _baseline(path), extra=extra)
+
+
+# -- qualify_cli ----------------------------------------------------------------------------------
+
+AS_OF = "2026-06-01T00:00:00+00:00"
+
+
+def _imported(n: int) -> Path:
+    """A SQLite file holding ``n`` imported varied leads (built once per run)."""
+    from leads_csv import write
+
+    path = _WORK / f"imported-{n}.sqlite3"
+    if not path.exists():
+        csv_path = write(_WORK / f"varied-{n}.csv", n)
+        storage = sqlite_storage(str(path))
+        import_leads(csv_path, storage, at=T0, batch_size=5000)
+        storage.close()
+    return path
+
+
+def _copy(path: Path) -> Path:
+    target = _WORK / f"copy-{next(_files)}.sqlite3"
+    shutil.copyfile(path, target)
+    return target
+
+
+def _stored_scores(path: Path) -> dict[str, float | None]:
+    conn = sqlite3.connect(path)
+    try:
+        return dict(conn.execute("SELECT id, score FROM pipelinekit_leads").fetchall())
+    finally:
+        conn.close()
+
+
+@benchmark(
+    "qualify_cli",
+    target=3.0,
+    size=100_000,
+    quick_size=2_000,
+    baseline="score_many of the loaded leads + sqlite3 executemany of their result rows",
+    rounds=3,
+)
+def qualify_cli(n: int) -> Pair:
+    import contextlib
+    import io
+    import json
+
+    from pipelinekit.cli import main
+    from pipelinekit.demo import demo_scorer
+
+    base = _imported(n)
+    copies = [_copy(base) for _ in range(8)]
+    storage = sqlite_storage(str(base))
+    with storage.unit_of_work(read_only=True) as uow:
+        leads = list(uow.leads.iterate())
+    storage.close()
+    scorer = demo_scorer()
+    when = datetime.fromisoformat(AS_OF)
+    rows = [
+        ("lead", lead.id, f"fp-{lead.id}", r.strategy, 0, None if r.score is None
+         else float(r.score), json.dumps(pk.to_dict(r), separators=(",", ":")))
+        for lead, r in zip(leads, scorer.evaluate_many(leads, as_of=when), strict=True)
+    ]  # fmt: skip
+    insert = (
+        "INSERT INTO pipelinekit_qualification_results (subject_kind, subject_id, fingerprint, "
+        "strategy, as_of_us, score, doc) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    )
+
+    def ours() -> Path:
+        path = copies.pop()
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = main(["--db", str(path), "qualify", "--as-of", AS_OF, "--json"])
+        assert code == 0
+        return path
+
+    def theirs() -> Path:
+        path = copies.pop()
+        scores = scorer.score_many(leads, as_of=when)
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(insert, rows)
+        conn.executemany(
+            "UPDATE pipelinekit_leads SET score = ? WHERE id = ?",
+            [
+                (None if s is None else float(s), lead.id)
+                for s, lead in zip(scores, leads, strict=True)
+            ],
+        )
+        conn.execute("COMMIT")
+        conn.close()
+        return path
+
+    assert _stored_scores(ours()) == _stored_scores(theirs())
+    copies.extend(_copy(base) for _ in range(8 - len(copies)))
+    return Pair(pipelinekit=ours, baseline=theirs, extra=lambda: {"leads": n})

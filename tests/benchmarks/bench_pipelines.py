@@ -22,7 +22,8 @@ from decimal import Decimal
 from typing import Any
 
 from _harness import Pair, benchmark
-from statemachine import StateChart
+from statemachine import State, StateChart
+from statemachine.exceptions import TransitionNotAllowed
 
 from pipelinekit import Money, Opportunity
 from pipelinekit._slots import replacer
@@ -220,5 +221,136 @@ def stage_bulk(n: int) -> Pair:
     return Pair(
         pipelinekit=lambda: pipeline.bulk(opps, "advance", at=WHEN, actor="bot"),
         baseline=baseline,
+        extra=extra,
+    )
+
+
+# -- fire_one: one warm ``fire`` per deal, as a web request does it -------------------------------
+
+
+class _BareChart(StateChart):  # type: ignore[misc]
+    """The benchmark pipeline written by hand as a python-statemachine chart."""
+
+    allow_event_without_transition = False
+    catch_errors_as_events = False
+    initial_contact = State(initial=True, value="initial_contact")
+    qualification = State(value="qualification")
+    meeting = State(value="meeting")
+    proposal = State(value="proposal")
+    closed_won = State(final=True, value="closed_won")
+    closed_lost = State(final=True, value="closed_lost")
+    advance = (
+        initial_contact.to(qualification)
+        | qualification.to(meeting, cond="amount_ok")
+        | meeting.to(proposal)
+    )
+    win = proposal.to(closed_won)
+    lose = (
+        initial_contact.to(closed_lost)
+        | qualification.to(closed_lost)
+        | meeting.to(closed_lost)
+        | proposal.to(closed_lost)
+    )
+
+    def amount_ok(self) -> bool:
+        amount = self.model.record["amount"]
+        return amount is not None and amount[0] >= 1000
+
+
+class _Holder:
+    __slots__ = ("record", "stage")
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        self.record = record
+        self.stage = record["stage"]
+
+
+def _statemachine_loop(records: list[dict[str, Any]], version: str) -> Any:
+    """One bare python-statemachine chart per deal, then the same new record as the bulk
+    baseline builds."""
+
+    def run() -> list[str | None]:
+        out: list[str | None] = []
+        for rec in records:
+            holder = _Holder(rec)
+            chart = _BareChart(model=holder, state_field="stage")
+            try:
+                chart.send("advance")
+            except TransitionNotAllowed:
+                out.append(None)
+                continue
+            history = rec["history"]
+            if history and history[-1][3] > WHEN:
+                out.append(None)
+                continue
+            target = holder.stage
+            if rec["manual_probability"] is not None:
+                probability, source = rec["manual_probability"], "manual"
+            elif rec["automated_probability"] is not None:
+                probability, source = rec["automated_probability"], "automated"
+            else:
+                probability, source = DEFAULTS[target], "stage_default"
+            new = dict(rec)
+            new["stage"] = target
+            new["history"] = (*history, (rec["stage"], target, "advance", WHEN, "bot", None))
+            new["updated_at"] = WHEN if rec["updated_at"] < WHEN else rec["updated_at"]
+            new["pipeline_version"] = version
+            new["probability"] = probability
+            new["probability_source"] = source
+            out.append(target)
+        return out
+
+    return run
+
+
+def _fire_each(pipeline: Any, opps: list[Opportunity]) -> list[str | None]:
+    out: list[str | None] = []
+    for opp in opps:
+        try:
+            out.append(pipeline.fire(opp, "advance", at=WHEN, actor="bot").entity.stage)
+        except InvalidTransition:
+            out.append(None)
+    return out
+
+
+@benchmark(
+    "fire_one",
+    target=10.0,
+    size=10_000,
+    quick_size=1_000,
+    baseline="the bulk path's per-deal time x deals (Pipeline.bulk on the same deals)",
+)
+def fire_one(n: int) -> Pair:
+    pipeline = _pipeline()
+    opps = _opportunities(n, pipeline)
+    records = _records(opps)
+    bare = _statemachine_loop(records, pipeline.version)
+    # Warm: the pipeline is compiled and each path has run once.
+    fired = _fire_each(pipeline, opps)
+    bulk = pipeline.bulk(opps, "advance", at=WHEN, actor="bot")
+    assert fired == bare()
+    moved = iter(bulk.moved)
+    refused = {f.index for f in bulk.failures}
+    assert [None if i in refused else next(moved).stage for i in range(n)] == fired
+
+    def extra() -> dict[str, Any]:
+        rounds = []
+        for _ in range(3):
+            start = time.perf_counter()
+            _fire_each(pipeline, opps)
+            ours = time.perf_counter() - start
+            start = time.perf_counter()
+            bare()
+            rounds.append((ours, time.perf_counter() - start))
+        ours, theirs = sorted(rounds, key=lambda r: r[0] / r[1])[1]
+        return {
+            "fire_us_per_deal": round(ours / n * 1e6, 1),
+            "bare_python_statemachine_us_per_deal": round(theirs / n * 1e6, 1),
+            "fire_vs_bare_python_statemachine_ratio": round(ours / theirs, 3),
+        }
+
+    return Pair(
+        pipelinekit=lambda: _fire_each(pipeline, opps),
+        baseline=lambda: pipeline.bulk(opps, "advance", at=WHEN, actor="bot"),
         extra=extra,
     )

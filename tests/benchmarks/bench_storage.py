@@ -294,3 +294,137 @@ if _REASON is None:
     )(postgres_save)
 else:
     print(f"postgres_save skipped: {_REASON}", file=sys.stderr)
+
+
+# -- sqlite_save_raw / postgres_copy_raw: saving vs writing pre-serialised rows -------------------
+
+_SAVED_TABLES = ("pipelinekit_leads", "pipelinekit_lead_stage_changes")
+
+
+def _stored_rows(path: Path) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
+    """Every row the adapter wrote for the leads, table by table, with the column names."""
+    conn = sqlite3.connect(path)
+    try:
+        out = {}
+        for table in _SAVED_TABLES:
+            cursor = conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2")
+            out[table] = ([c[0] for c in cursor.description], cursor.fetchall())
+    finally:
+        conn.close()
+    return out
+
+
+@benchmark(
+    "sqlite_save_raw",
+    target=2.0,
+    size=100_000,
+    quick_size=2_000,
+    baseline="sqlite3 executemany of the same rows, serialised beforehand, in one transaction",
+)
+def sqlite_save_raw(n: int) -> Pair:
+    leads = sample_leads(n)
+    ddl = _ddl("sqlite://")
+
+    def ours() -> Path:
+        path = _new_file()
+        storage = sqlite_storage(path)
+        with storage.unit_of_work() as uow:
+            uow.leads.save_all(leads)
+            uow.commit()
+        storage.close()
+        return path
+
+    # the baseline's input: exactly the rows the adapter stores, read back once
+    rows = _stored_rows(ours())
+    statements = {
+        table: f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+        for table, (names, _) in rows.items()
+    }
+
+    def raw() -> Path:
+        path = _new_file()
+        conn = _sqlite_raw(path)
+        conn.execute("BEGIN IMMEDIATE")
+        for statement in ddl:
+            conn.execute(statement)
+        conn.execute("COMMIT")
+        conn.execute("BEGIN IMMEDIATE")
+        for table, (_, values) in rows.items():
+            conn.executemany(statements[table], values)
+        conn.execute("COMMIT")
+        conn.close()
+        return path
+
+    assert _stored_rows(raw()) == rows  # the same rows end up stored
+
+    def extra() -> dict[str, Any]:
+        return {
+            "leads": n,
+            "bytes_per_lead_row": sum(len(r[9]) for r in rows[_SAVED_TABLES[0]][1]) // n,
+        }
+
+    return Pair(pipelinekit=ours, baseline=raw, extra=extra)
+
+
+def postgres_copy_raw(n: int) -> Pair:
+    import psycopg
+
+    leads = sample_leads(n)
+    atexit.register(_drop_schemas)
+    sqlite_copy = _new_file()
+    storage = sqlite_storage(sqlite_copy)
+    with storage.unit_of_work() as uow:
+        uow.leads.save_all(leads)
+        uow.commit()
+    storage.close()
+    rows = _stored_rows(sqlite_copy)  # the same rows on both databases
+
+    def ours() -> str:
+        schema = _new_schema()
+        target = postgres_storage(PG_URL, schema=schema)
+        with target.unit_of_work() as uow:
+            uow.leads.save_all(leads)
+            uow.commit()
+        target.close()
+        return schema
+
+    def raw() -> str:
+        schema = _new_schema()
+        with psycopg.connect(_conninfo()) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+            for statement in _ddl("postgresql+psycopg://", schema):
+                conn.execute(statement)  # type: ignore[call-overload]
+            conn.commit()
+            with conn.cursor() as cursor:
+                for table, (names, values) in rows.items():
+                    copy = f'COPY "{schema}".{table} ({", ".join(names)}) FROM STDIN'
+                    with cursor.copy(copy) as writer:  # type: ignore[arg-type]
+                        for row in values:
+                            writer.write_row(row)
+            conn.commit()
+        return schema
+
+    def stored(schema: str) -> dict[str, list[tuple[Any, ...]]]:
+        with psycopg.connect(_conninfo()) as conn:
+            return {
+                table: [
+                    tuple(r)
+                    for r in conn.execute(f'SELECT * FROM "{schema}".{table} ORDER BY 1, 2')  # type: ignore[call-overload]
+                ]
+                for table in _SAVED_TABLES
+            }
+
+    assert stored(ours()) == stored(raw())
+    return Pair(pipelinekit=ours, baseline=raw)
+
+
+if _REASON is None:
+    benchmark(
+        "postgres_copy_raw",
+        target=2.0,
+        size=100_000,
+        quick_size=2_000,
+        baseline="psycopg COPY of the same rows, serialised beforehand, in one transaction",
+    )(postgres_copy_raw)
+else:
+    print(f"postgres_copy_raw skipped: {_REASON}", file=sys.stderr)

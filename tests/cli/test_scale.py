@@ -7,12 +7,14 @@ import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 
+import attrs
 import pytest
 
 import pipelinekit as pk
 from pipelinekit.analytics import top_leads
 from pipelinekit.cli import main
 from pipelinekit.cli.commands import qualify as qualify_module
+from pipelinekit.demo import demo_scorer
 from pipelinekit.storage.sql import sqlite_storage
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -117,3 +119,102 @@ def test_an_interrupted_qualify_keeps_the_batches_it_finished(
     storage.close()
     assert len(scored) == 60
     assert {e.entity_id for e in events} <= {lead.id for lead in scored}
+
+
+def _state(path: Path) -> tuple[dict[str, int], int, int]:
+    """Each lead's stored version, the stored results and the domain events."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        versions = dict(conn.execute("SELECT id, version FROM pipelinekit_leads").fetchall())
+        results = conn.execute("SELECT count(*) FROM pipelinekit_qualification_results").fetchone()
+        events = conn.execute("SELECT count(*) FROM pipelinekit_domain_events").fetchone()
+    finally:
+        conn.close()
+    return versions, results[0], events[0]
+
+
+def test_re_qualifying_leads_whose_result_did_not_change_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "crm.db"
+    _seed(db, 120)
+    first = _qualify(db, capsys, "--batch-size", "50")
+    before = _state(db)
+    # a month later nothing about the leads changed: the same results, nothing written
+    again = main(["--db", str(db), "qualify", "--as-of", "2026-03-01", "--json"])
+    second = json.loads(capsys.readouterr()[0])
+    assert again == 0
+    assert _state(db) == before
+    assert second["unchanged"] == second["scored"] > 0
+    assert first["unchanged"] == 0
+    assert second["top_leads"] == first["top_leads"]
+    # one lead's data changes: that lead alone is written again, with its new result
+    scorer = demo_scorer()
+    storage = sqlite_storage(db)
+    with storage.unit_of_work() as uow:
+        target, changed = next(
+            (lead, other)
+            for lead in uow.leads.iterate()
+            if lead.status in qualify_module.OPEN_STATUSES and lead.contact is not None
+            for title in ("CEO", "Intern")
+            if (other := lead.evolve(contact=attrs.evolve(lead.contact, job_title=title))) != lead
+            and scorer.evaluate(other, as_of=T0) != scorer.evaluate(lead, as_of=T0)
+        )
+        uow.leads.save(changed)
+        uow.commit()
+    storage.close()
+    versions, results, _ = _state(db)
+    third = main(["--db", str(db), "qualify", "--as-of", "2026-04-01", "--json"])
+    report = json.loads(capsys.readouterr()[0])
+    assert third == 0
+    after, more_results, _ = _state(db)
+    assert {k for k in after if after[k] != versions[k]} == {target.id}
+    assert more_results == results + 1
+    assert report["unchanged"] == report["scored"] - 1
+
+
+def _seed_scored(path: Path, n: int) -> None:
+    from pipelinekit.testing.contracts.samples import result
+
+    leads = [
+        pk.Lead.create(
+            contact=pk.Person.of(f"Person {i}", job_title=TITLES[i % 7]),
+            company=pk.Company(f"Company {i % 101}", industry=INDUSTRIES[i % 6]),
+            source=pk.Source(("referral", "paid_ad", "website")[i % 3]),
+            external_id=f"crm-{i}",
+            at=T0,
+        ).evolve(qualification=result((i * 37) % 101, as_of=T0))
+        for i in range(n)
+    ]
+    storage = sqlite_storage(path)
+    with storage.unit_of_work() as uow:
+        uow.leads.save_all(leads)
+        uow.commit()
+    storage.close()
+
+
+def _report_peak(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
+    tracemalloc.start()
+    try:
+        code = main(["--db", str(path), "report", "--json", "--top", "5"])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == 0
+    return peak, json.loads(capsys.readouterr()[0])
+
+
+def test_report_memory_does_not_grow_with_the_number_of_leads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    small, large, warm = tmp_path / "small.db", tmp_path / "large.db", tmp_path / "warm.db"
+    _seed_scored(warm, 100)
+    _seed_scored(small, 600)
+    _seed_scored(large, 3000)
+    _report_peak(warm, capsys)  # imports and one-time set-up
+    (low, few), (high, many) = _report_peak(small, capsys), _report_peak(large, capsys)
+    assert (few["leads"], many["leads"]) == (600, 3000)
+    assert [lead["score"] for lead in many["top_leads"]] == ["100"] * 5
+    assert high <= 1.25 * low, (low, high)

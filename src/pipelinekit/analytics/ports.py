@@ -42,6 +42,8 @@ __all__ = [
     "OpportunitySource",
     "Period",
     "PipelinesArg",
+    "ReportCounts",
+    "ReportQueries",
     "Segment",
     "StageVisit",
     "funnel_steps",
@@ -191,6 +193,20 @@ class MetricsRow(NamedTuple):
     open: int = 0
 
 
+class ReportCounts(NamedTuple):
+    """The totals of a pipeline report: how many leads and opportunities, leads per status.
+
+    ``lead_status`` maps each lead status to its number of leads (statuses
+    with none are absent); ``latest`` is the latest ``updated_at`` of any
+    lead or opportunity (``None`` when nothing is stored).
+    """
+
+    leads: int
+    opportunities: int
+    lead_status: Mapping[str, int]
+    latest: datetime | None
+
+
 class StageVisit(NamedTuple):
     """One visit of an open stage that started by the moment, and its length so far."""
 
@@ -279,4 +295,29 @@ class AnalyticsQueries(Protocol):
         self, pipelines: Mapping[str, PipelineSpec], *, as_of: datetime
     ) -> Iterable[StaleDeal] | None:
         """Open opportunities in their stage at ``as_of`` for longer than its ``rotting_days``."""
+        ...
+
+
+@runtime_checkable
+class ReportQueries(Protocol):
+    """An optional storage capability: what the pipeline report needs beyond the aggregates.
+
+    With :class:`AnalyticsQueries`, a unit of work that also implements
+    these methods gives :func:`~pipelinekit.analytics.pipeline_report` every
+    number without reading the leads one by one: its memory then does not
+    depend on how many are stored.  A method may return ``None`` to let
+    pipelinekit read the entities instead.
+    """
+
+    def report_counts(self) -> ReportCounts | None:
+        """The stored leads and opportunities counted, leads per status, the latest change."""
+        ...
+
+    def best_scored_leads(self, count: int) -> Iterable[Lead] | None:
+        """At least the ``count`` best-scored leads (highest score first, ties by lowest id).
+
+        More may come back (pipelinekit ranks them exactly and keeps
+        ``count``); unscored leads never rank.  Every scored lead when fewer
+        than ``count`` are stored.
+        """
         ...

@@ -4,7 +4,7 @@ One typed value with everything ``pipelinekit report`` and ``pipelinekit demo``
 print (``to_dict()`` is their ``--json``), built from the reports of
 :mod:`pipelinekit.analytics`::
 
-    report = pipeline_report(leads, opportunities, top=5)
+    report = pipeline_report(leads, opportunities, top=5)   # or pipeline_report(uow, top=5)
     for step in report.funnel:
         print(step.step, step.count, step.rate)
 
@@ -13,18 +13,21 @@ print (``to_dict()`` is their ``--json``), built from the reports of
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, overload
 
 import attrs
 
 from ..domain import BreakdownLine, Lead, Opportunity, QualificationResult
+from ..errors import Problem, ValidationError
 from ..pipelines import Pipeline, PipelineSpec, sales_pipeline
 from .forecast import forecast
 from .funnel import funnel, lead_conversion, lead_funnel
+from .ports import AnalyticsSource, ReportCounts, ReportQueries
 from .results import Forecast, Funnel, FunnelStep, LeadConversion, rate
 
 __all__ = [
@@ -181,9 +184,33 @@ class PipelineReport:
         }
 
 
+@overload
+def pipeline_report(
+    source: AnalyticsSource,
+    /,
+    *,
+    pipeline: Pipeline | PipelineSpec | None = None,
+    top: int = 10,
+    as_of: datetime | None = None,
+) -> PipelineReport: ...
+
+
+@overload
 def pipeline_report(
     leads: Iterable[Lead],
     opportunities: Iterable[Opportunity],
+    /,
+    *,
+    pipeline: Pipeline | PipelineSpec | None = None,
+    top: int = 10,
+    as_of: datetime | None = None,
+) -> PipelineReport: ...
+
+
+def pipeline_report(
+    leads: Iterable[Lead] | AnalyticsSource,
+    opportunities: Iterable[Opportunity] | None = None,
+    /,
     *,
     pipeline: Pipeline | PipelineSpec | None = None,
     top: int = 10,
@@ -192,6 +219,15 @@ def pipeline_report(
     """The overview of leads and the opportunities of one sales ``pipeline`` (default: the
     built-in one): two funnels, conversion by source, open forecast and the ``top`` best leads.
 
+    Pass the leads and the opportunities, or a unit of work
+    (``pipeline_report(uow)``).  A unit of work of a storage that offers
+    :class:`~pipelinekit.analytics.ports.AnalyticsQueries` and
+    :class:`~pipelinekit.analytics.ports.ReportQueries` (the SQL adapters do)
+    computes every number in the database and loads only the best leads, so
+    the report's memory does not grow with the data; any other unit of work
+    is read entity by entity, keeping only the best leads.  Both give the
+    report computed from the same entities in memory.
+
     The lead funnel counts every lead that ever reached new, contacted,
     qualified and converted (:func:`~pipelinekit.analytics.lead_funnel`); the
     deal funnel the opportunities that entered each stage or a later one
@@ -199,12 +235,125 @@ def pipeline_report(
     apart.  ``as_of`` is recorded as the moment the report describes; without
     it, the latest change in the data is used.
     """
-    lead_list = list(leads)
-    deals = list(opportunities)
     sales = pipeline if pipeline is not None else sales_pipeline()
     spec = sales.spec if isinstance(sales, Pipeline) else sales
-    flow = funnel(deals, spec)
-    by_stage = forecast(deals, spec, by="stage")
+    if isinstance(leads, AnalyticsSource):
+        if opportunities is not None:
+            raise ValidationError(
+                "pipeline_report",
+                [
+                    Problem(
+                        "$.opportunities",
+                        "a unit of work brings its own opportunities: call pipeline_report(uow)",
+                    )
+                ],
+            )
+        source = leads
+        totals, best = _stored_totals(source, top)
+        return _assemble(
+            spec,
+            totals,
+            best,
+            top,
+            as_of,
+            flow=funnel(source, spec),
+            by_stage=forecast(source, spec, by="stage"),
+            sources=lead_conversion(source, spec, by="source"),
+            lead_steps=lead_funnel(source),
+            monthly=forecast(source, spec, by="period", period="month"),
+        )
+    if opportunities is None:
+        raise ValidationError(
+            "pipeline_report",
+            [Problem("$.opportunities", "pass the opportunities after the leads")],
+        )
+    lead_list = list(leads)
+    deals = list(opportunities)
+    changes = [x.updated_at for x in lead_list] + [x.updated_at for x in deals]
+    totals = ReportCounts(
+        len(lead_list),
+        len(deals),
+        Counter(lead.status for lead in lead_list),
+        max(changes, default=None),
+    )
+    return _assemble(
+        spec,
+        totals,
+        lead_list,
+        top,
+        as_of,
+        flow=funnel(deals, spec),
+        by_stage=forecast(deals, spec, by="stage"),
+        sources=lead_conversion(lead_list, deals, spec, by="source"),
+        lead_steps=lead_funnel(lead_list),
+        monthly=forecast(deals, spec, by="period", period="month"),
+    )
+
+
+def _stored_totals(source: AnalyticsSource, top: int) -> tuple[ReportCounts, Iterable[Lead]]:
+    """The counts and the best-lead candidates of a unit of work: asked, else read once."""
+    if isinstance(source, ReportQueries):
+        totals = source.report_counts()
+        best = source.best_scored_leads(max(top, 0))
+        if totals is not None and best is not None:
+            return totals, best
+    statuses: Counter[str] = Counter()
+    latest: datetime | None = None
+    kept: list[tuple[Decimal, _Desc, Lead]] = []
+    for lead in source.leads.iterate():
+        statuses[lead.status] += 1
+        latest = lead.updated_at if latest is None else max(latest, lead.updated_at)
+        result = lead.qualification
+        if result is None or result.score is None or top <= 0:
+            continue
+        item = (result.score, _Desc(lead.id), lead)
+        if len(kept) < top:
+            heapq.heappush(kept, item)
+        elif item[:2] > kept[0][:2]:
+            heapq.heapreplace(kept, item)
+    deals = 0
+    for deal in source.opportunities.iterate():
+        deals += 1
+        latest = deal.updated_at if latest is None else max(latest, deal.updated_at)
+    totals = ReportCounts(sum(statuses.values()), deals, statuses, latest)
+    return totals, [lead for _, _, lead in kept]
+
+
+class _Desc:
+    """An id that sorts in reverse (so a min-heap drops the larger id of two equal scores)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __lt__(self, other: _Desc) -> bool:
+        return self.value > other.value
+
+    def __gt__(self, other: _Desc) -> bool:
+        return self.value < other.value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Desc) and self.value == other.value
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+
+def _assemble(
+    spec: PipelineSpec,
+    totals: ReportCounts,
+    best: Iterable[Lead],
+    top: int,
+    as_of: datetime | None,
+    *,
+    flow: Funnel,
+    by_stage: Forecast,
+    sources: LeadConversion,
+    lead_steps: Funnel,
+    monthly: Forecast,
+) -> PipelineReport:
+    """The report from its parts (the same whether memory or the database computed them)."""
     order = {s.key: s.order for s in spec.stages}
     labels = {s.key: s.label for s in spec.stages}
     open_lines = sorted(
@@ -215,7 +364,7 @@ def pipeline_report(
             line.currency or "",
         ),
     )
-    totals: dict[str, list[Decimal]] = {}
+    amounts: dict[str, list[Decimal]] = {}
     booked: dict[str, Decimal] = {}
     for line in by_stage.lines:
         if line.currency is None:
@@ -223,21 +372,19 @@ def pipeline_report(
         if line.won_deals:
             booked[line.currency] = booked.get(line.currency, Decimal(0)) + line.booked
         if line.open_deals:
-            total = totals.setdefault(line.currency, [Decimal(0), Decimal(0)])
+            total = amounts.setdefault(line.currency, [Decimal(0), Decimal(0)])
             total[0] += line.open_amount
             total[1] += line.weighted
-    sources = lead_conversion(lead_list, deals, spec, by="source")
     ranked = sorted(
         sources.lines, key=lambda line: (-(line.lead_to_won or 0), str(line.segment[0]))
     )
-    lead_steps = {step.stage: step for step in lead_funnel(lead_list).steps}
-    changes = [x.updated_at for x in lead_list] + [x.updated_at for x in deals]
+    steps = {step.stage: step for step in lead_steps.steps}
     return PipelineReport(
-        leads=len(lead_list),
-        opportunities=len(deals),
-        lead_status=tuple(sorted(Counter(lead.status for lead in lead_list).items())),
+        leads=totals.leads,
+        opportunities=totals.opportunities,
+        lead_status=tuple(sorted((k, v) for k, v in totals.lead_status.items() if v)),
         lead_funnel=_steps(
-            [(key, _entered(lead_steps.get(key), len(lead_list))) for key in LEAD_STEPS],
+            [(key, _entered(steps.get(key), totals.leads)) for key in LEAD_STEPS],
             {key: key_label(key) for key in LEAD_STEPS},
         ),
         deal_funnel=_steps([(step.stage, step.entered) for step in flow.steps], labels),
@@ -252,13 +399,13 @@ def pipeline_report(
             )
             for line in open_lines
         ),
-        open_totals=tuple(OpenTotal(c, t[0], t[1]) for c, t in sorted(totals.items())),
+        open_totals=tuple(OpenTotal(c, t[0], t[1]) for c, t in sorted(amounts.items())),
         won=tuple(sorted(booked.items())),
         by_source=attrs.evolve(sources, lines=tuple(ranked)),
-        top_leads=top_leads(lead_list, top),
+        top_leads=top_leads(best, top),
         sales_funnel=flow,
-        monthly_forecast=forecast(deals, spec, by="period", period="month"),
-        as_of=as_of if as_of is not None else max(changes, default=None),
+        monthly_forecast=monthly,
+        as_of=as_of if as_of is not None else totals.latest,
         pipeline=spec.label,
     )
 

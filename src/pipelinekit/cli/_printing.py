@@ -220,14 +220,22 @@ def print_import(summary: ImportSummary, *, title: str, report: str | None) -> N
 
 
 def print_qualified(
-    strategy: str, scored: int, verdicts: Mapping[str, int], moves: Mapping[str, int]
+    strategy: str,
+    scored: int,
+    verdicts: Mapping[str, int],
+    moves: Mapping[str, int],
+    *,
+    unchanged: int = 0,
 ) -> None:
-    """How many leads got which verdict, and the lifecycle moves applied."""
+    """How many leads got which verdict (and how many kept their stored result), and the
+    lifecycle moves applied."""
     out = console()
     table = _table(f"Qualified {scored} leads with {strategy}", ("verdict", "leads"))
     for verdict, count in verdicts.items():
         table.add_row(verdict, str(count))
     out.print(table)
+    if unchanged:
+        out.print(f"{unchanged} kept their stored result (unchanged, nothing written)")
     if moves:
         moved = _table("Lifecycle moves", ("move", "leads"))
         for move, count in moves.items():

@@ -5,7 +5,10 @@ one transaction per batch, so memory stays flat however many leads are stored
 and an interrupted run keeps the batches it finished.  The verdicts of a batch
 are applied through the lifecycle's bulk path (one compiled lookup per stage
 and event, the same guards and history as a single move), and the domain
-events of a batch are written in one statement.
+events of a batch are written in one statement.  A lead whose new result equals
+its stored one (everything but the moment it was computed) and that does not
+move is left as it is: running ``qualify`` again over unchanged leads writes
+nothing.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
+import attrs
 import typer
 
 from ...analytics import top_leads
-from ...domain import Lead
+from ...domain import Lead, QualificationResult
 from ...errors import PipelinekitError
 from ...io import not_utf8
 from ...lifecycle import propose
@@ -68,6 +72,7 @@ class _Run:
     def __init__(self, scorer: Strategy, when: datetime, *, apply: bool, top: int) -> None:
         self.scorer, self.when, self.apply, self.top = scorer, when, apply, top
         self.scored = 0
+        self.unchanged = 0
         self.verdicts: Counter[str] = Counter()
         self.moves: Counter[str] = Counter()
         # the ``top`` best scored so far: a min-heap on (score, reversed id)
@@ -92,6 +97,7 @@ class _Run:
     def flush(self, uow: UnitOfWork, batch: list[Lead]) -> None:
         """Score ``batch``, apply the verdicts, save the leads (and the events of the moves)."""
         updated: list[Lead] = []
+        kept: list[Lead] = []
         # leads moving by the same event with the same note go through the bulk path together
         groups: dict[tuple[str, str | None], list[Lead]] = {}
         for lead, result in zip(
@@ -109,6 +115,8 @@ class _Run:
             if proposal is not None and proposal.event is not None:
                 key = (proposal.event, proposal.reason)
                 groups.setdefault(key, []).append(lead.evolve(qualification=result))
+            elif same_result(lead.qualification, result):
+                kept.append(lead)  # nothing to write: the stored result still holds
             else:
                 updated.append(lead.evolve(qualification=result, updated_at=self.when))
         events: list[DomainEvent] = []
@@ -122,9 +130,28 @@ class _Run:
             events.extend(done.events())
         uow.events.append_all(events)
         saved = uow.leads.save_all(updated)
-        self.scored += len(saved)
+        self.scored += len(saved) + len(kept)
+        self.unchanged += len(kept)
         self._keep(saved)
+        self._keep(kept)
         batch.clear()
+
+
+_COMPARED = tuple(
+    f.name for f in attrs.fields(QualificationResult) if f.name not in ("as_of", "children")
+)
+
+
+def same_result(stored: QualificationResult | None, new: QualificationResult) -> bool:
+    """Whether ``new`` says what ``stored`` says: equal in everything but ``as_of``
+    (the moment each was computed), their children alike."""
+    if stored is None:
+        return False
+    if any(getattr(stored, name) != getattr(new, name) for name in _COMPARED):
+        return False
+    return len(stored.children) == len(new.children) and all(
+        same_result(a, b) for a, b in zip(stored.children, new.children, strict=True)
+    )
 
 
 class _Desc:
@@ -230,13 +257,14 @@ def qualify(
                 "strategy": scorer.name,
                 "as_of": work.when,
                 "scored": work.scored,
+                "unchanged": work.unchanged,
                 "verdicts": verdicts,
                 "moves": moves,
                 "top_leads": [lead.to_dict() for lead in best],
             }
         )
         return
-    print_qualified(scorer.name, work.scored, verdicts, moves)
+    print_qualified(scorer.name, work.scored, verdicts, moves, unchanged=work.unchanged)
     print_top(best)
 
 

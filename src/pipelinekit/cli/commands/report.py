@@ -26,11 +26,13 @@ __all__ = ["report", "stored_report"]
 
 
 def stored_report(storage: Storage, top: int, *, as_of: datetime | None = None) -> PipelineReport:
-    """The pipeline report of everything in ``storage`` (one read-only unit of work)."""
+    """The pipeline report of everything in ``storage`` (one read-only unit of work).
+
+    The storage computes the numbers where it can (SQL aggregates) and only the
+    best leads are loaded, so memory does not grow with the data.
+    """
     with storage.unit_of_work(read_only=True) as uow:
-        return pipeline_report(
-            uow.leads.iterate(), uow.opportunities.iterate(), top=top, as_of=as_of
-        )
+        return pipeline_report(uow, top=top, as_of=as_of)
 
 
 def report(

@@ -14,6 +14,7 @@ from typing import Any
 
 from statemachine.exceptions import TransitionNotAllowed
 
+from ..._slots import replacer
 from ...clock import Clock, resolve_time
 from ...domain._checks import Checks
 from ...domain.history import StageChange
@@ -35,7 +36,7 @@ from ..machine import Candidate, PipelineMachine
 from ..outcomes import E, Moved
 from ..spec import StageKind
 
-__all__ = ["Transitions", "apply_move", "closing_choice", "run_machine"]
+__all__ = ["Transitions", "apply_move", "chart_target", "closing_choice", "run_machine"]
 
 
 def _overrides(reason: str | None, competitor: str | None) -> dict[str, object]:
@@ -71,14 +72,25 @@ def run_machine(
     *,
     converting: bool = False,
 ) -> Moved[E]:
-    """Send ``event`` to a state chart bound to ``entity``; build the move it allows."""
+    """Take the transition the compiled state chart would take for ``event``; build the move.
+
+    The chart's choice is read from the ``(stage, event) -> candidates`` table
+    derived from its class when the pipeline was compiled (the transitions in
+    the order the chart tries them, each with its guards; ``candidates`` is
+    already narrowed to ``to``): the first whose guards all pass wins, as the
+    chart decides, without building a chart instance for every move.
+    """
     subject = Subject(entity, _overrides(reason, competitor))
-    chart, model = machine.bind(stage, subject)
-    try:
-        chart.send(machine.event_ids[event], to=to)
-    except TransitionNotAllowed:
-        raise machine.blocked(kind, entity.id, stage, event, candidates, subject) from None
-    target = model.stage
+    target = None
+    for candidate in candidates:
+        for guard in candidate.guards:
+            if guard.check(subject) is not None:
+                break
+        else:
+            target = candidate.target
+            break
+    if target is None:
+        raise machine.blocked(kind, entity.id, stage, event, candidates, subject)
     if kind is LEAD and machine.stages[target].kind is StageKind.WON and not converting:
         raise machine.refusal(kind, entity.id, stage, event, _convert_only(target))
     unreasoned = machine.lost_refusal(kind, entity.id, stage, event, target, reason)
@@ -87,6 +99,21 @@ def run_machine(
     return apply_move(
         machine, kind, entity, stage, target, event, when, actor, note, reason, competitor
     )
+
+
+def chart_target(
+    machine: PipelineMachine, stage: str, event: str, to: str | None, subject: Subject
+) -> str | None:
+    """The stage a state chart instance of the compiled class moves to (``None``: refused).
+
+    The reference the move table is checked against (slow: one chart per call).
+    """
+    chart, model = machine.bind(stage, subject)
+    try:
+        chart.send(machine.event_ids[event], to=to)
+    except TransitionNotAllowed:
+        return None
+    return model.stage
 
 
 def apply_move(
@@ -162,6 +189,13 @@ def apply_move(
                     kind.name, entity.id, at, entity.probability, probability, origin.value, actor
                 )
             )
+    if reason is None and competitor is None:
+        # every replaced value is valid by construction: the target and probability come
+        # from the compiled pipeline, the history record validated itself, the time was
+        # checked; set them without re-running the entity's checks (as the bulk path does)
+        names = tuple(changes)
+        moved: E = replacer(type(entity), names)(entity, *changes.values())
+        return Moved(moved, tuple(events), change)
     if isinstance(entity, Opportunity):
         optional = not machine.spec.require_lost_reason
         return Moved(entity.evolve(lost_reason_optional=optional, **changes), tuple(events), change)

@@ -353,6 +353,16 @@ class SqlUnitOfWork(SqlAnalyticsQueries, UnitOfWork):
     def dialect(self) -> str:
         return self.conn.dialect.name
 
+    def _load_leads(self, where: Sequence[ColumnElement[bool]], *, limit: int | None) -> list[Lead]:
+        repository = self.leads
+        assert isinstance(repository, _Leads)
+        stmt = repository._documents().where(*where).order_by(repository.table.c.id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with translate("reading leads"):
+            rows = self.conn.execute(stmt).all()
+        return repository._load(rows)
+
     def _begin(self) -> None:
         if self._joined is not None:
             with translate("starting a savepoint"):

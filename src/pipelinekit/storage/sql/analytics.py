@@ -64,6 +64,7 @@ from ...analytics.ports import (
     MetricsRow,
     Period,
     PipelinesArg,
+    ReportCounts,
     StageVisit,
     funnel_steps,
     period_label,
@@ -71,6 +72,7 @@ from ...analytics.ports import (
 )
 from ...analytics.screening import UnknownStageRow
 from ...clock import Clock
+from ...domain import Lead
 from ...domain.history import PROBABILITY_LAYERS
 from ...pipelines import LEAD_LIFECYCLE, Pipeline, PipelineSpec, StageKind
 from ..ports import UnitOfWork
@@ -746,13 +748,77 @@ def _unknown_stages(
 
 
 class SqlAnalyticsQueries(abc.ABC):
-    """The SQL units of work's :class:`~pipelinekit.analytics.ports.AnalyticsQueries`.
+    """The SQL units of work's :class:`~pipelinekit.analytics.ports.AnalyticsQueries`
+    and :class:`~pipelinekit.analytics.ports.ReportQueries`.
 
     Every report is aggregated by the database in the unit of work's
     transaction (a read-only unit of work is best for reports).
     """
 
     tables: Tables
+
+    @abc.abstractmethod
+    def _load_leads(self, where: Sequence[ColumnElement[bool]], *, limit: int | None) -> list[Lead]:
+        """The stored leads matching ``where`` in id order (at most ``limit``)."""
+
+    def report_counts(self) -> ReportCounts:
+        """Leads per status, opportunities and the latest change, counted by the database."""
+        leads = self.tables.entities["lead"]
+        deals = self.tables.entities["opportunity"]
+        with translate("counting for the report"):
+            statuses = {
+                str(status): int(n)
+                for status, n in self.conn.execute(
+                    select(leads.c.stage, func.count()).group_by(leads.c.stage)
+                )
+            }
+            n_deals, deals_latest = self.conn.execute(
+                select(func.count(), func.max(deals.c.updated_us))
+            ).one()
+            leads_latest = self.conn.execute(select(func.max(leads.c.updated_us))).scalar()
+        stamps = [int(x) for x in (leads_latest, deals_latest) if x is not None]
+        latest = when(max(stamps)) if stamps else None
+        return ReportCounts(sum(statuses.values()), int(n_deals), statuses, latest)
+
+    def best_scored_leads(self, count: int) -> list[Lead]:
+        """The leads whose score column reaches the ``count``-th best, ranked exactly.
+
+        Scores are indexed as floats, which order like the exact scores but
+        may tie where those do not: every lead above the ``count``-th float
+        is loaded, and the leads tied at it are read a page at a time keeping
+        only the best, so memory holds about ``count`` leads.
+        """
+        if count <= 0:
+            return []
+        table = self.tables.entities["lead"]
+        score = table.c.score
+        with translate("finding the best-scored leads"):
+            threshold = self.conn.execute(
+                select(score)
+                .where(score.is_not(None))
+                .order_by(score.desc())
+                .limit(1)
+                .offset(count - 1)
+            ).scalar()
+        if threshold is None:  # fewer scored leads than asked for
+            return self._load_leads([score.is_not(None)], limit=None)
+        above = self._load_leads([score > threshold], limit=None)
+        room = count - len(above)
+        ties: list[tuple[Decimal, str, Lead]] = []
+        after = ""
+        while True:
+            page = self._load_leads([score == threshold, table.c.id > after], limit=1000)
+            for lead in page:
+                exact = lead.qualification.score if lead.qualification else None
+                assert exact is not None
+                ties.append((-exact, lead.id, lead))
+            if len(ties) > room:
+                ties.sort(key=lambda item: item[:2])
+                del ties[room:]
+            if len(page) < 1000:
+                break
+            after = page[-1].id
+        return above + [lead for _, _, lead in ties]
 
     @property
     @abc.abstractmethod

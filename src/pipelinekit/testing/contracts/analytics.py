@@ -49,6 +49,8 @@ from pipelinekit import (
 )
 from pipelinekit.storage import Storage, UnitOfWork
 
+from .samples import result as _result
+
 __all__ = [
     "LEAD_IDS",
     "PIPELINES",
@@ -60,6 +62,7 @@ __all__ = [
     "opportunities_with_history",
     "replayed_lead",
     "replayed_opportunity",
+    "scored_lead_lists",
 ]
 
 #: The base time of the generated data.
@@ -245,6 +248,32 @@ def lead_lists(draw: st.DrawFn) -> list[Lead]:
     return out
 
 
+#: Lead scores that tie exactly, or only as floats (28 significant digits), or not at all.
+_SCORES = (
+    Decimal(90),
+    Decimal(50),
+    Decimal("33.33333333333333333333333334"),
+    Decimal("33.33333333333333333333333333"),
+    Decimal(0),
+)
+
+
+@st.composite
+def scored_lead_lists(draw: st.DrawFn) -> list[Lead]:
+    """:func:`lead_lists` whose leads carry a qualification result (or none, or an unscored one)
+    with scores that tie, tie only as floats, or differ."""
+    out = []
+    for lead in draw(lead_lists()):
+        kind = draw(st.sampled_from(("scored", "unscored", "none")))
+        if kind == "none":
+            out.append(lead)
+            continue
+        score = draw(st.sampled_from(_SCORES)) if kind == "scored" else None
+        qualified = _result(score, as_of=lead.created_at)
+        out.append(lead.evolve(qualification=qualified))
+    return out
+
+
 def replayed_opportunity(opportunity: Opportunity, moment: datetime) -> Opportunity | None:
     """The opportunity as it stood at ``moment`` (``None`` if it did not exist yet).
 
@@ -362,6 +391,29 @@ class AnalyticsContract:
             self._with_stored(
                 leads, deals, lambda uow: _check(uow, leads, deals, moment, by, slices)
             )
+
+        agree()
+
+    def test_the_pipeline_report_agrees_with_the_entities(self) -> None:
+        """The whole pipeline report (counts, funnels, forecast, conversion, best leads and
+        their ranking, the latest change) from a unit of work equals the in-memory one."""
+
+        @self.analytics_settings
+        @given(
+            deals=deal_lists(currencies=("EUR", "USD")),
+            leads=scored_lead_lists(),
+            top=st.integers(0, 7),
+        )
+        def agree(deals: list[Opportunity], leads: list[Lead], top: int) -> None:
+            def check(uow: UnitOfWork) -> None:
+                for spec in PIPELINES:
+                    _same(
+                        f"pipeline_report(pipeline={spec.key!r}, top={top})",
+                        analytics.pipeline_report(uow, pipeline=spec, top=top),
+                        analytics.pipeline_report(leads, deals, pipeline=spec, top=top),
+                    )
+
+            self._with_stored(leads, deals, check)
 
         agree()
 
