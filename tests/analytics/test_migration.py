@@ -21,6 +21,11 @@ _TABLES = ("leads", "prospects", "opportunities")
 _PLURAL = {"lead": "leads", "prospect": "prospects"}
 
 
+def _undo_version_6(conn: sa.Connection) -> None:
+    """Back to version 5: no predictive frequency table."""
+    conn.execute(sa.text("DROP TABLE pipelinekit_predictive_frequencies"))
+
+
 def _undo_version_5(conn: sa.Connection) -> None:
     """Back to version 4: no probability history table, no ``from_pipeline`` column."""
     conn.execute(sa.text("DROP TABLE pipelinekit_opportunity_probability_changes"))
@@ -63,7 +68,13 @@ def _undo_version_2(conn: sa.Connection) -> None:
             conn.execute(sa.text(f"ALTER TABLE pipelinekit_{table} DROP COLUMN {column}"))
 
 
-_UNDO = {5: _undo_version_5, 4: _undo_version_4, 3: _undo_version_3, 2: _undo_version_2}
+_UNDO = {
+    6: _undo_version_6,
+    5: _undo_version_5,
+    4: _undo_version_4,
+    3: _undo_version_3,
+    2: _undo_version_2,
+}
 
 
 def _downgrade(path: Path, version: int) -> None:
@@ -95,7 +106,7 @@ def test_opening_a_version_1_database_adds_and_backfills_the_columns(tmp_path: P
     _downgrade(path, 1)
 
     reopened = sqlite_storage(path)
-    assert reopened.schema_version() == SCHEMA_VERSION == 5
+    assert reopened.schema_version() == SCHEMA_VERSION == 6
     table = reopened.tables.entities["opportunity"]
     with reopened.engine.connect() as conn:
         rows = {
