@@ -14,6 +14,16 @@ See ``docs/duplicates.md``.
 
 from .errors import DedupeDependencyError, MergeRefused, UnmergeRefused
 from .finding import DuplicateCluster, find, find_pairs
+from .merging import (
+    MERGE_FIELDS,
+    MERGED_INTO,
+    MergePolicy,
+    MergeResult,
+    UnmergeResult,
+    merge,
+    merges_of,
+    unmerge,
+)
 from .rules import (
     MatchRule,
     MatchRules,
@@ -29,20 +39,28 @@ from .scoring import PairScore, Part, Ref, score_pair
 __all__ = [
     "DedupeDependencyError",
     "DuplicateCluster",
+    "MERGED_INTO",
+    "MERGE_FIELDS",
     "MatchRule",
     "MatchRules",
     "MatchRulesError",
+    "MergePolicy",
     "MergeRefused",
+    "MergeResult",
     "PairScore",
     "Part",
     "Ref",
     "RuleKind",
     "UnmergeRefused",
+    "UnmergeResult",
     "default_rules",
     "find",
     "find_pairs",
     "load_rules",
     "loads_rules",
+    "merge",
+    "merges_of",
     "rules_from_dict",
     "score_pair",
+    "unmerge",
 ]
