@@ -73,7 +73,7 @@ WEIGHTS = st.sampled_from(["0.1", "0.3", "0.5", "0.7", "1", "1.25"])
 
 @st.composite
 def rule_sets(draw: st.DrawFn, *, exact_blocking: bool = False) -> dict[str, Any]:
-    """Rule sets as data; ``exact_blocking`` leaves out ``company_name`` (prefix blocking)."""
+    """Rule sets as data; ``exact_blocking`` leaves out ``company_name`` (sorted neighbourhood)."""
     kinds = ["email", "email_domain_name", "phone", "company_domain", "custom"]
     if not exact_blocking:
         kinds.append("company_name")

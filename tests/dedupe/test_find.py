@@ -149,7 +149,7 @@ def test_blocking_finds_every_pair_that_comparing_all_pairs_finds(
 
 
 @given(lead_sets(max_size=25), rule_sets())
-def test_blocking_with_prefix_rules_finds_only_real_matches(
+def test_blocking_with_neighbourhood_rules_finds_only_real_matches(
     leads: list[Lead], data: dict[str, Any]
 ) -> None:
     rules = rules_from_dict(data)

@@ -2,12 +2,13 @@
 
 Records are compared only within *blocks*: for each rule, the records that
 share its key (the same email, phone, company domain, custom value; the same
-email domain for a name rule; the same first letters of a company name).  A
-pair is scored once under every rule, whichever block brought it, so its
-score does not depend on blocking.  For every rule but ``company_name``, a pair
-the rule fires on always shares one of the rule's blocks: blocking never
-misses a duplicate that a comparison of every pair would find, as long as no
-block is larger than ``max_block``.  A larger block (thousands of leads at
+email domain for a name rule).  A pair is scored once under every rule,
+whichever block brought it, so its score does not depend on blocking.  For
+every rule but ``company_name``, a pair the rule fires on always shares one of
+the rule's blocks: blocking never misses a duplicate that a comparison of
+every pair would find, as long as no block is larger than ``max_block``.
+``company_name`` compares each record with its ``window`` neighbours in the
+order of normalised company names (sorted neighbourhood).  A larger block (thousands of leads at
 one company domain) is compared by *sorted neighbourhood*: its records sorted
 by name, each compared with the ``window`` that follow it.
 
@@ -17,7 +18,8 @@ threshold: if A matches B and B matches C, A, B and C are one cluster.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -25,8 +27,8 @@ import attrs
 
 from ..domain import Lead, Opportunity, Outcome, Prospect
 from ..errors import Problem, ValidationError
-from .rules import MatchRules, default_rules
-from .scoring import Entity, PairScore, Ref, Scorer, block_key, keys_of, ref_of
+from .rules import MatchRules, RuleKind, default_rules
+from .scoring import Entity, PairScore, Ref, Scorer, keys_of, ref_of
 
 __all__ = ["DuplicateCluster", "find", "find_pairs"]
 
@@ -71,14 +73,22 @@ def _candidates(entity: Entity) -> bool:
     return True
 
 
-def _sort_text(keys: tuple[Any, ...]) -> str:
-    for key in keys:
-        if isinstance(key, tuple) and len(key) == 2 and isinstance(key[1], str):
-            return key[1]
-    for key in keys:
-        if isinstance(key, str):
-            return key
-    return ""
+def _sort_texts(keys: list[Any], rules: MatchRules) -> Callable[[int], str]:
+    """The text a big block is sorted by: the person's name, else the company's, else ``""``."""
+    names = [i for i, r in enumerate(rules.rules) if r.kind is RuleKind.EMAIL_DOMAIN_NAME]
+    firms = [i for i, r in enumerate(rules.rules) if r.kind is RuleKind.COMPANY_NAME]
+
+    def text(i: int) -> str:
+        record = keys[i]
+        for at in names:
+            if record[at] is not None:
+                return str(record[at][1])
+        for at in firms:
+            if record[at] is not None:
+                return str(record[at])
+        return ""
+
+    return text
 
 
 def find_pairs(entities: Iterable[Entity], rules: MatchRules | None = None) -> list[PairScore]:
@@ -120,10 +130,10 @@ def find(entities: Iterable[Entity], rules: MatchRules | None = None) -> list[Du
         groups.setdefault(root(i), []).append((i, j))
     clusters = []
     for chosen in groups.values():
-        scored = sorted(scorer.explained(refs[i], keys[i], refs[j], keys[j]) for i, j in chosen)
-        members = {ref for pair in scored for ref in (pair.left, pair.right)}
-        clusters.append(DuplicateCluster(tuple(sorted(members)), tuple(scored)))
-    clusters.sort(key=lambda c: c.members[0])
+        scored = [scorer.explained(refs[i], keys[i], refs[j], keys[j]) for i, j in chosen]
+        members = sorted({index for pair in chosen for index in pair})
+        clusters.append(DuplicateCluster(tuple(refs[i] for i in members), tuple(scored)))
+    clusters.sort(key=lambda c: (c.members[0].kind, c.members[0].id))
     return clusters
 
 
@@ -140,7 +150,7 @@ def _prepare(entities: Iterable[Entity], rules: MatchRules) -> tuple[list[Ref], 
         raise ValidationError("records to deduplicate", wrong)
     records = sorted(
         ((ref_of(e), keys_of(e, rules)) for e in items if _candidates(e)),
-        key=lambda item: item[0],
+        key=lambda item: (item[0].kind, item[0].id),
     )
     return [r for r, _ in records], [k for _, k in records]
 
@@ -150,37 +160,68 @@ def _matched(keys: list[Any], rules: MatchRules, scorer: Scorer) -> list[tuple[i
     seen: set[int] = set()
     n = len(keys)
     out: list[tuple[int, int]] = []
-    total = scorer.total
-    threshold = scorer.threshold
+    reaches = scorer.reaches
+
+    def compare(pairs: Iterable[tuple[int, int]]) -> None:
+        for i, j in pairs:
+            code = i * n + j
+            if code not in seen:
+                seen.add(code)
+                if reaches(keys[i], keys[j]):
+                    out.append((i, j))
+
+    passive = _passive(rules)
+    sort_text = _sort_texts(keys, rules)
     for index, rule in enumerate(rules.rules):
+        if index in passive:
+            continue
+        if rule.kind is RuleKind.COMPANY_NAME:
+            named = [(k[index], i) for i, k in enumerate(keys) if k[index] is not None]
+            compare(_neighbours([i for _, i in sorted(named)], rules.window))
+            continue
         blocks: dict[Any, list[int]] = {}
+        by_domain = rule.kind is RuleKind.EMAIL_DOMAIN_NAME
         for i, record in enumerate(keys):
-            block = block_key(rule, record[index])
-            if block is not None:
-                blocks.setdefault(block, []).append(i)
+            key = record[index]
+            if key is not None:
+                blocks.setdefault(key[0] if by_domain else key, []).append(i)
         for members in blocks.values():
             if len(members) < 2:
                 continue
-            for i, j in _pairs(members, keys, rules):
-                code = i * n + j
-                if code in seen:
-                    continue
-                seen.add(code)
-                if total(keys[i], keys[j]) >= threshold:
-                    out.append((i, j))
+            if len(members) <= rules.max_block:
+                compare(itertools.combinations(members, 2))  # in index order: i < j
+                continue
+            # sorted neighbourhood, in two passes: by name, and by name read backwards
+            # (a typo near the start of a name moves it far in the first order only)
+            texts = [(sort_text(i), i) for i in members]
+            for order in (sorted(texts), sorted((t[::-1], i) for t, i in texts)):
+                compare(_neighbours([i for _, i in order], rules.window))
     out.sort()
     return out
 
 
-def _pairs(members: list[int], keys: list[Any], rules: MatchRules) -> Iterable[tuple[int, int]]:
-    """Every pair of a block, or its sorted neighbourhood when it is over ``max_block``."""
-    if len(members) <= rules.max_block:
-        for a, i in enumerate(members):
-            for j in members[a + 1 :]:
-                yield i, j  # members are in index order: i < j
-        return
-    ordered = sorted(members, key=lambda i: (_sort_text(keys[i]), i))
-    window = rules.window
+#: The order in which rules are left out of candidate generation: the costliest first.
+_COST = (RuleKind.COMPANY_NAME, RuleKind.COMPANY_DOMAIN, RuleKind.EMAIL_DOMAIN_NAME)
+
+
+def _passive(rules: MatchRules) -> frozenset[int]:
+    """Rules whose blocks need not be searched: together they cannot reach the threshold.
+
+    A pair reaches the threshold only if some rule outside this set fires on it
+    too, and that rule's blocks bring the pair: leaving these out loses nothing.
+    """
+    chosen: set[int] = set()
+    most = Decimal(0)
+    for kind in _COST:
+        for index, rule in enumerate(rules.rules):
+            if rule.kind is kind and most + rule.weight < rules.threshold:
+                chosen.add(index)
+                most += rule.weight
+    return frozenset(chosen)
+
+
+def _neighbours(ordered: list[int], window: int) -> Iterable[tuple[int, int]]:
+    """Each record with the ``window`` records after it, as ``(smaller, larger)`` indexes."""
     for a, i in enumerate(ordered):
         for j in ordered[a + 1 : a + 1 + window]:
             yield (i, j) if i < j else (j, i)

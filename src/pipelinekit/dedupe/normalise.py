@@ -51,9 +51,11 @@ _DOTTED = re.compile(r"\b(\w)\.(?=\w\b)")  # "S.A.R.L." -> "SARL"
 
 def _plain(text: str) -> str:
     """Case-folded, accents removed, punctuation turned into single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(_NOT_WORD.sub(" ", bare).split())
+    folded = text.casefold()
+    if not folded.isascii():
+        decomposed = unicodedata.normalize("NFKD", folded)
+        folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(_NOT_WORD.sub(" ", folded).split())
 
 
 def email_key(address: str | None) -> str | None:
@@ -92,14 +94,17 @@ def phone_key(normalised: str | None, region: str | None = None) -> str | None:
     """A phone number for matching: E.164 with ``phonenumbers``, else the digits.
 
     ``normalised`` is :attr:`PhoneNumber.normalised` (digits, ``+`` if international).
-    With ``phonenumbers`` installed, a number is parsed in ``region`` (an ISO
-    country code such as ``"GB"``) unless it is international; one it cannot
-    parse, or any number without it, is compared by its digits.
+    An international number is compared as ``+`` and its digits, which is its
+    E.164 form.  A national one is parsed in ``region`` (an ISO country code
+    such as ``"GB"``) with ``phonenumbers`` installed; without a region or
+    ``phonenumbers``, or when it cannot be parsed, it is compared by its digits.
     """
     if not normalised:
         return None
+    if region is None or normalised.startswith("+"):
+        return normalised
     phonenumbers = _phonenumbers()
-    if phonenumbers is None or (region is None and not normalised.startswith("+")):
+    if phonenumbers is None:
         return normalised
     try:
         parsed = phonenumbers.parse(normalised, region)

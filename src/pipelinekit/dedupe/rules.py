@@ -3,7 +3,7 @@
 A rule set is plain data (a dict or a TOML file)::
 
     threshold = 1.0          # a pair whose score reaches this is a duplicate
-    max_block = 1000         # blocks larger than this are compared by sorted neighbourhood
+    max_block = 200          # blocks larger than this are compared by sorted neighbourhood
     window = 10              # ... with this many neighbours each
 
     [[rules]]
@@ -66,7 +66,8 @@ class RuleKind(enum.StrEnum):
 
     #: Exact normalised email address (trimmed, lower-cased).
     EMAIL = "email"
-    #: Same email domain (not a public mail provider) and a similar person name.
+    #: Same organisation domain and a similar person name; the domain is the email's, or
+    #: the company's when the email is at a public mail provider (or absent).
     EMAIL_DOMAIN_NAME = "email_domain_name"
     #: Same company domain (``www.`` stripped; public mail domains never match).
     COMPANY_DOMAIN = "company_domain"
@@ -97,7 +98,6 @@ class MatchRule:
     min_similarity: int | None = None
     field: str | None = None
     region: str | None = None
-    prefix: int | None = None
 
     @property
     def fuzzy(self) -> bool:
@@ -108,8 +108,8 @@ class MatchRule:
     def blocking_exact(self) -> bool:
         """Whether every pair this rule fires on shares one of its blocks.
 
-        True for every kind but ``company_name``, which blocks on a name prefix
-        (two similar names with different first letters are not compared by it).
+        True for every kind but ``company_name``, which compares each record with
+        its ``window`` neighbours in company-name order (sorted neighbourhood).
         """
         return self.kind is not RuleKind.COMPANY_NAME
 
@@ -126,7 +126,7 @@ class MatchRules:
 
     rules: tuple[MatchRule, ...]
     threshold: Decimal = Decimal(1)
-    max_block: int = 1000
+    max_block: int = 200
     window: int = 10
     public_domains: frozenset[str] = attrs.field(default=PUBLIC_MAIL_DOMAINS, repr=False)
 
@@ -136,7 +136,7 @@ class MatchRules:
         for rule in self.rules:
             data: dict[str, Any] = {"name": rule.name, "kind": rule.kind.value}
             data["weight"] = str(rule.weight)
-            for key in ("min_similarity", "field", "region", "prefix"):
+            for key in ("min_similarity", "field", "region"):
                 value = getattr(rule, key)
                 if value is not None:
                     data[key] = value
@@ -172,7 +172,6 @@ class _RuleData:
     min_similarity: int | None = None
     field: str | None = None
     region: str | None = None
-    prefix: int | None = None
 
 
 _ONE = Number(Decimal(1))
@@ -182,7 +181,7 @@ _ONE = Number(Decimal(1))
 class _RulesData:
     rules: tuple[Any, ...]
     threshold: Number = _ONE
-    max_block: int = 1000
+    max_block: int = 200
     window: int = 10
     public_domains: tuple[str, ...] = ()
 
@@ -196,7 +195,7 @@ _SETTINGS: dict[RuleKind, frozenset[str]] = {
     RuleKind.EMAIL_DOMAIN_NAME: frozenset({"min_similarity"}),
     RuleKind.COMPANY_DOMAIN: frozenset(),
     RuleKind.PHONE: frozenset({"region"}),
-    RuleKind.COMPANY_NAME: frozenset({"min_similarity", "prefix"}),
+    RuleKind.COMPANY_NAME: frozenset({"min_similarity"}),
     RuleKind.CUSTOM: frozenset({"field"}),
 }
 _DEFAULT_SIMILARITY = {RuleKind.EMAIL_DOMAIN_NAME: 85, RuleKind.COMPANY_NAME: 90}
@@ -270,7 +269,7 @@ def rules_from_dict(data: Mapping[str, Any]) -> MatchRules:
     return MatchRules(
         rules=tuple(rules),
         threshold=threshold,
-        max_block=top.get("max_block", 1000),
+        max_block=top.get("max_block", 200),
         window=top.get("window", 10),
         public_domains=PUBLIC_MAIL_DOMAINS | frozenset(domains),
     )
@@ -294,7 +293,7 @@ def _rule(raw: object, path: str) -> tuple[MatchRule | None, str | None, list[Pr
     if kind is None:
         return None, fields.get("name"), problems
     allowed = _SETTINGS[kind]
-    for key in ("min_similarity", "field", "region", "prefix"):
+    for key in ("min_similarity", "field", "region"):
         if key in fields and key not in allowed:
             takes = ", ".join(sorted(allowed)) or "nothing besides name and weight"
             problems.append(
@@ -305,9 +304,6 @@ def _rule(raw: object, path: str) -> tuple[MatchRule | None, str | None, list[Pr
         problems.append(
             Problem(f"{path}.min_similarity", f"must be a percent from 1 to 100, got {similarity}")
         )
-    prefix = fields.get("prefix")
-    if prefix is not None and not 1 <= prefix <= 50:
-        problems.append(Problem(f"{path}.prefix", f"must be from 1 to 50, got {prefix}"))
     region = fields.get("region")
     if region is not None and not (len(region) == 2 and region.isascii() and region.isalpha()):
         problems.append(
@@ -327,7 +323,6 @@ def _rule(raw: object, path: str) -> tuple[MatchRule | None, str | None, list[Pr
             min_similarity=similarity if similarity is not None else _DEFAULT_SIMILARITY.get(kind),
             field=field,
             region=region.upper() if region else None,
-            prefix=prefix if prefix is not None or kind is not RuleKind.COMPANY_NAME else 3,
         ),
         name,
         [],
