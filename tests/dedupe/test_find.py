@@ -260,3 +260,21 @@ def test_what_is_not_a_record_is_refused_with_its_position() -> None:
     with pytest.raises(ValidationError) as caught:
         find([], {"rules": []})  # type: ignore[arg-type]
     assert caught.value.paths == ("$.rules",)
+
+
+def test_a_lead_and_the_opportunity_it_became_are_not_duplicates() -> None:
+    person = Person("Ada Lovelace", email=EmailAddress("ada@acme.io"))
+    deal = Opportunity(
+        id=OpportunityId("o-1"), created_at=T0, updated_at=T0, name="Deal", pipeline="sales",
+        stage="meeting", contact=person, lead_id=LeadId("lead-0001"),
+    )  # fmt: skip
+    converted = _lead(1, "Ada Lovelace", "ada@acme.io", opportunity_id=OpportunityId("o-1"))
+    other = _lead(2, "Ada Lovelace", "ada@acme.io")
+    clusters = find([converted, deal])
+    assert clusters == []
+    # an unlinked lead still joins both: the cluster holds all three through it
+    [cluster] = find([converted, deal, other])
+    assert {(p.left.id, p.right.id) for p in cluster.pairs} == {
+        ("lead-0001", "lead-0002"),
+        ("lead-0002", "o-1"),
+    }

@@ -96,7 +96,7 @@ def find_pairs(entities: Iterable[Entity], rules: MatchRules | None = None) -> l
     rules = rules if rules is not None else default_rules()
     refs, keys = _prepare(entities, rules)
     scorer = Scorer(rules)
-    matched = _matched(keys, rules, scorer)
+    matched = _matched(refs, keys, rules, scorer)
     return sorted(scorer.explained(refs[i], keys[i], refs[j], keys[j]) for i, j in matched)
 
 
@@ -106,13 +106,14 @@ def find(entities: Iterable[Entity], rules: MatchRules | None = None) -> list[Du
 
     Leads archived by a merge and closed opportunities are left out.  Records
     of different kinds are compared too (a lead matching a prospect or an open
-    opportunity's contact).  The output is the same for the same input in any
-    order.
+    opportunity's contact), except records linked to each other (a lead and the
+    opportunity it was converted into, or its prospect).  The output is the
+    same for the same input in any order.
     """
     rules = rules if rules is not None else default_rules()
     refs, keys = _prepare(entities, rules)
     scorer = Scorer(rules)
-    matched = _matched(keys, rules, scorer)
+    matched = _matched(refs, keys, rules, scorer)
     parent = list(range(len(refs)))
 
     def root(i: int) -> int:
@@ -137,6 +138,16 @@ def find(entities: Iterable[Entity], rules: MatchRules | None = None) -> list[Du
     return clusters
 
 
+def _links(entity: Entity) -> frozenset[tuple[str, str]]:
+    """The records ``entity`` points to: a lead and the deal it became are not duplicates."""
+    found: list[tuple[str, str | None]] = []
+    if isinstance(entity, Lead):
+        found = [("opportunity", entity.opportunity_id), ("prospect", entity.prospect_id)]
+    elif isinstance(entity, Opportunity):
+        found = [("lead", entity.lead_id), ("prospect", entity.prospect_id)]
+    return frozenset((kind, str(key)) for kind, key in found if key)
+
+
 def _prepare(entities: Iterable[Entity], rules: MatchRules) -> tuple[list[Ref], list[Any]]:
     items = list(entities)
     wrong = [
@@ -149,25 +160,34 @@ def _prepare(entities: Iterable[Entity], rules: MatchRules) -> tuple[list[Ref], 
     if wrong:
         raise ValidationError("records to deduplicate", wrong)
     records = sorted(
-        ((ref_of(e), keys_of(e, rules)) for e in items if _candidates(e)),
+        ((ref_of(e), (*keys_of(e, rules), _links(e))) for e in items if _candidates(e)),
         key=lambda item: (item[0].kind, item[0].id),
     )
     return [r for r, _ in records], [k for _, k in records]
 
 
-def _matched(keys: list[Any], rules: MatchRules, scorer: Scorer) -> list[tuple[int, int]]:
-    """The index pairs ``(i, j)``, ``i < j``, whose score reaches the threshold."""
+def _matched(
+    refs: list[Ref], keys: list[Any], rules: MatchRules, scorer: Scorer
+) -> list[tuple[int, int]]:
+    """The index pairs ``(i, j)``, ``i < j``, whose score reaches the threshold.
+
+    ``keys[i]`` ends with the links of record ``i``: linked records are never a pair.
+    """
     seen: set[int] = set()
     n = len(keys)
     out: list[tuple[int, int]] = []
     reaches = scorer.reaches
+
+    def linked(i: int, j: int) -> bool:
+        a, b = keys[i][-1], keys[j][-1]
+        return bool(a or b) and ((refs[j].kind, refs[j].id) in a or (refs[i].kind, refs[i].id) in b)
 
     def compare(pairs: Iterable[tuple[int, int]]) -> None:
         for i, j in pairs:
             code = i * n + j
             if code not in seen:
                 seen.add(code)
-                if reaches(keys[i], keys[j]):
+                if reaches(keys[i], keys[j]) and not linked(i, j):
                     out.append((i, j))
 
     passive = _passive(rules)
