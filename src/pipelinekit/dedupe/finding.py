@@ -159,8 +159,9 @@ def _prepare(entities: Iterable[Entity], rules: MatchRules) -> tuple[list[Ref], 
         wrong.append(Problem("$.rules", f"must be MatchRules, got {type(rules).__name__}"))
     if wrong:
         raise ValidationError("records to deduplicate", wrong)
+    companies: dict[str, str | None] = {}
     records = sorted(
-        ((ref_of(e), (*keys_of(e, rules), _links(e))) for e in items if _candidates(e)),
+        ((ref_of(e), (*keys_of(e, rules, companies), _links(e))) for e in items if _candidates(e)),
         key=lambda item: (item[0].kind, item[0].id),
     )
     return [r for r, _ in records], [k for _, k in records]

@@ -58,6 +58,10 @@ def _plain(text: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", folded).split())
 
 
+def _first(match: re.Match[str]) -> str:
+    return match.group(1)
+
+
 def email_key(address: str | None) -> str | None:
     """``address`` trimmed and lower-cased (the local part too), or ``None``."""
     if not address:
@@ -85,7 +89,7 @@ def company_key(name: str | None) -> str | None:
     """
     if not name:
         return None
-    words = _plain(_DOTTED.sub(r"\1", name)).split()
+    words = _plain(_DOTTED.sub(_first, name) if "." in name else name).split()
     kept = [w for w in words if w not in LEGAL_SUFFIXES]
     return " ".join(kept or words) or None
 

@@ -23,6 +23,7 @@ __all__ = ["Part", "PairScore", "Ref", "score_pair"]
 Entity = Lead | Prospect | Opportunity
 
 _KIND = {Lead: "lead", Prospect: "prospect", Opportunity: "opportunity"}
+_UNSET: Any = object()
 _FUZZY_KINDS = (RuleKind.EMAIL_DOMAIN_NAME, RuleKind.COMPANY_NAME)
 #: Internally a contribution counts in millionths: weight (4 places) x similarity (percent).
 _SCALE = Decimal(1_000_000)
@@ -92,10 +93,13 @@ def ref_of(entity: Entity) -> Ref:
     return Ref(_KIND[type(entity)], entity.id, entity.version)
 
 
-def keys_of(entity: Entity, rules: MatchRules) -> tuple[Any, ...]:
-    """Per rule: ``(block key, value compared)``; ``None`` where the rule cannot fire.
+def keys_of(
+    entity: Entity, rules: MatchRules, companies: dict[str, str | None] | None = None
+) -> tuple[Any, ...]:
+    """Per rule, the value it compares; ``None`` where the rule cannot fire.
 
-    Exact rules compare the block key itself; fuzzy ones compare the text.
+    An ``email_domain_name`` rule's value is ``(domain, name)``; ``companies``
+    caches normalised company names across the records of one search.
     """
     person, company = _fields(entity)
     email = person.email.value if person is not None and person.email is not None else None
@@ -122,7 +126,13 @@ def keys_of(entity: Entity, rules: MatchRules) -> tuple[Any, ...]:
             phone = person.phone if person is not None else None
             key = phone_key(phone.normalised, rule.region) if phone is not None else None
         elif kind is RuleKind.COMPANY_NAME:
-            key = company_key(company.name) if company is not None else None
+            if company is not None:
+                if companies is None:
+                    key = company_key(company.name)
+                else:
+                    key = companies.get(company.name, _UNSET)
+                    if key is _UNSET:
+                        key = companies[company.name] = company_key(company.name)
         else:  # custom
             assert rule.field is not None
             value = entity.custom.get(rule.field)
