@@ -213,7 +213,10 @@ def merge_cases(draw: st.DrawFn) -> tuple[list[Lead], list[Opportunity]]:
     return group, deals
 
 
-@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(case=merge_cases(), into=st.none() | st.integers(0, 3))
 def test_merge_keeps_everything_and_unmerge_is_the_identity_on_storage(
     make_storage: Callable[[], Storage],
