@@ -3,7 +3,7 @@
 A rule set is plain data (a dict or a TOML file)::
 
     threshold = 1.0          # a pair whose score reaches this is a duplicate
-    max_block = 200          # blocks larger than this are compared by sorted neighbourhood
+    max_block = 50           # blocks larger than this are compared by sorted neighbourhood
     window = 10              # ... with this many neighbours each
 
     [[rules]]
@@ -126,7 +126,7 @@ class MatchRules:
 
     rules: tuple[MatchRule, ...]
     threshold: Decimal = Decimal(1)
-    max_block: int = 200
+    max_block: int = 50
     window: int = 10
     public_domains: frozenset[str] = attrs.field(default=PUBLIC_MAIL_DOMAINS, repr=False)
 
@@ -181,7 +181,7 @@ _ONE = Number(Decimal(1))
 class _RulesData:
     rules: tuple[Any, ...]
     threshold: Number = _ONE
-    max_block: int = 200
+    max_block: int = 50
     window: int = 10
     public_domains: tuple[str, ...] = ()
 
@@ -269,7 +269,7 @@ def rules_from_dict(data: Mapping[str, Any]) -> MatchRules:
     return MatchRules(
         rules=tuple(rules),
         threshold=threshold,
-        max_block=top.get("max_block", 200),
+        max_block=top.get("max_block", 50),
         window=top.get("window", 10),
         public_domains=PUBLIC_MAIL_DOMAINS | frozenset(domains),
     )
