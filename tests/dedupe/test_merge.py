@@ -268,3 +268,32 @@ def test_merge_keeps_everything_and_unmerge_is_the_identity_on_storage(
         assert _snapshot(uow) == before
         kinds = [e.kind for e in uow.events.read(entity_kind="lead", entity_id=survivor.id)]
         assert kinds[-2:] == ["merged", "unmerged"]
+
+
+@pytest.mark.parametrize("erased", ["lead-1", "lead-2"])
+def test_erasing_a_merged_person_erases_every_copy(
+    make_storage: Callable[[], Storage], erased: str
+) -> None:
+    storage = make_storage()
+    _stored(
+        storage,
+        _lead(1, "Ada Lovelace", "ada@acme.io"),
+        _lead(2, "Ada Lovelace", "ada.lovelace@acme.io"),
+        _lead(3, "Grace Hopper", "grace@navy.mil"),
+    )
+    with storage.unit_of_work() as uow:
+        merge(uow, ["lead-1", "lead-2"], into="lead-1", at=LATER)
+        uow.commit()
+    with storage.unit_of_work() as uow:
+        uow.erase_personal_data(erased, at=LATER + timedelta(days=1))
+        uow.commit()
+    with storage.unit_of_work(read_only=True) as uow:
+        for lead_id in ("lead-1", "lead-2"):
+            contact = uow.leads.get(lead_id).contact
+            assert contact is not None
+            assert (contact.name, contact.email) == ("[erased]", None)
+        for event in uow.events.read(entity_kind="lead", entity_id="lead-1"):
+            assert "ada" not in str(event.payload).lower()
+        assert uow.leads.get("lead-3").contact == Person(
+            "Grace Hopper", email=EmailAddress("grace@navy.mil")
+        )
