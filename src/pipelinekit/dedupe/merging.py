@@ -184,7 +184,7 @@ def merge(
             status=MERGED_STATUS,
             custom=lead.custom.set(MERGED_INTO, survivor.id),
             history=(*lead.history, StageChange(lead.status, MERGED_STATUS, "merge", now, actor)),
-            updated_at=now,
+            updated_at=max(now, lead.updated_at),
         )
         for lead in others
     ]
