@@ -22,6 +22,8 @@ OPTIONAL = (
     "pyarrow",
     "dask",
     "pyspark",
+    "rapidfuzz",
+    "phonenumbers",
 )
 
 
@@ -38,6 +40,12 @@ def test_import_pipelinekit_loads_no_optional_library() -> None:
     loaded = _loaded_after("import pipelinekit")
     assert "pipelinekit" in loaded
     assert loaded.isdisjoint(OPTIONAL), sorted(loaded & set(OPTIONAL))
+
+
+def test_dedupe_loads_its_optional_libraries_only_when_it_compares() -> None:
+    loaded = _loaded_after("import pipelinekit.dedupe; pipelinekit.dedupe.default_rules()")
+    assert loaded.isdisjoint({"rapidfuzz", "phonenumbers"}), loaded
+    assert "rapidfuzz" in _loaded_after("import pipelinekit.dedupe as d; d.find([])")
 
 
 def test_import_domain_loads_nothing_above_it() -> None:

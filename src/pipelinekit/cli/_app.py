@@ -8,7 +8,18 @@ from typing import Annotated
 import typer
 
 from ._context import State
-from .commands import backtest, db, demo, export, import_, pipeline, qualify, report, results
+from .commands import (
+    backtest,
+    db,
+    dedupe,
+    demo,
+    export,
+    import_,
+    pipeline,
+    qualify,
+    report,
+    results,
+)
 from .settings import load_settings
 
 __all__ = ["app"]
@@ -25,6 +36,11 @@ pipeline_app = typer.Typer(
     help="Check, show and draw pipeline definitions "
     "(TOML files or a built-in: sales, lead_lifecycle).",
     no_args_is_help=True,
+)
+
+dedupe_app = typer.Typer(
+    help="Duplicates: list the clusters the matching rules find, merge them, undo a merge.",
+    invoke_without_command=True,
 )
 
 db_app = typer.Typer(
@@ -86,6 +102,9 @@ pipeline_app.command()(pipeline.validate)
 pipeline_app.command()(pipeline.show)
 pipeline_app.command()(pipeline.diagram)
 pipeline_app.command(name="import")(pipeline.import_)
+app.add_typer(dedupe_app, name="dedupe")
+dedupe_app.callback(invoke_without_command=True)(dedupe.dedupe)
+dedupe_app.command()(dedupe.undo)
 app.add_typer(db_app, name="db")
 db_app.command()(db.upgrade)
 db_app.command()(db.check)

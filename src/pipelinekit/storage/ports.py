@@ -775,9 +775,42 @@ class UnitOfWork(abc.ABC):
         lead; :mod:`pipelinekit.storage.erasure` says what counts as personal.
         Raises :class:`~pipelinekit.storage.errors.NotFound` for an unknown
         lead.  Takes effect on :meth:`commit`.
+
+        A lead that took part in a merge (:func:`pipelinekit.dedupe.merge`) is
+        the same person as the others: the leads merged into it (listed by its
+        ``merged`` events) and the lead it was merged into (its ``merged_into``
+        custom field) are erased too, and theirs in turn.  The report is the
+        one of ``lead_id``.
         """
         self._check_writable()
         now = resolve_time(at, clock)
+        report = self._erase(lead_id, now)
+        seen = {lead_id}
+        queue = self._merge_partners(lead_id)
+        while queue:
+            other = queue.pop()
+            if other in seen or self.leads.lookup(other) is None:
+                continue
+            seen.add(other)
+            self._erase(other, now)
+            queue.extend(self._merge_partners(other))
+        return report
+
+    def _merge_partners(self, lead_id: str) -> list[str]:
+        """The leads merged into ``lead_id`` and the one it was merged into."""
+        found = [
+            str(other)
+            for event in self.events.read(entity_kind="lead", entity_id=lead_id)
+            if event.kind == "merged" and isinstance(event.payload.get("merged"), list)
+            for other in event.payload["merged"]
+        ]
+        lead = self.leads.lookup(lead_id)
+        into = lead.custom.get("merged_into") if lead is not None else None
+        if isinstance(into, str):
+            found.append(into)
+        return found
+
+    def _erase(self, lead_id: str, now: datetime) -> ErasureReport:
         lead = self.leads.get(lead_id)
         prospect = self.prospects.lookup(lead.prospect_id) if lead.prospect_id else None
         linked = self.opportunities.find(OpportunityQuery(lead_id=lead_id, limit=None)).items

@@ -666,6 +666,48 @@ class StorageContract(FrequencyContract):
         assert stored[0].payload == {"to": "s0"}
         assert stored[0].at == at(0)
 
+    # -- merging duplicates -------------------------------------------------------------------
+
+    def test_merging_leads_then_undoing_it_restores_what_was_stored(self, storage: Storage) -> None:
+        from pipelinekit.dedupe import MERGED_INTO, merge, unmerge
+
+        def snapshot(uow: UnitOfWork) -> dict[str, object]:
+            state: dict[str, object] = {}
+            for kind, repository in (("lead", uow.leads), ("opportunity", uow.opportunities)):
+                for entity in repository.iterate():
+                    doc = to_dict(entity)
+                    doc.pop("version")
+                    state[f"{kind}:{entity.id}"] = doc
+            for stored in uow.leads.iterate():
+                state[f"history:{stored.id}"] = uow.leads.history(stored.id)
+                state[f"results:{stored.id}"] = uow.results.for_subject("lead", stored.id)
+            return state
+
+        first, second = lead(1), lead(2, owner="kim")
+        deal = opportunity(1, lead_id=second.id)
+        with storage.unit_of_work() as uow:
+            uow.leads.save_all([first, second])
+            uow.opportunities.save(deal)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            before = snapshot(uow)
+            merged = merge(uow, [first.id, second.id], into=first.id, at=at(90))
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            archived = uow.leads.get(second.id)
+            assert archived.status == "merged"
+            assert archived.custom[MERGED_INTO] == first.id
+            assert uow.leads.history(second.id)[:-1] == second.history
+            assert uow.opportunities.get(deal.id).lead_id == first.id
+            assert uow.leads.get(first.id).version == 2
+        with storage.unit_of_work() as uow:
+            unmerge(uow, merged.merge_id, at=at(91))
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert snapshot(uow) == before
+            kinds = [e.kind for e in uow.events.read(entity_kind="lead", entity_id=first.id)]
+            assert kinds[-2:] == ["merged", "unmerged"]
+
     # -- personal data ------------------------------------------------------------------------
 
     def test_erasure_removes_personal_data_everywhere_and_keeps_the_facts(
