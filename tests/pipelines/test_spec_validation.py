@@ -12,6 +12,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -468,3 +469,100 @@ def test_loading_the_definition_form_gives_an_equal_spec() -> None:
     loaded = pipeline_from_dict(spec.as_dict())
     assert loaded == spec
     assert loaded.version == spec.version
+
+
+@pytest.mark.parametrize(
+    ("sources", "expected"),
+    [
+        ((), [("$.transitions[2].source", "needs at least one source stage (or '*')")]),
+        ((3,), [("$.transitions[2].source", "must be a stage key, got 3")]),
+        (("neww",), [("$.transitions[2].source", "unknown stage 'neww'; did you mean 'new'?")]),
+        (
+            ("new", "won"),
+            [("$.transitions[2].source[1]", "a stage cannot move to itself ('won')")],
+        ),
+        (
+            ("new", 3, "zzzzz"),
+            [
+                ("$.transitions[2].source[1]", "must be a stage key, got 3"),
+                ("$.transitions[2].source[2]", "unknown stage 'zzzzz'"),
+            ],
+        ),
+        (
+            ("lost",),
+            [
+                (
+                    "$.transitions[2]",
+                    "'lost' -> 'won': a closed stage can only be reopened into an open stage",
+                )
+            ],
+        ),
+    ],
+)
+def test_source_defects(sources: tuple[Any, ...], expected: list[tuple[str, str]]) -> None:
+    extra = TransitionSpec("go", sources, "won")
+    assert problems_of(transitions=(*transitions(), extra)) == expected
+
+
+def test_every_guard_of_a_transition_is_checked() -> None:
+    extra = TransitionSpec("go", ("new",), "won", ("a", GuardSpec.of("ok"), "b"))  # type: ignore[arg-type]
+    assert problems_of(transitions=(*transitions(), extra)) == [
+        ("$.transitions[2].guards[0]", "must be a guard, got 'a'"),
+        ("$.transitions[2].guards[2]", "must be a guard, got 'b'"),
+    ]
+
+
+def test_a_stage_of_unknown_kind_is_the_only_problem_it_causes() -> None:
+    odd = StageSpec("odd", "Odd", "maybe", order=3)  # type: ignore[arg-type]
+    moves = (
+        TransitionSpec("to_odd", ("new",), "odd"),
+        TransitionSpec("from_odd", ("odd", "new"), "won"),
+        TransitionSpec("odd_on", ("odd", "nope"), "won"),
+    )
+    assert problems_of(stages=(*stages(), odd), transitions=(*transitions(), *moves)) == [
+        ("$.stages[3].kind", "must be open, won or lost, got 'maybe'"),
+        ("$.transitions[4].source[1]", "unknown stage 'nope'"),
+    ]
+
+
+def test_needs_an_open_stage() -> None:
+    won, lost = stages()[1:]
+    assert problems_of(stages=(won, lost), transitions=()) == [
+        ("$.stages", "needs at least one open stage"),
+        ("$.stages", "the first stage ('won') must be an open stage"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("index", "days", "message"),
+    [
+        (0, 0, "must be a whole number of days >= 1"),
+        (0, True, "must be a whole number of days >= 1"),
+        (0, "3", "must be a whole number of days >= 1"),
+        (1, 3, "closed stages do not rot"),
+    ],
+)
+def test_rotting_days(index: int, days: object, message: str) -> None:
+    staged = stages()
+    staged[index] = attrs.evolve(staged[index], rotting_days=days)
+    assert problems_of(stages=tuple(staged)) == [(f"$.stages[{index}].rotting_days", message)]
+    assert build(stages=tuple(stages(rotting_days=1))).first_stage.rotting_days == 1
+
+
+def test_an_unknown_forecast_lists_every_category() -> None:
+    ((_, message),) = stage_problems(forecast="zzzzzz")
+    assert message == (
+        "must be one of best_case, closed, commit, most_likely, omitted, pipeline (or a "
+        "category the pipeline declares in forecast_categories), got 'zzzzzz'"
+    )
+    declared = (ForecastCategory("hot", "Hot", 7),)
+    found = problems_of(stages=tuple(stages(forecast="hott")), forecast_categories=declared)
+    assert found[0][1].endswith("got 'hott'; did you mean 'hot'?")
+    assert build(stages=tuple(stages(forecast="hot")), forecast_categories=declared)
+
+
+def test_the_required_reason_message_says_how_to_opt_out() -> None:
+    assert build().lost_reason_problem("") == (
+        "a lost reason is required: pass reason= (this pipeline sets "
+        "require_lost_reason; a pipeline may opt out with require_lost_reason = false)"
+    )
