@@ -566,3 +566,25 @@ def test_the_required_reason_message_says_how_to_opt_out() -> None:
         "a lost reason is required: pass reason= (this pipeline sets "
         "require_lost_reason; a pipeline may opt out with require_lost_reason = false)"
     )
+
+
+def test_only_refused_stages() -> None:
+    refused = (StageSpec(7, "A", OPEN), StageSpec("*", "B", WON, Decimal(100), 1))  # type: ignore[arg-type]
+    assert problems_of(stages=refused, transitions=()) == [
+        ("$.stages[0].key", "a stage key must be a string, got int"),
+        ("$.stages[1].key", STAR),
+    ]
+
+
+def test_a_refused_stage_sharing_an_order_is_not_compared() -> None:
+    refused = StageSpec(7, "A", OPEN, order=0)  # type: ignore[arg-type]
+    assert problems_of(stages=(*stages(), refused)) == [
+        ("$.stages[3].key", "a stage key must be a string, got int"),
+    ]
+
+
+def test_an_order_that_is_not_a_number_is_left_out_of_the_start() -> None:
+    assert stage_problems(order="0") == [
+        ("$.stages[0].order", "must be an integer, got '0'"),
+        ("$.stages", "the first stage ('won') must be an open stage"),
+    ]
