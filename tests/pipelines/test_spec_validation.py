@@ -588,3 +588,13 @@ def test_an_order_that_is_not_a_number_is_left_out_of_the_start() -> None:
         ("$.stages[0].order", "must be an integer, got '0'"),
         ("$.stages", "the first stage ('won') must be an open stage"),
     ]
+
+
+def test_a_target_that_is_not_text_gets_no_suggestion() -> None:
+    numeric = build(
+        stages=tuple(stages(key="12345678")), transitions=tuple(transitions("12345678"))
+    )
+    assert numeric.stage_keys == ("12345678", "won", "lost")
+    extra = TransitionSpec("go", ("won",), 12345678)  # type: ignore[arg-type]
+    found = problems_of(stages=numeric.stages, transitions=(*numeric.transitions, extra))
+    assert found == [("$.transitions[2].target", "unknown stage 12345678")]
