@@ -598,3 +598,35 @@ def test_a_target_that_is_not_text_gets_no_suggestion() -> None:
     extra = TransitionSpec("go", ("won",), 12345678)  # type: ignore[arg-type]
     found = problems_of(stages=numeric.stages, transitions=(*numeric.transitions, extra))
     assert found == [("$.transitions[2].target", "unknown stage 12345678")]
+
+
+def test_every_declared_category_is_checked_after_one_that_is_not_a_category() -> None:
+    declared = ("hot", ForecastCategory("Cold", "Cold", 8))
+    assert problems_of(forecast_categories=declared) == [
+        ("$.forecast_categories[0]", "must be a forecast category, got 'hot'"),
+        categories_problem(1, "name", "must be a lower-case identifier, got 'Cold'"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("crm", "ours"),
+    [("Forecast", "commit"), ("Upside", "best_case"), ("Not forecasted", "omitted")],
+)
+def test_a_crm_forecast_name_suggests_ours(crm: str, ours: str) -> None:
+    ((_, message),) = stage_problems(forecast=crm)
+    assert message.endswith(f"got {crm!r}; did you mean {ours!r}?")
+
+
+def test_every_source_of_a_transition_is_checked_after_a_closed_one() -> None:
+    again = TransitionSpec("lose", ("won", "new"), "lost")
+    assert problems_of(transitions=(*transitions(), again)) == [
+        (
+            "$.transitions[2]",
+            "'won' -> 'lost': a closed stage can only be reopened into an open stage",
+        ),
+        ("$.transitions[2]", "duplicates $.transitions[1] (lose from 'new' to 'lost')"),
+    ]
+
+
+def test_a_stage_label_may_be_255_long() -> None:
+    assert build(stages=tuple(stages(label="x" * 255))).first_stage.label == "x" * 255
