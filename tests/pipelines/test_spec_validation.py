@@ -458,10 +458,17 @@ def test_lists_in_guard_parameters_are_frozen_and_thawed() -> None:
     assert hash(guard) == hash(GuardSpec.of("in_list", values=[1, [2, 3.5]]))
 
 
-def test_a_parameter_that_cannot_be_hashed_is_named() -> None:
-    guard = GuardSpec.of("odd", value=object())
-    with pytest.raises(TypeError, match="cannot hash a object in a pipeline definition"):
+def test_a_parameter_a_definition_cannot_hold_is_a_problem_at_its_path() -> None:
+    guard = GuardSpec.of("odd", value=object(), fine=[1, "x", None], table={"a": 1.5})
+    with pytest.raises(PipelineDefinitionError) as caught:
         build(transitions=(TransitionSpec("win", ("new",), "won", (guard,)), transitions()[1]))
+    assert [(p.path, p.message) for p in caught.value.problems] == [
+        (
+            "$.transitions[0].guards[0].value",
+            "a guard parameter must be text, a number, a boolean, null, a list or a table, "
+            "not object",
+        )
+    ]
 
 
 def test_loading_the_definition_form_gives_an_equal_spec() -> None:

@@ -349,6 +349,7 @@ class PipelineSpec:
             categories=frozenset(names),
         )
         problems += check_lost_reasons(require_lost_reason, lost_reasons)
+        problems += _unhashable_params(transitions)
         if problems:
             raise PipelineDefinitionError(key if isinstance(key, str) else None, problems)
         ordered = tuple(sorted(stages, key=lambda s: s.order))
@@ -706,6 +707,41 @@ def unknown_stage(name: object, keys: Iterable[str]) -> str:
     close = difflib.get_close_matches(str(name), list(keys), n=1) if isinstance(name, str) else []
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"unknown stage {name!r}{hint}"
+
+
+def _json_like(value: object) -> bool:
+    """Whether a guard parameter can be written in a definition (and so hashed)."""
+    if value is None or isinstance(value, str | bool | int | float | Decimal):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_json_like(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _json_like(v) for k, v in value.items())
+    return False
+
+
+def _unhashable_params(transitions: Iterable[object]) -> list[Problem]:
+    """A problem for each guard parameter a definition cannot hold (say ``object()``)."""
+    problems: list[Problem] = []
+    for i, transition in enumerate(transitions):
+        if not isinstance(transition, TransitionSpec):
+            continue  # reported by the definition checks
+        for j, guard in enumerate(transition.guards):
+            if not isinstance(guard, GuardSpec) or not isinstance(guard.params, tuple):
+                continue
+            for pair in guard.params:
+                if not (isinstance(pair, tuple) and len(pair) == 2):
+                    continue
+                name, value = pair
+                if not _json_like(value):
+                    problems.append(
+                        Problem(
+                            f"$.transitions[{i}].guards[{j}].{name}",
+                            f"a guard parameter must be text, a number, a boolean, null, "
+                            f"a list or a table, not {type(value).__name__}",
+                        )
+                    )
+    return problems
 
 
 def _canonical(value: object) -> object:
