@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import pipelinekit as pk
 from pipelinekit import Lead, ValidationError
+from pipelinekit.arrow import _columnar as columnar
 from pipelinekit.arrow import from_arrow, score_table, to_arrow
 from pipelinekit.arrow._columnar import fast_scores
 from pipelinekit.arrow._convert import conform
@@ -202,8 +203,21 @@ def test_the_columns_every_entity_has_are_checked_column_wise(
     assert caught.value.paths == rows.value.paths
 
 
-def test_validate_builds_every_row_whatever_the_strategy_reads() -> None:
-    # the source is read by no criterion: only the row-wise check sees it
+def test_columns_with_few_values_are_checked_value_by_value() -> None:
+    # no criterion reads the source or the status: their few values are built all the same
+    table = to_arrow([_lead(n, country="DE") for n in range(3)])
+    bad = _replace(table, "source", [None, {"channel": "fax", "detail": None}, None])
+    bad = _replace(bad, "status", ["new", "new", " "])
+    with pytest.raises(ValidationError) as caught:
+        score_table(EVERY_KIND, bad, as_of=AS_OF)
+    assert caught.value.paths == ("$[1].source.channel", "$[2].status")
+
+
+def test_validate_builds_every_row_whatever_the_strategy_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # as if the table were long: the source's values are no longer few
+    monkeypatch.setattr(columnar, "FEW", 1)
     table = to_arrow([_lead(n, country="DE") for n in range(3)])
     bad = _replace(table, "source", [None, {"channel": "fax", "detail": None}, None])
     assert score_table(EVERY_KIND, bad, as_of=AS_OF).num_rows == 3

@@ -253,6 +253,32 @@ def _suspect(table: pa.Table) -> bool:
     return any(pc.any(check).as_py() for check in (blank, long, early, negative))
 
 
+#: Columns with at most this many distinct values have a row built for each value.
+FEW = 1024
+
+
+def _samples(table: pa.Table, rows: pa.Array) -> set[int]:
+    """A row for each distinct value of every column with few of them (status, source, owner,
+    tags...): their values are checked even where no criterion reads them."""
+    out: set[int] = set()
+    for name in table.column_names:
+        column = table.column(name)
+        kind = column.type
+        texts = pa.types.is_list(kind) and pa.types.is_string(kind.value_type)
+        flat = pa.types.is_struct(kind) and not any(pa.types.is_nested(f.type) for f in kind)
+        if name == "id" or pa.types.is_timestamp(kind):
+            continue  # one per row, or checked column-wise (see _suspect)
+        if pa.types.is_nested(kind) and not (texts or flat):
+            continue
+        whole = column.combine_chunks()
+        if len(whole) > 4 * FEW and _codes(whole.slice(0, 4 * FEW))[1] > FEW:
+            continue  # already too many in the first rows
+        codes, size = _codes(whole)
+        if size <= FEW:
+            out.update(_first_rows(codes, rows)[1])
+    return out
+
+
 def fast_scores(
     strategy: Strategy, table: pa.Table, kind: str, when: datetime
 ) -> tuple[list[Any], pa.Array] | None:
@@ -275,8 +301,9 @@ def fast_scores(
         keys.append(key)
     rows = pa.array(range(count), pa.int64())
     firsts = [_first_rows(codes, rows) for codes, _ in keys]
+    checked = {r for _, found in firsts for r in found} | _samples(table, rows)
     try:
-        built = _built(table, sorted({r for _, found in firsts for r in found}), kind)
+        built = _built(table, sorted(checked), kind)
     except ValidationError:
         return None
     plans: list[Plan] = strategy._plans
@@ -309,9 +336,15 @@ def fast_scores(
     run = generate(proxies, strategy._group_caps, strategy.total_cap, False)  # type: ignore[arg-type]
     floor = strategy.floor
     results = []
+    made: dict[tuple[int, int, str], Any] = {}
     for outcome in outcomes:
         _, flags, known, total, _ = run(outcome)
         if floor is not None and total < floor:
             total = floor
-        results.append(strategy._result(None, when, (), (), flags, known, total))
+        # many groups sum to the same figures: one result each
+        figures = (flags, known, str(total))
+        result = made.get(figures)
+        if result is None:
+            result = made[figures] = strategy._result(None, when, (), (), flags, known, total)
+        results.append(result)
     return results, groups

@@ -114,10 +114,12 @@ def score_table(
     path checks the table's schema version, columns and types, column-wise
     the columns every entity has (required values, ids, versions, the order
     of creation and update), and builds (so validates) a row for every
-    distinct value a criterion reads; on any problem there, every row is
-    built and every bad row reported, as above.  A bad value in a column no criterion
-    reads may then go unreported: ``validate=True`` builds every row whatever
-    the strategy (the row-wise path, as :func:`from_arrow` does).
+    distinct value a criterion reads and for every distinct value of each
+    column holding at most 1024 of them (status, owner, source, tags...); on
+    any problem there, every row is built and every bad row reported, as
+    above.  A bad value elsewhere (a malformed email in a column no criterion
+    reads, say) may then go unreported: ``validate=True`` builds every row
+    whatever the strategy (the row-wise path, as :func:`from_arrow` does).
     """
     when = ensure_aware(as_of, "as_of")
     name = kind_of(table, kind) if isinstance(table, pa.Table) else "lead"
