@@ -68,6 +68,9 @@ EVERY_KIND = icp_fit(
             points=4,
         ),
         one_of("plan", "custom.plan", {"gold": 9, "silver": 3}, missing="penalty", penalty=1),
+        # custom fields are read from the JSON text of them all
+        present("plan given", "custom.plan", points=2),
+        bands("seats", "custom.seats", [(None, 10, 1), (10, None, 3)], missing="zero"),
     ],
     groups={"firm": 25},
     total_cap=60,
@@ -104,7 +107,12 @@ CONTACTS = st.one_of(
     st.none(),
     st.builds(lambda p, title: attrs.evolve(p, job_title=title), people(), TITLES),
 )
-PLANS = custom_fields(fields={"plan": st.sampled_from(["gold", "silver", "GOLD", 3, True])})
+PLANS = custom_fields(
+    fields={
+        "plan": st.sampled_from(["gold", "silver", "GOLD", 3, True]),
+        "seats": st.sampled_from([0, 9, 10, Decimal("9.5"), "ten"]),
+    }
+)
 LEADS = leads(contacts=CONTACTS, companies=st.one_of(st.none(), COMPANIES), custom=PLANS)
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -141,20 +141,22 @@ def _band_codes(column: pa.Array, criterion: Criterion) -> _Codes | None:
     return _combine(codes, _dense(pc.struct_field(column, [1])))
 
 
-def _leaf(table: pa.Table, path: str) -> pa.Array | None:
-    """The column holding everything ``path`` reads (a struct child as deep as it goes)."""
+def _leaf(table: pa.Table, path: str) -> tuple[pa.Array, bool] | None:
+    """The column holding everything ``path`` reads (a struct child as deep as it goes), and
+    whether it is the path's value itself (not a column the value is read from, as a custom
+    field is read from the JSON text of all of them)."""
     top, *rest = path.split(".")
     if top not in table.column_names:
         return None
     column: pa.Array = table.column(top).combine_chunks()
     for name in rest:
         if not pa.types.is_struct(column.type):
-            break
+            return column, False
         index = column.type.get_field_index(name)
         if index < 0:
             return None
         column = pc.struct_field(column, [index])
-    return column
+    return column, True
 
 
 def _fields(criterion: Criterion) -> Iterator[Criterion] | None:
@@ -174,11 +176,11 @@ def _fields(criterion: Criterion) -> Iterator[Criterion] | None:
 
 def _key(table: pa.Table, criterion: Criterion) -> _Codes | None:
     """Codes of what ``criterion`` reads from each row, or ``None`` if they cannot be found."""
-    leaves = _fields(criterion)
-    if leaves is None:
+    simple = _fields(criterion)
+    if simple is None:
         return None
     out: _Codes = (pa.array([0] * table.num_rows, pa.int64()), 1)
-    for c in leaves:
+    for c in simple:
         assert c.field is not None
         root = c.field.split(".", 1)[0]
         fallback = ROOT_FALLBACKS.get(root)
@@ -186,16 +188,14 @@ def _key(table: pa.Table, criterion: Criterion) -> _Codes | None:
         if fallback is not None:
             # the path's root is read from ``fallback`` when the row's own is null
             paths.append(c.field.replace(root, fallback, 1))
-        columns = [(p, _leaf(table, p)) for p in paths]
-        if all(column is None for _, column in columns):
+        found = [leaf for leaf in (_leaf(table, p) for p in paths) if leaf is not None]
+        if not found:
             return None
-        for _, column in columns:
-            if column is None:
-                continue
+        for column, exact in found:
             part = None
-            if c.presence:
+            if exact and c.presence:
                 part = _dense(_missing(column))
-            elif c.kind == "bands":
+            elif exact and c.kind == "bands":
                 part = _band_codes(column, c)
             out = _combine(out, part or _codes(column))
     return out
