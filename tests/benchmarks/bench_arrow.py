@@ -14,6 +14,7 @@ from bench_qualification import AS_OF, sample_leads, strategy
 
 import pipelinekit as pk
 from pipelinekit.arrow import from_arrow, score_table, to_arrow
+from pipelinekit.qualification import evaluate_many
 
 
 def varied_leads(n: int, seed: int = 23) -> list[pk.Lead]:
@@ -70,6 +71,7 @@ def arrow_roundtrip(n: int) -> Pair:
     target=1.0,
     size=1_000_000,
     quick_size=2_000,
+    # the ICP strategy is scored column-wise (rows grouped by what each criterion reads)
     baseline="ICP score_many on the same leads already built as entities",
     rounds=3,
 )
@@ -80,6 +82,12 @@ def score_table_bench(n: int) -> Pair:
     expected = icp.score_many(leads, as_of=AS_OF)
     scored = score_table(icp, table, as_of=AS_OF)
     assert scored["score"].to_pylist() == [None if s is None else str(s) for s in expected]
+    # the column-wise path: verdicts, grades and coverage as evaluate_many's too
+    some = min(n, 20_000)
+    results = evaluate_many(icp, leads[:some], as_of=AS_OF)
+    assert scored.slice(0, some).select(["verdict", "grade", "coverage"]).to_pylist() == [
+        {"verdict": r.verdict.value, "grade": r.grade, "coverage": str(r.coverage)} for r in results
+    ]
 
     stored = [pk.to_dict(x) for x in leads]
 

@@ -15,6 +15,7 @@ from ..errors import Problem, ValidationError
 from ..pipelines.pipeline import Pipeline
 from ..qualification.base import Strategy, evaluate_many
 from ..serialization import to_dict, to_json
+from ._columnar import fast_scores
 from ._convert import conform, from_arrow, kind_of, to_arrow
 from ._schema import BREAKDOWN, HISTORY, SCHEMAS, TEXT
 
@@ -90,6 +91,7 @@ def score_table(
     explain: bool = False,
     results: bool = False,
     kind: type[Any] | str | None = None,
+    validate: bool = False,
 ) -> pa.Table:
     """Evaluate ``strategy`` on every row of ``table`` at ``as_of``; return the table with scores.
 
@@ -105,12 +107,34 @@ def score_table(
     ``evaluate_many(strategy, from_arrow(table), as_of=as_of)``.  Bad rows
     raise :class:`~pipelinekit.ValidationError` (paths start with the row
     index) and nothing is scored.
+
+    An ICP fit strategy (:func:`~pipelinekit.qualification.icp_fit`) without
+    ``explain`` or ``results`` is scored column-wise: rows are grouped by what
+    each criterion reads, and one row per group is built and evaluated.  That
+    path checks the table's schema version, columns and types, column-wise
+    the columns every entity has (required values, ids, versions, the order
+    of creation and update), and builds (so validates) a row for every
+    distinct value a criterion reads and for every distinct value of each
+    column holding at most 1024 of them (status, owner, source, tags...); on
+    any problem there, every row is built and every bad row reported, as
+    above.  A bad value elsewhere (a malformed email in a column no criterion
+    reads, say) may then go unreported: ``validate=True`` builds every row
+    whatever the strategy (the row-wise path, as :func:`from_arrow` does).
     """
     when = ensure_aware(as_of, "as_of")
-    entities = from_arrow(table, kind_of(table, kind) if isinstance(table, pa.Table) else kind)
-    found = evaluate_many(strategy, entities, as_of=when, explain=explain)
+    name = kind_of(table, kind) if isinstance(table, pa.Table) else "lead"
+    columns = None
+    if not (explain or results or validate):
+        fast = fast_scores(strategy, conform(table, name), name, when)
+        if fast is not None:
+            found, groups = fast
+            columns = {n: c.take(groups) for n, c in score_columns(found, False).items()}
+    if columns is None:
+        entities = from_arrow(table, name)
+        found = evaluate_many(strategy, entities, as_of=when, explain=explain)
+        columns = score_columns(found, explain, results)
     out: pa.Table = table
-    for name, column in score_columns(found, explain, results).items():
+    for name, column in columns.items():
         if name in out.column_names:
             out = out.drop_columns([name])
         out = out.append_column(pa.field(name, column.type), column)
