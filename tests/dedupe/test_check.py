@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipelinekit.dedupe import (
+    DuplicateChecker,
     DuplicateRefused,
     check,
     default_rules,
@@ -79,6 +80,11 @@ def test_check_finds_exactly_the_pairs_find_makes_with_the_record(
     ]
     found = check(entity, storage, rules)
     assert sorted(found.matches) == sorted(expected)
+    # a checker whose pool grows record by record (an import's rows) gives the same answer
+    checker = DuplicateChecker((), rules)
+    for record in draw.draw(st.permutations(stored)):
+        checker.add(record)
+    assert checker.check(entity) == found
     assert found.duplicate == bool(expected)
     assert entity.id not in {r.id for r in found.records}
     scores = [p.score for p in found.matches]

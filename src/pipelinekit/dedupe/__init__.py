@@ -12,7 +12,7 @@ in E.164 with phonenumbers (the ``phone`` extra), by their digits otherwise.
 See ``docs/duplicates.md``.
 """
 
-from .checking import DuplicateCheck, DuplicateRefused, check
+from .checking import DuplicateCheck, DuplicateChecker, DuplicateRefused, check
 from .errors import DedupeDependencyError, MergeRefused, UnmergeRefused
 from .finding import DuplicateCluster, find, find_pairs
 from .merging import (
@@ -40,6 +40,7 @@ from .scoring import PairScore, Part, Ref, score_pair
 __all__ = [
     "DedupeDependencyError",
     "DuplicateCheck",
+    "DuplicateChecker",
     "DuplicateCluster",
     "DuplicateRefused",
     "MERGED_INTO",

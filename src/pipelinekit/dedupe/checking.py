@@ -17,18 +17,20 @@ the store; an import that checks many rows should read the store once and use
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
+from typing import Any
 
 import attrs
 
 from ..domain import Lead, Opportunity, Prospect
 from ..errors import PipelinekitError, Problem, ValidationError
 from ..storage import Storage, UnitOfWork
-from .finding import _matched, _prepare
+from .finding import _candidates, _links, _matched, _prepare
 from .rules import MatchRules, default_rules
-from .scoring import Entity, PairScore, Ref, Scorer, ref_of
+from .scoring import Entity, PairScore, Ref, Scorer, keys_of, ref_of
 
-__all__ = ["DuplicateCheck", "DuplicateRefused", "check"]
+__all__ = ["DuplicateCheck", "DuplicateChecker", "DuplicateRefused", "check"]
 
 
 @attrs.frozen
@@ -89,6 +91,77 @@ def _stored(uow: UnitOfWork) -> Iterable[Entity]:
     yield from uow.opportunities.iterate()
 
 
+class DuplicateChecker:
+    """Checks records one after another against a pool of records read once.
+
+    What an import needs: each incoming row checked against the store and the
+    rows imported before it, without reading the store again per row.
+    ``check(entity)`` gives what :func:`check` would give if the pool were the
+    store; ``add(entity)`` puts a record into the pool (replacing a record of
+    the same kind and id).  A check costs time linear in the pool's size (its
+    match keys are computed once, when a record is added).
+    """
+
+    def __init__(self, records: Iterable[Entity] = (), rules: MatchRules | None = None) -> None:
+        self.rules = rules if rules is not None else default_rules()
+        refs, keys = _prepare(records, self.rules)  # refuses what is not a record or rules
+        self._scorer = Scorer(self.rules)
+        self._companies: dict[str, str | None] = {}
+        self._order = [(ref.kind, ref.id) for ref in refs]
+        self._items = {(r.kind, r.id): (r, k) for r, k in zip(refs, keys, strict=True)}
+
+    @classmethod
+    def of_store(cls, uow: UnitOfWork, rules: MatchRules | None = None) -> DuplicateChecker:
+        """A checker whose pool is every lead, prospect and opportunity of ``uow``."""
+        return cls(_stored(uow), rules)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def _keyed(self, entity: Entity) -> tuple[Ref, tuple[Any, ...]]:
+        keys = (*keys_of(entity, self.rules, self._companies), _links(entity))
+        return ref_of(entity), keys
+
+    def add(self, entity: Entity) -> None:
+        """Put ``entity`` into the pool (an archived lead or closed deal leaves it)."""
+        _check_entity(entity)
+        key = (ref_of(entity).kind, entity.id)
+        if key in self._items:
+            del self._items[key]
+            self._order.pop(bisect.bisect_left(self._order, key))
+        if _candidates(entity):
+            self._items[key] = self._keyed(entity)
+            bisect.insort(self._order, key)
+
+    def check(self, entity: Entity) -> DuplicateCheck:
+        """The pool's records ``entity`` duplicates (the pool is not changed)."""
+        _check_entity(entity)
+        me, mine = self._keyed(entity)
+        key = (me.kind, me.id)
+        if not _candidates(entity):  # archived by a merge, or a closed deal
+            return DuplicateCheck(me, ())
+        order = [k for k in self._order if k != key]
+        at = bisect.bisect_left(order, key)
+        order.insert(at, key)
+        items = self._items
+        refs = [me if k == key else items[k][0] for k in order]
+        keys = [mine if k == key else items[k][1] for k in order]
+        scorer = self._scorer
+        pairs = [
+            scorer.explained(refs[i], keys[i], refs[j], keys[j])
+            for i, j in _matched(refs, keys, self.rules, scorer, only=at)
+        ]
+        pairs.sort(key=lambda p: (-p.score, _other(p, me)))
+        return DuplicateCheck(me, tuple(pairs))
+
+
+def _check_entity(entity: object) -> None:
+    if not isinstance(entity, Lead | Prospect | Opportunity):
+        got = type(entity).__name__
+        problem = Problem("$.entity", f"must be a Lead, Prospect or Opportunity, got {got}")
+        raise ValidationError("duplicate check", [problem])
+
+
 def check(
     entity: Lead | Prospect | Opportunity,
     store: Storage | UnitOfWork,
@@ -127,18 +200,4 @@ def check(
 
 
 def _check(entity: Entity, uow: UnitOfWork, rules: MatchRules) -> DuplicateCheck:
-    me = ref_of(entity)
-    key = (me.kind, me.id)
-    records = [e for e in _stored(uow) if (ref_of(e).kind, e.id) != key]
-    records.append(entity)
-    refs, keys = _prepare(records, rules)
-    at = next((i for i, ref in enumerate(refs) if (ref.kind, ref.id) == key), None)
-    if at is None:  # not a candidate: archived by a merge, or a closed deal
-        return DuplicateCheck(me, ())
-    scorer = Scorer(rules)
-    pairs = [
-        scorer.explained(refs[i], keys[i], refs[j], keys[j])
-        for i, j in _matched(refs, keys, rules, scorer, only=at)
-    ]
-    pairs.sort(key=lambda p: (-p.score, _other(p, me)))
-    return DuplicateCheck(me, tuple(pairs))
+    return DuplicateChecker.of_store(uow, rules).check(entity)
