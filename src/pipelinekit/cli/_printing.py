@@ -209,6 +209,19 @@ def print_import(summary: ImportSummary, *, title: str, report: str | None) -> N
     out.print(counts)
     if summary.delimiter is not None:
         out.print(f"Columns separated by {DELIMITERS.get(summary.delimiter, summary.delimiter)}.")
+    if summary.duplicates:
+        found = _table(
+            "Duplicates", ("line", "external_id", "decision", "matches", "score"), left=4
+        )
+        for item in summary.duplicates:
+            found.add_row(
+                str(item.line),
+                item.external_id or "",
+                item.action,
+                ", ".join(item.matches),
+                str(item.score),
+            )
+        out.print(found)
     if not summary.errors:
         return
     shown = _table("Rejected rows (first 10 problems)", ("line", "field", "reason"), left=3)

@@ -12,6 +12,7 @@ in E.164 with phonenumbers (the ``phone`` extra), by their digits otherwise.
 See ``docs/duplicates.md``.
 """
 
+from .checking import DuplicateCheck, DuplicateChecker, DuplicateRefused, check
 from .errors import DedupeDependencyError, MergeRefused, UnmergeRefused
 from .finding import DuplicateCluster, find, find_pairs
 from .merging import (
@@ -38,7 +39,10 @@ from .scoring import PairScore, Part, Ref, score_pair
 
 __all__ = [
     "DedupeDependencyError",
+    "DuplicateCheck",
+    "DuplicateChecker",
     "DuplicateCluster",
+    "DuplicateRefused",
     "MERGED_INTO",
     "MERGE_FIELDS",
     "MatchRule",
@@ -53,6 +57,7 @@ __all__ = [
     "RuleKind",
     "UnmergeRefused",
     "UnmergeResult",
+    "check",
     "default_rules",
     "find",
     "find_pairs",

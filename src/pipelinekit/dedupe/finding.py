@@ -168,11 +168,13 @@ def _prepare(entities: Iterable[Entity], rules: MatchRules) -> tuple[list[Ref], 
 
 
 def _matched(
-    refs: list[Ref], keys: list[Any], rules: MatchRules, scorer: Scorer
+    refs: list[Ref], keys: list[Any], rules: MatchRules, scorer: Scorer, only: int | None = None
 ) -> list[tuple[int, int]]:
     """The index pairs ``(i, j)``, ``i < j``, whose score reaches the threshold.
 
     ``keys[i]`` ends with the links of record ``i``: linked records are never a pair.
+    With ``only``, just the pairs that include record ``only`` (the same blocks
+    and neighbourhoods, so the same pairs as the full search restricted to it).
     """
     seen: set[int] = set()
     n = len(keys)
@@ -185,6 +187,8 @@ def _matched(
 
     def compare(pairs: Iterable[tuple[int, int]]) -> None:
         for i, j in pairs:
+            if only is not None and i != only and j != only:
+                continue
             code = i * n + j
             if code not in seen:
                 seen.add(code)
@@ -207,7 +211,7 @@ def _matched(
             if key is not None:
                 blocks.setdefault(key[0] if by_domain else key, []).append(i)
         for members in blocks.values():
-            if len(members) < 2:
+            if len(members) < 2 or (only is not None and only not in members):
                 continue
             if len(members) <= rules.max_block:
                 compare(itertools.combinations(members, 2))  # in index order: i < j

@@ -37,7 +37,9 @@ from .exporter import (
 from .formats import DELIMITERS, IMPORT_FORMATS, detect_format, not_utf8, read_rows
 from .importer import (
     ERROR_REPORT_COLUMNS,
+    DuplicateDecision,
     ImportSummary,
+    OnDuplicate,
     RowError,
     check_writable,
     import_leads,
@@ -47,6 +49,8 @@ from .rows import DEFAULT_COLUMNS, FIELDS, Unmapped
 
 __all__ = [
     "DEFAULT_COLUMNS",
+    "DuplicateDecision",
+    "OnDuplicate",
     "DELIMITERS",
     "ERROR_REPORT_COLUMNS",
     "EXPORT_FORMATS",

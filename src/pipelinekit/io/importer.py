@@ -20,11 +20,13 @@ import json
 import os
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import attrs
 
+from ..dedupe import DuplicateCheck, DuplicateChecker, MatchRules, merge
 from ..domain import Lead, Money
 from ..errors import Problem, ValidationError
 from ..storage import Storage, UnitOfWork
@@ -34,6 +36,8 @@ from .rows import FIELDS, Columns, Unmapped, imported_attributes, lead_of, text
 
 __all__ = [
     "ERROR_REPORT_COLUMNS",
+    "DuplicateDecision",
+    "OnDuplicate",
     "ImportSummary",
     "RowError",
     "check_writable",
@@ -43,6 +47,43 @@ __all__ = [
 
 #: The columns of a CSV error report (a JSON Lines report has the same keys).
 ERROR_REPORT_COLUMNS: Final = ("line", "external_id", "path", "reason")
+#: What an import does with a new row that duplicates a stored record or an earlier row.
+OnDuplicate = Literal["flag", "skip", "merge"]
+_ACTIONS = {"flag": "flagged", "skip": "skipped", "merge": "merged"}
+
+
+@attrs.frozen
+class DuplicateDecision:
+    """What an import did with one row found to duplicate records.
+
+    ``action`` is ``flagged`` (imported, the match recorded), ``skipped`` (not
+    imported) or ``merged`` (imported, then merged into ``matches[0]``, the
+    best match; ``merge_id`` undoes it).  ``matches`` are the records matched
+    (``kind:id``), best first, and ``explanation`` one line per matched pair.
+    ``lead_id`` is the lead the row was stored as (``None`` when skipped).
+    """
+
+    line: int
+    external_id: str | None
+    action: str
+    matches: tuple[str, ...]
+    score: Decimal
+    explanation: str
+    lead_id: str | None = None
+    merge_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The decision as plain data (``--json``)."""
+        return {
+            "line": self.line,
+            "external_id": self.external_id,
+            "action": self.action,
+            "matches": list(self.matches),
+            "score": str(self.score),
+            "explanation": self.explanation,
+            "lead_id": self.lead_id,
+            "merge_id": self.merge_id,
+        }
 
 
 @attrs.frozen
@@ -86,6 +127,11 @@ class ImportSummary:
     errors: tuple[RowError, ...] = attrs.field(repr=False)
     error_report: Path | None = None
     delimiter: str | None = None
+    duplicates: tuple[DuplicateDecision, ...] = attrs.field(default=(), repr=False)
+
+    def count(self, action: str) -> int:
+        """How many rows got the duplicate decision ``action`` (``flagged``, ``skipped``...)."""
+        return sum(1 for d in self.duplicates if d.action == action)
 
     @property
     def ok(self) -> bool:
@@ -102,6 +148,7 @@ class ImportSummary:
             "rejected": self.rejected,
             "delimiter": self.delimiter,
             "errors": [e.to_dict() for e in self.errors],
+            "duplicates": [d.to_dict() for d in self.duplicates],
         }
 
 
@@ -156,6 +203,8 @@ def import_leads(
     batch_size: int = 1000,
     progress: Callable[[int, int], None] | None = None,
     error_report: str | Path | None = None,
+    on_duplicate: OnDuplicate | None = None,
+    rules: MatchRules | None = None,
 ) -> ImportSummary:
     """Import leads from a CSV or JSON Lines file into ``storage``; return what happened.
 
@@ -175,8 +224,26 @@ def import_leads(
     :class:`~pipelinekit.ValidationError` listing them all; a file that
     cannot be imported raises :class:`ImportFileError` before anything is
     stored (a file that is not UTF-8 included).
+
+    With ``on_duplicate`` (``flag``, ``skip`` or ``merge``), each row that is
+    not already stored (by external id) is checked under ``rules``
+    (:func:`~pipelinekit.dedupe.default_rules` if not given) against the
+    store's leads, prospects and open opportunities and the rows imported
+    before it; each duplicate's :class:`DuplicateDecision` is in
+    ``duplicates``.  ``merge`` merges the row into the best-matching lead
+    (flagging it when it matches only prospects or opportunities).  The store
+    is read once per import; each check costs time linear in its size.
     """
     _check_arguments(storage, at, mapping, currency, unmapped, batch_size)
+    problems: list[Problem] = []
+    if on_duplicate is not None and on_duplicate not in _ACTIONS:
+        problems.append(
+            Problem("$.on_duplicate", f"must be 'flag', 'skip' or 'merge', got {on_duplicate!r}")
+        )
+    if rules is not None and not isinstance(rules, MatchRules):
+        problems.append(Problem("$.rules", f"must be MatchRules, got {type(rules).__name__}"))
+    if problems:
+        raise ValidationError("import_leads()", problems)
     file = Path(path)
     if not file.is_file():
         raise ImportFileError(file, "no such file")
@@ -190,6 +257,9 @@ def import_leads(
         _check_recognised(file, delimiter, header, mapping or {})
     run = _Run(at=at, mapping=dict(mapping or {}), currency=currency, unmapped=unmapped)
     with storage.unit_of_work() as uow:
+        if on_duplicate is not None:
+            run.on_duplicate = on_duplicate
+            run.checker = DuplicateChecker.of_store(uow, rules)
         for line, row in read_rows(file, fmt, delimiter=delimiter):
             run.add(line, row)
             if len(run.batch) >= batch_size:
@@ -214,6 +284,7 @@ def import_leads(
         errors=errors,
         error_report=report if errors else None,
         delimiter=delimiter,
+        duplicates=tuple(run.duplicates),
     )
 
 
@@ -288,6 +359,9 @@ class _Run:
         self._seen: dict[str, int] = {}
         self._keys: dict[str, None] = {}
         self._columns: Columns | None = None
+        self.on_duplicate: OnDuplicate | None = None
+        self.checker: DuplicateChecker | None = None
+        self.duplicates: list[DuplicateDecision] = []
 
     def add(self, line: int, row: dict[str, Any]) -> None:
         """Read one row: a lead into the batch, or its problems into the errors."""
@@ -321,8 +395,9 @@ class _Run:
         for new, fields, line in self.batch:
             old = before.get(new.external_id or "")
             if old is None:
-                writes.append(new)
-                self.inserted += 1
+                if self.checker is None or self._new_row(uow, new, line, writes):
+                    writes.append(new)
+                    self.inserted += 1
                 continue
             try:
                 merged = _merge(old, new, fields)
@@ -336,12 +411,60 @@ class _Run:
                 continue
             writes.append(merged)
             self.updated += 1
+            if self.checker is not None:
+                self.checker.add(merged)
         if writes:
             # each write is either new (version 0) or the stored lead evolved (its stored
             # version), so a plain save inserts or updates without looking the ids up again
             uow.leads.save_all(writes)
             uow.commit()
         self.batch.clear()
+
+    def _new_row(self, uow: UnitOfWork, new: Lead, line: int, writes: list[Lead]) -> bool:
+        """Check a new row for duplicates; whether it is still to be written (and counted)."""
+        assert self.checker is not None
+        found = self.checker.check(new)
+        if not found.duplicate:
+            self.checker.add(new)
+            return True
+        action = self.on_duplicate or "flag"
+        leads = [ref.id for ref in found.records if ref.kind == "lead"]
+        if action == "merge" and not leads:
+            action = "flag"  # only leads are merged
+        decision = _decision(line, new, found, _ACTIONS[action])
+        if action == "skip":
+            self.duplicates.append(decision)
+            return False
+        if action == "flag":
+            self.duplicates.append(attrs.evolve(decision, lead_id=new.id))
+            self.checker.add(new)
+            return True
+        # merge: store what comes before, then the row, then merge it into its best match
+        if writes:
+            uow.leads.save_all(writes)
+            writes.clear()
+        stored = uow.leads.save(new)
+        result = merge(uow, [leads[0], stored.id], into=leads[0], at=self.at)
+        self.checker.add(result.survivor)
+        for archived in result.archived:
+            self.checker.add(archived)
+        self.duplicates.append(
+            attrs.evolve(
+                decision, matches=(f"lead:{leads[0]}",), lead_id=stored.id, merge_id=result.merge_id
+            )
+        )
+        return False
+
+
+def _decision(line: int, new: Lead, found: DuplicateCheck, action: str) -> DuplicateDecision:
+    return DuplicateDecision(
+        line=line,
+        external_id=new.external_id,
+        action=action,
+        matches=tuple(map(str, found.records)),
+        score=found.matches[0].score,
+        explanation="\n".join(pair.explain() for pair in found.matches),
+    )
 
 
 def _merge(stored: Lead, imported: Lead, attributes: frozenset[str]) -> Lead:

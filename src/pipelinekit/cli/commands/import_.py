@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ...dedupe import load_rules
 from ...errors import Problem
 from ...io import (
     FIELDS,
@@ -84,6 +85,23 @@ def import_file(
             help="Drop columns that map to no field (default: keep them as custom fields).",
         ),
     ] = False,
+    on_duplicate: Annotated[
+        str | None,
+        typer.Option(
+            "--on-duplicate",
+            metavar="flag|skip|merge",
+            help="Check each new row for duplicates (store and earlier rows): flag imports it "
+            "and records the match, skip leaves it out, merge merges it into the stored lead.",
+        ),
+    ] = None,
+    rules_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--rules",
+            metavar="FILE",
+            help="Matching rules (TOML) for --on-duplicate; default: built-in.",
+        ),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Import leads from CSV or JSON Lines: good rows are stored, bad rows go to an error report.
@@ -101,6 +119,13 @@ def import_file(
     detect_format(file, format or settings.import_format)
     if errors is not None:
         check_writable(errors)
+    if on_duplicate is not None and on_duplicate not in ("flag", "skip", "merge"):
+        problem = Problem("--on-duplicate", f"must be flag, skip or merge, got {on_duplicate!r}")
+        raise UserError("bad --on-duplicate", ExitCode.USAGE, (problem,))
+    if rules_file is not None and on_duplicate is None:
+        problem = Problem("--rules", "only used with --on-duplicate")
+        raise UserError("--rules without --on-duplicate", ExitCode.USAGE, (problem,))
+    rules = None if rules_file is None else load_rules(rules_file)
     storage = run.storage()
     committed = [0, 0]  # rows read and committed so far, rows in the file
 
@@ -136,6 +161,8 @@ def import_file(
                 batch_size=batch_size or settings.batch_size,
                 progress=update,
                 error_report=errors,
+                on_duplicate=on_duplicate,  # type: ignore[arg-type]  # checked above
+                rules=rules,
             )
     finally:
         storage.close()

@@ -1,0 +1,203 @@
+"""Checking one record against the store before it is created: warn, or block.
+
+:func:`check` answers "would this new lead be a duplicate?" with the stored
+records it matches and the explained :class:`~pipelinekit.dedupe.PairScore`
+of each pair, exactly the pairs :func:`~pipelinekit.dedupe.find` would report
+for it over the store plus the record: the same rules, the same blocks and
+neighbourhoods, the same exclusions (leads archived by a merge, closed
+opportunities, records linked to each other).
+
+Cost: the storage ports have no lookup by email, domain or phone, so each call
+reads every lead, prospect and opportunity of the store once (through
+``iterate()``, in batches) and computes their match keys; only the pairs that
+include the checked record are then scored.  A call is linear in the size of
+the store; an import that checks many rows should read the store once and use
+:func:`~pipelinekit.dedupe.find` instead.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from ..domain import Lead, Opportunity, Prospect
+from ..errors import PipelinekitError, Problem, ValidationError
+from ..storage import Storage, UnitOfWork
+from .finding import _candidates, _links, _matched, _prepare
+from .rules import MatchRules, default_rules
+from .scoring import Entity, PairScore, Ref, Scorer, keys_of, ref_of
+
+__all__ = ["DuplicateCheck", "DuplicateChecker", "DuplicateRefused", "check"]
+
+
+@attrs.frozen
+class DuplicateCheck:
+    """What :func:`check` found for one record.
+
+    ``matches`` are the pairs of ``entity`` with stored records whose score
+    reaches the rules' threshold, best score first (then by the other record's
+    kind and id); each pair's ``parts`` explain its score.
+    """
+
+    entity: Ref
+    matches: tuple[PairScore, ...]
+
+    @property
+    def duplicate(self) -> bool:
+        """Whether the record matches at least one stored record."""
+        return bool(self.matches)
+
+    @property
+    def records(self) -> tuple[Ref, ...]:
+        """The stored records matched, in the order of ``matches``."""
+        return tuple(_other(pair, self.entity) for pair in self.matches)
+
+    def explain(self) -> str:
+        """One line for the record, then one per match (its score and the rules that fired)."""
+        if not self.matches:
+            return f"{self.entity}: no duplicate"
+        head = f"{self.entity}: {len(self.matches)} possible duplicate(s)"
+        return "\n  ".join([head, *(pair.explain() for pair in self.matches)])
+
+    def refuse(self) -> None:
+        """Raise :class:`DuplicateRefused` if the record is a duplicate (the "block" mode)."""
+        if self.matches:
+            raise DuplicateRefused(self)
+
+
+class DuplicateRefused(PipelinekitError, ValueError):
+    """A record was refused because it duplicates stored records; ``check`` says which."""
+
+    def __init__(self, check: DuplicateCheck) -> None:
+        self.check = check
+        found = ", ".join(map(str, check.records))
+        super().__init__(f"{check.entity} duplicates {found}")
+
+    def __reduce__(self) -> tuple[type[DuplicateRefused], tuple[DuplicateCheck]]:
+        return (type(self), (self.check,))
+
+
+def _other(pair: PairScore, entity: Ref) -> Ref:
+    same = (pair.left.kind, pair.left.id) == (entity.kind, entity.id)
+    return pair.right if same else pair.left
+
+
+def _stored(uow: UnitOfWork) -> Iterable[Entity]:
+    yield from uow.leads.iterate()
+    yield from uow.prospects.iterate()
+    yield from uow.opportunities.iterate()
+
+
+class DuplicateChecker:
+    """Checks records one after another against a pool of records read once.
+
+    What an import needs: each incoming row checked against the store and the
+    rows imported before it, without reading the store again per row.
+    ``check(entity)`` gives what :func:`check` would give if the pool were the
+    store; ``add(entity)`` puts a record into the pool (replacing a record of
+    the same kind and id).  A check costs time linear in the pool's size (its
+    match keys are computed once, when a record is added).
+    """
+
+    def __init__(self, records: Iterable[Entity] = (), rules: MatchRules | None = None) -> None:
+        self.rules = rules if rules is not None else default_rules()
+        refs, keys = _prepare(records, self.rules)  # refuses what is not a record or rules
+        self._scorer = Scorer(self.rules)
+        self._companies: dict[str, str | None] = {}
+        self._order = [(ref.kind, ref.id) for ref in refs]
+        self._items = {(r.kind, r.id): (r, k) for r, k in zip(refs, keys, strict=True)}
+
+    @classmethod
+    def of_store(cls, uow: UnitOfWork, rules: MatchRules | None = None) -> DuplicateChecker:
+        """A checker whose pool is every lead, prospect and opportunity of ``uow``."""
+        return cls(_stored(uow), rules)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def _keyed(self, entity: Entity) -> tuple[Ref, tuple[Any, ...]]:
+        keys = (*keys_of(entity, self.rules, self._companies), _links(entity))
+        return ref_of(entity), keys
+
+    def add(self, entity: Entity) -> None:
+        """Put ``entity`` into the pool (an archived lead or closed deal leaves it)."""
+        _check_entity(entity)
+        key = (ref_of(entity).kind, entity.id)
+        if key in self._items:
+            del self._items[key]
+            self._order.pop(bisect.bisect_left(self._order, key))
+        if _candidates(entity):
+            self._items[key] = self._keyed(entity)
+            bisect.insort(self._order, key)
+
+    def check(self, entity: Entity) -> DuplicateCheck:
+        """The pool's records ``entity`` duplicates (the pool is not changed)."""
+        _check_entity(entity)
+        me, mine = self._keyed(entity)
+        key = (me.kind, me.id)
+        if not _candidates(entity):  # archived by a merge, or a closed deal
+            return DuplicateCheck(me, ())
+        order = [k for k in self._order if k != key]
+        at = bisect.bisect_left(order, key)
+        order.insert(at, key)
+        items = self._items
+        refs = [me if k == key else items[k][0] for k in order]
+        keys = [mine if k == key else items[k][1] for k in order]
+        scorer = self._scorer
+        pairs = [
+            scorer.explained(refs[i], keys[i], refs[j], keys[j])
+            for i, j in _matched(refs, keys, self.rules, scorer, only=at)
+        ]
+        pairs.sort(key=lambda p: (-p.score, _other(p, me)))
+        return DuplicateCheck(me, tuple(pairs))
+
+
+def _check_entity(entity: object) -> None:
+    if not isinstance(entity, Lead | Prospect | Opportunity):
+        got = type(entity).__name__
+        problem = Problem("$.entity", f"must be a Lead, Prospect or Opportunity, got {got}")
+        raise ValidationError("duplicate check", [problem])
+
+
+def check(
+    entity: Lead | Prospect | Opportunity,
+    store: Storage | UnitOfWork,
+    rules: MatchRules | None = None,
+) -> DuplicateCheck:
+    """The stored records ``entity`` duplicates under ``rules`` (:func:`default_rules` if not
+    given), with the explained score of each pair.
+
+    ``store`` is a :class:`~pipelinekit.storage.Storage` (read in a read-only
+    unit of work) or an open :class:`~pipelinekit.storage.UnitOfWork` (its
+    uncommitted writes are seen: check, then save, in one transaction).  A
+    stored record with the same kind and id as ``entity`` is replaced by it
+    (checking an edit does not match the record with itself).  Nothing is
+    written.  The matches are exactly the pairs of ``entity`` that
+    :func:`~pipelinekit.dedupe.find_pairs` finds over the store plus
+    ``entity``; a lead archived by a merge or a closed opportunity matches
+    nothing.  Each call reads the whole store once (see the module docs).
+    """
+    problems: list[Problem] = []
+    if not isinstance(entity, Lead | Prospect | Opportunity):
+        got = type(entity).__name__
+        problems.append(Problem("$.entity", f"must be a Lead, Prospect or Opportunity, got {got}"))
+    if not isinstance(store, Storage | UnitOfWork):
+        problems.append(
+            Problem("$.store", f"must be a Storage or UnitOfWork, got {type(store).__name__}")
+        )
+    if rules is not None and not isinstance(rules, MatchRules):
+        problems.append(Problem("$.rules", f"must be MatchRules, got {type(rules).__name__}"))
+    if problems:
+        raise ValidationError("duplicate check", problems)
+    rules = rules if rules is not None else default_rules()
+    if isinstance(store, Storage):
+        with store.unit_of_work(read_only=True) as uow:
+            return _check(entity, uow, rules)
+    return _check(entity, store, rules)
+
+
+def _check(entity: Entity, uow: UnitOfWork, rules: MatchRules) -> DuplicateCheck:
+    return DuplicateChecker.of_store(uow, rules).check(entity)
