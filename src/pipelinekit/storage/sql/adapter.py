@@ -1027,12 +1027,14 @@ class _Frequencies(FrequencyStore):
                 for row in rows:
                     try:
                         data = loads(cast(str, row[0]))
-                    except (ValueError, TypeError):
+                    except (ValueError, TypeError, RecursionError):
                         data = None  # structuring it reports the corrupt record
                     yield data, row
                 if len(rows) < deals.batch:
                     return
-                last = data["id"] if isinstance(data, dict) else repo._load([rows[-1]])[0].id
+                last = data.get("id") if isinstance(data, dict) else None
+                if not isinstance(last, str):
+                    last = repo._load([rows[-1]])[0].id
                 page = attrs.evolve(page, after=last)
 
         return fresh.learn_documents(documents(), lambda row: repo._load([row])[0])
