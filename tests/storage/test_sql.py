@@ -456,3 +456,37 @@ def test_a_corrupt_document_is_a_corrupt_record_and_the_others_stay_readable(
         with pytest.raises(CorruptRecord):
             list(uow.leads.find())
         assert uow.leads.get(good.id).id == good.id
+
+
+@pytest.mark.parametrize(
+    "doc",
+    ['{"id": "x", "version": 1', '{"company": 3}', "[" * 5000 + "]" * 5000],
+    ids=["not-json", "not-an-opportunity", "nested"],
+)
+def test_a_rebuild_over_a_corrupt_stored_deal_is_a_corrupt_record_and_changes_nothing(
+    make: Any, doc: str
+) -> None:
+    from pipelinekit.qualification import predictive
+
+    storage = make()
+    model = predictive("model", stages=["qualification"], fields=["owner"])
+    deals = [
+        opportunity(n).evolve(outcome="lost", lost_reason="price", probability=0, closed_at=at(9))
+        for n in range(3)
+    ]
+    with storage.unit_of_work() as uow:
+        uow.opportunities.save_all(deals)
+        assert uow.frequencies.rebuild(model, uow.opportunities.iterate(batch=2)) == 3
+        uow.commit()
+    with storage.unit_of_work(read_only=True) as uow:
+        before = uow.frequencies.rows(model.name)
+    table = storage.tables.entities["opportunity"]
+    bad = sorted(d.id for d in deals)[1]
+    with storage.unit_of_work() as uow:
+        uow.conn.execute(sa.update(table).where(table.c.id == bad).values(doc=doc))
+        uow.commit()
+    with storage.unit_of_work() as uow:
+        with pytest.raises(CorruptRecord) as caught:
+            uow.frequencies.rebuild(model, uow.opportunities.iterate(batch=2))
+        assert caught.value.entity_id == bad
+        assert uow.frequencies.rows(model.name) == before

@@ -40,10 +40,10 @@ from __future__ import annotations
 import decimal
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -56,6 +56,7 @@ from .base import _UNREADABLE, StrategyBase, subject_id
 
 __all__ = [
     "DERIVED_FIELDS",
+    "DOCUMENT_VERSION",
     "FrequencyRow",
     "FrequencyTable",
     "PredictiveStrategy",
@@ -76,6 +77,25 @@ _PRECISE = decimal.Context(prec=40)
 _STAGE = "stage"
 _QUALITY, _TAGS, _PATH = object(), object(), object()
 _PRIOR = "prior"
+T = TypeVar("T")
+_OPEN = object()
+#: The entity document version (``schema_version``) whose keys ``learn_documents`` reads.
+DOCUMENT_VERSION = 1
+#: Opportunity paths whose stored value is the text the model counts (plain str or an
+#: enumeration's value, already normalised when the entity was built).
+_PLAIN_PATHS = frozenset(
+    [
+        "company.name",
+        "company.domain",
+        "company.industry",
+        "company.country",
+        "company.region",
+        "contact.job_title",
+        "contact.seniority",
+        "owner",
+        "external_id",
+    ]
+)
 
 
 @attrs.frozen
@@ -330,6 +350,108 @@ class PredictiveStrategy(StrategyBase):
                 self._update(deal, won=outcome == "won", stage=None, delta=1)
                 counted += 1
         return counted
+
+    def learn_documents(
+        self, documents: Iterable[tuple[Any, T]], structure: Callable[[T], Any]
+    ) -> int:
+        """Count the closed deals of stored opportunities: ``(document, row)`` pairs.
+
+        ``document`` is the parsed dict ``to_dict`` wrote, ``structure(row)`` the
+        opportunity.  The same counts as ``learn(structure(r) for _, r in documents)``, read from
+        the few keys the model needs instead of building each opportunity: a
+        document the plain reading cannot vouch for (another schema version, a
+        field that is not plain text, a lost deal whose stage is not one of the
+        model's) goes through ``structure`` (``from_dict``) and :meth:`learn`.
+        """
+        plain = self._plain_reader()
+        counted = 0
+        for doc, row in documents:
+            step = plain(doc) if plain is not None else None
+            if step is None:
+                counted += self.learn([structure(row)])
+            elif step is not _OPEN:
+                won, keys = step
+                self.table.add(keys, won=won, delta=1)
+                counted += 1
+        self._hash = None
+        return counted
+
+    def _plain_reader(self) -> Callable[[Mapping[str, Any]], Any] | None:
+        """A function giving a document's ``(won, keys)``, ``_OPEN`` or ``None`` (structure it)."""
+        paths = [f for f in self.fields if f not in DERIVED_FIELDS and f != "tags"]
+        if self.segment is not None:
+            paths.append(self.segment)
+        if any(p not in _PLAIN_PATHS for p in paths):
+            return None
+        plan = [
+            (f, _QUALITY, ("contact", "email"))
+            if f == "email_quality"
+            else (f, _QUALITY, ("contact", "phone"))
+            if f == "phone_quality"
+            else (f, _TAGS, ())
+            if f == "tags"
+            else (f, _PATH, tuple(f.split(".")))
+            for f in self.fields
+        ]
+        segment_path = None if self.segment is None else tuple(self.segment.split("."))
+        stages, rank = self.stages, self._rank
+        missing = object()
+
+        def read(doc: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+            value: Any = doc
+            for key in path:
+                if value is None:
+                    return None
+                if not isinstance(value, dict):
+                    return missing
+                value = value.get(key)
+            return value
+
+        def reader(doc: Mapping[str, Any]) -> Any:
+            if not isinstance(doc, dict) or doc.get("schema_version") != DOCUMENT_VERSION:
+                return None
+            outcome = doc.get("outcome")
+            if outcome is None or outcome == "open":
+                return _OPEN if "status" not in doc else None
+            if outcome not in ("won", "lost"):
+                return None
+            won = outcome == "won"
+            if segment_path is None:
+                segment = None
+            else:
+                value = read(doc, segment_path)
+                if value is missing or (value is not None and value.__class__ is not str):
+                    return None
+                segment = value if value is not None and value.strip() else None
+            pairs: list[tuple[str | None, str, str]] = []
+            append = pairs.append
+            for field, kind, path in plan:
+                if kind is _TAGS:
+                    tags = doc.get("tags")
+                    if tags is None:
+                        continue
+                    if tags.__class__ is not list or any(t.__class__ is not str for t in tags):
+                        return None
+                    pairs.extend((segment, "tags", t) for t in sorted(set(tags)))
+                    continue
+                value = read(doc, path)
+                if value is missing or (value is not None and value.__class__ is not str):
+                    return None
+                blank = value is None or not value.strip()
+                if kind is _QUALITY:
+                    append((segment, field, "false" if blank else "correct"))
+                elif not blank:
+                    append((segment, field, str(value)))
+            if won:
+                pairs.extend((segment, _STAGE, s) for s in stages)
+            else:
+                stage = doc.get("stage")
+                if stage not in rank:
+                    return None  # the stage comes from the history: structure it
+                pairs.extend((segment, _STAGE, s) for s in stages[: rank[stage] + 1])
+            return won, list(dict.fromkeys(pairs))
+
+        return reader
 
     def _update(self, subject: Any, *, won: bool, stage: str | None, delta: int) -> None:
         self.table.add(self.counted(subject, won=won, stage=stage), won=won, delta=delta)

@@ -63,6 +63,7 @@ __all__ = [
     "Repository",
     "ResultStore",
     "Storage",
+    "StoredEntities",
     "StoredResult",
     "UnitOfWork",
 ]
@@ -167,11 +168,7 @@ class Repository(abc.ABC, Generic[E, Q]):
             raise ValidationError(
                 "iterate", [Problem("$.batch", f"must be an int >= 1, got {batch!r}")]
             )
-        page_query: Any = attrs.evolve(self._query(query), limit=batch)
-        while page_query is not None:
-            page = self.find(page_query)
-            yield from page.items
-            page_query = page.next
+        return StoredEntities(self, self._query(query), batch)
 
     def count(self, query: Q | None = None) -> int:
         """How many entities match ``query`` (its ``limit`` and ``after`` are ignored)."""
@@ -428,6 +425,38 @@ class OpportunityRepository(_HistoryMixin[Opportunity, OpportunityQuery]):
     query_type = OpportunityQuery
 
 
+class StoredEntities(Iterator[E]):
+    """What :meth:`Repository.iterate` returns: an iterator over the stored matches.
+
+    It also tells which repository, query and batch it reads, so a consumer
+    of the whole sequence (``uow.frequencies.rebuild``) can read the stored
+    rows itself, as long as nothing was taken from the iterator yet.
+    """
+
+    def __init__(self, repository: Repository[E, Any], query: Any, batch: int) -> None:
+        self.repository: Repository[E, Any] = repository
+        self.query = query
+        self.batch = batch
+        self.started = False
+        self._pages: Iterator[E] | None = None
+
+    def __iter__(self) -> Self:
+        return self
+
+    def __next__(self) -> E:
+        if self._pages is None:
+            self.started = True
+            self._pages = self._read()
+        return next(self._pages)
+
+    def _read(self) -> Iterator[E]:
+        page_query: Any = attrs.evolve(self.query, limit=self.batch)
+        while page_query is not None:
+            page = self.repository.find(page_query)
+            yield from page.items
+            page_query = page.next
+
+
 @attrs.frozen
 class StoredResult:
     """A qualification result as stored for one subject (``doc`` is its ``to_dict`` form)."""
@@ -630,7 +659,7 @@ class FrequencyStore(abc.ABC):
         self._uow._check_writable()
         model = _model(strategy)
         fresh = strategy.untrained()
-        counted = fresh.learn(deals)
+        counted = self._learn(fresh, deals)
         self._replace(model, fresh.table.rows())
         return counted
 
@@ -645,6 +674,10 @@ class FrequencyStore(abc.ABC):
             if new is not None:
                 steps.append((model, new[1], new[0], 1))
         return steps
+
+    def _learn(self, fresh: PredictiveStrategy, deals: Iterable[Any]) -> int:
+        """Count ``deals`` into ``fresh`` (a storage may read its own stored rows faster)."""
+        return fresh.learn(deals)
 
     @abc.abstractmethod
     def _rows(self, model: str) -> list[FrequencyRow]:

@@ -14,10 +14,11 @@ import abc
 import json
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any, Generic, TypeVar, cast
 
+import attrs
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -41,7 +42,8 @@ from ...domain.leads import Lead
 from ...domain.opportunities import Opportunity
 from ...domain.prospects import Prospect
 from ...errors import ValidationError
-from ...qualification.predictive import FrequencyRow
+from ...qualification.predictive import DOCUMENT_VERSION, FrequencyRow, PredictiveStrategy
+from ...serialization import SCHEMA_VERSION as ENTITY_VERSION
 from ...serialization import from_dict, to_dict
 from ...validation import decode_json
 from .._kinds import INDEX
@@ -63,6 +65,7 @@ from ..ports import (
     Repository,
     ResultStore,
     Storage,
+    StoredEntities,
     StoredResult,
     UnitOfWork,
 )
@@ -997,6 +1000,44 @@ class _Frequencies(FrequencyStore):
             )
             for segment, field, value, won, lost, closed in rows
         ]
+
+    def _learn(self, fresh: PredictiveStrategy, deals: Iterable[Any]) -> int:
+        """Stored opportunities (``uow.opportunities.iterate()``, untouched) are counted
+        from their documents' few keys, not structured whole (see ``learn_documents``)."""
+        repo = cast(_Opportunities, self._uow.opportunities)
+        if (
+            not isinstance(deals, StoredEntities)
+            or deals.started
+            or deals.repository is not repo
+            or ENTITY_VERSION != DOCUMENT_VERSION
+        ):
+            return fresh.learn(deals)
+        deals.started = True  # read here: the iterator itself yields nothing more
+        deals._pages = iter(())
+        criteria = attrs.evolve(deals.query.criteria(), limit=deals.batch)
+        conn = self._uow.conn
+        loads = json.loads
+
+        def documents() -> Iterator[tuple[Any, Any]]:
+            page: Any = criteria
+            while page is not None:
+                with translate("reading opportunities"):
+                    rows = conn.execute(repo.select_for(page)).all()
+                data: Any = None
+                for row in rows:
+                    try:
+                        data = loads(cast(str, row[0]))
+                    except (ValueError, TypeError, RecursionError):
+                        data = None  # structuring it reports the corrupt record
+                    yield data, row
+                if len(rows) < deals.batch:
+                    return
+                last = data.get("id") if isinstance(data, dict) else None
+                if not isinstance(last, str):
+                    last = repo._load([rows[-1]])[0].id
+                page = attrs.evolve(page, after=last)
+
+        return fresh.learn_documents(documents(), lambda row: repo._load([row])[0])
 
     def _add(
         self, model: str, keys: list[tuple[str | None, str, str]], won: bool, delta: int

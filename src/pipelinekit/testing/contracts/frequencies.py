@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelinekit import Company, Lead, Opportunity, ValidationError
+from pipelinekit import Company, EmailAddress, Lead, Opportunity, Person, ValidationError
 from pipelinekit.qualification import PredictiveStrategy, predictive
 from pipelinekit.storage import ConcurrencyConflict, Storage
 
@@ -26,6 +26,7 @@ from .samples import T0
 __all__ = ["FrequencyContract"]
 
 STAGES = ("new", "qualified", "proposal")
+_FIELDS = ("email_quality", "phone_quality", "company.country", "owner", "tags")
 _names = itertools.count()
 
 
@@ -181,34 +182,73 @@ class FrequencyContract:
         ],
     )
     @given(
+        fields=st.sampled_from([_FIELDS, (*_FIELDS, "company.employees")]),
+        segment=st.sampled_from([None, "owner"]),
         changes=st.lists(
             st.tuples(
-                st.integers(0, 3),
+                st.integers(0, 4),
                 st.sampled_from(["won", "lost", "open"]),
                 st.sampled_from(["BE", "FR", None]),
-                st.sampled_from(STAGES),
+                st.sampled_from([*STAGES, "elsewhere"]),
+                st.frozensets(st.sampled_from(["vip", "trial", "event"]), max_size=2),
+                st.sampled_from([None, "kim", "lee"]),
+                st.booleans(),
             ),
             max_size=12,
-        )
+        ),
     )
     def test_live_counts_equal_a_rebuild_from_the_stored_deals(
-        self, storage: Storage, changes: list[tuple[int, str, str | None, str]]
+        self,
+        storage: Storage,
+        fields: tuple[str, ...],
+        segment: str | None,
+        changes: list[tuple[int, str, str | None, str, frozenset[str], str | None, bool]],
     ) -> None:
-        model = _model()
+        model = predictive(
+            f"model-{next(_names)}", stages=STAGES, fields=fields, segment=segment, tag_minimum=0
+        )
         with storage.unit_of_work() as uow:
             uow.frequencies.follow(model)
             deals: dict[int, Opportunity] = {}
-            for n, outcome, country, stage in changes:
+            for n, outcome, country, stage, tags, owner, reachable in changes:
+                company = Company("Acme", country=country, employees=n) if country else None
+                contact = Person(f"P {n}", email=EmailAddress("p@acme.io") if reachable else None)
                 current = deals.get(n)
                 if current is None:
                     current = uow.opportunities.save(_deal(n, country, stage))
-                else:  # an edit of any deal, closed or not, then an outcome
-                    company = Company("Acme", country=country) if country else None
-                    current = current.evolve(company=company, stage=stage)
+                # an edit of any deal, closed or not, then an outcome
+                current = current.evolve(
+                    company=company, stage=stage, tags=tags, owner=owner, contact=contact
+                )
                 deals[n] = uow.opportunities.save(_close(current, outcome))
             uow.commit()
         with storage.unit_of_work() as uow:
             live = uow.frequencies.rows(model.name)
             stored = [uow.opportunities.get(deal.id) for deal in deals.values()]
-            uow.frequencies.rebuild(model, stored)
-            assert uow.frequencies.rows(model.name) == live
+            reference = model.untrained()  # the in-memory model over the stored deals
+            counted = reference.learn(stored)
+            assert uow.frequencies.rebuild(model, stored) == counted
+            assert uow.frequencies.rows(model.name) == live == reference.table.rows()
+            # the storage's own reading of every stored deal counts as the model in memory
+            everything = model.untrained()
+            counted = everything.learn(list(uow.opportunities.iterate()))
+            assert uow.frequencies.rebuild(model, uow.opportunities.iterate(batch=2)) == counted
+            assert uow.frequencies.rows(model.name) == everything.table.rows()
+
+    def test_a_rebuild_reads_the_stored_deals_iterated_or_already_taken_from(
+        self, storage: Storage
+    ) -> None:
+        model = _model()
+        with storage.unit_of_work() as uow:
+            for n, (country, stage, outcome) in enumerate(HISTORY):
+                uow.opportunities.save(_close(_deal(n, country, stage), outcome))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            deals = uow.opportunities.iterate(batch=2)
+            next(deals)  # one deal already taken: the rebuild counts the rest only
+            assert uow.frequencies.rebuild(model, deals) == len(HISTORY) - 1
+            assert list(deals) == []
+            assert uow.frequencies.rebuild(model, uow.opportunities.iterate()) == len(HISTORY)
+            everything = uow.opportunities.iterate()
+            assert uow.frequencies.rebuild(model, everything) == len(HISTORY)
+            assert list(everything) == []  # consumed by the rebuild, as any iterator
