@@ -233,3 +233,8 @@ def test_analytics_errors_pickle_with_their_data() -> None:
     assert (mixed.currencies, mixed.what) == (("EUR", "USD"), "won amount")
     missing = pickle.loads(pickle.dumps(MissingRate("GBP", "EUR")))
     assert (missing.currency, missing.target) == ("GBP", "EUR")
+    # reducers registered with copyreg for every exception (tblib's, which
+    # dask.distributed installs) call __reduce__ itself, not __reduce_ex__
+    for error in (MixedCurrencies(["USD", "EUR"], "won amount"), MissingRate("GBP", "EUR")):
+        rebuild, args = error.__reduce__()[:2]
+        assert vars(rebuild(*args)) == vars(error)

@@ -172,6 +172,9 @@ def test_a_version_2_postgresql_schema_is_widened_for_long_ids() -> None:
                 conn.execute(
                     sa.text(f'ALTER TABLE "{schema}".{table.name} DROP COLUMN from_pipeline')
                 )
+            # added by version 6: the predictive frequency table
+            frequencies = first.tables.frequencies.name
+            conn.execute(sa.text(f'DROP TABLE "{schema}".{frequencies}'))
             conn.execute(sa.text(f'UPDATE "{schema}".pipelinekit_schema SET version = 2'))
         long_key = "Stage " + "x" * 240
         pipeline = compile_pipeline(pipeline_from_dict(_definition([long_key, "Won", "Lost"])))

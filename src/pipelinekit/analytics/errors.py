@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, SupportsIndex
+from typing import Any
 
 from ..errors import CurrencyMismatch, PipelinekitError
 
@@ -27,9 +27,10 @@ class MixedCurrencies(CurrencyMismatch):
         left, *rest = self.currencies
         super().__init__(f"compute the {what} of", left, ", ".join(rest))
 
-    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+    def __reduce__(self) -> tuple[Any, ...]:
         # pickling rebuilds it from its own arguments (CurrencyMismatch.__reduce__ would
-        # pass the three of the base class)
+        # pass the three of the base class); __reduce__ rather than __reduce_ex__, as
+        # reducers registered with copyreg (tblib's, installed by dask.distributed) call it
         return (type(self), (self.currencies, self.what))
 
 
