@@ -36,7 +36,7 @@ def client() -> Iterator[Any]:
     # worker processes: the strategy and the pipeline really travel to another interpreter
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster, set_as_default=False) as connected,
     ):
