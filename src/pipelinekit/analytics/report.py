@@ -299,24 +299,41 @@ def _stored_totals(source: AnalyticsSource, top: int) -> tuple[ReportCounts, Ite
             return totals, best
     statuses: Counter[str] = Counter()
     latest: datetime | None = None
-    kept: list[tuple[Decimal, _Desc, Lead]] = []
+    kept = BestScored(top)
     for lead in source.leads.iterate():
         statuses[lead.status] += 1
         latest = lead.updated_at if latest is None else max(latest, lead.updated_at)
-        result = lead.qualification
-        if result is None or result.score is None or top <= 0:
-            continue
-        item = (result.score, _Desc(lead.id), lead)
-        if len(kept) < top:
-            heapq.heappush(kept, item)
-        elif item[:2] > kept[0][:2]:
-            heapq.heapreplace(kept, item)
+        kept.offer(lead)
     deals = 0
     for deal in source.opportunities.iterate():
         deals += 1
         latest = deal.updated_at if latest is None else max(latest, deal.updated_at)
     totals = ReportCounts(sum(statuses.values()), deals, statuses, latest)
-    return totals, [lead for _, _, lead in kept]
+    return totals, kept.leads()
+
+
+class BestScored:
+    """The ``top`` best-scored leads offered so far (ties: the smaller id), in bounded memory."""
+
+    def __init__(self, top: int) -> None:
+        self.top = top
+        # a min-heap on (score, reversed id): its root is the first to drop
+        self._heap: list[tuple[Decimal, _Desc, Lead]] = []
+
+    def offer(self, lead: Lead) -> None:
+        """Keep ``lead`` if it has a score among the ``top`` best so far."""
+        result = lead.qualification
+        if result is None or result.score is None or self.top <= 0:
+            return
+        item = (result.score, _Desc(lead.id), lead)
+        if len(self._heap) < self.top:
+            heapq.heappush(self._heap, item)
+        elif item[:2] > self._heap[0][:2]:
+            heapq.heapreplace(self._heap, item)
+
+    def leads(self) -> list[Lead]:
+        """The leads kept (at most ``top``), in no particular order."""
+        return [lead for _, _, lead in self._heap]
 
 
 class _Desc:

@@ -13,10 +13,8 @@ nothing.
 
 from __future__ import annotations
 
-import heapq
 from collections import Counter
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +22,7 @@ import attrs
 import typer
 
 from ...analytics import top_leads
+from ...analytics.report import BestScored
 from ...domain import Lead, QualificationResult
 from ...errors import PipelinekitError
 from ...io import not_utf8
@@ -75,24 +74,16 @@ class _Run:
         self.unchanged = 0
         self.verdicts: Counter[str] = Counter()
         self.moves: Counter[str] = Counter()
-        # the ``top`` best scored so far: a min-heap on (score, reversed id)
-        self._best: list[tuple[Decimal, _Desc, Lead]] = []
+        self._best = BestScored(top)
         self.lifecycle = lead_lifecycle()
 
     def best(self) -> list[Lead]:
         """The best-scored leads kept (at most ``top``)."""
-        return [lead for _, _, lead in self._best]
+        return self._best.leads()
 
     def _keep(self, leads: list[Lead]) -> None:
         for lead in leads:
-            result = lead.qualification
-            if result is None or result.score is None or self.top <= 0:
-                continue
-            item = (result.score, _Desc(lead.id), lead)
-            if len(self._best) < self.top:
-                heapq.heappush(self._best, item)
-            elif item[:2] > self._best[0][:2]:
-                heapq.heapreplace(self._best, item)
+            self._best.offer(lead)
 
     def flush(self, uow: UnitOfWork, batch: list[Lead]) -> None:
         """Score ``batch``, apply the verdicts, save the leads (and the events of the moves)."""
@@ -152,27 +143,6 @@ def same_result(stored: QualificationResult | None, new: QualificationResult) ->
     return len(stored.children) == len(new.children) and all(
         same_result(a, b) for a, b in zip(stored.children, new.children, strict=True)
     )
-
-
-class _Desc:
-    """An id that sorts in reverse (so the heap drops the larger id of two equal scores)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: str) -> None:
-        self.value = value
-
-    def __lt__(self, other: _Desc) -> bool:
-        return self.value > other.value
-
-    def __gt__(self, other: _Desc) -> bool:
-        return self.value < other.value
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Desc) and self.value == other.value
-
-    def __hash__(self) -> int:
-        return hash(self.value)
 
 
 def qualify(
