@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -44,6 +45,15 @@ PHONE = "+44 20 7946 0999"
 SECRETS = [EMAIL, NAME, "7946 0999"]
 #: Another person's data, planted the same way: it must survive (the scan sees data).
 KEPT = "kim9@y.example"
+
+
+def _model() -> Any:
+    from pipelinekit.qualification import predictive
+
+    return predictive("tags-model", stages=["qualification"], fields=["tags", "custom.memo"])
+
+
+_MODEL = _model()
 
 
 def _planted(tag: str) -> str:
@@ -122,6 +132,10 @@ def _fill(storage: Storage, *, erase: bool = True) -> str:
         uow.prospects.save(pros)
         uow.opportunities.save(opp)
         uow.results.add("opportunity", opp.id, findings)
+        # A predictive model counted the lost deal's tags (one repeats the email) and is
+        # not followed by the unit of work that erases: its stored rows must be scrubbed too.
+        uow.frequencies.record(_MODEL, opp, won=False)
+        uow.frequencies.record(_MODEL, opportunity(8, tags={f"mail:{KEPT}"}), won=True)
         uow.events.append_all(
             [
                 EventRecord("lead", person_lead.id, "form", at(8), {"email": EMAIL, "n": 1}),
@@ -158,6 +172,7 @@ def _memory_dump(storage: Storage, lead_id: str) -> str:
         for kind, entity_id in subjects:
             dump += [to_dict(r) for r in uow.results.for_subject(kind, entity_id)]
         dump += [r.payload for r in uow.events.read()]
+        dump += [attrs.asdict(r) for r in uow.frequencies.rows(_MODEL.name)]
     return repr(dump)
 
 

@@ -59,6 +59,7 @@ __all__ = [
     "DOCUMENT_VERSION",
     "FrequencyRow",
     "FrequencyTable",
+    "SMOOTHING",
     "PredictiveStrategy",
     "closed_outcome",
     "predictive",
@@ -68,7 +69,9 @@ __all__ = [
 #: Fields computed from the subject rather than read from one path.
 DERIVED_FIELDS = frozenset({"email_quality", "phone_quality"})
 
-_SMOOTH = Decimal("0.1")
+#: What every won and lost count starts from (Laplace-style smoothing of a fresh row).
+SMOOTHING = Decimal("0.1")
+_SMOOTH = SMOOTHING
 _FRESH = [_SMOOTH, _SMOOTH, 0]
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)

@@ -39,6 +39,7 @@ from ..domain import (
     Source,
     StageChange,
 )
+from ..qualification.predictive import SMOOTHING, FrequencyRow
 from ..serialization import from_dict, to_dict
 
 __all__ = [
@@ -337,6 +338,31 @@ class Erasure:
         """A stored event's payload without personal keys and with the erased strings replaced."""
         scrubbed: dict[str, Any] = self._scrub.json(payload, drop_keys=True)
         return scrubbed
+
+    def frequency_rows(self, rows: Iterable[FrequencyRow]) -> list[FrequencyRow] | None:
+        """A predictive model's counts with the erased strings replaced, or ``None`` if unchanged.
+
+        A counted value that repeats erased data (a tag holding an email
+        address, say) is renamed as the erased deals now read, and rows that
+        become one are added up as a recount would (the smoothing counted once),
+        so the stored counts still equal a rebuild from the stored deals.
+        """
+        merged: dict[tuple[str | None, str, str], list[Any]] = {}
+        changed = False
+        for row in rows:
+            segment = self._scrub.optional(row.segment)
+            key = (segment, row.field, self._scrub.text(row.value))
+            changed = changed or key != (row.segment, row.field, row.value)
+            held = merged.get(key)
+            if held is None:
+                merged[key] = [row.won, row.lost, row.closed]
+            else:
+                held[0] += row.won - SMOOTHING
+                held[1] += row.lost - SMOOTHING
+                held[2] += row.closed
+        if not changed:
+            return None
+        return [FrequencyRow(s, f, v, w, lo, c) for (s, f, v), (w, lo, c) in merged.items()]
 
 
 class _Erases(Protocol):

@@ -415,6 +415,12 @@ class _Frequencies(FrequencyStore):
                 table.add(op[1], won=op[2], delta=op[3])
         return table.rows()
 
+    def _models(self) -> list[str]:
+        with self._uow._shared.lock:
+            names = list(self._uow._shared.frequencies)
+        names += [op[0] for op in self._uow.frequency_ops]
+        return [name for name in dict.fromkeys(names) if self._rows(name)]
+
     def _rows(self, model: str) -> list[FrequencyRow]:
         with self._uow._shared.lock:
             committed = list(self._uow._shared.frequencies.get(model, []))

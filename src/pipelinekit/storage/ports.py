@@ -680,6 +680,10 @@ class FrequencyStore(abc.ABC):
         return fresh.learn(deals)
 
     @abc.abstractmethod
+    def _models(self) -> list[str]:
+        """The names of the models that have rows, as this unit of work sees them."""
+
+    @abc.abstractmethod
     def _rows(self, model: str) -> list[FrequencyRow]:
         """The model's rows as this unit of work sees them."""
 
@@ -873,6 +877,11 @@ class UnitOfWork(abc.ABC):
             self.prospects.save(erasure.prospect)
         for opp in erasure.opportunities:
             self.opportunities.save(opp)
+        # After the saves: the models followed here have moved the erased deals' counts.
+        for model in self.frequencies._models():
+            rows = erasure.frequency_rows(self.frequencies._rows(model))
+            if rows is not None:
+                self.frequencies._replace(model, rows)
         self.events.append(EventRecord("lead", lead.id, "personal_data_erased", now, {}))
         self._erased()
         return ErasureReport(

@@ -987,6 +987,11 @@ class _Frequencies(FrequencyStore):
 
     _uow: SqlUnitOfWork
 
+    def _models(self) -> list[str]:
+        t = self._uow.tables.frequencies
+        with translate("reading predictive frequencies"):
+            return list(self._uow.conn.execute(select(t.c.model).distinct()).scalars())
+
     def _rows(self, model: str) -> list[FrequencyRow]:
         t = self._uow.tables.frequencies
         stmt = select(

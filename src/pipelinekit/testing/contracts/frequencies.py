@@ -235,6 +235,39 @@ class FrequencyContract:
             assert uow.frequencies.rebuild(model, uow.opportunities.iterate(batch=2)) == counted
             assert uow.frequencies.rows(model.name) == everything.table.rows()
 
+    def test_erasure_renames_counted_personal_values_and_keeps_a_rebuilds_counts(
+        self, storage: Storage
+    ) -> None:
+        # Two people whose deals were tagged with their email addresses; the model that
+        # counted the tags is not followed when they are erased (one at a time).
+        model = predictive(f"model-{next(_names)}", stages=STAGES, fields=["tags"], tag_minimum=0)
+        people = []
+        with storage.unit_of_work() as uow:
+            for n, outcome in ((1, "lost"), (2, "won"), (3, "lost")):
+                email = f"person{n}@mail.example"
+                lead = uow.leads.save(
+                    Lead.create(contact=Person(f"Person {n}", email=EmailAddress(email)), at=T0)
+                )
+                deal = _deal(n, "BE").evolve(lead_id=lead.id, tags={f"mail:{email}", "vip"})
+                uow.opportunities.save(_close(uow.opportunities.save(deal), outcome))
+                people.append(lead.id)
+            uow.frequencies.rebuild(model, uow.opportunities.iterate())
+            uow.commit()
+        for lead_id in people[:2]:
+            with storage.unit_of_work() as uow:
+                uow.erase_personal_data(lead_id, at=T0)
+                uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            rows = uow.frequencies.rows(model.name)
+            reference = model.untrained()
+            reference.learn(list(uow.opportunities.iterate()))
+        assert rows == reference.table.rows()
+        values = {r.value for r in rows}
+        assert "mail:person3@mail.example" in values  # not erased: kept
+        assert not {"mail:person1@mail.example", "mail:person2@mail.example"} & values
+        erased = {(r.value, r.closed) for r in rows if "person3" not in r.value}
+        assert ("mail:[erased]", 2) in erased  # two people's rows became one, added up
+
     def test_a_rebuild_reads_the_stored_deals_iterated_or_already_taken_from(
         self, storage: Storage
     ) -> None:
