@@ -21,7 +21,6 @@ from ._common import (
     check_rates,
     check_tz,
     convert,
-    opportunities_of,
     probability_at,
     specs_of,
     state_at,
@@ -30,7 +29,7 @@ from ._common import (
 from .errors import MissingRate
 from .ports import ForecastRow, OpportunitySource, Period, period_label
 from .results import Forecast, ForecastLine, plain_amount
-from .screening import UnknownStages, screen_stages
+from .screening import UnknownStages, admitted, screening_for
 
 __all__ = ["FORECAST_DIMENSIONS", "forecast"]
 
@@ -117,14 +116,16 @@ def forecast(
     specs = specs_of(pipelines)
     checked, currency = check_rates(rates, currency)
     zone = check_tz(tz)
-    screened, skipped = screen_stages(opportunities, specs, unknown_stages)
+    screen, screened, skipped = screening_for(opportunities, specs, unknown_stages, zone=zone)
     groups = aggregated(
         screened,
         lambda queries: queries.forecast_rows(specs, by=names, as_of=moment, period=period),
         fold_forecast,
-        lambda: _group(opportunities_of(screened), specs, names, moment, period, zone),
+        lambda: _group(admitted(screen, screened), specs, names, moment, period, zone),
         zone=zone,
     )
+    if screen is not None:
+        skipped = screen.finish()
     made = finish(groups, names, moment, period, checked, currency)
     return attrs.evolve(made, skipped=skipped) if skipped else made
 
