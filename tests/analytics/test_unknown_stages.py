@@ -259,3 +259,32 @@ def test_where_the_unknown_stage_is_found_is_the_same_in_memory_and_in_each_stor
             assert run(uow, unknown_stages="skip") == expected
     finally:
         storage.close()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_the_deprecated_sql_functions_pass_unknown_stages_through() -> None:
+    from pipelinekit.storage.sql import analytics as sql_analytics
+
+    deals = [opportunity(1), _corrupt(opportunity(2), 1)]
+    storage = _stored(_sqlite, deals)
+    old: dict[str, Callable[..., Any]] = {
+        "funnel": lambda uow, **kw: sql_analytics.funnel(uow, PIPELINES, **kw),
+        "forecast": lambda uow, **kw: sql_analytics.forecast(uow, PIPELINES, **kw),
+        "sales_metrics": lambda uow, **kw: sql_analytics.sales_metrics(
+            uow, PIPELINES, start=T0 - timedelta(days=1), end=AS_OF, **kw
+        ),
+        "time_in_stages": lambda uow, **kw: sql_analytics.time_in_stages(
+            uow, PIPELINES, as_of=AS_OF, **kw
+        ),
+        "stale_deals": lambda uow, **kw: sql_analytics.stale_deals(
+            uow, PIPELINES, as_of=AS_OF, **kw
+        ),
+    }
+    try:
+        with storage.unit_of_work(read_only=True) as uow:
+            for name, report in old.items():
+                assert report(uow, unknown_stages="skip").skipped == 1, name
+                with pytest.raises(ValidationError):
+                    report(uow)
+    finally:
+        storage.close()

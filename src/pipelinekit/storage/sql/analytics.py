@@ -70,7 +70,7 @@ from ...analytics.ports import (
     period_label,
     step_index,
 )
-from ...analytics.screening import UnknownStageRow
+from ...analytics.screening import UnknownStageRow, UnknownStages
 from ...clock import Clock
 from ...domain import Lead
 from ...domain.history import PROBABILITY_LAYERS
@@ -1091,9 +1091,17 @@ def funnel(
     as_of: datetime | None = None,
     by: str | Sequence[str] = (),
     period: Period = "month",
+    unknown_stages: UnknownStages = "raise",
 ) -> Funnel:
     """Deprecated: :func:`pipelinekit.analytics.funnel` with the unit of work."""
-    return _funnel(_sql(uow, "funnel"), pipelines, as_of=as_of, by=by, period=period)
+    return _funnel(
+        _sql(uow, "funnel"),
+        pipelines,
+        as_of=as_of,
+        by=by,
+        period=period,
+        unknown_stages=unknown_stages,
+    )
 
 
 def lead_funnel(
@@ -1118,6 +1126,7 @@ def forecast(
     period: Period = "month",
     rates: Mapping[str, Decimal | int | str] | None = None,
     currency: str | None = None,
+    unknown_stages: UnknownStages = "raise",
 ) -> Forecast:
     """Deprecated: :func:`pipelinekit.analytics.forecast` with the unit of work."""
     return _forecast(
@@ -1128,6 +1137,7 @@ def forecast(
         period=period,
         rates=rates,
         currency=currency,
+        unknown_stages=unknown_stages,
     )
 
 
@@ -1140,6 +1150,7 @@ def sales_metrics(
     by: str | Sequence[str] = (),
     rates: Mapping[str, Decimal | int | str] | None = None,
     currency: str | None = None,
+    unknown_stages: UnknownStages = "raise",
 ) -> SalesMetrics:
     """Deprecated: :func:`pipelinekit.analytics.sales_metrics` with the unit of work."""
     return _sales_metrics(
@@ -1150,6 +1161,7 @@ def sales_metrics(
         by=by,
         rates=rates,
         currency=currency,
+        unknown_stages=unknown_stages,
     )
 
 
@@ -1172,10 +1184,13 @@ def time_in_stages(
     *,
     as_of: datetime | None = None,
     clock: Clock | None = None,
+    unknown_stages: UnknownStages = "raise",
 ) -> StageTimes:
     """Deprecated: :func:`pipelinekit.analytics.time_in_stages` with the unit of work."""
     source = _sql(uow, "time_in_stages")
-    return _time_in_stages(source, pipelines, as_of=as_of, clock=clock)
+    return _time_in_stages(
+        source, pipelines, as_of=as_of, clock=clock, unknown_stages=unknown_stages
+    )
 
 
 def stale_deals(
@@ -1184,7 +1199,8 @@ def stale_deals(
     *,
     as_of: datetime | None = None,
     clock: Clock | None = None,
+    unknown_stages: UnknownStages = "raise",
 ) -> StaleDeals:
     """Deprecated: :func:`pipelinekit.analytics.stale_deals` with the unit of work."""
     source = _sql(uow, "stale_deals")
-    return _stale(source, pipelines, as_of=as_of, clock=clock)
+    return _stale(source, pipelines, as_of=as_of, clock=clock, unknown_stages=unknown_stages)
