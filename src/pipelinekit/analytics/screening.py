@@ -149,14 +149,39 @@ class Screen:
                     if (leaving, left) in known or leaving not in specs:
                         yield opp
                         continue
-            found = unknown_stages_of(opp, specs)
-            if not found:  # pragma: no cover - the fast check and this one agree
+            if not self.reject(opp, i):  # pragma: no cover - the two checks agree
                 yield opp
-                continue
-            self.rows += found
-            self.paths[opp.id] = (
-                f"$.opportunities[{opp.id!r}]" if self.by_id else f"$.opportunities[{i}]"
-            )
+
+    def history_known(self, opp: Opportunity) -> bool:
+        """Whether every stage ``opp``'s history names is known to its pipeline
+        (or belongs to a pipeline the report does not ask about)."""
+        known, specs = self.known, self.specs
+        history = opp.history
+        if not history:
+            return True
+        pipeline = opp.pipeline
+        for change in history:
+            moved = change.pipeline or pipeline
+            if (moved, change.to_stage) not in known and moved in specs:
+                return False
+        first = history[0]
+        left = first.from_stage
+        if left is None:
+            return True
+        leaving = first.from_pipeline or first.pipeline or pipeline
+        return (leaving, left) in known or leaving not in specs
+
+    def reject(self, opp: Opportunity, position: int) -> bool:
+        """Note ``opp`` (at ``position`` of the report's input) if it names an unknown
+        stage; whether it does."""
+        found = unknown_stages_of(opp, self.specs)
+        if not found:
+            return False
+        self.rows += found
+        self.paths[opp.id] = (
+            f"$.opportunities[{opp.id!r}]" if self.by_id else f"$.opportunities[{position}]"
+        )
+        return True
 
     def finish(self) -> int:
         """After the report's pass: raise in ``"raise"`` mode if a stage was unknown,
