@@ -4,8 +4,9 @@ An opportunity of one of a report's pipelines whose current stage, or a stage
 in its history, is not a stage of that pipeline (a stage renamed or removed
 from the definition, data written by another system) cannot be placed in the
 report.  Every opportunity report (``funnel``, ``forecast``, ``sales_metrics``,
-``time_in_stages``, ``stale_deals``) checks its opportunities first, the same
-way whether it aggregates in memory or a storage pushes the work down:
+``time_in_stages``, ``stale_deals``) checks its opportunities (every one of
+its pipelines', current stage and whole history), the same way whether it
+aggregates in memory or a storage pushes the work down:
 
 - ``unknown_stages="raise"`` (the default): a :class:`~pipelinekit.ValidationError`
   with one problem per unknown stage, its path naming the opportunity
