@@ -211,3 +211,80 @@ def test_memory_and_sql_pushdown_agree_on_unknown_stages(
     finally:
         for storage in storages:
             storage.close()
+
+
+def _leaves_a_ghost(deal: Opportunity) -> Opportunity:
+    """``deal`` whose first recorded move leaves a stage its pipeline lacks."""
+    history = list(deal.history)
+    history[0] = attrs.evolve(history[0], from_stage=GHOST)
+    return deal.evolve(history=tuple(history))
+
+
+def _moved_away(deal: Opportunity) -> Opportunity:
+    """``deal`` now in a pipeline no report asks about, its history in sales naming a ghost."""
+    history = list(deal.history)
+    history[-1] = attrs.evolve(history[-1], to_stage=GHOST)
+    return deal.evolve(pipeline="renewals", stage="anything", history=tuple(history))
+
+
+CASES: dict[str, tuple[Callable[[Opportunity], Opportunity], str]] = {
+    "only the current stage": (lambda d: _corrupt(d, 0), "stage"),
+    "only a stage in the history": (lambda d: _corrupt(d, 1), "history[0].to_stage"),
+    "only the stage the first move left": (_leaves_a_ghost, "history[0].from_stage"),
+    "a history row in a report's pipeline, now elsewhere": (_moved_away, "history[1].to_stage"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("report", ["funnel", "forecast", "funnel as of"])
+def test_where_the_unknown_stage_is_found_is_the_same_in_memory_and_in_each_storage(
+    case: str, report: str, make_storage: Callable[[], Storage]
+) -> None:
+    corrupt, where = CASES[case]
+    bad = corrupt(opportunity(2))
+    clean = [opportunity(1), opportunity(3)]
+    deals = [clean[0], bad, clean[1]]
+    run = REPORTS[report]
+    with pytest.raises(ValidationError) as in_memory:
+        run(deals)
+    assert _paths(in_memory.value) == [f"$.opportunities[1].{where}"]
+    expected = attrs.evolve(run(clean), skipped=1)
+    assert run(deals, unknown_stages="skip") == expected
+    storage = _stored(make_storage, deals)
+    try:
+        with storage.unit_of_work(read_only=True) as uow:
+            with pytest.raises(ValidationError) as stored:
+                run(uow)
+            assert _paths(stored.value) == [f"$.opportunities[{bad.id!r}].{where}"]
+            assert run(uow, unknown_stages="skip") == expected
+    finally:
+        storage.close()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_the_deprecated_sql_functions_pass_unknown_stages_through() -> None:
+    from pipelinekit.storage.sql import analytics as sql_analytics
+
+    deals = [opportunity(1), _corrupt(opportunity(2), 1)]
+    storage = _stored(_sqlite, deals)
+    old: dict[str, Callable[..., Any]] = {
+        "funnel": lambda uow, **kw: sql_analytics.funnel(uow, PIPELINES, **kw),
+        "forecast": lambda uow, **kw: sql_analytics.forecast(uow, PIPELINES, **kw),
+        "sales_metrics": lambda uow, **kw: sql_analytics.sales_metrics(
+            uow, PIPELINES, start=T0 - timedelta(days=1), end=AS_OF, **kw
+        ),
+        "time_in_stages": lambda uow, **kw: sql_analytics.time_in_stages(
+            uow, PIPELINES, as_of=AS_OF, **kw
+        ),
+        "stale_deals": lambda uow, **kw: sql_analytics.stale_deals(
+            uow, PIPELINES, as_of=AS_OF, **kw
+        ),
+    }
+    try:
+        with storage.unit_of_work(read_only=True) as uow:
+            for name, report in old.items():
+                assert report(uow, unknown_stages="skip").skipped == 1, name
+                with pytest.raises(ValidationError):
+                    report(uow)
+    finally:
+        storage.close()

@@ -30,7 +30,7 @@ from ._common import (
 from .errors import MissingRate
 from .ports import ForecastRow, OpportunitySource, Period, period_label
 from .results import Forecast, ForecastLine, plain_amount
-from .screening import UnknownStages, screen_stages
+from .screening import Screen, UnknownStages, screening_for
 
 __all__ = ["FORECAST_DIMENSIONS", "forecast"]
 
@@ -117,14 +117,16 @@ def forecast(
     specs = specs_of(pipelines)
     checked, currency = check_rates(rates, currency)
     zone = check_tz(tz)
-    screened, skipped = screen_stages(opportunities, specs, unknown_stages)
+    screen, screened, skipped = screening_for(opportunities, specs, unknown_stages, zone=zone)
     groups = aggregated(
         screened,
         lambda queries: queries.forecast_rows(specs, by=names, as_of=moment, period=period),
         fold_forecast,
-        lambda: _group(opportunities_of(screened), specs, names, moment, period, zone),
+        lambda: _group(opportunities_of(screened), specs, names, moment, period, zone, screen),
         zone=zone,
     )
+    if screen is not None:
+        skipped = screen.finish()
     made = finish(groups, names, moment, period, checked, currency)
     return attrs.evolve(made, skipped=skipped) if skipped else made
 
@@ -150,8 +152,17 @@ def _group(
     moment: datetime | None,
     period: Period,
     zone: tzinfo | None = None,
+    screen: Screen | None = None,
 ) -> Groups:
-    """Deals and amount sums per (key, currency, kind, probability), in one pass."""
+    """Deals and amount sums per (key, currency, kind, probability), in one pass.
+
+    With ``screen``, each opportunity's stages are checked in the same pass (now:
+    an unknown current stage is the stage table's miss; the history is read
+    only for that check)."""
+    if screen is not None and moment is not None:  # the history is read for the state anyway
+        opportunities = screen.admitted(opportunities)
+        screen = None
+    history_known = screen.history_known if screen is not None else None
     groups: Groups = {}
     table = stage_table(specs)
     zero = Decimal(0)
@@ -161,11 +172,15 @@ def _group(
         pair: _stage_key(names, pair[0], pair[1], category) if static else ()
         for pair, (_, category, _) in table.items()
     }
-    for opp in opportunities:
+    for position, opp in enumerate(opportunities):
         since: datetime | None = None
         if moment is None:
             pipeline, stage = opp.pipeline, opp.stage
             state = None
+            if history_known is not None and not history_known(opp):
+                assert screen is not None
+                if screen.reject(opp, position):
+                    continue
         else:
             state = state_at(opp, moment)
             if state is None:
@@ -175,6 +190,8 @@ def _group(
             continue
         pair = (pipeline, stage)
         info = table.get(pair)
+        if info is None and screen is not None and screen.reject(opp, position):
+            continue
         if info is None:  # a stage its definition does not have: omitted, weighing nothing
             code, category, probability = UNKNOWN_STAGE
         elif info[0] != _OPEN:

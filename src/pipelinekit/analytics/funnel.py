@@ -40,6 +40,7 @@ from ._common import (
     visits,
 )
 from .ports import (
+    AnalyticsQueries,
     AnalyticsSource,
     ConversionRow,
     FunnelRow,
@@ -51,7 +52,7 @@ from .ports import (
     step_index,
 )
 from .results import Funnel, FunnelStep, LeadConversion, LeadConversionLine, rate
-from .screening import UnknownStages, screen_stages
+from .screening import UnknownStages, admitted, check_mode, raise_unknown, screening_for
 
 __all__ = ["FUNNEL_DIMENSIONS", "LEAD_DIMENSIONS", "funnel", "lead_conversion", "lead_funnel"]
 
@@ -122,14 +123,19 @@ def funnel(
             [Problem("$.leads", "a unit of work brings its own leads: pass leads= with entities")],
         )
 
-    screened, skipped = screen_stages(opportunities, specs, unknown_stages)
+    together = _screened_rows(opportunities, specs, names, moment, period, zone, unknown_stages)
+    if together is not None:  # the storage counted and checked in the same queries
+        counts, skipped = together
+        made = finish_funnel(counts, specs, names, moment, period)
+        return attrs.evolve(made, skipped=skipped) if skipped else made
+    screen, screened, skipped = screening_for(opportunities, specs, unknown_stages, zone=zone)
 
     def compute() -> Counts:
         sources: dict[str, str | None] = {}
         if "source" in names:
             sources = sources_of(leads_of(opportunities) if source else leads)
         return _count(
-            ((None, opp) for opp in opportunities_of(screened)),
+            ((None, opp) for opp in admitted(screen, screened)),
             specs,
             moment,
             lambda opp: tuple(_value(name, opp, sources, period, zone) for name in names),
@@ -144,8 +150,35 @@ def funnel(
         compute,
         zone=zone,
     )
+    if screen is not None:
+        skipped = screen.finish()
     made = finish_funnel(counts, specs, names, moment, period)
     return attrs.evolve(made, skipped=skipped) if skipped else made
+
+
+def _screened_rows(
+    source: object,
+    specs: Mapping[str, PipelineSpec],
+    names: tuple[str, ...],
+    moment: datetime | None,
+    period: Period,
+    zone: tzinfo | None,
+    mode: UnknownStages,
+) -> tuple[Counts, int] | None:
+    """The counts and the skipped opportunities from a storage that checks the
+    stages in the funnel's own queries (``screened_funnel_rows``), else ``None``."""
+    ask = getattr(source, "screened_funnel_rows", None)
+    if zone is not None or not isinstance(source, AnalyticsQueries) or not callable(ask):
+        return None
+    check_mode(mode)
+    answer = ask(specs, by=names, as_of=moment, period=period)
+    if answer is None:
+        return None
+    rows, unknown = answer
+    if unknown and mode == "raise":
+        finder = getattr(source, "unknown_stage_rows", None)
+        raise_unknown(finder(specs) if callable(finder) else [])
+    return fold_funnel(rows), int(unknown)
 
 
 def fold_funnel(rows: Iterable[FunnelRow]) -> Counts:

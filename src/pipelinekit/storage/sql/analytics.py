@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any, Final, Literal
 
 from sqlalchemy import (
@@ -39,6 +40,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    union_all,
 )
 
 from ...analytics import (
@@ -70,7 +72,7 @@ from ...analytics.ports import (
     period_label,
     step_index,
 )
-from ...analytics.screening import UnknownStageRow
+from ...analytics.screening import UnknownStageRow, UnknownStages
 from ...clock import Clock
 from ...domain import Lead
 from ...domain.history import PROBABILITY_LAYERS
@@ -256,6 +258,95 @@ def _in_pipeline(sub: Subquery, stages: _Stages) -> tuple[Any, Any]:
 # -- queries --------------------------------------------------------------------------------------
 
 
+def _unknown_in(pipelines: Mapping[str, PipelineSpec], pipeline: Any, stage: Any) -> Any:
+    """1 if ``stage`` (not ``NULL``) is not a stage of ``pipeline``, one of
+    ``pipelines``; else 0 (a ``CASE``: a database matches it faster than ``NOT IN``)."""
+    return case(
+        {
+            key: case({k: literal(0) for k in spec.stage_keys}, value=stage, else_=literal(1))
+            for key, spec in pipelines.items()
+        },
+        value=pipeline,
+        else_=literal(0),
+    )
+
+
+def _unknown_rows(tables: Tables, pipelines: Mapping[str, PipelineSpec]) -> tuple[Any, Any]:
+    """``(the opportunity's current stage is unknown, this history row names an unknown
+    stage)``, each 1 or 0 (the first history row, ``seq`` 0, also for the stage it
+    leaves), as :func:`pipelinekit.analytics.screening.unknown_stages_of` checks them."""
+    o, h = tables.entities["opportunity"], tables.history["opportunity"]
+    moved_in = func.coalesce(h.c.pipeline, o.c.pipeline)
+    left = func.coalesce(h.c.from_pipeline, moved_in)
+    row = case(
+        (h.c.to_stage.is_(None), literal(0)),
+        (_unknown_in(pipelines, moved_in, h.c.to_stage) == 1, literal(1)),
+        (
+            and_(h.c.seq == 0, h.c.from_stage.is_not(None)),
+            _unknown_in(pipelines, left, h.c.from_stage),
+        ),
+        else_=literal(0),
+    )
+    return _unknown_in(pipelines, o.c.pipeline, o.c.stage), row
+
+
+def _now_frame(
+    tables: Tables,
+    stages: _Stages,
+    extra: Sequence[ColumnElement[Any]],
+    kind: str,
+    screen: Mapping[str, PipelineSpec] | None,
+) -> Subquery:
+    """One row per entity in ``stages``' pipeline now (every lead, for the lifecycle):
+    ``stage``, ``level_open`` as :func:`_frame` computes it, the ``extra``
+    columns and, with ``screen``, ``bad``: 1 if the opportunity names a stage
+    its pipeline (one of ``screen``) does not know, now or in its history.
+
+    Each entity's history rows are read once, in the same grouped pass (the
+    entity table drives, its history is found through its primary key); the
+    first row of a history is the one with ``seq`` 0, as the adapter writes it.
+    """
+    o = tables.entities[kind]
+    h = tables.history[kind]
+    lead = kind == "lead"
+    key = stages.spec.key
+    moved_in: Any = o.c.pipeline if lead else func.coalesce(h.c.pipeline, o.c.pipeline)
+    step: Any = _case(h.c.to_stage, stages.steps, None)
+    implicit: Any = and_(h.c.seq == 0, h.c.from_stage.is_not(None))
+    if not lead:
+        step = case((moved_in == key, step), else_=null())
+        implicit = and_(implicit, func.coalesce(h.c.from_pipeline, moved_in) == key)
+    start = case((implicit, _case(h.c.from_stage, stages.steps, None)), else_=null())
+    columns: list[Any] = [
+        o.c.stage.label("stage"),
+        func.max(step).label("level_rows"),
+        func.max(start).label("start"),
+        *extra,
+    ]
+    if screen is not None:
+        current, row = _unknown_rows(tables, screen)
+        bad = func.coalesce(func.max(row), 0)
+        columns.append(case((current == 1, 1), else_=bad).label("bad"))
+    grouped = select(*columns).select_from(o.outerjoin(h, h.c.entity_id == o.c.id))
+    if not lead:
+        grouped = grouped.where(o.c.pipeline == key)
+    g = grouped.group_by(o.c.id).subquery()
+    visited, begun = g.c.level_rows, g.c.start
+    reached = case((or_(begun.is_(None), visited >= begun), visited), else_=begun)
+    level: Any = func.coalesce(reached, _case(g.c.stage, stages.steps, None))
+    if lead:  # a lead starts in the lifecycle's first status
+        level = func.coalesce(level, 0)
+    code = _case(g.c.stage, stages.kinds, _OTHER)
+    outer: list[Any] = [
+        *(g.c[c.name] for c in extra),
+        case((code == _WON, stages.top), else_=level).label("level"),
+        code.label("code"),
+    ]
+    if screen is not None:
+        outer.append(g.c.bad)
+    return select(*outer).subquery()
+
+
 def _funnel_rows(
     conn: Connection,
     tables: Tables,
@@ -265,29 +356,78 @@ def _funnel_rows(
     moment_us: int | None,
     period: Period,
     kind: str = "opportunity",
-) -> list[FunnelRow]:
-    """One pipeline's funnel levels, counted in the database."""
+    screen: Mapping[str, PipelineSpec] | None = None,
+) -> tuple[list[FunnelRow], int]:
+    """One pipeline's funnel levels, counted in the database, and (with ``screen``,
+    now only) how many of its opportunities name a stage unknown to their
+    pipeline: those are left out of the levels."""
     key = stages.spec.key
-    sub = _frame(tables, moment_us, stages=stages, extra=extra, kind=kind)
-    stage_ix, where = _in_pipeline(sub, stages)
-    if kind == "lead":
-        where = sub.c.visible
-    code = _case_int(stage_ix, {i: stages.code_of_index(i) for i in range(stages.width)})
-    level = case((code == _WON, stages.top), else_=sub.c.level_open)
-    if kind == "lead":  # a lead starts in the lifecycle's first status
-        level = case((code == _WON, stages.top), else_=func.coalesce(sub.c.level_open, 0))
-    segs = [sub.c[f"seg_{i}"] for i in range(len(names))]
-    inner = select(*segs, level.label("level"), code.label("code")).where(where).subquery()
-    group = [*(inner.c[f"seg_{i}"] for i in range(len(names))), inner.c.level, inner.c.code]
-    stmt = select(*group, func.count()).where(inner.c.level.is_not(None)).group_by(*group)
+    if moment_us is None:
+        inner_q = _now_frame(tables, stages, extra, kind, screen)
+    else:
+        screen = None
+        sub = _frame(tables, moment_us, stages=stages, extra=extra, kind=kind)
+        stage_ix, where = _in_pipeline(sub, stages)
+        if kind == "lead":
+            where = sub.c.visible
+        code = _case_int(stage_ix, {i: stages.code_of_index(i) for i in range(stages.width)})
+        level = case((code == _WON, stages.top), else_=sub.c.level_open)
+        if kind == "lead":  # a lead starts in the lifecycle's first status
+            level = case((code == _WON, stages.top), else_=func.coalesce(sub.c.level_open, 0))
+        segs = [sub.c[f"seg_{i}"] for i in range(len(names))]
+        inner = select(*segs, level.label("level"), code.label("code"))
+        inner_q = inner.where(where).subquery()
+    group = [
+        *(inner_q.c[f"seg_{i}"] for i in range(len(names))),
+        inner_q.c.level,
+        inner_q.c.code,
+    ]
+    counted: ColumnElement[bool] = inner_q.c.level.is_not(None)
+    if screen is not None:
+        group.append(inner_q.c.bad)
+        counted = or_(counted, inner_q.c.bad == 1)
+    stmt = select(*group, func.count()).where(counted).group_by(*group)
     with translate("computing the funnel"):
         rows = conn.execute(stmt).all()
     out = []
+    bad = 0
     for row in rows:
-        *values, level_value, code_value, n = row
+        if screen is not None:
+            *values, level_value, code_value, flag, n = row
+            if flag:
+                bad += int(n)
+                continue
+        else:
+            *values, level_value, code_value, n = row
         segment = tuple(_segment_value(names[i], v, period) for i, v in enumerate(values))
         out.append(FunnelRow(key, segment, int(level_value), _KINDS.get(int(code_value)), int(n)))
-    return out
+    return out, bad
+
+
+def _unknown_elsewhere(
+    conn: Connection, tables: Tables, pipelines: Mapping[str, PipelineSpec]
+) -> int:
+    """Opportunities now in none of ``pipelines`` whose history names a stage one of
+    them does not know (the funnel's own queries see only its pipelines' ones)."""
+    o, h = tables.entities["opportunity"], tables.history["opportunity"]
+    keys = sorted(pipelines)
+    _, row = _unknown_rows(tables, pipelines)
+    # the opportunities in none of them, found as ranges of the pipeline index (a
+    # ``NOT IN`` would read the whole index): none when every deal is in a report's pipeline
+    ranges = [o.c.pipeline.is_(None), o.c.pipeline < keys[0], o.c.pipeline > keys[-1]]
+    ranges += [and_(o.c.pipeline > a, o.c.pipeline < b) for a, b in pairwise(keys)]
+    elsewhere = union_all(*(select(o.c.id).where(r) for r in ranges))
+    stmt = (
+        select(func.count(func.distinct(h.c.entity_id)))
+        .select_from(h.join(o, o.c.id == h.c.entity_id))
+        .where(
+            o.c.id.in_(elsewhere),
+            or_(h.c.pipeline.in_(keys), h.c.from_pipeline.in_(keys)),
+            row == 1,
+        )
+    )
+    with translate("checking the stages of the opportunities"):
+        return int(conn.execute(stmt).scalar() or 0)
 
 
 def _case_int(column: Any, mapping: Mapping[int, int]) -> Any:
@@ -715,12 +855,7 @@ def _unknown_stages(
     o, h = tables.entities["opportunity"], tables.history["opportunity"]
 
     def unknown(pipeline: Any, stage: Any) -> Any:
-        return or_(
-            *(
-                and_(pipeline == key, stage.not_in(spec.stage_keys))
-                for key, spec in pipelines.items()
-            )
-        )
+        return _unknown_in(pipelines, pipeline, stage) == 1
 
     moved_in = func.coalesce(h.c.pipeline, o.c.pipeline)
     left = func.coalesce(h.c.from_pipeline, moved_in)
@@ -852,8 +987,35 @@ class SqlAnalyticsQueries(abc.ABC):
         out: list[FunnelRow] = []
         for spec in pipelines.values():
             stages = _Stages(spec)
-            out += _funnel_rows(self.conn, tables, stages, extra, by, moment_us, period, kind)
+            out += _funnel_rows(self.conn, tables, stages, extra, by, moment_us, period, kind)[0]
         return out
+
+    def screened_funnel_rows(
+        self,
+        pipelines: Mapping[str, PipelineSpec],
+        *,
+        by: tuple[str, ...],
+        as_of: datetime | None,
+        period: Period,
+    ) -> tuple[list[FunnelRow], int] | None:
+        """The opportunities' funnel of now and its stage check in the same queries:
+        the levels of the opportunities whose stages their pipelines all know, and
+        how many opportunities name one they do not (``None`` with ``as_of``:
+        check first with :meth:`unknown_stage_rows`, then ask :meth:`funnel_rows`).
+        """
+        if as_of is not None:
+            return None
+        tables = self.tables
+        extra = _segment_columns(tables, by, tables.entities["opportunity"])
+        out: list[FunnelRow] = []
+        bad = _unknown_elsewhere(self.conn, tables, pipelines)
+        for spec in pipelines.values():
+            rows, unknown = _funnel_rows(
+                self.conn, tables, _Stages(spec), extra, by, None, period, screen=pipelines
+            )
+            out += rows
+            bad += unknown
+        return out, bad
 
     def forecast_rows(
         self,
@@ -936,9 +1098,17 @@ def funnel(
     as_of: datetime | None = None,
     by: str | Sequence[str] = (),
     period: Period = "month",
+    unknown_stages: UnknownStages = "raise",
 ) -> Funnel:
     """Deprecated: :func:`pipelinekit.analytics.funnel` with the unit of work."""
-    return _funnel(_sql(uow, "funnel"), pipelines, as_of=as_of, by=by, period=period)
+    return _funnel(
+        _sql(uow, "funnel"),
+        pipelines,
+        as_of=as_of,
+        by=by,
+        period=period,
+        unknown_stages=unknown_stages,
+    )
 
 
 def lead_funnel(
@@ -963,6 +1133,7 @@ def forecast(
     period: Period = "month",
     rates: Mapping[str, Decimal | int | str] | None = None,
     currency: str | None = None,
+    unknown_stages: UnknownStages = "raise",
 ) -> Forecast:
     """Deprecated: :func:`pipelinekit.analytics.forecast` with the unit of work."""
     return _forecast(
@@ -973,6 +1144,7 @@ def forecast(
         period=period,
         rates=rates,
         currency=currency,
+        unknown_stages=unknown_stages,
     )
 
 
@@ -985,6 +1157,7 @@ def sales_metrics(
     by: str | Sequence[str] = (),
     rates: Mapping[str, Decimal | int | str] | None = None,
     currency: str | None = None,
+    unknown_stages: UnknownStages = "raise",
 ) -> SalesMetrics:
     """Deprecated: :func:`pipelinekit.analytics.sales_metrics` with the unit of work."""
     return _sales_metrics(
@@ -995,6 +1168,7 @@ def sales_metrics(
         by=by,
         rates=rates,
         currency=currency,
+        unknown_stages=unknown_stages,
     )
 
 
@@ -1017,10 +1191,13 @@ def time_in_stages(
     *,
     as_of: datetime | None = None,
     clock: Clock | None = None,
+    unknown_stages: UnknownStages = "raise",
 ) -> StageTimes:
     """Deprecated: :func:`pipelinekit.analytics.time_in_stages` with the unit of work."""
     source = _sql(uow, "time_in_stages")
-    return _time_in_stages(source, pipelines, as_of=as_of, clock=clock)
+    return _time_in_stages(
+        source, pipelines, as_of=as_of, clock=clock, unknown_stages=unknown_stages
+    )
 
 
 def stale_deals(
@@ -1029,7 +1206,8 @@ def stale_deals(
     *,
     as_of: datetime | None = None,
     clock: Clock | None = None,
+    unknown_stages: UnknownStages = "raise",
 ) -> StaleDeals:
     """Deprecated: :func:`pipelinekit.analytics.stale_deals` with the unit of work."""
     source = _sql(uow, "stale_deals")
-    return _stale(source, pipelines, as_of=as_of, clock=clock)
+    return _stale(source, pipelines, as_of=as_of, clock=clock, unknown_stages=unknown_stages)
