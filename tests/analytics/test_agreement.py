@@ -27,7 +27,7 @@ from pipelinekit.storage import Storage, UnitOfWork, memory_storage
 from pipelinekit.storage.sql import analytics as sql_analytics
 from pipelinekit.storage.sql import sqlite_storage
 from pipelinekit.testing.contracts import AnalyticsContract
-from pipelinekit.testing.contracts.samples import opportunity
+from pipelinekit.testing.contracts.samples import lead, opportunity
 
 from ._data import PIPELINES, T0
 
@@ -140,6 +140,56 @@ def test_sources_are_checked() -> None:
         )
     with pytest.raises(ValidationError, match=r"\$\.pipelines"):
         analytics.lead_conversion([], [])  # type: ignore[call-overload]
+
+
+_REPORTS: list[tuple[str, Callable[[Any], object]]] = [
+    ("opportunities", lambda items: analytics.forecast(items, PIPELINES)),
+    ("opportunities", lambda items: analytics.funnel(items, PIPELINES)),
+    ("opportunities", lambda items: analytics.time_in_stages(items, PIPELINES, as_of=T0)),
+    ("opportunities", lambda items: analytics.stale_deals(items, PIPELINES, as_of=T0)),
+    (
+        "opportunities",
+        lambda items: analytics.sales_metrics(items, PIPELINES, start=T0, end=LATER),
+    ),
+    ("leads", lambda items: analytics.funnel([], PIPELINES, leads=items, by="source")),
+    ("leads", lambda items: analytics.lead_funnel(items)),
+    ("leads", lambda items: analytics.lead_conversion(items, [], PIPELINES)),
+    ("opportunities", lambda items: analytics.lead_conversion([], items, PIPELINES)),
+]
+
+
+@pytest.mark.parametrize(("what", "report"), _REPORTS)
+def test_items_of_the_wrong_kind_are_problems_with_their_index(
+    what: str, report: Callable[[Any], object]
+) -> None:
+    good = opportunity(1) if what == "opportunities" else lead(1)
+    wrong = lead(2) if what == "opportunities" else opportunity(2)
+    kind = "an Opportunity" if what == "opportunities" else "a Lead"
+    # a list: every wrong item at once
+    with pytest.raises(ValidationError) as caught:
+        report([good, 7, wrong, None])
+    assert [(p.path, p.message) for p in caught.value.problems] == [
+        (f"$.{what}[1]", f"must be {kind}, got int"),
+        (f"$.{what}[2]", f"must be {kind}, got {type(wrong).__name__}"),
+        (f"$.{what}[3]", f"must be {kind}, got NoneType"),
+    ]
+    # any other iterable: from the first wrong item on (a report that lists it first: all)
+    with pytest.raises(ValidationError) as caught:
+        report(iter([good, "x", 8]))
+    paths = [p.path for p in caught.value.problems]
+    assert paths in ([f"$.{what}[1]"], [f"$.{what}[1]", f"$.{what}[2]"])
+
+
+def test_a_long_list_of_wrong_items_is_summarised() -> None:
+    with pytest.raises(ValidationError) as caught:
+        analytics.forecast(list(range(25)), PIPELINES)
+    problems = caught.value.problems
+    assert len(problems) == 21
+    assert problems[19].path == "$.opportunities[19]"
+    assert (problems[20].path, problems[20].message) == (
+        "$.opportunities",
+        "5 more items are not opportunities",
+    )
 
 
 def test_the_sql_functions_are_deprecated_and_still_agree(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, Final, NamedTuple, TypeVar
@@ -80,10 +80,29 @@ def leads_of(source: object, path: str = "$.leads") -> Iterable[Lead]:
     return _given(source, "leads", path)
 
 
+_KINDS: Final[dict[str, type]] = {"opportunities": Opportunity, "leads": Lead}
+#: How many wrong items one error lists (the first ones, in order).
+_MAX_LISTED: Final = 20
+
+
 def _given(source: object, what: str, path: str) -> Iterable[Any]:
-    """Entities given as an iterable (their type is checked where they are read)."""
+    """Entities given as an iterable, each checked to be of the report's kind.
+
+    A list or tuple is checked at once (every wrong item reported, by index);
+    any other iterable as it is read (the first wrong item stops the report).
+    """
     if isinstance(source, Iterable) and not isinstance(source, str | bytes):
-        return source
+        kind = _KINDS[what]
+        if isinstance(source, list | tuple):
+            if not all(issubclass(t, kind) for t in set(map(type, source))):
+                raise _wrong_items(
+                    ((i, x) for i, x in enumerate(source) if not isinstance(x, kind)),
+                    kind,
+                    what,
+                    path,
+                )
+            return source
+        return _Checked(source, kind, what, path)
     raise ValidationError(
         "analytics source",
         [
@@ -94,6 +113,44 @@ def _given(source: object, what: str, path: str) -> Iterable[Any]:
             )
         ],
     )
+
+
+def _article(name: str) -> str:
+    return f"an {name}" if name[:1] in "AEIOU" else f"a {name}"
+
+
+def _wrong_items(
+    found: Iterable[tuple[int, object]], kind: type, what: str, path: str
+) -> ValidationError:
+    problems = [
+        Problem(f"{path}[{i}]", f"must be {_article(kind.__name__)}, got {type(item).__name__}")
+        for i, item in found
+    ]
+    return ValidationError(
+        "analytics source",
+        problems[:_MAX_LISTED]
+        + (
+            [Problem(path, f"{len(problems) - _MAX_LISTED} more items are not {what}")]
+            if len(problems) > _MAX_LISTED
+            else []
+        ),
+    )
+
+
+class _Checked(Iterable[Any]):
+    """An iterable of entities whose items are checked as they are read (each pass)."""
+
+    __slots__ = ("_kind", "_path", "_source", "_what")
+
+    def __init__(self, source: Iterable[Any], kind: type, what: str, path: str) -> None:
+        self._source, self._kind, self._what, self._path = source, kind, what, path
+
+    def __iter__(self) -> Iterator[Any]:
+        kind = self._kind
+        for i, item in enumerate(self._source):
+            if not isinstance(item, kind):
+                raise _wrong_items([(i, item)], kind, self._what, self._path)
+            yield item
 
 
 def check_by(by: str | Sequence[str], allowed: Sequence[str], what: str) -> tuple[str, ...]:

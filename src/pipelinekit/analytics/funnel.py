@@ -122,6 +122,8 @@ def funnel(
             "funnel",
             [Problem("$.leads", "a unit of work brings its own leads: pass leads= with entities")],
         )
+    if leads is not None:
+        leads = leads_of(leads)
 
     together = _screened_rows(opportunities, specs, names, moment, period, zone, unknown_stages)
     if together is not None:  # the storage counted and checked in the same queries
