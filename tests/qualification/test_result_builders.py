@@ -232,3 +232,40 @@ def test_a_logit_result_goes_through_full_validation(result: QualificationResult
     values["logit"] = Decimal("NaN")
     with pytest.raises(ValidationError):
         trusted_result(**values)
+
+
+def test_a_log_odds_result_is_built_by_the_validating_constructor_with_every_part() -> None:
+    child = QualificationResult("c", "1", "h", AT, None, Decimal(0), Decimal(1),
+                                Verdict.INSUFFICIENT_DATA, Decimal(0))  # fmt: skip
+    parts = (
+        "predictive", "3", "sha256:0ff", AT, Decimal("50.00"), Decimal(0), Decimal(100),
+        Verdict.REVIEW, Decimal("0.5"), (_line(Decimal(0)),), "B", "mid", ("k",), "lead-4",
+        (child,), True, Decimal(0),
+    )  # fmt: skip
+    built = trusted_result(*parts)
+    assert built == QualificationResult(*parts)
+    assert (built.children, built.stale, built.logit, built.subject_id) == (
+        (child,), True, Decimal(0), "lead-4",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("status", "points", "cap"),
+    [
+        (CriterionStatus.MATCH, 3, None),  # points not yet a Decimal
+        ("match", Decimal(3), None),  # status not yet the enum
+        (CriterionStatus.MATCH, Decimal(3), 5),  # cap not yet a Decimal
+        ("partial", "3", "5"),
+    ],
+)
+def test_parts_without_their_final_types_are_converted_with_everything_kept(
+    status: Any, points: Any, cap: Any
+) -> None:
+    line = trusted_line("size", status, points, "fits", "big", cap, "firmo", ("$.x", "$.y"))
+    assert line == BreakdownLine(
+        "size", status, points, "fits", "big", cap, "firmo", ("$.x", "$.y")
+    )
+    assert type(line.status) is CriterionStatus
+    assert type(line.points) is Decimal
+    assert cap is None or type(line.cap) is Decimal
+    assert (line.observed, line.group, line.evidence) == ("big", "firmo", ("$.x", "$.y"))
