@@ -8,6 +8,7 @@ configuration problems.
 
 from __future__ import annotations
 
+import importlib
 from decimal import Decimal
 from typing import Any
 
@@ -71,7 +72,7 @@ def _answer(spec: dict[str, Any]) -> st.SearchStrategy[Any]:
         st.integers(-1, n),
         names,
         names.map(lambda s: f"  {s.upper()} "),
-        st.sampled_from(["Unknown", " n/a ", "?", "nope", True, 1.5]),
+        st.sampled_from(["Unknown", " n/a ", "?", "nope", True, Decimal("1.5")]),
         st.integers(0, n).map(str),
     )
 
@@ -501,3 +502,61 @@ def test_presets_can_be_renamed_and_take_options() -> None:
     read = bant(reader=lambda s: {"budget": 4})
     assert read.config()["prefix"] == ""
     assert read.evaluate(make_lead(), as_of=AS_OF).score == 4
+
+
+FIVE = ("none", "low", "medium", "high", "confirmed")
+THREE = ("none", "partial", "validated")
+PRESETS = {
+    "bant": (FIVE, [("budget", "Budget"), ("authority", "Authority"), ("need", "Need"),
+                    ("timeline", "Timeline")]),
+    "meddpicc": (THREE, [("metrics", "Metrics"), ("economic_buyer", "Economic buyer"),
+                         ("decision_criteria", "Decision criteria"),
+                         ("decision_process", "Decision process"),
+                         ("paper_process", "Paper process"), ("identified_pain", "Identified pain"),
+                         ("champion", "Champion"), ("competition", "Competition")]),
+    "champ": (FIVE, [("challenges", "Challenges"), ("authority", "Authority"), ("money", "Money"),
+                     ("prioritization", "Prioritization")]),
+    "anum": (FIVE, [("authority", "Authority"), ("need", "Need"), ("urgency", "Urgency"),
+                    ("money", "Money")]),
+    "faint": (FIVE, [("funds", "Funds"), ("authority", "Authority"), ("interest", "Interest"),
+                     ("need", "Need"), ("timing", "Timing")]),
+    "gpctba_ci": (THREE, [("goals", "Goals"), ("plans", "Plans"), ("challenges", "Challenges"),
+                          ("timeline", "Timeline"), ("budget", "Budget"),
+                          ("authority", "Authority"), ("consequences", "Negative consequences"),
+                          ("implications", "Positive implications")]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_presets_are_the_published_frameworks(name: str) -> None:
+    module = importlib.import_module("pipelinekit.qualification.checklist")
+    levels, items = PRESETS[name]
+    strategy = getattr(module, name)()
+    config = strategy.config()
+    assert strategy.name == name
+    assert config["prefix"] == name
+    assert [(i["key"], i["label"], tuple(i["levels"])) for i in config["items"]] == [
+        (key, label, levels) for key, label in items
+    ]
+    assert all(set(i) == {"key", "label", "levels"} for i in config["items"])
+    gated = name == "anum"
+    assert config["gates"] == (["authority"] if gated else [])
+    assert config["gate_at"] == (2 if gated else 1)
+    assert (config["policy"], config["floor"], config["met_at"], config["min_known"]) == (
+        "sum", None, None, 1,
+    )  # fmt: skip
+    full = {f"{name}.{key}": levels[-1] for key, _ in items}
+    assert strategy.evaluate(make_lead(custom=full), as_of=AS_OF).score == (len(levels) - 1) * len(
+        items
+    )
+    renamed = getattr(module, name)(name="mine", min_known=0)
+    assert renamed.name == "mine"
+    assert renamed.config()["prefix"] == name
+    assert renamed.config()["min_known"] == 0
+
+
+def test_anum_gates_can_be_replaced() -> None:
+    from pipelinekit.qualification import anum
+
+    open_gate = anum(gates=[], gate_at=0).config()
+    assert (open_gate["gates"], open_gate["gate_at"]) == ([], 0)
