@@ -560,3 +560,35 @@ def test_anum_gates_can_be_replaced() -> None:
 
     open_gate = anum(gates=[], gate_at=0).config()
     assert (open_gate["gates"], open_gate["gate_at"]) == ([], 0)
+
+
+def test_item_defaults_and_shapes() -> None:
+    assert item("a").levels == ("0", "1", "2", "3", "4")
+    assert item("a", levels=("no", "yes")).levels == ("no", "yes")
+    assert item("a", levels=iter(["no", "yes"])).levels == ("no", "yes")
+    for bad in ("ab", True, None, 2.5):
+        assert _problems(lambda b=bad: item("k", levels=b)) == {  # type: ignore[arg-type]
+            "$.levels": "must be a list of level names, lowest first"
+        }
+    for key in ("", None, 3):
+        assert set(_problems(lambda k=key: item(k, levels=2))) == {"$.key"}  # type: ignore[arg-type]
+
+
+def test_a_subject_without_custom_fields_has_no_answers() -> None:
+    class Bare:
+        id = "bare-1"
+
+    result = bant(min_known=0).evaluate(Bare(), as_of=AS_OF)
+    assert result.score == 0
+    assert [line.status for line in result.breakdown] == [CriterionStatus.UNKNOWN] * 4
+    assert result.subject_id == "bare-1"
+
+
+def test_a_reader_without_a_qualified_name_is_shown_as_a_question_mark() -> None:
+    class Reader:
+        def __call__(self, subject: Any) -> dict[str, Any]:
+            return {"a": 1}
+
+    strategy = checklist("fit", [item("a", levels=2)], reader=Reader())
+    assert strategy.config()["reader"] == "?"
+    assert strategy.evaluate(make_lead(), as_of=AS_OF).score == 1
