@@ -592,3 +592,33 @@ def test_a_reader_without_a_qualified_name_is_shown_as_a_question_mark() -> None
     strategy = checklist("fit", [item("a", levels=2)], reader=Reader())
     assert strategy.config()["reader"] == "?"
     assert strategy.evaluate(make_lead(), as_of=AS_OF).score == 1
+
+
+def test_an_unknown_item_holds_back_a_floor_and_both_notes_are_listed() -> None:
+    floored = bant(floor=1)
+    full = {"bant.budget": 4, "bant.authority": 4, "bant.need": 4}
+    held = floored.evaluate(make_lead("lead-3", custom=full), as_of=AS_OF)
+    assert held.band == "qualified"
+    assert held.verdict is Verdict.NURTURE
+    assert held.subject_id == "lead-3"
+    assert floored.evaluate(
+        make_lead(custom={**full, "bant.timeline": 1}), as_of=AS_OF
+    ).verdict is (Verdict.QUALIFIED)
+    assert bant().evaluate(make_lead(custom=full), as_of=AS_OF).verdict is Verdict.QUALIFIED
+    both = bant(floor=2, gates=["budget"], gate_at=2)
+    line = both.evaluate(make_lead(custom={"bant.budget": 1}), as_of=AS_OF).breakdown[0]
+    assert line.reason == "Budget: low (level 1 of 4); below the gate level 2, below the floor 2"
+
+
+def test_a_reader_reads_the_subject_and_its_failures_name_the_subject() -> None:
+    strategy = checklist(
+        "fit", [item("a", levels=3), item("b", levels=3)], reader=lambda s: s.custom
+    )
+    result = strategy.evaluate(make_lead("lead-5", custom={"a": 2}), as_of=AS_OF)
+    assert result.score == 2
+    assert result.subject_id == "lead-5"
+    assert [line.evidence for line in result.breakdown] == [(), ()]
+    listed = checklist("fit", [item("a", levels=2)], reader=lambda s: [1])
+    with pytest.raises(EvaluationError) as caught:
+        listed.evaluate(make_lead("lead-6"), as_of=AS_OF)
+    assert (caught.value.strategy, caught.value.subject_id) == ("fit", "lead-6")
