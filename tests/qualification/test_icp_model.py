@@ -493,3 +493,73 @@ def test_icp_fit_problems_name_the_option_and_say_what_is_wrong() -> None:
     fine = icp_fit("x" * 200, ok, groups={"g": None}, total_cap="0.5", floor=0,
                    min_coverage=1)  # fmt: skip
     assert fine.config()["groups"] == {"g": None}
+
+
+def _three(**options: Any) -> Any:
+    return icp_fit(
+        "three",
+        [one_of("a", "custom.a", {"y": 10, "bad": -5}, knockout=["ko"], group="g"),
+         one_of("b", "custom.b", {"y": 20}, required=True),
+         present("c", "custom.c", points=10)],
+        groups={"g": 8}, **options,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("explain", [True, False])
+def test_verdicts_grades_and_coverage_on_every_path(explain: bool) -> None:
+    def check(strategy: Any, custom: dict[str, Any], **expected: Any) -> None:
+        lead = make_lead("lead-x", custom=custom)
+        one = strategy.evaluate(lead, as_of=AS_OF, explain=explain)
+        many = strategy.evaluate_many([lead, lead], as_of=AS_OF, explain=explain)
+        assert many == [one, one]
+        assert strategy.score_many([lead], as_of=AS_OF) == [one.score]
+        for name, value in expected.items():
+            assert getattr(one, name) == value, name
+        if explain:
+            assert sum(line.points for line in one.breakdown) == one.score
+
+    plain = _three()
+    assert (plain.scale_min, plain.scale_max) == (D(-5), D(38))  # type: ignore[attr-defined]
+    check(plain, {"a": "y", "b": "y", "c": "x"}, score=D(38), verdict=Verdict.QUALIFIED,
+          grade="A", band="high", coverage=D(1), knockouts=())  # fmt: skip
+    check(plain, {"a": "ko", "b": "y", "c": "x"}, score=D(30), verdict=Verdict.DISQUALIFIED,
+          grade="D", band="high", knockouts=("a",))  # fmt: skip
+    check(plain, {"a": "y", "b": "n", "c": "x"}, verdict=Verdict.DISQUALIFIED, knockouts=("b",))
+    # b is required and unknown: no verdict can be given, whatever the score
+    # bands from 40 % (15.2) and 70 % (26.6) of 38 points; grades from 25, 50, 75 %
+    check(plain, {"a": "y", "c": "x"}, score=D(18), verdict=Verdict.INSUFFICIENT_DATA,
+          coverage=D("0.6667"), grade="C", band="medium")  # fmt: skip
+    check(plain, {"a": "bad", "b": "y"}, score=D(15), grade="C", band="low",
+          verdict=Verdict.DISQUALIFIED)  # fmt: skip
+    # a floor lifts a negative total, and with it the explained lines
+    floored = _three(floor=0)
+    check(floored, {"a": "bad", "b": "n"}, score=D(0), knockouts=("b",), scale_min=D(0))
+    # coverage at the minimum is enough; below it is not
+    # (a presence criterion is always known: its absence is a no-match)
+    covered = _three(min_coverage="0.6")
+    check(covered, {"b": "y", "c": "x"}, coverage=D("0.6667"), verdict=Verdict.QUALIFIED)
+    strict = _three(min_coverage=1)
+    check(strict, {"b": "y", "c": "x"}, verdict=Verdict.INSUFFICIENT_DATA, score=D(30))
+    check(strict, {"a": "y", "b": "y"}, verdict=Verdict.QUALIFIED, score=D(28), coverage=D(1))
+    # the total cap: lines trimmed, the highest band at the cap
+    capped = _three(total_cap=20)
+    check(capped, {"a": "y", "b": "y", "c": "x"}, score=D(20), band="high", grade="A")
+    check(capped, {"b": "y"}, score=D(20), verdict=Verdict.QUALIFIED)
+
+
+def test_relative_scales_cut_the_whole_range() -> None:
+    strategy = icp_fit("rel", [one_of("a", "custom.a", {"y": 30, "n": -10})], scale="relative")
+    assert (strategy.scale_min, strategy.scale_max) == (D(-10), D(30))  # type: ignore[attr-defined]
+    assert [(b.name, b.min) for b in strategy.bands] == [  # type: ignore[attr-defined]
+        ("low", D(-10)), ("medium", D(6)), ("high", D(18)),
+    ]  # fmt: skip
+    assert [(g.letter, g.min) for g in strategy.grades] == [  # type: ignore[attr-defined]
+        ("D", D(-10)), ("C", D(0)), ("B", D(10)), ("A", D(20)),
+    ]  # fmt: skip
+    points = icp_fit("pts", [one_of("a", "custom.a", {"y": 30, "n": -10})], total_cap=20)
+    assert [(b.name, b.min) for b in points.bands] == [  # type: ignore[attr-defined]
+        ("low", D(-10)), ("medium", D(8)), ("high", D(14)),
+    ]  # fmt: skip
+    flat = icp_fit("flat", [one_of("a", "custom.a", {"y": 0})])
+    assert [b.name for b in flat.bands] == ["low"]  # type: ignore[attr-defined]
+    assert [g.letter for g in flat.grades] == ["D"]  # type: ignore[attr-defined]
