@@ -622,3 +622,35 @@ def test_a_reader_reads_the_subject_and_its_failures_name_the_subject() -> None:
     with pytest.raises(EvaluationError) as caught:
         listed.evaluate(make_lead("lead-6"), as_of=AS_OF)
     assert (caught.value.strategy, caught.value.subject_id) == ("fit", "lead-6")
+
+
+def test_problems_of_shapes_and_missing_names() -> None:
+    two = [item("a", levels=3), item("b", levels=3)]
+    assert _problems(lambda: checklist("x", two, gates=5)) == {  # type: ignore[arg-type]
+        "$.gates": "must be a list, got int"
+    }
+    assert _problems(lambda: checklist("x", two, bands=5)) == {  # type: ignore[arg-type]
+        "$.bands": "must be a list, got int"
+    }
+    assert _problems(lambda: checklist("x", [])) == {
+        "$.items": "needs at least one item",
+        "$.gate_at": "must be a level between 0 and 0, got 1",
+    }
+    assert set(_problems(lambda: checklist(None, two))) == {"$.name"}  # type: ignore[arg-type]
+    assert set(_problems(lambda: Item(None, "K", ["a", "b"]))) == {"$.key"}  # type: ignore[arg-type]
+    assert set(_problems(lambda: Item("k", None, ["a", "b"]))) == {"$.label"}  # type: ignore[arg-type]
+    assert set(_problems(lambda: Item("k", "K", ["a", "b"], weight="x"))) == {"$.weight"}
+    with pytest.raises(ValidationError) as caught:
+        checklist("x", [])
+    assert caught.value.subject == "checklist"
+
+
+def test_item_problems_come_together_and_name_the_item() -> None:
+    assert set(_problems(lambda: Item("k", "K", ["a"], unknown_level=1))) == {
+        "$.levels",
+        "$.unknown_level",
+    }
+    assert set(_problems(lambda: Item("k", "K", "ab", unknown_level=0))) == {"$.levels"}
+    with pytest.raises(ValidationError) as caught:
+        Item("k", "K", ["a"])
+    assert caught.value.subject == "Item"
