@@ -505,3 +505,35 @@ def test_children_that_cannot_reach_the_floor_still_give_a_valid_result() -> Non
     assert (result.scale_min, result.scale_max) == (-5, -5)
     assert result.score == -5
     assert sum(line.points for line in result.breakdown) == -5
+
+
+def test_children_explain_exactly_when_the_composite_does() -> None:
+    from pipelinekit.qualification import icp_fit, one_of
+
+    from .conftest import make_lead
+
+    fit = icp_fit("fit", [one_of("country", "company.country", {"DE": 60, "FR": 20})])
+    eng = icp_fit("eng", [one_of("plan", "custom.plan", {"pro": 30, "bad": -40})])
+    lead = make_lead(country="DE", custom={"plan": "pro"})
+    for strategy in (weighted("w", [(fit, 1), (eng, 1)]), matrix("m", fit, eng),
+                     combined("c", fit, eng), gate("g", [fit, eng])):  # fmt: skip
+        explained = strategy.evaluate(lead, as_of=AS_OF)
+        assert [len(c.breakdown) for c in explained.children] == [1, 1]
+        assert len(explained.breakdown) == 2
+        quiet = strategy.evaluate(lead, as_of=AS_OF, explain=False)
+        assert [c.breakdown for c in quiet.children] == [(), ()]
+        assert quiet.breakdown == ()
+        assert strategy.evaluate_many([lead], as_of=AS_OF) == [explained]
+
+
+def test_the_combined_scale_reaches_down_to_every_negative_child() -> None:
+    fit, eng = Stub("fit"), Stub("eng")
+    subject = SimpleNamespace(
+        id="s", parts={"fit": _part("-5", -20, 10), "eng": _part("-30", -30, 40)}
+    )
+    result = combined("c", fit, eng, limit=None).evaluate(subject, as_of=AS_OF)
+    assert (result.scale_min, result.scale_max) == (D(-50), D(50))
+    assert result.score == -35
+    positive = SimpleNamespace(id="s", parts={"fit": _part("5", 5, 10), "eng": _part("1", -3, 4)})
+    shifted = combined("c", fit, eng, limit=None).evaluate(positive, as_of=AS_OF)
+    assert (shifted.scale_min, shifted.scale_max) == (D(-3), D(14))
