@@ -537,3 +537,50 @@ def test_the_combined_scale_reaches_down_to_every_negative_child() -> None:
     positive = SimpleNamespace(id="s", parts={"fit": _part("5", 5, 10), "eng": _part("1", -3, 4)})
     shifted = combined("c", fit, eng, limit=None).evaluate(positive, as_of=AS_OF)
     assert (shifted.scale_min, shifted.scale_max) == (D(-3), D(14))
+
+
+def test_more_composite_problems_and_reasons() -> None:
+    fit, eng = Stub("fit"), Stub("eng")
+    assert _problems(lambda: combined("c", fit, fit)) == {
+        "$.children[1]": "two children named 'fit': rename one"
+    }
+    assert set(_problems(lambda: combined("c", fit, eng, limit="x"))) == {"$.limit"}
+    assert set(_problems(lambda: matrix("m", fit, eng, fit_cuts=("x", 5)))) == {"$.fit_cuts[0]"}
+    assert set(_problems(lambda: matrix("m", fit, eng, fit_cuts=(50, "y")))) == {"$.fit_cuts[1]"}
+    assert set(_problems(lambda: weighted("x" * 201, [(fit, 1)]))) == {"$.name"}
+    assert weighted("x" * 200, [(fit, 1)]).name == "x" * 200
+    with pytest.raises(ValidationError) as shape:
+        weighted("w", 5)  # type: ignore[arg-type]
+    assert [(p.path, p.message) for p in shape.value.problems] == [
+        ("$.parts", "must be a list, got int"),
+        ("$.parts", "needs at least one child strategy"),
+    ]
+    assert _problems(lambda: weighted("w", [(fit, 1, 2)])) == {  # type: ignore[list-item]
+        "$.parts[0]": "must be a (strategy, weight) pair"
+    }
+    subject = SimpleNamespace(id="s", parts={"fit": _part("30"), "eng": _part("60")})
+    blend = weighted("w", [(fit, 3), (eng, 1)]).evaluate(subject, as_of=AS_OF)
+    assert [line.reason for line in blend.breakdown] == [
+        "fit: 30/100 x weight 3 of 4",
+        "eng: 60/100 x weight 1 of 4",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "lowest", "highest"),
+    [
+        ((Verdict.QUALIFIED, Verdict.REVIEW), Verdict.REVIEW, Verdict.QUALIFIED),
+        ((Verdict.NURTURE, Verdict.INSUFFICIENT_DATA), Verdict.INSUFFICIENT_DATA, Verdict.NURTURE),
+        ((Verdict.REVIEW, Verdict.DISQUALIFIED), Verdict.DISQUALIFIED, Verdict.REVIEW),
+        ((Verdict.NURTURE, Verdict.REVIEW), Verdict.NURTURE, Verdict.REVIEW),
+    ],
+)
+def test_gates_order_verdicts_from_disqualified_to_qualified(
+    verdicts: tuple[Verdict, Verdict], lowest: Verdict, highest: Verdict
+) -> None:
+    subject = SimpleNamespace(
+        id="s", parts={"a": _part("1", verdict=verdicts[0]), "b": _part("1", verdict=verdicts[1])}
+    )
+    children = [Stub("a"), Stub("b")]
+    assert gate("g", children).evaluate(subject, as_of=AS_OF).verdict is lowest
+    assert gate("g", children, mode="any").evaluate(subject, as_of=AS_OF).verdict is highest
