@@ -337,3 +337,27 @@ def test_kind_problems() -> None:
     assert set(_problems(lambda: predicate("v", bool, otherwise="x"))) == {"$.otherwise"}
     assert set(_problems(lambda: all_of("a", [present("p", "contact.email")] * 2,
                                         points="x"))) == {"$.points"}  # fmt: skip
+
+
+def test_defaults_and_partial_answers_of_rules() -> None:
+    parts = [present("a", "contact.email"), present("b", "contact.phone")]
+    rule = all_of("r", parts)
+    assert rule.config()["points"] == 1
+    assert rule.config()["otherwise"] == 0
+    assert rule.classify(False) == (N, D(0), "a and b: not all match")
+    some = all_of("r", parts, points=6, otherwise=2)
+    assert some.classify(False) == (P, D(2), "a and b: not all match")
+    assert predicate("v", bool, points=5, otherwise=2).classify(False) == (P, D(2), "v: no")
+    assert set(_problems(lambda: predicate("v", bool, group=""))) == {"$.group"}
+    assert set(_problems(lambda: all_of("r", parts, group="g" * 101))) == {"$.group"}
+    for make, subject in (
+        (lambda: all_of("r", parts, weight=0), "_AllOf"),
+        (lambda: predicate("v", bool, weight=0), "_Predicate"),
+        (lambda: present("p", "contact.email", weight=0), "_Present"),
+        (lambda: one_of("o", "custom.o", {"a": 1}, weight=0), "_OneOf"),
+        (lambda: bands("b", "custom.n", [(0, 1, 1)], weight=0), "_Bands"),
+        (lambda: pattern("p", "custom.t", {"a": 1}, weight=0), "_Pattern"),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            make()
+        assert caught.value.subject == subject
