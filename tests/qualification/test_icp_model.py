@@ -563,3 +563,23 @@ def test_relative_scales_cut_the_whole_range() -> None:
     flat = icp_fit("flat", [one_of("a", "custom.a", {"y": 0})])
     assert [b.name for b in flat.bands] == ["low"]  # type: ignore[attr-defined]
     assert [g.letter for g in flat.grades] == ["D"]  # type: ignore[attr-defined]
+
+
+def test_subject_ids_on_every_path() -> None:
+    strategy = icp_fit("ids", [one_of("a", "custom.a", {"y": 1})])
+    nameless = SimpleNamespace(custom={"a": "y"})
+    numbered = SimpleNamespace(id=7, custom={"a": "y"})
+    for explain in (True, False):
+        batch = strategy.evaluate_many([nameless, numbered], as_of=AS_OF, explain=explain)
+        assert [r.subject_id for r in batch] == [None, "7"]
+        assert strategy.evaluate(nameless, as_of=AS_OF, explain=explain).subject_id is None
+    with pytest.raises(ValidationError) as caught:
+        strategy.score_many("abc", as_of=AS_OF)  # type: ignore[attr-defined]
+    assert caught.value.subject == "score_many"
+    assert caught.value.paths == ("$.subjects",)
+
+
+def test_the_first_of_equally_good_members_is_named() -> None:
+    tags = one_of("t", "tags", {"a": 5, "b": 5, "c": 1})
+    assert tags.classify(["c", "b", "a"]) == (CriterionStatus.MATCH, D(5), "b is listed")
+    assert set(_problems(lambda: bands("b", "custom.n", [(0, 1, 1)], default="x"))) == {"$.default"}
