@@ -583,3 +583,20 @@ def test_the_first_of_equally_good_members_is_named() -> None:
     tags = one_of("t", "tags", {"a": 5, "b": 5, "c": 1})
     assert tags.classify(["c", "b", "a"]) == (CriterionStatus.MATCH, D(5), "b is listed")
     assert set(_problems(lambda: bands("b", "custom.n", [(0, 1, 1)], default="x"))) == {"$.default"}
+
+
+def test_a_weighted_absent_field_and_a_cap_above_the_reachable_points() -> None:
+    weighted = icp_fit("w", [present("mail", "contact.email", points=5, absent=-2, weight=2)])
+    line = weighted.evaluate(make_lead(email=None), as_of=AS_OF).breakdown[0]
+    assert line.points == -4
+    assert weighted.score_many([make_lead(email=None)], as_of=AS_OF) == [D(-4)]  # type: ignore[attr-defined]
+    roomy = icp_fit("r", [one_of("a", "custom.a", {"y": 30})], total_cap=100)
+    assert roomy.scale_max == 30  # type: ignore[attr-defined]
+    # shares of the total cap, not of the 30 points the criteria can reach
+    assert [(b.name, b.min) for b in roomy.bands] == [  # type: ignore[attr-defined]
+        ("low", D(0)), ("medium", D(40)), ("high", D(70)),
+    ]  # fmt: skip
+    relative = icp_fit("r", [one_of("a", "custom.a", {"y": 30})], total_cap=100, scale="relative")
+    assert [(b.name, b.min) for b in relative.bands] == [  # type: ignore[attr-defined]
+        ("low", D(0)), ("medium", D(12)), ("high", D(21)),
+    ]  # fmt: skip
