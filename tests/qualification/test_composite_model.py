@@ -250,7 +250,7 @@ def test_the_combined_score_adds_points_within_the_limits(
     result = strategy.evaluate(subject, as_of=AS_OF)
     _common(result, [fit, eng], ["f", "e"])
     low = D(floor) if floor is not None else min(fit["low"], D(0)) + min(eng["low"], D(0))
-    high = max(D(limit) if limit is not None else fit["high"] + eng["high"], low)
+    high = D(limit) if limit is not None else max(fit["high"], D(0)) + max(eng["high"], D(0))
     assert (result.scale_min, result.scale_max) == (low, high)
     raw = [p["score"] if p["score"] is not None else D(0) for p in (fit, eng)]
     blocked = missing == "block" and (fit["score"] is None or eng["score"] is None)
@@ -502,9 +502,15 @@ def test_children_that_cannot_reach_the_floor_still_give_a_valid_result() -> Non
         id="s", parts={"fit": _part("-20", -30, -10), "eng": _part("-9", -10, -8)}
     )
     result = strategy.evaluate(subject, as_of=AS_OF)
-    assert (result.scale_min, result.scale_max) == (-5, -5)
+    assert (result.scale_min, result.scale_max) == (-5, 0)
     assert result.score == -5
     assert sum(line.points for line in result.breakdown) == -5
+    # an unscored child counted as 0 lies above a negative scale: the scale reaches 0
+    unscored = SimpleNamespace(
+        id="s", parts={"fit": _part(None, 0, 0), "eng": _part(None, -20, -20)}
+    )
+    zero = combined("c", fit, eng, limit=None, missing="zero").evaluate(unscored, as_of=AS_OF)
+    assert (zero.scale_min, zero.scale_max, zero.score) == (-20, 0, 0)
 
 
 def test_children_explain_exactly_when_the_composite_does() -> None:

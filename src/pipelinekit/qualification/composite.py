@@ -328,8 +328,9 @@ class _Combined(_Composite):
         score: Decimal | None = _ZERO
         low = high = _ZERO
         for child in children:
+            # an unscored child may count as 0 (missing="zero"): the scale spans 0 for each
             low += min(child.scale_min, _ZERO)
-            high += child.scale_max
+            high += max(child.scale_max, _ZERO)
             if child.score is None:
                 if self.missing == "block":
                     score = None
@@ -355,7 +356,6 @@ class _Combined(_Composite):
             low = self.floor
         if self.limit is not None:
             high = self.limit
-        high = max(high, low)
         band: str | None = None
         if score is None:
             verdict = Verdict.INSUFFICIENT_DATA
