@@ -361,3 +361,13 @@ def test_defaults_and_partial_answers_of_rules() -> None:
         with pytest.raises(ValidationError) as caught:
             make()
         assert caught.value.subject == subject
+
+
+def test_values_that_are_no_numbers_are_refused_where_they_were_given() -> None:
+    assert set(_problems(lambda: one_of("x", "custom.x", {"a": 1}, weight="x"))) == {"$.weight"}
+    assert set(_problems(lambda: one_of("x", "custom.x", {"a": 1}, penalty="x"))) == {"$.penalty"}
+    assert set(_problems(lambda: one_of(None, "custom.x", {"a": 1}))) == {"$.name"}  # type: ignore[arg-type]
+    from pipelinekit.qualification import icp_fit
+
+    plain = [one_of("x", "custom.x", {"a": 1})]
+    assert set(_problems(lambda: icp_fit("f", plain, min_coverage="x"))) == {"$.min_coverage"}
