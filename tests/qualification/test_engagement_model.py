@@ -568,3 +568,33 @@ def test_unmatched_zero_scores_a_lead_without_events() -> None:
         make_lead(engagement=(Event("a", AS_OF + timedelta(1)),)), as_of=AS_OF
     )
     assert later.score == 0
+
+
+def test_a_clipped_line_records_the_rule_cap_on_both_paths() -> None:
+    day = AS_OF - timedelta(days=2)
+    capped = engagement("c", [rule("visit", "page_view", 5, cap=7)])
+    lead = make_lead(engagement=(Event("page_view", day),) * 2)
+    for result in (capped.evaluate(lead, as_of=AS_OF), *capped.evaluate_many([lead], as_of=AS_OF)):
+        assert result.breakdown[0].cap == 7
+        assert result.breakdown[0].points == 7
+    under = make_lead(engagement=(Event("page_view", day),))
+    assert capped.evaluate_many([under], as_of=AS_OF)[0].breakdown[0].cap is None
+
+
+def test_group_and_decay_problems_name_their_field_and_subject() -> None:
+    assert set(_problems(lambda: event_group("g" * 201))) == {"$.name"}
+    assert event_group("g" * 200).name == "g" * 200
+    assert set(_problems(lambda: event_group(None))) == {"$.name"}  # type: ignore[arg-type]
+    assert set(_problems(lambda: event_group("g", minimum="x"))) == {"$.minimum"}
+    for make, subject in (
+        (lambda: half_life(0), "half_life"),
+        (lambda: step_decay("0.5", 0), "step_decay"),
+        (lambda: linear_decay("0.5", 0), "linear_decay"),
+        (lambda: window(0), "window"),
+        (lambda: event_group(""), "event_group"),
+        (lambda: rule("", "a", 1), "rule"),
+        (lambda: engagement("", [rule("r", "a", 1)]), "engagement"),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            make()
+        assert caught.value.subject == subject
