@@ -598,3 +598,18 @@ def test_group_and_decay_problems_name_their_field_and_subject() -> None:
         with pytest.raises(ValidationError) as caught:
             make()
         assert caught.value.subject == subject
+
+
+def test_a_line_raised_to_a_group_minimum_records_no_cap() -> None:
+    day = AS_OF - timedelta(days=1)
+    strategy = engagement(
+        "e", [rule("c", "c", -8, group="h")], groups=[event_group("h", limit=5, minimum=-4)],
+        floor=-50,
+    )  # fmt: skip
+    lead = make_lead(engagement=(Event("c", day),))
+    for result in (
+        strategy.evaluate(lead, as_of=AS_OF),
+        *strategy.evaluate_many([lead], as_of=AS_OF),
+    ):
+        assert result.breakdown[0].points == -4
+        assert result.breakdown[0].cap is None
