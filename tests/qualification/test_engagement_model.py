@@ -613,3 +613,28 @@ def test_a_line_raised_to_a_group_minimum_records_no_cap() -> None:
     ):
         assert result.breakdown[0].points == -4
         assert result.breakdown[0].cap is None
+
+
+def test_numbers_in_reasons_are_shown_plainly_whatever_the_value() -> None:
+    import secrets
+
+    # a value drawn at run time: reasons show numbers the first time they are seen too
+    cents = secrets.randbelow(10**9) + 101
+    points = D(cents).scaleb(-2)
+    shown = format(points.normalize(), "f")
+    strategy = engagement("e", [rule("r", "a", points)], total_cap=10**8)
+    lead = make_lead(engagement=(Event("a", AS_OF - timedelta(days=1)),))
+    for result in (
+        strategy.evaluate(lead, as_of=AS_OF),
+        *strategy.evaluate_many([lead], as_of=AS_OF),
+    ):
+        assert result.breakdown[0].reason.startswith(f"1 x a at {shown} each; last on ")
+
+
+def test_rule_and_strategy_numbers_are_refused_where_they_were_given() -> None:
+    assert set(_problems(lambda: rule("r", "a", "x"))) == {"$.points"}
+    assert set(_problems(lambda: rule("r", "a", 1, cap="x"))) == {"$.cap"}
+    assert set(_problems(lambda: rule(None, "a", 1))) == {"$.name"}  # type: ignore[arg-type]
+    assert set(_problems(lambda: engagement("e", [rule("r", "a", 1)], total_cap="x"))) == {
+        "$.total_cap"
+    }
