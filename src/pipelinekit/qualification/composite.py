@@ -328,8 +328,9 @@ class _Combined(_Composite):
         score: Decimal | None = _ZERO
         low = high = _ZERO
         for child in children:
+            # an unscored child may count as 0 (missing="zero"): the scale spans 0 for each
             low += min(child.scale_min, _ZERO)
-            high += child.scale_max
+            high += max(child.scale_max, _ZERO)
             if child.score is None:
                 if self.missing == "block":
                     score = None
@@ -368,7 +369,7 @@ class _Combined(_Composite):
             band, verdict = chosen.name, chosen.verdict
         return self._result(
             subject, as_of, children, score, verdict, lines,
-            scale_max=max(high, low), scale_min=low, band=band, explain=explain,
+            scale_max=high, scale_min=low, band=band, explain=explain,
         )  # fmt: skip
 
 
@@ -581,7 +582,8 @@ def combined(
 
     The score is the sum of both children's scores in their own points (no
     rescaling), kept within ``[floor, limit]`` (HubSpot's total limit, 100 by
-    default; ``None`` for none); each child's own result stays in
+    default; ``None`` for none; ``floor`` is at most 0, the lowest total negative
+    points can bring); each child's own result stays in
     ``result.children``.  Default bands: cold (nurture), warm (review) from
     40 % and hot (qualified) from 70 % of ``limit`` (of 100 without one).
     ``missing="block"`` leaves the total unscored when a child is;
@@ -594,8 +596,10 @@ def combined(
     if top is not None and top <= 0:
         checks.add("$.limit", f"must be > 0, got {top}")
     low = None if floor is None else to_decimal(checks, "$.floor", floor)
-    if low is not None and top is not None and low >= top:
-        checks.add("$.floor", f"must be below the limit ({top}), got {low}")
+    if low is not None and low > 0:
+        # a floor lifts a low total by giving back points of negative lines; above 0
+        # there may be none to give back, and the breakdown could not add up
+        checks.add("$.floor", f"must be <= 0, got {low}")
     if missing not in ("block", "zero"):
         checks.add("$.missing", f"must be 'block' or 'zero', got {missing!r}")
     bands = as_list(checks, "$.bands", bands)
