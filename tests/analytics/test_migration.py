@@ -13,12 +13,23 @@ import sqlalchemy as sa
 from pipelinekit import Channel, Company, Lead, Money, Probability, Source, analytics
 from pipelinekit.pipelines import PipelineBuilder, compile_pipeline, sales_pipeline
 from pipelinekit.storage.sql import SCHEMA_VERSION, sqlite_storage
-from pipelinekit.storage.sql.schema import ANALYTICS_COLUMNS, RESULT_KEYS, analytics_values
+from pipelinekit.storage.sql.schema import (
+    ANALYTICS_COLUMNS,
+    RESULT_KEYS,
+    analytics_values,
+    build_tables,
+)
+from storage._undo import undo_version_7
 
 SALES = sales_pipeline()
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 _TABLES = ("leads", "prospects", "opportunities")
 _PLURAL = {"lead": "leads", "prospect": "prospects"}
+
+
+def _undo_version_7(conn: sa.Connection) -> None:
+    """Back to version 6: verbose results, lead documents with their history."""
+    undo_version_7(conn, build_tables())
 
 
 def _undo_version_6(conn: sa.Connection) -> None:
@@ -69,6 +80,7 @@ def _undo_version_2(conn: sa.Connection) -> None:
 
 
 _UNDO = {
+    7: _undo_version_7,
     6: _undo_version_6,
     5: _undo_version_5,
     4: _undo_version_4,
@@ -106,7 +118,7 @@ def test_opening_a_version_1_database_adds_and_backfills_the_columns(tmp_path: P
     _downgrade(path, 1)
 
     reopened = sqlite_storage(path)
-    assert reopened.schema_version() == SCHEMA_VERSION == 6
+    assert reopened.schema_version() == SCHEMA_VERSION == 7
     table = reopened.tables.entities["opportunity"]
     with reopened.engine.connect() as conn:
         rows = {

@@ -179,6 +179,8 @@ def qualify_cli(n: int) -> Pair:
 
     from pipelinekit.cli import main
     from pipelinekit.demo import demo_scorer
+    from pipelinekit.storage.ports import StoredResult
+    from pipelinekit.storage.sql.schema import result_row
 
     base = _imported(n)
     copies = [_copy(base) for _ in range(8)]
@@ -188,11 +190,20 @@ def qualify_cli(n: int) -> Pair:
     storage.close()
     scorer = demo_scorer()
     when = datetime.fromisoformat(AS_OF)
+    # the rows pipelinekit stores (compact results and their shared templates), serialised
+    # before the clock starts
+    templates: dict[str, Any] = {}
     rows = [
-        ("lead", lead.id, f"fp-{lead.id}", r.strategy, 0, None if r.score is None
-         else float(r.score), json.dumps(pk.to_dict(r), separators=(",", ":")))
-        for lead, r in zip(leads, scorer.evaluate_many(leads, as_of=when), strict=True)
+        (row["subject_kind"], row["subject_id"], row["fingerprint"], row["strategy"],
+         row["as_of_us"], row["score"], row["doc"])
+        for row in (
+            result_row(StoredResult.of("lead", lead.id, r), templates)
+            for lead, r in zip(leads, scorer.evaluate_many(leads, as_of=when), strict=True)
+        )
     ]  # fmt: skip
+    template_rows = [
+        (key, json.dumps(body, separators=(",", ":"))) for key, body in templates.items()
+    ]
     insert = (
         "INSERT INTO pipelinekit_qualification_results (subject_kind, subject_id, fingerprint, "
         "strategy, as_of_us, score, doc) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -210,6 +221,10 @@ def qualify_cli(n: int) -> Pair:
         scores = scorer.score_many(leads, as_of=when)
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(
+            "INSERT OR IGNORE INTO pipelinekit_result_templates (key, body) VALUES (?, ?)",
+            template_rows,
+        )
         conn.executemany(insert, rows)
         conn.executemany(
             "UPDATE pipelinekit_leads SET score = ? WHERE id = ?",

@@ -15,6 +15,7 @@ from pipelinekit.storage.sql import SCHEMA_VERSION, SqlStorage, postgres_storage
 from pipelinekit.storage.sql.schema import RESULT_KEYS
 from pipelinekit.testing.contracts.samples import at, lead, prospect, result
 
+from ._undo import undo_version_7
 from .conftest import postgres_url, unique_prefix
 
 
@@ -127,6 +128,7 @@ def test_erasure_keeps_the_entity_pointing_at_its_rewritten_result(make: Any) ->
 def _downgrade_to_version_2(storage: SqlStorage, *, drop_a_result: str | None = None) -> None:
     """Rewrite a database the way schema version 2 stored it: results embedded in documents."""
     with storage.engine.begin() as conn:
+        undo_version_7(conn, storage.tables)
         r = storage.tables.results
         for kind, key in RESULT_KEYS.items():
             table = storage.tables.entities[kind]
@@ -199,12 +201,13 @@ def test_a_version_5_database_gains_the_predictive_frequency_table(make: Any) ->
         uow.leads.save(lead(1))
         uow.commit()
     with storage.engine.begin() as conn:
+        undo_version_7(conn, storage.tables)
         storage.tables.frequencies.drop(conn)
         conn.execute(sa.update(storage.tables.version).values(version=5))
     storage.close()
 
     reopened = make()
-    assert reopened.schema_version() == SCHEMA_VERSION == 6
+    assert reopened.schema_version() == SCHEMA_VERSION == 7
     model = predictive("m", stages=["new"], fields=["company.country"])
     with reopened.unit_of_work() as uow:
         assert uow.frequencies.rows("m") == []

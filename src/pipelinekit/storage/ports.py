@@ -77,9 +77,13 @@ _JITTER = random.Random()
 
 
 def result_fingerprint(doc: dict[str, Any]) -> str:
-    """A stable digest of a result's stored form (the same result is stored once)."""
+    """A stable digest of a result's stored form (the same result is stored once).
+
+    64 bits of SHA-256: it tells apart the results of one subject (since storage
+    schema version 7; 128 bits before).
+    """
     text = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def index_row(entity: Lead | Prospect | Opportunity) -> IndexRow:

@@ -14,7 +14,7 @@ import abc
 import json
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Generic, TypeVar, cast
 
@@ -41,7 +41,7 @@ from ...domain.history import StageChange
 from ...domain.leads import Lead
 from ...domain.opportunities import Opportunity
 from ...domain.prospects import Prospect
-from ...errors import ValidationError
+from ...errors import Problem, ValidationError
 from ...qualification.predictive import DOCUMENT_VERSION, FrequencyRow, PredictiveStrategy
 from ...serialization import SCHEMA_VERSION as ENTITY_VERSION
 from ...serialization import from_dict, to_dict
@@ -71,6 +71,7 @@ from ..ports import (
 )
 from ..queries import Criteria, Query, micros
 from ..records import EventRecord
+from ._compact import expand, leave_out_columns, put_back_columns, slim_lead
 from ._driver import translate, when
 from .analytics import SqlAnalyticsQueries
 from .schema import (
@@ -82,6 +83,7 @@ from .schema import (
     ensure_schema,
     result_row,
     stored_version,
+    template_rows,
 )
 
 __all__ = ["SqlStorage"]
@@ -92,6 +94,8 @@ T = TypeVar("T")
 
 #: Rows per executemany / IN (...) list.
 BATCH = 5000
+#: Compact results' templates kept in memory per storage (a strategy configuration has one).
+_TEMPLATE_CACHE = 10_000
 
 
 _dumps = dumps
@@ -129,6 +133,8 @@ class SqlStorage(Storage):
         self._ready = False
         self._disposer: weakref.finalize[[], Any] | None = None
         self._lock = threading.Lock()
+        # compact results' templates read so far (content-addressed: never stale)
+        self._templates: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._display}>"
@@ -356,6 +362,36 @@ class SqlUnitOfWork(SqlAnalyticsQueries, UnitOfWork):
     def dialect(self) -> str:
         return self.conn.dialect.name
 
+    def templates(self, keys: Iterable[str]) -> Mapping[str, Any]:
+        """The stored templates of compact results (read once per storage, then cached)."""
+        cache = self.storage._templates
+        missing = [k for k in dict.fromkeys(keys) if k not in cache]
+        if missing:
+            if len(cache) + len(missing) > _TEMPLATE_CACHE:
+                cache.clear()
+            t = self.tables.templates
+            with translate("reading qualification result templates"):
+                for chunk in _chunks(missing):
+                    for key, body in self.conn.execute(
+                        select(t.c.key, t.c.body).where(t.c.key.in_(chunk))
+                    ):
+                        cache[key] = json.loads(body)
+        return cache
+
+    def result_doc(self, stored: Any, subject_id: Any, templates: Mapping[str, Any]) -> Any:
+        """A result's document from its stored JSON (compact or verbose); ``ValueError``
+        when a compact one has no stored template or does not fit it."""
+        if not isinstance(stored, list):
+            return stored
+        if len(stored) != 2 or not isinstance(stored[0], str) or stored[0] not in templates:
+            raise ValueError("a stored result refers to no stored template")
+        return expand(stored[1], templates[stored[0]], subject_id)
+
+    def store_templates(self, templates: Mapping[str, Any]) -> None:
+        """Store compact results' templates (those already stored are kept as they are)."""
+        if templates:
+            self.conn.execute(self.insert_ignore(self.tables.templates), template_rows(templates))
+
     def _load_leads(self, where: Sequence[ColumnElement[bool]], *, limit: int | None) -> list[Lead]:
         repository = self.leads
         assert isinstance(repository, _Leads)
@@ -538,33 +574,100 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
             )
             .scalar_subquery()
         )
-        return select(t.c.doc, result)
+        # the columns a lead document leaves out (see leave_out_columns)
+        return select(
+            t.c.doc, result, t.c.id, t.c.created_us, t.c.updated_us, t.c.version, t.c.stage,
+            t.c.external_id,
+        )  # fmt: skip
 
     def _load(self, rows: Sequence[Any]) -> list[E]:
         cls = self.entity_type
         loads = json.loads
         key = RESULT_KEYS.get(self.kind)
         try:
-            out: list[E] = []
-            for doc, result_doc in rows:
-                data = loads(doc)
-                if key is not None and key not in data:
-                    data[key] = None if result_doc is None else loads(result_doc)
-                out.append(from_dict(cls, data))
-            return out
-        except (ValueError, TypeError, RecursionError):
+            datas = [loads(row[0]) for row in rows]
+            if self.kind == "lead":
+                for data, row in zip(datas, rows, strict=True):
+                    put_back_columns(data, row)
+            if key is not None:
+                raws = [None if row[1] is None else loads(row[1]) for row in rows]
+                self._attach_results(datas, raws, key)
+            self._attach_history(datas)
+            return [from_dict(cls, data) for data in datas]
+        except (ValueError, TypeError, RecursionError, AttributeError, KeyError):
             pass  # ValidationError and JSONDecodeError are ValueErrors: find the bad one
-        out = []
-        for doc, result_doc in rows:
+        out: list[E] = []
+        for row in rows:
+            doc, result_doc = row[0], row[1]
             found: Any = None
             try:
                 found = decode_json(doc, cls.__name__) if isinstance(doc, str | bytes) else doc
+                if self.kind == "lead" and isinstance(found, dict) and len(row) > 2:
+                    put_back_columns(found, row)
                 if key is not None and isinstance(found, dict) and key not in found:
-                    found[key] = None if result_doc is None else decode_json(result_doc, key)
+                    raw = None if result_doc is None else decode_json(result_doc, key)
+                    try:
+                        self._attach_results([found], [raw], key)
+                    except ValueError as error:
+                        raise ValidationError(key, [Problem(f"$.{key}", str(error))]) from None
+                if isinstance(found, dict) and isinstance(found.get("id"), str):
+                    self._attach_history([found])
                 out.append(from_dict(cls, found))
             except ValidationError as error:
                 raise CorruptRecord(self.table.name, self._id_of(doc, found), str(error)) from None
         return out  # pragma: no cover - the fast path refused what this read
+
+    def _attach_results(self, datas: list[Any], raws: list[Any], key: str) -> None:
+        """Put each stored result (compact or verbose) back into its entity's document."""
+        keys = [r[0] for r in raws if isinstance(r, list) and r and isinstance(r[0], str)]
+        templates = self._uow.templates(keys) if keys else {}
+        result_doc = self._uow.result_doc
+        for data, raw in zip(datas, raws, strict=True):
+            if key not in data:
+                data[key] = None if raw is None else result_doc(raw, data["id"], templates)
+
+    def _attach_history(self, datas: list[Any]) -> None:
+        """Put the stage history back into lead documents (stored in the history table)."""
+        if self.kind != "lead":
+            return
+        ids = [data["id"] for data in datas if "history" not in data]
+        if not ids:
+            return
+        h = self.history_table
+        assert h is not None
+        found: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+        with translate(f"reading {self.kind} history"):
+            for chunk in _chunks(ids):
+                for row in self._uow.conn.execute(
+                    select(
+                        h.c.entity_id,
+                        h.c.from_stage,
+                        h.c.to_stage,
+                        h.c.event,
+                        h.c.at_us,
+                        h.c.actor,
+                        h.c.note,
+                        h.c.pipeline,
+                        h.c.from_pipeline,
+                    )
+                    .where(h.c.entity_id.in_(chunk))
+                    .order_by(h.c.entity_id, h.c.seq)
+                ):
+                    found[row[0]].append(
+                        {
+                            "from_stage": row[1],
+                            "to_stage": row[2],
+                            "event": row[3],
+                            "at": when(row[4]).isoformat(),
+                            "actor": row[5],
+                            "note": row[6],
+                            "pipeline": row[7],
+                            "from_pipeline": row[8],
+                        }
+                    )
+        for data in datas:
+            if "history" not in data:
+                data["history"] = found[data["id"]]
 
     def _id_of(self, doc: Any, data: Any) -> str | None:
         """The id of a stored document that cannot be read as an entity."""
@@ -657,6 +760,7 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
         kind = self.kind
         key = RESULT_KEYS.get(kind)
         has_history = self.history_table is not None
+        slim = kind == "lead"
         rows: list[dict[str, Any]] = []
         history: list[dict[str, Any]] = []
         results: list[StoredResult] = []
@@ -668,6 +772,13 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
             stored = None if result_doc is None else StoredResult.from_doc(kind, ix.id, result_doc)
             if stored is not None:
                 results.append(stored)
+            analytics = analytics_values(entity)
+            if slim:  # its history is in the history table, its defaults in the code
+                data = slim_lead(data)
+                leave_out_columns(
+                    data, (ix.id, analytics["created_us"], ix.updated_us, entity.version,
+                           ix.stage, ix.external_id),
+                )  # fmt: skip
             rows.append(
                 {
                     "id": ix.id,
@@ -680,7 +791,7 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
                     "updated_us": ix.updated_us,
                     "version": entity.version,
                     "doc": _dumps(data),
-                    **analytics_values(entity),
+                    **analytics,
                     "result_fp": None if stored is None else stored.fingerprint,
                 }
             )
@@ -879,8 +990,11 @@ class _Results(ResultStore):
             return
         conn = self._uow.conn
         stmt = self._uow.insert_ignore(self._uow.tables.results)
+        templates: dict[str, Any] = {}
+        rows = [_result_row(i, templates) for i in items]
         with translate("storing qualification results"), conn.begin_nested():
-            for chunk in _chunks([_result_row(i) for i in items]):
+            self._uow.store_templates(templates)
+            for chunk in _chunks(rows):
                 conn.execute(stmt, list(chunk))
 
     def _for_subject(self, subject_kind: str, subject_id: str) -> list[StoredResult]:
@@ -892,7 +1006,18 @@ class _Results(ResultStore):
         )
         with translate("reading qualification results"):
             rows = self._uow.conn.execute(stmt).all()
-        return [StoredResult(subject_kind, subject_id, fp, json.loads(doc)) for fp, doc in rows]
+        raws = [(fp, json.loads(doc)) for fp, doc in rows]
+        keys = [r[0] for _, r in raws if isinstance(r, list) and r and isinstance(r[0], str)]
+        templates = self._uow.templates(keys) if keys else {}
+        try:
+            return [
+                StoredResult(
+                    subject_kind, subject_id, fp, self._uow.result_doc(raw, subject_id, templates)
+                )
+                for fp, raw in raws
+            ]
+        except ValueError as error:
+            raise CorruptRecord(self._uow.tables.results.name, subject_id, str(error)) from None
 
     def _replace(self, old: StoredResult, new: StoredResult) -> None:
         r = self._uow.tables.results
@@ -912,7 +1037,9 @@ class _Results(ResultStore):
             if clash is not None:
                 conn.execute(delete(r).where(mine, r.c.fingerprint == old.fingerprint))
                 return
-            row = _result_row(new)
+            templates: dict[str, Any] = {}
+            row = _result_row(new, templates)
+            self._uow.store_templates(templates)
             conn.execute(
                 update(r)
                 .where(mine, r.c.fingerprint == old.fingerprint)

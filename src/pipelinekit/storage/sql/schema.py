@@ -18,6 +18,7 @@ database newer than this pipelinekit is refused
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zlib
 from collections.abc import Callable, Mapping
@@ -40,6 +41,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     bindparam,
+    func,
     inspect,
     select,
     text,
@@ -53,14 +55,17 @@ from ...domain.prospects import Prospect
 from ..errors import SchemaVersionError
 from ..ports import StoredResult
 from ..queries import micros
+from ._compact import compact, leave_out_columns, slim_lead, stored_text
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Tables", "build_tables", "ensure_schema"]
 
 #: The storage schema version this pipelinekit writes (2: analytics columns, 3: stage
 #: columns wide enough for external ids, 4: each qualification result stored once,
 #: referenced from its entity by ``result_fp``, 5: opportunities' probability history
-#: and the stage history's ``from_pipeline``, 6: predictive models' frequency table).
-SCHEMA_VERSION = 6
+#: and the stage history's ``from_pipeline``, 6: predictive models' frequency table,
+#: 7: compact results (a shared template and positional values) and lead documents
+#: without their stage history or default values).
+SCHEMA_VERSION = 7
 
 Migration = Callable[[Connection, "Tables"], None]
 
@@ -95,6 +100,7 @@ class Tables:
     events: Table
     version: Table
     frequencies: Table
+    templates: Table
 
 
 def _entity_table(metadata: MetaData, prefix: str, kind: str) -> Table:
@@ -117,7 +123,9 @@ def _entity_table(metadata: MetaData, prefix: str, kind: str) -> Table:
     )
     Index(f"{name}_external_id", table.c.external_id, unique=True)
     Index(f"{name}_stage", table.c.stage, table.c.id)
-    Index(f"{name}_owner", table.c.owner, table.c.id)
+    # schema version 7: only rows with an owner (a query for one owner implies it)
+    owned = table.c.owner.isnot(None)
+    Index(f"{name}_owner", table.c.owner, table.c.id, sqlite_where=owned, postgresql_where=owned)
     Index(f"{name}_score", table.c.score)
     Index(f"{name}_updated", table.c.updated_us)
     if kind == "opportunity":
@@ -284,7 +292,8 @@ def _store_results_once(conn: Connection, tables: Tables) -> None:
                 embedded = data.pop(key, None)
                 if embedded is None:
                     continue
-                item = StoredResult.from_doc(kind, entity_id, embedded)
+                # 128-bit fingerprints, as schema versions 4 to 6 wrote them
+                item = StoredResult(kind, entity_id, _long_fingerprint(embedded), embedded)
                 stored.append(result_row(item))
                 params.append({"b_id": entity_id, "b_doc": dumps(data), "b_fp": item.fingerprint})
             if stored:
@@ -294,6 +303,11 @@ def _store_results_once(conn: Connection, tables: Tables) -> None:
 
 
 MIGRATIONS[3] = _store_results_once
+
+
+def _long_fingerprint(doc: dict[str, Any]) -> str:
+    text = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def dumps(data: Any) -> str:
@@ -307,8 +321,12 @@ def insert_ignore(conn: Connection, table: Table) -> Any:
     return module.insert(table).on_conflict_do_nothing()
 
 
-def result_row(item: StoredResult) -> dict[str, Any]:
-    """The results-table row of a :class:`~pipelinekit.storage.ports.StoredResult`."""
+def result_row(item: StoredResult, templates: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The results-table row of a :class:`~pipelinekit.storage.ports.StoredResult`.
+
+    With ``templates``, the document is stored compact (:func:`compact_doc`) and its
+    template added to ``templates``; without, verbose (schema versions 4 to 6).
+    """
     doc = item.doc
     score = doc.get("score")
     return {
@@ -318,8 +336,100 @@ def result_row(item: StoredResult) -> dict[str, Any]:
         "strategy": doc["strategy"],
         "as_of_us": micros(datetime.fromisoformat(doc["as_of"])),
         "score": None if score is None else float(score),
-        "doc": dumps(doc),
+        "doc": dumps(doc) if templates is None else compact_doc(doc, item.subject_id, templates),
     }
+
+
+def compact_doc(doc: dict[str, Any], subject_id: str, templates: dict[str, Any]) -> str:
+    """The stored text of a result document in its compact form (see ``_compact``), its
+    template added to ``templates``; a document that is not a result's ``to_dict`` form
+    is kept verbose."""
+    try:
+        key, values, template = compact(doc, subject_id)
+    except ValueError:
+        return dumps(doc)
+    templates.update(template)
+    return stored_text(key, values)
+
+
+def template_rows(templates: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The templates-table rows of compact results' templates."""
+    return [{"key": key, "body": dumps(body)} for key, body in templates.items()]
+
+
+def _compact_storage(conn: Connection, tables: Tables) -> None:
+    """Migration 6 -> 7: results stored compact (template + values), lead documents
+    without their stage history (the history table holds it) and default values."""
+    tables.templates.create(conn)
+    r = tables.results
+    # fingerprints keep 64 bits (see result_fingerprint), in the results and the references
+    fingerprints = [(r, r.c.fingerprint)] + [(t, t.c.result_fp) for t in tables.entities.values()]
+    for table, column in fingerprints:
+        short = func.substr(column, 1, 16)
+        conn.execute(update(table).where(func.length(column) > 16).values({column: short}))
+    stmt = update(r).where(r.c.rid == bindparam("b_rid")).values(doc=bindparam("b_doc"))
+    after = -1
+    while True:
+        rows = conn.execute(
+            select(r.c.rid, r.c.subject_id, r.c.doc)
+            .where(r.c.rid > after)
+            .order_by(r.c.rid)
+            .limit(5000)
+        ).all()
+        if not rows:
+            break
+        templates: dict[str, Any] = {}
+        params = []
+        for rid, subject_id, doc in rows:
+            data = json.loads(doc)
+            if isinstance(data, dict):
+                params.append({"b_rid": rid, "b_doc": compact_doc(data, subject_id, templates)})
+        if templates:
+            conn.execute(insert_ignore(conn, tables.templates), template_rows(templates))
+        if params:
+            conn.execute(stmt, params)
+        after = rows[-1][0]
+    leads = tables.entities["lead"]
+    stmt = update(leads).where(leads.c.id == bindparam("b_id")).values(doc=bindparam("b_doc"))
+    after_id = ""
+    while True:
+        c = leads.c
+        found = conn.execute(
+            select(c.id, c.doc, c.created_us, c.updated_us, c.version, c.stage, c.external_id)
+            .where(c.id > after_id)
+            .order_by(c.id)
+            .limit(5000)
+        ).all()
+        if not found:
+            break
+        params = []
+        for entity_id, doc, *columns in found:
+            data = slim_lead(json.loads(doc))
+            leave_out_columns(data, (entity_id, *columns))
+            params.append({"b_id": entity_id, "b_doc": dumps(data)})
+        conn.execute(stmt, params)
+        after_id = found[-1][0]
+
+
+def _owner_indexes(conn: Connection, tables: Tables) -> None:
+    """Migration 6 -> 7, indexes: an owner index holds only the rows that have an owner.
+
+    (History tables keep their rowid: without it, SQLite's ``at_us`` index would
+    hold each row's primary key instead, as large as the index it saves.)
+    """
+    for table in tables.entities.values():
+        for index in table.indexes:
+            if index.name is not None and index.name.endswith("_owner"):
+                index.drop(conn)
+                index.create(conn)
+
+
+def _to_version_7(conn: Connection, tables: Tables) -> None:
+    _compact_storage(conn, tables)
+    _owner_indexes(conn, tables)
+
+
+MIGRATIONS[6] = _to_version_7
 
 
 def _widen_stage_columns(conn: Connection, tables: Tables) -> None:
@@ -475,7 +585,15 @@ def build_tables(prefix: str = "pipelinekit_", schema: str | None = None) -> Tab
         Column("version", Integer(), nullable=False),
     )
     frequencies = _frequency_table(metadata, prefix)
-    return Tables(metadata, entities, history, results, probabilities, events, version, frequencies)
+    templates = Table(  # schema version 7: the shared part of compact results
+        f"{prefix}result_templates",
+        metadata,
+        Column("key", String(16), primary_key=True),
+        Column("body", Text(), nullable=False),
+    )
+    return Tables(
+        metadata, entities, history, results, probabilities, events, version, frequencies, templates
+    )
 
 
 def _lock(conn: Connection, tables: Tables) -> None:
