@@ -158,7 +158,7 @@ class Bulk(PipelineMachine):
         items: Sequence[Any] = entities
         entity_cls: Any = kind.cls
         replace = replacer(entity_cls, _LEAD_FIELDS if is_lead else _OPP_FIELDS)
-        open_kind, won_kind = StageKind.OPEN, StageKind.WON
+        open_kind, won_kind, lost_kind = StageKind.OPEN, StageKind.WON, StageKind.LOST
         manual_src, automated_src = ProbabilitySource.MANUAL, ProbabilitySource.AUTOMATED
         default_src, closed_src = ProbabilitySource.STAGE_DEFAULT, ProbabilitySource.CLOSED
         open_outcome = Outcome.OPEN
@@ -218,6 +218,26 @@ class Bulk(PipelineMachine):
                 continue
             _, _, change, target_stage = chosen
             target = target_stage.key
+            target_kind = target_stage.kind
+            # refusals in the order fire() meets them: conversion, lost reason, then time
+            if is_lead and target_kind is won_kind:
+                failures.append(
+                    BulkFailure(
+                        index,
+                        entity.id,
+                        build=partial(_no_bulk_conversion, pipeline, entity, stage, event, target),
+                    )
+                )
+                continue
+            if lost_problem is not None and not is_lead and target_kind is lost_kind:
+                failures.append(
+                    BulkFailure(
+                        index,
+                        entity.id,
+                        pipeline.refusal(kind, entity.id, stage, event, lost_problem),
+                    )
+                )
+                continue
             history: tuple[StageChange, ...] = entity.history
             last = history[-1].at if history else entity.created_at
             if when < last:
@@ -226,19 +246,8 @@ class Bulk(PipelineMachine):
                 )
                 continue
             updated_at = when if when > entity.updated_at else entity.updated_at
-            target_kind = target_stage.kind
             if is_lead:
-                if target_kind is won_kind:
-                    failures.append(
-                        BulkFailure(
-                            index,
-                            entity.id,
-                            build=partial(
-                                _no_bulk_conversion, pipeline, entity, stage, event, target
-                            ),
-                        )
-                    )
-                elif verify:
+                if verify:
                     append(
                         entity.evolve(
                             status=target, history=(*history, change), updated_at=updated_at
@@ -272,15 +281,6 @@ class Bulk(PipelineMachine):
                     entity.competitor if competitor is None else competitor,
                 )
             else:
-                if lost_problem is not None:
-                    failures.append(
-                        BulkFailure(
-                            index,
-                            entity.id,
-                            pipeline.refusal(kind, entity.id, stage, event, lost_problem),
-                        )
-                    )
-                    continue
                 values = (
                     _ZERO,
                     closed_src,
