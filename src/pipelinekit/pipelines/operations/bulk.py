@@ -119,7 +119,6 @@ class Bulk(PipelineMachine):
         if competitor is not None:
             overrides["competitor"] = competitor
         plans: dict[str, _Plan | None] = {}
-        known_event = event in pipeline.spec.events
         stages = pipeline.stages
 
         def _note_for(target: str) -> str | None:
@@ -190,9 +189,7 @@ class Bulk(PipelineMachine):
                     BulkFailure(
                         index,
                         entity.id,
-                        build=partial(
-                            _invalid, pipeline, kind, entity, stage, event, to, known_event
-                        ),
+                        build=partial(_invalid, pipeline, kind, entity, stage, event, to),
                     )
                 )
                 continue
@@ -342,30 +339,21 @@ def _invalid(
     stage: str,
     event: str,
     to: str | None,
-    known_event: bool,
 ) -> InvalidTransition:
+    # the refusal fire() raises: built by the same code, so the words cannot drift
     if stage not in pipeline.stages:
-        reason = f"stage {stage!r} is not a stage of this pipeline version"
-        allowed: tuple[str, ...] = ()
-    else:
-        allowed = pipeline.allowed_events(stage)
-        if not known_event:
-            reason = pipeline.unknown_event(event)
-        elif to is not None and pipeline.unknown_stage(to) is not None:
-            reason = str(pipeline.unknown_stage(to))
-        elif to is not None and pipeline.candidates(stage, event):
-            reason = f"{event!r} does not lead to {to!r} from here"
-        else:
-            reason = f"no transition from {stage!r}"
-    return InvalidTransition(
-        entity_kind=kind.name,
-        entity_id=entity.id,
-        pipeline=pipeline.key,
-        stage=stage,
-        event=event,
-        allowed=allowed,
-        reason=reason,
-    )
+        return InvalidTransition(
+            entity_kind=kind.name,
+            entity_id=entity.id,
+            pipeline=pipeline.key,
+            stage=stage,
+            event=event,
+            allowed=(),
+            reason=pipeline.foreign_stage(stage),
+        )
+    refused = pipeline.select(kind, entity.id, stage, event, to)
+    assert isinstance(refused, InvalidTransition), "the plan found no candidate, so select none"
+    return refused
 
 
 def _guard_error(

@@ -1,0 +1,156 @@
+"""Bulk refusals: each failure is the error fire() raises for that entity, in the same words."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipelinekit import Lead, Opportunity, Person, PipelinekitError, ValidationError
+from pipelinekit.pipelines import (
+    BulkTransitionError,
+    GuardFailed,
+    Pipeline,
+    PipelineMismatch,
+    lead_lifecycle,
+    sales_pipeline,
+)
+from pipelinekit.testing.pipelines import opportunities_in, pipelines
+
+WHEN = datetime(2026, 6, 1, tzinfo=UTC)
+EVENTS = ("advance", "skip", "back", "win", "lose", "reopen", "advanse")
+
+
+def _fire(pipeline: Pipeline, entity: Any, event: str, **kwargs: Any) -> Any:
+    try:
+        return pipeline.fire(entity, event, at=WHEN, **kwargs).entity
+    except PipelinekitError as refused:
+        return refused
+
+
+def _problems(error: object) -> list[tuple[str, str]]:
+    assert isinstance(error, ValidationError)
+    assert error.subject == "bulk"
+    return [(p.path, p.message) for p in error.problems]
+
+
+@st.composite
+def _batch(draw: st.DrawFn, pipeline: Pipeline) -> list[Opportunity]:
+    opps = draw(st.lists(opportunities_in(pipeline), min_size=1, max_size=4))
+    odd = draw(st.sampled_from([None, "pipeline", "stage"]))
+    if odd == "pipeline":
+        opps.append(opps[0].evolve(pipeline="elsewhere"))
+    elif odd == "stage":
+        opps.append(opps[0].evolve(stage="gone"))
+    return opps
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.data(),
+    pipeline=pipelines(),
+    event=st.sampled_from(EVENTS),
+    reason=st.sampled_from([None, "price"]),
+    competitor=st.sampled_from([None, "Globex"]),
+)
+def test_every_bulk_failure_is_the_single_refusal(
+    data: st.DataObject,
+    pipeline: Pipeline,
+    event: str,
+    reason: str | None,
+    competitor: str | None,
+) -> None:
+    opps = data.draw(_batch(pipeline))
+    to = data.draw(st.none() | st.sampled_from([*pipeline.spec.stage_keys, "nowhere"]))
+    kwargs = {"to": to, "reason": reason, "competitor": competitor, "actor": "bot"}
+    result = pipeline.bulk(opps, event, at=WHEN, **kwargs)
+    assert (result.pipeline, result.event) == (pipeline.key, event)
+    assert result.closed_stages == pipeline.closed_stages()
+    failures = {f.index: f for f in result.failures}
+    assert sorted(failures) == [f.index for f in result.failures]  # in input order
+    moved = iter(result.moved)
+    for index, opp in enumerate(opps):
+        single = _fire(pipeline, opp, event, **kwargs)
+        if isinstance(single, Opportunity):
+            assert index not in failures
+            assert next(moved) == single
+            continue
+        failure = failures[index]
+        assert failure.entity_id == opp.id
+        assert type(failure.error) is type(single)
+        assert str(failure.error) == str(single)
+        if isinstance(single, GuardFailed):
+            assert (failure.error.guard, failure.error.why, failure.error.target) == (  # type: ignore[attr-defined]
+                single.guard,
+                single.why,
+                single.target,
+            )
+        if isinstance(single, PipelineMismatch):
+            assert vars(failure.error) == vars(single)
+    assert next(moved, None) is None
+    if result.failures:
+        with pytest.raises(BulkTransitionError) as strict:
+            pipeline.bulk(opps, event, at=WHEN, strict=True, **kwargs)
+        assert [(i, str(e)) for i, e in strict.value.failures] == [
+            (f.index, str(f.error)) for f in result.failures
+        ]
+    else:
+        assert pipeline.bulk(opps, event, at=WHEN, strict=True, **kwargs).moved == result.moved
+
+
+def test_bulk_checks_its_inputs_once_with_paths() -> None:
+    sales = sales_pipeline()
+    opp = sales.open(name="Deal", at=WHEN).entity
+    with pytest.raises(ValidationError) as bad:
+        sales.bulk(
+            [opp],
+            3,  # type: ignore[arg-type]
+            to=4,  # type: ignore[arg-type]
+            actor="a" * 201,
+            note=5,  # type: ignore[arg-type]
+            reason="r" * 501,
+            competitor="c" * 201,
+            at=WHEN,
+        )
+    assert bad.value.subject == "bulk"
+    assert bad.value.paths == ("$.event", "$.to", "$.actor", "$.note", "$.reason", "$.competitor")
+    # the longest accepted values
+    ok = sales.bulk([opp], "lose", actor="a" * 200, reason="r" * 500, competitor="c" * 200, at=WHEN)
+    assert ok.moved[0].lost_reason == "r" * 500
+    with pytest.raises(ValidationError) as not_a_list:
+        sales.bulk(42, "advance", at=WHEN)  # type: ignore[arg-type]
+    assert [(p.path, p.message) for p in not_a_list.value.problems] == [
+        ("$.entities", "must be a list of entities, got int")
+    ]
+
+
+def test_an_empty_batch_and_a_batch_of_strangers() -> None:
+    sales = sales_pipeline()
+    empty = sales.bulk([], "advance", at=WHEN)
+    assert (empty.moved, empty.failures, empty.pipeline, empty.event) == (
+        [],
+        [],
+        "sales",
+        "advance",
+    )
+    assert empty.closed_stages == frozenset({"closed_won", "closed_lost"})
+    lead = Lead.create(contact=Person.of("Ada"), at=WHEN)
+    opp = sales.open(name="Deal", at=WHEN).entity
+    # the kind comes from the first lead or opportunity, whatever stands before it
+    mixed = sales.bulk(["x", opp, lead], "advance", at=WHEN)  # type: ignore[list-item]
+    assert [m.stage for m in mixed.moved] == ["qualification"]
+    assert [(f.index, f.entity_id) for f in mixed.failures] == [(0, "?"), (2, lead.id)]
+    assert [_problems(f.error) for f in mixed.failures] == [
+        [("$", "expected a Opportunity, got str")],
+        [("$", "expected a Opportunity, got Lead")],
+    ]
+    lifecycle = lead_lifecycle()
+    leads = lifecycle.bulk([lead, opp], "contact", at=WHEN)
+    assert [m.status for m in leads.moved] == ["contacted"]
+    assert _problems(leads.failures[0].error) == [("$", "expected a Lead, got Opportunity")]
+    assert lifecycle.bulk(iter([lead]), "contact", at=WHEN + timedelta(hours=1)).moved[
+        0
+    ].status == ("contacted")
