@@ -172,3 +172,20 @@ def test_clear_manual_must_be_a_boolean() -> None:
     assert [p.message for p in both.value.problems] == [
         "cannot both set and clear the manual probability"
     ]
+
+
+def test_the_clock_dates_the_change_and_refusals_name_the_operation() -> None:
+    from pipelinekit.clock import FixedClock
+    from pipelinekit.pipelines import InvalidTransition
+
+    opp = SALES.open(name="Deal", at=T0).entity
+    later = T0 + timedelta(days=3)
+    moved = SALES.set_probability(opp, manual=Probability.percent(55), clock=FixedClock(later))
+    assert moved.entity.probability_history[-1].at == later
+    assert moved.entity.updated_at == later
+    with pytest.raises(ValidationError) as refused:
+        SALES.set_probability(opp, manual=Decimal("0.35"), at=T0)  # type: ignore[arg-type]
+    assert refused.value.subject == "set_probability"
+    with pytest.raises(InvalidTransition) as elsewhere:
+        SALES.set_probability(opp.evolve(stage="gone"), manual=Probability.percent(5), at=T0)
+    assert (elsewhere.value.event, elsewhere.value.stage) == ("set_probability", "gone")
