@@ -41,9 +41,11 @@ def _qualified(**kwargs: object) -> Lead:
     return LIFECYCLE.fire(_lead(**kwargs), "qualify", at=T0).entity
 
 
-def _reason(call: object) -> str:
+def _reason(call: object, lead_id: str | None = None) -> str:
     with pytest.raises(ConversionError) as refused:
         call()  # type: ignore[operator]
+    if lead_id is not None:
+        assert refused.value.lead_id == lead_id
     return refused.value.reason
 
 
@@ -144,25 +146,32 @@ def test_every_refusal_says_why() -> None:
     lead = _qualified()
     opp = SALES.open(name="Deal", at=T0).entity
     exactly_one = "pass exactly one of pipeline= (new) or into= (existing)"
-    assert _reason(lambda: LIFECYCLE.convert(lead, at=T0)) == exactly_one
-    assert _reason(lambda: LIFECYCLE.convert(lead, pipeline=SALES, into=opp, at=T0)) == exactly_one
+    assert _reason(lambda: LIFECYCLE.convert(lead, at=T0), lead.id) == exactly_one
     assert (
-        _reason(lambda: LIFECYCLE.convert(lead.evolve(opportunity_id="opp-1"), into=opp, at=T0))
+        _reason(lambda: LIFECYCLE.convert(lead, pipeline=SALES, into=opp, at=T0), lead.id)
+        == exactly_one
+    )
+    assert (
+        _reason(
+            lambda: LIFECYCLE.convert(lead.evolve(opportunity_id="opp-1"), into=opp, at=T0), lead.id
+        )
         == "it was already converted into opportunity opp-1"
     )
     assert (
-        _reason(lambda: LIFECYCLE.convert(lead.evolve(status="converted"), into=opp, at=T0))
+        _reason(
+            lambda: LIFECYCLE.convert(lead.evolve(status="converted"), into=opp, at=T0), lead.id
+        )
         == "it is already in the converted stage 'converted'"
     )
     other = opp.evolve(lead_id="lead-9")
     assert (
-        _reason(lambda: LIFECYCLE.convert(lead, into=other, at=T0))
+        _reason(lambda: LIFECYCLE.convert(lead, into=other, at=T0), lead.id)
         == f"opportunity {opp.id} is already linked to lead lead-9"
     )
     won = opp
     for event in ("advance", "advance", "advance", "win"):
         won = SALES.fire(won, event, at=T0).entity
-    assert _reason(lambda: LIFECYCLE.convert(lead, into=won, at=T0)) == (
+    assert _reason(lambda: LIFECYCLE.convert(lead, into=won, at=T0), lead.id) == (
         f"opportunity {opp.id} is already closed won; pass force=True to convert into it "
         "anyway (it will be recorded)"
     )
@@ -232,3 +241,34 @@ def test_a_forced_conversion_past_a_guard_uses_the_guarded_event() -> None:
         "customer",
         "forced conversion from 'fresh': ok",
     )
+
+
+def test_an_unqualified_refusal_keeps_the_machine_refusal_as_its_cause() -> None:
+    from pipelinekit.clock import FixedClock
+    from pipelinekit.pipelines import InvalidTransition
+
+    fresh = _lead()
+    with pytest.raises(ConversionError) as refused:
+        LIFECYCLE.convert(fresh, pipeline=SALES, at=T0)
+    assert refused.value.lead_id == fresh.id
+    cause = refused.value.__cause__
+    assert isinstance(cause, InvalidTransition)
+    assert (cause.entity_kind, cause.entity_id, cause.stage, cause.event, cause.reason) == (
+        "lead",
+        fresh.id,
+        "new",
+        "convert",
+        "no conversion from 'new'",
+    )
+    assert cause.allowed == ("contact", "nurture", "qualify", "disqualify")
+    # a lead in a stage this lifecycle does not have: refused, naming the operation
+    with pytest.raises(InvalidTransition) as elsewhere:
+        LIFECYCLE.convert(fresh.evolve(status="gone"), pipeline=SALES, at=T0)
+    assert (elsewhere.value.event, elsewhere.value.stage) == ("convert", "gone")
+    with pytest.raises(ValidationError) as wrong:
+        LIFECYCLE.convert(fresh, pipeline="sales", at=T0)  # type: ignore[arg-type]
+    assert wrong.value.subject == "convert"
+    # the clock dates both sides when no time is given
+    later = T0 + timedelta(days=2)
+    done = LIFECYCLE.convert(_qualified(), pipeline=SALES, clock=FixedClock(later))
+    assert done.lead.history[-1].at == done.opportunity.created_at == later
