@@ -1,0 +1,194 @@
+"""move, win, lose, reopen, explain: what each passes on, and the words of each refusal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pipelinekit import Lead, Opportunity, Person, ValidationError
+from pipelinekit.clock import FixedClock
+from pipelinekit.pipelines import (
+    InvalidTransition,
+    PipelineBuilder,
+    compile_pipeline,
+    lead_lifecycle,
+    sales_pipeline,
+)
+
+T0 = datetime(2026, 3, 2, tzinfo=UTC)
+LATER = T0 + timedelta(days=1)
+SALES = sales_pipeline()
+LIFECYCLE = lead_lifecycle()
+
+
+def _opp(stage: str = "initial_contact") -> Opportunity:
+    opp = SALES.open(name="Deal", at=T0).entity
+    while opp.stage != stage:
+        opp = SALES.fire(opp, "advance", at=T0).entity
+    return opp
+
+
+def _refused(call: object) -> InvalidTransition:
+    with pytest.raises(InvalidTransition) as refused:
+        call()  # type: ignore[operator]
+    return refused.value
+
+
+def _problems(call: object) -> tuple[str, list[tuple[str, str]]]:
+    with pytest.raises(ValidationError) as refused:
+        call()  # type: ignore[operator]
+    return refused.value.subject, [(p.path, p.message) for p in refused.value.problems]
+
+
+def test_every_move_passes_actor_note_and_clock_on() -> None:
+    clock = FixedClock(LATER)
+    opp = _opp("proposal")
+    for moved in (
+        SALES.fire(opp, "win", actor="ana", note="n", clock=clock),
+        SALES.move(opp, "closed_won", actor="ana", note="n", clock=clock),
+        SALES.win(opp, actor="ana", note="n", clock=clock),
+        SALES.lose(opp, reason="price", competitor="Globex", actor="ana", note="n", clock=clock),
+        SALES.move(opp, "closed_lost", reason="price", actor="ana", note="n", clock=clock),
+    ):
+        change = moved.change
+        assert change is not None
+        assert (change.at, change.actor, change.note) == (LATER, "ana", "n")
+    lost = SALES.lose(opp, reason="price", competitor="Globex", at=T0).entity
+    assert (lost.lost_reason, lost.competitor) == ("price", "Globex")
+    reopened = SALES.reopen(lost, to="meeting", actor="ana", note="back", clock=clock)
+    assert reopened.change is not None
+    assert (reopened.change.at, reopened.change.actor, reopened.change.note) == (
+        LATER,
+        "ana",
+        "back",
+    )
+    assert (reopened.change.event, reopened.entity.stage) == ("reopen", "meeting")
+    moved = SALES.move(opp, "closed_lost", reason="price", competitor="Initech", at=LATER)
+    assert (moved.entity.lost_reason, moved.entity.competitor) == ("price", "Initech")
+
+
+def test_move_refusals() -> None:
+    opp = _opp()
+    error = _refused(lambda: SALES.move(opp, "meeting", at=T0))
+    assert (error.event, error.reason) == (
+        "move",
+        "no transition from 'initial_contact' to 'meeting'",
+    )
+    error = _refused(lambda: SALES.move(opp, "qualification", event="lose", at=T0))
+    assert (error.event, error.reason) == (
+        "lose",
+        "no transition from 'initial_contact' to 'qualification'",
+    )
+    error = _refused(lambda: SALES.move(opp, "qualification", event="advanse", at=T0))
+    assert error.event == "advanse"
+    assert error.reason.startswith("unknown event; did you mean 'advance'?")
+    error = _refused(lambda: SALES.move(opp, "nowhere", at=T0))
+    assert (error.event, error.stage) == ("move", "initial_contact")
+    assert error.reason.startswith("unknown stage 'nowhere'")
+    error = _refused(lambda: SALES.move(opp, "nowhere", event="advance", at=T0))
+    assert error.event == "advance"
+    error = _refused(lambda: SALES.move(opp.evolve(stage="gone"), "meeting", at=T0))
+    assert (error.event, error.stage) == ("move", "gone")
+    # through the named event
+    moved = SALES.move(opp, "qualification", event="advance", at=T0)
+    assert moved.change is not None
+    assert moved.change.event == "advance"
+
+
+def test_win_and_lose_refusals() -> None:
+    opp = _opp()
+    error = _refused(lambda: SALES.win(opp, at=T0))
+    assert (error.event, error.stage, error.reason) == (
+        "win",
+        "initial_contact",
+        "no transition from 'initial_contact' to a won stage",
+    )
+    won = SALES.win(_opp("proposal"), at=T0).entity
+    error = _refused(lambda: SALES.lose(won, reason="price", at=T0))
+    assert (error.event, error.reason) == (
+        "lose",
+        "no transition from 'closed_won' to a lost stage",
+    )
+    assert _refused(lambda: SALES.win(opp.evolve(stage="gone"), at=T0)).event == "win"
+    assert _refused(lambda: SALES.lose(opp.evolve(stage="gone"), reason="x", at=T0)).event == (
+        "lose"
+    )
+    assert _problems(
+        lambda: SALES.lose(opp, reason="r" * 501, competitor="c" * 201, note=3, at=T0)  # type: ignore[arg-type]
+    ) == (
+        "lose",
+        [
+            ("$.reason", "must be at most 500 characters, got 501"),
+            ("$.competitor", "must be at most 200 characters, got 201"),
+            ("$.note", "must be a str, got int"),
+        ],
+    )
+    assert _problems(lambda: SALES.lose(opp, reason=None, at=T0)) == (  # type: ignore[arg-type]
+        "lose",
+        [("$.reason", "is required")],
+    )
+    longest = SALES.lose(opp, reason="r" * 500, competitor="c" * 200, at=T0).entity
+    assert (len(longest.lost_reason or ""), len(longest.competitor or "")) == (500, 200)
+
+
+def test_reopen_refusals() -> None:
+    opp = _opp()
+    lost = SALES.lose(opp, reason="price", at=T0).entity
+    assert _problems(lambda: SALES.reopen(lost, to=["meeting"], at=T0)) == (  # type: ignore[arg-type]
+        "reopen",
+        [("$.to", "expected a stage key, got list")],
+    )
+    error = _refused(lambda: SALES.reopen(opp, to="meeting", at=T0))
+    assert (error.event, error.reason) == ("reopen", "'initial_contact' is not closed")
+    error = _refused(lambda: SALES.reopen(lost, to="closed_won", at=T0))
+    assert (error.event, error.reason) == ("reopen", "'closed_won' is not an open stage")
+    error = _refused(lambda: SALES.reopen(lost, to="nowhere", at=T0))
+    assert error.event == "reopen"
+    assert error.reason.startswith("unknown stage 'nowhere'")
+    assert _refused(lambda: SALES.reopen(lost.evolve(stage="gone"), to="meeting", at=T0)).event == (
+        "reopen"
+    )
+
+
+def test_explain_and_available_events() -> None:
+    opp = _opp()
+    assert SALES.explain(opp, "advance") is None
+    assert SALES.explain(opp, "win").reason == "no transition from 'initial_contact'"  # type: ignore[union-attr]
+    assert SALES.explain(opp, "advance", to="meeting").reason == (  # type: ignore[union-attr]
+        "'advance' does not lead to 'meeting' from here"
+    )
+    gone = SALES.explain(opp.evolve(stage="gone"), "advance")
+    assert gone is not None
+    assert gone.stage == "gone"
+    assert SALES.explain(opp, "lose", reason="price") is None
+    assert SALES.explain(opp, "lose").guard == "lost_reason_given"  # type: ignore[union-attr]
+    assert SALES.available_events(opp) == ("advance",)
+    assert SALES.available_events(opp.evolve(stage="gone")) == ()
+    # a lead never enters its converted stage by fire(): explain says so
+    lead = LIFECYCLE.fire(Lead.create(contact=Person.of("Ada"), at=T0), "qualify", at=T0).entity
+    refusal = LIFECYCLE.explain(lead, "convert")
+    assert refusal is not None
+    assert (refusal.event, refusal.stage) == ("convert", "qualified")
+    assert refusal.reason == (
+        "'converted' is the lifecycle's converted stage: use convert() so an opportunity is "
+        "created and linked"
+    )
+    assert "convert" not in LIFECYCLE.available_events(lead)
+    assert LIFECYCLE.available_events(lead) == ("disqualify",)
+    # a pipeline that requires a lost reason but has no guard: explain names the setting
+    deals = compile_pipeline(
+        PipelineBuilder("deals")
+        .stage("open")
+        .stage("won", kind="won")
+        .stage("lost", kind="lost")
+        .transition("win", "open", "won")
+        .transition("lose", "open", "lost")
+        .build()
+    )
+    deal = deals.open(name="Deal", at=T0).entity
+    missing = deals.explain(deal, "lose")
+    assert missing is not None
+    assert "lost reason is required" in missing.reason
+    assert deals.explain(deal, "lose", reason="price") is None
+    assert deals.available_events(deal) == ("win",)
