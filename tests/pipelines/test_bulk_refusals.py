@@ -154,3 +154,34 @@ def test_an_empty_batch_and_a_batch_of_strangers() -> None:
     assert lifecycle.bulk(iter([lead]), "contact", at=WHEN + timedelta(hours=1)).moved[
         0
     ].status == ("contacted")
+
+
+def test_a_bulk_guard_failure_looks_at_the_entity_and_the_batch_inputs() -> None:
+    from pipelinekit import Money
+    from pipelinekit.pipelines import PipelineBuilder, compile_pipeline, guard
+
+    pipeline = compile_pipeline(
+        PipelineBuilder("guarded_lose")
+        .stage("a")
+        .stage("won", kind="won")
+        .stage("lost", kind="lost")
+        .transition("win", "a", "won")
+        .transition(
+            "lose",
+            "a",
+            "lost",
+            guards=[
+                guard("lost_reason_given"),
+                guard("field_compare", field="amount", op=">=", value=1000),
+            ],
+        )
+        .build()
+    )
+    opp = pipeline.open(name="Deal", amount=Money(500, "EUR"), at=WHEN).entity
+    [failure] = pipeline.bulk([opp], "lose", reason="price", at=WHEN).failures
+    error = failure.error
+    assert isinstance(error, GuardFailed)
+    # the reason passed the first guard; the amount (of this entity) failed the second
+    assert error.guard == "field_compare(field='amount', op='>=', value=1000)"
+    assert error.why == "amount must be >= 1000"
+    assert str(error) == str(_fire(pipeline, opp, "lose", reason="price"))
