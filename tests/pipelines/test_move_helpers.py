@@ -192,3 +192,41 @@ def test_explain_and_available_events() -> None:
     assert "lost reason is required" in missing.reason
     assert deals.explain(deal, "lose", reason="price") is None
     assert deals.available_events(deal) == ("win",)
+
+
+def test_explain_judges_the_entity_and_the_pending_inputs() -> None:
+    from pipelinekit import Money
+    from pipelinekit.pipelines import guard
+
+    pipeline = compile_pipeline(
+        PipelineBuilder("explained")
+        .stage("a")
+        .stage("b")
+        .stage("won", kind="won")
+        .stage("lost", kind="lost")
+        .transition(
+            "go", "a", "b", guards=[guard("field_compare", field="amount", op=">=", value=1000)]
+        )
+        .transition("win", "*", "won")
+        .transition("lose", "*", "lost", guards=[guard("field_present", field="competitor")])
+        .build()
+    )
+    big = pipeline.open(name="Deal", amount=Money(2000, "EUR"), at=T0).entity
+    small = big.evolve(amount=Money(10, "EUR"))
+    assert pipeline.explain(big, "go") is None
+    assert pipeline.explain(small, "go").why == "amount must be >= 1000"  # type: ignore[union-attr]
+    assert pipeline.explain(big, "lose", reason="price", competitor="Globex") is None
+    assert pipeline.explain(big, "lose", reason="price").guard == (  # type: ignore[union-attr]
+        "field_present(field='competitor')"
+    )
+    missing = pipeline.explain(big, "lose", competitor="Globex")
+    assert missing is not None
+    assert (missing.entity_id, missing.stage, missing.event) == (big.id, "a", "lose")
+    assert "lost reason is required" in missing.reason
+    gone = pipeline.explain(big.evolve(stage="gone"), "go")
+    assert gone is not None
+    assert (gone.entity_id, gone.stage, gone.event) == (big.id, "gone", "go")
+    lead = LIFECYCLE.fire(Lead.create(contact=Person.of("Ada"), at=T0), "qualify", at=T0).entity
+    refusal = LIFECYCLE.explain(lead, "convert")
+    assert refusal is not None
+    assert (refusal.entity_id, refusal.entity_kind) == (lead.id, "lead")
