@@ -35,6 +35,14 @@ def _refused(call: object) -> InvalidTransition:
     return refused.value
 
 
+def _names(error: InvalidTransition | None, entity: Opportunity | Lead) -> None:
+    """A refusal names the entity (kind, id), its stage and its pipeline."""
+    assert error is not None
+    stage = entity.stage if isinstance(entity, Opportunity) else entity.status
+    kind = "opportunity" if isinstance(entity, Opportunity) else "lead"
+    assert (error.entity_kind, error.entity_id, error.stage) == (kind, entity.id, stage)
+
+
 def _problems(call: object) -> tuple[str, list[tuple[str, str]]]:
     with pytest.raises(ValidationError) as refused:
         call()  # type: ignore[operator]
@@ -230,3 +238,30 @@ def test_explain_judges_the_entity_and_the_pending_inputs() -> None:
     refusal = LIFECYCLE.explain(lead, "convert")
     assert refusal is not None
     assert (refusal.entity_id, refusal.entity_kind) == (lead.id, "lead")
+
+
+def test_every_refusal_names_the_entity_and_its_stage() -> None:
+    opp = _opp()
+    lost = SALES.lose(opp, reason="price", at=T0).entity
+    gone = opp.evolve(stage="gone")
+    for entity, call in [
+        (opp, lambda: SALES.move(opp, "meeting", at=T0)),
+        (opp, lambda: SALES.move(opp, "nowhere", at=T0)),
+        (opp, lambda: SALES.move(opp, "qualification", event="advanse", at=T0)),
+        (opp, lambda: SALES.win(opp, at=T0)),
+        (lost, lambda: SALES.lose(lost, reason="price", at=T0)),
+        (opp, lambda: SALES.reopen(opp, to="meeting", at=T0)),
+        (lost, lambda: SALES.reopen(lost, to="nowhere", at=T0)),
+        (lost, lambda: SALES.reopen(lost, to="closed_won", at=T0)),
+        (opp, lambda: SALES.fire(opp, "lose", at=T0)),
+        (gone, lambda: SALES.fire(gone, "advance", at=T0)),
+    ]:
+        _names(_refused(call), entity)
+    for event, kwargs in [("win", {}), ("lose", {}), ("advance", {"to": "meeting"}), ("go", {})]:
+        explained = SALES.explain(opp, event, **kwargs)  # type: ignore[arg-type]
+        _names(explained, opp)
+        assert explained is not None
+        assert explained.event == event
+    lead = LIFECYCLE.fire(Lead.create(contact=Person.of("Ada"), at=T0), "qualify", at=T0).entity
+    _names(LIFECYCLE.explain(lead, "convert"), lead)
+    _names(_refused(lambda: LIFECYCLE.fire(lead, "convert", at=T0)), lead)
