@@ -185,3 +185,60 @@ def test_a_bulk_guard_failure_looks_at_the_entity_and_the_batch_inputs() -> None
     assert error.guard == "field_compare(field='amount', op='>=', value=1000)"
     assert error.why == "amount must be >= 1000"
     assert str(error) == str(_fire(pipeline, opp, "lose", reason="price"))
+
+
+def test_a_guard_that_changes_its_mind_gets_the_same_refusal_single_and_bulk() -> None:
+    # an app's guard may read outside state, so its answer can change between the move
+    # and the report of the refusal: both paths then report the machine's refusal
+    from pipelinekit.pipelines import (
+        InvalidTransition,
+        PipelineBuilder,
+        Subject,
+        compile_pipeline,
+        default_guards,
+        guard,
+    )
+
+    calls: list[int] = []
+
+    def flip() -> object:
+        def check(subject: Subject) -> str | None:
+            calls.append(1)
+            return "not now" if len(calls) % 2 else None
+
+        return check
+
+    registry = default_guards().copy()
+    registry.register("flip", flip)
+    pipeline = compile_pipeline(
+        PipelineBuilder("moody")
+        .stage("a")
+        .stage("b")
+        .stage("won", kind="won")
+        .stage("lost", kind="lost")
+        .transition("go", "a", "b", guards=[guard("flip")])
+        .transition("win", "*", "won")
+        .transition("lose", "*", "lost")
+        .build(guards=registry),
+        guards=registry,
+    )
+    opp = pipeline.open(name="Deal", at=WHEN).entity
+    calls.clear()
+    single = _fire(pipeline, opp, "go")
+    assert type(single) is InvalidTransition
+    assert (single.entity_kind, single.entity_id, single.stage, single.event) == (
+        "opportunity",
+        opp.id,
+        "a",
+        "go",
+    )
+    assert single.reason == "the state machine refused the move"
+    assert single.allowed == ("go", "win", "lose")
+    calls.clear()
+    [failure] = pipeline.bulk([opp], "go", at=WHEN).failures
+    assert type(failure.error) is InvalidTransition
+    assert str(failure.error) == str(single)
+    calls.clear()
+    explained = pipeline.explain(opp, "go")
+    assert explained is not None
+    assert explained.reason == "the state machine refused the move"

@@ -365,7 +365,7 @@ def _guard_error(
     plan: _Plan,
     overrides: dict[str, object],
 ) -> InvalidTransition:
+    # fire()'s own report of a refused move (a guard whose answer changed in between,
+    # which only an app's guard reading outside state can do, gets the same one)
     subject = Subject(entity, overrides)
-    failure = pipeline.guard_failure(kind.name, entity.id, stage, event, plan.candidates, subject)
-    assert failure is not None, "the plan refused the move, so some guard fails"
-    return failure
+    return pipeline.blocked(kind, entity.id, stage, event, plan.candidates, subject)
