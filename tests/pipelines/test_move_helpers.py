@@ -265,3 +265,27 @@ def test_every_refusal_names_the_entity_and_its_stage() -> None:
     lead = LIFECYCLE.fire(Lead.create(contact=Person.of("Ada"), at=T0), "qualify", at=T0).entity
     _names(LIFECYCLE.explain(lead, "convert"), lead)
     _names(_refused(lambda: LIFECYCLE.fire(lead, "convert", at=T0)), lead)
+
+
+def test_win_and_lose_take_their_own_target_of_a_shared_event() -> None:
+    # one event "close" leads to both closed stages, in either order: win() and lose()
+    # pick the won or lost one, never just the first the event would take
+    pipeline = compile_pipeline(
+        PipelineBuilder("closing")
+        .stage("a")
+        .stage("b")
+        .stage("won", kind="won")
+        .stage("lost", kind="lost")
+        .transition("next", "a", "b")
+        .transition("close", "a", "won")
+        .transition("close", "a", "lost")
+        .transition("close", "b", "lost")
+        .transition("close", "b", "won")
+        .build()
+    )
+    a = pipeline.open(name="Deal", at=T0).entity
+    b = pipeline.fire(a, "next", at=T0).entity
+    assert pipeline.fire(a, "close", at=T0).entity.stage == "won"  # the first, without to=
+    assert pipeline.fire(b, "close", reason="price", at=T0).entity.stage == "lost"
+    assert pipeline.lose(a, reason="price", at=T0).entity.stage == "lost"
+    assert pipeline.win(b, at=T0).entity.stage == "won"
