@@ -15,6 +15,7 @@ from pipelinekit.pipelines import (
     GuardFailed,
     Pipeline,
     PipelineMismatch,
+    default_guards,
     lead_lifecycle,
     sales_pipeline,
 )
@@ -63,6 +64,7 @@ def test_every_bulk_failure_is_the_single_refusal(
     reason: str | None,
     competitor: str | None,
 ) -> None:
+    pipeline = Pipeline(pipeline.spec, default_guards())  # built now, not the cached one
     opps = data.draw(_batch(pipeline))
     to = data.draw(st.none() | st.sampled_from([*pipeline.spec.stage_keys, "nowhere"]))
     kwargs = {"to": to, "reason": reason, "competitor": competitor, "actor": "bot"}

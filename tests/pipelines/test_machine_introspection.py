@@ -8,22 +8,36 @@ import pytest
 
 from pipelinekit import Opportunity
 from pipelinekit.pipelines import (
+    LEAD_LIFECYCLE,
+    SALES,
     GuardFailed,
+    GuardRegistry,
     InvalidTransition,
+    Pipeline,
     PipelineBuilder,
+    PipelineSpec,
     StageKind,
     Subject,
-    compile_pipeline,
     default_guards,
     guard,
-    lead_lifecycle,
-    sales_pipeline,
 )
 from pipelinekit.pipelines.machine import safe_ids
 from pipelinekit.pipelines.operations.transitions import chart_target
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
-SALES = sales_pipeline()
+
+
+def fresh(spec: PipelineSpec, guards: GuardRegistry | None = None) -> Pipeline:
+    """A pipeline built now, not compile_pipeline's cached one, so that these tests look at
+    the machinery as the code builds it today (a mutation run forks after the cache filled)."""
+    return Pipeline(spec, guards if guards is not None else default_guards())
+
+
+@pytest.fixture
+def sales() -> Pipeline:
+    return fresh(SALES)
+
+
 STAGES = "'initial_contact', 'qualification', 'meeting', 'proposal', 'closed_won', 'closed_lost'"
 
 
@@ -46,12 +60,14 @@ def test_safe_ids_keep_plain_names_and_number_clashes() -> None:
     }
 
 
-def test_the_chart_class_is_named_documented_and_marks_initial_and_final_states() -> None:
-    lifecycle = lead_lifecycle()
+def test_the_chart_class_is_named_documented_and_marks_initial_and_final_states(
+    sales: Pipeline,
+) -> None:
+    lifecycle = fresh(LEAD_LIFECYCLE)
     assert lifecycle.machine_class.__name__ == "LeadLifecyclePipeline"
-    assert SALES.machine_class.__name__ == "SalesPipeline"
-    assert SALES.machine_class.__doc__ == (
-        f"State machine compiled from pipeline 'sales' ({SALES.version[:12]})."
+    assert sales.machine_class.__name__ == "SalesPipeline"
+    assert sales.machine_class.__doc__ == (
+        f"State machine compiled from pipeline 'sales' ({sales.version[:12]})."
     )
     flags = {s.value: (s.initial, s.final) for s in lifecycle.machine_class.states}
     # a closed stage with a way out (disqualified -> recycle) is not final
@@ -63,31 +79,31 @@ def test_the_chart_class_is_named_documented_and_marks_initial_and_final_states(
         "disqualified": (False, False),
         "converted": (False, True),
     }
-    assert SALES.state_ids["closed_won"] == "st_closed_won"
-    assert SALES.event_ids["advance"] == "ev_advance"
+    assert sales.state_ids["closed_won"] == "st_closed_won"
+    assert sales.event_ids["advance"] == "ev_advance"
 
 
-def test_introspection() -> None:
-    assert repr(SALES) == f"Pipeline('sales', version={SALES.version[:12]!r}, stages=6)"
-    assert (SALES.key, SALES.version, SALES.first_stage.key) == (
+def test_introspection(sales: Pipeline) -> None:
+    assert repr(sales) == f"Pipeline('sales', version={sales.version[:12]!r}, stages=6)"
+    assert (sales.key, sales.version, sales.first_stage.key) == (
         "sales",
-        SALES.spec.version,
+        sales.spec.version,
         "initial_contact",
     )
-    assert [s.key for s in SALES.stages_of_kind("won")] == ["closed_won"]
-    assert [s.key for s in SALES.stages_of_kind(StageKind.OPEN)] == [
+    assert [s.key for s in sales.stages_of_kind("won")] == ["closed_won"]
+    assert [s.key for s in sales.stages_of_kind(StageKind.OPEN)] == [
         "initial_contact",
         "qualification",
         "meeting",
         "proposal",
     ]
-    assert SALES.closed_stages() == frozenset({"closed_won", "closed_lost"})
+    assert sales.closed_stages() == frozenset({"closed_won", "closed_lost"})
     # allowed events in the definition's order, whatever the transitions' order
-    assert SALES.allowed_events("proposal") == ("win", "lose")
-    assert SALES.allowed_events("closed_won") == ("reopen",)
-    assert SALES.allowed_events("nowhere") == ()
-    assert SALES.candidates("nowhere", "advance") == ()
-    assert [c.target for c in SALES.candidates("closed_lost", "reopen")] == [
+    assert sales.allowed_events("proposal") == ("win", "lose")
+    assert sales.allowed_events("closed_won") == ("reopen",)
+    assert sales.allowed_events("nowhere") == ()
+    assert sales.candidates("nowhere", "advance") == ()
+    assert [c.target for c in sales.candidates("closed_lost", "reopen")] == [
         "initial_contact",
         "qualification",
         "meeting",
@@ -95,29 +111,29 @@ def test_introspection() -> None:
     ]
 
 
-def test_unknown_names_are_explained() -> None:
-    assert SALES.unknown_stage("meeting") is None
-    assert SALES.unknown_stage(3) == f"unknown stage 3; this pipeline's stages are {STAGES}"
-    assert SALES.unknown_stage("zzzz") == (
+def test_unknown_names_are_explained(sales: Pipeline) -> None:
+    assert sales.unknown_stage("meeting") is None
+    assert sales.unknown_stage(3) == f"unknown stage 3; this pipeline's stages are {STAGES}"
+    assert sales.unknown_stage("zzzz") == (
         f"unknown stage 'zzzz'; this pipeline's stages are {STAGES}"
     )
-    assert SALES.unknown_stage(" closed WON ") == (
+    assert sales.unknown_stage(" closed WON ") == (
         "unknown stage ' closed WON '; did you mean key 'closed_won' for label 'Closed won'?"
     )
-    assert SALES.unknown_stage("meetin") == "unknown stage 'meetin'; did you mean 'meeting'?"
-    assert SALES.unknown_event(3) == (
+    assert sales.unknown_stage("meetin") == "unknown stage 'meetin'; did you mean 'meeting'?"
+    assert sales.unknown_event(3) == (
         "unknown event; this pipeline's events are advance, win, lose, reopen"
     )
-    assert SALES.unknown_event("advanec") == (
+    assert sales.unknown_event("advanec") == (
         "unknown event; did you mean 'advance'? this pipeline's events are advance, win, "
         "lose, reopen"
     )
 
 
-def test_refusals_name_the_entity_stage_event_and_allowed_events() -> None:
-    opp = SALES.open(name="Deal", at=T0).entity
+def test_refusals_name_the_entity_stage_event_and_allowed_events(sales: Pipeline) -> None:
+    opp = sales.open(name="Deal", at=T0).entity
     with pytest.raises(InvalidTransition) as refused:
-        SALES.fire(opp, "win", at=T0)
+        sales.fire(opp, "win", at=T0)
     error = refused.value
     assert (error.entity_kind, error.entity_id, error.pipeline) == ("opportunity", opp.id, "sales")
     assert (error.stage, error.event, error.allowed) == (
@@ -127,10 +143,10 @@ def test_refusals_name_the_entity_stage_event_and_allowed_events() -> None:
     )
     assert error.reason == "no transition from 'initial_contact'"
     with pytest.raises(InvalidTransition) as wrong_target:
-        SALES.fire(opp, "advance", to="meeting", at=T0)
+        sales.fire(opp, "advance", to="meeting", at=T0)
     assert wrong_target.value.reason == "'advance' does not lead to 'meeting' from here"
     with pytest.raises(InvalidTransition) as nowhere:
-        SALES.fire(opp.evolve(stage="gone"), "advance", at=T0)
+        sales.fire(opp.evolve(stage="gone"), "advance", at=T0)
     assert nowhere.value.reason == (
         "stage 'gone' is not a stage of this pipeline version (initial_contact, "
         "qualification, meeting, proposal, closed_won, closed_lost); map it with "
@@ -138,7 +154,7 @@ def test_refusals_name_the_entity_stage_event_and_allowed_events() -> None:
     )
     assert (nowhere.value.allowed, nowhere.value.event) == ((), "advance")
     with pytest.raises(GuardFailed) as guarded:
-        SALES.fire(opp, "lose", at=T0)
+        sales.fire(opp, "lose", at=T0)
     failure = guarded.value
     assert (failure.guard, failure.target, failure.stage, failure.event) == (
         "lost_reason_given",
@@ -153,11 +169,11 @@ def test_refusals_name_the_entity_stage_event_and_allowed_events() -> None:
     )
 
 
-def test_the_chart_is_strict() -> None:
-    subject = Subject(SALES.open(name="Deal", at=T0).entity, {})
+def test_the_chart_is_strict(sales: Pipeline) -> None:
+    subject = Subject(sales.open(name="Deal", at=T0).entity, {})
     # an event without a transition from here is refused, not ignored
-    assert chart_target(SALES, "closed_won", "advance", None, subject) is None
-    assert chart_target(SALES, "initial_contact", "advance", None, subject) == "qualification"
+    assert chart_target(sales, "closed_won", "advance", None, subject) is None
+    assert chart_target(sales, "initial_contact", "advance", None, subject) == "qualification"
     # a guard that raises is not turned into an error event
     registry = default_guards().copy()
 
@@ -177,28 +193,51 @@ def test_the_chart_is_strict() -> None:
         .transition("lose", "a", "lost")
         .build(guards=registry)
     )
-    pipeline = compile_pipeline(spec, guards=registry)
+    pipeline = fresh(spec, registry)
     opp = pipeline.open(name="Deal", at=T0).entity
     assert isinstance(opp, Opportunity)
     with pytest.raises(RuntimeError, match="guard bug"):
         chart_target(pipeline, "a", "win", None, Subject(opp, {}))
 
 
-def test_several_targets_for_one_event_are_picked_with_to() -> None:
-    pipeline = compile_pipeline(
+def test_several_targets_for_one_event_are_picked_with_to_and_guards() -> None:
+    from pipelinekit import Money
+
+    pipeline = fresh(
         PipelineBuilder("routes")
         .stage("a")
         .stage("b")
         .stage("c")
         .stage("won", kind="won")
         .stage("lost", kind="lost")
-        .transition("go", "a", "b")
+        .transition(
+            "go", "a", "b", guards=[guard("field_compare", field="amount", op=">=", value=1000)]
+        )
         .transition("go", "a", "c")
         .transition("win", "*", "won")
         .transition("lose", "*", "lost")
         .build()
     )
-    subject = Subject(pipeline.open(name="Deal", at=T0).entity, {})
-    assert chart_target(pipeline, "a", "go", None, subject) == "b"
-    assert chart_target(pipeline, "a", "go", "c", subject) == "c"
-    assert chart_target(pipeline, "a", "go", "b", subject) == "b"
+    big = pipeline.open(name="Deal", amount=Money(2000, "EUR"), at=T0).entity
+    small = big.evolve(amount=Money(10, "EUR"))
+    for target, to, deal in [
+        ("b", None, big),
+        ("c", None, small),
+        ("c", "c", big),
+        ("c", "c", small),
+        ("b", "b", big),
+        (None, "b", small),
+    ]:
+        assert chart_target(pipeline, "a", "go", to, Subject(deal, {})) == target
+        moved = pipeline.explain(deal, "go", to=to)
+        assert (moved is None) is (target is not None)
+        if target is not None:
+            assert pipeline.fire(deal, "go", to=to, at=T0).entity.stage == target
+    # the table the moves use was read back from the chart, in its order, with its guards
+    [first, second] = pipeline.candidates("a", "go")
+    assert (first.target, [g.label for g in first.guards]) == (
+        "b",
+        ["field_compare(field='amount', op='>=', value=1000)"],
+    )
+    assert (second.target, second.guards) == ("c", ())
+    assert pipeline.allowed_events("a") == ("go", "win", "lose")
