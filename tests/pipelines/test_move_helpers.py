@@ -289,3 +289,43 @@ def test_win_and_lose_take_their_own_target_of_a_shared_event() -> None:
     assert pipeline.fire(b, "close", reason="price", at=T0).entity.stage == "lost"
     assert pipeline.lose(a, reason="price", at=T0).entity.stage == "lost"
     assert pipeline.win(b, at=T0).entity.stage == "won"
+
+
+def test_times_an_entity_without_history_and_a_later_update() -> None:
+    from pipelinekit.pipelines import StaleTime
+
+    opp = _opp()
+    # an entity without history (built by hand) dates its last change at its creation
+    bare = opp.evolve(history=())
+    with pytest.raises(StaleTime) as early:
+        SALES.fire(bare, "advance", at=T0 - timedelta(hours=1))
+    assert early.value.last == T0
+    assert SALES.fire(bare, "advance", at=T0).entity.history[-1].at == T0
+    [failure] = SALES.bulk([bare], "advance", at=T0 - timedelta(hours=1)).failures
+    assert isinstance(failure.error, StaleTime)
+    # a move dated before the last update (not the last stage change) keeps updated_at
+    touched = opp.evolve(updated_at=T0 + timedelta(days=2))
+    moved = SALES.fire(touched, "advance", at=LATER).entity
+    assert (moved.history[-1].at, moved.updated_at) == (LATER, T0 + timedelta(days=2))
+    assert SALES.bulk([touched], "advance", at=LATER).moved == [moved]
+    lost = SALES.lose(touched, reason="price", at=LATER).entity
+    assert lost.updated_at == T0 + timedelta(days=2)
+
+
+def test_guards_see_the_competitor_of_the_move() -> None:
+    from pipelinekit.pipelines import GuardFailed, guard
+
+    pipeline = compile_pipeline(
+        PipelineBuilder("rivals")
+        .stage("a")
+        .stage("won", kind="won")
+        .stage("lost", kind="lost")
+        .transition("win", "a", "won")
+        .transition("lose", "a", "lost", guards=[guard("field_present", field="competitor")])
+        .build()
+    )
+    opp = pipeline.open(name="Deal", at=T0).entity
+    lost = pipeline.lose(opp, reason="price", competitor="Globex", at=T0).entity
+    assert lost.competitor == "Globex"
+    with pytest.raises(GuardFailed):
+        pipeline.lose(opp, reason="price", at=T0)
