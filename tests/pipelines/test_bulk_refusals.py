@@ -244,3 +244,40 @@ def test_a_guard_that_changes_its_mind_gets_the_same_refusal_single_and_bulk() -
     explained = pipeline.explain(opp, "go")
     assert explained is not None
     assert explained.reason == "the state machine refused the move"
+
+
+def test_bulk_inputs_reach_the_guards_the_notes_and_the_clock() -> None:
+    from pipelinekit.clock import FixedClock
+    from pipelinekit.pipelines import PipelineBuilder, compile_pipeline, guard
+
+    pipeline = compile_pipeline(
+        PipelineBuilder("rivals_bulk")
+        .stage("a")
+        .stage("won", kind="won")
+        .stage("lost", kind="lost")
+        .transition("win", "a", "won")
+        .transition("lose", "a", "lost", guards=[guard("field_present", field="competitor")])
+        .build()
+    )
+    opp = pipeline.open(name="Deal", at=WHEN).entity
+    later = WHEN + timedelta(days=1)
+    done = pipeline.bulk(
+        [opp], "lose", reason="price", competitor="Globex", clock=FixedClock(later)
+    )
+    assert [(m.stage, m.competitor, m.closed_at) for m in done.moved] == [("lost", "Globex", later)]
+    assert isinstance(
+        pipeline.bulk([opp], "lose", reason="price", at=WHEN).failures[0].error, GuardFailed
+    )
+    # a lead disqualified with a note and a reason keeps both in its note
+    lifecycle = lead_lifecycle()
+    lead = Lead.create(contact=Person.of("Ada"), at=WHEN)
+    [moved] = lifecycle.bulk([lead], "disqualify", note="called", reason="price", at=WHEN).moved
+    assert moved.history[-1].note == "called (lost: price)"
+    [plain] = lifecycle.bulk([lead], "disqualify", reason="price", at=WHEN).moved
+    assert plain.history[-1].note == "lost: price"
+    # a batch without any lead or opportunity: every item is a failure, nothing raises
+    strangers = pipeline.bulk(["x", None], "win", at=WHEN)  # type: ignore[list-item]
+    assert (strangers.moved, [f.index for f in strangers.failures]) == ([], [0, 1])
+    with pytest.raises(ValidationError) as no_event:
+        pipeline.bulk([opp], None, at=WHEN)  # type: ignore[arg-type]
+    assert [(p.path, p.message) for p in no_event.value.problems] == [("$.event", "is required")]
