@@ -329,3 +329,25 @@ def test_guards_see_the_competitor_of_the_move() -> None:
     assert lost.competitor == "Globex"
     with pytest.raises(GuardFailed):
         pipeline.lose(opp, reason="price", at=T0)
+
+
+def test_closing_fields_of_won_and_lost_moves() -> None:
+    proposal = _opp("proposal")
+    won = SALES.fire(proposal, "win", competitor="Globex", at=LATER).entity
+    assert (won.outcome.value, won.closed_at, won.lost_reason, won.competitor) == (
+        "won",
+        LATER,
+        None,
+        "Globex",
+    )
+    lost = SALES.lose(proposal, reason="price", competitor="Initech", at=T0).entity
+    reopened = SALES.reopen(lost, to="proposal", at=T0).entity
+    assert (reopened.competitor, reopened.lost_reason, reopened.closed_at) == (
+        "Initech",
+        None,
+        None,
+    )
+    rewon = SALES.win(reopened, at=LATER).entity
+    assert (rewon.competitor, rewon.lost_reason) == ("Initech", None)
+    relost = SALES.fire(reopened, "lose", reason="timing", at=LATER).entity
+    assert (relost.competitor, relost.lost_reason, relost.closed_at) == ("Initech", "timing", LATER)
