@@ -241,3 +241,31 @@ def test_several_targets_for_one_event_are_picked_with_to_and_guards() -> None:
     )
     assert (second.target, second.guards) == ("c", ())
     assert pipeline.allowed_events("a") == ("go", "win", "lose")
+
+
+def test_required_fields_become_guards_and_any_key_names_a_class() -> None:
+    from pipelinekit import Money
+
+    pipeline = fresh(
+        PipelineBuilder("partner_deals_2")
+        .stage("a")
+        .stage("b", required_fields=["amount"])
+        .stage("won", kind="won")
+        .stage("lost", kind="lost")
+        .transition("go", "a", "b")
+        .transition("win", "*", "won")
+        .transition("lose", "*", "lost")
+        .build()
+    )
+    assert pipeline.machine_class.__name__ == "PartnerDeals2Pipeline"
+    [candidate] = pipeline.candidates("a", "go")
+    assert [g.label for g in candidate.guards] == ["field_present(field='amount')"]
+    opp = pipeline.open(name="Deal", at=T0).entity
+    with pytest.raises(GuardFailed) as refused:
+        pipeline.fire(opp, "go", at=T0)
+    assert (refused.value.guard, refused.value.why) == (
+        "field_present(field='amount')",
+        "amount is required",
+    )
+    funded = opp.evolve(amount=Money(5, "EUR"))
+    assert pipeline.fire(funded, "go", at=T0).entity.stage == "b"
