@@ -351,3 +351,12 @@ def test_closing_fields_of_won_and_lost_moves() -> None:
     assert (rewon.competitor, rewon.lost_reason) == ("Initech", None)
     relost = SALES.fire(reopened, "lose", reason="timing", at=LATER).entity
     assert (relost.competitor, relost.lost_reason, relost.closed_at) == ("Initech", "timing", LATER)
+
+
+def test_a_win_reports_who_won_what_where() -> None:
+    from pipelinekit.pipelines import OpportunityWon
+
+    proposal = _opp("proposal")
+    moved = SALES.win(proposal, actor="ana", at=LATER)
+    won = [e for e in moved.events if isinstance(e, OpportunityWon)]
+    assert won == [OpportunityWon("opportunity", proposal.id, LATER, "sales", "closed_won", "ana")]
