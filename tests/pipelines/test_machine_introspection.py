@@ -269,3 +269,24 @@ def test_required_fields_become_guards_and_any_key_names_a_class() -> None:
     )
     funded = opp.evolve(amount=Money(5, "EUR"))
     assert pipeline.fire(funded, "go", at=T0).entity.stage == "b"
+
+
+def test_a_guard_the_registry_lacks_is_refused_with_its_path() -> None:
+    from pipelinekit.pipelines import PipelineDefinitionError
+
+    registry = default_guards().copy()
+    registry.register("never", lambda: lambda subject: "no")
+    spec = (
+        PipelineBuilder("strange")
+        .stage("a")
+        .stage("won", kind="won")
+        .stage("lost", kind="lost")
+        .transition("win", "a", "won")
+        .transition("lose", "a", "lost", guards=[guard("lost_reason_given"), guard("never")])
+        .build(guards=registry)
+    )
+    with pytest.raises(PipelineDefinitionError) as refused:
+        fresh(spec)  # the default registry has no "never"
+    assert refused.value.pipeline == "strange"
+    assert [p.path for p in refused.value.problems] == ["$.transitions[1].guards[1].name"]
+    assert "unknown guard 'never'" in refused.value.problems[0].message
