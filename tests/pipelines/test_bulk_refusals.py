@@ -281,3 +281,48 @@ def test_bulk_inputs_reach_the_guards_the_notes_and_the_clock() -> None:
     with pytest.raises(ValidationError) as no_event:
         pipeline.bulk([opp], None, at=WHEN)  # type: ignore[arg-type]
     assert [(p.path, p.message) for p in no_event.value.problems] == [("$.event", "is required")]
+
+
+def test_each_kind_of_bulk_failure_names_its_item_and_the_batch_goes_on() -> None:
+    from pipelinekit.pipelines import PipelineBuilder, StaleTime, compile_pipeline
+
+    deals = compile_pipeline(
+        PipelineBuilder("deals_batch")
+        .stage("open")
+        .stage("won", kind="won")
+        .stage("lost", kind="lost")
+        .transition("win", "open", "won")
+        .transition("lose", "open", "lost")
+        .build()
+    )
+    early = deals.open(name="A", at=WHEN).entity
+    late = deals.open(name="B", at=WHEN + timedelta(days=2)).entity
+    bare = early.evolve(
+        history=(), created_at=WHEN + timedelta(days=3), updated_at=WHEN + timedelta(days=3)
+    )
+    at = WHEN + timedelta(days=1)
+    # stale items (by history, or by creation without history) do not stop the batch
+    result = deals.bulk([late, bare, early], "win", at=at)
+    assert [(f.index, f.entity_id, type(f.error)) for f in result.failures] == [
+        (0, late.id, StaleTime),
+        (1, bare.id, StaleTime),
+    ]
+    assert [m.id for m in result.moved] == [early.id]
+    # a missing lost reason refuses every item, each under its own index and id
+    lost = deals.bulk([early, late], "lose", at=WHEN + timedelta(days=3))
+    assert [(f.index, f.entity_id) for f in lost.failures] == [(0, early.id), (1, late.id)]
+    assert all("lost reason is required" in str(f.error) for f in lost.failures)
+    # a lead that would convert is refused, and the next lead still moves
+    lifecycle = lead_lifecycle()
+    lead = Lead.create(contact=Person.of("Ada"), at=WHEN)
+    qualified = lifecycle.fire(lead, "qualify", at=WHEN).entity
+    other = lifecycle.fire(
+        Lead.create(contact=Person.of("Bob"), at=WHEN), "qualify", at=WHEN
+    ).entity
+    converted = lifecycle.bulk([qualified, other], "convert", at=WHEN)
+    assert [(f.index, f.entity_id) for f in converted.failures] == [
+        (0, qualified.id),
+        (1, other.id),
+    ]
+    mixed = lifecycle.bulk([qualified, lead], "disqualify", at=WHEN)
+    assert [m.id for m in mixed.moved] == [qualified.id, lead.id]
