@@ -187,10 +187,16 @@ class PipelineMachine:
                 stage=stage,
                 event=event,
                 allowed=(),
-                reason=f"stage {stage!r} is not a stage of this pipeline version "
-                f"({', '.join(self.spec.stage_keys)}); map it with change_pipeline()",
+                reason=self.foreign_stage(stage),
             )
         return kind, stage
+
+    def foreign_stage(self, stage: str) -> str:
+        """The refusal reason for an entity standing in ``stage``, not one of this version's."""
+        return (
+            f"stage {stage!r} is not a stage of this pipeline version "
+            f"({', '.join(self.spec.stage_keys)}); map it with change_pipeline()"
+        )
 
     def refusal(
         self, kind: EntityKind, entity_id: str, stage: str, event: str, reason: str

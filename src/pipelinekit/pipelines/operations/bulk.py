@@ -119,7 +119,6 @@ class Bulk(PipelineMachine):
         if competitor is not None:
             overrides["competitor"] = competitor
         plans: dict[str, _Plan | None] = {}
-        known_event = event in pipeline.spec.events
         stages = pipeline.stages
 
         def _note_for(target: str) -> str | None:
@@ -158,7 +157,7 @@ class Bulk(PipelineMachine):
         items: Sequence[Any] = entities
         entity_cls: Any = kind.cls
         replace = replacer(entity_cls, _LEAD_FIELDS if is_lead else _OPP_FIELDS)
-        open_kind, won_kind = StageKind.OPEN, StageKind.WON
+        open_kind, won_kind, lost_kind = StageKind.OPEN, StageKind.WON, StageKind.LOST
         manual_src, automated_src = ProbabilitySource.MANUAL, ProbabilitySource.AUTOMATED
         default_src, closed_src = ProbabilitySource.STAGE_DEFAULT, ProbabilitySource.CLOSED
         open_outcome = Outcome.OPEN
@@ -190,9 +189,7 @@ class Bulk(PipelineMachine):
                     BulkFailure(
                         index,
                         entity.id,
-                        build=partial(
-                            _invalid, pipeline, kind, entity, stage, event, to, known_event
-                        ),
+                        build=partial(_invalid, pipeline, kind, entity, stage, event, to),
                     )
                 )
                 continue
@@ -218,6 +215,26 @@ class Bulk(PipelineMachine):
                 continue
             _, _, change, target_stage = chosen
             target = target_stage.key
+            target_kind = target_stage.kind
+            # refusals in the order fire() meets them: conversion, lost reason, then time
+            if is_lead and target_kind is won_kind:
+                failures.append(
+                    BulkFailure(
+                        index,
+                        entity.id,
+                        build=partial(_no_bulk_conversion, pipeline, entity, stage, event, target),
+                    )
+                )
+                continue
+            if lost_problem is not None and not is_lead and target_kind is lost_kind:
+                failures.append(
+                    BulkFailure(
+                        index,
+                        entity.id,
+                        pipeline.refusal(kind, entity.id, stage, event, lost_problem),
+                    )
+                )
+                continue
             history: tuple[StageChange, ...] = entity.history
             last = history[-1].at if history else entity.created_at
             if when < last:
@@ -226,19 +243,8 @@ class Bulk(PipelineMachine):
                 )
                 continue
             updated_at = when if when > entity.updated_at else entity.updated_at
-            target_kind = target_stage.kind
             if is_lead:
-                if target_kind is won_kind:
-                    failures.append(
-                        BulkFailure(
-                            index,
-                            entity.id,
-                            build=partial(
-                                _no_bulk_conversion, pipeline, entity, stage, event, target
-                            ),
-                        )
-                    )
-                elif verify:
+                if verify:
                     append(
                         entity.evolve(
                             status=target, history=(*history, change), updated_at=updated_at
@@ -272,15 +278,6 @@ class Bulk(PipelineMachine):
                     entity.competitor if competitor is None else competitor,
                 )
             else:
-                if lost_problem is not None:
-                    failures.append(
-                        BulkFailure(
-                            index,
-                            entity.id,
-                            pipeline.refusal(kind, entity.id, stage, event, lost_problem),
-                        )
-                    )
-                    continue
                 values = (
                     _ZERO,
                     closed_src,
@@ -342,30 +339,21 @@ def _invalid(
     stage: str,
     event: str,
     to: str | None,
-    known_event: bool,
 ) -> InvalidTransition:
+    # the refusal fire() raises: built by the same code, so the words cannot drift
     if stage not in pipeline.stages:
-        reason = f"stage {stage!r} is not a stage of this pipeline version"
-        allowed: tuple[str, ...] = ()
-    else:
-        allowed = pipeline.allowed_events(stage)
-        if not known_event:
-            reason = pipeline.unknown_event(event)
-        elif to is not None and pipeline.unknown_stage(to) is not None:
-            reason = str(pipeline.unknown_stage(to))
-        elif to is not None and pipeline.candidates(stage, event):
-            reason = f"{event!r} does not lead to {to!r} from here"
-        else:
-            reason = f"no transition from {stage!r}"
-    return InvalidTransition(
-        entity_kind=kind.name,
-        entity_id=entity.id,
-        pipeline=pipeline.key,
-        stage=stage,
-        event=event,
-        allowed=allowed,
-        reason=reason,
-    )
+        return InvalidTransition(
+            entity_kind=kind.name,
+            entity_id=entity.id,
+            pipeline=pipeline.key,
+            stage=stage,
+            event=event,
+            allowed=(),
+            reason=pipeline.foreign_stage(stage),
+        )
+    refused = pipeline.select(kind, entity.id, stage, event, to)
+    assert isinstance(refused, InvalidTransition), "the plan found no candidate, so select none"
+    return refused
 
 
 def _guard_error(
@@ -377,7 +365,7 @@ def _guard_error(
     plan: _Plan,
     overrides: dict[str, object],
 ) -> InvalidTransition:
+    # fire()'s own report of a refused move (a guard whose answer changed in between,
+    # which only an app's guard reading outside state can do, gets the same one)
     subject = Subject(entity, overrides)
-    failure = pipeline.guard_failure(kind.name, entity.id, stage, event, plan.candidates, subject)
-    assert failure is not None, "the plan refused the move, so some guard fails"
-    return failure
+    return pipeline.blocked(kind, entity.id, stage, event, plan.candidates, subject)
