@@ -146,8 +146,8 @@ def test_an_empty_batch_and_a_batch_of_strangers() -> None:
     assert [m.stage for m in mixed.moved] == ["qualification"]
     assert [(f.index, f.entity_id) for f in mixed.failures] == [(0, "?"), (2, lead.id)]
     assert [_problems(f.error) for f in mixed.failures] == [
-        [("$", "expected a Opportunity, got str")],
-        [("$", "expected a Opportunity, got Lead")],
+        [("$", "expected an Opportunity, got str")],
+        [("$", "expected an Opportunity, got Lead")],
     ]
     lifecycle = lead_lifecycle()
     leads = lifecycle.bulk([lead, opp], "contact", at=WHEN)

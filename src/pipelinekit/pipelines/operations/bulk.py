@@ -326,9 +326,10 @@ def _no_bulk_conversion(
 
 
 def _type_error(kind: EntityKind, entity: object) -> PipelinekitError:
+    name = kind.cls.__name__
+    article = "an" if name[:1] in "AEIOU" else "a"
     return ValidationError(
-        "bulk",
-        [Problem("$", f"expected a {kind.cls.__name__}, got {type(entity).__name__}")],
+        "bulk", [Problem("$", f"expected {article} {name}, got {type(entity).__name__}")]
     )
 
 
