@@ -106,7 +106,7 @@ class DuplicateChecker:
         self.rules = rules if rules is not None else default_rules()
         refs, keys = _prepare(records, self.rules)  # refuses what is not a record or rules
         self._scorer = Scorer(self.rules)
-        self._companies: dict[str, str | None] = {}
+        self._cache: dict[Any, Any] = {}
         self._order = [(ref.kind, ref.id) for ref in refs]
         self._items = {(r.kind, r.id): (r, k) for r, k in zip(refs, keys, strict=True)}
 
@@ -119,7 +119,7 @@ class DuplicateChecker:
         return len(self._order)
 
     def _keyed(self, entity: Entity) -> tuple[Ref, tuple[Any, ...]]:
-        keys = (*keys_of(entity, self.rules, self._companies), _links(entity))
+        keys = (*keys_of(entity, self.rules, self._cache), _links(entity))
         return ref_of(entity), keys
 
     def add(self, entity: Entity) -> None:
