@@ -21,6 +21,11 @@ _TABLES = ("leads", "prospects", "opportunities")
 _PLURAL = {"lead": "leads", "prospect": "prospects"}
 
 
+def _undo_version_7(conn: sa.Connection) -> None:
+    """Back to version 6 (before match keys): no match keys table."""
+    conn.execute(sa.text("DROP TABLE pipelinekit_match_keys"))
+
+
 def _undo_version_6(conn: sa.Connection) -> None:
     """Back to version 5: no predictive frequency table."""
     conn.execute(sa.text("DROP TABLE pipelinekit_predictive_frequencies"))
@@ -69,6 +74,7 @@ def _undo_version_2(conn: sa.Connection) -> None:
 
 
 _UNDO = {
+    7: _undo_version_7,
     6: _undo_version_6,
     5: _undo_version_5,
     4: _undo_version_4,
@@ -106,7 +112,7 @@ def test_opening_a_version_1_database_adds_and_backfills_the_columns(tmp_path: P
     _downgrade(path, 1)
 
     reopened = sqlite_storage(path)
-    assert reopened.schema_version() == SCHEMA_VERSION == 6
+    assert reopened.schema_version() == SCHEMA_VERSION == 7
     table = reopened.tables.entities["opportunity"]
     with reopened.engine.connect() as conn:
         rows = {

@@ -175,6 +175,8 @@ def test_a_version_2_postgresql_schema_is_widened_for_long_ids() -> None:
             # added by version 6: the predictive frequency table
             frequencies = first.tables.frequencies.name
             conn.execute(sa.text(f'DROP TABLE "{schema}".{frequencies}'))
+            # added by version 7 (match keys): the duplicate lookup keys
+            conn.execute(sa.text(f'DROP TABLE "{schema}".{first.tables.match_keys.name}'))
             conn.execute(sa.text(f'UPDATE "{schema}".pipelinekit_schema SET version = 2'))
         long_key = "Stage " + "x" * 240
         pipeline = compile_pipeline(pipeline_from_dict(_definition([long_key, "Won", "Lost"])))

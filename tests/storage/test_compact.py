@@ -154,8 +154,9 @@ def _downgrade_to_version_2(storage: SqlStorage, *, drop_a_result: str | None = 
                 sa.text(f"ALTER TABLE {preparer.format_table(table)} DROP COLUMN result_fp")
             )
         # nor schema version 5's probability history and from_pipeline, nor version 6's
-        # predictive frequencies
+        # predictive frequencies, nor version 7's match keys
         storage.tables.frequencies.drop(conn)
+        storage.tables.match_keys.drop(conn)
         storage.tables.probabilities.drop(conn)
         for table in storage.tables.history.values():
             name = preparer.format_table(table)
@@ -200,11 +201,12 @@ def test_a_version_5_database_gains_the_predictive_frequency_table(make: Any) ->
         uow.commit()
     with storage.engine.begin() as conn:
         storage.tables.frequencies.drop(conn)
+        storage.tables.match_keys.drop(conn)  # version 7 (match keys)
         conn.execute(sa.update(storage.tables.version).values(version=5))
     storage.close()
 
     reopened = make()
-    assert reopened.schema_version() == SCHEMA_VERSION == 6
+    assert reopened.schema_version() == SCHEMA_VERSION == 7
     model = predictive("m", stages=["new"], fields=["company.country"])
     with reopened.unit_of_work() as uow:
         assert uow.frequencies.rows("m") == []

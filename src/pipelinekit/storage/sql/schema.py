@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -50,7 +50,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ...domain.leads import Lead
 from ...domain.opportunities import Opportunity
 from ...domain.prospects import Prospect
+from ...serialization import from_dict
 from ..errors import SchemaVersionError
+from ..match_keys import match_keys
 from ..ports import StoredResult
 from ..queries import micros
 
@@ -59,8 +61,9 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Tables", "build_tables", "ensure_sch
 #: The storage schema version this pipelinekit writes (2: analytics columns, 3: stage
 #: columns wide enough for external ids, 4: each qualification result stored once,
 #: referenced from its entity by ``result_fp``, 5: opportunities' probability history
-#: and the stage history's ``from_pipeline``, 6: predictive models' frequency table).
-SCHEMA_VERSION = 6
+#: and the stage history's ``from_pipeline``, 6: predictive models' frequency table,
+#: 7: the match keys table, for duplicate checks).
+SCHEMA_VERSION = 7
 
 Migration = Callable[[Connection, "Tables"], None]
 
@@ -95,6 +98,7 @@ class Tables:
     events: Table
     version: Table
     frequencies: Table
+    match_keys: Table
 
 
 def _entity_table(metadata: MetaData, prefix: str, kind: str) -> Table:
@@ -438,6 +442,53 @@ def _add_frequencies(conn: Connection, tables: Tables) -> None:
 MIGRATIONS[5] = _add_frequencies
 
 
+def _match_key_table(metadata: MetaData, prefix: str) -> Table:
+    """Schema version 7 (match keys): each record's duplicate lookup keys
+    (:func:`pipelinekit.storage.match_keys.match_keys`), one row per key, indexed by key."""
+    table = Table(
+        f"{prefix}match_keys",
+        metadata,
+        Column("kind", String(20), primary_key=True),
+        Column("id", _id(), primary_key=True),
+        Column("key", _id(400), primary_key=True),
+    )
+    Index(f"{prefix}match_keys_key", table.c.key, table.c.kind)
+    return table
+
+
+def match_key_rows(
+    kind: str, entities: Sequence[Lead | Prospect | Opportunity]
+) -> list[dict[str, Any]]:
+    """The match key rows of ``entities`` (of one ``kind``)."""
+    return [
+        {"kind": kind, "id": entity.id, "key": key}
+        for entity in entities
+        for key in sorted(match_keys(entity))
+    ]
+
+
+def _add_match_keys(conn: Connection, tables: Tables) -> None:
+    """Migration 6 -> 7 (match keys): the match keys table, filled from the stored records."""
+    tables.match_keys.create(conn)
+    types: dict[str, type[Lead | Prospect | Opportunity]] = {
+        "lead": Lead,
+        "prospect": Prospect,
+        "opportunity": Opportunity,
+    }
+    for kind, table in tables.entities.items():
+        rows = conn.execute(select(table.c.doc)).yield_per(1000)
+        for chunk in rows.partitions():
+            entities: list[Lead | Prospect | Opportunity] = [
+                from_dict(types[kind], json.loads(doc)) for (doc,) in chunk
+            ]
+            fresh = match_key_rows(kind, entities)
+            if fresh:
+                conn.execute(tables.match_keys.insert(), fresh)
+
+
+MIGRATIONS[6] = _add_match_keys
+
+
 def build_tables(prefix: str = "pipelinekit_", schema: str | None = None) -> Tables:
     """Describe the tables (nothing is created here)."""
     metadata = MetaData(schema=schema)
@@ -475,7 +526,18 @@ def build_tables(prefix: str = "pipelinekit_", schema: str | None = None) -> Tab
         Column("version", Integer(), nullable=False),
     )
     frequencies = _frequency_table(metadata, prefix)
-    return Tables(metadata, entities, history, results, probabilities, events, version, frequencies)
+    match_keys = _match_key_table(metadata, prefix)
+    return Tables(
+        metadata,
+        entities,
+        history,
+        results,
+        probabilities,
+        events,
+        version,
+        frequencies,
+        match_keys,
+    )
 
 
 def _lock(conn: Connection, tables: Tables) -> None:
