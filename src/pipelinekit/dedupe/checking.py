@@ -125,14 +125,15 @@ def _lookup_keys(entity: Entity, rules: MatchRules, prefixes: frozenset[str]) ->
 
 
 class DuplicateChecker:
-    """Checks records one after another against a pool of records read once.
+    """Checks records one after another against a pool: given records, or a store.
 
     What an import needs: each incoming row checked against the store and the
-    rows imported before it, without reading the store again per row.
-    ``check(entity)`` gives what :func:`check` would give if the pool were the
-    store; ``add(entity)`` puts a record into the pool (replacing a record of
-    the same kind and id).  A check costs time linear in the pool's size (its
-    match keys are computed once, when a record is added).
+    rows imported before it.  ``check(entity)`` gives what :func:`check` would
+    give if the pool were the store; ``add(entity)`` puts a record into the
+    pool (replacing a record of the same kind and id).  Over given records, a
+    check costs time linear in the pool's size (their match keys are computed
+    once, when a record is added); over a store (:meth:`of_store`), it reads
+    only the records sharing a match key with the record checked.
     """
 
     def __init__(self, records: Iterable[Entity] = (), rules: MatchRules | None = None) -> None:
