@@ -164,6 +164,20 @@ def test_check_works_on_every_adapter(make_storage: Callable[[], Storage]) -> No
     assert found.records[0].version == 1
 
 
+def test_erasing_a_person_removes_their_match_keys_too(
+    make_storage: Callable[[], Storage],
+) -> None:
+    storage = make_storage()
+    _store(storage, [_lead(1, "Ada Lovelace", "ada@acme.io", phone="+44 20 7946 0958")])
+    with storage.unit_of_work() as uow:
+        assert [e.id for e in uow.records_by_match_keys({"email:ada@acme.io"})] == ["lead-0001"]
+        uow.erase_personal_data("lead-0001", at=T0 + timedelta(days=1))
+        uow.commit()
+    with storage.unit_of_work(read_only=True) as uow:
+        assert uow.records_by_match_keys({"email:ada@acme.io", "phone:0958"}) == []
+    assert not check(_lead(2, "Ada Lovelace", "ada@acme.io"), storage).duplicate
+
+
 def test_bad_arguments_are_refused_with_every_path() -> None:
     with pytest.raises(ValidationError) as caught:
         check("lead-1", "storage", {"rules": []})  # type: ignore[arg-type]
