@@ -3,9 +3,11 @@ the documents), 3's wider stage columns, 4's results stored once and 5's probabi
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -19,12 +21,29 @@ from pipelinekit.storage.sql.schema import (
     analytics_values,
     build_tables,
 )
-from storage._undo import undo_version_7
 
+
+def _load_undo() -> Any:
+    """``tests/storage/_undo.py`` (another test package: loaded by path, whatever ran first)."""
+    path = Path(__file__).resolve().parents[1] / "storage" / "_undo.py"
+    spec = importlib.util.spec_from_file_location("_pipelinekit_tests_undo", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+undo_version_7 = _load_undo().undo_version_7
 SALES = sales_pipeline()
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 _TABLES = ("leads", "prospects", "opportunities")
 _PLURAL = {"lead": "leads", "prospect": "prospects"}
+
+
+def _undo_version_8(conn: sa.Connection) -> None:
+    """Back to version 7 (before match keys): no match keys table."""
+    conn.execute(sa.text("DROP TABLE pipelinekit_match_keys"))
 
 
 def _undo_version_7(conn: sa.Connection) -> None:
@@ -80,6 +99,7 @@ def _undo_version_2(conn: sa.Connection) -> None:
 
 
 _UNDO = {
+    8: _undo_version_8,
     7: _undo_version_7,
     6: _undo_version_6,
     5: _undo_version_5,
@@ -118,7 +138,7 @@ def test_opening_a_version_1_database_adds_and_backfills_the_columns(tmp_path: P
     _downgrade(path, 1)
 
     reopened = sqlite_storage(path)
-    assert reopened.schema_version() == SCHEMA_VERSION == 7
+    assert reopened.schema_version() == SCHEMA_VERSION == 8
     table = reopened.tables.entities["opportunity"]
     with reopened.engine.connect() as conn:
         rows = {

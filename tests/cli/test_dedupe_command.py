@@ -111,3 +111,34 @@ def test_a_bad_rules_file_lists_every_problem(
     err = capsys.readouterr().err
     assert "$.threshold" in err
     assert "$.rules[0].kind" in err
+
+
+def test_html_lists_the_clusters_and_why_they_match_with_every_text_escaped(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = str(tmp_path / "crm.sqlite3")
+    storage = sqlite_storage(db)
+    with storage.unit_of_work() as uow:
+        uow.leads.save_all(
+            [
+                _lead("<b>L1</b>", "Ada <script>alert(1)</script>", "ada@acme.io", set()),
+                _lead("L2&", "Ada <script>alert(1)</script>", "ADA@acme.io", set()),
+            ]
+        )
+        uow.commit()
+    storage.close()
+    page = tmp_path / "dupes.html"
+    assert main(["--db", db, "dedupe", "--html", str(page)]) == ExitCode.OK
+    err = capsys.readouterr().err
+    assert f"HTML report: {page}" in err
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!doctype html>")
+    assert "<script" not in text
+    assert "<b>L1" not in text
+    assert "lead:&lt;b&gt;L1&lt;/b&gt;, lead:L2&amp;" in text  # the cluster's records
+    assert "email: +1 + email_domain_name (100% similar): +0.9" in text  # why they match
+    assert '<td class="n">2.5</td>' in text
+
+    missing = tmp_path / "no" / "such" / "dir" / "x.html"
+    assert main(["--db", db, "dedupe", "--html", str(missing)]) != ExitCode.OK
+    assert str(missing) in capsys.readouterr().err

@@ -164,7 +164,75 @@ def test_check_works_on_every_adapter(make_storage: Callable[[], Storage]) -> No
     assert found.records[0].version == 1
 
 
+def test_erasing_a_person_removes_their_match_keys_too(
+    make_storage: Callable[[], Storage],
+) -> None:
+    storage = make_storage()
+    _store(storage, [_lead(1, "Ada Lovelace", "ada@acme.io", phone="+44 20 7946 0958")])
+    with storage.unit_of_work() as uow:
+        assert [e.id for e in uow.records_by_match_keys({"email:ada@acme.io"})] == ["lead-0001"]
+        uow.erase_personal_data("lead-0001", at=T0 + timedelta(days=1))
+        uow.commit()
+    with storage.unit_of_work(read_only=True) as uow:
+        assert uow.records_by_match_keys({"email:ada@acme.io", "phone:0958"}) == []
+    assert not check(_lead(2, "Ada Lovelace", "ada@acme.io"), storage).duplicate
+
+
 def test_bad_arguments_are_refused_with_every_path() -> None:
     with pytest.raises(ValidationError) as caught:
         check("lead-1", "storage", {"rules": []})  # type: ignore[arg-type]
     assert caught.value.paths == ("$.entity", "$.store", "$.rules")
+
+
+def test_check_reads_only_the_records_sharing_a_match_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipelinekit.storage.ports import Repository
+
+    storage = memory_storage()
+    _store(
+        storage,
+        [
+            _lead(1, "Ada Lovelace", "ada@acme.io", company="Acme", domain="acme.io"),
+            _lead(2, "Grace Hopper", "grace@navy.mil", phone="+1 415 555 0100"),
+            *(_lead(10 + i, f"Someone {i}", f"p{i}@elsewhere{i}.example") for i in range(50)),
+        ],
+    )
+    read: list[list[str]] = []
+    looked_up = type(storage.unit_of_work()).records_by_match_keys
+
+    def spy(uow: Any, keys: Any) -> Any:
+        found = looked_up(uow, keys)
+        read.append(sorted(str(e.id) for e in found))
+        return found
+
+    def no_scan(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("check() read the whole store")
+
+    monkeypatch.setattr(type(storage.unit_of_work()), "records_by_match_keys", spy)
+    monkeypatch.setattr(Repository, "iterate", no_scan)
+    found = check(_lead(3, "Ada Lovelace", "ADA@acme.io"), storage)
+    assert [str(r) for r in found.records] == ["lead:lead-0001"]
+    found = check(_lead(4, "G. Hopper", phone="+14155550100", company="Navy"), storage)
+    assert not found.duplicate  # the phone alone (0.7) stays under the threshold
+    assert read == [["lead-0001"], ["lead-0002"]]
+    # a custom rule brings candidates no key covers: every record is read
+    rules = rules_from_dict({"rules": [{"kind": "custom", "field": "vat_id", "weight": 1}]})
+    with pytest.raises(AssertionError, match="whole store"):
+        check(_lead(5, "Ada Lovelace", "ada@acme.io", custom={"vat_id": "DE1"}), storage, rules)
+
+
+def test_an_import_checker_over_a_store_sees_the_rows_added_before_and_their_changes() -> None:
+    storage = memory_storage()
+    _store(storage, [_lead(1, "Ada Lovelace", "ada@acme.io", company="Acme", domain="acme.io")])
+    with storage.unit_of_work() as uow:
+        checker = DuplicateChecker.of_store(uow)
+        row = _lead(2, "Alan Turing", "alan@initech.com")
+        assert not checker.check(row).duplicate
+        checker.add(row)  # not written to the store: only the checker knows it
+        assert [
+            str(r) for r in checker.check(_lead(3, "Alan Turing", "ALAN@initech.com")).records
+        ] == ["lead:lead-0002"]
+        # a stored record changed by the import: its new keys count, not the stored ones
+        moved = _lead(1, "Ada Lovelace", "ada@babbage.io")
+        checker.add(moved)
+        assert not checker.check(_lead(4, "Ada Lovelace", "ada@acme.io")).duplicate
+        assert checker.check(_lead(5, "Ada Lovelace", "ada@babbage.io")).duplicate

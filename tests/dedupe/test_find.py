@@ -278,3 +278,61 @@ def test_a_lead_and_the_opportunity_it_became_are_not_duplicates() -> None:
         ("lead-0001", "lead-0002"),
         ("lead-0002", "o-1"),
     }
+
+
+# -- the bulk path and the pair-by-pair reference ----------------------------------------------
+
+
+def _both_paths(records: list[Any], rules: MatchRules) -> tuple[Any, Any]:
+    from pipelinekit.dedupe import bulk, finding
+    from pipelinekit.dedupe.scoring import Scorer
+
+    refs, keys = finding._prepare(records, rules)
+    scorer = Scorer(rules)
+    assert bulk.available(rules)
+    fast = finding._matched(refs, keys, rules, scorer)
+
+    def linked(i: int, j: int) -> bool:
+        a, b = keys[i][-1], keys[j][-1]
+        return bool(a or b) and ((refs[j].kind, refs[j].id) in a or (refs[i].kind, refs[i].id) in b)
+
+    slow = finding._matched_each(refs, keys, rules, scorer, linked, finding._passive(rules))
+    return fast, slow
+
+
+@given(
+    leads=lead_sets(max_size=40),
+    data=rule_sets(),
+    max_block=st.integers(2, 8),
+    window=st.integers(2, 5),
+)
+def test_the_bulk_path_matches_exactly_the_pairs_of_the_pair_by_pair_reference(
+    leads: list[Lead], data: dict[str, Any], max_block: int, window: int
+) -> None:
+    rules = rules_from_dict({**data, "max_block": max_block, "window": window})
+    fast, slow = _both_paths(leads, rules)
+    assert fast == slow
+
+
+def test_the_bulk_path_scores_chunk_by_chunk_like_one_pass(monkeypatch: Any) -> None:
+    from pipelinekit.dedupe import bulk
+
+    rng = random.Random(5)
+    leads = [
+        _lead(
+            i,
+            rng.choice(["Ada Lovelace", "Ada Lovelase", "Alan Turing", "Alan Turin"]),
+            f"{rng.choice(['ada', 'alan'])}{rng.randrange(3)}@acme.io",
+            phone=rng.choice([None, "+44 20 7946 0958"]),
+            company=rng.choice(["Acme", "Acme Inc", "Initech"]),
+            domain="acme.io",
+        )
+        for i in range(60)
+    ]
+    rules = rules_from_dict({**default_rules().as_dict(), "max_block": 20, "window": 3})
+    whole = find(leads, rules)
+    monkeypatch.setattr(bulk, "CHUNK", 7)
+    fast, slow = _both_paths(leads, rules)
+    assert fast == slow
+    assert fast
+    assert find(leads, rules) == whole

@@ -178,6 +178,8 @@ def test_a_version_2_postgresql_schema_is_widened_for_long_ids() -> None:
             # added by version 7: compact results' templates (the database is empty)
             templates = first.tables.templates.name
             conn.execute(sa.text(f'DROP TABLE "{schema}".{templates}'))
+            # added by version 8: the duplicate lookup keys
+            conn.execute(sa.text(f'DROP TABLE "{schema}".{first.tables.match_keys.name}'))
             conn.execute(sa.text(f'UPDATE "{schema}".pipelinekit_schema SET version = 2'))
         long_key = "Stage " + "x" * 240
         pipeline = compile_pipeline(pipeline_from_dict(_definition([long_key, "Won", "Lost"])))

@@ -156,8 +156,9 @@ def _downgrade_to_version_2(storage: SqlStorage, *, drop_a_result: str | None = 
                 sa.text(f"ALTER TABLE {preparer.format_table(table)} DROP COLUMN result_fp")
             )
         # nor schema version 5's probability history and from_pipeline, nor version 6's
-        # predictive frequencies
+        # predictive frequencies, nor version 8's match keys
         storage.tables.frequencies.drop(conn)
+        storage.tables.match_keys.drop(conn)
         storage.tables.probabilities.drop(conn)
         for table in storage.tables.history.values():
             name = preparer.format_table(table)
@@ -201,13 +202,14 @@ def test_a_version_5_database_gains_the_predictive_frequency_table(make: Any) ->
         uow.leads.save(lead(1))
         uow.commit()
     with storage.engine.begin() as conn:
+        storage.tables.match_keys.drop(conn)  # version 8 (match keys)
         undo_version_7(conn, storage.tables)
         storage.tables.frequencies.drop(conn)
         conn.execute(sa.update(storage.tables.version).values(version=5))
     storage.close()
 
     reopened = make()
-    assert reopened.schema_version() == SCHEMA_VERSION == 7
+    assert reopened.schema_version() == SCHEMA_VERSION == 8
     model = predictive("m", stages=["new"], fields=["company.country"])
     with reopened.unit_of_work() as uow:
         assert uow.frequencies.rows("m") == []

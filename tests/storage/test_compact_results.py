@@ -130,6 +130,7 @@ def test_a_version_6_database_migrates_and_reads_every_result_identically(make: 
         uow.commit()
     before = _reads(storage, saved)
     with storage.engine.begin() as conn:
+        storage.tables.match_keys.drop(conn)  # version 8 (match keys)
         undo_version_7(conn, storage.tables)
         conn.execute(sa.update(storage.tables.version).values(version=6))
         verbose = conn.execute(sa.select(storage.tables.results.c.doc)).scalars().all()
@@ -139,7 +140,7 @@ def test_a_version_6_database_migrates_and_reads_every_result_identically(make: 
     storage.close()
 
     reopened = make()
-    assert reopened.schema_version() == SCHEMA_VERSION == 7
+    assert reopened.schema_version() == SCHEMA_VERSION == 8
     assert _reads(reopened, saved) == before
     with reopened.engine.connect() as conn:
         docs = conn.execute(sa.select(reopened.tables.results.c.doc)).scalars().all()
@@ -152,6 +153,15 @@ def test_a_version_6_database_migrates_and_reads_every_result_identically(make: 
     assert len(set(refs)) == len(saved)
     assert all(isinstance(json.loads(d), list) for d in docs)
     assert sizes < sum(map(len, verbose)) / 3
+    # version 8 filled the match keys from the (by then slim) lead documents
+    from pipelinekit.storage.match_keys import match_keys
+
+    with reopened.engine.connect() as conn:
+        t = reopened.tables.match_keys
+        stored = {tuple(row) for row in conn.execute(sa.select(t.c.kind, t.c.id, t.c.key))}
+    expected = {("lead", x.id, key) for x in saved for key in match_keys(x)}
+    assert stored == expected
+    assert len(expected) >= 3 * len(saved)
 
 
 def test_a_result_whose_template_is_missing_is_a_corrupt_record(make: Any) -> None:

@@ -128,6 +128,15 @@ class ReopenedDealsStayCounted(_MemoryUnitOfWork):
         self.frequencies = _GrowingFrequencies(self)
 
 
+class MatchKeysOfCommittedRecordsOnly(_MemoryUnitOfWork):
+    def records_by_match_keys(self, keys: Any) -> list[Any]:
+        pending, self.pending = self.pending, {k: {} for k in self.pending}
+        try:  # "the index is updated on commit, so a check sees committed records only"
+            return super().records_by_match_keys(keys)
+        finally:
+            self.pending = pending
+
+
 def _storage_of(unit: type[_MemoryUnitOfWork]) -> Callable[[], Storage]:
     class MutantStorage(_MemoryStorage):
         def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
@@ -148,6 +157,7 @@ MUTANTS: dict[str, type[_MemoryUnitOfWork]] = {
     "rollback that keeps writes": RollbackKeepsWrites,
     "predictive counts outside the unit of work": CountsOutsideTheUnitOfWork,
     "reopened deals stay counted": ReopenedDealsStayCounted,
+    "match keys of committed records only": MatchKeysOfCommittedRecordsOnly,
 }
 
 _FAST = settings(
@@ -212,6 +222,8 @@ CAUGHT_BY_THE_EXAMPLES_ONLY = {
     # the machine does not drive predictive models: the frequency examples catch these
     "predictive counts outside the unit of work",
     "reopened deals stay counted",
+    # nor look records up by match key
+    "match keys of committed records only",
 }
 
 

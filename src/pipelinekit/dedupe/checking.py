@@ -7,12 +7,15 @@ for it over the store plus the record: the same rules, the same blocks and
 neighbourhoods, the same exclusions (leads archived by a merge, closed
 opportunities, records linked to each other).
 
-Cost: the storage ports have no lookup by email, domain or phone, so each call
-reads every lead, prospect and opportunity of the store once (through
-``iterate()``, in batches) and computes their match keys; only the pairs that
-include the checked record are then scored.  A call is linear in the size of
-the store; an import that checks many rows should read the store once and use
-:func:`~pipelinekit.dedupe.find` instead.
+Cost: the records a check compares are looked up by their match keys
+(normalised email, email and company domain, phone digits:
+:meth:`UnitOfWork.records_by_match_keys <pipelinekit.storage.UnitOfWork.records_by_match_keys>`),
+which the built-in adapters answer from an index, so a check reads only the
+records that share a key with the one checked.  The result is the same as
+comparing against the whole store: every block a pair can come from is a key
+the record shares.  Rule sets whose ``company_name`` or ``custom`` rules
+bring candidates of their own (sorted neighbourhood over every company name;
+custom fields are not indexed) are checked against every record instead.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ import attrs
 from ..domain import Lead, Opportunity, Prospect
 from ..errors import PipelinekitError, Problem, ValidationError
 from ..storage import Storage, UnitOfWork
-from .finding import _candidates, _links, _matched, _prepare
-from .rules import MatchRules, default_rules
+from ..storage.match_keys import match_keys
+from .finding import _candidates, _links, _matched, _passive, _prepare
+from .rules import MatchRules, RuleKind, default_rules
 from .scoring import Entity, PairScore, Ref, Scorer, keys_of, ref_of
 
 __all__ = ["DuplicateCheck", "DuplicateChecker", "DuplicateRefused", "check"]
@@ -91,41 +95,107 @@ def _stored(uow: UnitOfWork) -> Iterable[Entity]:
     yield from uow.opportunities.iterate()
 
 
+#: Match key prefixes (see pipelinekit.storage.match_keys) by the rules whose blocks they cover.
+_PREFIXES = {
+    RuleKind.EMAIL: "email",
+    RuleKind.EMAIL_DOMAIN_NAME: "domain",
+    RuleKind.COMPANY_DOMAIN: "domain",
+    RuleKind.PHONE: "phone",
+}
+
+
+def _lookup_prefixes(rules: MatchRules) -> frozenset[str] | None:
+    """The match key prefixes a check under ``rules`` looks up, or ``None`` when some rule
+    brings candidates no key covers (then a check compares with every record)."""
+    passive = _passive(rules)
+    active = [rule.kind for i, rule in enumerate(rules.rules) if i not in passive]
+    if any(kind not in _PREFIXES for kind in active):
+        return None
+    return frozenset(_PREFIXES[kind] for kind in active)
+
+
+def _lookup_keys(entity: Entity, rules: MatchRules, prefixes: frozenset[str]) -> set[str]:
+    """The match keys of ``entity`` its candidates share (public mail domains never block)."""
+    keys = set()
+    for key in match_keys(entity):
+        prefix, _, value = key.partition(":")
+        if prefix in prefixes and not (prefix == "domain" and value in rules.public_domains):
+            keys.add(key)
+    return keys
+
+
 class DuplicateChecker:
-    """Checks records one after another against a pool of records read once.
+    """Checks records one after another against a pool: given records, or a store.
 
     What an import needs: each incoming row checked against the store and the
-    rows imported before it, without reading the store again per row.
-    ``check(entity)`` gives what :func:`check` would give if the pool were the
-    store; ``add(entity)`` puts a record into the pool (replacing a record of
-    the same kind and id).  A check costs time linear in the pool's size (its
-    match keys are computed once, when a record is added).
+    rows imported before it.  ``check(entity)`` gives what :func:`check` would
+    give if the pool were the store; ``add(entity)`` puts a record into the
+    pool (replacing a record of the same kind and id).  Over given records, a
+    check costs time linear in the pool's size (their match keys are computed
+    once, when a record is added); over a store (:meth:`of_store`), it reads
+    only the records sharing a match key with the record checked.
     """
 
     def __init__(self, records: Iterable[Entity] = (), rules: MatchRules | None = None) -> None:
         self.rules = rules if rules is not None else default_rules()
         refs, keys = _prepare(records, self.rules)  # refuses what is not a record or rules
         self._scorer = Scorer(self.rules)
-        self._companies: dict[str, str | None] = {}
+        self._cache: dict[Any, Any] = {}
         self._order = [(ref.kind, ref.id) for ref in refs]
         self._items = {(r.kind, r.id): (r, k) for r, k in zip(refs, keys, strict=True)}
 
+        self._store: UnitOfWork | None = None
+        self._prefixes: frozenset[str] = frozenset()
+        self._added: dict[tuple[str, str], Entity] = {}
+        self._added_by_key: dict[str, set[tuple[str, str]]] = {}
+
     @classmethod
     def of_store(cls, uow: UnitOfWork, rules: MatchRules | None = None) -> DuplicateChecker:
-        """A checker whose pool is every lead, prospect and opportunity of ``uow``."""
-        return cls(_stored(uow), rules)
+        """A checker whose pool is every lead, prospect and opportunity of ``uow``.
+
+        The store is not read up front: each check looks up the records that
+        share a match key with the record checked (see the module docs), and
+        sees the records added since, which replace their stored copies.
+        """
+        checker = cls((), rules)
+        prefixes = _lookup_prefixes(checker.rules)
+        if prefixes is None:
+            return cls(_stored(uow), checker.rules)
+        checker._store = uow
+        checker._prefixes = prefixes
+        return checker
 
     def __len__(self) -> int:
-        return len(self._order)
+        """The records in the pool (read so far, for a checker of a store)."""
+        return len(self._order) + len(self._added)
+
+    def _candidates_of(self, entity: Entity, store: UnitOfWork) -> DuplicateChecker:
+        """A checker over the stored and added records sharing a match key with ``entity``."""
+        keys = _lookup_keys(entity, self.rules, self._prefixes)
+        found: dict[tuple[str, str], Entity] = {
+            (ref_of(e).kind, str(e.id)): e for e in store.records_by_match_keys(keys)
+        }
+        for key in keys:
+            for held in self._added_by_key.get(key, ()):
+                found[held] = self._added[held]
+        for held in found:
+            if held in self._added:
+                found[held] = self._added[held]
+        return DuplicateChecker(found.values(), self.rules)
 
     def _keyed(self, entity: Entity) -> tuple[Ref, tuple[Any, ...]]:
-        keys = (*keys_of(entity, self.rules, self._companies), _links(entity))
+        keys = (*keys_of(entity, self.rules, self._cache), _links(entity))
         return ref_of(entity), keys
 
     def add(self, entity: Entity) -> None:
         """Put ``entity`` into the pool (an archived lead or closed deal leaves it)."""
         _check_entity(entity)
         key = (ref_of(entity).kind, entity.id)
+        if self._store is not None:
+            self._added[key] = entity
+            for one in match_keys(entity):
+                self._added_by_key.setdefault(one, set()).add(key)
+            return
         if key in self._items:
             del self._items[key]
             self._order.pop(bisect.bisect_left(self._order, key))
@@ -136,6 +206,8 @@ class DuplicateChecker:
     def check(self, entity: Entity) -> DuplicateCheck:
         """The pool's records ``entity`` duplicates (the pool is not changed)."""
         _check_entity(entity)
+        if self._store is not None:
+            return self._candidates_of(entity, self._store).check(entity)
         me, mine = self._keyed(entity)
         key = (me.kind, me.id)
         if not _candidates(entity):  # archived by a merge, or a closed deal
@@ -178,7 +250,8 @@ def check(
     written.  The matches are exactly the pairs of ``entity`` that
     :func:`~pipelinekit.dedupe.find_pairs` finds over the store plus
     ``entity``; a lead archived by a merge or a closed opportunity matches
-    nothing.  Each call reads the whole store once (see the module docs).
+    nothing.  A call reads only the records sharing a match key with
+    ``entity`` (see the module docs).
     """
     problems: list[Problem] = []
     if not isinstance(entity, Lead | Prospect | Opportunity):

@@ -27,6 +27,7 @@ import attrs
 
 from ..domain import Lead, Opportunity, Outcome, Prospect
 from ..errors import Problem, ValidationError
+from . import bulk
 from .rules import MatchRules, RuleKind, default_rules
 from .scoring import Entity, PairScore, Ref, Scorer, keys_of, ref_of
 
@@ -138,13 +139,20 @@ def find(entities: Iterable[Entity], rules: MatchRules | None = None) -> list[Du
     return clusters
 
 
+_NO_LINKS: frozenset[tuple[str, str]] = frozenset()
+
+
 def _links(entity: Entity) -> frozenset[tuple[str, str]]:
     """The records ``entity`` points to: a lead and the deal it became are not duplicates."""
-    found: list[tuple[str, str | None]] = []
+    found: list[tuple[str, str | None]]
     if isinstance(entity, Lead):
         found = [("opportunity", entity.opportunity_id), ("prospect", entity.prospect_id)]
     elif isinstance(entity, Opportunity):
         found = [("lead", entity.lead_id), ("prospect", entity.prospect_id)]
+    else:
+        return _NO_LINKS
+    if not (found[0][1] or found[1][1]):
+        return _NO_LINKS
     return frozenset((kind, str(key)) for kind, key in found if key)
 
 
@@ -159,9 +167,9 @@ def _prepare(entities: Iterable[Entity], rules: MatchRules) -> tuple[list[Ref], 
         wrong.append(Problem("$.rules", f"must be MatchRules, got {type(rules).__name__}"))
     if wrong:
         raise ValidationError("records to deduplicate", wrong)
-    companies: dict[str, str | None] = {}
+    cache: dict[Any, Any] = {}
     records = sorted(
-        ((ref_of(e), (*keys_of(e, rules, companies), _links(e))) for e in items if _candidates(e)),
+        ((ref_of(e), (*keys_of(e, rules, cache), _links(e))) for e in items if _candidates(e)),
         key=lambda item: (item[0].kind, item[0].id),
     )
     return [r for r, _ in records], [k for _, k in records]
@@ -176,14 +184,35 @@ def _matched(
     With ``only``, just the pairs that include record ``only`` (the same blocks
     and neighbourhoods, so the same pairs as the full search restricted to it).
     """
-    seen: set[int] = set()
-    n = len(keys)
-    out: list[tuple[int, int]] = []
-    reaches = scorer.reaches
 
     def linked(i: int, j: int) -> bool:
         a, b = keys[i][-1], keys[j][-1]
         return bool(a or b) and ((refs[j].kind, refs[j].id) in a or (refs[i].kind, refs[i].id) in b)
+
+    passive = _passive(rules)
+    if only is None and bulk.available(rules):
+        found = bulk.matched(
+            keys, rules, scorer.steps, scorer.threshold, passive, _sort_texts(keys, rules)
+        )
+        return [(i, j) for i, j in found if not linked(i, j)]
+    return _matched_each(refs, keys, rules, scorer, linked, passive, only)
+
+
+def _matched_each(
+    refs: list[Ref],
+    keys: list[Any],
+    rules: MatchRules,
+    scorer: Scorer,
+    linked: Callable[[int, int], bool],
+    passive: frozenset[int],
+    only: int | None = None,
+) -> list[tuple[int, int]]:
+    """:func:`_matched` pair by pair: each candidate pair scored on its own (the reference
+    the bulk path is tested against, and the path of a check, which scores few pairs)."""
+    seen: set[int] = set()
+    n = len(keys)
+    out: list[tuple[int, int]] = []
+    reaches = scorer.reaches
 
     def compare(pairs: Iterable[tuple[int, int]]) -> None:
         for i, j in pairs:
@@ -195,7 +224,6 @@ def _matched(
                 if reaches(keys[i], keys[j]) and not linked(i, j):
                     out.append((i, j))
 
-    passive = _passive(rules)
     sort_text = _sort_texts(keys, rules)
     for index, rule in enumerate(rules.rules):
         if index in passive:

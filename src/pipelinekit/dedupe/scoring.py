@@ -94,15 +94,18 @@ def ref_of(entity: Entity) -> Ref:
 
 
 def keys_of(
-    entity: Entity, rules: MatchRules, companies: dict[str, str | None] | None = None
+    entity: Entity, rules: MatchRules, cache: dict[Any, Any] | None = None
 ) -> tuple[Any, ...]:
     """Per rule, the value it compares; ``None`` where the rule cannot fire.
 
-    An ``email_domain_name`` rule's value is ``(domain, name)``; ``companies``
-    caches normalised company names across the records of one search.
+    An ``email_domain_name`` rule's value is ``(domain, name)``; ``cache``
+    keeps normalised person and company names across the records of one
+    search (each distinct name is normalised once).
     """
     person, company = _fields(entity)
     email = person.email.value if person is not None and person.email is not None else None
+    cache = {} if cache is None else cache
+    public = rules.public_domains
     out: list[Any] = []
     for rule in rules.rules:
         kind = rule.kind
@@ -113,26 +116,26 @@ def keys_of(
             # the organisation's domain: the email's, else (a public mail provider, or no
             # email) the company's
             domain = email.rpartition("@")[2].lower() if email else None
-            if (domain is None or domain in rules.public_domains) and company is not None:
+            if (domain is None or domain in public) and company is not None:
                 domain = company.domain
-            name = name_key(person.name) if person is not None else None
-            if domain and name and domain not in rules.public_domains:
-                key = (domain, name)
+            if domain and domain not in public and person is not None and person.name:
+                name = cache.get(("name", person.name), _UNSET)
+                if name is _UNSET:
+                    name = cache[("name", person.name)] = name_key(person.name)
+                if name:
+                    key = (domain, name)
         elif kind is RuleKind.COMPANY_DOMAIN:
             domain = company.domain if company is not None else None
-            if domain and domain not in rules.public_domains:
+            if domain and domain not in public:
                 key = domain
         elif kind is RuleKind.PHONE:
             phone = person.phone if person is not None else None
             key = phone_key(phone.normalised, rule.region) if phone is not None else None
         elif kind is RuleKind.COMPANY_NAME:
             if company is not None:
-                if companies is None:
-                    key = company_key(company.name)
-                else:
-                    key = companies.get(company.name, _UNSET)
-                    if key is _UNSET:
-                        key = companies[company.name] = company_key(company.name)
+                key = cache.get(("company", company.name), _UNSET)
+                if key is _UNSET:
+                    key = cache[("company", company.name)] = company_key(company.name)
         else:  # custom
             assert rule.field is not None
             value = entity.custom.get(rule.field)

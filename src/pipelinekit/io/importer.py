@@ -231,8 +231,9 @@ def import_leads(
     store's leads, prospects and open opportunities and the rows imported
     before it; each duplicate's :class:`DuplicateDecision` is in
     ``duplicates``.  ``merge`` merges the row into the best-matching lead
-    (flagging it when it matches only prospects or opportunities).  The store
-    is read once per import; each check costs time linear in its size.
+    (flagging it when it matches only prospects or opportunities).  Each check
+    reads only the stored records sharing a match key with the row (see
+    :mod:`pipelinekit.dedupe.checking`).
     """
     _check_arguments(storage, at, mapping, currency, unmapped, batch_size)
     problems: list[Problem] = []

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -24,6 +24,7 @@ from ..domain.prospects import Prospect
 from ..qualification.predictive import FrequencyRow, FrequencyTable
 from ._kinds import INDEX, KIND_NAMES
 from .errors import ConcurrencyConflict, DuplicateExternalId
+from .match_keys import match_keys
 from .ports import (
     EventStore,
     FrequencyStore,
@@ -57,6 +58,24 @@ class _State:
         self.events: list[EventRecord] = []
         self.seq = itertools.count(1)
         self.frequencies: dict[str, list[FrequencyRow]] = {}
+        # the committed records under each match key, and each record's keys
+        self.by_match_key: dict[str, set[_Key]] = {}
+        self.match_keys: dict[_Key, frozenset[str]] = {}
+
+    def index(self, kind: str, entity_id: str, entity: Any) -> None:
+        """Move a committed record (``None``: deleted) to its match keys."""
+        key = (kind, entity_id)
+        for old in self.match_keys.pop(key, ()):
+            holders = self.by_match_key[old]
+            holders.discard(key)
+            if not holders:
+                del self.by_match_key[old]
+        if entity is not None:
+            fresh = match_keys(entity)
+            if fresh:
+                self.match_keys[key] = fresh
+                for one in fresh:
+                    self.by_match_key.setdefault(one, set()).add(key)
 
 
 def memory_storage() -> Storage:
@@ -130,6 +149,24 @@ class _MemoryUnitOfWork(UnitOfWork):
                 out[entity_id] = entity
         return out
 
+    def records_by_match_keys(self, keys: Iterable[str]) -> list[Lead | Prospect | Opportunity]:
+        wanted = frozenset(keys)
+        with self._shared.lock:
+            committed = {held for key in wanted for held in self._shared.by_match_key.get(key, ())}
+        found: list[Lead | Prospect | Opportunity] = []
+        for kind, entity_id in sorted(committed):
+            if entity_id not in self.pending[kind]:
+                entity = self.view(kind, entity_id)
+                if entity is not None:
+                    found.append(entity)
+        for pending in self.pending.values():  # this unit of work's own writes
+            found.extend(
+                e
+                for e in pending.values()
+                if e is not None and not match_keys(e).isdisjoint(wanted)
+            )
+        return found
+
     def stage(self, kind: str, entity_id: str, entity: Any) -> None:
         key = (kind, entity_id)
         if key not in self.base:
@@ -175,6 +212,7 @@ class _MemoryUnitOfWork(UnitOfWork):
                         table.pop(entity_id, None)
                     else:
                         table[entity_id] = entity
+                    shared.index(kind, entity_id, entity)
             for key, items in self.replaced_results.items():
                 shared.results[key] = items
             for key, items in self.new_results.items():

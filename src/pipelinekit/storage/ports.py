@@ -41,6 +41,7 @@ from ..serialization import from_dict, to_dict
 from ._kinds import INDEX, replace_unchecked, validated, with_version
 from .erasure import ErasureReport, plan_erasure
 from .errors import NotFound, ReadOnlyUnitOfWork, UnitOfWorkClosed
+from .match_keys import match_keys
 from .queries import (
     Criteria,
     IndexRow,
@@ -804,6 +805,24 @@ class UnitOfWork(abc.ABC):
         """Discard every change since the last commit."""
         self._check_open()
         self._rollback()
+
+    def records_by_match_keys(self, keys: Iterable[str]) -> list[Lead | Prospect | Opportunity]:
+        """The stored records (uncommitted writes of this unit of work included) indexed under
+        at least one of ``keys``, each once, in no particular order.
+
+        The keys are those :func:`~pipelinekit.storage.match_keys.match_keys`
+        gives (``email:...``, ``domain:...``, ``phone:...``): a duplicate
+        check asks for the records sharing one with the record checked.  The
+        built-in adapters read an index; this default, which third-party
+        adapters inherit, reads every record and keeps those that share a key.
+        """
+        wanted = frozenset(keys)
+        if not wanted:
+            return []
+        found: list[Lead | Prospect | Opportunity] = []
+        for repository in (self.leads, self.prospects, self.opportunities):
+            found.extend(e for e in repository.iterate() if not match_keys(e).isdisjoint(wanted))
+        return found
 
     def erase_personal_data(
         self, lead_id: str, *, at: datetime | None = None, clock: Clock | None = None

@@ -17,6 +17,7 @@ from ...dedupe import (
     merge,
     unmerge,
 )
+from ...io import OutputFileError
 from ...storage import ConcurrencyConflict, UnitOfWork
 from .._context import interruptible, now, state
 from .._printing import print_json, progress_bar, say
@@ -49,6 +50,44 @@ def _cluster_json(cluster: DuplicateCluster) -> dict[str, Any]:
     }
 
 
+class _Table:
+    """Rows with column names: what the HTML renderer draws a table of."""
+
+    def __init__(self, columns: list[str], rows: list[list[Any]]) -> None:
+        self.columns = columns
+        self.rows = rows
+
+    def to_rows(self) -> list[list[Any]]:
+        return self.rows
+
+
+def _html_page(clusters: list[DuplicateCluster], where: str) -> str:
+    """The clusters and their explained pairs as one standalone page (every text escaped)."""
+    from ...analytics.charts import render_html
+
+    summary = _Table(
+        ["cluster", "records", "best score", "kinds"],
+        [
+            [n, ", ".join(map(str, c.members)), c.score, ", ".join(sorted(c.kinds))]
+            for n, c in enumerate(clusters, 1)
+        ],
+    )
+    pairs = _Table(
+        ["cluster", "record", "matches", "score", "rules that fired"],
+        [
+            [n, str(pair.left), str(pair.right), pair.score, " + ".join(map(str, pair.parts))]
+            for n, c in enumerate(clusters, 1)
+            for pair in c.pairs
+        ],
+    )
+    return render_html(
+        (f"{_clusters(len(clusters))} of duplicates", summary),
+        ("Why they match: each pair's score is the sum of its rules", pairs),
+        title=f"Duplicates in {where}",
+        charts="never",
+    )
+
+
 def _clusters(count: int) -> str:
     return f"{count} cluster{'' if count == 1 else 's'}"
 
@@ -70,6 +109,12 @@ def dedupe(
         bool, typer.Option("--yes", help="With --apply: do not ask to confirm.")
     ] = False,
     json_out: JsonFlag = False,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html", metavar="FILE", help="Also write the clusters as a standalone HTML page."
+        ),
+    ] = None,
 ) -> None:
     """List duplicate clusters (leads, prospects, open opportunities) and why they match."""
     if ctx.invoked_subcommand is not None:
@@ -79,6 +124,11 @@ def dedupe(
     try:
         with storage.unit_of_work(read_only=True) as uow:
             clusters = find(_records(uow), rules)
+        if html is not None:
+            try:
+                html.write_text(_html_page(clusters, state(ctx).db_label), encoding="utf-8")
+            except OSError as error:
+                raise OutputFileError(html, error.strerror or str(error)) from error
         if json_out and not apply:
             print_json({"clusters": [_cluster_json(c) for c in clusters]})
         elif not json_out:
@@ -87,6 +137,8 @@ def dedupe(
         records = sum(len(c.members) for c in clusters)
         where = state(ctx).db_label
         say(f"{_clusters(len(clusters))} of duplicates ({records} records) in {where}")
+        if html is not None:
+            say(f"HTML report: {html}")
         if not apply or not clusters:
             return
         mergeable = [c for c in clusters if c.kinds == {"lead"}]

@@ -81,6 +81,7 @@ from .schema import (
     analytics_values,
     dumps,
     ensure_schema,
+    match_key_rows,
     result_row,
     stored_version,
     template_rows,
@@ -392,6 +393,16 @@ class SqlUnitOfWork(SqlAnalyticsQueries, UnitOfWork):
         if templates:
             self.conn.execute(self.insert_ignore(self.tables.templates), template_rows(templates))
 
+    def records_by_match_keys(self, keys: Iterable[str]) -> list[Lead | Prospect | Opportunity]:
+        wanted = sorted(set(keys))
+        if not wanted:
+            return []
+        found: list[Lead | Prospect | Opportunity] = []
+        for repository in (self.leads, self.prospects, self.opportunities):
+            assert isinstance(repository, _SqlRepository)
+            found.extend(repository.by_match_keys(wanted))
+        return found
+
     def _load_leads(self, where: Sequence[ColumnElement[bool]], *, limit: int | None) -> list[Lead]:
         repository = self.leads
         assert isinstance(repository, _Leads)
@@ -684,6 +695,18 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
             row = self._uow.conn.execute(self._documents().where(t.c.id == entity_id)).first()
         return None if row is None else self._load([row])[0]
 
+    def by_match_keys(self, keys: Sequence[str]) -> list[E]:
+        """The records of this kind indexed under at least one of ``keys``."""
+        t = self.table
+        m = self._uow.tables.match_keys
+        found: dict[str, E] = {}
+        with translate(f"reading {self.kind}s by match key"):
+            for chunk in _chunks(keys):
+                ids = select(m.c.id).where(m.c.kind == self.kind, m.c.key.in_(chunk))
+                rows = self._uow.conn.execute(self._documents().where(t.c.id.in_(ids))).all()
+                found.update((e.id, e) for e in self._load(rows))
+        return list(found.values())
+
     def _get_by_external_ids(self, external_ids: Sequence[str]) -> dict[str, E]:
         t = self.table
         found: dict[str, E] = {}
@@ -837,9 +860,11 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
         chances = self.probability_table
         try:
             with translate(f"saving {self.kind}s"), conn.begin_nested():
+                keys = self._uow.tables.match_keys
                 if inserts:
                     rows, history, results = self._rows(inserts)
                     _insert_many(conn, t, rows)
+                    _insert_many(conn, keys, match_key_rows(self.kind, inserts))
                     if history_table is not None:
                         _insert_many(conn, history_table, history)
                     if chances is not None:
@@ -870,6 +895,11 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
                         for id_chunk in _chunks(ids):
                             conn.execute(delete(table).where(table.c.entity_id.in_(id_chunk)))
                         _insert_many(conn, table, fresh)
+                    for id_chunk in _chunks(ids):
+                        conn.execute(
+                            delete(keys).where(keys.c.kind == self.kind, keys.c.id.in_(id_chunk))
+                        )
+                    _insert_many(conn, keys, match_key_rows(self.kind, [e for _, e in updates]))
                     self._uow.results._add(results)
         except _Mismatch:
             self._raise_conflict(inserts, updates, None)
@@ -926,6 +956,8 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
             if deleted != 1:
                 actual = conn.execute(select(c.version).where(c.id == entity_id)).scalar()
                 raise ConcurrencyConflict(self.kind, entity_id, expected_version, actual)
+            keys = self._uow.tables.match_keys
+            conn.execute(delete(keys).where(keys.c.kind == self.kind, keys.c.id == entity_id))
 
     def _history(self, entity_id: str) -> list[StageChange]:
         h = self.history_table

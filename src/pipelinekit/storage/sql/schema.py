@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -49,10 +49,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ...domain.companies import Company
+from ...domain.contacts import Person
 from ...domain.leads import Lead
 from ...domain.opportunities import Opportunity
 from ...domain.prospects import Prospect
+from ...serialization import from_dict
 from ..errors import SchemaVersionError
+from ..match_keys import match_keys, person_match_keys
 from ..ports import StoredResult
 from ..queries import micros
 from ._compact import compact, leave_out_columns, slim_lead, stored_text
@@ -64,8 +68,9 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Tables", "build_tables", "ensure_sch
 #: referenced from its entity by ``result_fp``, 5: opportunities' probability history
 #: and the stage history's ``from_pipeline``, 6: predictive models' frequency table,
 #: 7: compact results (a shared template and positional values) and lead documents
-#: without their stage history or default values).
-SCHEMA_VERSION = 7
+#: without their stage history or default values, 8: the match keys table, for
+#: duplicate checks).
+SCHEMA_VERSION = 8
 
 Migration = Callable[[Connection, "Tables"], None]
 
@@ -101,6 +106,7 @@ class Tables:
     version: Table
     frequencies: Table
     templates: Table
+    match_keys: Table
 
 
 def _entity_table(metadata: MetaData, prefix: str, kind: str) -> Table:
@@ -548,6 +554,60 @@ def _add_frequencies(conn: Connection, tables: Tables) -> None:
 MIGRATIONS[5] = _add_frequencies
 
 
+def _match_key_table(metadata: MetaData, prefix: str) -> Table:
+    """Schema version 8 (match keys): each record's duplicate lookup keys
+    (:func:`pipelinekit.storage.match_keys.match_keys`), one row per key, indexed by key."""
+    table = Table(
+        f"{prefix}match_keys",
+        metadata,
+        Column("kind", String(20), primary_key=True),
+        Column("id", _id(), primary_key=True),
+        Column("key", _id(400), primary_key=True),
+    )
+    Index(f"{prefix}match_keys_key", table.c.key, table.c.kind)
+    return table
+
+
+def match_key_rows(
+    kind: str, entities: Sequence[Lead | Prospect | Opportunity]
+) -> list[dict[str, Any]]:
+    """The match key rows of ``entities`` (of one ``kind``)."""
+    return [
+        {"kind": kind, "id": entity.id, "key": key}
+        for entity in entities
+        for key in sorted(match_keys(entity))
+    ]
+
+
+def _add_match_keys(conn: Connection, tables: Tables) -> None:
+    """Migration 7 -> 8 (match keys): the match keys table, filled from the stored records.
+
+    The keys come from each document's person (a lead's or deal's ``contact``, a
+    prospect's ``person``) and ``company``: what :func:`match_keys` reads.  A lead's
+    document at version 7 leaves out its history and the row's columns, so the
+    parts are structured on their own rather than the whole record.
+    """
+    tables.match_keys.create(conn)
+    for kind, table in tables.entities.items():
+        person_key = "person" if kind == "prospect" else "contact"
+        rows = conn.execute(select(table.c.id, table.c.doc)).yield_per(1000)
+        for chunk in rows.partitions():
+            fresh: list[dict[str, Any]] = []
+            for entity_id, doc in chunk:
+                data = json.loads(doc)
+                person, company = data.get(person_key), data.get("company")
+                keys = person_match_keys(
+                    None if person is None else from_dict(Person, person),
+                    None if company is None else from_dict(Company, company),
+                )
+                fresh.extend({"kind": kind, "id": entity_id, "key": k} for k in sorted(keys))
+            if fresh:
+                conn.execute(tables.match_keys.insert(), fresh)
+
+
+MIGRATIONS[7] = _add_match_keys
+
+
 def build_tables(prefix: str = "pipelinekit_", schema: str | None = None) -> Tables:
     """Describe the tables (nothing is created here)."""
     metadata = MetaData(schema=schema)
@@ -591,8 +651,18 @@ def build_tables(prefix: str = "pipelinekit_", schema: str | None = None) -> Tab
         Column("key", String(16), primary_key=True),
         Column("body", Text(), nullable=False),
     )
+    match_keys = _match_key_table(metadata, prefix)
     return Tables(
-        metadata, entities, history, results, probabilities, events, version, frequencies, templates
+        metadata,
+        entities,
+        history,
+        results,
+        probabilities,
+        events,
+        version,
+        frequencies,
+        templates,
+        match_keys,
     )
 
 

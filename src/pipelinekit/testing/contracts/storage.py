@@ -25,7 +25,8 @@ from typing import ClassVar
 
 import pytest
 
-from pipelinekit import Lead, Money, Probability, ValidationError, to_dict
+from pipelinekit import Lead, Money, Opportunity, Probability, Prospect, ValidationError, to_dict
+from pipelinekit.domain import EmailAddress, Person
 from pipelinekit.storage import (
     ConcurrencyConflict,
     DuplicateExternalId,
@@ -448,6 +449,53 @@ class StorageContract(FrequencyContract):
             assert uow.opportunities.lookup(stored.id) is None
             assert uow.opportunities.history(stored.id) == ()
             assert uow.opportunities.by_external_id("o-1") is None
+
+    # -- lookup by match keys (duplicate checks) ------------------------------------------------
+
+    def test_records_are_found_by_their_match_keys_as_a_scan_would_find_them(
+        self, storage: Storage
+    ) -> None:
+        def ids(found: list[Lead | Prospect | Opportunity]) -> list[tuple[str, str]]:
+            return sorted((type(e).__name__, str(e.id)) for e in found)
+
+        def scanned(uow: UnitOfWork, keys: set[str]) -> list[tuple[str, str]]:
+            return ids(UnitOfWork.records_by_match_keys(uow, keys))  # the scanning default
+
+        with storage.unit_of_work() as uow:
+            first, second = uow.leads.save_all([lead(1), lead(2)])
+            person = uow.prospects.save(prospect(2))
+            deal = uow.opportunities.save(opportunity(3))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            asks = [
+                {"email:ada2@example.com"},
+                {"domain:engines.example"},
+                {"domain:example.com"},
+                {f"phone:{'0001'}", "email:ada3@example.com"},
+                {"email:nobody@example.com"},
+                set(),
+            ]
+            for keys in asks:
+                assert ids(uow.records_by_match_keys(keys)) == scanned(uow, keys), keys
+            assert ids(uow.records_by_match_keys({"email:ada2@example.com"})) == [
+                ("Lead", second.id),
+                ("Prospect", person.id),
+            ]
+            # this unit of work's own writes are seen: a new key, a key moved, a delete
+            changed = uow.leads.get(first.id)
+            contact = Person("Ada Lovelace 1", email=EmailAddress("new@elsewhere.example"))
+            uow.leads.save(changed.evolve(contact=contact))
+            uow.leads.save(lead(4))
+            uow.opportunities.delete(deal)
+            for keys in [*asks, {"email:new@elsewhere.example"}, {"email:ada1@example.com"}]:
+                assert ids(uow.records_by_match_keys(keys)) == scanned(uow, keys), keys
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert ids(uow.records_by_match_keys({"email:new@elsewhere.example"})) == [
+                ("Lead", first.id)
+            ]
+            assert uow.records_by_match_keys({"email:ada1@example.com"}) == []
+            assert uow.records_by_match_keys({"email:ada3@example.com"}) == []
 
     # -- queries -------------------------------------------------------------------------------
 
