@@ -28,6 +28,7 @@ RANKS: dict[str, int] = {
     "_slots": 0,
     "_plugins": 0,
     "_decoding": 0,
+    "_jsontext": 0,
     # the domain: entities, values, qualification results
     "domain": 1,
     # structuring plain data (every loader's validation)

@@ -179,3 +179,36 @@ def test_a_result_whose_template_is_missing_is_a_corrupt_record(make: Any) -> No
         with pytest.raises(pk.storage.CorruptRecord):
             uow.results.for_subject("lead", one.id)
     assert caught.value.entity_id == one.id
+
+
+def test_two_open_units_of_work_store_the_same_new_template_without_waiting(
+    pg_schema: str,
+) -> None:
+    """A template is shared by every result of a strategy: a unit of work storing it must
+    not wait for another, still open, that stored it first (web requests, interleaved
+    units of work in one thread)."""
+    import threading
+
+    storage = postgres_storage(postgres_url(), schema=pg_schema, prefix=unique_prefix())
+    first, second = _qualified(2)
+    try:
+        with storage.unit_of_work() as a:
+            a.leads.save(first)  # its template stored, not committed
+            done: list[str] = []
+
+            def other() -> None:
+                with storage.unit_of_work() as b:
+                    b.leads.save(second)
+                    b.commit()
+                done.append(second.id)
+
+            thread = threading.Thread(target=other, daemon=True)
+            thread.start()
+            thread.join(timeout=30)
+            assert done == [second.id], "the second unit of work waited for the first"
+            a.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.leads.get(first.id) == first.evolve(version=1)
+            assert uow.leads.get(second.id) == second.evolve(version=1)
+    finally:
+        storage.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeAlias, TypeVar, overload
@@ -60,6 +60,10 @@ class FrozenMap(Mapping[str, CustomValue]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)
+
+    def items(self) -> ItemsView[str, CustomValue]:
+        """The dict's own view (saving serialises every entity's custom fields)."""
+        return self._data.items()
 
     def __len__(self) -> int:
         return len(self._data)

@@ -269,6 +269,9 @@ def stored_text(key: str, values: Any) -> str:
 #: after the document and its result: id, created_us, updated_us, version, stage,
 #: external_id.
 _COLUMN_KEYS = ("id", "created_at", "updated_at", "version", "status", "external_id")
+#: What a lead's document as saved leaves out: its history (in the history table) and
+#: what its row's columns give back (:func:`put_back_columns`).
+LEAD_LEFT_OUT = ("history", *_COLUMN_KEYS)
 
 
 def leave_out_columns(data: dict[str, Any], columns: tuple[Any, ...]) -> None:

@@ -16,6 +16,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, Generic, TypeVar, cast
 
 import attrs
@@ -44,7 +45,7 @@ from ...domain.prospects import Prospect
 from ...errors import Problem, ValidationError
 from ...qualification.predictive import DOCUMENT_VERSION, FrequencyRow, PredictiveStrategy
 from ...serialization import SCHEMA_VERSION as ENTITY_VERSION
-from ...serialization import from_dict, to_dict
+from ...serialization import from_dict, json_writer
 from ...validation import decode_json
 from .._kinds import INDEX
 from ..errors import (
@@ -56,6 +57,7 @@ from ..errors import (
     StorageError,
     UnitOfWorkClosed,
 )
+from ..match_keys import match_keys
 from ..ports import (
     EventStore,
     FrequencyStore,
@@ -69,22 +71,22 @@ from ..ports import (
     StoredResult,
     UnitOfWork,
 )
-from ..queries import Criteria, Query, micros
+from ..queries import Criteria, IndexRow, Query, micros
 from ..records import EventRecord
-from ._compact import expand, leave_out_columns, put_back_columns, slim_lead
+from ._compact import LEAD_LEFT_OUT, expand, put_back_columns
 from ._driver import translate, when
 from .analytics import SqlAnalyticsQueries
 from .schema import (
+    ANALYTICS_COLUMNS,
     RESULT_KEYS,
     SCHEMA_VERSION,
     Tables,
     analytics_values,
     dumps,
     ensure_schema,
-    match_key_rows,
     result_row,
+    store_templates,
     stored_version,
-    template_rows,
 )
 
 __all__ = ["SqlStorage"]
@@ -390,8 +392,7 @@ class SqlUnitOfWork(SqlAnalyticsQueries, UnitOfWork):
 
     def store_templates(self, templates: Mapping[str, Any]) -> None:
         """Store compact results' templates (those already stored are kept as they are)."""
-        if templates:
-            self.conn.execute(self.insert_ignore(self.tables.templates), template_rows(templates))
+        store_templates(self.conn, self.tables.templates, templates)
 
     def records_by_match_keys(self, keys: Iterable[str]) -> list[Lead | Prospect | Opportunity]:
         wanted = sorted(set(keys))
@@ -528,31 +529,97 @@ def _chunks(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-_INSERTS: dict[tuple[str, Table], tuple[str, tuple[str, ...] | None]] = {}
+#: The columns of the rows :meth:`_SqlRepository._rows` and ``_probability_rows`` build, in order.
+_ENTITY_COLUMNS = (
+    "id", "external_id", "stage", "pipeline", "owner", "lead_id", "score", "updated_us",
+    "version", "doc", *ANALYTICS_COLUMNS, "result_fp",
+)  # fmt: skip
+_HISTORY_COLUMNS = (
+    "entity_id", "seq", "from_stage", "to_stage", "event", "at_us", "actor", "note",
+    "pipeline", "from_pipeline",
+)  # fmt: skip
+_PROBABILITY_COLUMNS = ("entity_id", "seq", "layer", "from_value", "to_value", "at_us", "actor")
+_analytics: Callable[[dict[str, Any]], tuple[Any, ...]] = itemgetter(*ANALYTICS_COLUMNS)
+if IndexRow._fields != _ENTITY_COLUMNS[: len(IndexRow._fields)]:  # pragma: no cover
+    raise ImportError("the entity rows start with the indexed columns, in IndexRow's order")
+
+_INSERTS: dict[tuple[str, Table, tuple[str, ...]], tuple[str, tuple[int, ...] | None]] = {}
 
 
-def _insert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """``executemany`` of a plain INSERT of ``rows`` (all with every column), in batches.
+#: The match keys table's columns, in the order of :func:`_match_key_rows`' tuples.
+_MATCH_KEY_COLUMNS = ("kind", "id", "key")
 
-    The statement is compiled once per table and dialect and handed to the
-    driver directly: SQLAlchemy's per-row parameter processing would cost more
-    than the insert itself, and these columns need no type conversion.
+
+def _match_key_rows(
+    kind: str, entities: Sequence[Lead | Prospect | Opportunity]
+) -> list[tuple[str, str, str]]:
+    """The match keys table rows of ``entities`` (of one ``kind``)."""
+    return [(kind, entity.id, key) for entity in entities for key in sorted(match_keys(entity))]
+
+
+def _insert_many(
+    conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert ``rows`` (tuples of the ``columns`` values) into ``table``, in batches.
+
+    On PostgreSQL (psycopg) the rows are streamed with ``COPY ... FROM STDIN``;
+    elsewhere one ``executemany`` of a plain INSERT per batch.  The statement is
+    built once per table, dialect and columns and handed to the driver directly:
+    SQLAlchemy's per-row parameter processing would cost more than the insert
+    itself, and these values need no type conversion.
     """
     if not rows:
         return
-    key = (conn.dialect.name, table)
+    if conn.dialect.name == "postgresql" and _copy(conn, table, columns, rows):
+        return
+    key = (conn.dialect.name, table, columns)
     compiled = _INSERTS.get(key)
     if compiled is None:
-        statement = insert(table).values({c.name: bindparam(c.name) for c in table.columns})
+        statement = insert(table).values({name: bindparam(name) for name in columns})
         done = statement.compile(dialect=conn.dialect)
         order = tuple(done.positiontup) if done.positional and done.positiontup else None
-        compiled = _INSERTS[key] = (str(done), order)
-    sql, order = compiled
+        places = None if order is None else tuple(columns.index(name) for name in order)
+        compiled = _INSERTS[key] = (str(done), places)
+    sql, places = compiled
     for chunk in _chunks(rows):
-        if order is None:
+        if places is None:  # named parameters
+            conn.exec_driver_sql(sql, [dict(zip(columns, row, strict=True)) for row in chunk])
+        elif places == tuple(range(len(columns))):
             conn.exec_driver_sql(sql, list(chunk))
-        else:
-            conn.exec_driver_sql(sql, [tuple(row[name] for name in order) for row in chunk])
+        else:  # pragma: no cover - SQLAlchemy binds the values in the order given
+            conn.exec_driver_sql(sql, [tuple(row[i] for i in places) for row in chunk])
+
+
+def _copy(
+    conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> bool:
+    """``COPY`` ``rows`` into ``table`` through psycopg; ``False`` for a driver without it.
+
+    The driver's errors are raised as SQLAlchemy's (an ``IntegrityError`` for a
+    duplicate key), as if SQLAlchemy had run the statement.
+    """
+    driver = conn.connection.driver_connection
+    cursor_of = getattr(driver, "cursor", None)
+    if cursor_of is None:  # pragma: no cover - an async or unknown driver connection
+        return False
+    preparer = conn.dialect.identifier_preparer
+    sql = (
+        f"COPY {preparer.format_table(table)} "
+        f"({', '.join(preparer.quote(name) for name in columns)}) FROM STDIN"
+    )
+    with cursor_of() as cursor:
+        if not hasattr(cursor, "copy"):  # pragma: no cover - not psycopg 3
+            return False
+        try:
+            with cursor.copy(sql) as copy:
+                write = copy.write_row
+                for row in rows:
+                    write(row)
+        except conn.dialect.loaded_dbapi.Error as error:
+            raise sa_exc.DBAPIError.instance(
+                sql, None, error, conn.dialect.loaded_dbapi.Error
+            ) from error
+    return True
 
 
 class _SqlRepository(Repository[E, Q], Generic[E, Q]):
@@ -777,78 +844,70 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
 
     def _rows(
         self, entities: Sequence[E]
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[StoredResult]]:
-        """Entity rows, stage history rows and stored results of ``entities``."""
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[StoredResult]]:
+        """Entity rows (``_ENTITY_COLUMNS``), stage history rows (``_HISTORY_COLUMNS``) and
+        stored results of ``entities``.
+
+        Each document is written in one pass (:func:`~pipelinekit.serialization.json_writer`:
+        the text ``to_dict`` + ``json.dumps`` would give) without the qualification
+        result, which is stored once, in the results table, and referenced by the row;
+        a lead's also without its history and what its row's columns give back
+        (``LEAD_LEFT_OUT``; a read puts them back).
+        """
         index = INDEX[self.entity_type]
         kind = self.kind
         key = RESULT_KEYS.get(kind)
+        omit: tuple[str, ...] = () if key is None else (key,)
+        if kind == "lead":  # the history table and the row's columns hold these
+            omit += LEAD_LEFT_OUT
+        write = json_writer(self.entity_type, frozenset(omit))
         has_history = self.history_table is not None
-        slim = kind == "lead"
-        rows: list[dict[str, Any]] = []
-        history: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
+        history: list[tuple[Any, ...]] = []
         results: list[StoredResult] = []
         for entity in entities:
-            data = to_dict(entity)
-            ix = index(entity)
-            # the result is stored once, in the results table; the row references it
-            result_doc = None if key is None else data.pop(key, None)
-            stored = None if result_doc is None else StoredResult.from_doc(kind, ix.id, result_doc)
-            if stored is not None:
+            ix: IndexRow = index(entity)
+            result = None if key is None else getattr(entity, key)
+            fingerprint = None
+            if result is not None:
+                stored = StoredResult.of(kind, ix.id, result)
                 results.append(stored)
-            analytics = analytics_values(entity)
-            if slim:  # its history is in the history table, its defaults in the code
-                data = slim_lead(data)
-                leave_out_columns(
-                    data, (ix.id, analytics["created_us"], ix.updated_us, entity.version,
-                           ix.stage, ix.external_id),
-                )  # fmt: skip
-            rows.append(
-                {
-                    "id": ix.id,
-                    "external_id": ix.external_id,
-                    "stage": ix.stage,
-                    "pipeline": ix.pipeline,
-                    "owner": ix.owner,
-                    "lead_id": ix.lead_id,
-                    "score": ix.score,
-                    "updated_us": ix.updated_us,
-                    "version": entity.version,
-                    "doc": _dumps(data),
-                    **analytics,
-                    "result_fp": None if stored is None else stored.fingerprint,
-                }
-            )
+                fingerprint = stored.fingerprint
+            version: int = entity.version
+            analytics: tuple[Any, ...] = _analytics(analytics_values(entity))
+            rows.append((*ix, version, write(entity), *analytics, fingerprint))
             if has_history:
                 for seq, change in enumerate(getattr(entity, "history", ())):
                     history.append(
-                        {
-                            "entity_id": ix.id,
-                            "seq": seq,
-                            "from_stage": change.from_stage,
-                            "to_stage": change.to_stage,
-                            "event": change.event,
-                            "at_us": micros(change.at),
-                            "actor": change.actor,
-                            "note": change.note,
-                            "pipeline": change.pipeline,
-                            "from_pipeline": change.from_pipeline,
-                        }
+                        (
+                            ix.id,
+                            seq,
+                            change.from_stage,
+                            change.to_stage,
+                            change.event,
+                            micros(change.at),
+                            change.actor,
+                            change.note,
+                            change.pipeline,
+                            change.from_pipeline,
+                        )
                     )
         return rows, history, results
 
     @staticmethod
-    def _probability_rows(entities: Sequence[E]) -> list[dict[str, Any]]:
-        """The probability history rows of opportunities (exact decimal text)."""
+    def _probability_rows(entities: Sequence[E]) -> list[tuple[Any, ...]]:
+        """The probability history rows of opportunities (``_PROBABILITY_COLUMNS``; exact
+        decimal text)."""
         return [
-            {
-                "entity_id": entity.id,
-                "seq": seq,
-                "layer": change.layer,
-                "from_value": None if change.from_value is None else str(change.from_value),
-                "to_value": None if change.to_value is None else str(change.to_value),
-                "at_us": micros(change.at),
-                "actor": change.actor,
-            }
+            (
+                entity.id,
+                seq,
+                change.layer,
+                None if change.from_value is None else str(change.from_value),
+                None if change.to_value is None else str(change.to_value),
+                micros(change.at),
+                change.actor,
+            )
             for entity in entities
             for seq, change in enumerate(getattr(entity, "probability_history", ()))
         ]
@@ -861,24 +920,30 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
         try:
             with translate(f"saving {self.kind}s"), conn.begin_nested():
                 keys = self._uow.tables.match_keys
+                kind = self.kind
                 if inserts:
                     rows, history, results = self._rows(inserts)
-                    _insert_many(conn, t, rows)
-                    _insert_many(conn, keys, match_key_rows(self.kind, inserts))
+                    _insert_many(conn, t, _ENTITY_COLUMNS, rows)
+                    _insert_many(conn, keys, _MATCH_KEY_COLUMNS, _match_key_rows(kind, inserts))
                     if history_table is not None:
-                        _insert_many(conn, history_table, history)
+                        _insert_many(conn, history_table, _HISTORY_COLUMNS, history)
                     if chances is not None:
-                        _insert_many(conn, chances, self._probability_rows(inserts))
+                        _insert_many(
+                            conn, chances, _PROBABILITY_COLUMNS, self._probability_rows(inserts)
+                        )
                     self._uow.results._add(results)
                 if updates:
-                    rows, history, results = self._rows([e for _, e in updates])
-                    for row, (expected, _) in zip(rows, updates, strict=True):
-                        row["b_id"] = row["id"]
-                        row["b_expected"] = expected
+                    values, history, results = self._rows([e for _, e in updates])
+                    named: list[dict[str, Any]] = []
+                    for row, (expected, _) in zip(values, updates, strict=True):
+                        one = dict(zip(_ENTITY_COLUMNS, row, strict=True))
+                        one["b_id"] = one["id"]
+                        one["b_expected"] = expected
+                        named.append(one)
                     stmt = update(t).where(
                         t.c.id == bindparam("b_id"), t.c.version == bindparam("b_expected")
                     )
-                    for chunk in _chunks(rows):
+                    for chunk in _chunks(named):
                         if conn.dialect.supports_sane_multi_rowcount:
                             changed = conn.execute(stmt, chunk).rowcount
                         else:  # pragma: no cover - both supported dialects count
@@ -886,20 +951,25 @@ class _SqlRepository(Repository[E, Q], Generic[E, Q]):
                         if changed != len(chunk):
                             raise _Mismatch
                     ids = [e.id for _, e in updates]
-                    for table, fresh in (
-                        (history_table, history),
-                        (chances, self._probability_rows([e for _, e in updates])),
+                    for table, columns, fresh in (
+                        (history_table, _HISTORY_COLUMNS, history),
+                        (
+                            chances,
+                            _PROBABILITY_COLUMNS,
+                            self._probability_rows([e for _, e in updates]),
+                        ),
                     ):
                         if table is None:
                             continue
                         for id_chunk in _chunks(ids):
                             conn.execute(delete(table).where(table.c.entity_id.in_(id_chunk)))
-                        _insert_many(conn, table, fresh)
+                        _insert_many(conn, table, columns, fresh)
                     for id_chunk in _chunks(ids):
                         conn.execute(
-                            delete(keys).where(keys.c.kind == self.kind, keys.c.id.in_(id_chunk))
+                            delete(keys).where(keys.c.kind == kind, keys.c.id.in_(id_chunk))
                         )
-                    _insert_many(conn, keys, match_key_rows(self.kind, [e for _, e in updates]))
+                    updated = [e for _, e in updates]
+                    _insert_many(conn, keys, _MATCH_KEY_COLUMNS, _match_key_rows(kind, updated))
                     self._uow.results._add(results)
         except _Mismatch:
             self._raise_conflict(inserts, updates, None)

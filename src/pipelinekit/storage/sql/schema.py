@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -56,7 +56,7 @@ from ...domain.opportunities import Opportunity
 from ...domain.prospects import Prospect
 from ...serialization import from_dict
 from ..errors import SchemaVersionError
-from ..match_keys import match_keys, person_match_keys
+from ..match_keys import person_match_keys
 from ..ports import StoredResult
 from ..queries import micros
 from ._compact import compact, leave_out_columns, slim_lead, stored_text
@@ -358,6 +358,21 @@ def compact_doc(doc: dict[str, Any], subject_id: str, templates: dict[str, Any])
     return stored_text(key, values)
 
 
+def store_templates(conn: Connection, table: Table, templates: Mapping[str, Any]) -> None:
+    """Store the compact results' ``templates`` that ``conn`` does not see stored yet.
+
+    Never waits for another transaction: the key is not unique (see the table).
+    """
+    if not templates:
+        return
+    stored = set(
+        conn.execute(select(table.c.key).where(table.c.key.in_(list(templates)))).scalars()
+    )
+    fresh = {k: v for k, v in templates.items() if k not in stored}
+    if fresh:
+        conn.execute(table.insert(), template_rows(fresh))
+
+
 def template_rows(templates: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The templates-table rows of compact results' templates."""
     return [{"key": key, "body": dumps(body)} for key, body in templates.items()]
@@ -390,8 +405,7 @@ def _compact_storage(conn: Connection, tables: Tables) -> None:
             data = json.loads(doc)
             if isinstance(data, dict):
                 params.append({"b_rid": rid, "b_doc": compact_doc(data, subject_id, templates)})
-        if templates:
-            conn.execute(insert_ignore(conn, tables.templates), template_rows(templates))
+        store_templates(conn, tables.templates, templates)
         if params:
             conn.execute(stmt, params)
         after = rows[-1][0]
@@ -568,17 +582,6 @@ def _match_key_table(metadata: MetaData, prefix: str) -> Table:
     return table
 
 
-def match_key_rows(
-    kind: str, entities: Sequence[Lead | Prospect | Opportunity]
-) -> list[dict[str, Any]]:
-    """The match key rows of ``entities`` (of one ``kind``)."""
-    return [
-        {"kind": kind, "id": entity.id, "key": key}
-        for entity in entities
-        for key in sorted(match_keys(entity))
-    ]
-
-
 def _add_match_keys(conn: Connection, tables: Tables) -> None:
     """Migration 7 -> 8 (match keys): the match keys table, filled from the stored records.
 
@@ -645,12 +648,17 @@ def build_tables(prefix: str = "pipelinekit_", schema: str | None = None) -> Tab
         Column("version", Integer(), nullable=False),
     )
     frequencies = _frequency_table(metadata, prefix)
-    templates = Table(  # schema version 7: the shared part of compact results
+    # schema version 7: the shared part of compact results.  Content-addressed and never
+    # changed, so the key is indexed but not unique: a unit of work stores a template it
+    # does not see yet without waiting for another (uncommitted) one storing the same
+    # template; a duplicate row only repeats the same body.
+    templates = Table(
         f"{prefix}result_templates",
         metadata,
-        Column("key", String(16), primary_key=True),
+        Column("key", String(16), nullable=False),
         Column("body", Text(), nullable=False),
     )
+    Index(f"{prefix}result_templates_key", templates.c.key)
     match_keys = _match_key_table(metadata, prefix)
     return Tables(
         metadata,
