@@ -22,6 +22,7 @@ from pipelinekit.arrow import (
     score_table,
     to_arrow,
 )
+from pipelinekit.arrow._convert import _SLICE
 from pipelinekit.pipelines import compile_pipeline
 from pipelinekit.pipelines.builtins import lead_lifecycle
 from pipelinekit.qualification import bant, evaluate_many, icp_fit, one_of, present
@@ -318,3 +319,23 @@ def test_a_null_in_a_required_column_is_a_problem_of_its_row() -> None:
     with pytest.raises(ValidationError) as caught:
         from_arrow(table.set_column(table.column_names.index("status"), "status", nulls))
     assert caught.value.paths == ("$[0].status",)
+
+
+def test_tables_longer_than_a_slice_round_trip_and_report_rows_by_their_index() -> None:
+    """Rows are converted a slice at a time: indexes in paths count from the table's start."""
+    count = 2 * _SLICE + 3
+    leads = [_lead(n).evolve(tags=frozenset({f"t{n % 5}"})) for n in range(count)]
+    table = to_arrow(leads)
+    assert table.num_rows == count
+    assert all(table[name].num_chunks == 1 for name in table.column_names)
+    assert from_arrow(table) == leads
+    statuses = table["status"].to_pylist()
+    for late in (_SLICE, count - 1):
+        statuses[late] = " "
+    with pytest.raises(ValidationError) as caught:
+        from_arrow(_replace(table, "status", statuses))
+    assert caught.value.paths == (f"$[{_SLICE}].status", f"$[{count - 1}].status")
+    big = leads[_SLICE + 1].evolve(version=2**64)
+    with pytest.raises(ValidationError) as refused:
+        to_arrow([*leads[: _SLICE + 1], big])
+    assert refused.value.paths == (f"$[{_SLICE + 1}].version",)

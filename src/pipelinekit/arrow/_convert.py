@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
+from operator import attrgetter
 from typing import Any, TypeVar
 
 import pyarrow as pa
@@ -37,6 +38,8 @@ _NAMES = {cls: name for name, cls in KINDS.items()}
 
 
 # -- encoding -------------------------------------------------------------------------
+
+_SLICE = 2048  # rows converted between Python values and Arrow at a time
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
@@ -203,14 +206,20 @@ def to_arrow(entities: Iterable[Lead] | Iterable[Prospect] | Iterable[Opportunit
     problems: list[Problem] = []
     for field in schema:
         name = field.name
-        encode = encoders.get(name)
-        values = (
-            [encode(e) for e in items] if encode is not None else [getattr(e, name) for e in items]
-        )
-        try:
-            columns.append(pa.array(values, type=field.type))
-        except _UNFIT:
-            problems.extend(_unfit(name, field.type, values))
+        encode = encoders.get(name) or attrgetter(name)
+        # A slice of rows at a time: a whole column of nested values (a dict per
+        # contact, a list of dicts per history) alive at once would make the cyclic
+        # collector walk them again and again.
+        parts = []
+        for start in range(0, len(items), _SLICE):
+            values = [encode(e) for e in items[start : start + _SLICE]]
+            try:
+                parts.append(pa.array(values, type=field.type))
+            except _UNFIT:
+                problems.extend(_unfit(name, field.type, values, start))
+        if not parts:
+            parts.append(pa.array([], type=field.type))
+        columns.append(parts[0] if len(parts) == 1 else pa.concat_arrays(parts))
     if problems:
         raise ValidationError("to_arrow", problems)
     return pa.Table.from_arrays(columns, schema=schema)
@@ -219,10 +228,10 @@ def to_arrow(entities: Iterable[Lead] | Iterable[Prospect] | Iterable[Opportunit
 _UNFIT = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError)
 
 
-def _unfit(name: str, kind: pa.DataType, values: list[Any]) -> list[Problem]:
+def _unfit(name: str, kind: pa.DataType, values: list[Any], start: int) -> list[Problem]:
     # valid entities whose values the schema cannot hold (an int beyond int64), row by row
     problems = []
-    for index, value in enumerate(values):
+    for index, value in enumerate(values, start):
         try:
             pa.array([value], type=kind)
         except _UNFIT as error:
@@ -666,22 +675,27 @@ def from_arrow(table: pa.Table, kind: type[T] | str | None = None) -> list[T]:
     cls = KINDS[name]
     decode = _DECODERS[name]
     names = data.column_names
-    columns = [python_values(data.column(n)) for n in names]
     out: list[Any] = []
     problems: list[Problem] = []
     memo: dict[tuple[Any, ...], Any] = {}
-    for index, values in enumerate(zip(*columns, strict=True)):
-        row = _Row(memo)
-        fields = decode(row, dict(zip(names, values, strict=True)))
-        nested = bool(row.problems)
-        try:
-            entity = cls(**fields)
-        except ValidationError as error:
-            row.problems.extend(p for p in error.problems if not (nested and p.path in _MOOT))
-        else:
-            if not nested:
-                out.append(entity)
-        problems.extend(p.under(f"$[{index}]") for p in row.problems)
+    # A slice of rows at a time: the Python values of a whole table's nested columns
+    # (a dict per contact, company, event...) alive at once would make the cyclic
+    # collector walk them again and again while the entities are built.
+    for start in range(0, data.num_rows, _SLICE):
+        part = data.slice(start, _SLICE)
+        columns = [python_values(part.column(n)) for n in names]
+        for index, values in enumerate(zip(*columns, strict=True), start):
+            row = _Row(memo)
+            fields = decode(row, dict(zip(names, values, strict=True)))
+            nested = bool(row.problems)
+            try:
+                entity = cls(**fields)
+            except ValidationError as error:
+                row.problems.extend(p for p in error.problems if not (nested and p.path in _MOOT))
+            else:
+                if not nested:
+                    out.append(entity)
+            problems.extend(p.under(f"$[{index}]") for p in row.problems)
     if problems:
         raise ValidationError(cls.__name__, problems)
     return out

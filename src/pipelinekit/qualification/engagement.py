@@ -34,13 +34,15 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import attrs
 
+from .._slots import builder
 from ..domain._checks import Checks, to_decimal
-from ..domain.engagement import Event
+from ..domain.engagement import Event, citations
+from ..domain.results import names_ok
 from ..errors import ValidationError
 from .base import Band, StrategyBase, as_list, band_for, check_ascending, subject_id
 from .limits import charge
@@ -78,6 +80,8 @@ _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _UNITS = {"days": 1, "weeks": 7, "months": 0}
 _TIMES = ("exactly", "between", "at_least", "at_most")
 _FIRST = itemgetter(0)
+_POINTS = attrgetter("points")
+_BUILD_LINE = builder(BreakdownLine)
 _EVEN = decimal.ROUND_HALF_EVEN
 _MATCH, _NO_MATCH = CriterionStatus.MATCH, CriterionStatus.NO_MATCH
 _UNKNOWN = CriterionStatus.UNKNOWN
@@ -235,6 +239,15 @@ class Decay:
 
 
 _SHOWN: dict[Decimal, str] = {}
+
+
+def _cents(value: Decimal) -> str:
+    """:func:`_num` of a value rounded to the cent (``18.50`` shows as ``18.5``), without
+    a memo: decayed points rarely repeat."""
+    if not value:
+        return "0"
+    text = str(value)  # two decimal places: never in exponent notation
+    return text.rstrip("0").rstrip(".")
 
 
 def _num(value: Decimal) -> str:
@@ -527,6 +540,16 @@ class _Tally:
         self.fired = fired  # a frequency rule: whether the count matched
 
 
+#: ``line(j, events, counted, skipped, fired, raw, points, day)`` (see ``_line_maker``)
+_LineMaker = Callable[
+    [int, Sequence[Event], list[int], int, bool, Decimal, Decimal, str], BreakdownLine
+]
+#: ``make(subject, score, verdict, breakdown, band, stale)`` (see ``_maker``)
+_ResultMaker = Callable[
+    [Any, Decimal, Verdict, tuple[BreakdownLine, ...], str, bool], QualificationResult
+]
+
+
 def _bounded(value: Decimal, low: Decimal | None, high: Decimal | None) -> Decimal:
     if high is not None and value > high:
         value = high
@@ -705,103 +728,37 @@ class _Engagement(StrategyBase):
         return self._finish(subject, events, self._tally(events, as_of), as_of, explain, self._line)
 
     def _batch(self, as_of: datetime, explain: bool) -> Callable[[Any], QualificationResult]:
-        """The same results as :meth:`_evaluate`, with what a batch shares worked out once:
-        the rules each event kind reaches, and the dates shown in reasons."""
+        """The same results as :meth:`_evaluate`, with what a batch shares worked out once
+        (the rules each event kind reaches, each rule's decay at ``as_of``, the fixed parts
+        of the reasons, the dates shown), and one pass per subject: no object per rule
+        but its breakdown line."""
         plan = self._plan()
-        days: dict[date, str] = {}
-        finish, counted_of = self._finish, self._counted
+        rules, groups, bands = self.rules, self.groups, self.bands
+        clamp, finish, line_of = self._clamp, self._finish, self._line
+        position = {g.name: k for k, g in enumerate(groups)}
         specs = [
-            (r, decay, decay.form != "none" and (r.points > 0 or fades), self._summed(decay, as_of))
-            for r, (decay, fades) in zip(self.rules, self._decays, strict=True)
-        ]
-
-        def rule_tally(j: int, events: Sequence[Event], matching: list[int]) -> _Tally:
-            # _rule_tally's result, with each rule's decay worked out for the batch's as_of
-            r, decay, decays, summed = specs[j]
-            counted, skipped = counted_of(r, events, matching)
-            fired = True
-            if r.times is not None:
-                fired = r.fires(len(counted))
-                basis = [counted[-1]] if fired else []
-            else:
-                basis = counted
-            points = r.points
-            fresh = points * len(basis)
-            if decays:
-                exact = summed([events[i].at for i in basis]) * points
-                raw = exact.quantize(_CENT, rounding=_EVEN)
-            else:
-                raw = fresh.quantize(_CENT, rounding=_EVEN)
-            low, high = r.minimum, r.cap
-            if low is None and high is None:
-                return _Tally(r, counted, skipped, raw, raw, fresh, decay, fired)
-            kept = _bounded(raw, low, high)
-            fresh = _bounded(fresh, low, high)
-            return _Tally(r, counted, skipped, raw, kept, fresh, decay, fired)
-
-        # the parts of a reason that depend only on the rule and the count, shared
-        heads: dict[str, dict[int, tuple[str, str]]] = {r.name: {} for r in self.rules}
-        texts = self._texts
-
-        def fast_line(events: Sequence[Event], t: _Tally) -> BreakdownLine:
-            # _line's result, with the reason's fixed parts and dates worked out once
-            r, counted, points, raw = t.rule, t.counted, t.points, t.raw
-            n = len(counted)
-            per_count = heads[r.name]
-            known = per_count.get(n)
-            if known is None:  # the count decides whether a frequency rule fired
-                head, decayed = texts[r.name]
-                if r.times is not None:
-                    verb = "matches" if t.fired else "does not match"
-                    first = f"{n} x {head.format(verb=verb)}"
-                    if t.fired:
-                        first += f"; {_num(r.points)} once"
-                else:
-                    first = f"{n} x {head}"
-                before = ""
-                if decayed and t.fired:
-                    before = (
-                        f"; {_num(r.points * (1 if r.times else n))} before decay ({decayed}), "
-                    )
-                known = per_count[n] = (first, before)
-            reason, before = known
-            if counted:
-                day = events[counted[-1]].at.date()
-                shown = days.get(day)
-                if shown is None:
-                    shown = days[day] = day.isoformat()
-                reason = f"{reason}; last on {shown}"
-            if t.skipped and not r.first_only:
-                reason += f"; {t.skipped} more over the daily cap of {r.daily_cap} not counted"
-            if before:
-                reason = f"{reason}{before}{_num(raw)} after"
-            cap, minimum = r.cap, r.minimum
-            clipped = cap is not None and raw > cap
-            if clipped:
-                reason += f"; limited by the rule cap of {_num(cap)}"  # type: ignore[arg-type]
-            if minimum is not None and raw < minimum:
-                reason += f"; limited by the rule minimum of {_num(minimum)}"
-            return trusted_line(
-                r.name,
-                _MATCH if points > 0 else _NO_MATCH if counted else _UNKNOWN,
-                points,
-                reason,
-                n,
-                cap if clipped else None,
-                r.group,
-                tuple(
-                    [
-                        f"event:{ident}"
-                        if (ident := events[i].properties.get("id")) is not None
-                        else f"$.engagement[{i}]"
-                        for i in counted
-                    ]
-                ),
+            (
+                r,
+                r.points,
+                -1 if r.group is None else position[r.group],
+                self._summed(decay, as_of)
+                if decay.form != "none" and (r.points > 0 or fades)
+                else None,
             )
+            for r, (decay, fades) in zip(rules, self._decays, strict=True)
+        ]
+        plain = [r.times is None and not r.first_only and r.daily_cap is None for r in rules]
+        bounded = [r.cap is not None or r.minimum is not None for r in rules]
+        limits = [(g.minimum, g.limit) for g in groups]
+        make = self._maker(as_of)
+        line = self._line_maker() if explain else None
+        days: dict[date, str] = {}
 
-        def tally(events: Sequence[Event]) -> list[_Tally]:
+        def run(subject: Any) -> QualificationResult:
+            events: Sequence[Event] = getattr(subject, "engagement", None) or ()
+            # each rule's matching events, oldest first (simultaneous ones in their order)
             timed = [(e.at, i) for i, e in enumerate(events) if e.kind in plan]
-            timed.sort(key=_FIRST)  # stable: simultaneous events keep their order
+            timed.sort(key=_FIRST)
             found: dict[int, list[int]] = {}
             for at, i in timed:
                 if at > as_of:
@@ -829,30 +786,109 @@ class _Engagement(StrategyBase):
                         found[j] = [i]
                     else:
                         matching.append(i)
-            return [rule_tally(j, events, found[j]) for j in sorted(found)]
-
-        def run(subject: Any) -> QualificationResult:
-            events: Sequence[Event] = getattr(subject, "engagement", None) or ()
-            return finish(subject, events, tally(events), as_of, explain, fast_line)
+            if not found:  # nothing matched: the one-by-one path, as cheap here
+                return finish(subject, events, [], as_of, explain, line_of)
+            total = fresh_total = _ZERO
+            sums: list[list[Decimal] | None] = [None] * len(limits)
+            lines: list[BreakdownLine] = []
+            members: list[list[int]] = [[] for _ in limits]
+            for j in sorted(found):
+                r, points, slot, summed = specs[j]
+                counted = found[j]
+                skipped, fired = 0, True
+                if plain[j]:
+                    basis = counted
+                else:
+                    counted, skipped = self._counted(r, events, counted)
+                    basis = counted
+                    if r.times is not None:
+                        fired = r.fires(len(counted))
+                        # one award, as old as the latest event it rests on
+                        basis = [counted[-1]] if fired else []
+                fresh = points * len(basis)
+                if summed is not None:
+                    raw = (summed(events, basis) * points).quantize(_CENT, rounding=_EVEN)
+                else:
+                    raw = fresh.quantize(_CENT, rounding=_EVEN)
+                kept = raw
+                if bounded[j]:
+                    kept = _bounded(raw, r.minimum, r.cap)
+                    fresh = _bounded(fresh, r.minimum, r.cap)
+                if slot < 0:
+                    total += kept
+                    fresh_total += fresh
+                else:
+                    pair = sums[slot]
+                    if pair is None:
+                        sums[slot] = [kept, fresh]
+                    else:
+                        pair[0] += kept
+                        pair[1] += fresh
+                    members[slot].append(len(lines))
+                if line is not None:
+                    at = events[counted[-1]].at
+                    day = at.date()
+                    shown = days.get(day)
+                    if shown is None:
+                        shown = days[day] = day.isoformat()
+                    lines.append(line(j, events, counted, skipped, fired, raw, kept, shown))
+            for (low, high), pair in zip(limits, sums, strict=True):
+                if pair is not None:
+                    total += _bounded(pair[0], low, high)
+                    fresh_total += _bounded(pair[1], low, high)
+            score, undecayed = clamp(total), clamp(fresh_total)
+            chosen = band_for(bands, score)
+            verdict = chosen.verdict
+            stale = _RANK[verdict] < _RANK[band_for(bands, undecayed).verdict]
+            if lines:
+                self._charge_limits(lines, members)
+            return make(subject, score, verdict, tuple(lines), chosen.name, stale)
 
         return run
 
-    @staticmethod
-    def _summed(decay: Decay, as_of: datetime) -> Callable[[list[datetime]], Decimal]:
-        """``decay.total_factor`` at ``as_of``: whole steps of days or weeks inline."""
-        whole_us, rate = decay._whole_us, decay.rate
-        if decay.form != "step" or not whole_us:
-            return lambda moments: decay.total_factor(moments, as_of)
+    def _summed(
+        self, decay: Decay, as_of: datetime
+    ) -> Callable[[Sequence[Event], list[int]], Decimal]:
+        """The sum of ``decay``'s factors at ``as_of`` over the events at the given indexes
+        (:meth:`Decay.total_factor`): half-lives and whole steps of days or weeks inline."""
+        whole_us, rate, period = decay._whole_us, decay.rate, decay._period_us
+        if decay.form == "step" and whole_us:
+            factors: dict[int, Decimal] = {}  # per whole number of steps
 
-        def summed(moments: list[datetime]) -> Decimal:
-            total = _ZERO
-            for at in moments:
-                delta = as_of - at
-                micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-                total += max(_ZERO, _ONE - rate * (micros // whole_us))
-            return total
+            def stepped(events: Sequence[Event], basis: list[int]) -> Decimal:
+                total = _ZERO
+                for i in basis:
+                    delta = as_of - events[i].at
+                    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+                    steps = micros // whole_us
+                    factor = factors.get(steps)
+                    if factor is None:
+                        factor = factors[steps] = max(_ZERO, _ONE - rate * steps)
+                    total += factor
+                return total
 
-        return summed
+            return stepped
+        if decay.form == "half_life" and period:
+            floor, exact = math.floor, decay.factor_at
+
+            def halved(events: Sequence[Event], basis: list[int]) -> Decimal:
+                millionths = 0
+                slow = _ZERO
+                for i in basis:
+                    at = events[i].at
+                    delta = as_of - at
+                    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+                    scaled = 0.5 ** (micros / period) * 1e6
+                    whole = floor(scaled)
+                    if 1e-6 < scaled - whole < 1 - 1e-6:
+                        millionths += whole
+                    else:  # too close to a cut for the float: the exact power
+                        slow += exact(at, as_of)
+                return Decimal(millionths).scaleb(-6, _CONTEXT) + slow
+
+            return halved
+        total_factor = decay.total_factor
+        return lambda events, basis: total_factor([events[i].at for i in basis], as_of)
 
     def _plan(self) -> dict[str, tuple[str | None, list[tuple[int, Any, Any]]]]:
         """Per event kind: the property all its rules' filters read (if just one), and
@@ -919,17 +955,23 @@ class _Engagement(StrategyBase):
     ) -> list[BreakdownLine]:
         lines = [line(events, t) for t in tally]
         index = {line.criterion: j for j, line in enumerate(lines)}
+        members = [[index[n] for n in names if n in index] for names in self._group_rules]
+        self._charge_limits(lines, members)
+        return lines
+
+    def _charge_limits(self, lines: list[BreakdownLine], members: list[list[int]]) -> None:
+        """Trim ``lines`` to the group limits (``members``: each group's lines, in rule order)
+        and to the total cap and floor, so they add up to the score."""
         total = _ZERO
-        for g, names in zip(self.groups, self._group_rules, strict=True):
-            members = [index[name] for name in names if name in index]
-            value = sum((lines[j].points for j in members), _ZERO)
+        for g, chosen in zip(self.groups, members, strict=True):
+            value = sum((lines[j].points for j in chosen), _ZERO)
             kept = _bounded(value, g.minimum, g.limit)
             if kept != value:
                 over = value > kept
                 bound = (g.limit if over else g.minimum) or _ZERO
                 label = "limit" if over else "minimum"
                 what = f"group {g.name!r} {label} of {_num(bound)}"
-                charge(lines, members, value - kept, what, mark_cap=g.limit if over else None)
+                charge(lines, chosen, value - kept, what, mark_cap=g.limit if over else None)
             total += kept
         total += sum((line.points for line in lines if line.group is None), _ZERO)
         kept = self._clamp(total)
@@ -940,7 +982,6 @@ class _Engagement(StrategyBase):
                 else f"floor of {_num(self.floor)}"
             )
             charge(lines, range(len(lines)), total - kept, what)
-        return lines
 
     def _line(self, events: Sequence[Event], t: _Tally) -> BreakdownLine:
         r, counted, points = t.rule, t.counted, t.points
@@ -958,7 +999,7 @@ class _Engagement(StrategyBase):
             parts.append(f"{t.skipped} more over the daily cap of {r.daily_cap} not counted")
         if decayed and t.fired:
             before = _num(r.points * (1 if r.times else len(counted)))
-            parts.append(f"{before} before decay ({decayed}), {_num(t.raw)} after")
+            parts.append(f"{before} before decay ({decayed}), {_cents(t.raw)} after")
         clipped = r.cap is not None and t.raw > r.cap
         if clipped:
             parts.append(f"limited by the rule cap of {_num(r.cap)}")  # type: ignore[arg-type]
@@ -973,13 +1014,126 @@ class _Engagement(StrategyBase):
             len(counted),
             r.cap if clipped else None,
             r.group,
-            tuple(
-                [
-                    f"$.engagement[{i}]" if ident is None else f"event:{ident}"
-                    for i, ident in [(i, events[i].properties.get("id")) for i in counted]
-                ]
-            ),
+            citations(events, counted),
         )
+
+    def _line_maker(self) -> _LineMaker:
+        """``line(j, events, counted, skipped, fired, raw, points, day)``: rule ``j``'s line,
+        as :meth:`_line` builds it, with the parts of its reason fixed by the rule and the
+        number of events worked out once per batch."""
+        rules, texts = self.rules, [self._texts[r.name] for r in self.rules]
+        heads: list[dict[int, tuple[str, str]]] = [{} for _ in rules]
+        # names trusted_line would pass to the validating constructor keep that path
+        build = (
+            _BUILD_LINE
+            if all(0 < len(r.name) <= 200 and not r.name.isspace() for r in rules)
+            else trusted_line
+        )
+
+        def line(
+            j: int,
+            events: Sequence[Event],
+            counted: list[int],
+            skipped: int,
+            fired: bool,
+            raw: Decimal,
+            points: Decimal,
+            day: str,
+        ) -> BreakdownLine:
+            r = rules[j]
+            n = len(counted)
+            known = heads[j].get(n)
+            if known is None:  # the count decides whether a frequency rule fired
+                head, decayed = texts[j]
+                if r.times is not None:
+                    verb = "matches" if fired else "does not match"
+                    first = f"{n} x {head.format(verb=verb)}"
+                    if fired:
+                        first += f"; {_num(r.points)} once"
+                else:
+                    first = f"{n} x {head}"
+                before = ""
+                if decayed and fired:
+                    before = (
+                        f"; {_num(r.points * (1 if r.times else n))} before decay ({decayed}), "
+                    )
+                known = heads[j][n] = (f"{first}; last on ", before)
+            reason, before = known
+            reason += day
+            if skipped and not r.first_only:
+                reason += f"; {skipped} more over the daily cap of {r.daily_cap} not counted"
+            if before:
+                reason = f"{reason}{before}{_cents(raw)} after"
+            cap, minimum = r.cap, r.minimum
+            clipped = cap is not None and raw > cap
+            if clipped:
+                reason += f"; limited by the rule cap of {_num(cap)}"  # type: ignore[arg-type]
+            if minimum is not None and raw < minimum:
+                reason += f"; limited by the rule minimum of {_num(minimum)}"
+            line: BreakdownLine = build(
+                r.name,
+                _MATCH if points > 0 else _NO_MATCH,
+                points,
+                reason,
+                n,
+                cap if clipped else None,
+                r.group,
+                citations(events, counted),
+            )
+            return line
+
+        return line
+
+    def _maker(self, as_of: datetime) -> _ResultMaker:
+        """``make(subject, score, verdict, breakdown, band, stale)``: a scored result, as
+        :func:`trusted_result` builds it, with what is the same for the batch checked once."""
+        name, version, digest = self.name, self.version, self.config_hash
+        low, high = self.floor, self.total_cap
+
+        def checked(
+            subject: Any,
+            score: Decimal,
+            verdict: Verdict,
+            breakdown: tuple[BreakdownLine, ...],
+            band: str,
+            stale: bool,
+        ) -> QualificationResult:
+            return trusted_result(
+                name, version, digest, as_of, score, low, high, verdict, _ONE, breakdown,
+                band=band, subject_id=subject_id(subject), stale=stale,
+            )  # fmt: skip
+
+        if not names_ok(name, version, digest):
+            return checked
+        build = builder(
+            QualificationResult,
+            fixed={
+                "strategy": name, "strategy_version": version, "config_hash": digest,
+                "as_of": as_of, "scale_min": low, "scale_max": high, "coverage": _ONE,
+                "grade": None, "knockouts": (), "children": (), "logit": None,
+            },
+        )  # fmt: skip
+
+        def make(
+            subject: Any,
+            score: Decimal,
+            verdict: Verdict,
+            breakdown: tuple[BreakdownLine, ...],
+            band: str,
+            stale: bool,
+        ) -> QualificationResult:
+            if not (
+                low <= score <= high
+                and (not breakdown or sum(map(_POINTS, breakdown), _ZERO) == score)
+            ):  # a broken promise: trusted_result says which
+                return checked(subject, score, verdict, breakdown, band, stale)
+            ident = getattr(subject, "id", None)
+            result: QualificationResult = build(
+                score, verdict, breakdown, band, None if ident is None else str(ident), stale
+            )
+            return result
+
+        return make
 
     def _describe(self, r: Rule, decay: Decay, fades: bool) -> tuple[str, str]:
         """The fixed parts of a rule's reason: what it counts, and its decay (or '')."""
