@@ -29,14 +29,14 @@ import pipelinekit as pk
 from pipelinekit import analytics
 from pipelinekit.pipelines import sales_pipeline
 from pipelinekit.storage.queries import micros
-from pipelinekit.storage.sql import sqlite_storage
+from pipelinekit.storage.sql import SCHEMA_VERSION, sqlite_storage
 from pipelinekit.storage.sql.schema import AMOUNT_SCALE, ANALYTICS_COLUMNS
 
 SALES = sales_pipeline()
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 OPEN = ("initial_contact", "qualification", "meeting", "proposal")
 _CACHE = Path(tempfile.gettempdir()) / "pipelinekit-bench-analytics"
-_FIXTURE_VERSION = 5  # the storage schema version it is built with
+_FIXTURE_VERSION = SCHEMA_VERSION  # the storage schema it is built with (a new one: rebuilt)
 
 
 def _walk(rng: random.Random) -> list[str]:

@@ -32,13 +32,13 @@ import pipelinekit as pk
 from pipelinekit.analytics import pipeline_report
 from pipelinekit.storage.ports import result_fingerprint
 from pipelinekit.storage.queries import micros
-from pipelinekit.storage.sql import sqlite_storage
+from pipelinekit.storage.sql import SCHEMA_VERSION, sqlite_storage
 from pipelinekit.storage.sql.schema import ANALYTICS_COLUMNS
 from pipelinekit.testing.contracts.samples import result
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 _CACHE = Path(tempfile.gettempdir()) / "pipelinekit-bench-report"
-_FIXTURE_VERSION = 5  # the storage schema version it is built with
+_FIXTURE_VERSION = SCHEMA_VERSION  # the storage schema it is built with (a new one: rebuilt)
 STATUSES = ("new", "contacted", "nurturing", "qualified", "disqualified")
 SOURCES = ("inbound_form", "website", "cold_email", "cold_call", "referral", "list", "event",
            "paid_ad", "social")  # fmt: skip
@@ -181,14 +181,14 @@ def report_sql(n: int) -> Pair:
             raw.execute("SELECT source, count(*) FROM pipelinekit_leads GROUP BY source")
         )
         top = []
-        for doc, body in raw.execute(
-            "SELECT l.doc, r.doc FROM pipelinekit_leads l JOIN pipelinekit_qualification_results "
+        for lead_id, body in raw.execute(
+            "SELECT l.id, r.doc FROM pipelinekit_leads l JOIN pipelinekit_qualification_results "
             "r ON r.subject_kind = 'lead' AND r.subject_id = l.id AND r.fingerprint = l.result_fp "
             "WHERE l.score IS NOT NULL ORDER BY l.score DESC, l.id LIMIT ?",
             (TOP,),
         ):
-            lead, scored = json.loads(doc), json.loads(body)
-            top.append((lead["id"], Decimal(scored["score"])))
+            scored = json.loads(body)
+            top.append((lead_id, Decimal(scored["score"])))
         deals = raw.execute("SELECT count(*) FROM pipelinekit_opportunities").fetchone()[0]
         return {"leads": total, "deals": deals, "status": status, "funnel": funnel,
                 "sources": sources, "top": top}  # fmt: skip
